@@ -1,0 +1,89 @@
+import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
+
+export interface ConsumedRecord {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  timestamp: string;
+  headers: KafkaMessage['headers'];
+}
+
+export interface BatchConsumerOptions {
+  kafka: Kafka;
+  groupId: string;
+  topics: string[];
+  fromBeginning?: boolean;
+  /** read_committed by default: outputs of transactional producers are only seen once committed. */
+  readUncommitted?: boolean;
+  sessionTimeoutMs?: number;
+  /** Processes one batch of one partition. Must dead-letter bad records itself; a throw means "retry this batch". */
+  handle: (records: ConsumedRecord[]) => Promise<void>;
+  /** Called when a batch failed and will be retried (infrastructure trouble, not bad records). */
+  onBatchError?: (error: unknown, attempt: number, topic: string, partition: number) => void;
+  maxBytesPerPartition?: number;
+}
+
+export interface RunningConsumer {
+  consumer: Consumer;
+  stop(): Promise<void>;
+}
+
+/**
+ * Consumes in batches per partition and commits after each handled batch. A batch whose handler throws is
+ * retried with backoff; poison pills never get here as an exception, because handlers dead-letter them
+ * (kafkajs would otherwise redeliver the same offset forever — DESIGN.md pitfalls).
+ */
+export async function runBatchConsumer(options: BatchConsumerOptions): Promise<RunningConsumer> {
+  const consumer = options.kafka.consumer({
+    groupId: options.groupId,
+    readUncommitted: options.readUncommitted ?? false,
+    sessionTimeout: options.sessionTimeoutMs ?? 30000,
+    heartbeatInterval: 3000,
+    maxBytesPerPartition: options.maxBytesPerPartition ?? 1048576,
+    maxWaitTimeInMs: 200,
+  });
+  await consumer.connect();
+  for (const topic of options.topics) {
+    await consumer.subscribe({ topic, fromBeginning: options.fromBeginning ?? true });
+  }
+  let stopping = false;
+  await consumer.run({
+    autoCommit: true,
+    eachBatchAutoResolve: false,
+    eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
+      if (batch.messages.length === 0) return;
+      const records: ConsumedRecord[] = batch.messages.map((m) => ({
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: m.offset,
+        key: m.key,
+        value: m.value,
+        timestamp: m.timestamp,
+        headers: m.headers,
+      }));
+      for (let attempt = 1; ; attempt++) {
+        if (!isRunning() || isStale() || stopping) return;
+        try {
+          await options.handle(records);
+          break;
+        } catch (error) {
+          options.onBatchError?.(error, attempt, batch.topic, batch.partition);
+          await heartbeat();
+          await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** Math.min(attempt, 6))));
+        }
+      }
+      resolveOffset(batch.lastOffset());
+      await commitOffsetsIfNecessary();
+      await heartbeat();
+    },
+  });
+  return {
+    consumer,
+    async stop() {
+      stopping = true;
+      await consumer.disconnect();
+    },
+  };
+}

@@ -1,0 +1,42 @@
+import { Kafka, logLevel as KafkaLogLevel, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
+
+export interface KafkaConnectionOptions {
+  brokers: string[];
+  clientId: string;
+  ssl?: boolean;
+  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
+  /** Receives kafkajs' own log lines; by default only errors are kept, as kafkajs is chatty. */
+  log?: (level: 'error' | 'warn' | 'info' | 'debug', message: string, extra: Record<string, unknown>) => void;
+  logLevel?: 'error' | 'warn' | 'info' | 'debug';
+}
+
+const LEVELS: Record<string, KafkaLogLevel> = {
+  error: KafkaLogLevel.ERROR,
+  warn: KafkaLogLevel.WARN,
+  info: KafkaLogLevel.INFO,
+  debug: KafkaLogLevel.DEBUG,
+};
+
+/** The single place a kafkajs client is made, so the library can be swapped later (DESIGN.md pitfalls). */
+export function createKafka(options: KafkaConnectionOptions): Kafka {
+  const config: KafkaConfig = {
+    clientId: options.clientId,
+    brokers: options.brokers,
+    ssl: options.ssl,
+    sasl: options.sasl as SASLOptions | undefined,
+    connectionTimeout: 5000,
+    requestTimeout: 30000,
+    retry: { initialRetryTime: 200, retries: 10, maxRetryTime: 5000 },
+    logLevel: LEVELS[options.logLevel ?? 'error'],
+  };
+  const sink = options.log;
+  if (sink) {
+    config.logCreator = () => (entry: LogEntry) => {
+      const { message, ...extra } = entry.log;
+      const level = entry.level === KafkaLogLevel.ERROR ? 'error' : entry.level === KafkaLogLevel.WARN ? 'warn'
+        : entry.level === KafkaLogLevel.INFO ? 'info' : 'debug';
+      sink(level, `${entry.namespace}: ${message}`, extra);
+    };
+  }
+  return new Kafka(config);
+}

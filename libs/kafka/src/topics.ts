@@ -1,0 +1,113 @@
+import type { Kafka, ITopicConfig } from 'kafkajs';
+
+export interface TopicSpec {
+  topic: string;
+  partitions?: number;
+  replicationFactor?: number;
+  /** e.g. { 'cleanup.policy': 'compact' } */
+  config?: Record<string, string>;
+}
+
+/** Creates the topics that do not exist yet; existing topics are left as they are. */
+export async function ensureTopics(kafka: Kafka, topics: TopicSpec[]): Promise<string[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing: ITopicConfig[] = topics
+      .filter((t) => !existing.has(t.topic))
+      .map((t) => ({
+        topic: t.topic,
+        numPartitions: t.partitions ?? 3,
+        replicationFactor: t.replicationFactor ?? -1,
+        configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })),
+      }));
+    if (missing.length > 0) {
+      await admin.createTopics({ topics: missing, waitForLeaders: true });
+    }
+    return missing.map((t) => t.topic);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Sum of (high watermark − committed offset) over a group's partitions of one topic. */
+export async function consumerLag(kafka: Kafka, groupId: string, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    const high = await admin.fetchTopicOffsets(topic);
+    let lag = 0;
+    for (const p of high) {
+      const c = committed?.partitions.find((x) => x.partition === p.partition);
+      const done = c && Number(c.offset) >= 0 ? Number(c.offset) : Number(p.low);
+      lag += Math.max(0, Number(p.high) - done);
+    }
+    return lag;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Reads every record of a topic from the beginning up to its current end, then stops. */
+export async function readTopicToEnd(
+  kafka: Kafka,
+  topic: string,
+  onRecord: (r: { partition: number; offset: string; key: Buffer | null; value: Buffer | null; headers: Record<string, Buffer | undefined> }) => void | Promise<void>,
+  options: { isolation?: 'read_committed' | 'read_uncommitted'; timeoutMs?: number } = {},
+): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  let ends: Map<number, bigint>;
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    ends = new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));
+  } finally {
+    await admin.disconnect();
+  }
+  const pending = new Set([...ends.entries()].filter(([, end]) => end > 0n).map(([p]) => p));
+  if (pending.size === 0) return 0;
+  // kafkajs consumers need a group; a throwaway one that never commits reads the topic once.
+  const consumer = kafka.consumer({
+    groupId: `streamloop-reader-${topic}-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`,
+    readUncommitted: options.isolation === 'read_uncommitted',
+  });
+  let count = 0;
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`reading ${topic} to its end timed out after ${options.timeoutMs ?? 60000} ms`)),
+        options.timeoutMs ?? 60000,
+      );
+      consumer
+        .run({
+          autoCommit: false,
+          eachBatch: async ({ batch }) => {
+            const end = ends.get(batch.partition) ?? 0n;
+            for (const m of batch.messages) {
+              if (BigInt(m.offset) >= end) break;
+              count++;
+              const headers: Record<string, Buffer | undefined> = {};
+              for (const [k, v] of Object.entries(m.headers ?? {})) headers[k] = Array.isArray(v) ? (v[0] as Buffer) : (v as Buffer | undefined);
+              await onRecord({ partition: batch.partition, offset: m.offset, key: m.key, value: m.value, headers });
+            }
+            // With transactions, the last offsets can be control records; the batch's last offset tells us we passed them.
+            if (BigInt(batch.lastOffset()) + 1n >= end) {
+              pending.delete(batch.partition);
+              if (pending.size === 0) {
+                clearTimeout(timer);
+                resolve();
+              }
+            }
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return count;
+}

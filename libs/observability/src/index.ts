@@ -1,0 +1,3 @@
+export { StreamloopMetrics } from './metrics';
+export { createLogger, type Logger } from './logger';
+export { HealthRegistry, type ComponentState } from './health';

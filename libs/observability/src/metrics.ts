@@ -1,0 +1,47 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * The platform's metrics, on a registry of its own (never prom-client's global one), so that
+ * several services in one process share one /metrics without name clashes.
+ */
+export class StreamloopMetrics {
+  readonly registry = new Registry();
+  readonly recordsIn: Counter<'service' | 'pipeline' | 'topic'>;
+  readonly recordsOut: Counter<'service' | 'pipeline' | 'topic'>;
+  readonly deadLetters: Counter<'service' | 'pipeline' | 'stage'>;
+  readonly duplicatesDropped: Counter<'pipeline'>;
+  readonly batchDuration: Histogram<'service' | 'pipeline'>;
+  readonly predictionLatency: Histogram<'pipeline' | 'model'>;
+  readonly consumerLag: Gauge<'service' | 'group' | 'topic'>;
+  readonly modelVersion: Gauge<'pipeline' | 'model' | 'role'>;
+  readonly driftScore: Gauge<'pipeline' | 'feature' | 'statistic'>;
+  readonly rowsWritten: Counter<'table'>;
+  readonly trainingRuns: Counter<'pipeline' | 'outcome'>;
+
+  constructor(defaultLabels: Record<string, string> = {}) {
+    this.registry.setDefaultLabels(defaultLabels);
+    collectDefaultMetrics({ register: this.registry, prefix: 'streamloop_process_' });
+    const r = [this.registry];
+    this.recordsIn = new Counter({ name: 'streamloop_records_in_total', help: 'Records consumed', labelNames: ['service', 'pipeline', 'topic'], registers: r });
+    this.recordsOut = new Counter({ name: 'streamloop_records_out_total', help: 'Records produced', labelNames: ['service', 'pipeline', 'topic'], registers: r });
+    this.deadLetters = new Counter({ name: 'streamloop_dead_letters_total', help: 'Records sent to the DLQ', labelNames: ['service', 'pipeline', 'stage'], registers: r });
+    this.duplicatesDropped = new Counter({ name: 'streamloop_duplicate_events_total', help: 'Events dropped as duplicates by event id', labelNames: ['pipeline'], registers: r });
+    this.batchDuration = new Histogram({
+      name: 'streamloop_batch_duration_seconds', help: 'Time to process one consumed batch',
+      labelNames: ['service', 'pipeline'], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: r,
+    });
+    this.predictionLatency = new Histogram({
+      name: 'streamloop_prediction_latency_seconds', help: 'From feature vector arrival to score',
+      labelNames: ['pipeline', 'model'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: r,
+    });
+    this.consumerLag = new Gauge({ name: 'streamloop_consumer_lag', help: 'Records behind the end of the topic', labelNames: ['service', 'group', 'topic'], registers: r });
+    this.modelVersion = new Gauge({ name: 'streamloop_model_version', help: 'Model version serving per role', labelNames: ['pipeline', 'model', 'role'], registers: r });
+    this.driftScore = new Gauge({ name: 'streamloop_drift_score', help: 'Latest drift statistic per feature', labelNames: ['pipeline', 'feature', 'statistic'], registers: r });
+    this.rowsWritten = new Counter({ name: 'streamloop_clickhouse_rows_written_total', help: 'Rows written to ClickHouse', labelNames: ['table'], registers: r });
+    this.trainingRuns = new Counter({ name: 'streamloop_training_runs_total', help: 'Training runs by outcome', labelNames: ['pipeline', 'outcome'], registers: r });
+  }
+
+  async exposition(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}

@@ -1,0 +1,23 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { loadAvsc } from '@streamloop/avro';
+
+const SCHEMA_DIR = fileURLToPath(new URL('../../../schemas/', import.meta.url));
+
+/** The platform's own record types (schemas/*.avsc), loaded once per process. */
+export function loadPlatformTypes() {
+  const load = (file: string) => loadAvsc(`${SCHEMA_DIR}${file}`);
+  return {
+    featureVector: load('feature-vector.avsc'),
+    prediction: load('prediction.avsc'),
+    label: load('label.avsc'),
+    modelRegistry: load('model-registry.avsc'),
+    alert: load('alert.avsc'),
+    deadLetter: load('dlq-envelope.avsc'),
+  };
+}
+export type PlatformTypes = ReturnType<typeof loadPlatformTypes>;
+
+export function platformSchemaText(file: string): string {
+  return readFileSync(`${SCHEMA_DIR}${file}`, 'utf8');
+}

@@ -1,0 +1,181 @@
+import type { Type } from 'avsc';
+import { AvroSerde, HttpRegistryClient, loadAvsc } from '@streamloop/avro';
+import { createClickHouse, closeClickHouse, migrate, type ClickHouseClient } from '@streamloop/clickhouse';
+import { loadPipelineSpec, topicsFor, type PipelineSpec, type PipelineTopics, type Settings } from '@streamloop/config';
+import { FeatureComputer } from '@streamloop/features';
+import { createKafka, deadLetterMessage, ensureTopics, type DeadLetter, type Kafka, type Message, type Producer, type TopicSpec } from '@streamloop/kafka';
+import { createLogger, HealthRegistry, StreamloopMetrics, type Logger } from '@streamloop/observability';
+import { loadPlatformTypes, type PlatformTypes } from './platform-types';
+
+export interface PipelineContext {
+  spec: PipelineSpec;
+  topics: PipelineTopics;
+  /** The pipeline's event schema as the platform reads it (reader schema for every writer version). */
+  eventType: Type;
+}
+
+/**
+ * Everything a service needs from the outside world, built once per process and shared by every
+ * service target running in it (one Kafka client, one producer, one ClickHouse client, one metrics registry).
+ */
+export class Runtime {
+  readonly kafka: Kafka;
+  readonly serde: AvroSerde;
+  readonly types: PlatformTypes = loadPlatformTypes();
+  readonly metrics: StreamloopMetrics;
+  readonly health = new HealthRegistry();
+  readonly logger: Logger;
+  readonly pipelines = new Map<string, PipelineContext>();
+  private readonly computers = new Map<string, FeatureComputer>();
+  private producerPromise?: Promise<Producer>;
+  private clickhousePromise?: Promise<ClickHouseClient>;
+  /** Consumers and jobs; closed before the producer and ClickHouse they write to. */
+  private readonly closers: Array<() => Promise<void>> = [];
+  private readonly finalClosers: Array<() => Promise<void>> = [];
+
+  constructor(readonly settings: Settings, specs: PipelineSpec[]) {
+    this.logger = createLogger('streamloop', settings.logLevel);
+    this.metrics = new StreamloopMetrics();
+    const kafkaLog = this.logger.child({ component: 'kafkajs' });
+    this.kafka = createKafka({
+      brokers: settings.kafkaBrokers,
+      clientId: settings.kafkaClientId,
+      ssl: settings.kafkaSsl,
+      sasl: settings.kafkaSasl,
+      logLevel: 'error',
+      log: (level, message, extra) => kafkaLog[level]({ ...extra }, message),
+    });
+    this.serde = new AvroSerde(new HttpRegistryClient(settings.schemaRegistryUrl));
+    for (const spec of specs) {
+      this.pipelines.set(spec.pipeline, { spec, topics: topicsFor(spec), eventType: loadAvsc(spec.events.schemaPath) });
+    }
+  }
+
+  static fromFiles(settings: Settings): Runtime {
+    return new Runtime(settings, settings.pipelineFiles.map((f) => loadPipelineSpec(f)));
+  }
+
+  pipeline(name: string): PipelineContext {
+    const p = this.pipelines.get(name);
+    if (!p) throw new UnknownPipelineError(name, [...this.pipelines.keys()]);
+    return p;
+  }
+
+  /** Creates every topic of every pipeline (and the shared model registry topic) that does not exist yet. */
+  async ensureTopics(): Promise<void> {
+    const specs: TopicSpec[] = [];
+    const seen = new Set<string>();
+    const add = (t: TopicSpec) => {
+      if (!seen.has(t.topic)) specs.push(t);
+      seen.add(t.topic);
+    };
+    for (const { spec, topics } of this.pipelines.values()) {
+      const partitions = spec.events.partitions;
+      for (const topic of [topics.raw, topics.events, topics.dlq, topics.features, topics.predictions, topics.labels, topics.alerts]) {
+        add({ topic, partitions });
+      }
+      // Model versions are few and must all be kept: compacted by pipeline/model/version key.
+      add({ topic: topics.models, partitions: 1, config: { 'cleanup.policy': 'compact' } });
+    }
+    await ensureTopics(this.kafka, specs);
+  }
+
+  /** One idempotent producer per process; kafkajs batches concurrent sends on it. */
+  producer(): Promise<Producer> {
+    this.producerPromise ??= (async () => {
+      const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 5, allowAutoTopicCreation: false });
+      await producer.connect();
+      this.finalClosers.push(() => producer.disconnect());
+      return producer;
+    })();
+    return this.producerPromise;
+  }
+
+  /** Encodes values with the topic's value subject (Confluent TopicNameStrategy) and sends them. */
+  async send<T>(topic: string, type: Type, records: Array<{ key: string | Buffer | null; value: T; headers?: Message['headers'] }>): Promise<void> {
+    if (records.length === 0) return;
+    const subject = `${topic}-value`;
+    const messages: Message[] = [];
+    for (const r of records) {
+      messages.push({ key: r.key, value: await this.serde.encode(subject, type, r.value), headers: r.headers });
+    }
+    const producer = await this.producer();
+    await producer.send({ topic, messages, acks: -1 });
+  }
+
+  /**
+   * Sends a batch's outputs and its dead letters together, and counts them. The dead letters carry the
+   * DLQ envelope (schemas/dlq-envelope.avsc) as value and Kafka Connect-style context headers.
+   */
+  async publishWithDeadLetters(ctx: PipelineContext, service: string, topic: string, outputs: Message[], letters: DeadLetter[]): Promise<void> {
+    const producer = await this.producer();
+    const sends: Promise<unknown>[] = [];
+    if (outputs.length > 0) sends.push(producer.send({ topic, messages: outputs, acks: -1 }));
+    if (letters.length > 0) {
+      const subject = `${ctx.topics.dlq}-value`;
+      const messages = await Promise.all(letters.map(async (l) => deadLetterMessage(l, await this.serde.encode(subject, this.types.deadLetter, l))));
+      sends.push(producer.send({ topic: ctx.topics.dlq, messages, acks: -1 }));
+    }
+    await Promise.all(sends);
+    const pipeline = ctx.spec.pipeline;
+    this.metrics.recordsOut.inc({ service, pipeline, topic }, outputs.length);
+    for (const l of letters) this.metrics.deadLetters.inc({ service, pipeline, stage: l.stage });
+  }
+
+  /** The pipeline's feature computer, shared by the features stream and REST predict in this process. */
+  featureComputer(pipeline: string): FeatureComputer {
+    let computer = this.computers.get(pipeline);
+    if (!computer) {
+      computer = new FeatureComputer(this.pipeline(pipeline).spec);
+      this.computers.set(pipeline, computer);
+    }
+    return computer;
+  }
+
+  /** The ClickHouse client (server by URL, or embedded chDB), migrated on first use. */
+  clickhouse(): Promise<ClickHouseClient> {
+    this.clickhousePromise ??= (async () => {
+      const s = this.settings;
+      const client = await createClickHouse({ url: s.clickhouseUrl, dataDir: s.clickhouseDataDir, database: s.clickhouseDatabase });
+      await migrate(client, { database: s.clickhouseDatabase });
+      this.finalClosers.push(() => closeClickHouse(client));
+      this.health.set('clickhouse', true);
+      return client;
+    })();
+    return this.clickhousePromise;
+  }
+
+  onClose(fn: () => Promise<void>): void {
+    this.closers.push(fn);
+  }
+
+  async close(): Promise<void> {
+    // Last opened, first closed; consumers and jobs stop before the producer and ClickHouse they write to.
+    for (const fn of [...this.closers.splice(0).reverse(), ...this.finalClosers.splice(0)]) {
+      try {
+        await fn();
+      } catch (error) {
+        this.logger.warn({ err: error }, 'error while closing');
+      }
+    }
+  }
+}
+
+export class UnknownPipelineError extends Error {
+  override name = 'UnknownPipelineError';
+  constructor(readonly pipeline: string, known: string[]) {
+    super(`unknown pipeline "${pipeline}"; this process runs: ${known.join(', ') || 'none'}`);
+  }
+}
+
+/**
+ * Errors that mean "the world is unavailable" (broker, registry), as opposed to "this record is bad".
+ * A consumer rethrows these so the batch is retried; anything else dead-letters the record.
+ */
+export function isOutage(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (error.name.startsWith('KafkaJS')) return true;
+  if (error.name === 'RegistryUnavailableError') return true;
+  const code = (error as { code?: unknown; cause?: { code?: unknown } }).code ?? (error as { cause?: { code?: unknown } }).cause?.code;
+  return typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT'].includes(code);
+}

@@ -1,0 +1,2 @@
+export { generateCardTransactions, seededRandom, type CardTransaction, type CardStreamOptions, type LabelledTransaction } from './card-transactions';
+export { startLocalKafka, type LocalKafka } from './local-kafka';

@@ -1,0 +1,2 @@
+export { FeaturesModule } from './features.module';
+export { FeaturesService } from './features.service';

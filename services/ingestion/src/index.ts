@@ -1,0 +1,2 @@
+export { IngestionModule } from './ingestion.module';
+export { IngestionService, InvalidEventError, type HttpIngestResult } from './ingestion.service';

@@ -1,0 +1,2 @@
+export { MonitoringModule } from './monitoring.module';
+export { MonitoringService, type DriftReport } from './monitoring.service';

@@ -1,0 +1,215 @@
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { insertRows, latestFeatureValues, loadLabelledPredictions, TABLES, type ClickHouseClient } from '@streamloop/clickhouse';
+import { psi } from '@streamloop/drift';
+import { runBatchConsumer, type ConsumedRecord } from '@streamloop/kafka';
+import { evaluateBinary } from '@streamloop/ml';
+import {
+  isOutage, RUNTIME, Runtime, startPipelineConsumer,
+  type AlertRecord, type ModelRegistryRecord, type PipelineContext,
+} from '@streamloop/runtime';
+import { DLQ_SINK, eventRow, FEATURES_SINK, LABELS_SINK, MODELS_SINK, PREDICTIONS_SINK, type SinkMapping } from './sink';
+
+const SERVICE = 'monitoring';
+
+export interface DriftReport {
+  pipeline: string;
+  model_name: string;
+  model_version: number;
+  window_start: number;
+  window_end: number;
+  features: Array<{ feature: string; psi: number; drifted: boolean }>;
+  performance?: { labelled: number; roc_auc: number; precision: number; recall: number; f1: number };
+}
+
+/**
+ * Sinks the loop's topics into ClickHouse (one insert per consumed batch, deduplicated by its
+ * topic-partition-offset range) and runs the drift job: PSI per feature between the serving model's
+ * training reference and the latest event-time window.
+ */
+@Injectable()
+export class MonitoringService implements OnApplicationBootstrap {
+  /** The champion per pipeline, as seen on the registry topic; its reference sample anchors drift. */
+  private readonly champions = new Map<string, ModelRegistryRecord>();
+  private readonly alerted = new Set<string>();
+  private readonly lastReports = new Map<string, DriftReport>();
+
+  constructor(@Inject(RUNTIME) private readonly runtime: Runtime) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const ch = await this.runtime.clickhouse();
+    for (const ctx of this.runtime.pipelines.values()) {
+      const { topics, spec } = ctx;
+      const p = spec.pipeline;
+      await startPipelineConsumer(this.runtime, { service: SERVICE, pipeline: p, topic: topics.events, handle: (rs) => this.sinkEvents(ch, ctx, rs) });
+      for (const [topic, mapping] of [
+        [topics.features, FEATURES_SINK],
+        [topics.predictions, PREDICTIONS_SINK],
+        [topics.labels, LABELS_SINK],
+        [topics.dlq, DLQ_SINK],
+      ] as Array<[string, SinkMapping]>) {
+        await startPipelineConsumer(this.runtime, { service: SERVICE, pipeline: p, topic, handle: (rs) => this.sink(ch, ctx, mapping, rs) });
+      }
+    }
+    await this.followRegistry(ch);
+    const every = this.runtime.settings.driftIntervalMs;
+    const timer = setInterval(() => void this.runDriftJobs(), every);
+    timer.unref();
+    this.runtime.onClose(async () => clearInterval(timer));
+  }
+
+  private async sink(ch: ClickHouseClient, ctx: PipelineContext, mapping: SinkMapping, records: ConsumedRecord[]): Promise<void> {
+    const rows: Record<string, unknown>[] = [];
+    for (const r of records) {
+      if (!r.value) continue;
+      try {
+        const { value, schemaId } = await this.runtime.serde.decode(r.value, mapping.type(this.runtime.types));
+        rows.push(mapping.toRow(value, r, ctx.spec.pipeline, schemaId));
+      } catch (error) {
+        if (isOutage(error)) throw error;
+        // Every topic sunk here is written by the platform itself; an unreadable record is logged, not looped on.
+        this.runtime.logger.error({ service: SERVICE, topic: r.topic, partition: r.partition, offset: r.offset, err: error }, 'unreadable record skipped');
+      }
+    }
+    await this.write(ch, mapping.table, rows, records);
+  }
+
+  private async sinkEvents(ch: ClickHouseClient, ctx: PipelineContext, records: ConsumedRecord[]): Promise<void> {
+    const { id_field, time_field, entity_field } = ctx.spec.events;
+    const rows: Record<string, unknown>[] = [];
+    for (const r of records) {
+      if (!r.value) continue;
+      try {
+        const { value, schemaId } = await this.runtime.serde.decode(r.value, ctx.eventType);
+        rows.push(eventRow(value as Record<string, unknown>, ctx.spec.pipeline, { id: id_field, time: time_field, entity: entity_field }, schemaId));
+      } catch (error) {
+        if (isOutage(error)) throw error;
+        this.runtime.logger.error({ service: SERVICE, topic: r.topic, offset: r.offset, err: error }, 'unreadable event skipped');
+      }
+    }
+    await this.write(ch, TABLES.events, rows, records);
+  }
+
+  private async write(ch: ClickHouseClient, table: string, rows: Record<string, unknown>[], records: ConsumedRecord[]): Promise<void> {
+    if (rows.length === 0) return;
+    const first = records[0];
+    const last = records[records.length - 1];
+    // A retried batch carries the same offsets, hence the same token, and ClickHouse drops the repeat.
+    const dedupToken = `${table}:${first.topic}-${first.partition}-${first.offset}-${last.offset}`;
+    await insertRows(ch, table, rows, { dedupToken });
+    this.runtime.metrics.rowsWritten.inc({ table }, rows.length);
+  }
+
+  private async followRegistry(ch: ClickHouseClient): Promise<void> {
+    const topics = new Set([...this.runtime.pipelines.values()].map((p) => p.topics.models));
+    for (const topic of topics) {
+      const running = await runBatchConsumer({
+        kafka: this.runtime.kafka,
+        groupId: `streamloop-monitoring-registry-${hostname()}-${process.pid}-${Date.now()}`,
+        topics: [topic],
+        fromBeginning: true,
+        handle: async (records) => {
+          const rows: Record<string, unknown>[] = [];
+          for (const r of records) {
+            if (!r.value) continue;
+            try {
+              const { value } = await this.runtime.serde.decode(r.value, this.runtime.types.modelRegistry);
+              const m = value as ModelRegistryRecord;
+              rows.push(MODELS_SINK.toRow(m, r, m.pipeline, 0));
+              const current = this.champions.get(m.pipeline);
+              if (m.stage === 'champion' && (!current || m.model_version > current.model_version)) this.champions.set(m.pipeline, m);
+            } catch (error) {
+              if (isOutage(error)) throw error;
+              this.runtime.logger.error({ service: SERVICE, topic, offset: r.offset, err: error }, 'unreadable model record skipped');
+            }
+          }
+          await this.write(ch, TABLES.models, rows, records);
+        },
+      });
+      this.runtime.onClose(() => running.stop());
+    }
+  }
+
+  private async runDriftJobs(): Promise<void> {
+    for (const ctx of this.runtime.pipelines.values()) {
+      try {
+        await this.driftJob(ctx.spec.pipeline);
+      } catch (error) {
+        this.runtime.logger.warn({ service: SERVICE, pipeline: ctx.spec.pipeline, err: error }, 'drift job failed');
+      }
+    }
+  }
+
+  lastDriftReport(pipeline: string): DriftReport | undefined {
+    return this.lastReports.get(pipeline);
+  }
+
+  /** One run of the drift job for a pipeline: PSI per feature over the latest window, plus live performance. */
+  async driftJob(pipeline: string): Promise<DriftReport | undefined> {
+    const ctx = this.runtime.pipeline(pipeline);
+    const model = this.champions.get(pipeline);
+    if (!model) return undefined;
+    const ch = await this.runtime.clickhouse();
+    const { monitoring } = ctx.spec;
+    const latest = await latestFeatureTime(ch, pipeline);
+    if (latest === undefined) return undefined;
+    const windowEnd = latest + 1;
+    const windowStart = windowEnd - monitoring.windowMs;
+    const computedAt = Date.now();
+    const report: DriftReport = { pipeline, model_name: model.model_name, model_version: model.model_version, window_start: windowStart, window_end: windowEnd, features: [] };
+    const rows: Record<string, unknown>[] = [];
+    const alerts: AlertRecord[] = [];
+    for (const feature of model.feature_names) {
+      const reference = model.reference[feature];
+      if (!reference || reference.length === 0) continue;
+      const current = await latestFeatureValues(ch, { pipeline, feature, from: windowStart, to: windowEnd });
+      if (current.length === 0) continue;
+      const { value } = psi(reference, current, { bins: monitoring.psiBins });
+      const drifted = value > monitoring.psiThreshold;
+      report.features.push({ feature, psi: value, drifted });
+      this.runtime.metrics.driftScore.set({ pipeline, feature, statistic: 'psi' }, value);
+      rows.push({
+        pipeline, window_start: windowStart, window_end: windowEnd, feature, statistic: 'psi', value,
+        threshold: monitoring.psiThreshold, drifted: drifted ? 1 : 0, model_name: model.model_name,
+        model_version: model.model_version, computed_at: computedAt,
+      });
+      const alertKey = `${pipeline}/${feature}/${model.model_version}/${windowStart}`;
+      if (drifted && !this.alerted.has(alertKey)) {
+        this.alerted.add(alertKey);
+        alerts.push({
+          alert_id: randomUUID(), pipeline, kind: 'feature_drift', feature, statistic: 'psi', value,
+          threshold: monitoring.psiThreshold, window_start: windowStart, window_end: windowEnd,
+          model_name: model.model_name, model_version: model.model_version, created_at: computedAt,
+        });
+      }
+    }
+    if (rows.length > 0) await insertRows(ch, TABLES.drift_metrics, rows);
+    await this.runtime.send(ctx.topics.alerts, this.runtime.types.alert, alerts.map((a) => ({ key: a.feature, value: a })));
+
+    const labelled = await loadLabelledPredictions(ch, { pipeline, from: windowStart, to: windowEnd });
+    const classes = new Set(labelled.map((r) => r.label));
+    if (classes.size === 2) {
+      const m = evaluateBinary(labelled.map((r) => r.label), labelled.map((r) => r.score), model.threshold);
+      report.performance = { labelled: labelled.length, roc_auc: m.rocAuc, precision: m.precision, recall: m.recall, f1: m.f1 };
+      await insertRows(ch, TABLES.performance_metrics, Object.entries(report.performance)
+        .filter(([k]) => k !== 'labelled')
+        .map(([metric, value]) => ({
+          pipeline, window_start: windowStart, window_end: windowEnd, model_name: model.model_name, model_version: model.model_version,
+          metric, value, labelled_count: labelled.length, computed_at: computedAt,
+        })));
+    }
+    this.lastReports.set(pipeline, report);
+    return report;
+  }
+}
+
+async function latestFeatureTime(ch: ClickHouseClient, pipeline: string): Promise<number | undefined> {
+  const rs = await ch.query({
+    query: `SELECT toUnixTimestamp64Milli(max(event_time)) AS t, count() AS n FROM ${TABLES.features} WHERE pipeline = {pipeline:String}`,
+    query_params: { pipeline },
+    format: 'JSONEachRow',
+  });
+  const [row] = (await rs.json()) as Array<{ t: string | number; n: string | number }>;
+  return row && Number(row.n) > 0 ? Number(row.t) : undefined;
+}

@@ -1,0 +1,2 @@
+export { TrainingModule } from './training.module';
+export { TrainingService, NotEnoughDataError, type TrainingResult } from './training.service';
