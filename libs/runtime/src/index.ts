@@ -4,3 +4,4 @@ export type { FeatureVectorRecord, PredictionRecord, LabelRecord, ModelRegistryR
 export { RUNTIME } from './tokens';
 export { startPipelineConsumer, type PipelineConsumerOptions } from './consume';
 export { PlatformModule } from './platform.module';
+export { serveModules, runStandalone, type ServingApp } from './http';

@@ -32,8 +32,8 @@ export interface CardStreamOptions {
   meanGapMs?: number;
   /** Chance that a given transaction starts a fraud burst on its card. */
   compromiseRate?: number;
-  /** Multiplies every amount and shifts spending online: a world that changed (for drift). */
-  drift?: { amountFactor: number; onlineShare: number };
+  /** From the event with this index on, amounts are multiplied and spending shifts online: a world that changed. */
+  drift?: { fromIndex: number; amountFactor: number; onlineShare: number };
   idPrefix?: string;
 }
 
@@ -82,8 +82,8 @@ export function generateCardTransactions(options: CardStreamOptions): LabelledTr
   }));
   const out: LabelledTransaction[] = [];
   let t = options.startTime ?? Date.UTC(2026, 10, 1, 8, 0, 0);
-  const drift = options.drift;
   for (let n = 0; n < options.events; n++) {
+    const drift = options.drift && n >= options.drift.fromIndex ? options.drift : undefined;
     t += Math.round(-Math.log(1 - rnd()) * gap);
     // A card in a fraud burst transacts again within minutes; otherwise any card may be next.
     const bursting = cards.filter((c) => c.burstLeft > 0 && c.burstUntil >= t);

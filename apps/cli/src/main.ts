@@ -1,0 +1,73 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { loadSettings } from '@streamloop/config';
+import { parseTargets, startStreamloop } from './server';
+import { runDemo } from './demo';
+
+const program = new Command();
+program.name('streamloop').description('The machine-learning life cycle as Kafka streams').showHelpAfterError();
+
+program
+  .command('start')
+  .description('start service targets in this process (default: all)')
+  .option('-t, --target <targets>', 'all, or a comma list of ingestion,features,training,inference,monitoring,schema-registry', 'all')
+  .option('-p, --port <port>', 'HTTP port of the services (PORT)', toPort)
+  .action(async (opts: { target: string; port?: number }) => {
+    const settings = loadSettings(process.env);
+    if (opts.port !== undefined) settings.httpPort = opts.port;
+    const running = await startStreamloop(settings, parseTargets(opts.target));
+    const lines = [`streamloop running targets: ${opts.target}`];
+    if (running.url) lines.push(`  API      ${running.url}  (/health, /metrics, /v1/pipelines/:p/...)`);
+    if (running.registryUrl) lines.push(`  registry ${running.registryUrl}`);
+    console.log(lines.join('\n'));
+    const stop = async (signal: string) => {
+      console.log(`${signal}: stopping`);
+      await running.close();
+      process.exit(0);
+    };
+    process.once('SIGINT', () => void stop('SIGINT'));
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+  });
+
+program
+  .command('demo')
+  .description('start a local broker and every service, stream a labelled card-fraud workload through the loop, print a summary')
+  .option('--events <n>', 'events before the first model', toPositiveInt, 3000)
+  .option('--after <n>', 'events after the first model (with a shifted world)', toPositiveInt, 2000)
+  .option('--seed <n>', 'random seed of the workload', toPositiveInt, 42)
+  .action(async (opts: { events: number; after: number; seed: number }) => {
+    const summary = await runDemo({ eventsBeforeModel: opts.events, eventsAfterModel: opts.after, seed: opts.seed, log: (l) => console.log(l) });
+    console.log(summary.text);
+    process.exit(summary.ok ? 0 : 1);
+  });
+
+program
+  .command('train')
+  .description('train, evaluate and publish a model now, through the admin API of a running training target')
+  .requiredOption('--pipeline <name>', 'pipeline name')
+  .option('--api <url>', 'base URL of the running services', `http://127.0.0.1:${process.env.PORT ?? 8080}`)
+  .action(async (opts: { pipeline: string; api: string }) => {
+    const res = await fetch(`${opts.api}/v1/pipelines/${encodeURIComponent(opts.pipeline)}/train`, { method: 'POST' });
+    const body = await res.text();
+    if (!res.ok) {
+      console.error(`training failed (HTTP ${res.status}): ${body}`);
+      process.exit(1);
+    }
+    console.log(JSON.stringify(JSON.parse(body), null, 2));
+  });
+
+function toPort(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`expected a port number 0-65535, got "${v}"`);
+  return n;
+}
+
+function toPositiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive whole number, got "${v}"`);
+  return n;
+}
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  console.error(error instanceof Error ? `error: ${error.message}` : error);
+  process.exit(1);
+});

@@ -1,0 +1,82 @@
+import 'reflect-metadata';
+import type { DynamicModule, INestApplication } from '@nestjs/common';
+import type { Settings } from '@streamloop/config';
+import { Runtime, serveModules } from '@streamloop/runtime';
+import { FeaturesModule } from '@streamloop/features-service';
+import { InferenceModule } from '@streamloop/inference';
+import { IngestionModule } from '@streamloop/ingestion';
+import { MonitoringModule } from '@streamloop/monitoring';
+import { startSchemaRegistry } from '@streamloop/schema-registry';
+import { TrainingModule } from '@streamloop/training';
+
+export const SERVICE_TARGETS = ['ingestion', 'features', 'training', 'inference', 'monitoring', 'schema-registry'] as const;
+export type ServiceTarget = (typeof SERVICE_TARGETS)[number];
+
+const MODULES: Record<Exclude<ServiceTarget, 'schema-registry'>, (r: Runtime) => DynamicModule> = {
+  ingestion: (r) => IngestionModule.register(r),
+  features: (r) => FeaturesModule.register(r),
+  training: (r) => TrainingModule.register(r),
+  inference: (r) => InferenceModule.register(r),
+  monitoring: (r) => MonitoringModule.register(r),
+};
+
+/** `all`, or a comma list of targets, like Mimir's -target. */
+export function parseTargets(spec: string): ServiceTarget[] {
+  const names = spec.split(',').map((s) => s.trim()).filter(Boolean);
+  if (names.length === 0 || names.includes('all')) return [...SERVICE_TARGETS];
+  const unknown = names.filter((n) => !(SERVICE_TARGETS as readonly string[]).includes(n));
+  if (unknown.length > 0) throw new Error(`--target: unknown target(s) ${unknown.join(', ')}; expected all or some of ${SERVICE_TARGETS.join(', ')}`);
+  return names as ServiceTarget[];
+}
+
+export interface RunningStreamloop {
+  runtime?: Runtime;
+  app?: INestApplication;
+  /** Base URL of the HTTP API (ingest, predict, train, drift, /metrics, /health), when a service target runs. */
+  url?: string;
+  registryUrl?: string;
+  get<T>(type: new (...args: never[]) => T): T;
+  close(): Promise<void>;
+}
+
+/** Starts the chosen targets in this process: the registry on its own port, the rest in one Nest app. */
+export async function startStreamloop(settings: Settings, targets: ServiceTarget[]): Promise<RunningStreamloop> {
+  const closers: Array<() => Promise<void>> = [];
+  const close = async () => {
+    for (const fn of closers.splice(0).reverse()) await fn();
+  };
+  try {
+    let registryUrl: string | undefined;
+    if (targets.includes('schema-registry')) {
+      const registry = await startSchemaRegistry({
+        brokers: settings.kafkaBrokers,
+        port: settings.registryPort,
+        host: settings.httpHost,
+      });
+      closers.push(() => registry.close());
+      registryUrl = registry.url;
+    }
+    const services = targets.filter((t): t is Exclude<ServiceTarget, 'schema-registry'> => t !== 'schema-registry');
+    if (services.length === 0) {
+      return { registryUrl, get: () => { throw new Error('no service target runs in this process'); }, close };
+    }
+    // When the registry runs here, this process's services use it (its port may have been chosen by the OS).
+    const runtime = Runtime.fromFiles(registryUrl ? { ...settings, schemaRegistryUrl: registryUrl } : settings);
+    closers.push(() => runtime.close());
+    await runtime.ensureTopics();
+
+    const serving = await serveModules(runtime, services.map((s) => MODULES[s](runtime)));
+    closers.push(() => serving.close());
+    return {
+      runtime,
+      app: serving.app,
+      url: serving.url,
+      registryUrl,
+      get: (type) => serving.app.get(type),
+      close,
+    };
+  } catch (error) {
+    await close().catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,186 @@
+import { randomUUID } from 'node:crypto';
+import { Kafka, Partitioners, logLevel, type Admin, type KafkaConfig, type Producer } from 'kafkajs';
+
+/** Keys of the registry topic. JSON with a fixed field order, so compaction keeps one record per key. */
+export type RecordKey =
+  | { keytype: 'SCHEMA'; subject: string; version: number }
+  | { keytype: 'CONFIG'; subject: string | null }
+  | { keytype: 'ID_WATERMARK' };
+
+export interface SchemaValue {
+  subject: string;
+  version: number;
+  id: number;
+  schema: string;
+  deleted: boolean;
+}
+export interface ConfigValue {
+  compatibilityLevel: string;
+}
+export interface WatermarkValue {
+  maxId: number;
+}
+
+export interface LogRecord {
+  key: RecordKey;
+  /** null is a tombstone: compaction removes the key. */
+  value: SchemaValue | ConfigValue | WatermarkValue | null;
+}
+
+/** Where the registry's state lives: replayed in full on start, appended to on every change. */
+export interface RegistryLog {
+  start(apply: (record: LogRecord) => void): Promise<void>;
+  append(records: LogRecord[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function encodeKey(key: RecordKey): string {
+  switch (key.keytype) {
+    case 'SCHEMA':
+      return JSON.stringify({ keytype: 'SCHEMA', subject: key.subject, version: key.version });
+    case 'CONFIG':
+      return JSON.stringify({ keytype: 'CONFIG', subject: key.subject });
+    case 'ID_WATERMARK':
+      return JSON.stringify({ keytype: 'ID_WATERMARK' });
+  }
+}
+
+/** In-process log (unit tests, or a throwaway registry). Same semantics as the topic, minus durability. */
+export class MemoryRegistryLog implements RegistryLog {
+  readonly records: LogRecord[] = [];
+  async start(apply: (record: LogRecord) => void): Promise<void> {
+    for (const r of this.records) apply(r);
+  }
+  async append(records: LogRecord[]): Promise<void> {
+    this.records.push(...structuredClone(records));
+  }
+  async close(): Promise<void> {}
+}
+
+export interface KafkaRegistryLogOptions {
+  brokers: string[];
+  /** Default `_streamloop_schemas`. */
+  topic?: string;
+  clientId?: string;
+  /** Replication factor when the topic is created; default the broker's default. */
+  replicationFactor?: number;
+  /** Extra kafkajs settings (ssl, sasl, ...). */
+  kafka?: Partial<KafkaConfig>;
+  /** How long replaying the topic may take on start. Default 60 s. */
+  startTimeoutMs?: number;
+}
+
+export const DEFAULT_SCHEMAS_TOPIC = '_streamloop_schemas';
+
+/**
+ * The registry's log on a compacted, single-partition Kafka topic (like Confluent's `_schemas`).
+ * One partition keeps a total order of changes; compaction keeps the latest record per key forever.
+ * The registry is a single writer: replicas would need leader election, which this does not do.
+ */
+export class KafkaRegistryLog implements RegistryLog {
+  readonly topic: string;
+  private readonly kafka: Kafka;
+  private admin?: Admin;
+  private producer?: Producer;
+
+  constructor(private readonly opts: KafkaRegistryLogOptions) {
+    if (!opts.brokers?.length) throw new Error('the schema registry needs Kafka brokers (KAFKA_BROKERS)');
+    this.topic = opts.topic ?? DEFAULT_SCHEMAS_TOPIC;
+    // kafkajs logs retriable broker errors (coordinator loading...) as ERROR; failures reach callers as exceptions.
+    this.kafka = new Kafka({ clientId: opts.clientId ?? 'streamloop-schema-registry', brokers: opts.brokers, logLevel: logLevel.NOTHING, ...opts.kafka });
+  }
+
+  async start(apply: (record: LogRecord) => void): Promise<void> {
+    this.admin = this.kafka.admin();
+    await this.admin.connect();
+    await this.ensureTopic();
+    await this.replay(apply);
+    // Not idempotent: a retried duplicate is the same upsert of the same key, harmless in a compacted log.
+    this.producer = this.kafka.producer({ maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    await this.producer.connect();
+  }
+
+  private async ensureTopic(): Promise<void> {
+    const admin = this.admin!;
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [{
+        topic: this.topic,
+        numPartitions: 1,
+        replicationFactor: this.opts.replicationFactor ?? -1,
+        configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
+      }],
+    });
+    const meta = await admin.fetchTopicMetadata({ topics: [this.topic] });
+    const partitions = meta.topics[0]?.partitions.length ?? 0;
+    if (partitions !== 1) {
+      throw new Error(`schema registry topic ${this.topic} has ${partitions} partitions; it needs exactly 1 (a total order of changes)`);
+    }
+  }
+
+  /** Reads the topic from the beginning up to its high watermark at start. */
+  private async replay(apply: (record: LogRecord) => void): Promise<void> {
+    const [offsets] = await this.admin!.fetchTopicOffsets(this.topic);
+    const high = Number(offsets.high);
+    const low = Number(offsets.low);
+    if (high <= low) return;
+    // kafkajs cannot assign partitions without a group: a fresh group per start, removed afterwards.
+    const groupId = `${this.opts.clientId ?? 'streamloop-schema-registry'}-replay-${randomUUID()}`;
+    const consumer = this.kafka.consumer({ groupId, allowAutoTopicCreation: false });
+    let failure: Error | undefined;
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topic: this.topic, fromBeginning: true });
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`timed out after ${this.opts.startTimeoutMs ?? 60_000} ms replaying schema registry topic ${this.topic} (to offset ${high})`)),
+          this.opts.startTimeoutMs ?? 60_000,
+        );
+        consumer
+          .run({
+            autoCommit: false,
+            eachMessage: async ({ message }) => {
+              if (failure) return;
+              try {
+                const record = decodeRecord(message.key, message.value);
+                if (record) apply(record);
+              } catch (error) {
+                failure = new Error(`schema registry topic ${this.topic} offset ${message.offset}: ${(error as Error).message}`);
+              }
+              if (failure || Number(message.offset) >= high - 1) {
+                clearTimeout(timer);
+                if (failure) reject(failure);
+                else resolve();
+              }
+            },
+          })
+          .catch(reject);
+      });
+    } finally {
+      await consumer.disconnect().catch(() => undefined);
+      await this.admin!.deleteGroups([groupId]).catch(() => undefined);
+    }
+  }
+
+  async append(records: LogRecord[]): Promise<void> {
+    if (!this.producer) throw new Error('schema registry log is not started');
+    await this.producer.send({
+      topic: this.topic,
+      acks: -1,
+      messages: records.map((r) => ({ key: encodeKey(r.key), value: r.value === null ? null : JSON.stringify(r.value), partition: 0 })),
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.producer?.disconnect().catch(() => undefined);
+    await this.admin?.disconnect().catch(() => undefined);
+  }
+}
+
+
+function decodeRecord(key: Buffer | null, value: Buffer | null): LogRecord | undefined {
+  if (!key) return undefined; // not ours: ignore rather than fail the registry
+  const k = JSON.parse(key.toString()) as RecordKey;
+  if (!k || !['SCHEMA', 'CONFIG', 'ID_WATERMARK'].includes(k.keytype)) return undefined;
+  return { key: k, value: value ? (JSON.parse(value.toString()) as LogRecord['value']) : null };
+}

@@ -1,0 +1,43 @@
+import 'reflect-metadata';
+import { Module, type DynamicModule, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { PlatformModule } from './platform.module';
+import type { Runtime } from './runtime';
+
+export interface ServingApp {
+  app: INestApplication;
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * One Nest HTTP application holding the given service modules plus /metrics and /health.
+ * Used by every service's own main and by the CLI, which composes several targets in one process.
+ */
+export async function serveModules(runtime: Runtime, modules: DynamicModule[]): Promise<ServingApp> {
+  @Module({ imports: [PlatformModule.register(runtime), ...modules] })
+  class StreamloopAppModule {}
+
+  const app = await NestFactory.create<NestExpressApplication>(StreamloopAppModule, { bodyParser: false, logger: ['error', 'warn'] });
+  // Explicit body limits: an oversized request gets 413, never a process-sized buffer.
+  app.useBodyParser('json', { limit: runtime.settings.httpBodyLimit });
+  await app.listen(runtime.settings.httpPort, runtime.settings.httpHost);
+  const address = app.getHttpServer().address() as { port: number };
+  return { app, url: `http://${runtime.settings.httpHost}:${address.port}`, close: () => app.close() };
+}
+
+/** A service target started alone (microservices mode): its module, the shared runtime, signal handling. */
+export async function runStandalone(runtime: Runtime, module: DynamicModule, name: string): Promise<ServingApp> {
+  await runtime.ensureTopics();
+  const serving = await serveModules(runtime, [module]);
+  runtime.logger.info({ url: serving.url, target: name }, 'service started');
+  const stop = async () => {
+    await serving.close();
+    await runtime.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+  return serving;
+}
