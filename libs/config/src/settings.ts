@@ -1,0 +1,82 @@
+import { z } from 'zod';
+import { parseDuration } from './duration';
+
+/** Process settings, from the environment. */
+export interface Settings {
+  kafkaBrokers: string[];
+  kafkaClientId: string;
+  kafkaSsl: boolean;
+  kafkaSasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
+  schemaRegistryUrl: string;
+  clickhouseUrl?: string;
+  clickhouseDataDir: string;
+  clickhouseDatabase: string;
+  httpHost: string;
+  httpPort: number;
+  httpBodyLimit: string;
+  registryPort: number;
+  pipelineFiles: string[];
+  logLevel: string;
+  driftIntervalMs: number;
+}
+
+export class SettingsError extends Error {
+  override name = 'SettingsError';
+}
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+const envSchema = z.object({
+  KAFKA_BROKERS: z.string().regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'expected host:port[,host:port...]').default('127.0.0.1:9092'),
+  KAFKA_CLIENT_ID: z.string().min(1).default('streamloop'),
+  KAFKA_SSL: z.enum(['true', 'false']).default('false'),
+  KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
+  KAFKA_SASL_USERNAME: z.string().optional(),
+  KAFKA_SASL_PASSWORD: z.string().optional(),
+  SCHEMA_REGISTRY_URL: z.url().optional(),
+  CLICKHOUSE_URL: z.url().optional(),
+  CLICKHOUSE_DATA_DIR: z.string().min(1).default('.streamloop/chdb'),
+  CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a ClickHouse identifier').default('streamloop'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: port.default(8080),
+  HTTP_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/, 'expected a size like 512kb or 1mb').default('1mb'),
+  SCHEMA_REGISTRY_PORT: port.default(8081),
+  STREAMLOOP_PIPELINES: z.string().min(1).default('examples/pipelines/fraud.yaml'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  STREAMLOOP_DRIFT_INTERVAL: z.string().refine((s) => parseDuration(s) !== undefined, 'expected a duration like 30s or 5m').default('30s'),
+});
+
+/** Reads settings from the environment; a bad value is an error naming the variable and what was expected. */
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  // Empty strings count as unset, as shells often export VAR= to clear a value.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new SettingsError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  }
+  const e = parsed.data;
+  let kafkaSasl: Settings['kafkaSasl'];
+  if (e.KAFKA_SASL_MECHANISM) {
+    if (!e.KAFKA_SASL_USERNAME || !e.KAFKA_SASL_PASSWORD) {
+      throw new SettingsError('KAFKA_SASL_MECHANISM is set: KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are required too');
+    }
+    kafkaSasl = { mechanism: e.KAFKA_SASL_MECHANISM, username: e.KAFKA_SASL_USERNAME, password: e.KAFKA_SASL_PASSWORD };
+  }
+  return {
+    kafkaBrokers: e.KAFKA_BROKERS.split(','),
+    kafkaClientId: e.KAFKA_CLIENT_ID,
+    kafkaSsl: e.KAFKA_SSL === 'true',
+    kafkaSasl,
+    schemaRegistryUrl: e.SCHEMA_REGISTRY_URL ?? `http://127.0.0.1:${e.SCHEMA_REGISTRY_PORT}`,
+    clickhouseUrl: e.CLICKHOUSE_URL,
+    clickhouseDataDir: e.CLICKHOUSE_DATA_DIR,
+    clickhouseDatabase: e.CLICKHOUSE_DATABASE,
+    httpHost: e.HOST,
+    httpPort: e.PORT,
+    httpBodyLimit: e.HTTP_BODY_LIMIT,
+    registryPort: e.SCHEMA_REGISTRY_PORT,
+    pipelineFiles: e.STREAMLOOP_PIPELINES.split(',').map((s) => s.trim()).filter(Boolean),
+    logLevel: e.LOG_LEVEL,
+    driftIntervalMs: parseDuration(e.STREAMLOOP_DRIFT_INTERVAL)!,
+  };
+}
