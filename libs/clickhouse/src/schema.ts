@@ -1,0 +1,394 @@
+/**
+ * The analysts' contract: every table Streamloop writes, its columns, engine, partition and sort key.
+ * The DDL in migrations and the row serializer both derive from these definitions, so the two cannot drift apart.
+ */
+
+/** Table names, unqualified: queries run against the client's default database (see createClickHouse). */
+export const TABLES = {
+  events: 'events',
+  features: 'features',
+  predictions: 'predictions',
+  labels: 'labels',
+  dlq: 'dlq',
+  drift_metrics: 'drift_metrics',
+  performance_metrics: 'performance_metrics',
+  models: 'models',
+  experiments: 'experiments',
+} as const;
+
+export type TableName = (typeof TABLES)[keyof typeof TABLES];
+
+export const SCHEMA_MIGRATIONS_TABLE = 'schema_migrations';
+
+export interface ColumnDef {
+  name: string;
+  /** ClickHouse type, verbatim. */
+  type: string;
+  /** SQL DEFAULT expression; a column with a default may be omitted from inserted rows. */
+  default?: string;
+  comment: string;
+}
+
+export interface TableDef {
+  name: TableName;
+  comment: string;
+  columns: ColumnDef[];
+  /** ReplacingMergeTree version column: among rows with the same sort key, the one with the greatest version survives. */
+  version?: string;
+  partitionBy: string;
+  orderBy: string[];
+}
+
+/** Blocks remembered per table for insert deduplication (by insert_deduplication_token, or by block hash without one). */
+export const DEDUP_WINDOW = 10_000;
+
+const TIME = "DateTime64(3, 'UTC')";
+const PIPELINE: ColumnDef = { name: 'pipeline', type: 'LowCardinality(String)', comment: 'pipeline name from the pipeline spec' };
+
+export const TABLE_DEFS: readonly TableDef[] = [
+  {
+    name: TABLES.events,
+    comment: 'Validated input events; the user-defined payload is kept as JSON',
+    columns: [
+      PIPELINE,
+      { name: 'event_id', type: 'String', comment: 'event id (the spec names the field)' },
+      { name: 'entity_key', type: 'String', comment: 'entity the event belongs to (e.g. card id)' },
+      { name: 'event_time', type: TIME, comment: 'event time' },
+      { name: 'schema_id', type: 'UInt32', comment: 'schema registry id of the writer schema' },
+      { name: 'payload', type: 'String', comment: 'the whole event as JSON' },
+      { name: 'ingested_at', type: TIME, default: 'now64(3)', comment: 'when the row was written' },
+    ],
+    version: 'ingested_at',
+    partitionBy: 'toDate(event_time)',
+    orderBy: ['pipeline', 'entity_key', 'event_time', 'event_id'],
+  },
+  {
+    name: TABLES.features,
+    comment: 'One feature vector per event and feature spec version',
+    columns: [
+      PIPELINE,
+      { name: 'event_id', type: 'String', comment: 'event id' },
+      { name: 'entity_key', type: 'String', comment: 'entity key' },
+      { name: 'event_time', type: TIME, comment: 'event time' },
+      { name: 'feature_spec_version', type: 'LowCardinality(String)', comment: 'version of the feature definitions' },
+      { name: 'values', type: 'Map(String, Float64)', comment: 'feature name to value; NaN means missing' },
+      { name: 'computed_at', type: TIME, comment: 'when the vector was computed' },
+      { name: 'source_partition', type: 'Int32', default: '-1', comment: 'Kafka partition of the feature record (-1 unknown)' },
+      { name: 'source_offset', type: 'Int64', default: '-1', comment: 'Kafka offset of the feature record (-1 unknown)' },
+    ],
+    version: 'computed_at',
+    partitionBy: 'toDate(event_time)',
+    orderBy: ['pipeline', 'entity_key', 'event_time', 'event_id', 'feature_spec_version'],
+  },
+  {
+    name: TABLES.predictions,
+    comment: 'Every score produced, by champion and challenger models',
+    columns: [
+      PIPELINE,
+      { name: 'event_id', type: 'String', comment: 'event id' },
+      { name: 'entity_key', type: 'String', comment: 'entity key' },
+      { name: 'event_time', type: TIME, comment: 'event time' },
+      { name: 'model_name', type: 'LowCardinality(String)', comment: 'model name' },
+      { name: 'model_version', type: 'UInt32', comment: 'model version' },
+      { name: 'role', type: "Enum8('champion' = 1, 'challenger' = 2)", comment: 'champion serves, challenger shadows or splits' },
+      { name: 'score', type: 'Float64', comment: 'probability of the positive class' },
+      { name: 'label', type: 'Int8', comment: 'predicted class (score >= threshold)' },
+      { name: 'threshold', type: 'Float64', comment: 'decision threshold used' },
+      { name: 'latency_ms', type: 'Float64', comment: 'scoring latency' },
+      { name: 'predicted_at', type: TIME, comment: 'when the prediction was made' },
+    ],
+    version: 'predicted_at',
+    partitionBy: 'toDate(event_time)',
+    orderBy: ['pipeline', 'model_name', 'event_time', 'event_id', 'model_version', 'role'],
+  },
+  {
+    name: TABLES.labels,
+    comment: 'Ground truth, arriving late; the latest label_time per event wins',
+    columns: [
+      PIPELINE,
+      { name: 'event_id', type: 'String', comment: 'event id the label is for' },
+      { name: 'label', type: 'Int8', comment: 'true class' },
+      { name: 'label_time', type: TIME, comment: 'when the label became known' },
+    ],
+    version: 'label_time',
+    partitionBy: 'toDate(label_time)',
+    // No time in the key on purpose: a corrected label for the same event replaces the earlier one.
+    orderBy: ['pipeline', 'event_id'],
+  },
+  {
+    name: TABLES.dlq,
+    comment: 'Dead-lettered records with the reason and the original bytes (base64)',
+    columns: [
+      PIPELINE,
+      { name: 'stage', type: 'LowCardinality(String)', comment: 'stage that rejected the record (ingestion, features, ...)' },
+      { name: 'source_topic', type: 'String', comment: "topic the record came from ('' for HTTP ingest)" },
+      { name: 'source_partition', type: 'Nullable(Int32)', comment: 'partition, NULL when not from Kafka' },
+      { name: 'source_offset', type: 'Nullable(Int64)', comment: 'offset, NULL when not from Kafka' },
+      { name: 'error_class', type: 'LowCardinality(String)', comment: 'error class name' },
+      { name: 'error_message', type: 'String', comment: 'error message' },
+      { name: 'original_value', type: 'String', comment: 'the original record value, base64' },
+      { name: 'failed_at', type: TIME, comment: 'when the record was dead-lettered' },
+    ],
+    partitionBy: 'toDate(failed_at)',
+    // Nullable columns cannot be sort keys; ifNull maps "not from Kafka" to -1 and the value hash separates
+    // distinct HTTP failures that share a millisecond.
+    orderBy: ['pipeline', 'stage', 'failed_at', 'source_topic', 'ifNull(source_partition, -1)', 'ifNull(source_offset, -1)', 'cityHash64(original_value)'],
+  },
+  {
+    name: TABLES.drift_metrics,
+    comment: 'Drift statistics per time window, feature and statistic',
+    columns: [
+      PIPELINE,
+      { name: 'window_start', type: TIME, comment: 'window start (inclusive)' },
+      { name: 'window_end', type: TIME, comment: 'window end (exclusive)' },
+      { name: 'feature', type: 'LowCardinality(String)', comment: 'feature name' },
+      { name: 'statistic', type: 'LowCardinality(String)', comment: 'statistic (psi, ks, ...)' },
+      { name: 'value', type: 'Float64', comment: 'statistic value' },
+      { name: 'threshold', type: 'Float64', comment: 'alerting threshold' },
+      { name: 'drifted', type: 'UInt8', comment: '1 when value exceeds threshold' },
+      { name: 'model_name', type: 'LowCardinality(String)', comment: 'model whose training data is the reference' },
+      { name: 'model_version', type: 'UInt32', comment: 'model version' },
+      { name: 'computed_at', type: TIME, comment: 'when the statistic was computed' },
+    ],
+    version: 'computed_at',
+    partitionBy: 'toDate(window_start)',
+    orderBy: ['pipeline', 'feature', 'statistic', 'window_start', 'window_end', 'model_name', 'model_version'],
+  },
+  {
+    name: TABLES.performance_metrics,
+    comment: 'Live model quality against late labels, per time window and metric',
+    columns: [
+      PIPELINE,
+      { name: 'window_start', type: TIME, comment: 'window start (inclusive)' },
+      { name: 'window_end', type: TIME, comment: 'window end (exclusive)' },
+      { name: 'model_name', type: 'LowCardinality(String)', comment: 'model name' },
+      { name: 'model_version', type: 'UInt32', comment: 'model version' },
+      { name: 'metric', type: 'LowCardinality(String)', comment: 'metric (roc_auc, precision, ...)' },
+      { name: 'value', type: 'Float64', comment: 'metric value' },
+      { name: 'labelled_count', type: 'UInt64', comment: 'labelled predictions in the window' },
+      { name: 'computed_at', type: TIME, comment: 'when the metric was computed' },
+    ],
+    version: 'computed_at',
+    partitionBy: 'toDate(window_start)',
+    orderBy: ['pipeline', 'model_name', 'model_version', 'metric', 'window_start', 'window_end'],
+  },
+  {
+    name: TABLES.models,
+    comment: 'Model registry mirror; the latest record per model version wins (stage changes)',
+    columns: [
+      PIPELINE,
+      { name: 'model_name', type: 'LowCardinality(String)', comment: 'model name' },
+      { name: 'model_version', type: 'UInt32', comment: 'model version' },
+      { name: 'algorithm', type: 'LowCardinality(String)', comment: 'training algorithm' },
+      { name: 'stage', type: "Enum8('candidate' = 1, 'champion' = 2, 'archived' = 3)", comment: 'registry stage' },
+      { name: 'created_at', type: TIME, comment: 'when the model was trained' },
+      { name: 'feature_names', type: 'Array(String)', comment: 'input features, in order' },
+      { name: 'feature_spec_version', type: 'LowCardinality(String)', comment: 'feature spec version trained on' },
+      { name: 'threshold', type: 'Float64', comment: 'decision threshold' },
+      { name: 'onnx_sha256', type: 'String', comment: 'SHA-256 of the ONNX bytes' },
+      { name: 'metrics', type: 'Map(String, Float64)', comment: 'evaluation metrics' },
+      { name: 'params', type: 'Map(String, String)', comment: 'hyperparameters' },
+      { name: 'data_window_start', type: TIME, comment: 'first event time in the training data' },
+      { name: 'data_window_end', type: TIME, comment: 'last event time in the training data' },
+      { name: 'training_rows', type: 'UInt64', comment: 'rows used for training' },
+    ],
+    partitionBy: 'toDate(created_at)',
+    orderBy: ['pipeline', 'model_name', 'model_version'],
+  },
+  {
+    name: TABLES.experiments,
+    comment: 'Training runs: parameters, metrics, duration and status',
+    columns: [
+      PIPELINE,
+      { name: 'experiment_id', type: 'String', comment: 'experiment (groups runs)' },
+      { name: 'run_id', type: 'String', comment: 'run id' },
+      { name: 'model_name', type: 'LowCardinality(String)', comment: 'model name' },
+      { name: 'params', type: 'Map(String, String)', comment: 'run parameters' },
+      { name: 'metrics', type: 'Map(String, Float64)', comment: 'run metrics' },
+      { name: 'started_at', type: TIME, comment: 'run start' },
+      { name: 'duration_ms', type: 'Float64', comment: 'run duration' },
+      { name: 'status', type: 'LowCardinality(String)', comment: 'finished, failed, ...' },
+    ],
+    partitionBy: 'toDate(started_at)',
+    orderBy: ['pipeline', 'experiment_id', 'started_at', 'run_id'],
+  },
+];
+
+const BY_NAME = new Map<string, TableDef>(TABLE_DEFS.map((t) => [t.name, t]));
+
+/** The definition of a Streamloop table, given its bare or database-qualified name. */
+export function tableDef(table: string): TableDef | undefined {
+  const bare = table.includes('.') ? table.slice(table.lastIndexOf('.') + 1) : table;
+  return BY_NAME.get(bare.replace(/`/g, ''));
+}
+
+const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Quotes a database or table identifier after checking it is a plain name (no injection through names). */
+export function quoteIdent(name: string, what = 'identifier'): string {
+  if (!IDENT.test(name)) throw new Error(`invalid ClickHouse ${what} ${JSON.stringify(name)}: expected letters, digits and underscores, not starting with a digit`);
+  return `\`${name}\``;
+}
+
+/** `db`.`table` when a database is given, else `table` (resolved against the client's default database). */
+export function qualify(table: string, database?: string): string {
+  return database ? `${quoteIdent(database, 'database name')}.${quoteIdent(table, 'table name')}` : quoteIdent(table, 'table name');
+}
+
+function sqlString(s: string): string {
+  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+/** CREATE TABLE IF NOT EXISTS for one table definition. */
+export function createTableSql(def: TableDef, database: string): string {
+  const cols = def.columns
+    .map((c) => `  ${quoteIdent(c.name)} ${c.type}${c.default ? ` DEFAULT ${c.default}` : ''} COMMENT ${sqlString(c.comment)}`)
+    .join(',\n');
+  const engine = def.version ? `ReplacingMergeTree(${quoteIdent(def.version)})` : 'ReplacingMergeTree';
+  return [
+    `CREATE TABLE IF NOT EXISTS ${qualify(def.name, database)} (\n${cols}\n)`,
+    `ENGINE = ${engine}`,
+    `PARTITION BY ${def.partitionBy}`,
+    `ORDER BY (${def.orderBy.join(', ')})`,
+    `SETTINGS non_replicated_deduplication_window = ${DEDUP_WINDOW}`,
+    `COMMENT ${sqlString(def.comment)}`,
+  ].join('\n');
+}
+
+// Row types: what callers pass to insertRows / BatchedWriter. Times are epoch milliseconds (or a Date, or a
+// 'YYYY-MM-DD hh:mm:ss[.fff]' UTC string); NaN and ±Infinity are allowed in Float64 columns and maps.
+
+/** A time value accepted for DateTime64(3, 'UTC') columns. */
+export type TimeValue = number | Date | string;
+/** UInt64/Int64 values: a number (exact up to 2^53), a bigint or a decimal string. */
+export type Int64Value = number | bigint | string;
+
+export interface EventRow {
+  pipeline: string;
+  event_id: string;
+  entity_key: string;
+  event_time: TimeValue;
+  schema_id: number;
+  payload: string;
+  ingested_at?: TimeValue;
+}
+
+export interface FeatureRow {
+  pipeline: string;
+  event_id: string;
+  entity_key: string;
+  event_time: TimeValue;
+  feature_spec_version: string;
+  values: Record<string, number>;
+  computed_at: TimeValue;
+  source_partition?: number;
+  source_offset?: Int64Value;
+}
+
+export type ModelRole = 'champion' | 'challenger';
+
+export interface PredictionRow {
+  pipeline: string;
+  event_id: string;
+  entity_key: string;
+  event_time: TimeValue;
+  model_name: string;
+  model_version: number;
+  role: ModelRole;
+  score: number;
+  label: number;
+  threshold: number;
+  latency_ms: number;
+  predicted_at: TimeValue;
+}
+
+export interface LabelRow {
+  pipeline: string;
+  event_id: string;
+  label: number;
+  label_time: TimeValue;
+}
+
+export interface DlqRow {
+  pipeline: string;
+  stage: string;
+  source_topic: string;
+  source_partition: number | null;
+  source_offset: Int64Value | null;
+  error_class: string;
+  error_message: string;
+  original_value: string;
+  failed_at: TimeValue;
+}
+
+export interface DriftMetricRow {
+  pipeline: string;
+  window_start: TimeValue;
+  window_end: TimeValue;
+  feature: string;
+  statistic: string;
+  value: number;
+  threshold: number;
+  drifted: number;
+  model_name: string;
+  model_version: number;
+  computed_at: TimeValue;
+}
+
+export interface PerformanceMetricRow {
+  pipeline: string;
+  window_start: TimeValue;
+  window_end: TimeValue;
+  model_name: string;
+  model_version: number;
+  metric: string;
+  value: number;
+  labelled_count: Int64Value;
+  computed_at: TimeValue;
+}
+
+export type ModelStage = 'candidate' | 'champion' | 'archived';
+
+export interface ModelRow {
+  pipeline: string;
+  model_name: string;
+  model_version: number;
+  algorithm: string;
+  stage: ModelStage;
+  created_at: TimeValue;
+  feature_names: string[];
+  feature_spec_version: string;
+  threshold: number;
+  onnx_sha256: string;
+  metrics: Record<string, number>;
+  params: Record<string, string>;
+  data_window_start: TimeValue;
+  data_window_end: TimeValue;
+  training_rows: Int64Value;
+}
+
+export interface ExperimentRow {
+  pipeline: string;
+  experiment_id: string;
+  run_id: string;
+  model_name: string;
+  params: Record<string, string>;
+  metrics: Record<string, number>;
+  started_at: TimeValue;
+  duration_ms: number;
+  status: string;
+}
+
+/** Row type per table, for typed writers: `new BatchedWriter<RowOf<'features'>>(...)`. */
+export interface TableRows {
+  events: EventRow;
+  features: FeatureRow;
+  predictions: PredictionRow;
+  labels: LabelRow;
+  dlq: DlqRow;
+  drift_metrics: DriftMetricRow;
+  performance_metrics: PerformanceMetricRow;
+  models: ModelRow;
+  experiments: ExperimentRow;
+}
+export type RowOf<T extends TableName> = TableRows[T];

@@ -1,0 +1,54 @@
+// The features service on the real broker: validated events in, one feature vector per event out.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FeaturesModule } from '@streamloop/features-service';
+import type { FeatureVectorRecord } from '@streamloop/runtime';
+import { brokersOrSkip, eventually, readAll, startStack, testPipeline, uniqueName } from '../support/stack';
+
+const brokers = brokersOrSkip();
+
+test('features computes transforms and per-card windows from state before each event', { skip: !brokers && 'KAFKA_BROKERS is not set', timeout: 120_000 }, async () => {
+  const name = uniqueName('feat');
+  const stack = await startStack(brokers!, [testPipeline(name)], (r) => [FeaturesModule.register(r)]);
+  const producer = stack.kafka.producer();
+  await producer.connect();
+  try {
+    const ctx = stack.runtime.pipeline(name);
+    const t0 = Date.UTC(2026, 10, 2, 9, 0, 0);
+    const base = { merchant_id: 'm1', merchant_category: 'electronics', currency: 'EUR', country: 'NL', is_online: true, device_id: null };
+    const events = [
+      { ...base, transaction_id: `${name}-1`, event_time: t0, card_id: 'A', amount: 100 },
+      { ...base, transaction_id: `${name}-2`, event_time: t0 + 60_000, card_id: 'A', amount: 300 },
+      { ...base, transaction_id: `${name}-3`, event_time: t0 + 120_000, card_id: 'A', amount: 50 },
+      { ...base, transaction_id: `${name}-4`, event_time: t0 + 130_000, card_id: 'B', amount: 20, merchant_category: 'fuel' },
+    ];
+    // One partition key per card keeps each card's events in order, as ingestion does.
+    const messages = await Promise.all(events.map(async (e) => ({ key: e.card_id, value: await stack.serde.encode(`${ctx.topics.events}-value`, ctx.eventType, e) })));
+    await producer.send({ topic: ctx.topics.events, messages });
+    const vectors = await eventually(async () => {
+      const all = await readAll<FeatureVectorRecord>(stack.kafka, stack.serde, ctx.topics.features);
+      return all.length >= events.length ? all : undefined;
+    }, 'four feature vectors');
+    assert.equal(vectors.length, events.length);
+    const byId = new Map(vectors.map((v) => [v.value.event_id, v.value]));
+    const third = byId.get(`${name}-3`)!;
+    assert.equal(third.entity_key, 'A');
+    assert.equal(third.feature_spec_version, 'v1');
+    assert.equal(third.values.card_txn_count_1h, 2);
+    assert.equal(third.values.card_amount_mean_24h, 200);
+    assert.equal(third.values.card_amount_max_24h, 300);
+    assert.equal(third.values.card_secs_since_last, 60);
+    assert.equal(third.values.amount_vs_card_mean, 0.25);
+    assert.equal(third.values['category=electronics'], 1);
+    assert.equal(third.values.merchant_txn_count_1h, 2);
+    const first = byId.get(`${name}-1`)!;
+    assert.equal(first.values.card_txn_count_1h, 0);
+    assert.ok(Number.isNaN(first.values.card_amount_mean_24h));
+    const fourth = byId.get(`${name}-4`)!;
+    assert.equal(fourth.values.card_txn_count_1h, 0);
+    assert.equal(fourth.values['category=__other__'], 1);
+  } finally {
+    await producer.disconnect();
+    await stack.close();
+  }
+});

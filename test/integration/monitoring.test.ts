@@ -1,0 +1,87 @@
+// The monitoring service with the real broker and embedded ClickHouse: the sink of every topic, idempotent
+// under redelivery, PSI against the model's reference, alerts, /metrics and /health.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { countRows } from '@streamloop/clickhouse';
+import { MonitoringModule, MonitoringService } from '@streamloop/monitoring';
+import type { AlertRecord, FeatureVectorRecord, LabelRecord, ModelRegistryRecord, PredictionRecord } from '@streamloop/runtime';
+import { seededRandom } from '@streamloop/testing';
+import { brokersOrSkip, eventually, readAll, startStack, testPipeline, uniqueName } from '../support/stack';
+
+const brokers = brokersOrSkip();
+
+test('monitoring sinks the loop into ClickHouse and measures drift against the training reference', { skip: !brokers && 'KAFKA_BROKERS is not set', timeout: 180_000 }, async () => {
+  const name = uniqueName('mon');
+  const spec = testPipeline(name, (s) => {
+    s.topics.models = uniqueName('models');
+    s.monitoring.window = '1h';
+    s.monitoring.windowMs = 3_600_000;
+  });
+  const stack = await startStack(brokers!, [spec], (r) => [MonitoringModule.register(r)]);
+  const producer = stack.kafka.producer();
+  await producer.connect();
+  try {
+    const ctx = stack.runtime.pipeline(name);
+    const types = stack.runtime.types;
+    const rnd = seededRandom(9);
+    const t0 = Date.UTC(2026, 10, 3, 0, 0, 0);
+    const n = 600;
+    const vectors: FeatureVectorRecord[] = Array.from({ length: n }, (_, i) => ({
+      event_id: `${name}-${i}`, pipeline: name, entity_key: `c${i % 7}`, event_time: t0 + i * 5000, feature_spec_version: 'v1',
+      // "amount" shifts upwards in the current window; "hour" does not.
+      values: { amount: 50 + rnd() * 50 + (i >= n / 2 ? 60 : 0), hour: Math.floor(rnd() * 24) }, computed_at: Date.now(),
+    }));
+    const encode = async <T>(topic: string, type: typeof types.label, items: T[], key: (x: T) => string) =>
+      Promise.all(items.map(async (x) => ({ key: key(x), value: await stack.serde.encode(`${topic}-value`, type, x) })));
+    const featureMessages = await encode(ctx.topics.features, types.featureVector, vectors, (v) => v.entity_key);
+    await producer.send({ topic: ctx.topics.features, messages: featureMessages });
+    // A redelivered batch (as after a crash before commit) must not duplicate rows.
+    await producer.send({ topic: ctx.topics.features, messages: featureMessages.slice(0, 50) });
+    const predictions: PredictionRecord[] = vectors.map((v, i) => ({
+      event_id: v.event_id, pipeline: name, entity_key: v.entity_key, event_time: v.event_time, model_name: 'm', model_version: 1,
+      role: 'champion', score: i % 3 === 0 ? 0.9 : 0.1, label: i % 3 === 0 ? 1 : 0, threshold: 0.5, latency_ms: 1.5, predicted_at: Date.now(),
+    }));
+    await producer.send({ topic: ctx.topics.predictions, messages: await encode(ctx.topics.predictions, types.prediction, predictions, (p) => p.entity_key) });
+    const labels: LabelRecord[] = vectors.map((v, i) => ({ event_id: v.event_id, label: i % 3 === 0 || i % 10 === 1 ? 1 : 0, label_time: v.event_time + 1 }));
+    await producer.send({ topic: ctx.topics.labels, messages: await encode(ctx.topics.labels, types.label, labels, (l) => l.event_id) });
+    const reference = { amount: Array.from({ length: 500 }, () => 50 + rnd() * 50), hour: Array.from({ length: 500 }, () => Math.floor(rnd() * 24)) };
+    const model: ModelRegistryRecord = {
+      pipeline: name, model_name: 'm', model_version: 1, algorithm: 'logistic_regression', stage: 'champion', created_at: Date.now(),
+      feature_names: ['amount', 'hour'], feature_spec_version: 'v1', threshold: 0.5, onnx: Buffer.from([1]), onnx_sha256: 'x',
+      metrics: { roc_auc: 0.8 }, params: {}, data_window_start: t0, data_window_end: t0, training_rows: 500, reference,
+    };
+    await producer.send({ topic: spec.topics.models!, messages: await encode(spec.topics.models!, types.modelRegistry, [model], () => `${name}/m/1`) });
+
+    const ch = await stack.runtime.clickhouse();
+    await eventually(async () => ((await countRows(ch, 'features', name)) >= n && (await countRows(ch, 'labels', name)) >= n && (await countRows(ch, 'predictions', name)) >= n ? true : undefined), 'all rows in ClickHouse');
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(await countRows(ch, 'features', name), n, 'the redelivered batch did not duplicate rows');
+
+    const monitoring = stack.serving.app.get(MonitoringService);
+    const report = await eventually(() => monitoring.driftJob(name), 'a drift report (needs the model record)');
+    const amount = report.features.find((f) => f.feature === 'amount')!;
+    const hour = report.features.find((f) => f.feature === 'hour')!;
+    assert.ok(amount.psi > 0.2 && amount.drifted, `amount PSI ${amount.psi}`);
+    assert.ok(hour.psi < 0.2 && !hour.drifted, `hour PSI ${hour.psi}`);
+    assert.ok(report.performance && report.performance.labelled > 0);
+    const drift = await ch.query({ query: `SELECT feature, value FROM drift_metrics WHERE pipeline = {p:String} AND statistic = 'psi'`, query_params: { p: name }, format: 'JSONEachRow' });
+    assert.ok(((await drift.json()) as unknown[]).length >= 2);
+
+    const alerts = await eventually(async () => {
+      const all = await readAll<AlertRecord>(stack.kafka, stack.serde, ctx.topics.alerts);
+      return all.length > 0 ? all : undefined;
+    }, 'a drift alert');
+    assert.equal(alerts[0].value.feature, 'amount');
+    assert.equal(alerts[0].value.statistic, 'psi');
+    assert.equal(alerts[0].value.model_version, 1);
+
+    const metrics = await (await fetch(`${stack.serving.url}/metrics`)).text();
+    assert.match(metrics, new RegExp(`streamloop_drift_score\\{pipeline="${name}",feature="amount",statistic="psi"\\}`));
+    assert.match(metrics, /streamloop_clickhouse_rows_written_total\{table="features"\}/);
+    const health = await fetch(`${stack.serving.url}/health`);
+    assert.equal(health.status, 200);
+  } finally {
+    await producer.disconnect();
+    await stack.close();
+  }
+});
