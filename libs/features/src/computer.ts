@@ -152,7 +152,7 @@ export class FeatureComputer {
       }
       if (t > s.last) s.last = t;
       if (!s.window) continue;
-      const value = a.op === 'count' ? 0 : toNumber(event[a.field]);
+      const value = a.op === 'count' || a.op === 'time_since_last' ? 0 : toNumber(event[a.field]);
       if (Number.isNaN(value)) continue;
       if (!s.window.add(t, value)) this.lateEvents++;
     }

@@ -35,7 +35,7 @@ export class FeaturesService implements OnApplicationBootstrap {
         const event = value as Record<string, unknown>;
         const computed = computer.compute(event);
         const vector: FeatureVectorRecord = {
-          event_id: String(event[spec.events.id_field]),
+          event_id: String(event[spec.events.idField]),
           pipeline: spec.pipeline,
           entity_key: computed.entityKey,
           event_time: computed.eventTime,

@@ -99,18 +99,18 @@ export class IngestionService implements OnApplicationBootstrap {
   }
 
   private identify(ctx: PipelineContext, event: Record<string, unknown>): { id: string; entity: string } {
-    const { id_field, time_field, entity_field } = ctx.spec.events;
-    const id = event[id_field];
+    const { idField, timeField, entityField } = ctx.spec.events;
+    const id = event[idField];
     if (typeof id !== 'string' || id.length === 0) {
-      throw new InvalidEventError(`field ${id_field}: expected a non-empty event id string, got ${JSON.stringify(id)}`);
+      throw new InvalidEventError(`field ${idField}: expected a non-empty event id string, got ${JSON.stringify(id)}`);
     }
-    const time = event[time_field];
+    const time = event[timeField];
     if (typeof time !== 'number' || !Number.isFinite(time)) {
-      throw new InvalidEventError(`record ${id}: field ${time_field}: expected an event time in epoch milliseconds, got ${JSON.stringify(time)}`);
+      throw new InvalidEventError(`record ${id}: field ${timeField}: expected an event time in epoch milliseconds, got ${JSON.stringify(time)}`);
     }
-    const entity = event[entity_field];
+    const entity = event[entityField];
     if (entity === null || entity === undefined || entity === '') {
-      throw new InvalidEventError(`record ${id}: field ${entity_field}: expected an entity key, got ${JSON.stringify(entity)}`);
+      throw new InvalidEventError(`record ${id}: field ${entityField}: expected an entity key, got ${JSON.stringify(entity)}`);
     }
     return { id, entity: String(entity) };
   }

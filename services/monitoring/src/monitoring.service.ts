@@ -76,13 +76,13 @@ export class MonitoringService implements OnApplicationBootstrap {
   }
 
   private async sinkEvents(ch: ClickHouseClient, ctx: PipelineContext, records: ConsumedRecord[]): Promise<void> {
-    const { id_field, time_field, entity_field } = ctx.spec.events;
+    const { idField, timeField, entityField } = ctx.spec.events;
     const rows: Record<string, unknown>[] = [];
     for (const r of records) {
       if (!r.value) continue;
       try {
         const { value, schemaId } = await this.runtime.serde.decode(r.value, ctx.eventType);
-        rows.push(eventRow(value as Record<string, unknown>, ctx.spec.pipeline, { id: id_field, time: time_field, entity: entity_field }, schemaId));
+        rows.push(eventRow(value as Record<string, unknown>, ctx.spec.pipeline, { id: idField, time: timeField, entity: entityField }, schemaId));
       } catch (error) {
         if (isOutage(error)) throw error;
         this.runtime.logger.error({ service: SERVICE, topic: r.topic, offset: r.offset, err: error }, 'unreadable event skipped');

@@ -175,7 +175,7 @@ export class TrainingService implements OnApplicationBootstrap {
   }
 }
 
-function scalarMetrics(m: Record<string, unknown>): Record<string, number> {
+function scalarMetrics(m: object): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [k, v] of Object.entries(m)) if (typeof v === 'number') out[snake(k)] = v;
   return out;
