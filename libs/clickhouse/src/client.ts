@@ -1,96 +1,112 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
-import { createChdbConnection } from 'chdb/connection';
+import { quoteIdent } from './schema';
 
 export type { ClickHouseClient } from '@clickhouse/client';
 
 export interface ClickHouseOptions {
-  /** A ClickHouse server over HTTP(S), e.g. http://localhost:8123. Wins over dataDir. */
+  /** A ClickHouse server over HTTP(S), e.g. http://localhost:8123 (CLICKHOUSE_URL). Wins over dataDir. */
   url?: string;
-  /** Embedded chDB data directory (created if missing), or ':memory:' for a throw-away engine. */
+  /** Embedded chDB data directory, created if missing (default `.streamloop/chdb`). */
   dataDir?: string;
-  /** Default database for unqualified table names; created if missing. Default 'streamloop'. */
+  /** Default database for unqualified table names; created if missing (default `streamloop`). */
   database?: string;
   username?: string;
   password?: string;
 }
 
 export const DEFAULT_DATABASE = 'streamloop';
+export const DEFAULT_DATA_DIR = '.streamloop/chdb';
 
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+// @clickhouse/client and chdb each declare the Connection contract (same shape, separate declarations):
+// name the client's one.
+type Connection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>['connection']>;
+type Settings = Parameters<Connection['query']>[0]['clickhouse_settings'];
 
-export function assertIdentifier(name: string, what: string): string {
-  if (!IDENTIFIER.test(name)) throw new Error(`${what} ${JSON.stringify(name)} is not a valid ClickHouse identifier (expected [A-Za-z_][A-Za-z0-9_]*)`);
-  return name;
-}
-
-// Settings that chdb's connection drops because they only mean something over HTTP (or maps to an
-// engine option); they never reach the session, so they need no reset either.
-const NOT_SESSION_SETTINGS = new Set([
+// Settings chDB's connection never applies to the session (HTTP-only, or mapped to its format option); they are
+// passed through to it untouched.
+const PASSTHROUGH_SETTINGS = new Set([
   'wait_end_of_query', 'send_progress_in_http_headers', 'http_response_buffer_size', 'http_headers_progress_interval_ms',
   'http_send_progress_interval_ms', 'enable_http_compression', 'http_zlib_compression_level', 'http_response_compression_method',
   'http_native_compression_disable_checksumming_on_decompress', 'default_format',
 ]);
 
-// @clickhouse/client bundles its own copy of the Connection contract that chdb implements (from
-// @clickhouse/client-common); same shape, distinct declarations, so name the client's one.
-type Connection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>['connection']>;
-
-/** The one chDB engine of this process (chDB binds a single data directory per process). */
+/** The one chDB engine of this process: chDB binds a single data directory per process. */
 interface EmbeddedEngine {
   dir: string;
-  connection: Connection;
+  connection: Promise<Connection>;
   refs: number;
-  /** Serialises statements: each call is "SET …; USE db; query" and must not interleave with another client's. */
+  /** Every call runs alone: the session's current database and settings are shared state. */
   queue: Promise<unknown>;
-  /** Settings some call has SET on the shared session; later calls reset the ones they did not ask for. */
-  touched: Set<string>;
+  currentDatabase: string | undefined;
 }
 
-// Kept on globalThis so that two copies of this module (different import paths) still share one engine.
+// On globalThis so that two copies of this module (different import paths) still share one engine.
 const ENGINE_KEY = Symbol.for('streamloop.clickhouse.chdb-engine');
-type Holder = { [ENGINE_KEY]?: EmbeddedEngine };
-const holder = globalThis as unknown as Holder;
+const holder = globalThis as unknown as { [ENGINE_KEY]?: EmbeddedEngine };
+
+function settingLiteral(key: string, value: unknown): string {
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  if (typeof value === 'boolean') return value ? '1' : '0';
+  if (typeof value === 'string') return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+  throw new Error(`clickhouse_settings.${key}: expected a number, boolean or string, got ${typeof value}`);
+}
 
 /**
- * A Connection per client over the shared chDB session. chDB runs clickhouse_settings as `SET` on the
- * session, so they outlive the call (an insert_deduplication_token would silently drop every later insert),
- * and it ignores the client's `database`. So each call resets settings earlier calls touched, selects its
- * database with USE, and runs alone.
+ * A Connection per client over the shared chDB session. The chDB connection turns clickhouse_settings into
+ * `SET k = v; <query>` on the session: the settings outlive the call (a leaked insert_deduplication_token
+ * silently drops later inserts that reuse it), and a multi-statement text with {name:Type} parameters fails
+ * ("Substitution not set"). It also ignores the client's `database`. So this wrapper runs each call alone,
+ * selects the database with a separate USE, applies settings with separate SETs and resets them afterwards.
  */
 class EmbeddedConnection implements Connection {
   private closed = false;
 
   constructor(private readonly engine: EmbeddedEngine, private readonly database: string) {}
 
-  private scoped<P extends { query: string; clickhouse_settings?: Record<string, unknown> }>(params: P): P {
-    const asked = Object.keys(params.clickhouse_settings ?? {}).filter((k) => params.clickhouse_settings?.[k] !== undefined);
-    const resets = [...this.engine.touched].filter((k) => !asked.includes(k));
-    for (const k of asked) if (!NOT_SESSION_SETTINGS.has(k)) this.engine.touched.add(k);
-    const prefix = `${resets.length > 0 ? `SET ${resets.map((k) => `${k} = DEFAULT`).join(', ')}; ` : ''}USE \`${this.database}\`; `;
-    return { ...params, query: prefix + params.query };
-  }
-
-  private run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.closed) return Promise.reject(new Error('ClickHouse client is closed'));
-    return enqueue(this.engine, fn);
+  private run<T>(settings: Settings, call: (conn: Connection, passthrough: Settings) => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new Error(`ClickHouse client (chDB ${this.engine.dir}, database ${this.database}) is closed`));
+    return enqueue(this.engine, async () => {
+      const conn = await this.engine.connection;
+      if (this.engine.currentDatabase !== this.database) {
+        await conn.command({ query: `USE ${quoteIdent(this.database, 'database name')}` });
+        this.engine.currentDatabase = this.database;
+      }
+      const passthrough: NonNullable<Settings> = {};
+      const scoped: [string, unknown][] = [];
+      for (const [k, v] of Object.entries(settings ?? {})) {
+        if (v === undefined) continue;
+        if (PASSTHROUGH_SETTINGS.has(k)) (passthrough as Record<string, unknown>)[k] = v;
+        else scoped.push([quoteIdent(k, 'setting name').slice(1, -1), v]);
+      }
+      const applied: string[] = [];
+      try {
+        for (const [k, v] of scoped) {
+          await conn.command({ query: `SET ${k} = ${settingLiteral(k, v)}` });
+          applied.push(k);
+        }
+        return await call(conn, Object.keys(passthrough).length > 0 ? passthrough : undefined);
+      } finally {
+        for (const k of applied) await conn.command({ query: `SET ${k} = DEFAULT` });
+      }
+    });
   }
 
   ping(params: Parameters<Connection['ping']>[0]) {
-    return this.run(() => this.engine.connection.ping(params));
+    return this.run(undefined, (c) => c.ping(params));
   }
   query(params: Parameters<Connection['query']>[0]) {
-    return this.run(() => this.engine.connection.query(this.scoped(params)));
+    return this.run(params.clickhouse_settings, (c, s) => c.query({ ...params, clickhouse_settings: s }));
   }
   insert(params: Parameters<Connection['insert']>[0]) {
-    return this.run(() => this.engine.connection.insert(this.scoped(params)));
+    return this.run(params.clickhouse_settings, (c, s) => c.insert({ ...params, clickhouse_settings: s }));
   }
   command(params: Parameters<Connection['command']>[0]) {
-    return this.run(() => this.engine.connection.command(this.scoped(params)));
+    return this.run(params.clickhouse_settings, (c, s) => c.command({ ...params, clickhouse_settings: s }));
   }
   exec(params: Parameters<Connection['exec']>[0]) {
-    return this.run(() => this.engine.connection.exec(this.scoped(params)));
+    return this.run(params.clickhouse_settings, (c, s) => c.exec({ ...params, clickhouse_settings: s }));
   }
 
   async close(): Promise<void> {
@@ -107,21 +123,33 @@ function enqueue<T>(engine: EmbeddedEngine, fn: () => Promise<T>): Promise<T> {
 }
 
 function acquireEngine(dataDir: string): EmbeddedEngine {
-  const dir = dataDir === ':memory:' ? dataDir : resolve(dataDir);
+  const dir = resolve(dataDir);
   const current = holder[ENGINE_KEY];
   if (current) {
     if (current.dir !== dir) {
       throw new Error(
-        `chDB is already open on data directory ${current.dir} in this process; it cannot open ${dir} as well ` +
-          `(chDB binds one data directory per process: close every client of the first one, or run in another process)`,
+        `chDB already has data directory ${current.dir} open in this process and cannot open ${dir} as well ` +
+          '(chDB binds one data directory per process): use the same dataDir, close every client of the first one, ' +
+          'run the other directory in another process, or set CLICKHOUSE_URL to use a server',
       );
     }
     current.refs += 1;
     return current;
   }
-  if (dir !== ':memory:') mkdirSync(dir, { recursive: true });
-  const engine: EmbeddedEngine = { dir, connection: createChdbConnection({ path: dir }) as unknown as Connection, refs: 1, queue: Promise.resolve(), touched: new Set() };
+  mkdirSync(dir, { recursive: true });
+  const engine: EmbeddedEngine = {
+    dir,
+    refs: 1,
+    queue: Promise.resolve(),
+    currentDatabase: undefined,
+    // Loaded lazily: a server-only deployment never loads the native library.
+    connection: import('chdb/connection').then(({ createChdbConnection }) => createChdbConnection({ path: dir }) as unknown as Connection),
+  };
+  // Registered before the first await, so concurrent callers share this engine.
   holder[ENGINE_KEY] = engine;
+  engine.connection.catch(() => {
+    if (holder[ENGINE_KEY] === engine) delete holder[ENGINE_KEY];
+  });
   return engine;
 }
 
@@ -129,23 +157,31 @@ async function releaseEngine(engine: EmbeddedEngine): Promise<void> {
   engine.refs -= 1;
   if (engine.refs > 0) return;
   if (holder[ENGINE_KEY] === engine) delete holder[ENGINE_KEY];
-  // Let statements already queued finish before the session goes away.
+  // Statements already queued finish before the session goes away.
   await engine.queue;
-  await engine.connection.close();
+  const conn = await engine.connection.catch(() => undefined);
+  await conn?.close();
+}
+
+/** The data directory the embedded engine of this process is bound to, if one is open. */
+export function embeddedDataDir(): string | undefined {
+  return holder[ENGINE_KEY]?.dir;
 }
 
 /**
- * A @clickhouse/client over a server (`url`) or over embedded chDB (`dataDir`), with `database` (created if
- * missing) as the default database so unqualified table names work. Close it with closeClickHouse.
+ * A @clickhouse/client over a server (`url`) or over embedded chDB (`dataDir`, default `.streamloop/chdb`),
+ * with `database` (created if missing) as its default database so unqualified table names work.
+ * Embedded clients share one engine per process (reference counted); close each with closeClickHouse.
  */
-export async function createClickHouse(opts: ClickHouseOptions): Promise<ClickHouseClient> {
-  const database = assertIdentifier(opts.database ?? DEFAULT_DATABASE, 'database');
+export async function createClickHouse(opts: ClickHouseOptions = {}): Promise<ClickHouseClient> {
+  const database = opts.database ?? DEFAULT_DATABASE;
+  const quoted = quoteIdent(database, 'database name');
   if (opts.url) {
     const auth = { username: opts.username, password: opts.password };
-    // The database must exist before a client can use it as its default.
+    // A server refuses every request naming a database that does not exist yet, so create it first.
     const bootstrap = createClient({ url: opts.url, ...auth });
     try {
-      await bootstrap.command({ query: `CREATE DATABASE IF NOT EXISTS \`${database}\`` });
+      await bootstrap.command({ query: `CREATE DATABASE IF NOT EXISTS ${quoted}` });
     } catch (error) {
       throw new Error(`ClickHouse at ${opts.url}: cannot create database ${database}: ${(error as Error).message}`, { cause: error });
     } finally {
@@ -153,12 +189,9 @@ export async function createClickHouse(opts: ClickHouseOptions): Promise<ClickHo
     }
     return createClient({ url: opts.url, ...auth, database });
   }
-  if (!opts.dataDir) {
-    throw new Error('createClickHouse: set url (CLICKHOUSE_URL) for a ClickHouse server, or dataDir (CLICKHOUSE_DATA_DIR) for embedded chDB');
-  }
-  const engine = acquireEngine(opts.dataDir);
+  const engine = acquireEngine(opts.dataDir ?? DEFAULT_DATA_DIR);
   try {
-    await enqueue(engine, () => engine.connection.command({ query: `CREATE DATABASE IF NOT EXISTS \`${database}\`` }));
+    await enqueue(engine, async () => (await engine.connection).command({ query: `CREATE DATABASE IF NOT EXISTS ${quoted}` }));
   } catch (error) {
     await releaseEngine(engine);
     throw new Error(`chDB in ${engine.dir}: cannot create database ${database}: ${(error as Error).message}`, { cause: error });

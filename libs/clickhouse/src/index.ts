@@ -1,10 +1,18 @@
-export { createClickHouse, closeClickHouse, DEFAULT_DATABASE, type ClickHouseClient, type ClickHouseOptions } from './client';
 export {
-  TABLES, TABLE_DEFINITIONS, DATETIME_COLUMNS, MIGRATIONS, SCHEMA_MIGRATIONS_TABLE, migrate, createTableSql,
-  type TableName, type TableDefinition, type Migration,
+  createClickHouse, closeClickHouse, embeddedDataDir, DEFAULT_DATABASE, DEFAULT_DATA_DIR,
+  type ClickHouseClient, type ClickHouseOptions,
+} from './client';
+export {
+  TABLES, TABLE_DEFS, SCHEMA_MIGRATIONS_TABLE, DEDUP_WINDOW, tableDef, createTableSql, qualify, quoteIdent,
+  type TableName, type TableDef, type ColumnDef, type TableRows, type RowOf, type TimeValue, type Int64Value,
+  type EventRow, type FeatureRow, type PredictionRow, type LabelRow, type DlqRow, type DriftMetricRow,
+  type PerformanceMetricRow, type ModelRow, type ExperimentRow, type ModelRole, type ModelStage,
 } from './schema';
-export { insertRows, BatchedWriter, InsertError, formatDateTime64, type InsertOptions, type BatchedWriterOptions } from './insert';
+export { migrate, MIGRATIONS, type Migration, type MigrateResult } from './migrate';
+export { encodeRow, encodeFloat, decodeFloat, formatDateTime64, RowValidationError } from './serialize';
+export { insertRows, encodeRows, InsertError, isPermanentError, type InsertOptions } from './insert';
+export { BatchedWriter, type BatchedWriterOptions, type SourceRange } from './writer';
 export {
-  queryRows, countRows, countLabelledFeatures, loadTrainingDataset, latestFeatureValues, loadLabelledPredictions, toNumber,
-  type CountedTable, type TrainingRow, type LabelledPrediction,
+  queryRows, countRows, countLabelledFeatures, loadTrainingDataset, latestFeatureValues, loadLabelledPredictions,
+  type QueryRowsOptions, type TrainingRow, type TrainingDatasetOptions, type FeatureWindowOptions, type LabelledPrediction,
 } from './queries';

@@ -1,78 +1,89 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { TABLES } from './schema';
+import { qualify, TABLES, type TableName } from './schema';
+import { decodeFloat } from './serialize';
 
-// Readers never trust ReplacingMergeTree to have merged: they aggregate by the logical key (GROUP BY event_id
-// with argMax by the version column), which is exact whatever duplicates retries left behind.
+// Readers do not rely on ReplacingMergeTree having merged (FINAL would also work): they dedupe by the logical key
+// with argMax over the version column or uniqExact, which is exact whatever duplicates retries left behind, even
+// across partitions.
 
-/** Float64 from JSON output: quoted nan/inf (output_format_json_quote_denormals) and null become NaN/±Infinity. */
-export function toNumber(value: unknown): number {
-  if (typeof value === 'number') return value;
-  if (value === null || value === undefined) return Number.NaN;
-  if (typeof value === 'string') {
-    const s = value.trim().toLowerCase();
-    if (s === 'nan' || s === '-nan' || s === '+nan') return Number.NaN;
-    if (s === 'inf' || s === '+inf') return Number.POSITIVE_INFINITY;
-    if (s === '-inf') return Number.NEGATIVE_INFINITY;
-    return Number(s);
-  }
-  return Number(value);
+export interface QueryRowsOptions {
+  /** Extra ClickHouse settings for this query. */
+  settings?: Record<string, string | number | boolean>;
 }
 
-function toNumberMap(value: unknown): Record<string, number> {
-  const out: Record<string, number> = {};
-  if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) out[k] = toNumber(v);
-  return out;
-}
-
-const READ_SETTINGS = {
-  // NaN/Infinity as "nan"/"inf" instead of null, so Infinity and NaN stay apart.
-  output_format_json_quote_denormals: 1,
-} as const;
-
-/** Runs a SELECT with {name:Type} parameters and returns its rows (JSONEachRow). */
-export async function queryRows<T = Record<string, unknown>>(client: ClickHouseClient, sql: string, params?: Record<string, unknown>): Promise<T[]> {
+/**
+ * Runs a SELECT with {name:Type} parameters and returns its rows (JSONEachRow). 64-bit integers come back as
+ * numbers on both backends (a server quotes them by default). NaN/Infinity in Float64 come back as null, or as
+ * "nan"/"inf" strings with output_format_json_quote_denormals=1; decodeFloat turns either into numbers.
+ */
+export async function queryRows<T = Record<string, unknown>>(
+  client: ClickHouseClient,
+  sql: string,
+  params?: Record<string, unknown>,
+  opts: QueryRowsOptions = {},
+): Promise<T[]> {
   const rs = await client.query({
     query: sql,
     query_params: params && Object.keys(params).length > 0 ? params : undefined,
     format: 'JSONEachRow',
-    clickhouse_settings: READ_SETTINGS,
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 0, ...opts.settings },
   });
   return (await rs.json()) as T[];
 }
 
-function assertMs(value: unknown, what: string): number {
+/** Quoted nan/inf so that NaN and ±Infinity stay apart when read back. */
+const FLOAT_SETTINGS = { output_format_json_quote_denormals: 1 } as const;
+
+function decodeMap(value: unknown): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) out[k] = decodeFloat(v);
+  return out;
+}
+
+function ms(value: unknown, what: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value)) throw new Error(`${what}: expected epoch milliseconds (an integer number), got ${String(value)}`);
   return value;
 }
 
 const fromMs = (param: string) => `fromUnixTimestamp64Milli({${param}:Int64}, 'UTC')`;
 
-export type CountedTable = 'events' | 'features' | 'predictions' | 'labels' | 'dlq';
+interface Scope {
+  database?: string;
+}
+const t = (table: TableName, scope: Scope) => qualify(table, scope.database);
 
-const COUNT_EXPRESSIONS: Record<CountedTable, string> = {
+/** Logical-row identity per table: countRows counts each once however many copies retries left. */
+const COUNT_EXPRESSIONS: Record<TableName, string> = {
   events: 'uniqExact(event_id)',
   features: 'uniqExact(event_id, feature_spec_version)',
   predictions: 'uniqExact(event_id, model_name, model_version, role)',
   labels: 'uniqExact(event_id)',
-  // A dead letter with a source offset is one per source record; one without cannot be told apart, so each counts.
-  dlq: 'countIf(source_offset IS NULL) + uniqExactIf(source_topic, coalesce(source_partition, -1), assumeNotNull(source_offset), source_offset IS NOT NULL)',
+  dlq: 'uniqExact(stage, failed_at, source_topic, ifNull(source_partition, -1), ifNull(source_offset, -1), cityHash64(original_value))',
+  drift_metrics: 'uniqExact(window_start, window_end, feature, statistic, model_name, model_version)',
+  performance_metrics: 'uniqExact(window_start, window_end, model_name, model_version, metric)',
+  models: 'uniqExact(model_name, model_version)',
+  experiments: 'uniqExact(experiment_id, run_id)',
 };
 
 /** Distinct logical rows of one pipeline in a table (duplicates from retries count once). */
-export async function countRows(client: ClickHouseClient, table: CountedTable, pipeline: string): Promise<number> {
+export async function countRows(client: ClickHouseClient, table: TableName, pipeline: string, scope: Scope = {}): Promise<number> {
   const expression = COUNT_EXPRESSIONS[table];
   if (!expression) throw new Error(`countRows: table ${JSON.stringify(table)} is not one of ${Object.keys(COUNT_EXPRESSIONS).join(', ')}`);
-  const [row] = await queryRows<{ n: number | string }>(client, `SELECT ${expression} AS n FROM ${TABLES[table]} WHERE pipeline = {pipeline:String}`, { pipeline });
+  const [row] = await queryRows<{ n: number }>(client, `SELECT ${expression} AS n FROM ${t(table, scope)} WHERE pipeline = {pipeline:String}`, { pipeline });
   return Number(row?.n ?? 0);
 }
 
+/** The latest label per event: a later label_time corrects an earlier label. */
+const latestLabels = (scope: Scope) =>
+  `SELECT event_id, argMax(label, label_time) AS lab FROM ${t(TABLES.labels, scope)} WHERE pipeline = {pipeline:String} GROUP BY event_id`;
+
 /** Feature vectors of one spec version whose event has a label. */
-export async function countLabelledFeatures(client: ClickHouseClient, opts: { pipeline: string; featureSpecVersion: string }): Promise<number> {
-  const [row] = await queryRows<{ n: number | string }>(
+export async function countLabelledFeatures(client: ClickHouseClient, opts: Scope & { pipeline: string; featureSpecVersion: string }): Promise<number> {
+  const [row] = await queryRows<{ n: number }>(
     client,
-    `SELECT uniqExact(event_id) AS n FROM ${TABLES.features}
+    `SELECT uniqExact(event_id) AS n FROM ${t(TABLES.features, opts)}
      WHERE pipeline = {pipeline:String} AND feature_spec_version = {version:String}
-       AND event_id IN (SELECT event_id FROM ${TABLES.labels} WHERE pipeline = {pipeline:String})`,
+       AND event_id IN (SELECT event_id FROM ${t(TABLES.labels, opts)} WHERE pipeline = {pipeline:String})`,
     { pipeline: opts.pipeline, version: opts.featureSpecVersion },
   );
   return Number(row?.n ?? 0);
@@ -80,101 +91,154 @@ export async function countLabelledFeatures(client: ClickHouseClient, opts: { pi
 
 export interface TrainingRow {
   event_id: string;
+  /** Epoch milliseconds. */
   event_time: number;
+  /** Feature values; NaN where the feature was missing. */
   values: Record<string, number>;
   label: number;
 }
 
-/** The latest label per event (a later label_time corrects an earlier label). */
-const LATEST_LABELS = `SELECT event_id, argMax(label, label_time) AS lab FROM ${TABLES.labels} WHERE pipeline = {pipeline:String} GROUP BY event_id`;
+export interface TrainingDatasetOptions extends Scope {
+  pipeline: string;
+  /** Feature spec version; default: the version of the most recently computed vector of the pipeline. */
+  featureSpecVersion?: string;
+  /** Event time window in epoch ms, since <= event_time < until. */
+  since?: number;
+  until?: number;
+}
 
 /**
- * Feature vectors joined with their labels: one row per labelled event (its latest vector, of
- * featureSpecVersion when given), since <= event_time < until, ordered by event_time then event_id.
+ * Feature vectors joined with labels on event id: one row per labelled event (its latest vector of the spec
+ * version, its latest label), ordered by event_time then event_id. Point-in-time correct by construction:
+ * a vector is computed from events up to its own event.
  */
-export async function loadTrainingDataset(
-  client: ClickHouseClient,
-  opts: { pipeline: string; featureSpecVersion?: string; since?: number; until?: number },
-): Promise<TrainingRow[]> {
+export async function loadTrainingDataset(client: ClickHouseClient, opts: TrainingDatasetOptions): Promise<TrainingRow[]> {
   const params: Record<string, unknown> = { pipeline: opts.pipeline };
   const where = ['pipeline = {pipeline:String}'];
   if (opts.featureSpecVersion !== undefined) {
     where.push('feature_spec_version = {version:String}');
     params.version = opts.featureSpecVersion;
+  } else {
+    // One spec version per dataset: vectors of different versions hold different features.
+    where.push(`feature_spec_version = (SELECT argMax(feature_spec_version, computed_at) FROM ${t(TABLES.features, opts)} WHERE pipeline = {pipeline:String})`);
   }
   if (opts.since !== undefined) {
     where.push(`event_time >= ${fromMs('since')}`);
-    params.since = assertMs(opts.since, 'loadTrainingDataset since');
+    params.since = ms(opts.since, 'loadTrainingDataset since');
   }
   if (opts.until !== undefined) {
     where.push(`event_time < ${fromMs('until')}`);
-    params.until = assertMs(opts.until, 'loadTrainingDataset until');
+    params.until = ms(opts.until, 'loadTrainingDataset until');
   }
-  // Aliases differ from column names: ClickHouse substitutes SELECT aliases into WHERE.
-  const rows = await queryRows<{ event_id: string; event_time: number | string; vals: unknown; lab: number | string }>(
+  // Aliases differ from column names because ClickHouse substitutes SELECT aliases into WHERE.
+  const rows = await queryRows<{ event_id: string; event_time: number; vals: unknown; lab: number }>(
     client,
     `SELECT f.event_id AS event_id, toUnixTimestamp64Milli(f.ev_time) AS event_time, f.vals AS vals, l.lab AS lab
      FROM (
        SELECT event_id, argMax(event_time, computed_at) AS ev_time, argMax(\`values\`, computed_at) AS vals
-       FROM ${TABLES.features} WHERE ${where.join(' AND ')} GROUP BY event_id
+       FROM ${t(TABLES.features, opts)} WHERE ${where.join(' AND ')} GROUP BY event_id
      ) AS f
-     INNER JOIN (${LATEST_LABELS}) AS l ON f.event_id = l.event_id
+     INNER JOIN (${latestLabels(opts)}) AS l ON f.event_id = l.event_id
      ORDER BY event_time, event_id`,
     params,
+    { settings: FLOAT_SETTINGS },
   );
-  return rows.map((r) => ({ event_id: r.event_id, event_time: Number(r.event_time), values: toNumberMap(r.vals), label: Number(r.lab) }));
+  return rows.map((r) => ({ event_id: r.event_id, event_time: Number(r.event_time), values: decodeMap(r.vals), label: Number(r.lab) }));
 }
 
-/** One feature's value per event with from <= event_time < to (ms), in event-time order; NaN where the vector lacks it. */
-export async function latestFeatureValues(client: ClickHouseClient, opts: { pipeline: string; feature: string; from: number; to: number }): Promise<number[]> {
+export interface FeatureWindowOptions extends Scope {
+  pipeline: string;
+  feature: string;
+  /** Event time window in epoch ms, from <= event_time < to. */
+  from: number;
+  to: number;
+  featureSpecVersion?: string;
+}
+
+/**
+ * One feature's values over an event-time window (one per event, its latest vector), in event-time order,
+ * for drift statistics. Events whose vector lacks the feature or holds NaN (missing) are left out.
+ */
+export async function latestFeatureValues(client: ClickHouseClient, opts: FeatureWindowOptions): Promise<number[]> {
+  const params: Record<string, unknown> = {
+    pipeline: opts.pipeline, feature: opts.feature,
+    from: ms(opts.from, 'latestFeatureValues from'), to: ms(opts.to, 'latestFeatureValues to'),
+  };
+  let version = '';
+  if (opts.featureSpecVersion !== undefined) {
+    version = ' AND feature_spec_version = {version:String}';
+    params.version = opts.featureSpecVersion;
+  }
   const rows = await queryRows<{ v: unknown }>(
     client,
-    `SELECT if(mapContains(vals, {feature:String}), vals[{feature:String}], nan) AS v
+    `SELECT vals[{feature:String}] AS v
      FROM (
        SELECT event_id, argMax(event_time, computed_at) AS ev_time, argMax(\`values\`, computed_at) AS vals
-       FROM ${TABLES.features}
-       WHERE pipeline = {pipeline:String} AND event_time >= ${fromMs('from')} AND event_time < ${fromMs('to')}
+       FROM ${t(TABLES.features, opts)}
+       WHERE pipeline = {pipeline:String} AND event_time >= ${fromMs('from')} AND event_time < ${fromMs('to')}${version}
        GROUP BY event_id
      )
+     WHERE mapContains(vals, {feature:String}) AND NOT isNaN(vals[{feature:String}])
      ORDER BY ev_time, event_id`,
-    { pipeline: opts.pipeline, feature: opts.feature, from: assertMs(opts.from, 'latestFeatureValues from'), to: assertMs(opts.to, 'latestFeatureValues to') },
+    params,
+    { settings: FLOAT_SETTINGS },
   );
-  return rows.map((r) => toNumber(r.v));
+  return rows.map((r) => decodeFloat(r.v));
 }
 
 export interface LabelledPrediction {
   event_id: string;
+  /** Epoch milliseconds. */
   event_time: number;
   score: number;
+  /** True label. */
   label: number;
+  /** Label the model predicted. */
+  predicted_label: number;
+  model_name: string;
+  model_version: number;
 }
 
 /**
- * Predictions of one role (default champion) joined with labels: one row per labelled event (its latest
- * prediction), from <= event_time < to (ms), ordered by event_time then event_id.
+ * Predictions of one role (default champion) joined with the latest labels: one row per labelled event (its
+ * latest prediction), from <= event_time < to (epoch ms), ordered by event_time then event_id.
  */
 export async function loadLabelledPredictions(
   client: ClickHouseClient,
-  opts: { pipeline: string; from: number; to: number; role?: string },
+  opts: Scope & { pipeline: string; from: number; to: number; role?: 'champion' | 'challenger'; modelName?: string; modelVersion?: number },
 ): Promise<LabelledPrediction[]> {
-  const rows = await queryRows<{ event_id: string; event_time: number | string; sc: unknown; lab: number | string }>(
+  const params: Record<string, unknown> = {
+    pipeline: opts.pipeline, role: opts.role ?? 'champion',
+    from: ms(opts.from, 'loadLabelledPredictions from'), to: ms(opts.to, 'loadLabelledPredictions to'),
+  };
+  let model = '';
+  if (opts.modelName !== undefined) {
+    model += ' AND model_name = {model:String}';
+    params.model = opts.modelName;
+  }
+  if (opts.modelVersion !== undefined) {
+    model += ' AND model_version = {version:UInt32}';
+    params.version = opts.modelVersion;
+  }
+  const rows = await queryRows<{ event_id: string; event_time: number; sc: unknown; plab: number; lab: number; mname: string; mver: number }>(
     client,
-    `SELECT p.event_id AS event_id, toUnixTimestamp64Milli(p.ev_time) AS event_time, p.sc AS sc, l.lab AS lab
+    `SELECT p.event_id AS event_id, toUnixTimestamp64Milli(p.ev_time) AS event_time, p.sc AS sc, p.plab AS plab, l.lab AS lab,
+            p.mname AS mname, p.mver AS mver
      FROM (
-       SELECT event_id, argMax(event_time, predicted_at) AS ev_time, argMax(score, predicted_at) AS sc
-       FROM ${TABLES.predictions}
+       SELECT event_id, argMax(event_time, predicted_at) AS ev_time, argMax(score, predicted_at) AS sc,
+              argMax(label, predicted_at) AS plab, argMax(model_name, predicted_at) AS mname, argMax(model_version, predicted_at) AS mver
+       FROM ${t(TABLES.predictions, opts)}
        WHERE pipeline = {pipeline:String} AND role = {role:String}
-         AND event_time >= ${fromMs('from')} AND event_time < ${fromMs('to')}
+         AND event_time >= ${fromMs('from')} AND event_time < ${fromMs('to')}${model}
        GROUP BY event_id
      ) AS p
-     INNER JOIN (${LATEST_LABELS}) AS l ON p.event_id = l.event_id
+     INNER JOIN (${latestLabels(opts)}) AS l ON p.event_id = l.event_id
      ORDER BY event_time, event_id`,
-    {
-      pipeline: opts.pipeline,
-      role: opts.role ?? 'champion',
-      from: assertMs(opts.from, 'loadLabelledPredictions from'),
-      to: assertMs(opts.to, 'loadLabelledPredictions to'),
-    },
+    params,
+    { settings: FLOAT_SETTINGS },
   );
-  return rows.map((r) => ({ event_id: r.event_id, event_time: Number(r.event_time), score: toNumber(r.sc), label: Number(r.lab) }));
+  return rows.map((r) => ({
+    event_id: r.event_id, event_time: Number(r.event_time), score: decodeFloat(r.sc), label: Number(r.lab),
+    predicted_label: Number(r.plab), model_name: r.mname, model_version: Number(r.mver),
+  }));
 }

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { countLabelledFeatures, insertRows, loadTrainingDataset, TABLES } from '@streamloop/clickhouse';
 import { readTopicToEnd } from '@streamloop/kafka';
-import { evaluateBinary, exportOnnx, TabularPipeline, timeSplit, validateModel } from '@streamloop/ml';
+import { evaluateBinary, exportOnnx, roundToFloat32, TabularPipeline, timeSplit, validateModel } from '@streamloop/ml';
 import { RUNTIME, Runtime, type ModelRegistryRecord, type PipelineContext } from '@streamloop/runtime';
 
 const SERVICE = 'training';
@@ -100,7 +100,8 @@ export class TrainingService implements OnApplicationBootstrap {
     const matrix = (part: typeof rows) => part.map((r) => featureNames.map((n) => r.values[n] ?? Number.NaN));
     const labels = (part: typeof rows) => part.map((r) => r.label);
     const model = TabularPipeline.fit(matrix(train), labels(train), { featureNames, params: spec.model.params });
-    const testX = matrix(test);
+    // onnxruntime reads float32 inputs; the reference scores see the same rounded inputs.
+    const testX = roundToFloat32(matrix(test));
     const testScores = model.predictProba(testX);
     const metrics = evaluateBinary(labels(test), testScores, spec.model.threshold);
     const onnx = exportOnnx(model, { modelName: spec.model.name });

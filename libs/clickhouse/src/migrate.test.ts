@@ -1,0 +1,115 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { closeClickHouse, createClickHouse, embeddedDataDir } from './client';
+import { insertRows } from './insert';
+import { migrate, MIGRATIONS } from './migrate';
+import { queryRows } from './queries';
+import { TABLE_DEFS, TABLES } from './schema';
+import { count, openTestClickHouse, type TestClickHouse } from './test-support';
+
+const embedded = !process.env.CLICKHOUSE_URL;
+let ch: TestClickHouse;
+before(async () => {
+  ch = await openTestClickHouse('migrate');
+});
+after(async () => {
+  await ch?.close();
+});
+
+test('migrate creates every table once; running it again changes nothing', async () => {
+  const first = await migrate(ch.client, { database: ch.database });
+  assert.deepEqual(first.applied, MIGRATIONS.map((m) => m.version));
+  const second = await migrate(ch.client, { database: ch.database });
+  assert.deepEqual(second.applied, [], 'nothing applied the second time');
+  assert.deepEqual(second.versions, first.versions);
+  assert.equal(await count(ch.client, `SELECT count() AS n FROM schema_migrations`), MIGRATIONS.length, 'one row per version');
+
+  const tables = await queryRows<{ name: string; engine: string; partition_key: string; sorting_key: string }>(
+    ch.client,
+    `SELECT name, engine, partition_key, sorting_key FROM system.tables WHERE database = {db:String} ORDER BY name`,
+    { db: ch.database },
+  );
+  const byName = new Map(tables.map((t) => [t.name, t]));
+  for (const def of TABLE_DEFS) {
+    const t = byName.get(def.name);
+    assert.ok(t, `table ${def.name} exists`);
+    assert.equal(t.engine, 'ReplacingMergeTree', def.name);
+    assert.match(t.partition_key, /toDate/, `${def.name} partitioned by day`);
+    assert.ok(t.sorting_key.startsWith('pipeline, '), `${def.name} sorted by pipeline first: ${t.sorting_key}`);
+  }
+  const [dedupWindow] = await queryRows<{ n: number }>(
+    ch.client,
+    `SELECT count() AS n FROM system.tables WHERE database = {db:String} AND name != 'schema_migrations' AND create_table_query LIKE '%non_replicated_deduplication_window = 10000%'`,
+    { db: ch.database },
+  );
+  assert.equal(Number(dedupWindow.n), TABLE_DEFS.length, 'every contract table keeps a dedup window');
+
+  const columns = await queryRows<{ name: string; type: string }>(
+    ch.client,
+    `SELECT name, type FROM system.columns WHERE database = {db:String} AND table = 'features' ORDER BY position`,
+    { db: ch.database },
+  );
+  assert.deepEqual(
+    Object.fromEntries(columns.map((c) => [c.name, c.type])),
+    {
+      pipeline: 'LowCardinality(String)', event_id: 'String', entity_key: 'String', event_time: "DateTime64(3, 'UTC')",
+      feature_spec_version: 'LowCardinality(String)', values: 'Map(String, Float64)', computed_at: "DateTime64(3, 'UTC')",
+      source_partition: 'Int32', source_offset: 'Int64',
+    },
+  );
+});
+
+test('unqualified names resolve to the client database; settings and parameters work together', async () => {
+  await migrate(ch.client, { database: ch.database });
+  const [row] = await queryRows<{ db: string; p: string; n: number }>(
+    ch.client,
+    'SELECT currentDatabase() AS db, {p:String} AS p, getSetting(\'max_block_size\') AS n',
+    { p: "it's" },
+    { settings: { max_block_size: 1234 } },
+  );
+  assert.deepEqual(row, { db: ch.database, p: "it's", n: 1234 });
+  const [reset] = await queryRows<{ n: number }>(ch.client, "SELECT getSetting('max_block_size') AS n");
+  assert.notEqual(Number(reset.n), 1234, 'a per-query setting does not stick to the session');
+});
+
+test('a dedup token does not leak into later inserts', async () => {
+  await migrate(ch.client, { database: ch.database });
+  const label = (id: string) => ({ pipeline: 'leak', event_id: id, label: 1, label_time: 1_700_000_000_000 });
+  await insertRows(ch.client, TABLES.labels, [label('a')], { dedupToken: 'labels:t-0-1-1' });
+  // Plain @clickhouse/client calls without settings, as other code would make them.
+  await ch.client.insert({ table: 'labels', values: [{ ...label('b'), label_time: '2023-11-14 22:13:20.000' }], format: 'JSONEachRow' });
+  await ch.client.insert({ table: 'labels', values: [{ ...label('c'), label_time: '2023-11-14 22:13:20.000' }], format: 'JSONEachRow' });
+  assert.equal(await count(ch.client, `SELECT count() AS n FROM labels WHERE pipeline = 'leak'`), 3);
+});
+
+test('embedded: one engine per process, shared by clients of the same directory and closed with the last', { skip: !embedded && 'CLICKHOUSE_URL is set' }, async () => {
+  const dir = ch.options.dataDir!;
+  const second = await createClickHouse({ dataDir: dir, database: 'other_db' });
+  const [row] = await queryRows<{ db: string }>(second, 'SELECT currentDatabase() AS db');
+  assert.equal(row.db, 'other_db', 'each client keeps its own default database');
+  const [mine] = await queryRows<{ db: string }>(ch.client, 'SELECT currentDatabase() AS db');
+  assert.equal(mine.db, ch.database);
+
+  const elsewhere = mkdtempSync(join(tmpdir(), 'streamloop-chdb-other-'));
+  try {
+    await assert.rejects(createClickHouse({ dataDir: elsewhere }), (e: Error) => {
+      assert.match(e.message, /already has data directory .* open in this process/);
+      assert.ok(e.message.includes(elsewhere), 'names the refused directory');
+      return true;
+    });
+    await closeClickHouse(second);
+    assert.equal(embeddedDataDir(), join(dir), 'still open for the first client');
+    const [still] = await queryRows<{ n: number }>(ch.client, 'SELECT 1 AS n');
+    assert.equal(still.n, 1, 'closing one client leaves the others working');
+    await assert.rejects(queryRows(second, 'SELECT 1'), /closed/);
+  } finally {
+    rmSync(elsewhere, { recursive: true, force: true });
+  }
+});
+
+test('createClickHouse refuses a database name that is not an identifier', async () => {
+  await assert.rejects(createClickHouse({ ...ch.options, database: 'x; DROP TABLE y' }), /invalid ClickHouse database name/);
+});

@@ -1,0 +1,68 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { createTableSql, qualify, quoteIdent, SCHEMA_MIGRATIONS_TABLE, TABLE_DEFS } from './schema';
+import { formatDateTime64 } from './serialize';
+
+export interface Migration {
+  version: number;
+  name: string;
+  /** Statements for the database; each must be idempotent (IF NOT EXISTS) so a half-applied migration can rerun. */
+  statements: (database: string) => string[];
+}
+
+/** Applied in version order; append new versions, never edit an applied one. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'events, features, predictions, labels, dlq, drift and performance metrics, models, experiments',
+    statements: (db) => TABLE_DEFS.map((t) => createTableSql(t, db)),
+  },
+];
+
+export interface MigrateResult {
+  /** Versions applied by this call (empty when the database was up to date). */
+  applied: number[];
+  /** Every version recorded as applied afterwards. */
+  versions: number[];
+}
+
+/**
+ * Creates the database, a schema_migrations table and every table of the contract, idempotently: versions
+ * already recorded are skipped, and every statement is CREATE … IF NOT EXISTS, so concurrent or interrupted
+ * runs converge.
+ */
+export async function migrate(client: ClickHouseClient, opts: { database: string }): Promise<MigrateResult> {
+  const db = opts.database;
+  const migrations = qualify(SCHEMA_MIGRATIONS_TABLE, db);
+  await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${quoteIdent(db, 'database name')}` });
+  await client.command({
+    query: `CREATE TABLE IF NOT EXISTS ${migrations} (
+  version UInt32 COMMENT 'migration version',
+  name String COMMENT 'what it did',
+  applied_at DateTime64(3, 'UTC') COMMENT 'when it was applied'
+) ENGINE = ReplacingMergeTree(applied_at) ORDER BY version COMMENT 'Schema versions applied by migrate()'`,
+  });
+  const done = async () => {
+    const rs = await client.query({ query: `SELECT DISTINCT version FROM ${migrations} ORDER BY version`, format: 'JSONEachRow' });
+    return ((await rs.json()) as { version: number | string }[]).map((r) => Number(r.version));
+  };
+  const before = new Set(await done());
+  const applied: number[] = [];
+  for (const m of [...MIGRATIONS].sort((a, b) => a.version - b.version)) {
+    if (before.has(m.version)) continue;
+    for (const statement of m.statements(db)) {
+      try {
+        await client.command({ query: statement });
+      } catch (error) {
+        throw new Error(`migration ${m.version} (${m.name}) failed on: ${statement.split('\n')[0]} … : ${(error as Error).message}`, { cause: error });
+      }
+    }
+    await client.insert({
+      table: migrations,
+      values: [{ version: m.version, name: m.name, applied_at: formatDateTime64(Date.now()) }],
+      format: 'JSONEachRow',
+      clickhouse_settings: { insert_deduplication_token: '' },
+    });
+    applied.push(m.version);
+  }
+  return { applied, versions: await done() };
+}

@@ -1,0 +1,1 @@
+export { psi, psiEdges, quantileSorted, type PsiBin, type PsiOptions, type PsiResult } from './psi';

@@ -1,0 +1,56 @@
+export { mulberry32, seededRandom, gaussian, shuffledIndices } from './random';
+export type { Matrix } from './data';
+export { Standardizer, type StandardizerJSON } from './standardizer';
+export {
+  LogisticRegression,
+  sigmoid,
+  type ClassWeight,
+  type FitInfo,
+  type LogisticRegressionJSON,
+  type LogisticRegressionOptions,
+  type Solver,
+} from './logistic';
+export {
+  TabularPipeline,
+  parseModelParams,
+  roundToFloat32,
+  type Explanation,
+  type FeatureContribution,
+  type ModelParams,
+  type TabularPipelineJSON,
+  type TabularPipelineOptions,
+} from './pipeline';
+export {
+  accuracy,
+  brierScore,
+  confusionMatrix,
+  evaluateBinary,
+  f1Score,
+  logLoss,
+  precision,
+  recall,
+  rocAuc,
+  type BinaryEvaluation,
+  type ConfusionMatrix,
+} from './metrics';
+export { timeSplit, type TimeSplit, type TimeSplitOptions } from './split';
+export {
+  exportOnnx,
+  ONNX_INPUT,
+  ONNX_IR_VERSION,
+  ONNX_LABEL_OUTPUT,
+  ONNX_OPSETS,
+  ONNX_PROBABILITIES_OUTPUT,
+  type ExportOnnxOptions,
+} from './onnx-export';
+export {
+  inspectOnnx,
+  OnnxModelError,
+  OnnxScorer,
+  toFloat32Rows,
+  validateModel,
+  type ModelSignature,
+  type OnnxScorerOptions,
+  type ParityResult,
+  type ScoreResult,
+} from './onnx-scorer';
