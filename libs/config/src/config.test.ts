@@ -1,59 +1,260 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadPipelineSpec, loadSettings, parseDuration, parsePipelineSpec, SpecError, topicsFor } from './index';
+import {
+  featureNamesOf, formatDuration, loadPipelineSpec, loadSettings, parseDuration, parsePipelineSpec, SettingsError, SpecError, topicsFor,
+} from './index';
 
 const FRAUD = fileURLToPath(new URL('../../../examples/pipelines/fraud.yaml', import.meta.url));
+const SCHEMA = fileURLToPath(new URL('../../../examples/schemas/card_transaction.avsc', import.meta.url));
 const text = readFileSync(FRAUD, 'utf8');
-/** Parses a variant of the example as if it lived beside it (so the schema path still resolves). */
+/** Parses an edit of the example as if it lived beside it (so the schema path still resolves). */
 const variant = (edit: (t: string) => string) => parsePipelineSpec(edit(text), FRAUD);
+/** The problems of a spec that must fail, without the file prefix. */
+function problemsOf(edit: (t: string) => string): string[] {
+  try {
+    variant(edit);
+  } catch (e) {
+    assert.ok(e instanceof SpecError, `expected a SpecError, got ${String(e)}`);
+    assert.equal(e.file, FRAUD);
+    return e.problems;
+  }
+  assert.fail('the spec was accepted');
+}
 
-test('the example pipeline loads, with durations in ms and an absolute schema path', () => {
+const MINIMAL = `
+pipeline: tiny
+events: { schema: ./event.avsc, id_field: id, time_field: ts, entity_field: user }
+features:
+  version: v1
+  aggregates: [{ name: n, entity: user, op: count, window: 90s }]
+labels: { field: churned }
+model: { name: tiny-lr, algorithm: logistic_regression }
+`;
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'streamloop-config-'));
+  writeFileSync(join(dir, 'event.avsc'), JSON.stringify({
+    type: 'record', name: 'E', fields: [
+      { name: 'id', type: 'string' }, { name: 'ts', type: 'long' }, { name: 'user', type: ['null', 'string'] },
+    ],
+  }));
+  return dir;
+}
+
+test('the example pipeline loads: durations in ms, absolute schema path, derived topics', () => {
   const spec = loadPipelineSpec(FRAUD);
   assert.equal(spec.pipeline, 'fraud');
-  assert.match(spec.events.schemaPath, /examples\/schemas\/card_transaction\.avsc$/);
-  assert.equal(spec.events.dedupWindowMs, 3_600_000);
+  assert.equal(spec.file, FRAUD);
+  assert.equal(spec.events.schemaPath, SCHEMA);
+  assert.deepEqual(
+    { ...spec.events, schemaPath: undefined },
+    { schemaPath: undefined, idField: 'transaction_id', timeField: 'event_time', entityField: 'card_id', partitions: 3, dedupWindowMs: 3_600_000 },
+  );
   assert.equal(spec.monitoring.windowMs, 6 * 3_600_000);
-  assert.deepEqual(topicsFor(spec).raw, 'fraud.events.raw');
-  assert.deepEqual(topicsFor(spec).models, 'streamloop.models');
+  assert.deepEqual(spec.model, { name: 'fraud-lr', algorithm: 'logistic_regression', params: { l2: 1, max_iter: 100 }, threshold: 0.5 });
+  assert.deepEqual(spec.training, { minLabels: 1500, holdoutFraction: 0.2, scheduleMs: null });
+  const mean = spec.features.aggregates.find((a) => a.name === 'card_amount_mean_24h');
+  assert.deepEqual(mean, { name: 'card_amount_mean_24h', entity: 'card_id', op: 'mean', field: 'amount', window: '24h', windowMs: 86_400_000 });
+  const topics = topicsFor(spec);
+  assert.deepEqual({ ...topics, changelog: undefined }, {
+    raw: 'fraud.events.raw', events: 'fraud.events', dlq: 'fraud.events.dlq', features: 'fraud.features', predictions: 'fraud.predictions',
+    labels: 'fraud.labels', alerts: 'fraud.alerts', models: 'streamloop.models', changelogPrefix: 'fraud.changelog', changelog: undefined,
+  });
+  assert.equal(topics.changelog('features'), 'fraud.changelog.features');
+  assert.deepEqual(featureNamesOf(spec.features).slice(4, 11), [
+    'day_of_week', 'category=grocery', 'category=restaurant', 'category=electronics', 'category=gaming', 'category=travel', 'category=__other__',
+  ]);
+});
+
+test('defaults fill every optional key; relative paths resolve against the YAML file', () => {
+  const dir = tempDir();
+  mkdirSync(join(dir, 'pipelines'));
+  const spec = parsePipelineSpec(MINIMAL.replace('./event.avsc', '../event.avsc'), join(dir, 'pipelines', 'tiny.yaml'));
+  assert.equal(spec.events.schemaPath, join(dir, 'event.avsc'));
+  assert.equal(spec.events.partitions, 3);
+  assert.equal(spec.events.dedupWindowMs, 3_600_000);
+  assert.deepEqual(spec.topics, {});
+  assert.deepEqual(spec.features.transforms, []);
+  assert.equal((spec.features.aggregates[0] as { windowMs: number }).windowMs, 90_000);
+  assert.deepEqual(spec.model.params, {});
+  assert.equal(spec.model.threshold, 0.5);
+  assert.deepEqual(spec.training, { minLabels: 500, holdoutFraction: 0.2, scheduleMs: null });
+  assert.deepEqual(spec.monitoring, { window: '5m', windowMs: 300_000, psiBins: 10, psiThreshold: 0.2 });
+  // Topics named in the spec win; the rest still derive from the pipeline name.
+  const custom = parsePipelineSpec(`${MINIMAL}topics: { raw: app.clicks, models: tiny.models }\ntraining: { schedule: 10m }\n`, join(dir, 'tiny.yaml'));
+  assert.equal(topicsFor(custom).raw, 'app.clicks');
+  assert.equal(topicsFor(custom).events, 'tiny.events');
+  assert.equal(topicsFor(custom).models, 'tiny.models');
+  assert.equal(custom.training.scheduleMs, 600_000);
+  assert.equal(custom.training.minLabels, 500, 'a partly written section keeps its other defaults');
 });
 
 test('durations', () => {
   assert.equal(parseDuration('5m'), 300_000);
   assert.equal(parseDuration('250ms'), 250);
+  assert.equal(parseDuration('30s'), 30_000);
+  assert.equal(parseDuration('1.5h'), 5_400_000);
   assert.equal(parseDuration('7d'), 7 * 86_400_000);
-  assert.equal(parseDuration('1 hour'), undefined);
-  assert.equal(parseDuration('0s'), undefined);
+  for (const bad of ['1 hour', '0s', '5', 'm', '-1m', '1w', '']) assert.equal(parseDuration(bad), undefined, bad);
+  assert.deepEqual([300_000, 86_400_000, 1500, 90_000].map(formatDuration), ['5m', '1d', '1500ms', '90s']);
 });
 
-test('an unknown key is an error naming the file and the key path', () => {
-  assert.throws(() => variant((t) => t.replace('params: {', 'paramz: {')), (e: unknown) => {
+test('a bad duration names the file, the key path, what was expected and what was found', () => {
+  assert.throws(() => variant((t) => t.replace('window: 24h }', 'window: 1 hour }')), (e: unknown) => {
     assert.ok(e instanceof SpecError);
-    assert.match(e.message, /fraud\.yaml: /);
-    assert.match(e.message, /model\.paramz: unknown key/);
+    assert.equal(e.message, `${FRAUD}: features.aggregates[1].window: expected a duration like 5m, 1h, 7d, got "1 hour"`);
     return true;
   });
 });
 
-test('a wrong type or a bad duration names the key and what was expected', () => {
-  assert.throws(() => variant((t) => t.replace('window: 1h }', 'window: 1 hour }')), /features\.aggregates\[0\]\.window: expected a duration like/);
-  assert.throws(() => variant((t) => t.replace('partitions: 3', 'partitions: three')), /events\.partitions: .*number/i);
-  assert.throws(() => variant((t) => t.replace('op: log1p', 'op: log2')), /features\.transforms\[1\]\.op/);
+test('an unknown key is an error, at any depth', () => {
+  assert.deepEqual(problemsOf((t) => t.replace('params: {', 'paramz: {')), ['model.paramz: unknown key']);
+  assert.deepEqual(problemsOf((t) => `${t}\nextra: 1\n`), ['extra: unknown key']);
+  assert.deepEqual(problemsOf((t) => t.replace('op: log1p, field: amount', 'op: log1p, field: amount, base: 2')), ['features.transforms[1].base: unknown key']);
 });
 
-test('references are checked against the event schema and the aggregates', () => {
-  assert.throws(() => variant((t) => t.replace('entity_field: card_id', 'entity_field: card')), /events\.entity_field: the event schema has no field "card"/);
-  assert.throws(() => variant((t) => t.replace('denominator: card_amount_mean_24h', 'denominator: nope')), /transforms\[7\]\.denominator: "nope" is neither/);
-  assert.throws(() => variant((t) => t.replace('name: log_amount', 'name: amount')), /"amount" is used twice/);
+test('every problem is reported at once, each with its key path and the value found', () => {
+  const problems = problemsOf((t) => t
+    .replace('partitions: 3', 'partitions: three')
+    .replace('op: log1p', 'op: log2')
+    .replace('threshold: 0.5', 'threshold: 1.5')
+    .replace('psi_bins: 10', 'psi_bins: 2.5')
+    .replace('algorithm: logistic_regression', 'algorithm: gbdt')
+    .replace('pipeline: fraud', 'pipeline: Fraud!'));
+  assert.deepEqual(problems, [
+    'pipeline: expected lowercase letters, digits, _ or -, starting with a letter, got "Fraud!"',
+    'events.partitions: expected a number, got "three"',
+    'features.transforms[1].op: expected one of passthrough, log1p, clip, bucketize, one_hot, hour_of_day, day_of_week, not_equal, ratio, got "log2"',
+    'model.algorithm: expected "logistic_regression", got "gbdt"',
+    'model.threshold: expected a number <= 1, got 1.5',
+    'monitoring.psi_bins: expected an integer, got 2.5',
+  ]);
+  assert.throws(() => variant((t) => t.replace('partitions: 3', 'partitions: three').replace('op: log1p', 'op: log2')), (e: unknown) => {
+    assert.match((e as Error).message, /fraud\.yaml: 2 problems\n {2}.*fraud\.yaml: events\.partitions: .*\n {2}.*fraud\.yaml: features\.transforms\[1\]\.op: /);
+    return true;
+  });
+  assert.deepEqual(problemsOf((t) => t.replace(/^labels:\n {2}field: is_fraud\n/m, '')), ['labels: required, expected an object']);
+  assert.deepEqual(problemsOf((t) => t.replace('- { name: day_of_week, op: day_of_week }', '- { name: day_of_week }')), ['features.transforms[4].op: required, one of passthrough, log1p, clip, bucketize, one_hot, hour_of_day, day_of_week, not_equal, ratio']);
 });
 
-test('settings come from the environment with clear errors', () => {
-  const s = loadSettings({ KAFKA_BROKERS: 'a:1,b:2', PORT: '0' });
-  assert.deepEqual(s.kafkaBrokers, ['a:1', 'b:2']);
-  assert.equal(s.httpPort, 0);
+test('references are checked against the event schema: existence and type', () => {
+  assert.deepEqual(problemsOf((t) => t.replace('entity_field: card_id', 'entity_field: card')), [
+    'events.entity_field: the event schema com.example.payments.CardTransaction has no field "card" (it has transaction_id, event_time, card_id, merchant_id, merchant_category, amount, currency, country, is_online, device_id)',
+  ]);
+  assert.deepEqual(problemsOf((t) => t.replace('entity: merchant_id', 'entity: amount_x').replace('op: log1p, field: amount', 'op: log1p, field: currency')), [
+    'features.aggregates[5].entity: the event schema com.example.payments.CardTransaction has no field "amount_x" (it has transaction_id, event_time, card_id, merchant_id, merchant_category, amount, currency, country, is_online, device_id)',
+    'features.transforms[1].field: field "currency" is string in the event schema, expected a number (int, long, float, double) or boolean',
+  ]);
+  assert.deepEqual(problemsOf((t) => t.replace('time_field: event_time', 'time_field: amount')), [
+    'events.time_field: field "amount" is double in the event schema, expected a long of epoch milliseconds (logicalType timestamp-millis) that is never null',
+  ]);
+  assert.deepEqual(problemsOf((t) => t.replace('id_field: transaction_id', 'id_field: device_id')), [
+    'events.id_field: field "device_id" is ["null", string] in the event schema, expected a string, int or long that is never null',
+  ]);
+  assert.deepEqual(problemsOf((t) => t.replace('categories: [grocery,', 'categories: [grocry,').replace('value: NL', 'value: 3')), [
+    'features.transforms[5].categories[0]: "grocry" is not a symbol of the enum field "merchant_category" (grocery, fuel, restaurant, electronics, travel, gaming, other)',
+    'features.transforms[8].value: expected a string like the field "country" (string), got 3',
+  ]);
+});
+
+test('ratio operands must be aggregates or numeric event fields; names must be unique', () => {
+  assert.deepEqual(problemsOf((t) => t.replace('denominator: card_amount_mean_24h', 'denominator: nope')), [
+    'features.transforms[9].denominator: "nope" is neither an aggregate (card_txn_count_1h, card_txn_count_24h, card_amount_mean_24h, card_amount_max_24h, card_secs_since_last, merchant_txn_count_1h) nor an event field (transaction_id, event_time, card_id, merchant_id, merchant_category, amount, currency, country, is_online, device_id)',
+  ]);
+  assert.deepEqual(problemsOf((t) => t.replace('numerator: amount', 'numerator: country')), [
+    'features.transforms[9].numerator: field "country" is string in the event schema, expected a number or boolean',
+  ]);
+  assert.deepEqual(problemsOf((t) => t.replace('name: log_amount', 'name: amount')), [
+    'features.transforms[1].name: feature name "amount" is used twice (also by features.transforms[0].name)',
+  ]);
+  assert.deepEqual(problemsOf((t) => t.replace('name: card_txn_count_24h', 'name: hour_of_day')), [
+    'features.aggregates[1].name: feature name "hour_of_day" is used twice (also by features.transforms[3].name)',
+  ]);
+  assert.deepEqual(problemsOf((t) => t.replace('boundaries: [10, 50, 200, 1000]', 'boundaries: [10, 500, 200]').replace('min: 0, max: 5000', 'min: 10, max: 5')), [
+    'features.transforms[6].min: 10 is above max 5',
+    'features.transforms[7].boundaries[2]: expected strictly increasing numbers, got 200 after 500',
+  ]);
+});
+
+test('topic names: valid Kafka names, one topic per role', () => {
+  assert.deepEqual(problemsOf((t) => `${t}\ntopics: { raw: fraud.events }\n`), [
+    'topics.raw: "fraud.events" is both the raw and the events topic; every role needs its own topic',
+  ]);
+  assert.deepEqual(problemsOf((t) => `${t}\ntopics: { raw: "bad topic" }\n`), [
+    'topics.raw: expected a Kafka topic name: 1 to 249 letters, digits, ., _ or -, got "bad topic"',
+  ]);
+});
+
+test('files: unreadable spec, missing schema, invalid YAML, empty document', () => {
+  assert.throws(() => loadPipelineSpec('/nonexistent/p.yaml'), /^SpecError: \/nonexistent\/p\.yaml: cannot read the pipeline spec: ENOENT/);
+  const dir = tempDir();
+  assert.throws(() => parsePipelineSpec(MINIMAL.replace('./event.avsc', './missing.avsc'), join(dir, 'p.yaml')), (e: unknown) => {
+    assert.match((e as Error).message, /p\.yaml: events\.schema: ENOENT: no such file or directory, open '.*missing\.avsc'/);
+    return true;
+  });
+  writeFileSync(join(dir, 'bad.avsc'), '{"type": "record", "name": "B", "fields": [{"name": "a", "type": "strin"}]}');
+  assert.throws(() => parsePipelineSpec(MINIMAL.replace('./event.avsc', './bad.avsc'), join(dir, 'p.yaml')), /events\.schema: .*bad\.avsc is not a valid Avro schema: undefined type name: strin/);
+  assert.throws(() => parsePipelineSpec('pipeline: [', 'x.yaml'), /^SpecError: x\.yaml: not valid YAML: /);
+  assert.throws(() => parsePipelineSpec('a: 1\na: 2\n', 'x.yaml'), /x\.yaml: not valid YAML: Map keys must be unique/);
+  assert.throws(() => parsePipelineSpec('', 'x.yaml'), /^SpecError: x\.yaml: \(top level\): expected a mapping, got null$/);
+});
+
+test('settings: defaults', () => {
+  const s = loadSettings({});
+  assert.deepEqual(s.kafkaBrokers, ['127.0.0.1:9092']);
+  assert.equal(s.kafkaClientId, 'streamloop');
+  assert.equal(s.kafkaSsl, false);
+  assert.equal(s.kafkaSasl, undefined);
   assert.equal(s.schemaRegistryUrl, 'http://127.0.0.1:8081');
-  assert.throws(() => loadSettings({ KAFKA_BROKERS: 'nohost' }), /KAFKA_BROKERS: expected host:port/);
-  assert.throws(() => loadSettings({ PORT: 'eighty' }), /PORT/);
-  assert.throws(() => loadSettings({ KAFKA_SASL_MECHANISM: 'plain' }), /KAFKA_SASL_USERNAME/);
+  assert.equal(s.schemaRegistryExternal, false);
+  assert.equal(s.clickhouseUrl, undefined);
+  assert.equal(s.clickhouseDataDir, '.streamloop/chdb');
+  assert.equal(s.clickhouseDatabase, 'streamloop');
+  assert.equal(s.httpPort, 8080);
+  assert.equal(s.registryPort, 8081);
+  assert.deepEqual(s.pipelineFiles, ['examples/pipelines/fraud.yaml']);
+  assert.equal(s.logLevel, 'info');
+});
+
+test('settings: values from the environment; empty means unset', () => {
+  const s = loadSettings({
+    KAFKA_BROKERS: 'k1:9092,k2:9093', KAFKA_CLIENT_ID: 'svc', KAFKA_SSL: 'true', KAFKA_SASL_MECHANISM: 'scram-sha-512',
+    KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p', SCHEMA_REGISTRY_URL: 'http://registry:8081', CLICKHOUSE_URL: 'http://ch:8123',
+    CLICKHOUSE_DATABASE: 'ml', PORT: '0', SCHEMA_REGISTRY_PORT: '18081', STREAMLOOP_PIPELINES: 'a.yaml, b.yaml', LOG_LEVEL: 'debug', CLICKHOUSE_DATA_DIR: '',
+  });
+  assert.deepEqual(s.kafkaBrokers, ['k1:9092', 'k2:9093']);
+  assert.deepEqual(s.kafkaSasl, { mechanism: 'scram-sha-512', username: 'u', password: 'p' });
+  assert.equal(s.kafkaSsl, true);
+  assert.equal(s.schemaRegistryUrl, 'http://registry:8081');
+  assert.equal(s.schemaRegistryExternal, true);
+  assert.equal(s.clickhouseUrl, 'http://ch:8123');
+  assert.equal(s.clickhouseDataDir, '.streamloop/chdb');
+  assert.equal(s.httpPort, 0);
+  assert.equal(s.registryPort, 18081);
+  assert.deepEqual(s.pipelineFiles, ['a.yaml', 'b.yaml']);
+  assert.equal(loadSettings({ SCHEMA_REGISTRY_PORT: '9999' }).schemaRegistryUrl, 'http://127.0.0.1:9999');
+});
+
+test('settings: errors name every variable, what was expected and what was set', () => {
+  assert.throws(() => loadSettings({ KAFKA_BROKERS: 'a b', PORT: '99999', SCHEMA_REGISTRY_URL: 'nope', LOG_LEVEL: 'loud', KAFKA_SSL: 'yes' }), (e: unknown) => {
+    assert.ok(e instanceof SettingsError);
+    assert.deepEqual(e.problems, [
+      'KAFKA_BROKERS: expected host:port[,host:port...], got "a b"',
+      'KAFKA_SSL: expected one of true, false, got "yes"',
+      'SCHEMA_REGISTRY_URL: expected a URL like http://host:port, got "nope"',
+      'PORT: expected a port number 0-65535, got "99999"',
+      'LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"',
+    ]);
+    return true;
+  });
+  assert.throws(() => loadSettings({ KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u' }), /KAFKA_SASL_PASSWORD: required when KAFKA_SASL_MECHANISM is set/);
+  assert.throws(() => loadSettings({ KAFKA_SASL_PASSWORD: 'secret' }), (e: unknown) => {
+    assert.match((e as Error).message, /KAFKA_SASL_MECHANISM: required when KAFKA_SASL_USERNAME or KAFKA_SASL_PASSWORD is set/);
+    assert.doesNotMatch((e as Error).message, /secret/, 'a password never appears in an error');
+    return true;
+  });
 });

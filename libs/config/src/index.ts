@@ -1,6 +1,11 @@
-export { parseDuration } from './duration';
+export { parseDuration, formatDuration } from './duration';
 export {
-  loadPipelineSpec, parsePipelineSpec, topicsFor, SpecError,
-  type PipelineSpec, type PipelineTopics, type TransformSpec, type AggregateSpec, type TopicRole,
+  loadPipelineSpec, parsePipelineSpec, featureNamesOf, oneHotColumns, SpecError,
+  ONE_HOT_OTHER, TRANSFORM_OPS, AGGREGATE_OPS, MODEL_ALGORITHMS, TOPIC_ROLES,
+  type PipelineSpec, type EventsSpec, type FeaturesSpec, type LabelsSpec, type ModelSpec, type TrainingSpec, type MonitoringSpec,
+  type TransformSpec, type TransformOp, type AggregateSpec, type AggregateOp, type WindowedAggregateSpec, type TimeSinceLastSpec,
+  type ModelAlgorithm, type TopicRole,
 } from './spec';
+export { topicsFor, DEFAULT_MODELS_TOPIC, type PipelineTopics } from './topics';
+export { readEventSchema, type EventField, type EventSchemaInfo } from './event-schema';
 export { loadSettings, SettingsError, type Settings } from './settings';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from './duration';
+import { describeIssue } from './issues';
 
 /** Process settings, from the environment. */
 export interface Settings {
@@ -7,7 +8,10 @@ export interface Settings {
   kafkaClientId: string;
   kafkaSsl: boolean;
   kafkaSasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
+  /** SCHEMA_REGISTRY_URL, or the built-in registry target on SCHEMA_REGISTRY_PORT of this machine. */
   schemaRegistryUrl: string;
+  /** True when SCHEMA_REGISTRY_URL was set (an external registry); false means the built-in one is expected. */
+  schemaRegistryExternal: boolean;
   clickhouseUrl?: string;
   clickhouseDataDir: string;
   clickhouseDatabase: string;
@@ -20,11 +24,16 @@ export interface Settings {
   driftIntervalMs: number;
 }
 
+/** Settings that cannot be used; the message names every offending environment variable. */
 export class SettingsError extends Error {
   override name = 'SettingsError';
+  constructor(readonly problems: string[]) {
+    super(problems.length === 1 ? `environment: ${problems[0]}` : `environment: ${problems.length} problems\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  }
 }
 
-const port = z.coerce.number().int().min(0).max(65535);
+// Kept as text until validated, so an error shows the value that was set rather than a coerced NaN.
+const port = z.string().refine((s) => /^\d{1,5}$/.test(s) && Number(s) <= 65535, 'expected a port number 0-65535').transform(Number);
 
 const envSchema = z.object({
   KAFKA_BROKERS: z.string().regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'expected host:port[,host:port...]').default('127.0.0.1:9092'),
@@ -50,17 +59,17 @@ const envSchema = z.object({
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   // Empty strings count as unset, as shells often export VAR= to clear a value.
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = envSchema.safeParse(present);
-  if (!parsed.success) {
-    throw new SettingsError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-  }
+  const parsed = envSchema.safeParse(present, { reportInput: true });
+  if (!parsed.success) throw new SettingsError(parsed.error.issues.flatMap((i) => describeIssue(i)));
   const e = parsed.data;
   let kafkaSasl: Settings['kafkaSasl'];
   if (e.KAFKA_SASL_MECHANISM) {
-    if (!e.KAFKA_SASL_USERNAME || !e.KAFKA_SASL_PASSWORD) {
-      throw new SettingsError('KAFKA_SASL_MECHANISM is set: KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are required too');
-    }
-    kafkaSasl = { mechanism: e.KAFKA_SASL_MECHANISM, username: e.KAFKA_SASL_USERNAME, password: e.KAFKA_SASL_PASSWORD };
+    const missing = (['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'] as const).filter((k) => !e[k]);
+    if (missing.length > 0) throw new SettingsError(missing.map((k) => `${k}: required when KAFKA_SASL_MECHANISM is set`));
+    kafkaSasl = { mechanism: e.KAFKA_SASL_MECHANISM, username: e.KAFKA_SASL_USERNAME!, password: e.KAFKA_SASL_PASSWORD! };
+  } else if (e.KAFKA_SASL_USERNAME || e.KAFKA_SASL_PASSWORD) {
+    // Credentials without a mechanism would be silently unused: a misconfiguration worth stopping for.
+    throw new SettingsError(['KAFKA_SASL_MECHANISM: required when KAFKA_SASL_USERNAME or KAFKA_SASL_PASSWORD is set (plain, scram-sha-256 or scram-sha-512)']);
   }
   return {
     kafkaBrokers: e.KAFKA_BROKERS.split(','),
@@ -68,6 +77,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     kafkaSsl: e.KAFKA_SSL === 'true',
     kafkaSasl,
     schemaRegistryUrl: e.SCHEMA_REGISTRY_URL ?? `http://127.0.0.1:${e.SCHEMA_REGISTRY_PORT}`,
+    schemaRegistryExternal: e.SCHEMA_REGISTRY_URL !== undefined,
     clickhouseUrl: e.CLICKHOUSE_URL,
     clickhouseDataDir: e.CLICKHOUSE_DATA_DIR,
     clickhouseDatabase: e.CLICKHOUSE_DATABASE,

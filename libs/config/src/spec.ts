@@ -3,60 +3,84 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { parseDuration } from './duration';
+import { describeFieldType, readEventSchema, type EventField, type EventSchemaInfo } from './event-schema';
+import { describeIssue, shown } from './issues';
+import { topicsFor } from './topics';
 
-/** A pipeline spec that cannot be used; the message names the file and every offending key. */
+/** A pipeline spec that cannot be used; the message names the file and every offending key path. */
 export class SpecError extends Error {
   override name = 'SpecError';
   constructor(readonly file: string, readonly problems: string[]) {
-    super(`${file}: ${problems.join('\n' + ' '.repeat(file.length + 2))}`);
+    super(problems.length === 1 ? `${file}: ${problems[0]}` : `${file}: ${problems.length} problems\n${problems.map((p) => `  ${file}: ${p}`).join('\n')}`);
   }
 }
 
-const name = z.string().regex(/^[a-z][a-z0-9_-]*$/, 'expected lowercase letters, digits, _ or -, starting with a letter');
-const duration = z.string().refine((s) => parseDuration(s) !== undefined, { message: 'expected a duration like 500ms, 30s, 5m, 1h, 7d' });
+// ---------------------------------------------------------------------------------------------------------
+// The YAML shape. Every object is strict: an unknown key is an error, never silently ignored.
 
-const transform = z.discriminatedUnion('op', [
-  z.object({ name: z.string().min(1), op: z.literal('passthrough'), field: z.string() }).strict(),
-  z.object({ name: z.string().min(1), op: z.literal('log1p'), field: z.string() }).strict(),
-  z.object({ name: z.string().min(1), op: z.literal('clip'), field: z.string(), min: z.number(), max: z.number() }).strict(),
-  z.object({ name: z.string().min(1), op: z.literal('bucketize'), field: z.string(), boundaries: z.array(z.number()).min(1) }).strict(),
-  z.object({ name: z.string().min(1), op: z.literal('one_hot'), field: z.string(), categories: z.array(z.string()).min(1) }).strict(),
-  z.object({ name: z.string().min(1), op: z.literal('hour_of_day') }).strict(),
-  z.object({ name: z.string().min(1), op: z.literal('day_of_week') }).strict(),
-  z.object({ name: z.string().min(1), op: z.literal('ratio'), numerator: z.string(), denominator: z.string() }).strict(),
+const DURATION_HINT = 'expected a duration like 5m, 1h, 7d';
+const pipelineName = z.string().regex(/^[a-z][a-z0-9_-]*$/, 'expected lowercase letters, digits, _ or -, starting with a letter');
+const modelName = z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]*$/, 'expected letters, digits, _, . or -, starting with a letter');
+// Feature names become ClickHouse map keys, ONNX metadata and one-hot prefixes ("category=grocery").
+const featureName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected letters, digits or _, not starting with a digit');
+const fieldName = z.string().min(1);
+const duration = z.string().refine((s) => parseDuration(s) !== undefined, { message: DURATION_HINT });
+const topicName = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'expected a Kafka topic name: 1 to 249 letters, digits, ., _ or -');
+
+const numericOp = <Op extends string>(op: Op) => z.object({ name: featureName, op: z.literal(op), field: fieldName }).strict();
+
+/** Per-event transforms; `op` picks the shape. */
+export const TRANSFORM_OPS = ['passthrough', 'log1p', 'clip', 'bucketize', 'one_hot', 'hour_of_day', 'day_of_week', 'not_equal', 'ratio'] as const;
+const transformSchema = z.discriminatedUnion('op', [
+  numericOp('passthrough'),
+  numericOp('log1p'),
+  z.object({ name: featureName, op: z.literal('clip'), field: fieldName, min: z.number(), max: z.number() }).strict(),
+  z.object({ name: featureName, op: z.literal('bucketize'), field: fieldName, boundaries: z.array(z.number()).min(1) }).strict(),
+  z.object({ name: featureName, op: z.literal('one_hot'), field: fieldName, categories: z.array(z.string().min(1)).min(1) }).strict(),
+  z.object({ name: featureName, op: z.literal('hour_of_day') }).strict(),
+  z.object({ name: featureName, op: z.literal('day_of_week') }).strict(),
+  z.object({ name: featureName, op: z.literal('not_equal'), field: fieldName, value: z.union([z.string(), z.number(), z.boolean()]) }).strict(),
+  z.object({ name: featureName, op: z.literal('ratio'), numerator: fieldName, denominator: fieldName }).strict(),
 ]);
 
-const aggregate = z.discriminatedUnion('op', [
-  z.object({ name: z.string().min(1), op: z.literal('count'), entity: z.string(), window: duration }).strict(),
-  ...(['sum', 'mean', 'min', 'max'] as const).map((op) =>
-    z.object({ name: z.string().min(1), op: z.literal(op), entity: z.string(), field: z.string(), window: duration }).strict(),
-  ),
-  z.object({ name: z.string().min(1), op: z.literal('time_since_last'), entity: z.string() }).strict(),
+/** Per-entity aggregates; all but time_since_last run over a sliding event-time window. */
+export const AGGREGATE_OPS = ['count', 'sum', 'mean', 'min', 'max', 'time_since_last'] as const;
+const windowedOfField = <Op extends string>(op: Op) =>
+  z.object({ name: featureName, op: z.literal(op), entity: fieldName, field: fieldName, window: duration }).strict();
+const aggregateSchema = z.discriminatedUnion('op', [
+  z.object({ name: featureName, op: z.literal('count'), entity: fieldName, window: duration }).strict(),
+  windowedOfField('sum'),
+  windowedOfField('mean'),
+  windowedOfField('min'),
+  windowedOfField('max'),
+  z.object({ name: featureName, op: z.literal('time_since_last'), entity: fieldName }).strict(),
 ]);
+
+export const MODEL_ALGORITHMS = ['logistic_regression'] as const;
 
 const specSchema = z.object({
-  pipeline: name,
+  pipeline: pipelineName,
   events: z.object({
-    schema: z.string(),
-    id_field: z.string(),
-    time_field: z.string(),
-    entity_field: z.string(),
-    partitions: z.number().int().min(1).max(1000).default(3),
+    schema: z.string().min(1),
+    id_field: fieldName,
+    time_field: fieldName,
+    entity_field: fieldName,
+    partitions: z.number().int().min(1).max(10_000).default(3),
     dedup_window: duration.default('1h'),
   }).strict(),
   topics: z.object({
-    raw: z.string(), events: z.string(), dlq: z.string(), features: z.string(), predictions: z.string(),
-    labels: z.string(), alerts: z.string(), models: z.string(),
+    raw: topicName, events: topicName, dlq: topicName, features: topicName, predictions: topicName,
+    labels: topicName, alerts: topicName, models: topicName,
   }).partial().strict().default({}),
   features: z.object({
-    version: z.string().min(1),
-    transforms: z.array(transform).default([]),
-    aggregates: z.array(aggregate).default([]),
+    version: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected a version like v1 or 2026-01'),
+    transforms: z.array(transformSchema).default([]),
+    aggregates: z.array(aggregateSchema).default([]),
   }).strict(),
-  labels: z.object({ field: z.string() }).strict(),
+  labels: z.object({ field: fieldName }).strict(),
   model: z.object({
-    name,
-    algorithm: z.enum(['logistic_regression']),
+    name: modelName,
+    algorithm: z.enum(MODEL_ALGORITHMS),
     params: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])).default({}),
     threshold: z.number().min(0).max(1).default(0.5),
   }).strict(),
@@ -64,40 +88,90 @@ const specSchema = z.object({
     min_labels: z.number().int().min(10).default(500),
     holdout_fraction: z.number().gt(0).lt(1).default(0.2),
     schedule: duration.nullable().default(null),
-  }).strict().default({ min_labels: 500, holdout_fraction: 0.2, schedule: null }),
+  }).strict().prefault({}),
   monitoring: z.object({
     window: duration.default('5m'),
     psi_bins: z.number().int().min(2).max(100).default(10),
     psi_threshold: z.number().positive().default(0.2),
-  }).strict().default({ window: '5m', psi_bins: 10, psi_threshold: 0.2 }),
+  }).strict().prefault({}),
 }).strict();
 
-type RawSpec = z.infer<typeof specSchema>;
-export type TransformSpec = z.infer<typeof transform>;
-export type AggregateSpec = z.infer<typeof aggregate>;
-export type TopicRole = 'raw' | 'events' | 'dlq' | 'features' | 'predictions' | 'labels' | 'alerts' | 'models';
+// ---------------------------------------------------------------------------------------------------------
+// The validated spec as the services use it: camelCase, durations in ms, the schema path absolute.
+
+export type TransformSpec = z.infer<typeof transformSchema>;
+export type TransformOp = TransformSpec['op'];
+/** An aggregate over a sliding event-time window; `windowMs` is `window` in milliseconds. */
+export type WindowedAggregateSpec = Extract<z.infer<typeof aggregateSchema>, { window: string }> & { windowMs: number };
+export type TimeSinceLastSpec = Extract<z.infer<typeof aggregateSchema>, { op: 'time_since_last' }>;
+export type AggregateSpec = WindowedAggregateSpec | TimeSinceLastSpec;
+export type AggregateOp = AggregateSpec['op'];
+export type ModelAlgorithm = (typeof MODEL_ALGORITHMS)[number];
+export const TOPIC_ROLES = ['raw', 'events', 'dlq', 'features', 'predictions', 'labels', 'alerts', 'models'] as const;
+export type TopicRole = (typeof TOPIC_ROLES)[number];
+
+export interface EventsSpec {
+  /** Absolute path of the event schema (.avsc), resolved against the YAML file's directory. */
+  schemaPath: string;
+  idField: string;
+  timeField: string;
+  /** The primary entity: key of the pipeline's topics and `entity_key` of its feature vectors. */
+  entityField: string;
+  partitions: number;
+  /** How long ingestion remembers event ids for deduplication. */
+  dedupWindowMs: number;
+}
+
+export interface FeaturesSpec {
+  version: string;
+  transforms: TransformSpec[];
+  aggregates: AggregateSpec[];
+}
+
+export interface LabelsSpec {
+  /** The target's name, recorded in model metadata. Labels travel as schemas/label.avsc on the labels topic. */
+  field: string;
+}
+
+export interface ModelSpec {
+  name: string;
+  algorithm: ModelAlgorithm;
+  params: Record<string, number | string | boolean>;
+  /** Score at or above which the predicted label is 1. */
+  threshold: number;
+}
+
+export interface TrainingSpec {
+  minLabels: number;
+  holdoutFraction: number;
+  /** Retrain every so often; null: on alerts and on command only. */
+  scheduleMs: number | null;
+}
+
+export interface MonitoringSpec {
+  /** The drift window as written (e.g. "5m"), for reports. */
+  window: string;
+  windowMs: number;
+  psiBins: number;
+  psiThreshold: number;
+}
 
 /** The validated pipeline spec, with durations in milliseconds and paths made absolute. */
 export interface PipelineSpec {
   pipeline: string;
-  /** The YAML file it was read from. */
+  /** The YAML file it was read from, as given. */
   file: string;
-  events: {
-    schemaPath: string;
-    idField: string;
-    timeField: string;
-    entityField: string;
-    partitions: number;
-    dedupWindowMs: number;
-  };
+  events: EventsSpec;
+  /** Topic names the spec sets explicitly; `topicsFor` fills in the rest. */
   topics: Partial<Record<TopicRole, string>>;
-  features: { version: string; transforms: TransformSpec[]; aggregates: AggregateSpec[] };
-  labels: { field: string };
-  model: { name: string; algorithm: RawSpec['model']['algorithm']; params: Record<string, number | string | boolean>; threshold: number };
-  training: { minLabels: number; holdoutFraction: number; scheduleMs: number | null };
-  monitoring: { window: string; windowMs: number; psiBins: number; psiThreshold: number };
+  features: FeaturesSpec;
+  labels: LabelsSpec;
+  model: ModelSpec;
+  training: TrainingSpec;
+  monitoring: MonitoringSpec;
 }
 
+/** Reads, validates and normalises a pipeline spec file. Throws SpecError naming the file and every problem. */
 export function loadPipelineSpec(file: string): PipelineSpec {
   let text: string;
   try {
@@ -108,22 +182,22 @@ export function loadPipelineSpec(file: string): PipelineSpec {
   return parsePipelineSpec(text, file);
 }
 
-export function parsePipelineSpec(text: string, file: string): PipelineSpec {
+/** Validates YAML text as if read from `fileName` (relative paths resolve against its directory). */
+export function parsePipelineSpec(text: string, fileName: string): PipelineSpec {
   let doc: unknown;
   try {
     doc = parseYaml(text);
   } catch (error) {
-    throw new SpecError(file, [`not valid YAML: ${(error as Error).message}`]);
+    throw new SpecError(fileName, [`not valid YAML: ${(error as Error).message.split('\n')[0].replace(/:$/, '')}`]);
   }
-  const parsed = specSchema.safeParse(doc);
-  if (!parsed.success) throw new SpecError(file, parsed.error.issues.flatMap(describeIssue));
+  const parsed = specSchema.safeParse(doc, { reportInput: true });
+  if (!parsed.success) throw new SpecError(fileName, parsed.error.issues.flatMap((i) => describeIssue(i)));
   const raw = parsed.data;
-  const schemaPath = resolve(dirname(resolve(file)), raw.events.schema);
   const spec: PipelineSpec = {
     pipeline: raw.pipeline,
-    file,
+    file: fileName,
     events: {
-      schemaPath,
+      schemaPath: resolve(dirname(resolve(fileName)), raw.events.schema),
       idField: raw.events.id_field,
       timeField: raw.events.time_field,
       entityField: raw.events.entity_field,
@@ -131,7 +205,11 @@ export function parsePipelineSpec(text: string, file: string): PipelineSpec {
       dedupWindowMs: parseDuration(raw.events.dedup_window)!,
     },
     topics: raw.topics,
-    features: raw.features,
+    features: {
+      version: raw.features.version,
+      transforms: raw.features.transforms,
+      aggregates: raw.features.aggregates.map((a) => ('window' in a ? { ...a, windowMs: parseDuration(a.window)! } : a)),
+    },
     labels: raw.labels,
     model: raw.model,
     training: {
@@ -147,93 +225,149 @@ export function parsePipelineSpec(text: string, file: string): PipelineSpec {
     },
   };
   const problems = crossCheck(spec);
-  if (problems.length > 0) throw new SpecError(file, problems);
+  if (problems.length > 0) throw new SpecError(fileName, problems);
   return spec;
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string[] {
-  const path = formatPath(issue.path);
-  if (issue.code === 'unrecognized_keys') return issue.keys.map((k) => `${path ? `${path}.` : ''}${k}: unknown key`);
-  if (issue.code === 'invalid_union' && 'note' in issue && issue.note === 'No matching discriminator') {
-    return [`${path}.op: expected one of the known operations, got ${JSON.stringify(issue.input ?? undefined)}`];
+/** Feature names in the model's input order: transforms in order (one-hot expanded), then aggregates. */
+export function featureNamesOf(features: Pick<FeaturesSpec, 'transforms' | 'aggregates'>): string[] {
+  const names: string[] = [];
+  for (const t of features.transforms) {
+    if (t.op === 'one_hot') names.push(...oneHotColumns(t.name, t.categories));
+    else names.push(t.name);
   }
-  return [`${path || '(top level)'}: ${issue.message}`];
+  for (const a of features.aggregates) names.push(a.name);
+  return names;
 }
 
-function formatPath(path: PropertyKey[]): string {
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`)).join('');
+/** The one-hot "other" category: any value outside the listed categories. */
+export const ONE_HOT_OTHER = '__other__';
+
+export function oneHotColumns(name: string, categories: readonly string[]): string[] {
+  return [...categories, ONE_HOT_OTHER].map((c) => `${name}=${c}`);
 }
 
-/** Checks that need the whole spec and the event schema: fields exist, names are unique, references resolve. */
+// ---------------------------------------------------------------------------------------------------------
+
+/** Checks that need the whole spec and the event schema: fields exist with usable types, names are unique, references resolve. */
 function crossCheck(spec: PipelineSpec): string[] {
-  const problems: string[] = [];
-  let fields: Map<string, unknown>;
+  let schema: EventSchemaInfo;
   try {
-    const schema = JSON.parse(readFileSync(spec.events.schemaPath, 'utf8')) as { type?: string; fields?: Array<{ name: string; type: unknown }> };
-    if (schema.type !== 'record' || !Array.isArray(schema.fields)) {
-      return [`events.schema: ${spec.events.schemaPath} must be an Avro record schema`];
-    }
-    fields = new Map(schema.fields.map((f) => [f.name, f.type]));
+    schema = readEventSchema(spec.events.schemaPath);
   } catch (error) {
-    return [`events.schema: cannot read ${spec.events.schemaPath}: ${(error as Error).message}`];
+    return [`events.schema: ${(error as Error).message}`];
   }
-  const needField = (path: string, field: string) => {
-    if (!fields.has(field)) problems.push(`${path}: the event schema has no field "${field}" (it has ${[...fields.keys()].join(', ')})`);
+  const problems: string[] = [];
+  const { fields } = schema;
+  const fieldList = () => [...fields.keys()].join(', ');
+  const typeProblem = (path: string, f: EventField, expected: string) =>
+    problems.push(`${path}: field "${f.name}" is ${describeFieldType(f)} in the event schema, expected ${expected}`);
+  /** The field, or undefined after reporting that the schema lacks it. */
+  const field = (path: string, name: string): EventField | undefined => {
+    const f = fields.get(name);
+    if (!f) problems.push(`${path}: the event schema ${schema.name} has no field "${name}" (it has ${fieldList()})`);
+    return f;
   };
-  needField('events.id_field', spec.events.idField);
-  needField('events.time_field', spec.events.timeField);
-  needField('events.entity_field', spec.events.entityField);
-  const names = new Set<string>();
-  const unique = (path: string, n: string) => {
-    if (names.has(n)) problems.push(`${path}.name: "${n}" is used twice`);
-    names.add(n);
+  const numeric = (path: string, name: string) => {
+    const f = field(path, name);
+    if (f && f.kind !== 'number' && f.kind !== 'boolean') typeProblem(path, f, 'a number (int, long, float, double) or boolean');
   };
-  spec.features.aggregates.forEach((a, i) => {
-    const path = `features.aggregates[${i}]`;
-    unique(path, a.name);
-    needField(`${path}.entity`, a.entity);
-    if ('field' in a) needField(`${path}.field`, a.field);
-  });
+  const keyLike = (path: string, name: string) => {
+    const f = field(path, name);
+    if (f && !['string', 'enum', 'number'].includes(f.kind)) typeProblem(path, f, 'a string, enum or integer entity key');
+  };
+
+  const id = field('events.id_field', spec.events.idField);
+  if (id && (id.nullable || !['string', 'int', 'long'].includes(id.typeName))) typeProblem('events.id_field', id, 'a string, int or long that is never null');
+  const time = field('events.time_field', spec.events.timeField);
+  if (time && (time.nullable || time.typeName !== 'long' || (time.logicalType !== undefined && time.logicalType !== 'timestamp-millis'))) {
+    typeProblem('events.time_field', time, 'a long of epoch milliseconds (logicalType timestamp-millis) that is never null');
+  }
+  keyLike('events.entity_field', spec.events.entityField);
+
+  const names = new Map<string, string>();
+  const claim = (path: string, column: string) => {
+    const first = names.get(column);
+    if (first) problems.push(`${path}: feature name "${column}" is used twice (also by ${first})`);
+    else names.set(column, path);
+  };
+
   spec.features.transforms.forEach((t, i) => {
     const path = `features.transforms[${i}]`;
-    unique(path, t.name);
-    if ('field' in t) needField(`${path}.field`, t.field);
-    if (t.op === 'clip' && t.min > t.max) problems.push(`${path}: min ${t.min} is above max ${t.max}`);
-    if (t.op === 'bucketize' && t.boundaries.some((b, j) => j > 0 && b <= t.boundaries[j - 1])) {
-      problems.push(`${path}.boundaries: expected strictly increasing numbers`);
-    }
-    if (t.op === 'ratio') {
-      for (const side of ['numerator', 'denominator'] as const) {
-        const ref = t[side];
-        if (!fields.has(ref) && !spec.features.aggregates.some((a) => a.name === ref)) {
-          problems.push(`${path}.${side}: "${ref}" is neither an event field nor an aggregate`);
-        }
+    if (t.op === 'one_hot') for (const column of oneHotColumns(t.name, t.categories)) claim(`${path}.name`, column);
+    else claim(`${path}.name`, t.name);
+  });
+  const aggregateNames = new Set<string>();
+  spec.features.aggregates.forEach((a, i) => {
+    const path = `features.aggregates[${i}]`;
+    claim(`${path}.name`, a.name);
+    aggregateNames.add(a.name);
+    keyLike(`${path}.entity`, a.entity);
+    if ('field' in a) numeric(`${path}.field`, a.field);
+  });
+
+  spec.features.transforms.forEach((t, i) => {
+    const path = `features.transforms[${i}]`;
+    switch (t.op) {
+      case 'passthrough':
+      case 'log1p':
+        numeric(`${path}.field`, t.field);
+        break;
+      case 'clip':
+        numeric(`${path}.field`, t.field);
+        if (t.min > t.max) problems.push(`${path}.min: ${t.min} is above max ${t.max}`);
+        break;
+      case 'bucketize':
+        numeric(`${path}.field`, t.field);
+        t.boundaries.forEach((b, j) => {
+          if (j > 0 && b <= t.boundaries[j - 1]) problems.push(`${path}.boundaries[${j}]: expected strictly increasing numbers, got ${b} after ${t.boundaries[j - 1]}`);
+        });
+        break;
+      case 'one_hot': {
+        const f = field(`${path}.field`, t.field);
+        if (f && f.kind !== 'string' && f.kind !== 'enum') typeProblem(`${path}.field`, f, 'a string or enum');
+        const seen = new Set<string>();
+        t.categories.forEach((c, j) => {
+          if (seen.has(c)) problems.push(`${path}.categories[${j}]: "${c}" is listed twice`);
+          seen.add(c);
+          if (c === ONE_HOT_OTHER) problems.push(`${path}.categories[${j}]: "${ONE_HOT_OTHER}" is reserved for values outside the list`);
+          else if (f?.symbols && !f.symbols.includes(c)) problems.push(`${path}.categories[${j}]: "${c}" is not a symbol of the enum field "${f.name}" (${f.symbols.join(', ')})`);
+        });
+        break;
       }
+      case 'not_equal': {
+        const f = field(`${path}.field`, t.field);
+        if (!f) break;
+        const want = f.kind === 'number' ? 'number' : f.kind === 'boolean' ? 'boolean' : f.kind === 'other' ? undefined : 'string';
+        if (!want) typeProblem(`${path}.field`, f, 'a string, enum, number or boolean');
+        else if (typeof t.value !== want) problems.push(`${path}.value: expected a ${want} like the field "${f.name}" (${describeFieldType(f)}), got ${shown(t.value)}`);
+        else if (f.symbols && !f.symbols.includes(String(t.value))) problems.push(`${path}.value: ${shown(t.value)} is not a symbol of the enum field "${f.name}" (${f.symbols.join(', ')})`);
+        break;
+      }
+      case 'ratio':
+        for (const side of ['numerator', 'denominator'] as const) {
+          const ref = t[side];
+          // An aggregate of that name wins over an event field of the same name.
+          if (aggregateNames.has(ref)) continue;
+          const f = fields.get(ref);
+          if (!f) problems.push(`${path}.${side}: "${ref}" is neither an aggregate (${[...aggregateNames].join(', ') || 'none declared'}) nor an event field (${fieldList()})`);
+          else if (f.kind !== 'number' && f.kind !== 'boolean') typeProblem(`${path}.${side}`, f, 'a number or boolean');
+        }
+        break;
+      case 'hour_of_day':
+      case 'day_of_week':
+        break;
     }
   });
-  if (spec.features.transforms.length + spec.features.aggregates.length === 0) problems.push('features: declares no transform and no aggregate');
+  if (spec.features.transforms.length + spec.features.aggregates.length === 0) problems.push('features: declares no transform and no aggregate; a model needs at least one feature');
+
+  // Checked after defaults: an explicit name may collide with a derived one.
+  const topics = topicsFor(spec);
+  const topicRoles = new Map<string, TopicRole>();
+  for (const role of TOPIC_ROLES) {
+    const other = topicRoles.get(topics[role]);
+    if (other) problems.push(`topics.${spec.topics[role] !== undefined ? role : other}: "${topics[role]}" is both the ${other} and the ${role} topic; every role needs its own topic`);
+    else topicRoles.set(topics[role], role);
+  }
   return problems;
-}
-
-export interface PipelineTopics extends Record<TopicRole, string> {
-  /** Prefix of the pipeline's changelog topics (one per stateful processor). */
-  changelogPrefix: string;
-}
-
-/** Topic names: the spec's, or derived from the pipeline name (P.events.raw, P.events, ...). */
-export function topicsFor(spec: PipelineSpec): PipelineTopics {
-  const p = spec.pipeline;
-  const t = spec.topics;
-  return {
-    raw: t.raw ?? `${p}.events.raw`,
-    events: t.events ?? `${p}.events`,
-    dlq: t.dlq ?? `${p}.events.dlq`,
-    features: t.features ?? `${p}.features`,
-    predictions: t.predictions ?? `${p}.predictions`,
-    labels: t.labels ?? `${p}.labels`,
-    alerts: t.alerts ?? `${p}.alerts`,
-    // Shared by all pipelines: model versions are keyed pipeline/model/version.
-    models: t.models ?? 'streamloop.models',
-    changelogPrefix: `${p}.changelog`,
-  };
 }

@@ -1,62 +1,119 @@
-import { parseDuration, type AggregateSpec, type PipelineSpec, type TransformSpec } from '@streamloop/config';
-import { BucketedWindow, type WindowSnapshot } from './window';
+import { featureNamesOf, parseDuration, type AggregateSpec, type PipelineSpec } from '@streamloop/config';
+import { compileTransform, toNumber, type CompiledTransform } from './transforms';
+import { BucketedWindow } from './window';
+import { decodeEntityState, encodeEntityState, layoutFingerprint, type EncodedEntityState } from './snapshot';
 
-/** Buckets per window: the window's edge is exact to 1/60 of its length. */
+/** Buckets per window: a window's edge is exact to 1/60 of its length (1 minute for 1h, 24 minutes for 24h). */
 export const BUCKETS_PER_WINDOW = 60;
-const OTHER = '__other__';
+/** How long an entity without any windowed aggregate is kept when the spec has no window at all. */
+const DEFAULT_IDLE_MS = 86_400_000;
 
 export interface ComputedFeatures {
+  /** Value of the pipeline's primary entity field ('' when the event has none). */
   entityKey: string;
+  /** Event time, epoch ms. */
   eventTime: number;
+  /** Feature name → value, in `featureNames` order; NaN marks a missing value. */
   values: Record<string, number>;
 }
 
+export interface FeatureComputerOptions {
+  /** Buckets per sliding window (default 60). */
+  bucketsPerWindow?: number;
+  /**
+   * Idle time after which `evictIdle` forgets an entity. Default: the longest window among the aggregates
+   * of the entity's field (so eviction never changes a windowed value), else the spec's longest window, else 1 day.
+   */
+  idleAfterMs?: number;
+}
+
+/** An event the computer cannot use (no event time), or state that does not fit this spec. */
 export class FeatureInputError extends Error {
   override name = 'FeatureInputError';
 }
 
-/** Per-entity state of one aggregate. */
+/** One sliding-window series kept per entity: `field` undefined counts events (count), else sums the field. */
+interface SeriesDef {
+  windowMs: number;
+  field: string | undefined;
+}
+
+/** All aggregates keyed by the same entity field share one state per entity value. */
+interface EntityGroup {
+  entity: string;
+  series: SeriesDef[];
+  idleMs: number;
+  fingerprint: number;
+  states: Map<string, EntityState>;
+}
+
 interface EntityState {
-  window?: BucketedWindow;
+  /** Latest event time seen for the entity (−Infinity before any). */
   last: number;
+  /** One window per series of the group, created on the first value. */
+  windows: Array<BucketedWindow | undefined>;
+}
+
+interface AggregatePlan {
+  spec: AggregateSpec;
+  group: EntityGroup;
+  /** Index into group.series; −1 for time_since_last. */
+  series: number;
 }
 
 /**
  * Computes a pipeline's feature vector for each event. Aggregates read the entity's state as it was
  * before this event (no leakage), then the event is added to the state. Missing inputs give NaN.
+ *
+ * State is per entity: the key of an entity is `field=value` (e.g. `card_id=c-17`), which is what
+ * `snapshotEntity`/`restoreEntity` take and what a changelog would use as record key.
  */
 export class FeatureComputer {
+  /** Feature names in vector order: transforms in order (one-hot expanded to name=category), then aggregates. */
   readonly featureNames: string[];
-  /** Events too old for a window they belong to: not applied to that window's state. */
+  /** Events that arrived too late for at least one of their windows and were not applied to it. */
   lateEvents = 0;
-  private readonly state = new Map<string, Map<string, EntityState>>();
-  private readonly windows = new Map<string, { width: number; ms: number }>();
+  /** The computer's own copy of the names: callers may do what they like with featureNames. */
+  private readonly names: readonly string[];
+  private readonly transforms: CompiledTransform[];
+  private readonly plans: AggregatePlan[];
+  private readonly groups: EntityGroup[];
+  private readonly groupsByEntity = new Map<string, EntityGroup>();
+  private readonly buckets: number;
   private readonly idField: string;
   private readonly timeField: string;
   private readonly entityField: string;
-  private readonly longestWindowMs: number;
 
-  constructor(private readonly spec: PipelineSpec) {
+  constructor(spec: PipelineSpec, options: FeatureComputerOptions = {}) {
+    this.buckets = options.bucketsPerWindow ?? BUCKETS_PER_WINDOW;
     this.idField = spec.events.idField;
     this.timeField = spec.events.timeField;
     this.entityField = spec.events.entityField;
-    const names: string[] = [];
-    for (const t of spec.features.transforms) {
-      if (t.op === 'one_hot') names.push(...[...t.categories, OTHER].map((c) => `${t.name}=${c}`));
-      else names.push(t.name);
-    }
-    let longest = 0;
-    for (const a of spec.features.aggregates) {
-      names.push(a.name);
-      this.state.set(a.name, new Map());
-      if ('window' in a) {
-        const ms = parseDuration(a.window)!;
-        this.windows.set(a.name, { ms, width: ms / BUCKETS_PER_WINDOW });
-        longest = Math.max(longest, ms);
+    this.names = Object.freeze(featureNamesOf(spec.features));
+    this.featureNames = [...this.names];
+    this.transforms = spec.features.transforms.map(compileTransform);
+
+    this.plans = spec.features.aggregates.map((a) => {
+      let group = this.groupsByEntity.get(a.entity);
+      if (!group) {
+        group = { entity: a.entity, series: [], idleMs: 0, fingerprint: 0, states: new Map() };
+        this.groupsByEntity.set(a.entity, group);
       }
+      if (a.op === 'time_since_last') return { spec: a, group, series: -1 };
+      const windowMs = windowMsOf(a);
+      const field = a.op === 'count' ? undefined : a.field;
+      // mean, max, ... of the same field over the same window read one series.
+      let series = group.series.findIndex((s) => s.windowMs === windowMs && s.field === field);
+      if (series < 0) series = group.series.push({ windowMs, field }) - 1;
+      return { spec: a, group, series };
+    });
+    this.groups = [...this.groupsByEntity.values()];
+    const longest = Math.max(0, ...this.groups.flatMap((g) => g.series.map((s) => s.windowMs)));
+    for (const g of this.groups) {
+      const own = Math.max(0, ...g.series.map((s) => s.windowMs));
+      g.idleMs = options.idleAfterMs ?? (own || longest || DEFAULT_IDLE_MS);
+      g.fingerprint = layoutFingerprint(g.entity, this.buckets, g.series);
     }
-    this.longestWindowMs = longest || 86_400_000;
-    this.featureNames = names;
   }
 
   /** The feature vector of an event, then the event is added to the state. */
@@ -68,148 +125,178 @@ export class FeatureComputer {
 
   /** The feature vector of an event without changing any state (REST predict). */
   peek(event: Record<string, unknown>): ComputedFeatures {
-    const eventTime = event[this.timeField];
-    if (typeof eventTime !== 'number' || !Number.isFinite(eventTime)) {
-      throw new FeatureInputError(`record ${String(event[this.idField])}: field ${this.timeField}: expected event time in epoch ms, got ${JSON.stringify(eventTime)}`);
+    const time = this.eventTimeOf(event);
+    const aggregates = new Map<string, number>();
+    const aggregateValues: number[] = [];
+    for (const plan of this.plans) {
+      const v = this.readAggregate(plan, event, time);
+      aggregates.set(plan.spec.name, v);
+      aggregateValues.push(v);
     }
+    const out: number[] = [];
+    const input = { event, time, aggregates };
+    for (const t of this.transforms) t.write(input, out);
+    out.push(...aggregateValues);
     const values: Record<string, number> = {};
-    const aggregates: Record<string, number> = {};
-    for (const a of this.spec.features.aggregates) aggregates[a.name] = this.readAggregate(a, event, eventTime);
-    for (const t of this.spec.features.transforms) this.transform(t, event, eventTime, aggregates, values);
-    Object.assign(values, aggregates);
+    this.names.forEach((name, i) => (values[name] = out[i]));
     const entity = event[this.entityField];
-    return { entityKey: entity === null || entity === undefined ? '' : String(entity), eventTime, values };
+    return { entityKey: entity === null || entity === undefined ? '' : String(entity), eventTime: time, values };
   }
 
-  /** Forgets entities whose every window has expired relative to nowMs (event time). Returns how many. */
-  evictIdle(nowMs: number): number {
-    let evicted = 0;
-    for (const entities of this.state.values()) {
-      for (const [key, s] of entities) {
-        const lastUseful = s.window ? s.window.lastUsefulTime() : s.last + this.longestWindowMs;
-        if (lastUseful < nowMs) {
-          entities.delete(key);
-          evicted++;
+  /** The state keys (`field=value`) that compute(event) changes: what a changelog writes after it. */
+  stateKeysOf(event: Record<string, unknown>): string[] {
+    const keys: string[] = [];
+    for (const g of this.groups) {
+      const value = entityValueOf(event[g.entity]);
+      if (value !== undefined) keys.push(stateKey(g.entity, value));
+    }
+    return keys;
+  }
+
+  /** Every state key held. */
+  *stateKeys(): IterableIterator<string> {
+    for (const g of this.groups) for (const value of g.states.keys()) yield stateKey(g.entity, value);
+  }
+
+  /** Number of entity states held (one per entity field and value). */
+  entityCount(): number {
+    let n = 0;
+    for (const g of this.groups) n += g.states.size;
+    return n;
+  }
+
+  /**
+   * Forgets entities whose latest event is more than their idle time older than nowMs (event time).
+   * Returns their state keys (a changelog writes tombstones for them).
+   */
+  evictIdle(nowMs: number): string[] {
+    const evicted: string[] = [];
+    for (const g of this.groups) {
+      for (const [value, s] of g.states) {
+        if (nowMs - s.last > g.idleMs) {
+          g.states.delete(value);
+          evicted.push(stateKey(g.entity, value));
         }
       }
     }
     return evicted;
   }
 
-  entityCount(): number {
-    let n = 0;
-    for (const entities of this.state.values()) n += entities.size;
-    return n;
+  /** Drops all state (e.g. when a partition is revoked and its entities move elsewhere). */
+  clear(): void {
+    for (const g of this.groups) g.states.clear();
   }
 
-  /** One entity's state of one aggregate, as plain data (for a changelog). */
-  snapshotEntity(aggregate: string, key: string): { last: number; window?: WindowSnapshot } | undefined {
-    const s = this.state.get(aggregate)?.get(key);
-    return s && { last: s.last, window: s.window?.snapshot() };
+  /** One entity's state as compact bytes (for a changelog); undefined when the entity has none. */
+  snapshotEntity(key: string): Uint8Array | undefined {
+    const { group, value } = this.resolveKey(key);
+    const s = group.states.get(value);
+    if (!s) return undefined;
+    const state: EncodedEntityState = { last: s.last, series: s.windows.map((w) => (w ? w.buckets5() : [])) };
+    return encodeEntityState(group.fingerprint, state);
   }
 
-  restoreEntity(aggregate: string, key: string, snapshot: { last: number; window?: WindowSnapshot }): void {
-    const entities = this.state.get(aggregate);
-    if (!entities) throw new FeatureInputError(`unknown aggregate "${aggregate}"`);
-    const w = this.windows.get(aggregate);
-    entities.set(key, {
-      last: snapshot.last,
-      window: snapshot.window && w ? BucketedWindow.restore(w.width, BUCKETS_PER_WINDOW, snapshot.window) : undefined,
+  /** Replaces one entity's state with a snapshot; null or undefined deletes it (a changelog tombstone). */
+  restoreEntity(key: string, snapshot: Uint8Array | null | undefined): void {
+    const { group, value } = this.resolveKey(key);
+    if (!snapshot) {
+      group.states.delete(value);
+      return;
+    }
+    let decoded: EncodedEntityState;
+    try {
+      decoded = decodeEntityState(group.fingerprint, group.series.length, snapshot);
+    } catch (error) {
+      throw new FeatureInputError(`state of ${key}: ${(error as Error).message}`);
+    }
+    const windows = decoded.series.map((flat, i) => {
+      if (flat.length === 0) return undefined;
+      try {
+        return BucketedWindow.fromBuckets(group.series[i].windowMs, this.buckets, flat);
+      } catch (error) {
+        throw new FeatureInputError(`state of ${key}: series ${i}: ${(error as Error).message}`);
+      }
     });
+    group.states.set(value, { last: decoded.last, windows });
   }
 
-  private readAggregate(a: AggregateSpec, event: Record<string, unknown>, t: number): number {
-    const key = entityKeyOf(event[a.entity]);
-    if (key === undefined) return Number.NaN;
-    const s = this.state.get(a.name)!.get(key);
-    if (a.op === 'time_since_last') return s && Number.isFinite(s.last) ? Math.max(0, t - s.last) / 1000 : Number.NaN;
-    if (!s?.window) return a.op === 'count' ? 0 : Number.NaN;
-    const w = s.window.stats(t);
-    switch (a.op) {
+  private resolveKey(key: string): { group: EntityGroup; value: string } {
+    const eq = key.indexOf('=');
+    const group = eq > 0 ? this.groupsByEntity.get(key.slice(0, eq)) : undefined;
+    if (!group) {
+      throw new FeatureInputError(`state key ${JSON.stringify(key)}: expected field=value with one of the aggregate entity fields (${[...this.groupsByEntity.keys()].join(', ')})`);
+    }
+    return { group, value: key.slice(eq + 1) };
+  }
+
+  private eventTimeOf(event: Record<string, unknown>): number {
+    const t = event[this.timeField];
+    if (typeof t === 'number' && Number.isFinite(t)) return t;
+    if (t instanceof Date && Number.isFinite(t.getTime())) return t.getTime();
+    throw new FeatureInputError(`event ${JSON.stringify(event[this.idField] ?? null)}: field ${this.timeField}: expected the event time in epoch milliseconds, got ${JSON.stringify(t ?? null)}`);
+  }
+
+  private readAggregate(plan: AggregatePlan, event: Record<string, unknown>, t: number): number {
+    const value = entityValueOf(event[plan.group.entity]);
+    if (value === undefined) return Number.NaN;
+    const s = plan.group.states.get(value);
+    const op = plan.spec.op;
+    if (op === 'time_since_last') {
+      // An out-of-order event only knows the entity's latest event, which is later: 0, not negative.
+      return s && Number.isFinite(s.last) ? Math.max(0, t - s.last) / 1000 : Number.NaN;
+    }
+    const w = s?.windows[plan.series];
+    // Nothing seen yet: no events and nothing spent, but no mean, min or max.
+    if (!w) return op === 'count' || op === 'sum' ? 0 : Number.NaN;
+    const stats = w.stats(t);
+    switch (op) {
       case 'count':
-        return w.count;
+        return stats.count;
       case 'sum':
-        return w.sum;
+        return stats.sum;
       case 'mean':
-        return w.count > 0 ? w.sum / w.count : Number.NaN;
+        return stats.count > 0 ? stats.sum / stats.count : Number.NaN;
       case 'min':
-        return w.min;
+        return stats.min;
       case 'max':
-        return w.max;
+        return stats.max;
     }
   }
 
   private apply(event: Record<string, unknown>, t: number): void {
-    for (const a of this.spec.features.aggregates) {
-      const key = entityKeyOf(event[a.entity]);
-      if (key === undefined) continue;
-      const entities = this.state.get(a.name)!;
-      let s = entities.get(key);
+    let late = false;
+    for (const g of this.groups) {
+      const value = entityValueOf(event[g.entity]);
+      if (value === undefined) continue;
+      let s = g.states.get(value);
       if (!s) {
-        const w = this.windows.get(a.name);
-        s = { last: Number.NEGATIVE_INFINITY, window: w ? new BucketedWindow(w.width, BUCKETS_PER_WINDOW) : undefined };
-        entities.set(key, s);
+        s = { last: Number.NEGATIVE_INFINITY, windows: new Array(g.series.length).fill(undefined) };
+        g.states.set(value, s);
       }
       if (t > s.last) s.last = t;
-      if (!s.window) continue;
-      const value = a.op === 'count' || a.op === 'time_since_last' ? 0 : toNumber(event[a.field]);
-      if (Number.isNaN(value)) continue;
-      if (!s.window.add(t, value)) this.lateEvents++;
+      g.series.forEach((def, i) => {
+        const x = def.field === undefined ? 0 : toNumber(event[def.field]);
+        if (Number.isNaN(x)) return; // a missing value is not part of mean/min/max/sum
+        const w = (s.windows[i] ??= new BucketedWindow(def.windowMs, this.buckets));
+        if (!w.add(t, x)) late = true;
+      });
     }
-  }
-
-  private transform(t: TransformSpec, event: Record<string, unknown>, time: number, aggregates: Record<string, number>, out: Record<string, number>): void {
-    switch (t.op) {
-      case 'passthrough':
-        out[t.name] = toNumber(event[t.field]);
-        return;
-      case 'log1p': {
-        const x = toNumber(event[t.field]);
-        out[t.name] = x > -1 ? Math.log1p(x) : Number.NaN;
-        return;
-      }
-      case 'clip': {
-        const x = toNumber(event[t.field]);
-        out[t.name] = Number.isNaN(x) ? x : Math.min(t.max, Math.max(t.min, x));
-        return;
-      }
-      case 'bucketize': {
-        const x = toNumber(event[t.field]);
-        // Index of the bucket: how many boundaries are <= x (numpy.digitize with right=False).
-        out[t.name] = Number.isNaN(x) ? x : t.boundaries.filter((b) => b <= x).length;
-        return;
-      }
-      case 'one_hot': {
-        const v = event[t.field];
-        const known = typeof v === 'string' && t.categories.includes(v);
-        for (const c of t.categories) out[`${t.name}=${c}`] = v === c ? 1 : 0;
-        // Missing values are no category at all; any other unseen value is "other".
-        out[`${t.name}=${OTHER}`] = v !== null && v !== undefined && !known ? 1 : 0;
-        return;
-      }
-      case 'hour_of_day':
-        out[t.name] = new Date(time).getUTCHours();
-        return;
-      case 'day_of_week':
-        out[t.name] = new Date(time).getUTCDay();
-        return;
-      case 'ratio': {
-        const operand = (name: string) => (name in aggregates ? aggregates[name] : toNumber(event[name]));
-        const d = operand(t.denominator);
-        out[t.name] = d === 0 || Number.isNaN(d) ? Number.NaN : operand(t.numerator) / d;
-        return;
-      }
-    }
+    if (late) this.lateEvents++;
   }
 }
 
-function entityKeyOf(v: unknown): string | undefined {
+/** The state key of one entity: `card_id=c-17`. */
+export function stateKey(entityField: string, value: string): string {
+  return `${entityField}=${value}`;
+}
+
+function entityValueOf(v: unknown): string | undefined {
   return v === null || v === undefined || v === '' ? undefined : String(v);
 }
 
-function toNumber(v: unknown): number {
-  if (typeof v === 'number') return v;
-  if (typeof v === 'boolean') return v ? 1 : 0;
-  if (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v))) return Number(v);
-  return Number.NaN;
+function windowMsOf(a: Extract<AggregateSpec, { window: string }>): number {
+  // windowMs is set by the config loader; a hand-built spec may carry only the text.
+  const ms = typeof a.windowMs === 'number' && a.windowMs > 0 ? a.windowMs : parseDuration(a.window);
+  if (ms === undefined) throw new FeatureInputError(`aggregate ${a.name}: window: expected a duration like 5m, 1h, 7d, got ${JSON.stringify(a.window)}`);
+  return ms;
 }
