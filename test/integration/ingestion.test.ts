@@ -57,7 +57,9 @@ test('ingestion validates, fills defaults, drops duplicates and dead-letters bad
     }, 'the dead letter');
     assert.equal(dlq.length, 1);
     assert.equal(dlq[0].value.original_value.toString(), 'plain text', 'original bytes kept');
-    assert.equal(dlq[0].headers['__connect.errors.offset']?.toString(), String(events.length + 2));
+    // Offsets are per partition: the header and the envelope name the same source record.
+    assert.equal(dlq[0].headers['__connect.errors.offset']?.toString(), String(dlq[0].value.source_offset));
+    assert.ok(dlq[0].headers['__connect.errors.partition'] !== undefined);
     assert.equal(dlq[0].value.stage, 'ingestion.validate');
 
     // HTTP: explicit body limit, reasons per record, unknown pipeline.

@@ -27,7 +27,7 @@ test('training builds a dataset from ClickHouse, evaluates on the latest window 
 
     // Feature vectors and (some) labels, as monitoring would have sunk them.
     const computer = new FeatureComputer(spec);
-    const stream = generateCardTransactions({ seed: 21, events: 1500, idPrefix: name });
+    const stream = generateCardTransactions({ seed: 21, events: 1500, idPrefix: name, compromiseRate: 0.03 });
     const features = stream.map(({ event }) => {
       const f = computer.compute(event as unknown as Record<string, unknown>);
       return { pipeline: name, event_id: event.transaction_id, entity_key: f.entityKey, event_time: f.eventTime, feature_spec_version: 'v1', values: f.values, computed_at: Date.now(), source_partition: 0, source_offset: 0 };

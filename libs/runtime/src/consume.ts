@@ -5,7 +5,7 @@ export interface PipelineConsumerOptions {
   service: string;
   pipeline: string;
   topic: string;
-  /** Defaults to streamloop-<service>-<pipeline>: one group per service and pipeline. */
+  /** Defaults to streamloop-<service>-<topic>: one group per service and input topic (a group's members must share subscriptions). */
   groupId?: string;
   handle: (records: ConsumedRecord[]) => Promise<void>;
 }
@@ -14,7 +14,7 @@ export interface PipelineConsumerOptions {
 export async function startPipelineConsumer(runtime: Runtime, options: PipelineConsumerOptions): Promise<void> {
   const { service, pipeline, topic } = options;
   const log = runtime.logger.child({ service, pipeline, topic });
-  const groupId = options.groupId ?? `streamloop-${service}-${pipeline}`;
+  const groupId = options.groupId ?? `streamloop-${service}-${topic}`;
   const component = `${service}:${pipeline}:${topic}`;
   const running = await runBatchConsumer({
     kafka: runtime.kafka,

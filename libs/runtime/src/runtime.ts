@@ -43,7 +43,8 @@ export class Runtime {
       ssl: settings.kafkaSsl,
       sasl: settings.kafkaSasl,
       logLevel: 'error',
-      log: (level, message, extra) => kafkaLog[level]({ ...extra }, message),
+      // A rebalance in progress is routine (members join and leave); kafkajs reports it as an error.
+      log: (level, message, extra) => kafkaLog[/rebalanc/i.test(String(extra.error ?? '')) ? 'debug' : level]({ ...extra }, message),
     });
     this.serde = new AvroSerde(new HttpRegistryClient(settings.schemaRegistryUrl));
     for (const spec of specs) {
