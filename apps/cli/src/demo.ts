@@ -75,6 +75,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const stream = generateCardTransactions({
       seed: options.seed,
       events: total,
+      // About 45 s of event time between transactions: the stream spans days, the drift window (24h) a daily cycle.
+      meanGapMs: 45_000,
       drift: { fromIndex: options.eventsBeforeModel, amountFactor: 1.8, onlineShare: 0.55 },
     });
     const sendEvents = async (items: LabelledTransaction[]) => {

@@ -54,7 +54,7 @@ test('the example pipeline loads: durations in ms, absolute schema path, derived
     { ...spec.events, schemaPath: undefined },
     { schemaPath: undefined, idField: 'transaction_id', timeField: 'event_time', entityField: 'card_id', partitions: 3, dedupWindowMs: 3_600_000 },
   );
-  assert.equal(spec.monitoring.windowMs, 6 * 3_600_000);
+  assert.equal(spec.monitoring.windowMs, 24 * 3_600_000);
   assert.deepEqual(spec.model, { name: 'fraud-lr', algorithm: 'logistic_regression', params: { l2: 1, max_iter: 100 }, threshold: 0.5 });
   assert.deepEqual(spec.training, { minLabels: 1500, holdoutFraction: 0.2, scheduleMs: null });
   const mean = spec.features.aggregates.find((a) => a.name === 'card_amount_mean_24h');
@@ -65,8 +65,8 @@ test('the example pipeline loads: durations in ms, absolute schema path, derived
     labels: 'fraud.labels', alerts: 'fraud.alerts', models: 'streamloop.models', changelogPrefix: 'fraud.changelog', changelog: undefined,
   });
   assert.equal(topics.changelog('features'), 'fraud.changelog.features');
-  assert.deepEqual(featureNamesOf(spec.features).slice(4, 11), [
-    'day_of_week', 'category=grocery', 'category=restaurant', 'category=electronics', 'category=gaming', 'category=travel', 'category=__other__',
+  assert.deepEqual(featureNamesOf(spec.features).slice(4, 10), [
+    'category=grocery', 'category=restaurant', 'category=electronics', 'category=gaming', 'category=travel', 'category=__other__',
   ]);
 });
 
@@ -138,7 +138,7 @@ test('every problem is reported at once, each with its key path and the value fo
     return true;
   });
   assert.deepEqual(problemsOf((t) => t.replace(/^labels:\n {2}field: is_fraud\n/m, '')), ['labels: required, expected an object']);
-  assert.deepEqual(problemsOf((t) => t.replace('- { name: day_of_week, op: day_of_week }', '- { name: day_of_week }')), ['features.transforms[4].op: required, one of passthrough, log1p, clip, bucketize, one_hot, hour_of_day, day_of_week, not_equal, ratio']);
+  assert.deepEqual(problemsOf((t) => t.replace('- { name: hour_of_day, op: hour_of_day }', '- { name: hour_of_day }')), ['features.transforms[3].op: required, one of passthrough, log1p, clip, bucketize, one_hot, hour_of_day, day_of_week, not_equal, ratio']);
 });
 
 test('references are checked against the event schema: existence and type', () => {
@@ -156,17 +156,17 @@ test('references are checked against the event schema: existence and type', () =
     'events.id_field: field "device_id" is ["null", string] in the event schema, expected a string, int or long that is never null',
   ]);
   assert.deepEqual(problemsOf((t) => t.replace('categories: [grocery,', 'categories: [grocry,').replace('value: NL', 'value: 3')), [
-    'features.transforms[5].categories[0]: "grocry" is not a symbol of the enum field "merchant_category" (grocery, fuel, restaurant, electronics, travel, gaming, other)',
-    'features.transforms[8].value: expected a string like the field "country" (string), got 3',
+    'features.transforms[4].categories[0]: "grocry" is not a symbol of the enum field "merchant_category" (grocery, fuel, restaurant, electronics, travel, gaming, other)',
+    'features.transforms[7].value: expected a string like the field "country" (string), got 3',
   ]);
 });
 
 test('ratio operands must be aggregates or numeric event fields; names must be unique', () => {
   assert.deepEqual(problemsOf((t) => t.replace('denominator: card_amount_mean_24h', 'denominator: nope')), [
-    'features.transforms[9].denominator: "nope" is neither an aggregate (card_txn_count_1h, card_txn_count_24h, card_amount_mean_24h, card_amount_max_24h, card_secs_since_last, merchant_txn_count_1h) nor an event field (transaction_id, event_time, card_id, merchant_id, merchant_category, amount, currency, country, is_online, device_id)',
+    'features.transforms[8].denominator: "nope" is neither an aggregate (card_txn_count_1h, card_txn_count_24h, card_amount_mean_24h, card_amount_max_24h, card_secs_since_last, merchant_txn_count_1h) nor an event field (transaction_id, event_time, card_id, merchant_id, merchant_category, amount, currency, country, is_online, device_id)',
   ]);
   assert.deepEqual(problemsOf((t) => t.replace('numerator: amount', 'numerator: country')), [
-    'features.transforms[9].numerator: field "country" is string in the event schema, expected a number or boolean',
+    'features.transforms[8].numerator: field "country" is string in the event schema, expected a number or boolean',
   ]);
   assert.deepEqual(problemsOf((t) => t.replace('name: log_amount', 'name: amount')), [
     'features.transforms[1].name: feature name "amount" is used twice (also by features.transforms[0].name)',

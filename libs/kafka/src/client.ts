@@ -17,6 +17,8 @@ const LEVELS: Record<string, KafkaLogLevel> = {
   debug: KafkaLogLevel.DEBUG,
 };
 
+const RETRIABLE = /rebalanc|coordinator is (not available|loading)|not the (correct )?coordinator|leader(ship)? (not available|election)|not leader/i;
+
 /** The single place a kafkajs client is made, so the library can be swapped later (DESIGN.md pitfalls). */
 export function createKafka(options: KafkaConnectionOptions): Kafka {
   const config: KafkaConfig = {
@@ -29,14 +31,16 @@ export function createKafka(options: KafkaConnectionOptions): Kafka {
     retry: { initialRetryTime: 200, retries: 10, maxRetryTime: 5000 },
     logLevel: LEVELS[options.logLevel ?? 'error'],
   };
-  const sink = options.log;
-  if (sink) {
-    config.logCreator = () => (entry: LogEntry) => {
-      const { message, ...extra } = entry.log;
-      const level = entry.level === KafkaLogLevel.ERROR ? 'error' : entry.level === KafkaLogLevel.WARN ? 'warn'
-        : entry.level === KafkaLogLevel.INFO ? 'info' : 'debug';
-      sink(level, `${entry.namespace}: ${message}`, extra);
-    };
-  }
+  const sink = options.log ?? ((level, message, extra) => console.error(JSON.stringify({ level, message, ...extra })));
+  config.logCreator = () => (entry: LogEntry) => {
+    const { message, ...extra } = entry.log;
+    let level: 'error' | 'warn' | 'info' | 'debug' = entry.level === KafkaLogLevel.ERROR ? 'error' : entry.level === KafkaLogLevel.WARN ? 'warn'
+      : entry.level === KafkaLogLevel.INFO ? 'info' : 'debug';
+    // kafkajs logs retriable broker answers (a rebalance, a coordinator still loading) as errors and retries them;
+    // they are routine, and a real failure still reaches the caller as an exception.
+    if (RETRIABLE.test(String(extra.error ?? ''))) level = 'debug';
+    if (!options.log && level === 'debug') return;
+    sink(level, `${entry.namespace}: ${message}`, extra);
+  };
   return new Kafka(config);
 }

@@ -43,8 +43,7 @@ export class Runtime {
       ssl: settings.kafkaSsl,
       sasl: settings.kafkaSasl,
       logLevel: 'error',
-      // A rebalance in progress is routine (members join and leave); kafkajs reports it as an error.
-      log: (level, message, extra) => kafkaLog[/rebalanc/i.test(String(extra.error ?? '')) ? 'debug' : level]({ ...extra }, message),
+      log: (level, message, extra) => kafkaLog[level]({ ...extra }, message),
     });
     this.serde = new AvroSerde(new HttpRegistryClient(settings.schemaRegistryUrl));
     for (const spec of specs) {
