@@ -175,8 +175,8 @@ test('ratio operands must be aggregates or numeric event fields; names must be u
     'features.aggregates[1].name: feature name "hour_of_day" is used twice (also by features.transforms[3].name)',
   ]);
   assert.deepEqual(problemsOf((t) => t.replace('boundaries: [10, 50, 200, 1000]', 'boundaries: [10, 500, 200]').replace('min: 0, max: 5000', 'min: 10, max: 5')), [
-    'features.transforms[6].min: 10 is above max 5',
-    'features.transforms[7].boundaries[2]: expected strictly increasing numbers, got 200 after 500',
+    'features.transforms[5].min: 10 is above max 5',
+    'features.transforms[6].boundaries[2]: expected strictly increasing numbers, got 200 after 500',
   ]);
 });
 
