@@ -13,6 +13,6 @@ export { encodeRow, encodeFloat, decodeFloat, formatDateTime64, RowValidationErr
 export { insertRows, encodeRows, InsertError, isPermanentError, type InsertOptions } from './insert';
 export { BatchedWriter, type BatchedWriterOptions, type SourceRange } from './writer';
 export {
-  queryRows, countRows, countLabelledFeatures, loadTrainingDataset, latestFeatureValues, loadLabelledPredictions,
+  queryRows, countRows, countLabelledFeatures, latestEventTime, loadTrainingDataset, latestFeatureValues, loadLabelledPredictions,
   type QueryRowsOptions, type TrainingRow, type TrainingDatasetOptions, type FeatureWindowOptions, type LabelledPrediction,
 } from './queries';

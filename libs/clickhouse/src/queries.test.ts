@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { insertRows } from './insert';
 import { migrate } from './migrate';
-import { countLabelledFeatures, countRows, latestFeatureValues, loadLabelledPredictions, loadTrainingDataset, queryRows } from './queries';
+import { countLabelledFeatures, countRows, latestEventTime, latestFeatureValues, loadLabelledPredictions, loadTrainingDataset, queryRows } from './queries';
 import { TABLES, type FeatureRow, type LabelRow, type PredictionRow } from './schema';
 import { decodeFloat } from './serialize';
 import { openTestClickHouse, type TestClickHouse } from './test-support';
@@ -87,6 +87,8 @@ test('training dataset: features joined with the latest label, deduplicated, ord
   assert.equal(await countRows(ch.client, 'features', p), 7, 'six v1 vectors and one v0, duplicates counted once');
   assert.equal(await countRows(ch.client, 'labels', p), 4);
   await assert.rejects(loadTrainingDataset(ch.client, { pipeline: p, since: 1.5 }), /since: expected epoch milliseconds/);
+  assert.equal(await latestEventTime(ch.client, 'features', p), T0 + 5);
+  assert.equal(await latestEventTime(ch.client, 'features', 'no-such-pipeline'), undefined);
 });
 
 test('latestFeatureValues returns one value per event in the window, skipping missing ones', async () => {

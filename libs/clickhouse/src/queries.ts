@@ -73,6 +73,16 @@ export async function countRows(client: ClickHouseClient, table: TableName, pipe
   return Number(row?.n ?? 0);
 }
 
+/** The newest event time (ms) among a pipeline's rows of a table with an event_time column; undefined when empty. */
+export async function latestEventTime(client: ClickHouseClient, table: 'events' | 'features' | 'predictions', pipeline: string, scope: Scope = {}): Promise<number | undefined> {
+  const [row] = await queryRows<{ t: number | string; n: number | string }>(
+    client,
+    `SELECT toUnixTimestamp64Milli(max(event_time)) AS t, count() AS n FROM ${t(table, scope)} WHERE pipeline = {pipeline:String}`,
+    { pipeline },
+  );
+  return row && Number(row.n) > 0 ? Number(row.t) : undefined;
+}
+
 /** The latest label per event: a later label_time corrects an earlier label. */
 const latestLabels = (scope: Scope) =>
   `SELECT event_id, argMax(label, label_time) AS lab FROM ${t(TABLES.labels, scope)} WHERE pipeline = {pipeline:String} GROUP BY event_id`;

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { insertRows, latestFeatureValues, loadLabelledPredictions, TABLES, type ClickHouseClient } from '@streamloop/clickhouse';
+import { insertRows, latestEventTime, latestFeatureValues, loadLabelledPredictions, TABLES, type ClickHouseClient } from '@streamloop/clickhouse';
 import { psi } from '@streamloop/drift';
 import { runBatchConsumer, type ConsumedRecord } from '@streamloop/kafka';
 import { evaluateBinary } from '@streamloop/ml';
@@ -152,7 +152,7 @@ export class MonitoringService implements OnApplicationBootstrap {
     if (!model) return undefined;
     const ch = await this.runtime.clickhouse();
     const { monitoring } = ctx.spec;
-    const latest = await latestFeatureTime(ch, pipeline);
+    const latest = await latestEventTime(ch, TABLES.features, pipeline);
     if (latest === undefined) return undefined;
     const windowEnd = latest + 1;
     const windowStart = windowEnd - monitoring.windowMs;
@@ -202,14 +202,4 @@ export class MonitoringService implements OnApplicationBootstrap {
     this.lastReports.set(pipeline, report);
     return report;
   }
-}
-
-async function latestFeatureTime(ch: ClickHouseClient, pipeline: string): Promise<number | undefined> {
-  const rs = await ch.query({
-    query: `SELECT toUnixTimestamp64Milli(max(event_time)) AS t, count() AS n FROM ${TABLES.features} WHERE pipeline = {pipeline:String}`,
-    query_params: { pipeline },
-    format: 'JSONEachRow',
-  });
-  const [row] = (await rs.json()) as Array<{ t: string | number; n: string | number }>;
-  return row && Number(row.n) > 0 ? Number(row.t) : undefined;
 }
