@@ -1,5 +1,7 @@
+import { hostname } from 'node:os';
 import { runBatchConsumer, type ConsumedRecord } from '@streamloop/kafka';
-import type { Runtime } from './runtime';
+import type { ModelRegistryRecord } from './records';
+import { isOutage, type Runtime } from './runtime';
 
 export interface PipelineConsumerOptions {
   service: string;
@@ -42,4 +44,41 @@ export async function startPipelineConsumer(runtime: Runtime, options: PipelineC
     await running.stop();
     runtime.health.remove(component);
   });
+}
+
+/**
+ * Follows every model registry topic of this process's pipelines from the beginning. Each follower has a
+ * group of its own, because every instance must see every model version (the topic is compacted and small).
+ * `onModel` gets each decoded record of a pipeline this process runs; a record that cannot be decoded or
+ * is refused by `onModel` is logged and skipped, an outage retries the batch.
+ */
+export async function followModelRegistry(
+  runtime: Runtime,
+  service: string,
+  onModel: (model: ModelRegistryRecord, source: ConsumedRecord) => Promise<void>,
+): Promise<void> {
+  const topics = new Set([...runtime.pipelines.values()].map((p) => p.topics.models));
+  const log = runtime.logger.child({ service });
+  for (const topic of topics) {
+    const running = await runBatchConsumer({
+      kafka: runtime.kafka,
+      groupId: `streamloop-${service}-registry-${hostname()}-${process.pid}-${Date.now()}`,
+      topics: [topic],
+      fromBeginning: true,
+      handle: async (records) => {
+        for (const r of records) {
+          if (!r.value) continue;
+          try {
+            const { value } = await runtime.serde.decode(r.value, runtime.types.modelRegistry);
+            const model = value as ModelRegistryRecord;
+            if (runtime.pipelines.has(model.pipeline)) await onModel(model, r);
+          } catch (error) {
+            if (isOutage(error)) throw error;
+            log.error({ err: error, topic, offset: r.offset }, 'model record refused');
+          }
+        }
+      },
+    });
+    runtime.onClose(() => running.stop());
+  }
 }

@@ -2,6 +2,6 @@ export { Runtime, UnknownPipelineError, isOutage, type PipelineContext } from '.
 export { loadPlatformTypes, platformSchemaText, type PlatformTypes } from './platform-types';
 export type { FeatureVectorRecord, PredictionRecord, LabelRecord, ModelRegistryRecord, AlertRecord } from './records';
 export { RUNTIME } from './tokens';
-export { startPipelineConsumer, type PipelineConsumerOptions } from './consume';
+export { followModelRegistry, startPipelineConsumer, type PipelineConsumerOptions } from './consume';
 export { PlatformModule } from './platform.module';
 export { serveModules, runStandalone, type ServingApp } from './http';

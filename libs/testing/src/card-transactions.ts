@@ -1,3 +1,5 @@
+import { seededRandom } from '@streamloop/ml';
+
 /**
  * A labelled stream of card transactions in which fraud depends on the card's recent history:
  * a compromised card shows a burst of large online purchases in high-risk categories within minutes,
@@ -41,18 +43,6 @@ const CATEGORIES = ['grocery', 'fuel', 'restaurant', 'electronics', 'travel', 'g
 const NORMAL_WEIGHTS = [0.34, 0.16, 0.22, 0.06, 0.06, 0.04, 0.12];
 const FRAUD_WEIGHTS = [0.03, 0.02, 0.03, 0.42, 0.18, 0.28, 0.04];
 const COUNTRIES = ['NL', 'DE', 'FR', 'BE', 'ES', 'IT'];
-
-/** mulberry32: small, fast and good enough to make test data reproducible. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function generateCardTransactions(options: CardStreamOptions): LabelledTransaction[] {
   const rnd = seededRandom(options.seed ?? 42);

@@ -1,9 +1,8 @@
-import { hostname } from 'node:os';
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { deadLetter, runBatchConsumer, type ConsumedRecord, type DeadLetter, type Message } from '@streamloop/kafka';
+import { deadLetter, type ConsumedRecord, type DeadLetter, type Message } from '@streamloop/kafka';
 import {
-  isOutage, RUNTIME, Runtime, startPipelineConsumer,
-  type FeatureVectorRecord, type ModelRegistryRecord, type PipelineContext, type PredictionRecord,
+  followModelRegistry, isOutage, RUNTIME, Runtime, startPipelineConsumer,
+  type FeatureVectorRecord, type PipelineContext, type PredictionRecord,
 } from '@streamloop/runtime';
 import { ModelStore, type ServingModel } from './model-store';
 
@@ -45,36 +44,15 @@ export class InferenceService implements OnApplicationBootstrap {
     }
   }
 
-  /** Every inference instance reads the whole (compacted) registry topic, so each gets its own group. */
+  /** Offers every champion record to the model store; a refused one leaves the previous champion serving. */
   private async followRegistry(): Promise<void> {
-    const topics = new Set([...this.runtime.pipelines.values()].map((p) => p.topics.models));
     const log = this.runtime.logger.child({ service: SERVICE });
-    for (const topic of topics) {
-      const running = await runBatchConsumer({
-        kafka: this.runtime.kafka,
-        groupId: `streamloop-inference-registry-${hostname()}-${process.pid}-${Date.now()}`,
-        topics: [topic],
-        fromBeginning: true,
-        handle: async (records) => {
-          for (const r of records) {
-            if (!r.value) continue;
-            try {
-              const { value } = await this.runtime.serde.decode(r.value, this.runtime.types.modelRegistry);
-              const record = value as ModelRegistryRecord;
-              if (!this.runtime.pipelines.has(record.pipeline)) continue;
-              if ((await this.models.offer(record)) === 'swapped') {
-                this.runtime.metrics.modelVersion.set({ pipeline: record.pipeline, model: record.model_name, role: 'champion' }, record.model_version);
-                log.info({ pipeline: record.pipeline, model: record.model_name, version: record.model_version }, 'serving new champion');
-              }
-            } catch (error) {
-              if (isOutage(error)) throw error;
-              log.error({ err: error, offset: r.offset }, 'model refused; the previous champion keeps serving');
-            }
-          }
-        },
-      });
-      this.runtime.onClose(() => running.stop());
-    }
+    await followModelRegistry(this.runtime, SERVICE, async (record) => {
+      if ((await this.models.offer(record)) === 'swapped') {
+        this.runtime.metrics.modelVersion.set({ pipeline: record.pipeline, model: record.model_name, role: 'champion' }, record.model_version);
+        log.info({ pipeline: record.pipeline, model: record.model_name, version: record.model_version }, 'serving new champion');
+      }
+    });
   }
 
   async scoreBatch(ctx: PipelineContext, records: ConsumedRecord[]): Promise<void> {

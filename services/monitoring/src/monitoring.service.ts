@@ -1,12 +1,11 @@
-import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { insertRows, latestEventTime, latestFeatureValues, loadLabelledPredictions, TABLES, type ClickHouseClient } from '@streamloop/clickhouse';
 import { psi } from '@streamloop/drift';
-import { runBatchConsumer, type ConsumedRecord } from '@streamloop/kafka';
+import type { ConsumedRecord } from '@streamloop/kafka';
 import { evaluateBinary } from '@streamloop/ml';
 import {
-  isOutage, RUNTIME, Runtime, startPipelineConsumer,
+  followModelRegistry, isOutage, RUNTIME, Runtime, startPipelineConsumer,
   type AlertRecord, type ModelRegistryRecord, type PipelineContext,
 } from '@streamloop/runtime';
 import { DLQ_SINK, eventRow, FEATURES_SINK, LABELS_SINK, MODELS_SINK, PREDICTIONS_SINK, type SinkMapping } from './sink';
@@ -101,34 +100,13 @@ export class MonitoringService implements OnApplicationBootstrap {
     this.runtime.metrics.rowsWritten.inc({ table }, rows.length);
   }
 
+  /** Mirrors model versions into the models table and keeps each pipeline's champion (and its reference). */
   private async followRegistry(ch: ClickHouseClient): Promise<void> {
-    const topics = new Set([...this.runtime.pipelines.values()].map((p) => p.topics.models));
-    for (const topic of topics) {
-      const running = await runBatchConsumer({
-        kafka: this.runtime.kafka,
-        groupId: `streamloop-monitoring-registry-${hostname()}-${process.pid}-${Date.now()}`,
-        topics: [topic],
-        fromBeginning: true,
-        handle: async (records) => {
-          const rows: Record<string, unknown>[] = [];
-          for (const r of records) {
-            if (!r.value) continue;
-            try {
-              const { value } = await this.runtime.serde.decode(r.value, this.runtime.types.modelRegistry);
-              const m = value as ModelRegistryRecord;
-              rows.push(MODELS_SINK.toRow(m, r, m.pipeline, 0));
-              const current = this.champions.get(m.pipeline);
-              if (m.stage === 'champion' && (!current || m.model_version > current.model_version)) this.champions.set(m.pipeline, m);
-            } catch (error) {
-              if (isOutage(error)) throw error;
-              this.runtime.logger.error({ service: SERVICE, topic, offset: r.offset, err: error }, 'unreadable model record skipped');
-            }
-          }
-          await this.write(ch, TABLES.models, rows, records);
-        },
-      });
-      this.runtime.onClose(() => running.stop());
-    }
+    await followModelRegistry(this.runtime, SERVICE, async (m, source) => {
+      await this.write(ch, TABLES.models, [MODELS_SINK.toRow(m, source, m.pipeline, 0)], [source]);
+      const current = this.champions.get(m.pipeline);
+      if (m.stage === 'champion' && (!current || m.model_version > current.model_version)) this.champions.set(m.pipeline, m);
+    });
   }
 
   private async runDriftJobs(): Promise<void> {
