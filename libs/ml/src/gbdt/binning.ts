@@ -1,0 +1,142 @@
+/**
+ * Quantile binning of numeric features for histogram GBDT (the scheme of scikit-learn's _BinMapper):
+ * per feature at most `maxBins` bins for observed values plus one dedicated bin for NaN.
+ * A value x falls in bin b when thresholds[b-1] < x ≤ thresholds[b]; a split "at bin b" therefore sends
+ * x ≤ thresholds[b] left, which is the rule the fitted trees and the ONNX graph (BRANCH_LEQ) apply to raw values.
+ * Thresholds are rounded to float32 before any row is binned, so training, the TypeScript predictor and
+ * onnxruntime (which compares float32 inputs) all take the same branch for a float32 input.
+ */
+
+/** The bin that holds NaN for every feature (observed values use bins 0..253 at most). */
+export const MISSING_BIN = 255;
+export const MAX_BINS_LIMIT = 255;
+
+export interface BinnedData {
+  /** Column-major n × d bins: feature j of row i is at j * n + i. */
+  bins: Uint8Array;
+  n: number;
+  d: number;
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** The next float32 above (dir = 1) or below (dir = -1) the finite float32 f. */
+function nextFloat32(f: number, dir: 1 | -1): number {
+  if (f === 0) return dir * 1.401298464324817e-45;
+  f32[0] = f;
+  // For IEEE floats of one sign, the bit pattern is monotone in the magnitude.
+  u32[0] += (f > 0) === (dir > 0) ? 1 : -1;
+  return f32[0];
+}
+
+/** A float32 t with lo ≤ t < hi (as close to v as the rounding allows), or NaN when no float32 separates lo from hi. */
+function float32Between(v: number, lo: number, hi: number): number {
+  let f = Math.fround(v);
+  if (!Number.isFinite(f)) return Number.NaN;
+  if (f < lo) f = nextFloat32(f, 1);
+  if (f >= hi) f = nextFloat32(Math.fround(hi), -1);
+  return f >= lo && f < hi ? f : Number.NaN;
+}
+
+/**
+ * Split points for one column's observed (non-NaN) values: midpoints between distinct values when there are
+ * at most maxBins of them, otherwise midpoint-interpolated quantiles at 1/maxBins, 2/maxBins, … (numpy's
+ * percentile(method='midpoint')), deduplicated; every threshold a finite float32.
+ */
+export function columnThresholds(values: Float64Array, maxBins: number): Float64Array {
+  const sorted = values.slice().sort();
+  const distinct: number[] = [];
+  for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) distinct.push(sorted[i]);
+  const raw: Array<[number, number, number]> = []; // [midpoint, value just below, value just above]
+  if (distinct.length <= maxBins) {
+    for (let i = 0; i + 1 < distinct.length; i++) raw.push([(distinct[i] + distinct[i + 1]) / 2, distinct[i], distinct[i + 1]]);
+  } else {
+    const n = sorted.length;
+    for (let k = 1; k < maxBins; k++) {
+      const pos = (k / maxBins) * (n - 1);
+      const lo = sorted[Math.floor(pos)], hi = sorted[Math.ceil(pos)];
+      const mid = (lo + hi) / 2;
+      // The bracket for float32 rounding: the largest value ≤ mid and the smallest value > mid.
+      if (lo === hi) {
+        const above = upperBound(sorted, lo);
+        if (above >= n) continue; // the quantile is the maximum: nothing lies above it
+        raw.push([lo, lo, sorted[above]]);
+      } else raw.push([mid, lo, hi]);
+    }
+  }
+  const out: number[] = [];
+  for (const [mid, lo, hi] of raw) {
+    const t = float32Between(mid, lo, hi);
+    if (Number.isNaN(t) || !Number.isFinite(t)) continue;
+    if (out.length === 0 || t > out[out.length - 1]) out.push(t);
+  }
+  return Float64Array.from(out);
+}
+
+/** First index with sorted[i] > v. */
+function upperBound(sorted: Float64Array, v: number): number {
+  let lo = 0, hi = sorted.length;
+  while (lo < hi) {
+    const m = (lo + hi) >>> 1;
+    if (sorted[m] > v) hi = m;
+    else lo = m + 1;
+  }
+  return lo;
+}
+
+/** First threshold index b with x ≤ thresholds[b] (thresholds.length when x is above them all). */
+export function binOf(thresholds: Float64Array, x: number): number {
+  let lo = 0, hi = thresholds.length;
+  while (lo < hi) {
+    const m = (lo + hi) >>> 1;
+    if (x <= thresholds[m]) hi = m;
+    else lo = m + 1;
+  }
+  return lo;
+}
+
+export class BinMapper {
+  private constructor(
+    /** Per feature, the real-valued upper edges of the observed-value bins (length = bins − 1). */
+    readonly thresholds: Float64Array[],
+  ) {}
+
+  /** Learns the bin edges on the given rows (row-major flat n × d, NaN = missing). */
+  static fit(flat: Float64Array, n: number, d: number, rows: ArrayLike<number>, maxBins: number): BinMapper {
+    if (!Number.isInteger(maxBins) || maxBins < 2 || maxBins > MAX_BINS_LIMIT) {
+      throw new RangeError(`GBDT: maxBins must be an integer in 2..${MAX_BINS_LIMIT}, got ${maxBins}`);
+    }
+    const thresholds: Float64Array[] = [];
+    const col = new Float64Array(rows.length);
+    for (let j = 0; j < d; j++) {
+      let m = 0;
+      for (let k = 0; k < rows.length; k++) {
+        const v = flat[rows[k] * d + j];
+        if (!Number.isNaN(v)) col[m++] = v;
+      }
+      thresholds.push(columnThresholds(col.subarray(0, m), maxBins));
+    }
+    void n;
+    return new BinMapper(thresholds);
+  }
+
+  get width(): number {
+    return this.thresholds.length;
+  }
+
+  /** Bins the listed rows of a row-major flat matrix into a column-major Uint8Array. */
+  transform(flat: Float64Array, d: number, rows: ArrayLike<number>): BinnedData {
+    const n = rows.length;
+    const bins = new Uint8Array(n * d);
+    for (let j = 0; j < d; j++) {
+      const t = this.thresholds[j];
+      const o = j * n;
+      for (let k = 0; k < n; k++) {
+        const v = flat[rows[k] * d + j];
+        bins[o + k] = Number.isNaN(v) ? MISSING_BIN : binOf(t, v);
+      }
+    }
+    return { bins, n, d };
+  }
+}
