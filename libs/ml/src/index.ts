@@ -54,3 +54,14 @@ export {
   type ParityResult,
   type ScoreResult,
 } from './onnx-scorer';
+export {
+  exportGbdtOnnx,
+  GradientBoostedTrees,
+  ONNX_REGRESSION_OUTPUT,
+  type ExportGbdtOnnxOptions,
+  type GbdtFitHistory,
+  type GbdtJSON,
+  type GbdtOptions,
+  type GbdtTask,
+  type GbdtTree,
+} from './gbdt';

@@ -42,7 +42,7 @@ function float32Between(v: number, lo: number, hi: number): number {
 /**
  * Split points for one column's observed (non-NaN) values: midpoints between distinct values when there are
  * at most maxBins of them, otherwise midpoint-interpolated quantiles at 1/maxBins, 2/maxBins, … (numpy's
- * percentile(method='midpoint')), deduplicated; every threshold a finite float32.
+ * percentile(method='averaged_inverted_cdf'), as scikit-learn), deduplicated; every threshold a finite float32.
  */
 export function columnThresholds(values: Float64Array, maxBins: number): Float64Array {
   const sorted = values.slice().sort();
@@ -52,17 +52,27 @@ export function columnThresholds(values: Float64Array, maxBins: number): Float64
   if (distinct.length <= maxBins) {
     for (let i = 0; i + 1 < distinct.length; i++) raw.push([(distinct[i] + distinct[i + 1]) / 2, distinct[i], distinct[i + 1]]);
   } else {
+    // numpy's percentile(method='averaged_inverted_cdf') at 100·k/maxBins, as scikit-learn ≥ 1.6 bins:
+    // the order statistic at ⌈n·q⌉, or the mean of the two around n·q when n·q is a whole number.
     const n = sorted.length;
+    const step = 100 / maxBins;
     for (let k = 1; k < maxBins; k++) {
-      const pos = (k / maxBins) * (n - 1);
-      const lo = sorted[Math.floor(pos)], hi = sorted[Math.ceil(pos)];
-      const mid = (lo + hi) / 2;
-      // The bracket for float32 rounding: the largest value ≤ mid and the smallest value > mid.
+      const pos = (n * (k * step)) / 100;
+      const j = Math.floor(pos);
+      let lo: number, hi: number;
+      if (pos > j || j === 0) {
+        lo = sorted[Math.min(j, n - 1)];
+        hi = lo;
+      } else {
+        lo = sorted[j - 1];
+        hi = sorted[j];
+      }
       if (lo === hi) {
+        // The threshold is a data value: it stays in the lower bin, the next larger value opens the next one.
         const above = upperBound(sorted, lo);
         if (above >= n) continue; // the quantile is the maximum: nothing lies above it
         raw.push([lo, lo, sorted[above]]);
-      } else raw.push([mid, lo, hi]);
+      } else raw.push([(lo + hi) / 2, lo, hi]);
     }
   }
   const out: number[] = [];
@@ -103,7 +113,7 @@ export class BinMapper {
   ) {}
 
   /** Learns the bin edges on the given rows (row-major flat n × d, NaN = missing). */
-  static fit(flat: Float64Array, n: number, d: number, rows: ArrayLike<number>, maxBins: number): BinMapper {
+  static fit(flat: Float64Array, d: number, rows: ArrayLike<number>, maxBins: number): BinMapper {
     if (!Number.isInteger(maxBins) || maxBins < 2 || maxBins > MAX_BINS_LIMIT) {
       throw new RangeError(`GBDT: maxBins must be an integer in 2..${MAX_BINS_LIMIT}, got ${maxBins}`);
     }
@@ -117,7 +127,6 @@ export class BinMapper {
       }
       thresholds.push(columnThresholds(col.subarray(0, m), maxBins));
     }
-    void n;
     return new BinMapper(thresholds);
   }
 
