@@ -52,6 +52,7 @@ test('training builds a dataset from ClickHouse, evaluates on the latest window 
     assert.equal(m.model_version, 1);
     assert.deepEqual(m.feature_names, computer.featureNames);
     assert.ok(Object.keys(m.reference).length === m.feature_names.length);
+    assert.ok(Math.abs(Object.values(m.feature_importance).reduce((a, b) => a + b, 0) - 1) < 1e-9, 'importance shares sum to 1');
     assert.equal(models[0].key?.toString(), `${name}/${spec.model.name}/1`);
     const scorer = await OnnxScorer.load(new Uint8Array(m.onnx), { expectedFeatures: m.feature_names.length });
     const { probabilities } = await scorer.score(new Float32Array(m.feature_names.length).fill(Number.NaN), 1);

@@ -65,3 +65,4 @@ export {
   type GbdtTask,
   type GbdtTree,
 } from './gbdt';
+export { ALGORITHMS, parseGbdtParams, trainClassifier, type Algorithm, type ModelParamValue, type TrainedClassifier } from './trainer';

@@ -48,6 +48,7 @@ export interface ModelRegistryRecord {
   data_window_end: number;
   training_rows: number;
   reference: Record<string, number[]>;
+  feature_importance: Record<string, number>;
 }
 
 export interface AlertRecord {

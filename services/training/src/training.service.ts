@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { countLabelledFeatures, insertRows, loadTrainingDataset, TABLES } from '@streamloop/clickhouse';
 import { readTopicToEnd } from '@streamloop/kafka';
-import { evaluateBinary, exportOnnx, roundToFloat32, TabularPipeline, timeSplit, validateModel } from '@streamloop/ml';
+import { evaluateBinary, roundToFloat32, timeSplit, trainClassifier, validateModel, type Algorithm } from '@streamloop/ml';
 import { RUNTIME, Runtime, type ModelRegistryRecord, type PipelineContext } from '@streamloop/runtime';
 
 const SERVICE = 'training';
@@ -99,12 +99,12 @@ export class TrainingService implements OnApplicationBootstrap {
     const { train, test } = timeSplit(rows, { timeKey: 'event_time', holdoutFraction: spec.training.holdoutFraction });
     const matrix = (part: typeof rows) => part.map((r) => featureNames.map((n) => r.values[n] ?? Number.NaN));
     const labels = (part: typeof rows) => part.map((r) => r.label);
-    const model = TabularPipeline.fit(matrix(train), labels(train), { featureNames, params: spec.model.params });
+    const model = trainClassifier(spec.model.algorithm as Algorithm, matrix(train), labels(train), { featureNames, params: spec.model.params });
     // onnxruntime reads float32 inputs; the reference scores see the same rounded inputs.
     const testX = roundToFloat32(matrix(test));
     const testScores = model.predictProba(testX);
     const metrics = evaluateBinary(labels(test), testScores, spec.model.threshold);
-    const onnx = exportOnnx(model, { modelName: spec.model.name });
+    const onnx = model.toOnnx(spec.model.name);
     const parity = await validateModel(onnx, testX, testScores, 1e-5);
     if (!parity.ok) {
       this.runtime.metrics.trainingRuns.inc({ pipeline: spec.pipeline, outcome: 'rejected' });
@@ -124,11 +124,12 @@ export class TrainingService implements OnApplicationBootstrap {
       onnx: Buffer.from(onnx),
       onnx_sha256: createHash('sha256').update(onnx).digest('hex'),
       metrics: finiteOnly({ ...scalarMetrics(metrics), training_rows: train.length, holdout_rows: test.length }),
-      params: Object.fromEntries(Object.entries(spec.model.params).map(([k, v]) => [k, String(v)])),
+      params: { ...Object.fromEntries(Object.entries(spec.model.params).map(([k, v]) => [k, String(v)])), ...model.describe() },
       data_window_start: rows[0].event_time,
       data_window_end: rows[rows.length - 1].event_time,
       training_rows: train.length,
       reference: referenceSample(train, featureNames),
+      feature_importance: model.featureImportance(),
     };
     await this.runtime.send(topics.models, this.runtime.types.modelRegistry, [
       { key: `${spec.pipeline}/${spec.model.name}/${version}`, value: record },

@@ -1,0 +1,38 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { seededRandom } from './random';
+import { roundToFloat32 } from './pipeline';
+import { validateModel } from './onnx-scorer';
+import { ALGORITHMS, parseGbdtParams, trainClassifier } from './trainer';
+
+function dataset(n: number) {
+  const rnd = seededRandom(5);
+  const X: number[][] = [];
+  const y: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const a = rnd() * 2 - 1, b = rnd() * 2 - 1;
+    X.push([a, rnd() < 0.1 ? Number.NaN : b, rnd()]);
+    y.push(rnd() < 1 / (1 + Math.exp(-(3 * a + 3 * a * (b > 0 ? 1 : -1)))) ? 1 : 0);
+  }
+  return { X, y };
+}
+
+for (const algorithm of ALGORITHMS) {
+  test(`${algorithm}: trains, exports ONNX that agrees with it, and reports importance`, async () => {
+    const { X, y } = dataset(1500);
+    const model = trainClassifier(algorithm, X.slice(0, 1200), y.slice(0, 1200), { featureNames: ['a', 'b', 'noise'] });
+    const test = roundToFloat32(X.slice(1200));
+    const parity = await validateModel(model.toOnnx('t'), test, model.predictProba(test), 1e-5);
+    assert.ok(parity.ok, `max abs diff ${parity.maxAbsDiff}`);
+    const importance = model.featureImportance();
+    assert.ok(Math.abs(Object.values(importance).reduce((s, v) => s + v, 0) - 1) < 1e-9);
+    assert.ok(importance.a > importance.noise, JSON.stringify(importance));
+  });
+}
+
+test('gbdt params come from the spec in scikit-learn names; unknown ones are refused by name', () => {
+  assert.deepEqual(parseGbdtParams({ learning_rate: 0.05, max_leaf_nodes: '15', early_stopping: 'auto' }), { learningRate: 0.05, maxLeafNodes: 15, earlyStopping: 'auto' });
+  assert.throws(() => parseGbdtParams({ learningrate: 0.1 }), /model\.params\.learningrate: unknown param for gbdt/);
+  assert.throws(() => parseGbdtParams({ max_iter: 'many' }), /model\.params\.max_iter: expected a number/);
+  assert.throws(() => trainClassifier('svm' as never, [[1]], [1], { featureNames: ['x'] }), /model\.algorithm: expected one of/);
+});

@@ -1,0 +1,89 @@
+import type { Matrix } from './data';
+import { exportGbdtOnnx, GradientBoostedTrees, type GbdtOptions } from './gbdt';
+import { exportOnnx } from './onnx-export';
+import { TabularPipeline } from './pipeline';
+
+export const ALGORITHMS = ['logistic_regression', 'gbdt'] as const;
+export type Algorithm = (typeof ALGORITHMS)[number];
+export type ModelParamValue = number | string | boolean;
+
+/** A fitted binary classifier, whatever the algorithm: what the training service needs from it. */
+export interface TrainedClassifier {
+  algorithm: Algorithm;
+  featureNames: readonly string[];
+  /** Probability of class 1 per row (NaN values allowed). */
+  predictProba(X: Matrix): ArrayLike<number>;
+  /** The whole fitted pipeline as one ONNX graph with input `features` and outputs `label`, `probabilities`. */
+  toOnnx(modelName: string): Uint8Array;
+  /** Share of the model's importance per feature, summing to 1 (gain for trees, |standardized coefficient| for the linear model). */
+  featureImportance(): Record<string, number>;
+  /** The fitted parameters that define the model, for the registry record. */
+  describe(): Record<string, string>;
+}
+
+/** Spec parameter name (snake_case, like scikit-learn) → GBDT option. */
+const GBDT_PARAMS: Record<string, keyof GbdtOptions> = {
+  max_iter: 'maxIter', learning_rate: 'learningRate', max_leaf_nodes: 'maxLeafNodes', max_depth: 'maxDepth',
+  min_samples_leaf: 'minSamplesLeaf', l2_regularization: 'l2Regularization', max_bins: 'maxBins', subsample: 'subsample',
+  colsample: 'colsample', early_stopping: 'earlyStopping', validation_fraction: 'validationFraction',
+  n_iter_no_change: 'nIterNoChange', tol: 'tol', seed: 'seed',
+};
+
+export function parseGbdtParams(params: Record<string, ModelParamValue>): GbdtOptions {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(params)) {
+    const option = GBDT_PARAMS[key];
+    if (!option) throw new RangeError(`model.params.${key}: unknown param for gbdt; known params are ${Object.keys(GBDT_PARAMS).join(', ')}`);
+    if (option === 'earlyStopping') {
+      if (value !== true && value !== false && value !== 'auto') throw new RangeError(`model.params.${key}: expected true, false or auto, got ${JSON.stringify(value)}`);
+      out[option] = value;
+    } else {
+      const n = typeof value === 'number' ? value : Number(value);
+      if (!Number.isFinite(n)) throw new RangeError(`model.params.${key}: expected a number, got ${JSON.stringify(value)}`);
+      out[option] = n;
+    }
+  }
+  return out as GbdtOptions;
+}
+
+/** Fits a binary classifier of the given algorithm on rows X (columns in featureNames order) and 0/1 labels y. */
+export function trainClassifier(
+  algorithm: Algorithm,
+  X: Matrix,
+  y: ArrayLike<number>,
+  opts: { featureNames: readonly string[]; params?: Record<string, ModelParamValue> },
+): TrainedClassifier {
+  const featureNames = [...opts.featureNames];
+  const params = opts.params ?? {};
+  if (algorithm === 'gbdt') {
+    const model = GradientBoostedTrees.fit(X, y, { ...parseGbdtParams(params), task: 'classification', featureNames });
+    return {
+      algorithm,
+      featureNames,
+      predictProba: (rows) => model.predictProba(rows),
+      toOnnx: (modelName) => exportGbdtOnnx(model, { modelName, featureNames }),
+      featureImportance: () => {
+        const gain = model.featureImportanceGain();
+        return Object.fromEntries(featureNames.map((n, j) => [n, gain[j]]));
+      },
+      describe: () => ({ trees: String(model.nIter), baseline: String(model.baseline) }),
+    };
+  }
+  if (algorithm === 'logistic_regression') {
+    const pipeline = TabularPipeline.fit(X, y, { featureNames, params });
+    return {
+      algorithm,
+      featureNames,
+      predictProba: (rows) => pipeline.predictProba(rows),
+      toOnnx: (modelName) => exportOnnx(pipeline, { modelName }),
+      featureImportance: () => {
+        // On standardized inputs a coefficient's size is comparable across features.
+        const abs = Array.from(pipeline.model.coefficients, Math.abs);
+        const total = abs.reduce((a, b) => a + b, 0) || 1;
+        return Object.fromEntries(featureNames.map((n, j) => [n, abs[j] / total]));
+      },
+      describe: () => ({ intercept: String(pipeline.model.intercept) }),
+    };
+  }
+  throw new RangeError(`model.algorithm: expected one of ${ALGORITHMS.join(', ')}, got ${JSON.stringify(algorithm)}`);
+}
