@@ -258,3 +258,79 @@ test('settings: errors name every variable, what was expected and what was set',
     return true;
   });
 });
+
+// --------------------------------------------------------------------------------------------------------
+// The richer feature language: std, distinct_count, last, ewm_mean; event-time lateness.
+
+const AGGREGATES_END = '    - { name: merchant_txn_count_1h, entity: merchant_id, op: count, window: 1h }\n';
+/** The example with extra aggregates appended and extra keys under `features`. */
+const extended = (aggregates: string, features = '') => (t: string) => t.replace(AGGREGATES_END, AGGREGATES_END + aggregates).replace('  version: v1\n', `  version: v1\n${features}`);
+
+test('std, distinct_count, last and ewm_mean load with durations in ms; lateness keys too', () => {
+  const spec = variant(extended([
+    '    - { name: card_amount_std_1h, entity: card_id, op: std, field: amount, window: 1h }',
+    '    - { name: card_merchants_24h, entity: card_id, op: distinct_count, field: merchant_id, window: 24h }',
+    '    - { name: card_categories_7d, entity: card_id, op: distinct_count, field: merchant_category, window: 7d }',
+    '    - { name: card_last_amount, entity: card_id, op: last, field: amount }',
+    '    - { name: card_amount_ewm, entity: card_id, op: ewm_mean, field: amount, half_life: 30m }',
+  ].join('\n') + '\n', '  allowed_lateness: 10m\n  late_events: dead_letter\n'));
+  assert.deepEqual(spec.features.aggregates.slice(6), [
+    { name: 'card_amount_std_1h', entity: 'card_id', op: 'std', field: 'amount', window: '1h', windowMs: 3_600_000 },
+    { name: 'card_merchants_24h', entity: 'card_id', op: 'distinct_count', field: 'merchant_id', window: '24h', windowMs: 86_400_000 },
+    { name: 'card_categories_7d', entity: 'card_id', op: 'distinct_count', field: 'merchant_category', window: '7d', windowMs: 604_800_000 },
+    { name: 'card_last_amount', entity: 'card_id', op: 'last', field: 'amount' },
+    { name: 'card_amount_ewm', entity: 'card_id', op: 'ewm_mean', field: 'amount', half_life: '30m', halfLifeMs: 1_800_000 },
+  ]);
+  assert.equal(spec.features.allowedLatenessMs, 600_000);
+  assert.equal(spec.features.lateEvents, 'dead_letter');
+  assert.deepEqual(featureNamesOf(spec.features).slice(-5), ['card_amount_std_1h', 'card_merchants_24h', 'card_categories_7d', 'card_last_amount', 'card_amount_ewm']);
+  // Defaults: no extra lateness limit, late events dropped.
+  const plain = variant((t) => t);
+  assert.equal(plain.features.allowedLatenessMs, null);
+  assert.equal(plain.features.lateEvents, 'drop');
+});
+
+test('the new aggregates and lateness keys: shape errors name the key path and what was expected', () => {
+  assert.deepEqual(problemsOf(extended([
+    '    - { name: e, entity: card_id, op: ewm_mean, field: amount }',
+    '    - { name: l, entity: card_id, op: last }',
+    '    - { name: x, entity: card_id, op: median, field: amount, window: 1h }',
+    '    - { name: w, entity: card_id, op: ewm_mean, field: amount, half_life: 0s, window: 1h }',
+    '    - { name: s, entity: card_id, op: std, field: amount }',
+  ].join('\n') + '\n', '  allowed_lateness: 10 minutes\n  late_events: retry\n')), [
+    'features.aggregates[6].half_life: required, expected a string',
+    'features.aggregates[7].field: required, expected a string',
+    'features.aggregates[8].op: expected one of count, sum, mean, min, max, std, distinct_count, time_since_last, last, ewm_mean, got "median"',
+    'features.aggregates[9].half_life: expected a duration like 5m, 1h, 7d, got "0s"',
+    'features.aggregates[9].window: unknown key',
+    'features.aggregates[10].window: required, expected a string',
+    'features.allowed_lateness: expected a duration like 5m, 1h, 7d, got "10 minutes"',
+    'features.late_events: expected one of drop, dead_letter, got "retry"',
+  ]);
+});
+
+test('the new aggregates: fields are checked against the event schema', () => {
+  assert.deepEqual(problemsOf(extended([
+    '    - { name: s, entity: card_id, op: std, field: currency, window: 1h }',
+    '    - { name: l, entity: card_id, op: last, field: country }',
+    '    - { name: e, entity: card_id, op: ewm_mean, field: merchant_category, half_life: 1h }',
+    '    - { name: d, entity: card_id, op: distinct_count, field: nope, window: 1h }',
+  ].join('\n') + '\n')), [
+    'features.aggregates[6].field: field "currency" is string in the event schema, expected a number (int, long, float, double) or boolean',
+    'features.aggregates[7].field: field "country" is string in the event schema, expected a number (int, long, float, double) or boolean',
+    'features.aggregates[8].field: field "merchant_category" is enum in the event schema, expected a number (int, long, float, double) or boolean',
+    'features.aggregates[9].field: the event schema com.example.payments.CardTransaction has no field "nope" (it has transaction_id, event_time, card_id, merchant_id, merchant_category, amount, currency, country, is_online, device_id)',
+  ]);
+  // distinct_count takes anything with a stable text: strings, enums, numbers, booleans; not arrays or records.
+  const dir = tempDir();
+  writeFileSync(join(dir, 'event.avsc'), JSON.stringify({
+    type: 'record', name: 'E', fields: [
+      { name: 'id', type: 'string' }, { name: 'ts', type: 'long' }, { name: 'user', type: 'string' },
+      { name: 'tags', type: { type: 'array', items: 'string' } }, { name: 'ok', type: 'boolean' }, { name: 'n', type: ['null', 'long'] },
+    ],
+  }));
+  const yaml = (field: string) => MINIMAL.replace('aggregates: [{ name: n, entity: user, op: count, window: 90s }]', `aggregates: [{ name: d, entity: user, op: distinct_count, field: ${field}, window: 1h }]`);
+  for (const ok of ['user', 'ok', 'n']) assert.equal(parsePipelineSpec(yaml(ok), join(dir, 'tiny.yaml')).features.aggregates[0].op, 'distinct_count');
+  assert.throws(() => parsePipelineSpec(yaml('tags'), join(dir, 'tiny.yaml')), (e: unknown) => e instanceof SpecError
+    && e.problems.length === 1 && /^features\.aggregates\[0\]\.field: field "tags" is .* in the event schema, expected a string, enum, number or boolean$/.test(e.problems[0]));
+});

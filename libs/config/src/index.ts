@@ -1,9 +1,10 @@
 export { parseDuration, formatDuration } from './duration';
 export {
   loadPipelineSpec, parsePipelineSpec, featureNamesOf, oneHotColumns, SpecError,
-  ONE_HOT_OTHER, TRANSFORM_OPS, AGGREGATE_OPS, MODEL_ALGORITHMS, TOPIC_ROLES,
+  ONE_HOT_OTHER, TRANSFORM_OPS, AGGREGATE_OPS, LATE_EVENT_POLICIES, MODEL_ALGORITHMS, TOPIC_ROLES,
   type PipelineSpec, type EventsSpec, type FeaturesSpec, type LabelsSpec, type ModelSpec, type TrainingSpec, type MonitoringSpec,
   type TransformSpec, type TransformOp, type AggregateSpec, type AggregateOp, type WindowedAggregateSpec, type TimeSinceLastSpec,
+  type LastSpec, type EwmMeanSpec, type LateEventPolicy,
   type ModelAlgorithm, type TopicRole,
 } from './spec';
 export { topicsFor, DEFAULT_MODELS_TOPIC, type PipelineTopics } from './topics';

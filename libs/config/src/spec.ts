@@ -43,8 +43,10 @@ const transformSchema = z.discriminatedUnion('op', [
   z.object({ name: featureName, op: z.literal('ratio'), numerator: fieldName, denominator: fieldName }).strict(),
 ]);
 
-/** Per-entity aggregates; all but time_since_last run over a sliding event-time window. */
-export const AGGREGATE_OPS = ['count', 'sum', 'mean', 'min', 'max', 'time_since_last'] as const;
+/** Per-entity aggregates; count … distinct_count run over a sliding event-time window, the others keep no window. */
+export const AGGREGATE_OPS = ['count', 'sum', 'mean', 'min', 'max', 'std', 'distinct_count', 'time_since_last', 'last', 'ewm_mean'] as const;
+/** What a feature computer does with an event later than `features.allowed_lateness`. */
+export const LATE_EVENT_POLICIES = ['drop', 'dead_letter'] as const;
 const windowedOfField = <Op extends string>(op: Op) =>
   z.object({ name: featureName, op: z.literal(op), entity: fieldName, field: fieldName, window: duration }).strict();
 const aggregateSchema = z.discriminatedUnion('op', [
@@ -53,7 +55,11 @@ const aggregateSchema = z.discriminatedUnion('op', [
   windowedOfField('mean'),
   windowedOfField('min'),
   windowedOfField('max'),
+  windowedOfField('std'),
+  windowedOfField('distinct_count'),
   z.object({ name: featureName, op: z.literal('time_since_last'), entity: fieldName }).strict(),
+  z.object({ name: featureName, op: z.literal('last'), entity: fieldName, field: fieldName }).strict(),
+  z.object({ name: featureName, op: z.literal('ewm_mean'), entity: fieldName, field: fieldName, half_life: duration }).strict(),
 ]);
 
 export const MODEL_ALGORITHMS = ['logistic_regression'] as const;
@@ -76,6 +82,8 @@ const specSchema = z.object({
     version: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected a version like v1 or 2026-01'),
     transforms: z.array(transformSchema).default([]),
     aggregates: z.array(aggregateSchema).default([]),
+    allowed_lateness: duration.optional(),
+    late_events: z.enum(LATE_EVENT_POLICIES).default('drop'),
   }).strict(),
   labels: z.object({ field: fieldName }).strict(),
   model: z.object({
@@ -104,9 +112,14 @@ export type TransformOp = TransformSpec['op'];
 /** An aggregate over a sliding event-time window; `windowMs` is `window` in milliseconds. */
 export type WindowedAggregateSpec = Extract<z.infer<typeof aggregateSchema>, { window: string }> & { windowMs: number };
 export type TimeSinceLastSpec = Extract<z.infer<typeof aggregateSchema>, { op: 'time_since_last' }>;
-export type AggregateSpec = WindowedAggregateSpec | TimeSinceLastSpec;
+/** The entity's latest value of `field` (no window). */
+export type LastSpec = Extract<z.infer<typeof aggregateSchema>, { op: 'last' }>;
+/** Exponentially weighted mean of `field` in event time; `halfLifeMs` is `half_life` in milliseconds. */
+export type EwmMeanSpec = Extract<z.infer<typeof aggregateSchema>, { op: 'ewm_mean' }> & { halfLifeMs: number };
+export type AggregateSpec = WindowedAggregateSpec | TimeSinceLastSpec | LastSpec | EwmMeanSpec;
 export type AggregateOp = AggregateSpec['op'];
 export type ModelAlgorithm = (typeof MODEL_ALGORITHMS)[number];
+export type LateEventPolicy = (typeof LATE_EVENT_POLICIES)[number];
 export const TOPIC_ROLES = ['raw', 'events', 'dlq', 'features', 'predictions', 'labels', 'alerts', 'models'] as const;
 export type TopicRole = (typeof TOPIC_ROLES)[number];
 
@@ -126,6 +139,14 @@ export interface FeaturesSpec {
   version: string;
   transforms: TransformSpec[];
   aggregates: AggregateSpec[];
+  /**
+   * How far (ms) an event may lag behind its entity's newest event time and still be applied; later events are
+   * flagged late and change no state. Absent or null: no limit beyond each window's own reach (see the docs).
+   * Optional so hand-built specs stay valid; the loader always sets it.
+   */
+  allowedLatenessMs?: number | null;
+  /** What the service does with a late event: drop it, or send it to the dead-letter topic. Default drop. */
+  lateEvents?: LateEventPolicy;
 }
 
 export interface LabelsSpec {
@@ -208,7 +229,13 @@ export function parsePipelineSpec(text: string, fileName: string): PipelineSpec 
     features: {
       version: raw.features.version,
       transforms: raw.features.transforms,
-      aggregates: raw.features.aggregates.map((a) => ('window' in a ? { ...a, windowMs: parseDuration(a.window)! } : a)),
+      aggregates: raw.features.aggregates.map((a): AggregateSpec => {
+        if ('window' in a) return { ...a, windowMs: parseDuration(a.window)! };
+        if (a.op === 'ewm_mean') return { ...a, halfLifeMs: parseDuration(a.half_life)! };
+        return a;
+      }),
+      allowedLatenessMs: raw.features.allowed_lateness === undefined ? null : parseDuration(raw.features.allowed_lateness)!,
+      lateEvents: raw.features.late_events,
     },
     labels: raw.labels,
     model: raw.model,
@@ -303,7 +330,11 @@ function crossCheck(spec: PipelineSpec): string[] {
     claim(`${path}.name`, a.name);
     aggregateNames.add(a.name);
     keyLike(`${path}.entity`, a.entity);
-    if ('field' in a) numeric(`${path}.field`, a.field);
+    if (a.op === 'distinct_count') {
+      // Values are told apart by their text, so anything with a stable text form can be counted.
+      const f = field(`${path}.field`, a.field);
+      if (f && !['string', 'enum', 'number', 'boolean'].includes(f.kind)) typeProblem(`${path}.field`, f, 'a string, enum, number or boolean');
+    } else if ('field' in a) numeric(`${path}.field`, a.field);
   });
 
   spec.features.transforms.forEach((t, i) => {

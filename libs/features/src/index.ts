@@ -1,4 +1,8 @@
-export { FeatureComputer, FeatureInputError, BUCKETS_PER_WINDOW, stateKey, type ComputedFeatures, type FeatureComputerOptions } from './computer';
-export { BucketedWindow, type WindowStats } from './window';
+export { FeatureComputer, FeatureInputError, BUCKETS_PER_WINDOW, stateKey, ewmAdd, type ComputedFeatures, type FeatureComputerOptions } from './computer';
+export { BucketedWindow, type WindowStats, type BucketedWindowOptions } from './window';
+export { HllWindow, HLL_PRECISION, HLL_REGISTERS, murmur3, hashString, addHash, hllEstimate } from './hll';
 export { compileTransform, toNumber, type CompiledTransform, type TransformInput } from './transforms';
-export { encodeEntityState, decodeEntityState, layoutFingerprint, type EncodedEntityState } from './snapshot';
+export {
+  encodeEntityState, decodeEntityState, layoutFingerprint, SNAPSHOT_VERSION,
+  type EncodedEntityState, type EncodedSeries, type SeriesShape,
+} from './snapshot';
