@@ -52,3 +52,39 @@ test('features computes transforms and per-card windows from state before each e
     await stack.close();
   }
 });
+
+test('events later than the allowed lateness are dead-lettered when the spec says so', { skip: !brokers && 'KAFKA_BROKERS is not set', timeout: 120_000 }, async () => {
+  const name = uniqueName('late');
+  const spec = testPipeline(name, (s) => {
+    s.features.allowedLatenessMs = 10 * 60_000;
+    s.features.lateEvents = 'dead_letter';
+  });
+  const stack = await startStack(brokers!, [spec], (r) => [FeaturesModule.register(r)]);
+  const producer = stack.kafka.producer();
+  await producer.connect();
+  try {
+    const ctx = stack.runtime.pipeline(name);
+    const t0 = Date.UTC(2026, 10, 2, 9, 0, 0);
+    const base = { merchant_id: 'm1', merchant_category: 'grocery', currency: 'EUR', country: 'NL', is_online: false, device_id: null, card_id: 'A', amount: 10 };
+    const events = [
+      { ...base, transaction_id: `${name}-now`, event_time: t0 + 2 * 3_600_000 },
+      { ...base, transaction_id: `${name}-slightly-late`, event_time: t0 + 2 * 3_600_000 - 5 * 60_000 },
+      { ...base, transaction_id: `${name}-too-late`, event_time: t0 },
+    ];
+    const messages = await Promise.all(events.map(async (e) => ({ key: e.card_id, value: await stack.serde.encode(`${ctx.topics.events}-value`, ctx.eventType, e) })));
+    await producer.send({ topic: ctx.topics.events, messages });
+    const dlq = await eventually(async () => {
+      const all = await readAll<{ error_class: string; error_message: string; stage: string }>(stack.kafka, stack.serde, ctx.topics.dlq);
+      return all.length >= 1 ? all : undefined;
+    }, 'the late event in the DLQ');
+    assert.equal(dlq[0].value.error_class, 'LateEventError');
+    assert.match(dlq[0].value.error_message, /too-late/);
+    const vectors = await readAll<FeatureVectorRecord>(stack.kafka, stack.serde, ctx.topics.features);
+    assert.deepEqual(vectors.map((v) => v.value.event_id).sort(), [`${name}-now`, `${name}-slightly-late`].sort());
+    const metrics = await (await fetch(`${stack.serving.url}/metrics`)).text();
+    assert.match(metrics, new RegExp(`streamloop_late_events_total\\{pipeline="${name}",policy="dead_letter"\\} 1`));
+  } finally {
+    await producer.disconnect();
+    await stack.close();
+  }
+});

@@ -68,3 +68,36 @@ test('training builds a dataset from ClickHouse, evaluates on the latest window 
     await stack.close();
   }
 });
+
+test('the model type comes from the spec: gradient-boosted trees train, export and publish the same way', { skip: !brokers && 'KAFKA_BROKERS is not set', timeout: 180_000 }, async () => {
+  const name = uniqueName('gbdt');
+  const spec = testPipeline(name, (s) => {
+    s.training.minLabels = 500;
+    s.topics.models = uniqueName('models');
+    s.model.algorithm = 'gbdt';
+    s.model.params = { max_iter: 50, learning_rate: 0.1, max_leaf_nodes: 15 };
+  });
+  const stack = await startStack(brokers!, [spec], (r) => [TrainingModule.register(r)]);
+  try {
+    const computer = new FeatureComputer(spec);
+    const stream = generateCardTransactions({ seed: 22, events: 1500, idPrefix: name, compromiseRate: 0.03 });
+    const ch = await stack.runtime.clickhouse();
+    await insertRows(ch, TABLES.features, stream.map(({ event }) => {
+      const f = computer.compute(event as unknown as Record<string, unknown>);
+      return { pipeline: name, event_id: event.transaction_id, entity_key: f.entityKey, event_time: f.eventTime, feature_spec_version: 'v1', values: f.values, computed_at: Date.now(), source_partition: 0, source_offset: 0 };
+    }));
+    await insertRows(ch, TABLES.labels, stream.map(({ event, label }) => ({ pipeline: name, event_id: event.transaction_id, label, label_time: event.event_time + 1000 })));
+    const res = await fetch(`${stack.serving.url}/v1/pipelines/${name}/train`, { method: 'POST' });
+    const result = (await res.json()) as { algorithm: string; metrics: Record<string, number>; parity_max_abs_diff: number };
+    assert.equal(res.status, 201, JSON.stringify(result));
+    assert.equal(result.algorithm, 'gbdt');
+    assert.ok(result.metrics.roc_auc > 0.75, `held-out ROC AUC ${result.metrics.roc_auc}`);
+    const [model] = await readAll<ModelRegistryRecord>(stack.kafka, stack.serde, spec.topics.models!);
+    assert.equal(model.value.algorithm, 'gbdt');
+    assert.equal(model.value.params.max_leaf_nodes, '15');
+    const top = Object.entries(model.value.feature_importance).sort((a, b) => b[1] - a[1])[0];
+    assert.ok(top[1] > 0, `top feature ${top[0]}`);
+  } finally {
+    await stack.close();
+  }
+});

@@ -62,7 +62,7 @@ const aggregateSchema = z.discriminatedUnion('op', [
   z.object({ name: featureName, op: z.literal('ewm_mean'), entity: fieldName, field: fieldName, half_life: duration }).strict(),
 ]);
 
-export const MODEL_ALGORITHMS = ['logistic_regression'] as const;
+export const MODEL_ALGORITHMS = ['logistic_regression', 'gbdt'] as const;
 
 const specSchema = z.object({
   pipeline: pipelineName,

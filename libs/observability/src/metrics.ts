@@ -10,6 +10,7 @@ export class StreamloopMetrics {
   readonly recordsOut: Counter<'service' | 'pipeline' | 'topic'>;
   readonly deadLetters: Counter<'service' | 'pipeline' | 'stage'>;
   readonly duplicatesDropped: Counter<'pipeline'>;
+  readonly lateEvents: Counter<'pipeline' | 'policy'>;
   readonly batchDuration: Histogram<'service' | 'pipeline'>;
   readonly predictionLatency: Histogram<'pipeline' | 'model'>;
   readonly consumerLag: Gauge<'service' | 'group' | 'topic'>;
@@ -26,6 +27,7 @@ export class StreamloopMetrics {
     this.recordsOut = new Counter({ name: 'streamloop_records_out_total', help: 'Records produced', labelNames: ['service', 'pipeline', 'topic'], registers: r });
     this.deadLetters = new Counter({ name: 'streamloop_dead_letters_total', help: 'Records sent to the DLQ', labelNames: ['service', 'pipeline', 'stage'], registers: r });
     this.duplicatesDropped = new Counter({ name: 'streamloop_duplicate_events_total', help: 'Events dropped as duplicates by event id', labelNames: ['pipeline'], registers: r });
+    this.lateEvents = new Counter({ name: 'streamloop_late_events_total', help: 'Events older than the allowed lateness (or a window) for their entity', labelNames: ['pipeline', 'policy'], registers: r });
     this.batchDuration = new Histogram({
       name: 'streamloop_batch_duration_seconds', help: 'Time to process one consumed batch',
       labelNames: ['service', 'pipeline'], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: r,

@@ -4,6 +4,10 @@ import { isOutage, RUNTIME, Runtime, startPipelineConsumer, type FeatureVectorRe
 
 const SERVICE = 'features';
 
+export class LateEventError extends Error {
+  override name = 'LateEventError';
+}
+
 /**
  * Turns validated events into feature vectors: per-event transforms plus per-entity windowed aggregates,
  * each computed from the entity's state before the event is added (no leakage).
@@ -34,6 +38,14 @@ export class FeaturesService implements OnApplicationBootstrap {
         const { value } = await this.runtime.serde.decode(r.value, ctx.eventType);
         const event = value as Record<string, unknown>;
         const computed = computer.compute(event);
+        if (computed.late) {
+          // Only with allowed_lateness set is a late event left out of state and withheld (docs/pipeline-spec.md).
+          const enforced = spec.features.allowedLatenessMs !== null && spec.features.allowedLatenessMs !== undefined;
+          const policy = enforced ? (spec.features.lateEvents ?? 'drop') : 'applied';
+          this.runtime.metrics.lateEvents.inc({ pipeline: spec.pipeline, policy });
+          if (policy === 'drop') continue;
+          if (policy === 'dead_letter') throw new LateEventError(`event ${String(event[spec.events.idField])}: event time ${computed.eventTime} is older than the allowed lateness of ${spec.features.allowedLatenessMs} ms for its entity`);
+        }
         const vector: FeatureVectorRecord = {
           event_id: String(event[spec.events.idField]),
           pipeline: spec.pipeline,
