@@ -63,9 +63,14 @@ test('monitoring sinks the loop into ClickHouse and measures drift against the t
     const hour = report.features.find((f) => f.feature === 'hour')!;
     assert.ok(amount.psi > 0.2 && amount.drifted, `amount PSI ${amount.psi}`);
     assert.ok(hour.psi < 0.2 && !hour.drifted, `hour PSI ${hour.psi}`);
+    assert.ok(amount.ks_p_value < 1e-6 && amount.wasserstein > 20 && amount.jensen_shannon > 0.2, JSON.stringify(amount));
+    assert.ok(hour.ks_p_value > 0.001, `hour KS p-value ${hour.ks_p_value}`);
+    assert.deepEqual(report.dataset?.drifted, ['amount']);
     assert.ok(report.performance && report.performance.labelled > 0);
     const drift = await ch.query({ query: `SELECT feature, value FROM drift_metrics WHERE pipeline = {p:String} AND statistic = 'psi'`, query_params: { p: name }, format: 'JSONEachRow' });
     assert.ok(((await drift.json()) as unknown[]).length >= 2);
+    const stats = await ch.query({ query: `SELECT DISTINCT statistic FROM drift_metrics WHERE pipeline = {p:String} ORDER BY statistic`, query_params: { p: name }, format: 'JSONEachRow' });
+    assert.deepEqual(((await stats.json()) as Array<{ statistic: string }>).map((r) => r.statistic), ['drifted_share', 'jensen_shannon', 'ks_p_value', 'ks_statistic', 'psi', 'wasserstein']);
 
     const alerts = await eventually(async () => {
       const all = await readAll<AlertRecord>(stack.kafka, stack.serde, ctx.topics.alerts);

@@ -157,6 +157,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       `live ROC AUC      ${fmt(liveMetrics.rocAuc)} over ${live.length} labelled predictions; ${fmt(shiftMetrics.rocAuc)} after the shift`,
       `top PSI (latest ${settings.pipelineFiles.length ? ctx.spec.monitoring.window : ''} window vs training reference):`,
       ...topPsi.map((f) => `  ${f.feature.padEnd(28)} ${fmt(f.psi)}${f.drifted ? '  drifted' : ''}`),
+      `dataset drift     ${report?.dataset ? `${report.dataset.drifted.length} of ${report.features.length} features (KS, Benjamini-Hochberg at 0.05)${report.dataset.drift ? ': the dataset drifted' : ''}` : 'n/a'}`,
       `took              ${((Date.now() - started) / 1000).toFixed(1)} s`,
       ok ? 'result            OK: every valid event predicted, every malformed one dead-lettered' : 'result            FAILED: counts do not match',
     ];

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { insertRows, latestEventTime, latestFeatureValues, loadLabelledPredictions, TABLES, type ClickHouseClient } from '@streamloop/clickhouse';
-import { psi } from '@streamloop/drift';
+import { datasetDrift, jensenShannonDistance, ksTest, psi, wasserstein1 } from '@streamloop/drift';
 import type { ConsumedRecord } from '@streamloop/kafka';
 import { evaluateBinary } from '@streamloop/ml';
 import {
@@ -18,7 +18,9 @@ export interface DriftReport {
   model_version: number;
   window_start: number;
   window_end: number;
-  features: Array<{ feature: string; psi: number; drifted: boolean }>;
+  features: Array<{ feature: string; psi: number; drifted: boolean; ks_statistic: number; ks_p_value: number; jensen_shannon: number; wasserstein: number }>;
+  /** Evidently-style dataset drift: KS p-values corrected by Benjamini-Hochberg, share of drifted features. */
+  dataset?: { drift: boolean; share: number; drifted: string[] };
   performance?: { labelled: number; roc_auc: number; precision: number; recall: number; f1: number };
 }
 
@@ -138,6 +140,7 @@ export class MonitoringService implements OnApplicationBootstrap {
     const report: DriftReport = { pipeline, model_name: model.model_name, model_version: model.model_version, window_start: windowStart, window_end: windowEnd, features: [] };
     const rows: Record<string, unknown>[] = [];
     const alerts: AlertRecord[] = [];
+    const pValues: Array<{ feature: string; pValue: number }> = [];
     for (const feature of model.feature_names) {
       const reference = model.reference[feature];
       if (!reference || reference.length === 0) continue;
@@ -145,13 +148,30 @@ export class MonitoringService implements OnApplicationBootstrap {
       if (current.length === 0) continue;
       const { value } = psi(reference, current, { bins: monitoring.psiBins });
       const drifted = value > monitoring.psiThreshold;
-      report.features.push({ feature, psi: value, drifted });
-      this.runtime.metrics.driftScore.set({ pipeline, feature, statistic: 'psi' }, value);
-      rows.push({
-        pipeline, window_start: windowStart, window_end: windowEnd, feature, statistic: 'psi', value,
-        threshold: monitoring.psiThreshold, drifted: drifted ? 1 : 0, model_name: model.model_name,
-        model_version: model.model_version, computed_at: computedAt,
-      });
+      // KS and Wasserstein compare observed values; missing values are PSI's and JS's concern (their own bin).
+      const refObserved = reference.filter(Number.isFinite);
+      const curObserved = current.filter(Number.isFinite);
+      const comparable = refObserved.length > 0 && curObserved.length > 0;
+      const ks = comparable ? ksTest(refObserved, curObserved) : { statistic: Number.NaN, pValue: Number.NaN };
+      const statistics: Record<string, number> = {
+        psi: value,
+        ks_statistic: ks.statistic,
+        ks_p_value: ks.pValue,
+        jensen_shannon: jensenShannonDistance(reference, current, { bins: monitoring.psiBins }),
+        wasserstein: comparable ? wasserstein1(refObserved, curObserved) : Number.NaN,
+      };
+      report.features.push({ feature, drifted, ...(statistics as Omit<DriftReport['features'][number], 'feature' | 'drifted'>) });
+      if (Number.isFinite(ks.pValue)) pValues.push({ feature, pValue: ks.pValue });
+      for (const [statistic, v] of Object.entries(statistics)) {
+        if (!Number.isFinite(v)) continue;
+        this.runtime.metrics.driftScore.set({ pipeline, feature, statistic }, v);
+        const isPsi = statistic === 'psi';
+        rows.push({
+          pipeline, window_start: windowStart, window_end: windowEnd, feature, statistic, value: v,
+          threshold: isPsi ? monitoring.psiThreshold : Number.NaN, drifted: isPsi && drifted ? 1 : 0, model_name: model.model_name,
+          model_version: model.model_version, computed_at: computedAt,
+        });
+      }
       const alertKey = `${pipeline}/${feature}/${model.model_version}/${windowStart}`;
       if (drifted && !this.alerted.has(alertKey)) {
         this.alerted.add(alertKey);
@@ -161,6 +181,15 @@ export class MonitoringService implements OnApplicationBootstrap {
           model_name: model.model_name, model_version: model.model_version, created_at: computedAt,
         });
       }
+    }
+    if (pValues.length > 0) {
+      const dataset = datasetDrift(pValues, { alpha: 0.05, shareThreshold: 0.5 });
+      report.dataset = { drift: dataset.drift, share: dataset.share, drifted: dataset.features.filter((f) => f.drifted).map((f) => f.feature) };
+      this.runtime.metrics.driftScore.set({ pipeline, feature: '__dataset__', statistic: 'drifted_share' }, dataset.share);
+      rows.push({
+        pipeline, window_start: windowStart, window_end: windowEnd, feature: '__dataset__', statistic: 'drifted_share', value: dataset.share,
+        threshold: 0.5, drifted: dataset.drift ? 1 : 0, model_name: model.model_name, model_version: model.model_version, computed_at: computedAt,
+      });
     }
     if (rows.length > 0) await insertRows(ch, TABLES.drift_metrics, rows);
     await this.runtime.send(ctx.topics.alerts, this.runtime.types.alert, alerts.map((a) => ({ key: a.feature, value: a })));
