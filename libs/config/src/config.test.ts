@@ -123,13 +123,13 @@ test('every problem is reported at once, each with its key path and the value fo
     .replace('op: log1p', 'op: log2')
     .replace('threshold: 0.5', 'threshold: 1.5')
     .replace('psi_bins: 10', 'psi_bins: 2.5')
-    .replace('algorithm: logistic_regression', 'algorithm: gbdt')
+    .replace('algorithm: logistic_regression', 'algorithm: svm')
     .replace('pipeline: fraud', 'pipeline: Fraud!'));
   assert.deepEqual(problems, [
     'pipeline: expected lowercase letters, digits, _ or -, starting with a letter, got "Fraud!"',
     'events.partitions: expected a number, got "three"',
     'features.transforms[1].op: expected one of passthrough, log1p, clip, bucketize, one_hot, hour_of_day, day_of_week, not_equal, ratio, got "log2"',
-    'model.algorithm: expected "logistic_regression", got "gbdt"',
+    'model.algorithm: expected one of logistic_regression, gbdt, got "svm"',
     'model.threshold: expected a number <= 1, got 1.5',
     'monitoring.psi_bins: expected an integer, got 2.5',
   ]);
