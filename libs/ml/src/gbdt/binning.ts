@@ -12,7 +12,10 @@ export const MISSING_BIN = 255;
 export const MAX_BINS_LIMIT = 255;
 
 export interface BinnedData {
-  /** Column-major n × d bins: feature j of row i is at j * n + i. */
+  /**
+   * Row-major n × d bins: feature j of row i is at i * d + j. Row-major because histogram building visits the rows of
+   * a node (an arbitrary subset) and reads every feature of each: one cache line per row instead of one per value.
+   */
   bins: Uint8Array;
   n: number;
   d: number;
@@ -46,8 +49,9 @@ function float32Between(v: number, lo: number, hi: number): number {
  */
 export function columnThresholds(values: Float64Array, maxBins: number): Float64Array {
   const sorted = values.slice().sort();
+  // The distinct values are only needed when there are at most maxBins of them: stop collecting past that.
   const distinct: number[] = [];
-  for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) distinct.push(sorted[i]);
+  for (let i = 0; i < sorted.length && distinct.length <= maxBins; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) distinct.push(sorted[i]);
   const raw: Array<[number, number, number]> = []; // [midpoint, value just below, value just above]
   if (distinct.length <= maxBins) {
     for (let i = 0; i + 1 < distinct.length; i++) raw.push([(distinct[i] + distinct[i + 1]) / 2, distinct[i], distinct[i + 1]]);
@@ -134,16 +138,17 @@ export class BinMapper {
     return this.thresholds.length;
   }
 
-  /** Bins the listed rows of a row-major flat matrix into a column-major Uint8Array. */
+  /** Bins the listed rows of a row-major flat matrix into a row-major Uint8Array. */
   transform(flat: Float64Array, d: number, rows: ArrayLike<number>): BinnedData {
     const n = rows.length;
     const bins = new Uint8Array(n * d);
-    for (let j = 0; j < d; j++) {
-      const t = this.thresholds[j];
-      const o = j * n;
-      for (let k = 0; k < n; k++) {
-        const v = flat[rows[k] * d + j];
-        bins[o + k] = Number.isNaN(v) ? MISSING_BIN : binOf(t, v);
+    const th = this.thresholds;
+    for (let k = 0; k < n; k++) {
+      const src = rows[k] * d;
+      const dst = k * d;
+      for (let j = 0; j < d; j++) {
+        const v = flat[src + j];
+        bins[dst + j] = Number.isNaN(v) ? MISSING_BIN : binOf(th[j], v);
       }
     }
     return { bins, n, d };

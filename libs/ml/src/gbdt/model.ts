@@ -7,7 +7,7 @@
 import { binaryLabels, flatten, matrixShape, type Matrix } from '../data';
 import { seededRandom } from '../random';
 import { BinMapper, MAX_BINS_LIMIT, MISSING_BIN } from './binning';
-import { addTreeBinned, growTree, type GrownTree, type GrowerContext } from './grower';
+import { addTreeBinned, addTreeLeaves, growTree, type GrownTree, type GrowerContext } from './grower';
 
 export type GbdtTask = 'classification' | 'regression';
 
@@ -266,11 +266,17 @@ export class GradientBoostedTrees {
     const binnedVa = mapper.transform(flat, d, valRows);
     const observedBins = Int32Array.from(mapper.thresholds, (t) => t.length + 1);
     const hasMissing = new Uint8Array(d);
-    for (let j = 0; j < d; j++) {
-      const col = binnedTr.bins.subarray(j * nTr, (j + 1) * nTr);
-      if (col.includes(MISSING_BIN)) hasMissing[j] = 1;
+    {
+      const bins = binnedTr.bins;
+      for (let off = 0; off < bins.length; off += d) for (let j = 0; j < d; j++) if (bins[off + j] === MISSING_BIN) hasMissing[j] = 1;
     }
-    const ctx: GrowerContext = { bins: binnedTr.bins, n: nTr, d, observedBins, hasMissing };
+    // A column-major copy for the grower's partition step (see GrowerContext.columns).
+    const columns = new Uint8Array(nTr * d);
+    {
+      const bins = binnedTr.bins;
+      for (let i = 0; i < nTr; i++) for (let j = 0, off = i * d; j < d; j++) columns[j * nTr + i] = bins[off + j];
+    }
+    const ctx: GrowerContext = { bins: binnedTr.bins, columns, n: nTr, d, observedBins, hasMissing };
 
     let baseline: number;
     {
@@ -297,40 +303,57 @@ export class GradientBoostedTrees {
     const params = { maxLeafNodes: o.maxLeafNodes, maxDepth: o.maxDepth, minSamplesLeaf: o.minSamplesLeaf, l2: o.l2Regularization, learningRate: o.learningRate };
 
     const grown: GrownTree[] = [];
-    const history: GbdtFitHistory = { trainLoss: [meanLoss(o.task, yTr, raw)], validationLoss: [], stoppedEarly: false };
+    const history: GbdtFitHistory = { trainLoss: [], validationLoss: [], stoppedEarly: false };
     // Scores are negated losses, compared as scikit-learn's _should_stop does.
     const scores: number[] = [];
     if (early) {
       history.validationLoss.push(meanLoss(o.task, yVa, rawVa));
       scores.push(-history.validationLoss[0]);
     }
+    const rows = new Uint32Array(nSub);
     for (let it = 0; it < o.maxIter; it++) {
+      // The training loss of the current margins (after `it` trees) is summed in the gradient pass, which already
+      // has e^−|r|: the same value meanLoss gives, without a second pass over the rows.
+      let loss = 0;
       if (o.task === 'classification') {
         for (let i = 0; i < nTr; i++) {
-          const p = sigmoid(raw[i]);
-          g[i] = p - yTr[i];
+          const r = raw[i];
+          const e = Math.exp(-Math.abs(r));
+          const p = r >= 0 ? 1 / (1 + e) : e / (1 + e);
+          const yi = yTr[i];
+          loss += (r > 0 ? r + Math.log1p(e) : Math.log1p(e)) - yi * r;
+          g[i] = p - yi;
           h[i] = p * (1 - p);
         }
       } else {
-        for (let i = 0; i < nTr; i++) g[i] = raw[i] - yTr[i];
+        for (let i = 0; i < nTr; i++) {
+          const e = yTr[i] - raw[i];
+          loss += 0.5 * e * e;
+          g[i] = -e;
+        }
       }
-      const rows = nSub < nTr ? Uint32Array.from(sampleIndices(nTr, nSub, rnd, rowBuf)) : Uint32Array.from({ length: nTr }, (_, i) => i);
+      history.trainLoss.push(loss / nTr);
+      // Rows in ascending order each time, so every tree sums its histograms in the same order as a fresh fit would.
+      if (nSub < nTr) rows.set(sampleIndices(nTr, nSub, rnd, rowBuf));
+      else for (let i = 0; i < nTr; i++) rows[i] = i;
       const features = nCols < d ? Int32Array.from(sampleIndices(d, nCols, rnd, colBuf)) : allFeatures;
       const tree = growTree(ctx, g, h, rows, features, params);
       grown.push(tree);
-      addTreeBinned(tree, binnedTr.bins, nTr, raw);
-      history.trainLoss.push(meanLoss(o.task, yTr, raw));
+      // Without row subsampling the leaves partition every training row: add leaf values by partition.
+      if (nSub === nTr) addTreeLeaves(tree, rows, raw);
+      else addTreeBinned(tree, binnedTr.bins, nTr, d, raw);
       if (early) {
-        addTreeBinned(tree, binnedVa.bins, nVa, rawVa);
-        const loss = meanLoss(o.task, yVa, rawVa);
-        history.validationLoss.push(loss);
-        scores.push(-loss);
+        addTreeBinned(tree, binnedVa.bins, nVa, d, rawVa);
+        const vloss = meanLoss(o.task, yVa, rawVa);
+        history.validationLoss.push(vloss);
+        scores.push(-vloss);
         if (shouldStop(scores, o.nIterNoChange, o.tol)) {
           history.stoppedEarly = it + 1 < o.maxIter;
           break;
         }
       }
     }
+    history.trainLoss.push(meanLoss(o.task, yTr, raw));
     const model = new GradientBoostedTrees(o.task, featureNames.slice(), baseline, o.learningRate, grown.map((t) => treeFromGrown(t, mapper.thresholds)));
     model.history = history;
     return model;
