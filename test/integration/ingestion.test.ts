@@ -34,7 +34,8 @@ test('ingestion validates, fills defaults, drops duplicates and dead-letters bad
     const messages = [
       ...(await Promise.all(events.map(async (e) => ({ key: e.card_id, value: await stack.serde.encode(`${ctx.topics.raw}-value`, ctx.eventType, e) })))),
       { key: 'x', value: await stack.serde.encode(`${ctx.topics.raw}-value`, oldType, oldEvent) },
-      { key: 'dup', value: await stack.serde.encode(`${ctx.topics.raw}-value`, ctx.eventType, events[3]) },
+      // A re-sent event carries its original key, so it lands on the same raw partition, where dedup state lives.
+      { key: events[3].card_id, value: await stack.serde.encode(`${ctx.topics.raw}-value`, ctx.eventType, events[3]) },
       { key: 'bad', value: Buffer.from('plain text') },
     ];
     await producer.send({ topic: ctx.topics.raw, messages });

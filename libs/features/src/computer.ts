@@ -245,6 +245,13 @@ export class FeatureComputer {
     return evicted;
   }
 
+  /** The newest event time held by any entity (−Infinity without state): "now" in event time for evictIdle. */
+  newestEventTime(): number {
+    let newest = Number.NEGATIVE_INFINITY;
+    for (const g of this.groups) for (const s of g.states.values()) if (s.last > newest) newest = s.last;
+    return newest;
+  }
+
   /** Drops all state (e.g. when a partition is revoked and its entities move elsewhere). */
   clear(): void {
     for (const g of this.groups) g.states.clear();

@@ -31,13 +31,32 @@ export async function ensureTopics(kafka: Kafka, topics: TopicSpec[]): Promise<s
   }
 }
 
+type Admin = ReturnType<Kafka['admin']>;
+
+/**
+ * Low and high offsets per partition. Right after a topic is created a broker can still answer "not the leader"
+ * while metadata settles; that is retried with fresh metadata instead of failing the caller.
+ */
+export async function fetchTopicEnds(admin: Admin, topic: string): Promise<Array<{ partition: number; low: string; high: string }>> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await admin.fetchTopicOffsets(topic);
+    } catch (error) {
+      const retriable = (error as { retriable?: boolean }).retriable === true;
+      if (!retriable || attempt >= 10) throw error;
+      await new Promise((r) => setTimeout(r, 100 * attempt));
+      await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => undefined);
+    }
+  }
+}
+
 /** Sum of (high watermark − committed offset) over a group's partitions of one topic. */
 export async function consumerLag(kafka: Kafka, groupId: string, topic: string): Promise<number> {
   const admin = kafka.admin();
   await admin.connect();
   try {
     const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    const high = await admin.fetchTopicOffsets(topic);
+    const high = await fetchTopicEnds(admin, topic);
     let lag = 0;
     for (const p of high) {
       const c = committed?.partitions.find((x) => x.partition === p.partition);
@@ -55,14 +74,16 @@ export async function readTopicToEnd(
   kafka: Kafka,
   topic: string,
   onRecord: (r: { partition: number; offset: string; key: Buffer | null; value: Buffer | null; headers: Record<string, Buffer | undefined> }) => void | Promise<void>,
-  options: { isolation?: 'read_committed' | 'read_uncommitted'; timeoutMs?: number } = {},
+  options: { isolation?: 'read_committed' | 'read_uncommitted'; timeoutMs?: number; partitions?: number[] } = {},
 ): Promise<number> {
   const admin = kafka.admin();
   await admin.connect();
   let ends: Map<number, bigint>;
+  let offsets: Array<{ partition: number; high: string }>;
   try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    ends = new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));
+    offsets = await fetchTopicEnds(admin, topic);
+    const wanted = options.partitions ? new Set(options.partitions) : undefined;
+    ends = new Map(offsets.filter((o) => !wanted || wanted.has(o.partition)).map((o) => [o.partition, BigInt(o.high)]));
   } finally {
     await admin.disconnect();
   }
@@ -82,11 +103,24 @@ export async function readTopicToEnd(
         () => reject(new Error(`reading ${topic} to its end timed out after ${options.timeoutMs ?? 60000} ms`)),
         options.timeoutMs ?? 60000,
       );
+      const passed = (partition: number, lastOffset: string) => {
+        // With transactions the last offsets can be control or aborted records, which never reach eachBatch;
+        // the batch's last offset (reported for filtered batches too) tells that they were passed.
+        if (pending.has(partition) && BigInt(lastOffset) + 1n >= (ends.get(partition) ?? 0n)) {
+          pending.delete(partition);
+          if (pending.size === 0) {
+            clearTimeout(timer);
+            resolve();
+          }
+        }
+      };
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => passed(payload.partition, payload.lastOffset));
       consumer
         .run({
           autoCommit: false,
           eachBatch: async ({ batch }) => {
-            const end = ends.get(batch.partition) ?? 0n;
+            const end = ends.get(batch.partition);
+            if (end === undefined) return;
             for (const m of batch.messages) {
               if (BigInt(m.offset) >= end) break;
               count++;
@@ -94,15 +128,13 @@ export async function readTopicToEnd(
               for (const [k, v] of Object.entries(m.headers ?? {})) headers[k] = Array.isArray(v) ? (v[0] as Buffer) : (v as Buffer | undefined);
               await onRecord({ partition: batch.partition, offset: m.offset, key: m.key, value: m.value, headers });
             }
-            // With transactions, the last offsets can be control records; the batch's last offset tells us we passed them.
-            if (BigInt(batch.lastOffset()) + 1n >= end) {
-              pending.delete(batch.partition);
-              if (pending.size === 0) {
-                clearTimeout(timer);
-                resolve();
-              }
-            }
+            passed(batch.partition, batch.lastOffset());
           },
+        })
+        .then(() => {
+          // Partitions nobody asked for are paused so that only the wanted ones are fetched.
+          const others = offsets.map((o) => o.partition).filter((p) => !ends.has(p));
+          if (others.length > 0) consumer.pause([{ topic, partitions: others }]);
         })
         .catch(reject);
     });

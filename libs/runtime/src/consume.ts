@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { runBatchConsumer, type ConsumedRecord } from '@streamloop/kafka';
+import { readTopicToEnd, runBatchConsumer, runTransactionalProcessor, type ConsumedRecord, type PartitionTask } from '@streamloop/kafka';
 import type { ModelRegistryRecord } from './records';
 import { isOutage, type Runtime } from './runtime';
 
@@ -44,6 +44,66 @@ export async function startPipelineConsumer(runtime: Runtime, options: PipelineC
     await running.stop();
     runtime.health.remove(component);
   });
+}
+
+export interface ExactlyOnceConsumerOptions {
+  service: string;
+  pipeline: string;
+  topic: string;
+  /** Restores a partition's state (see `restoreChangelogPartition`) and returns its task. */
+  createTask: (partition: number) => Promise<PartitionTask>;
+  sessionTimeoutMs?: number;
+}
+
+/**
+ * Consume → transform → produce in Kafka transactions (libs/kafka runTransactionalProcessor), with the
+ * platform's metrics, logging and shutdown wired in. Group `streamloop-<service>-<topic>`, transactional
+ * ids `streamloop-<service>-<topic>-<partition>`.
+ */
+export async function startExactlyOnceConsumer(runtime: Runtime, options: ExactlyOnceConsumerOptions): Promise<void> {
+  const { service, pipeline, topic } = options;
+  const log = runtime.logger.child({ service, pipeline, topic });
+  const groupId = `streamloop-${service}-${topic}`;
+  const component = `${service}:${pipeline}:${topic}`;
+  const running = await runTransactionalProcessor({
+    kafka: runtime.kafka,
+    groupId,
+    topic,
+    transactionalIdPrefix: groupId,
+    sessionTimeoutMs: options.sessionTimeoutMs ?? runtime.settings.kafkaSessionTimeoutMs,
+    createTask: async (partition) => {
+      const started = Date.now();
+      const task = await options.createTask(partition);
+      log.info({ partition, ms: Date.now() - started }, 'partition state restored');
+      return task;
+    },
+    onCommitted: (_partition, records) => {
+      runtime.metrics.recordsIn.inc({ service, pipeline, topic }, records);
+      runtime.health.set(component, true);
+    },
+    onBatchError: (error, attempt, partition) => {
+      if (attempt >= 5) runtime.health.set(component, false, String(error));
+      const level = attempt >= 3 ? 'warn' : 'debug';
+      log[level]({ err: error, attempt, partition }, 'transaction failed; restoring the partition and retrying');
+    },
+  });
+  runtime.health.set(component, true);
+  runtime.onClose(async () => {
+    await running.stop();
+    runtime.health.remove(component);
+  });
+}
+
+/** Replays one partition of a changelog topic (committed records only) into `apply`, in offset order. */
+export async function restoreChangelogPartition(
+  runtime: Runtime,
+  topic: string,
+  partition: number,
+  apply: (key: string, value: Buffer | null) => void,
+): Promise<number> {
+  return readTopicToEnd(runtime.kafka, topic, (r) => {
+    if (r.key) apply(r.key.toString('utf8'), r.value);
+  }, { isolation: 'read_committed', partitions: [partition], timeoutMs: 300_000 });
 }
 
 /**

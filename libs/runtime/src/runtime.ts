@@ -3,6 +3,7 @@ import { AvroSerde, HttpRegistryClient, loadAvsc } from '@streamloop/avro';
 import { createClickHouse, closeClickHouse, migrate, type ClickHouseClient } from '@streamloop/clickhouse';
 import { loadPipelineSpec, topicsFor, type PipelineSpec, type PipelineTopics, type Settings } from '@streamloop/config';
 import { FeatureComputer } from '@streamloop/features';
+import { Partitioners, type PartitionMetadata } from 'kafkajs';
 import { createKafka, deadLetterMessage, ensureTopics, type DeadLetter, type Kafka, type Message, type Producer, type TopicSpec } from '@streamloop/kafka';
 import { createLogger, HealthRegistry, StreamloopMetrics, type Logger } from '@streamloop/observability';
 import { loadPlatformTypes, type PlatformTypes } from './platform-types';
@@ -27,6 +28,9 @@ export class Runtime {
   readonly logger: Logger;
   readonly pipelines = new Map<string, PipelineContext>();
   private readonly computers = new Map<string, FeatureComputer>();
+  /** Per pipeline, the feature state of each P.events partition this process owns right now. */
+  private readonly partitionComputers = new Map<string, Map<number, FeatureComputer>>();
+  private readonly partitioner = Partitioners.DefaultPartitioner();
   private producerPromise?: Promise<Producer>;
   private clickhousePromise?: Promise<ClickHouseClient>;
   /** Consumers and jobs; closed before the producer and ClickHouse they write to. */
@@ -74,6 +78,11 @@ export class Runtime {
       for (const topic of [topics.raw, topics.events, topics.dlq, topics.features, topics.predictions, topics.labels, topics.alerts]) {
         add({ topic, partitions });
       }
+      // Changelogs have one partition per input partition: partition p holds the state of input partition p.
+      add({ topic: topics.changelog('features'), partitions, config: { 'cleanup.policy': 'compact' } });
+      // Dedup ids matter for the dedup window only: compacted, and deleted once well past the window.
+      const dedupRetention = String(Math.max(3_600_000, 2 * spec.events.dedupWindowMs));
+      add({ topic: topics.changelog('dedup'), partitions, config: { 'cleanup.policy': 'compact,delete', 'retention.ms': dedupRetention } });
       // Model versions are few and must all be kept: compacted by pipeline/model/version key.
       add({ topic: topics.models, partitions: 1, config: { 'cleanup.policy': 'compact' } });
     }
@@ -111,18 +120,53 @@ export class Runtime {
     const producer = await this.producer();
     const sends: Promise<unknown>[] = [];
     if (outputs.length > 0) sends.push(producer.send({ topic, messages: outputs, acks: -1 }));
-    if (letters.length > 0) {
-      const subject = `${ctx.topics.dlq}-value`;
-      const messages = await Promise.all(letters.map(async (l) => deadLetterMessage(l, await this.serde.encode(subject, this.types.deadLetter, l))));
-      sends.push(producer.send({ topic: ctx.topics.dlq, messages, acks: -1 }));
-    }
+    if (letters.length > 0) sends.push(producer.send({ topic: ctx.topics.dlq, messages: await this.deadLetterMessages(ctx, letters), acks: -1 }));
     await Promise.all(sends);
+    this.countOutputs(ctx, service, topic, outputs.length, letters);
+  }
+
+  /** Dead letters as DLQ messages (for a transaction that writes them with the batch's other outputs). */
+  deadLetterMessages(ctx: PipelineContext, letters: DeadLetter[]): Promise<Message[]> {
+    const subject = `${ctx.topics.dlq}-value`;
+    return Promise.all(letters.map(async (l) => deadLetterMessage(l, await this.serde.encode(subject, this.types.deadLetter, l))));
+  }
+
+  countOutputs(ctx: PipelineContext, service: string, topic: string, outputs: number, letters: DeadLetter[]): void {
     const pipeline = ctx.spec.pipeline;
-    this.metrics.recordsOut.inc({ service, pipeline, topic }, outputs.length);
+    this.metrics.recordsOut.inc({ service, pipeline, topic }, outputs);
     for (const l of letters) this.metrics.deadLetters.inc({ service, pipeline, stage: l.stage });
   }
 
-  /** The pipeline's feature computer, shared by the features stream and REST predict in this process. */
+  /** Registers (or, with undefined, removes) the feature state of one P.events partition owned by this process. */
+  setPartitionFeatures(pipeline: string, partition: number, computer: FeatureComputer | undefined): void {
+    let byPartition = this.partitionComputers.get(pipeline);
+    if (!byPartition) this.partitionComputers.set(pipeline, (byPartition = new Map()));
+    if (computer) byPartition.set(partition, computer);
+    else byPartition.delete(partition);
+  }
+
+  /**
+   * An event's feature vector from its entity's current state, changing nothing (REST predict). The state is
+   * that of the P.events partition the entity's key goes to (Kafka's default partitioner); when this process
+   * does not own that partition, the aggregates are those of an entity without history.
+   */
+  peekFeatures(pipeline: string, event: Record<string, unknown>): ComputedFeaturesView {
+    const { spec, topics } = this.pipeline(pipeline);
+    const entity = event[spec.events.entityField];
+    const owned = this.partitionComputers.get(pipeline);
+    let computer: FeatureComputer | undefined;
+    if (owned && owned.size > 0 && entity !== null && entity !== undefined) {
+      const partitionMetadata = Array.from({ length: spec.events.partitions }, (_, partitionId): PartitionMetadata => (
+        { partitionId, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }
+      ));
+      const partition = this.partitioner({ topic: topics.events, partitionMetadata, message: { key: String(entity), value: null } });
+      computer = owned.get(partition);
+    }
+    const result = (computer ?? this.featureComputer(pipeline)).peek(event);
+    return { values: result.values, stateOwned: computer !== undefined };
+  }
+
+  /** A feature computer of the pipeline that holds no entity state: feature names, and features of entities without history. */
   featureComputer(pipeline: string): FeatureComputer {
     let computer = this.computers.get(pipeline);
     if (!computer) {
@@ -159,6 +203,12 @@ export class Runtime {
       }
     }
   }
+}
+
+export interface ComputedFeaturesView {
+  values: Record<string, number>;
+  /** Whether the entity's state lives in this process (else the aggregates are those of a new entity). */
+  stateOwned: boolean;
 }
 
 export class UnknownPipelineError extends Error {

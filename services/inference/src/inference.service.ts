@@ -105,7 +105,7 @@ export class InferenceService implements OnApplicationBootstrap {
     const model = this.models.get(pipeline);
     if (!model) throw new NoModelYetError(`pipeline ${pipeline} has no champion model yet`);
     let features: Record<string, number>;
-    if (body.event) features = this.runtime.featureComputer(pipeline).peek(body.event).values;
+    if (body.event) features = this.runtime.peekFeatures(pipeline, body.event).values;
     else if (body.features) features = numericFeatures(body.features, model.record.feature_names);
     else throw new BadPredictRequestError('expected a body with "event" (the event\'s fields) or "features" (name → number)');
     const [score] = await this.score(model, [features]);

@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { validateRecord } from '@streamloop/avro';
-import { deadLetter, DedupWindow, type ConsumedRecord, type DeadLetter, type Message } from '@streamloop/kafka';
-import { isOutage, RUNTIME, Runtime, startPipelineConsumer, type PipelineContext } from '@streamloop/runtime';
+import { deadLetter, DedupWindow, type ConsumedRecord, type DeadLetter, type Message, type PartitionTask, type TopicMessages } from '@streamloop/kafka';
+import { isOutage, restoreChangelogPartition, RUNTIME, Runtime, startExactlyOnceConsumer, type PipelineContext } from '@streamloop/runtime';
 
 const SERVICE = 'ingestion';
 
@@ -20,30 +20,39 @@ export interface HttpIngestResult {
  */
 @Injectable()
 export class IngestionService implements OnApplicationBootstrap {
-  private readonly dedup = new Map<string, DedupWindow>();
-
   constructor(@Inject(RUNTIME) private readonly runtime: Runtime) {}
 
   async onApplicationBootstrap(): Promise<void> {
     for (const ctx of this.runtime.pipelines.values()) {
-      this.dedup.set(ctx.spec.pipeline, new DedupWindow(ctx.spec.events.dedupWindowMs));
-      await startPipelineConsumer(this.runtime, {
+      await startExactlyOnceConsumer(this.runtime, {
         service: SERVICE,
         pipeline: ctx.spec.pipeline,
         topic: ctx.topics.raw,
-        handle: (records) => this.processRaw(ctx, records),
+        createTask: (partition) => this.restorePartition(ctx, partition),
       });
     }
   }
 
-  /** One consumed batch of P.events.raw. Throws only for outages, so the batch is retried, never skipped. */
-  async processRaw(ctx: PipelineContext, records: ConsumedRecord[]): Promise<void> {
+  /**
+   * A raw partition's dedup window rebuilt from `P.changelog.dedup` (partition p: the ids accepted from raw
+   * partition p, valued by their arrival time), and the task that continues it. Duplicates are recognised
+   * within one raw partition, so producers key raw events by entity (as HTTP ingest does) or by event id.
+   */
+  async restorePartition(ctx: PipelineContext, partition: number): Promise<PartitionTask> {
+    const dedup = new DedupWindow(ctx.spec.events.dedupWindowMs);
+    await restoreChangelogPartition(this.runtime, ctx.topics.changelog('dedup'), partition, (id, value) => {
+      if (value && value.length === 8) dedup.add(id, value.readDoubleBE(0));
+    });
+    return { process: (records) => this.processRaw(ctx, dedup, partition, records) };
+  }
+
+  /** One consumed batch of one P.events.raw partition. Throws only for outages, so the batch is retried, never skipped. */
+  async processRaw(ctx: PipelineContext, dedup: DedupWindow, partition: number, records: ConsumedRecord[]): Promise<TopicMessages[]> {
     const { spec, topics } = ctx;
-    const dedup = this.dedup.get(spec.pipeline)!;
     const outputs: Message[] = [];
-    const accepted: string[] = [];
+    const accepted: Message[] = [];
     const letters: DeadLetter[] = [];
-    const inBatch = new Set<string>();
+    const now = Date.now();
     for (const r of records) {
       const source = { topic: r.topic, partition: r.partition, offset: r.offset, key: r.key, value: r.value };
       try {
@@ -51,20 +60,27 @@ export class IngestionService implements OnApplicationBootstrap {
         const decoded = await this.runtime.serde.decode(r.value, ctx.eventType);
         const event = decoded.value as Record<string, unknown>;
         const { id, entity } = this.identify(ctx, event);
-        if (inBatch.has(id) || dedup.has(id)) {
+        if (dedup.has(id, now)) {
           this.runtime.metrics.duplicatesDropped.inc({ pipeline: spec.pipeline });
           continue;
         }
-        inBatch.add(id);
-        accepted.push(id);
+        // State changes before the transaction commits are fine: a failed transaction rebuilds the window.
+        dedup.add(id, now);
+        const arrival = Buffer.alloc(8);
+        arrival.writeDoubleBE(now, 0);
+        accepted.push({ key: id, value: arrival, partition });
         outputs.push({ key: entity, value: await this.runtime.serde.encode(`${topics.events}-value`, ctx.eventType, event) });
       } catch (error) {
         if (isOutage(error)) throw error;
         letters.push(deadLetter(spec.pipeline, 'ingestion.validate', error, source));
       }
     }
-    await this.runtime.publishWithDeadLetters(ctx, SERVICE, topics.events, outputs, letters);
-    for (const id of accepted) dedup.add(id);
+    this.runtime.countOutputs(ctx, SERVICE, topics.events, outputs.length, letters);
+    return [
+      { topic: topics.events, messages: outputs },
+      { topic: topics.dlq, messages: await this.runtime.deadLetterMessages(ctx, letters) },
+      { topic: topics.changelog('dedup'), messages: accepted },
+    ];
   }
 
   /** HTTP ingest: validates every record first; publishes to P.events.raw only when all are valid. */

@@ -1,0 +1,188 @@
+import type { Consumer, Kafka, Producer, TopicMessages } from 'kafkajs';
+import type { ConsumedRecord } from './batch-consumer';
+
+/**
+ * The work of one input partition, built after its transactional producer has fenced every earlier owner,
+ * so whatever it restores (a changelog, read_committed) is final.
+ */
+export interface PartitionTask {
+  /**
+   * Turns one batch of this partition's records into output messages: results, dead letters and changelog
+   * records alike. They are written in one transaction with the consumed offsets. In-memory state may be
+   * changed freely: when the transaction fails, the task is thrown away and a new one is restored.
+   */
+  process(records: ConsumedRecord[]): Promise<TopicMessages[]>;
+  /** Called when the task is thrown away (partition revoked, transaction failed, shutdown). */
+  close?(): void;
+}
+
+export interface TransactionalProcessorOptions {
+  kafka: Kafka;
+  groupId: string;
+  topic: string;
+  /** One transactional id per input partition: `<prefix>-<partition>` (DESIGN.md pitfalls: kafkajs has no group fencing). */
+  transactionalIdPrefix: string;
+  /** Restores and returns the task of a partition; called before its first batch after every (re)assignment or failure. */
+  createTask(partition: number): Promise<PartitionTask>;
+  sessionTimeoutMs?: number;
+  maxBytesPerPartition?: number;
+  /** A batch failed and will be retried from restored state (infrastructure trouble, not bad records). */
+  onBatchError?(error: unknown, attempt: number, partition: number): void;
+  /** After each committed transaction (for metrics). */
+  onCommitted?(partition: number, records: number, outputs: number): void;
+}
+
+export interface RunningProcessor {
+  consumer: Consumer;
+  /** Partitions with a live task right now. */
+  activePartitions(): number[];
+  stop(): Promise<void>;
+}
+
+interface Owned {
+  producer: Producer;
+  task: PartitionTask;
+}
+
+/**
+ * Exactly-once consume → transform → produce (Kafka Streams' "exactly_once_v2" on kafkajs):
+ * per batch, the outputs and the input offsets commit in one Kafka transaction, so a crash anywhere leaves
+ * either all of a batch or none of it visible to read_committed readers.
+ *
+ * kafkajs does not fence zombies across rebalances, so ownership is made safe by hand:
+ * - the transactional id is tied to the input partition, so a new owner's producer fences the old one and
+ *   the broker aborts the old owner's open transaction;
+ * - only after that fence does the new owner restore state and read the group's committed offset again
+ *   (the offset fetched at join time may predate a transaction the old owner committed just before it was
+ *   fenced), skipping records below it;
+ * - any failure of a transaction (fenced, indefinite commit, broker trouble) drops the producer and the task;
+ *   the retry re-creates both from what is committed.
+ * Every rebalance drops every task: a partition kept across a rebalance may have been processed elsewhere in
+ * between (an instance paused past its session timeout is one example).
+ */
+export async function runTransactionalProcessor(options: TransactionalProcessorOptions): Promise<RunningProcessor> {
+  const { kafka, groupId, topic } = options;
+  const consumer = kafka.consumer({
+    groupId,
+    readUncommitted: false,
+    sessionTimeout: options.sessionTimeoutMs ?? 30000,
+    heartbeatInterval: Math.min(3000, Math.floor((options.sessionTimeoutMs ?? 30000) / 3)),
+    maxBytesPerPartition: options.maxBytesPerPartition ?? 1048576,
+    maxWaitTimeInMs: 200,
+  });
+  const owned = new Map<number, Owned>();
+  let stopping = false;
+
+  const drop = async (partition: number): Promise<void> => {
+    const o = owned.get(partition);
+    if (!o) return;
+    owned.delete(partition);
+    o.task.close?.();
+    await o.producer.disconnect().catch(() => undefined);
+  };
+
+  const acquire = async (partition: number): Promise<Owned> => {
+    const existing = owned.get(partition);
+    if (existing) return existing;
+    const producer = kafka.producer({
+      transactionalId: `${options.transactionalIdPrefix}-${partition}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+    });
+    await producer.connect();
+    try {
+      // Initialising the transactional id (kafkajs does it on the first transaction) fences the previous owner
+      // and makes the broker finish its open transaction; an empty transaction ends at once.
+      const fence = await producer.transaction();
+      await fence.commit();
+      const task = await options.createTask(partition);
+      const o = { producer, task };
+      owned.set(partition, o);
+      return o;
+    } catch (error) {
+      await producer.disconnect().catch(() => undefined);
+      throw error;
+    }
+  };
+
+  const committedOffset = async (partition: number): Promise<bigint> => {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      const p = offsets?.partitions.find((x) => x.partition === partition);
+      return p && Number(p.offset) >= 0 ? BigInt(p.offset) : -1n;
+    } finally {
+      await admin.disconnect();
+    }
+  };
+
+  await consumer.connect();
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    // Every task is rebuilt after a rebalance (see above); the drop happens before the next batch is handled.
+    for (const partition of [...owned.keys()]) void drop(partition);
+  });
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+      if (batch.messages.length === 0) return;
+      const partition = batch.partition;
+      for (let attempt = 1; ; attempt++) {
+        if (!isRunning() || isStale() || stopping) return;
+        let current: Owned | undefined;
+        try {
+          const fresh = !owned.has(partition);
+          current = await acquire(partition);
+          let messages = batch.messages;
+          if (fresh) {
+            // The offset fetched when the group was joined may predate the last owner's final commit.
+            const committed = await committedOffset(partition);
+            messages = messages.filter((m) => BigInt(m.offset) >= committed);
+          }
+          if (messages.length > 0) {
+            const records: ConsumedRecord[] = messages.map((m) => ({
+              topic: batch.topic, partition, offset: m.offset, key: m.key, value: m.value, timestamp: m.timestamp, headers: m.headers,
+            }));
+            const outputs = await current.task.process(records);
+            if (!isRunning() || isStale() || stopping) {
+              await drop(partition);
+              return;
+            }
+            const transaction = await current.producer.transaction();
+            try {
+              for (const out of outputs) if (out.messages.length > 0) await transaction.send({ ...out, acks: -1 });
+              const next = (BigInt(batch.lastOffset()) + 1n).toString();
+              await transaction.sendOffsets({ consumerGroupId: groupId, topics: [{ topic: batch.topic, partitions: [{ partition, offset: next }] }] });
+              await transaction.commit();
+            } catch (error) {
+              await transaction.abort().catch(() => undefined);
+              throw error;
+            }
+            options.onCommitted?.(partition, records.length, outputs.reduce((n, o) => n + o.messages.length, 0));
+          }
+          resolveOffset(batch.lastOffset());
+          await heartbeat();
+          return;
+        } catch (error) {
+          // The task's state may hold part of the failed batch and the producer may be fenced: rebuild both.
+          await drop(partition);
+          options.onBatchError?.(error, attempt, partition);
+          await heartbeat().catch(() => undefined);
+          await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** Math.min(attempt, 6))));
+        }
+      }
+    },
+  });
+  return {
+    consumer,
+    activePartitions: () => [...owned.keys()].sort((a, b) => a - b),
+    async stop() {
+      stopping = true;
+      await consumer.disconnect();
+      for (const partition of [...owned.keys()]) await drop(partition);
+    },
+  };
+}
