@@ -1,0 +1,195 @@
+// Exactly-once features on the real broker, with the features service in separate processes that are killed
+// (SIGKILL), paused past their session timeout (SIGSTOP/SIGCONT) and scaled out and in mid-stream. After each
+// run P.features (read_committed) must hold exactly one vector per event, equal to an uninterrupted computation.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadPipelineSpec, type PipelineSpec } from '@streamloop/config';
+import { FeatureComputer } from '@streamloop/features';
+import { readTopicToEnd } from '@streamloop/kafka';
+import type { FeatureVectorRecord, PipelineContext } from '@streamloop/runtime';
+import { generateCardTransactions } from '@streamloop/testing';
+import { startServiceProcess, writeSpecFile, type ServiceProcess } from '../support/processes';
+import { brokersOrSkip, eventually, readAll, startStack, uniqueName, type TestStack } from '../support/stack';
+
+const brokers = brokersOrSkip();
+const skip = !brokers && 'KAFKA_BROKERS is not set';
+const SESSION_TIMEOUT_MS = 6000;
+
+interface Scenario {
+  stack: TestStack;
+  spec: PipelineSpec;
+  ctx: PipelineContext;
+  env: Record<string, string>;
+  events: Array<Record<string, unknown>>;
+}
+
+async function scenario(events: number, seed: number): Promise<Scenario> {
+  const name = uniqueName('eos');
+  const specFile = writeSpecFile(name);
+  const spec = loadPipelineSpec(specFile);
+  const stack = await startStack(brokers!, [spec], () => []);
+  const ctx = stack.runtime.pipeline(name);
+  const env = {
+    KAFKA_BROKERS: brokers!.join(','),
+    SCHEMA_REGISTRY_URL: stack.registryUrl,
+    STREAMLOOP_PIPELINES: specFile,
+    KAFKA_SESSION_TIMEOUT: `${SESSION_TIMEOUT_MS / 1000}s`,
+  };
+  const generated = generateCardTransactions({ seed, events, cards: 150, merchants: 40, idPrefix: name }).map((x) => x.event as unknown as Record<string, unknown>);
+  return { stack, spec, ctx, env, events: generated };
+}
+
+/** Publishes the events to P.events as ingestion would (keyed by card), in chunks over time, so the stream is live while processes come and go. */
+async function publishInChunks(s: Scenario, chunk: number, pauseMs: number): Promise<void> {
+  const producer = s.stack.kafka.producer({ idempotent: true });
+  await producer.connect();
+  try {
+    for (let i = 0; i < s.events.length; i += chunk) {
+      const messages = await Promise.all(s.events.slice(i, i + chunk).map(async (e) => ({
+        key: String(e.card_id),
+        value: await s.stack.serde.encode(`${s.ctx.topics.events}-value`, s.ctx.eventType, e),
+      })));
+      await producer.send({ topic: s.ctx.topics.events, messages, acks: -1 });
+      await new Promise((r) => setTimeout(r, pauseMs));
+    }
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** What one uninterrupted run computes: each partition's events in offset order through a fresh computer. */
+async function uninterruptedVectors(s: Scenario): Promise<Map<string, Record<string, number>>> {
+  const byPartition = new Map<number, Buffer[]>();
+  await readTopicToEnd(s.stack.kafka, s.ctx.topics.events, (r) => {
+    if (!r.value) return;
+    if (!byPartition.has(r.partition)) byPartition.set(r.partition, []);
+    byPartition.get(r.partition)!.push(r.value);
+  });
+  const expected = new Map<string, Record<string, number>>();
+  for (const values of byPartition.values()) {
+    const computer = new FeatureComputer(s.spec);
+    for (const bytes of values) {
+      const { value } = await s.stack.serde.decode(bytes, s.ctx.eventType);
+      const event = value as Record<string, unknown>;
+      expected.set(String(event[s.spec.events.idField]), computer.compute(event).values);
+    }
+  }
+  return expected;
+}
+
+async function featureCount(s: Scenario): Promise<number> {
+  let n = 0;
+  await readTopicToEnd(s.stack.kafka, s.ctx.topics.features, () => void n++);
+  return n;
+}
+
+async function assertExactlyOnce(s: Scenario, processes: ServiceProcess[]): Promise<void> {
+  const why = () => processes.map((p) => `--- ${p.name}\n${p.output().slice(-3000)}`).join('\n');
+  await eventually(async () => ((await featureCount(s)) >= s.events.length ? true : undefined), `${s.events.length} feature vectors\n${why()}`, 120_000);
+  // A little longer: a duplicate committed late would show up now.
+  await new Promise((r) => setTimeout(r, 2000));
+  const vectors = await readAll<FeatureVectorRecord>(s.stack.kafka, s.stack.serde, s.ctx.topics.features);
+  const ids = vectors.map((v) => v.value.event_id);
+  const distinct = new Set(ids);
+  assert.equal(distinct.size, s.events.length, `one vector per event id (${distinct.size} distinct of ${s.events.length})`);
+  assert.equal(ids.length, s.events.length, `no duplicate vectors (${ids.length - distinct.size} duplicates)\n${why()}`);
+  const expected = await uninterruptedVectors(s);
+  let differing = 0;
+  let example = '';
+  for (const v of vectors) {
+    const want = expected.get(v.value.event_id);
+    assert.ok(want, `vector for unknown event ${v.value.event_id}`);
+    for (const [name, x] of Object.entries(want)) {
+      const got = v.value.values[name];
+      if (!(Object.is(got, x) || (Number.isNaN(got) && Number.isNaN(x)))) {
+        differing++;
+        example ||= `${v.value.event_id} ${name}: got ${got}, uninterrupted run computed ${x}`;
+        break;
+      }
+    }
+  }
+  assert.equal(differing, 0, `vectors equal to an uninterrupted run; first difference: ${example}`);
+}
+
+async function stopAll(processes: ServiceProcess[]): Promise<void> {
+  for (const p of processes) {
+    p.signal('SIGCONT');
+    p.signal('SIGTERM');
+  }
+  await Promise.all(processes.map((p) => Promise.race([p.exited, new Promise((r) => setTimeout(r, 10_000))])));
+  for (const p of processes) p.signal('SIGKILL');
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('features survive SIGKILL mid-stream: one vector per event, equal to an uninterrupted run', { skip, timeout: 300_000 }, async () => {
+  const s = await scenario(4000, 41);
+  const processes: ServiceProcess[] = [];
+  try {
+    const publishing = publishInChunks(s, 100, 150);
+    for (let kill = 1; kill <= 3; kill++) {
+      const p = startServiceProcess(`features#${kill}`, 'features', s.env);
+      processes.push(p);
+      // Kill once this incarnation has committed something new, so every kill lands mid-stream.
+      const before = await featureCount(s);
+      await eventually(async () => ((await featureCount(s)) > before ? true : undefined), `progress of ${p.name}\n${p.output()}`, 90_000);
+      await sleep(300 + kill * 200);
+      p.signal('SIGKILL');
+      await p.exited;
+    }
+    const last = startServiceProcess('features#final', 'features', s.env);
+    processes.push(last);
+    await publishing;
+    await assertExactlyOnce(s, processes);
+  } finally {
+    await stopAll(processes);
+    await s.stack.close();
+  }
+});
+
+test('features paused past the session timeout (SIGSTOP) and resumed produce no duplicate', { skip, timeout: 300_000 }, async () => {
+  const s = await scenario(3000, 42);
+  const processes: ServiceProcess[] = [];
+  try {
+    const a = startServiceProcess('features-a', 'features', s.env);
+    const b = startServiceProcess('features-b', 'features', s.env);
+    processes.push(a, b);
+    const publishing = publishInChunks(s, 100, 200);
+    await eventually(async () => ((await featureCount(s)) > 200 ? true : undefined), `first vectors\n${a.output()}\n${b.output()}`, 90_000);
+    // A pauses mid-stream; after its session times out, B owns every partition and carries on.
+    a.signal('SIGSTOP');
+    const paused = await featureCount(s);
+    await sleep(SESSION_TIMEOUT_MS + 4000);
+    await eventually(async () => ((await featureCount(s)) > paused ? true : undefined), `B taking over\n${b.output()}`, 60_000);
+    // A wakes up believing it still owns its partitions: its stale work must be fenced, not committed.
+    a.signal('SIGCONT');
+    await publishing;
+    await assertExactlyOnce(s, processes);
+  } finally {
+    await stopAll(processes);
+    await s.stack.close();
+  }
+});
+
+test('features scale out and in: a third instance joins, one leaves, nothing lost or doubled', { skip, timeout: 300_000 }, async () => {
+  const s = await scenario(3000, 43);
+  const processes: ServiceProcess[] = [];
+  try {
+    const a = startServiceProcess('features-a', 'features', s.env);
+    const b = startServiceProcess('features-b', 'features', s.env);
+    processes.push(a, b);
+    const publishing = publishInChunks(s, 100, 200);
+    await eventually(async () => ((await featureCount(s)) > 300 ? true : undefined), `first vectors\n${a.output()}\n${b.output()}`, 90_000);
+    const c = startServiceProcess('features-c', 'features', s.env);
+    processes.push(c);
+    await sleep(4000);
+    // B leaves cleanly (SIGTERM: it commits or aborts its open batch and leaves the group).
+    b.signal('SIGTERM');
+    await b.exited;
+    await publishing;
+    await assertExactlyOnce(s, processes);
+  } finally {
+    await stopAll(processes);
+    await s.stack.close();
+  }
+});

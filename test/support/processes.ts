@@ -1,0 +1,55 @@
+// Services as separate OS processes, so tests can SIGKILL, SIGSTOP and scale them like an operator would.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FRAUD_SPEC } from './stack';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The example fraud pipeline written to a file of its own under another pipeline name (its topics are the test's own). */
+export function writeSpecFile(pipeline: string): string {
+  const text = readFileSync(FRAUD_SPEC, 'utf8')
+    .replace(/^pipeline: fraud$/m, `pipeline: ${pipeline}`)
+    .replace(/^(\s*schema:\s*)(\S+)/m, (_m, lead: string, path: string) => `${lead}${resolve(dirname(FRAUD_SPEC), path)}`);
+  if (!text.includes(`pipeline: ${pipeline}`)) throw new Error(`could not rename the pipeline in ${FRAUD_SPEC}`);
+  const file = join(mkdtempSync(join(tmpdir(), 'streamloop-spec-')), `${pipeline}.yaml`);
+  writeFileSync(file, text);
+  return file;
+}
+
+export interface ServiceProcess {
+  name: string;
+  child: ChildProcess;
+  /** stdout and stderr so far, for a failure message. */
+  output(): string;
+  signal(sig: NodeJS.Signals): void;
+  /** Resolves with the exit code (null when killed by a signal). */
+  exited: Promise<number | null>;
+}
+
+/** Starts `services/<target>/src/main.ts` in its own process with the given environment on top of this one's. */
+export function startServiceProcess(name: string, target: string, env: Record<string, string>): ServiceProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'services', target, 'src', 'main.ts')], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const keep = (b: Buffer) => {
+    out = (out + b.toString('utf8')).slice(-20_000);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  return {
+    name,
+    child,
+    output: () => out,
+    signal: (sig) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+    },
+    exited,
+  };
+}
