@@ -66,3 +66,4 @@ export {
   type GbdtTree,
 } from './gbdt';
 export { ALGORITHMS, parseGbdtParams, trainClassifier, type Algorithm, type ModelParamValue, type TrainedClassifier } from './trainer';
+export { featureImportance, meanAbsShap, treeShap, TreeShapExplainer, type FeatureImportance, type TreeEnsemble, type TreeShapResult } from './explain';
