@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadSettings } from '@streamloop/config';
 import { parseTargets, startStreamloop } from './server';
@@ -55,6 +56,37 @@ program
     console.log(JSON.stringify(JSON.parse(body), null, 2));
   });
 
+program
+  .command('register-model')
+  .description('register an ONNX classifier trained elsewhere (e.g. scikit-learn via skl2onnx) with its input mapping, through a running training target')
+  .requiredOption('--pipeline <name>', 'pipeline name')
+  .requiredOption('--onnx <file>', 'the ONNX model file')
+  .requiredOption('--mapping <file>', 'JSON: input, columns (the pipeline feature feeding each model column, in order), probability_output, positive_class_index, optional name and threshold')
+  .option('--name <model>', 'model name (default: the mapping\'s name)')
+  .option('--stage <stage>', 'candidate (stored, not served) or champion (served by inference)', toStage, 'candidate')
+  .option('--threshold <p>', 'decision threshold on P(positive) (default: the mapping\'s, else the pipeline\'s)', toProbability)
+  .option('--api <url>', 'base URL of the running services', `http://127.0.0.1:${process.env.PORT ?? 8080}`)
+  .action(async (opts: { pipeline: string; onnx: string; mapping: string; name?: string; stage: string; threshold?: number; api: string }) => {
+    const onnx = readFileSync(opts.onnx);
+    let mapping: unknown;
+    try {
+      mapping = JSON.parse(readFileSync(opts.mapping, 'utf8'));
+    } catch (error) {
+      throw new Error(`--mapping ${opts.mapping}: not readable JSON (${(error as Error).message})`);
+    }
+    const body = { name: opts.name, onnx_base64: onnx.toString('base64'), mapping, stage: opts.stage, threshold: opts.threshold };
+    const res = await fetch(`${opts.api}/v1/pipelines/${encodeURIComponent(opts.pipeline)}/models/external`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) {
+      const hint = res.status === 413 ? ` (the ONNX file is ${onnx.length} bytes, sent as base64: raise HTTP_BODY_LIMIT of the services)` : '';
+      console.error(`registration failed (HTTP ${res.status}): ${text}${hint}`);
+      process.exit(1);
+    }
+    console.log(JSON.stringify(JSON.parse(text), null, 2));
+  });
+
 function toPort(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`expected a port number 0-65535, got "${v}"`);
@@ -64,6 +96,17 @@ function toPort(v: string): number {
 function toPositiveInt(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive whole number, got "${v}"`);
+  return n;
+}
+
+function toStage(v: string): string {
+  if (v !== 'candidate' && v !== 'champion') throw new InvalidArgumentError(`expected candidate or champion, got "${v}"`);
+  return v;
+}
+
+function toProbability(v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !(n >= 0 && n <= 1)) throw new InvalidArgumentError(`expected a number in [0, 1], got "${v}"`);
   return n;
 }
 

@@ -67,3 +67,5 @@ export {
 } from './gbdt';
 export { ALGORITHMS, parseGbdtParams, trainClassifier, type Algorithm, type ModelParamValue, type TrainedClassifier } from './trainer';
 export { featureImportance, meanAbsShap, treeShap, TreeShapExplainer, type FeatureImportance, type TreeEnsemble, type TreeShapResult } from './explain';
+export type { OnnxIo } from './onnx-scorer';
+export { ExternalModelError, externalIo, loadExternalModel, parseExternalMapping, type ExternalModelMapping, type LoadExternalModelOptions } from './external-model';

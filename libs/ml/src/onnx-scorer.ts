@@ -17,6 +17,22 @@ export interface OnnxScorerOptions {
   maxBytes?: number;
   /** onnxruntime intra-op threads (default 1: many sessions share a few cores, and results stay reproducible). */
   intraOpNumThreads?: number;
+  /** The tensors to feed and read, for a model made elsewhere (default: our own export's 'features' → 'probabilities'). */
+  io?: OnnxIo;
+}
+
+/**
+ * Declared tensor names of a classifier whose graph was not made by us (e.g. skl2onnx's 'float_input' and
+ * 'output_probability'). With it, the scorer reads P(positive) from `probabilities[:, positiveClassIndex]` and
+ * labels are P(positive) > 0.5 (a foreign label output may use any class values, so it is not read).
+ */
+export interface OnnxIo {
+  /** The graph's single input must have this name. */
+  input: string;
+  /** A float [N, k] output of class probabilities, k ≥ 2. */
+  probabilities: string;
+  /** Column of `probabilities` holding the positive class. */
+  positiveClassIndex: number;
 }
 
 export interface ScoreResult {
@@ -30,6 +46,11 @@ export interface ModelSignature {
   inputName: string;
   featureCount: number;
   hasLabelOutput: boolean;
+  /** The output read for probabilities, and the column of the positive class in it. */
+  probabilityOutput: string;
+  positiveClassIndex: number;
+  /** Columns of the probability output when the graph declares them (ours: always 2). */
+  classCount?: number;
   opsets: Record<string, number>;
   metadata: Record<string, string>;
 }
@@ -112,13 +133,45 @@ export function inspectOnnx(bytes: Uint8Array, opts: OnnxScorerOptions = {}): Mo
     throw new OnnxModelError(`ONNX model: input '${input.name}' has ${featureCount} features, expected ${opts.expectedFeatures}`);
   }
   const outputs = model.graph.output ?? [];
+  const metadata: Record<string, string> = {};
+  for (const p of model.metadataProps ?? []) metadata[p.key ?? ''] = p.value ?? '';
+  if (opts.io) {
+    const declared = declaredProbabilities(outputs, input.name ?? '', opts.io);
+    return { inputName: input.name ?? '', featureCount, hasLabelOutput: false, ...declared, opsets, metadata };
+  }
   const probs = outputs.find((o) => o.name === ONNX_PROBABILITIES_OUTPUT);
   if (!probs || probs.type?.tensorType?.elemType !== onnx.TensorProto.DataType.FLOAT) {
     throw new OnnxModelError(`ONNX model: needs a float output '${ONNX_PROBABILITIES_OUTPUT}' [N, 2]; outputs are ${outputs.map((o) => o.name).join(', ') || 'none'}`);
   }
-  const metadata: Record<string, string> = {};
-  for (const p of model.metadataProps ?? []) metadata[p.key ?? ''] = p.value ?? '';
-  return { inputName: input.name ?? '', featureCount, hasLabelOutput: outputs.some((o) => o.name === ONNX_LABEL_OUTPUT), opsets, metadata };
+  return {
+    inputName: input.name ?? '', featureCount, hasLabelOutput: outputs.some((o) => o.name === ONNX_LABEL_OUTPUT),
+    probabilityOutput: ONNX_PROBABILITIES_OUTPUT, positiveClassIndex: 1, classCount: 2, opsets, metadata,
+  };
+}
+
+/** Checks a declared input/output signature against the graph; errors name the declared tensor and what the graph has. */
+function declaredProbabilities(outputs: P.IValueInfoProto[], inputName: string, io: OnnxIo): Pick<ModelSignature, 'probabilityOutput' | 'positiveClassIndex' | 'classCount'> {
+  if (inputName !== io.input) throw new OnnxModelError(`ONNX model: declared input '${io.input}' does not exist; the graph's input is '${inputName}'`);
+  if (!Number.isInteger(io.positiveClassIndex) || io.positiveClassIndex < 0) {
+    throw new OnnxModelError(`ONNX model: positive class index must be a whole number ≥ 0, got ${io.positiveClassIndex}`);
+  }
+  const probs = outputs.find((o) => o.name === io.probabilities);
+  if (!probs) {
+    throw new OnnxModelError(`ONNX model: declared probability output '${io.probabilities}' does not exist; outputs are ${outputs.map((o) => o.name).join(', ') || 'none'}`);
+  }
+  const tt = probs.type?.tensorType;
+  if (!tt || tt.elemType !== onnx.TensorProto.DataType.FLOAT) {
+    const what = probs.type?.sequenceType ? 'a sequence (a ZipMap? convert with zipmap=False)' : 'not a float tensor';
+    throw new OnnxModelError(`ONNX model: probability output '${io.probabilities}' must be a float tensor [N, k], it is ${what}`);
+  }
+  const dims = tt.shape?.dim;
+  if (dims && dims.length !== 2) throw new OnnxModelError(`ONNX model: probability output '${io.probabilities}' has rank ${dims.length}, expected [N, k]`);
+  const width = dims?.[1]?.dimValue;
+  const classCount = width == null ? undefined : Number(width);
+  if (classCount !== undefined && (classCount < 2 || io.positiveClassIndex >= classCount)) {
+    throw new OnnxModelError(`ONNX model: probability output '${io.probabilities}' has ${classCount} columns; positive class index ${io.positiveClassIndex} needs at least ${Math.max(2, io.positiveClassIndex + 1)}`);
+  }
+  return { probabilityOutput: io.probabilities, positiveClassIndex: io.positiveClassIndex, classCount };
 }
 
 /**
@@ -147,7 +200,7 @@ export class OnnxScorer {
     } catch (error) {
       throw new OnnxModelError(`ONNX model: onnxruntime refused it (${(error as Error).message})`);
     }
-    if (session.inputNames.length !== 1 || session.inputNames[0] !== signature.inputName || !session.outputNames.includes(ONNX_PROBABILITIES_OUTPUT)) {
+    if (session.inputNames.length !== 1 || session.inputNames[0] !== signature.inputName || !session.outputNames.includes(signature.probabilityOutput)) {
       await session.release().catch(() => undefined);
       throw new OnnxModelError(`ONNX model: session inputs [${session.inputNames.join(', ')}] / outputs [${session.outputNames.join(', ')}] do not match the declared graph`);
     }
@@ -171,15 +224,18 @@ export class OnnxScorer {
       throw new RangeError(`OnnxScorer.score: expected a Float32Array of ${n} × ${d} = ${n * d} values, got ${rows instanceof Float32Array ? rows.length : typeof rows}`);
     }
     if (n === 0) return { probabilities: new Float32Array(0), labels: new Uint8Array(0) };
-    const fetches = this.signature.hasLabelOutput ? [ONNX_LABEL_OUTPUT, ONNX_PROBABILITIES_OUTPUT] : [ONNX_PROBABILITIES_OUTPUT];
+    const { probabilityOutput, positiveClassIndex, classCount } = this.signature;
+    const fetches = this.signature.hasLabelOutput ? [ONNX_LABEL_OUTPUT, probabilityOutput] : [probabilityOutput];
     const out = await this.session.run({ [this.signature.inputName]: new ort.Tensor('float32', rows, [n, d]) }, fetches);
-    const probs = out[ONNX_PROBABILITIES_OUTPUT];
-    if (probs.type !== 'float32' || probs.dims.length !== 2 || probs.dims[0] !== n || probs.dims[1] !== 2) {
-      throw new OnnxModelError(`ONNX model: '${ONNX_PROBABILITIES_OUTPUT}' came back as ${probs.type} [${probs.dims.join(', ')}], expected float32 [${n}, 2]`);
+    const probs = out[probabilityOutput];
+    const k = probs.dims[1];
+    if (probs.type !== 'float32' || probs.dims.length !== 2 || probs.dims[0] !== n || (classCount !== undefined ? k !== classCount : !(k >= 2 && k > positiveClassIndex))) {
+      for (const t of Object.values(out)) t.dispose();
+      throw new OnnxModelError(`ONNX model: '${probabilityOutput}' came back as ${probs.type} [${probs.dims.join(', ')}], expected float32 [${n}, ${classCount ?? `k > ${positiveClassIndex}`}]`);
     }
     const data = probs.data as Float32Array;
     const probabilities = new Float32Array(n);
-    for (let i = 0; i < n; i++) probabilities[i] = data[2 * i + 1];
+    for (let i = 0; i < n; i++) probabilities[i] = data[k * i + positiveClassIndex];
     const labels = new Uint8Array(n);
     const label = out[ONNX_LABEL_OUTPUT];
     if (label && label.dims.length === 1 && label.dims[0] === n) {

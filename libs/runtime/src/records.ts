@@ -49,6 +49,15 @@ export interface ModelRegistryRecord {
   training_rows: number;
   reference: Record<string, number[]>;
   feature_importance: Record<string, number>;
+  /** Set for a model trained elsewhere (algorithm 'external'); null or absent for our own models. */
+  signature?: OnnxSignatureRecord | null;
+}
+
+/** The declared tensors of an external model; its input mapping is the record's feature_names. */
+export interface OnnxSignatureRecord {
+  input_name: string;
+  probability_output: string;
+  positive_class_index: number;
 }
 
 export interface AlertRecord {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { OnnxScorer } from '@streamloop/ml';
+import { loadExternalModel, OnnxModelError, OnnxScorer } from '@streamloop/ml';
 import type { ModelRegistryRecord } from '@streamloop/runtime';
 
 export interface ServingModel {
@@ -46,6 +46,7 @@ async function loadChecked(record: ModelRegistryRecord): Promise<OnnxScorer> {
   const sha = createHash('sha256').update(record.onnx).digest('hex');
   if (sha !== record.onnx_sha256) throw new ModelRejectedError(`${where}: sha256 ${sha} does not match the registry's ${record.onnx_sha256}`);
   if (record.feature_names.length === 0) throw new ModelRejectedError(`${where}: no feature names`);
+  if (record.signature) return loadExternal(record, where, record.signature);
   const scorer = await OnnxScorer.load(record.onnx, { expectedFeatures: record.feature_names.length });
   // A probe row of NaNs exercises imputation and the whole graph; the result must be a probability.
   const probe = await scorer.score(new Float32Array(record.feature_names.length).fill(Number.NaN), 1);
@@ -55,4 +56,22 @@ async function loadChecked(record: ModelRegistryRecord): Promise<OnnxScorer> {
     throw new ModelRejectedError(`${where}: probe row scored ${p}, expected a probability in [0, 1]`);
   }
   return scorer;
+}
+
+/**
+ * A model trained elsewhere: its declared tensors, fed in feature_names order (the input mapping). The same
+ * checks as at registration run again here, since the registry topic is also written by others.
+ */
+async function loadExternal(record: ModelRegistryRecord, where: string, signature: NonNullable<ModelRegistryRecord['signature']>): Promise<OnnxScorer> {
+  try {
+    return await loadExternalModel(record.onnx, {
+      input: signature.input_name,
+      columns: record.feature_names,
+      probabilityOutput: signature.probability_output,
+      positiveClassIndex: signature.positive_class_index,
+    }, { maxBytes: MAX_MODEL_BYTES });
+  } catch (error) {
+    if (error instanceof OnnxModelError) throw new ModelRejectedError(`${where} (external): ${error.message}`);
+    throw error;
+  }
 }

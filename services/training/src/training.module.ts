@@ -1,5 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { RUNTIME, type Runtime } from '@streamloop/runtime';
+import { ExternalModelController } from './external-model.controller';
+import { ExternalModelService } from './external-model.service';
 import { TrainingController } from './training.controller';
 import { TrainingService } from './training.service';
 
@@ -8,8 +10,8 @@ export class TrainingModule {
   static register(runtime: Runtime): DynamicModule {
     return {
       module: TrainingModule,
-      controllers: [TrainingController],
-      providers: [{ provide: RUNTIME, useValue: runtime }, TrainingService],
+      controllers: [TrainingController, ExternalModelController],
+      providers: [{ provide: RUNTIME, useValue: runtime }, TrainingService, ExternalModelService],
       exports: [TrainingService],
     };
   }
