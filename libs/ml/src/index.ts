@@ -96,3 +96,5 @@ export {
   type RawValue,
   type TransformOptions,
 } from './preprocessing';
+export * from './evaluation';
+export * from './search';
