@@ -69,6 +69,8 @@ export { ALGORITHMS, parseGbdtParams, trainClassifier, type Algorithm, type Mode
 export { featureImportance, meanAbsShap, treeShap, TreeShapExplainer, type FeatureImportance, type TreeEnsemble, type TreeShapResult } from './explain';
 export type { OnnxIo } from './onnx-scorer';
 export { ExternalModelError, externalIo, loadExternalModel, parseExternalMapping, type ExternalModelMapping, type LoadExternalModelOptions } from './external-model';
+export * from './evaluation';
+export * from './search';
 export {
   compareCodePoints,
   exportPreprocessedOnnx,
@@ -96,5 +98,3 @@ export {
   type RawValue,
   type TransformOptions,
 } from './preprocessing';
-export * from './evaluation';
-export * from './search';
