@@ -4,9 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadPipelineSpec, type PipelineSpec } from '@streamloop/config';
-import { FeatureComputer } from '@streamloop/features';
+import { FeatureComputer, featureStages } from '@streamloop/features';
 import { readTopicToEnd } from '@streamloop/kafka';
-import type { FeatureVectorRecord, PipelineContext } from '@streamloop/runtime';
+import { featureStageTopics, type FeatureVectorRecord, type PipelineContext } from '@streamloop/runtime';
 import { generateCardTransactions } from '@streamloop/testing';
 import { startServiceProcess, writeSpecFile, type ServiceProcess } from '../support/processes';
 import { brokersOrSkip, eventually, readAll, startStack, uniqueName, type TestStack } from '../support/stack';
@@ -57,24 +57,42 @@ async function publishInChunks(s: Scenario, chunk: number, pauseMs: number): Pro
   }
 }
 
-/** What one uninterrupted run computes: each partition's events in offset order through a fresh computer. */
+/**
+ * What one uninterrupted run computes: each feature stage's input partitions in offset order through fresh
+ * computers, stage 0 over P.events and each further stage over its committed repartition topic (whose order
+ * is one valid interleaving of the stage before), with the aggregates of earlier stages from this reference.
+ */
 async function uninterruptedVectors(s: Scenario): Promise<Map<string, Record<string, number>>> {
-  const byPartition = new Map<number, Buffer[]>();
-  await readTopicToEnd(s.stack.kafka, s.ctx.topics.events, (r) => {
-    if (!r.value) return;
-    if (!byPartition.has(r.partition)) byPartition.set(r.partition, []);
-    byPartition.get(r.partition)!.push(r.value);
-  });
-  const expected = new Map<string, Record<string, number>>();
-  for (const values of byPartition.values()) {
-    const computer = new FeatureComputer(s.spec);
-    for (const bytes of values) {
-      const { value } = await s.stack.serde.decode(bytes, s.ctx.eventType);
-      const event = value as Record<string, unknown>;
-      expected.set(String(event[s.spec.events.idField]), computer.compute(event).values);
+  let partials = new Map<string, Record<string, number>>();
+  let vectors = new Map<string, Record<string, number>>();
+  for (const stage of featureStages(s.spec)) {
+    const input = featureStageTopics(s.ctx.topics, stage).input;
+    const byPartition = new Map<number, Buffer[]>();
+    await readTopicToEnd(s.stack.kafka, input, (r) => {
+      if (!r.value) return;
+      if (!byPartition.has(r.partition)) byPartition.set(r.partition, []);
+      byPartition.get(r.partition)!.push(r.value);
+    });
+    const nextPartials = new Map<string, Record<string, number>>();
+    vectors = new Map();
+    for (const values of byPartition.values()) {
+      const computer = new FeatureComputer(s.spec, { entities: stage.entities });
+      for (const bytes of values) {
+        let eventBytes = bytes;
+        if (stage.index > 0) eventBytes = ((await s.stack.serde.decode(bytes, s.stack.runtime.types.featurePartial)).value as { event: Buffer }).event;
+        const event = (await s.stack.serde.decode(eventBytes, s.ctx.eventType)).value as Record<string, unknown>;
+        const id = String(event[s.spec.events.idField]);
+        assert.ok(!vectors.has(id), `event ${id} appears twice on ${input}`);
+        const before = partials.get(id) ?? {};
+        const computed = computer.compute(event, before).values;
+        vectors.set(id, computed);
+        nextPartials.set(id, { ...before, ...Object.fromEntries(computer.ownedAggregates().map((n) => [n, computed[n]])) });
+      }
     }
+    assert.equal(vectors.size, s.events.length, `every event once on ${input}`);
+    partials = nextPartials;
   }
-  return expected;
+  return vectors;
 }
 
 async function featureCount(s: Scenario): Promise<number> {

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FeaturesModule } from '@streamloop/features-service';
 import type { FeatureVectorRecord } from '@streamloop/runtime';
+import { readTopicToEnd } from '@streamloop/kafka';
 import { brokersOrSkip, eventually, readAll, startStack, testPipeline, uniqueName } from '../support/stack';
 
 const brokers = brokersOrSkip();
@@ -79,10 +80,46 @@ test('events later than the allowed lateness are dead-lettered when the spec say
     }, 'the late event in the DLQ');
     assert.equal(dlq[0].value.error_class, 'LateEventError');
     assert.match(dlq[0].value.error_message, /too-late/);
-    const vectors = await readAll<FeatureVectorRecord>(stack.kafka, stack.serde, ctx.topics.features);
+    // The card stage dead-letters at once; vectors come after the merchant stage, a hop later.
+    const vectors = await eventually(async () => {
+      const all = await readAll<FeatureVectorRecord>(stack.kafka, stack.serde, ctx.topics.features);
+      return all.length >= 2 ? all : undefined;
+    }, 'the two vectors');
     assert.deepEqual(vectors.map((v) => v.value.event_id).sort(), [`${name}-now`, `${name}-slightly-late`].sort());
     const metrics = await (await fetch(`${stack.serving.url}/metrics`)).text();
     assert.match(metrics, new RegExp(`streamloop_late_events_total\\{pipeline="${name}",policy="dead_letter"\\} 1`));
+  } finally {
+    await producer.disconnect();
+    await stack.close();
+  }
+});
+
+test('merchant aggregates count every card of the merchant, whichever partition the card is on', { skip: !brokers && 'KAFKA_BROKERS is not set', timeout: 120_000 }, async () => {
+  const name = uniqueName('merchant');
+  const spec = testPipeline(name);
+  const stack = await startStack(brokers!, [spec], (r) => [FeaturesModule.register(r)]);
+  const producer = stack.kafka.producer({ idempotent: true });
+  await producer.connect();
+  try {
+    const ctx = stack.runtime.pipeline(name);
+    const t0 = Date.UTC(2026, 10, 2, 9, 0, 0);
+    // Twelve cards (spread over the partitions of P.events), one merchant, one instant: whatever order the merchant
+    // stage sees them in, the k-th sees k-1 earlier transactions at the merchant.
+    const events = Array.from({ length: 12 }, (_, i) => ({
+      transaction_id: `${name}-${i}`, event_time: t0, card_id: `card-${i}`, merchant_id: 'shared-merchant', merchant_category: 'grocery',
+      amount: 10 + i, currency: 'EUR', country: 'NL', is_online: false, device_id: null,
+    }));
+    const messages = await Promise.all(events.map(async (e) => ({ key: e.card_id, value: await stack.serde.encode(`${ctx.topics.events}-value`, ctx.eventType, e) })));
+    await producer.send({ topic: ctx.topics.events, messages });
+    const vectors = await eventually(async () => {
+      const all = await readAll<FeatureVectorRecord>(stack.kafka, stack.serde, ctx.topics.features);
+      return new Set(all.map((v) => v.value.event_id)).size >= events.length ? all : undefined;
+    }, 'a vector per event');
+    const partitions = new Set<number>();
+    assert.equal(await readTopicToEnd(stack.kafka, ctx.topics.events, (r) => void partitions.add(r.partition)), events.length, 'each event once on P.events');
+    assert.ok(partitions.size > 1, 'the cards span several partitions of P.events');
+    const counts = vectors.map((v) => v.value.values.merchant_txn_count_1h).sort((a, b) => a - b);
+    assert.deepEqual(counts, events.map((_, i) => i));
   } finally {
     await producer.disconnect();
     await stack.close();

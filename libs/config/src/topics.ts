@@ -8,6 +8,8 @@ export interface PipelineTopics extends Record<TopicRole, string> {
   changelogPrefix: string;
   /** The changelog topic of one state store, e.g. changelog('features') → `P.changelog.features`. */
   changelog(store: string): string;
+  /** The internal topic that re-keys the feature stream by another entity field, e.g. `P.repartition.features.merchant_id`. */
+  repartition(field: string): string;
 }
 
 /** Topic names: the spec's own, or derived from the pipeline name P (P.events.raw, P.events, ...). */
@@ -26,5 +28,6 @@ export function topicsFor(spec: Pick<PipelineSpec, 'pipeline' | 'topics'>): Pipe
     models: t.models ?? DEFAULT_MODELS_TOPIC,
     changelogPrefix,
     changelog: (store: string) => `${changelogPrefix}.${store}`,
+    repartition: (field: string) => `${p}.repartition.features.${field}`,
   };
 }

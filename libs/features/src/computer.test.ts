@@ -318,3 +318,27 @@ test('brute force, in order: the bucketed 1h count lies between the exact counts
     seen.push(e);
   }
 });
+
+test('stages owning one entity field each compute what one computer over the whole stream computes', () => {
+  const s = spec({
+    transforms: [{ name: 'ratio', op: 'ratio', numerator: 'amount', denominator: 'merchant_mean1h' } as TransformSpec],
+    aggregates: [...cardAggregates, { name: 'merchant_n1h', op: 'count', entity: 'merchant', window: '1h' }, { name: 'merchant_mean1h', op: 'mean', entity: 'merchant', field: 'amount', window: '1h' }],
+  });
+  const whole = new FeatureComputer(s);
+  const byCard = new FeatureComputer(s, { entities: ['card'] });
+  const byMerchant = new FeatureComputer(s, { entities: ['merchant'] });
+  assert.deepEqual(byMerchant.ownedAggregates(), ['merchant_n1h', 'merchant_mean1h']);
+  let seed = 7;
+  const next = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  for (let i = 0; i < 400; i++) {
+    const event = { id: `e${i}`, ts: T0 + i * 37_000, card: `c${Math.floor(next() * 9)}`, merchant: `m${Math.floor(next() * 4)}`, amount: Math.round(next() * 1000) / 10 };
+    const expected = whole.compute(event).values;
+    const first = byCard.compute(event);
+    const partial = Object.fromEntries(byCard.ownedAggregates().map((n) => [n, first.values[n]]));
+    // The card stage knows nothing of merchants: their aggregates are NaN until the merchant stage fills them in.
+    assert.ok(Number.isNaN(first.values.merchant_n1h));
+    assert.deepEqual(byMerchant.compute(event, partial).values, expected, `event ${i}`);
+  }
+  assert.throws(() => new FeatureComputer(s, { entities: ['nope'] }), /entities: nope keys no aggregate/);
+  assert.deepEqual([...byMerchant.stateKeysOf({ card: 'c1', merchant: 'm1' })], ['merchant=m1']);
+});

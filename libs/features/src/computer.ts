@@ -33,6 +33,12 @@ export interface FeatureComputerOptions {
    * of the entity's field (so eviction never changes a windowed value), else the spec's longest window, else 1 day.
    */
   idleAfterMs?: number;
+  /**
+   * The entity fields whose state this computer keeps (default: every aggregate's). The aggregates of the other
+   * fields are not computed here: compute() takes their values from its `external` argument. This is how a stream
+   * keyed by one field computes aggregates keyed by another: each stage owns one field, on a topic keyed by it.
+   */
+  entities?: readonly string[];
 }
 
 /** An event the computer cannot use (no event time), or state that does not fit this spec. */
@@ -114,6 +120,36 @@ interface AggregatePlan {
 }
 
 /**
+ * How the features of a stream keyed by one field are computed when aggregates are keyed by other fields too
+ * (Kafka Streams would repartition): stage 0 reads P.events (keyed by the pipeline's entity field) and owns that
+ * field's aggregates; each further stage owns one other entity field and reads a topic keyed by it. Each stage
+ * passes the aggregates computed so far to the next; the last one writes the feature vector. With aggregates of
+ * the entity field only, there is one stage owning everything.
+ */
+export interface FeatureStage {
+  index: number;
+  /** The field the stage's input is keyed (and partitioned) by. */
+  field: string;
+  /** FeatureComputerOptions.entities for the stage (undefined: every field, the single-stage case). */
+  entities: string[] | undefined;
+  last: boolean;
+}
+
+export function featureStages(spec: PipelineSpec): FeatureStage[] {
+  const primary = spec.events.entityField;
+  const fields = [...new Set(spec.features.aggregates.map((a) => a.entity))];
+  const foreign = fields.filter((f) => f !== primary);
+  if (foreign.length === 0) return [{ index: 0, field: primary, entities: undefined, last: true }];
+  const stages = [primary, ...foreign].map((field, index) => ({
+    index,
+    field,
+    entities: fields.includes(field) ? [field] : [],
+    last: index === foreign.length,
+  }));
+  return stages;
+}
+
+/**
  * Computes a pipeline's feature vector for each event. Aggregates read the entity's state as it was
  * before this event (no leakage), then the event is added to the state. Missing inputs give NaN.
  *
@@ -131,7 +167,9 @@ export class FeatureComputer {
   private readonly names: readonly string[];
   private readonly transforms: CompiledTransform[];
   private readonly plans: AggregatePlan[];
+  /** Groups whose state this computer keeps (see FeatureComputerOptions.entities). */
   private readonly groups: EntityGroup[];
+  private readonly ownedPlans: Set<AggregatePlan>;
   private readonly groupsByEntity = new Map<string, EntityGroup>();
   private readonly buckets: number;
   private readonly idField: string;
@@ -166,7 +204,13 @@ export class FeatureComputer {
       else if (def.kind === 'window' && def.m2) (group.series[series] as { m2: boolean }).m2 = true;
       return { spec: a, group, series };
     });
-    this.groups = [...this.groupsByEntity.values()];
+    if (options.entities) {
+      const unknown = options.entities.filter((e) => !this.groupsByEntity.has(e));
+      if (unknown.length > 0) throw new FeatureInputError(`entities: ${unknown.join(', ')} keys no aggregate (aggregate entity fields: ${[...this.groupsByEntity.keys()].join(', ') || 'none'})`);
+    }
+    const owned = new Set(options.entities ?? this.groupsByEntity.keys());
+    this.groups = [...this.groupsByEntity.values()].filter((g) => owned.has(g.entity));
+    this.ownedPlans = new Set(this.plans.filter((p) => owned.has(p.group.entity)));
     const reach = (s: SeriesDef) => (s.kind === 'window' || s.kind === 'hll' ? s.windowMs : 0);
     const longest = Math.max(0, ...this.groups.flatMap((g) => g.series.map(reach)));
     for (const g of this.groups) {
@@ -177,9 +221,12 @@ export class FeatureComputer {
     }
   }
 
-  /** The feature vector of an event, then the event is added to the state. */
-  compute(event: Record<string, unknown>): ComputedFeatures {
-    const result = this.peek(event);
+  /**
+   * The feature vector of an event, then the event is added to the state. `external` gives the values of the
+   * aggregates this computer does not own (absent ones are NaN).
+   */
+  compute(event: Record<string, unknown>, external?: Readonly<Record<string, number>>): ComputedFeatures {
+    const result = this.peek(event, external);
     if (result.late) this.lateEvents++;
     // Beyond the allowed lateness an event changes nothing: the service drops or dead-letters it.
     if (!(result.late && this.allowedLatenessMs !== null)) this.apply(event, result.eventTime);
@@ -187,12 +234,12 @@ export class FeatureComputer {
   }
 
   /** The feature vector of an event without changing any state (REST predict). */
-  peek(event: Record<string, unknown>): ComputedFeatures {
+  peek(event: Record<string, unknown>, external?: Readonly<Record<string, number>>): ComputedFeatures {
     const time = this.eventTimeOf(event);
     const aggregates = new Map<string, number>();
     const aggregateValues: number[] = [];
     for (const plan of this.plans) {
-      const v = this.readAggregate(plan, event, time);
+      const v = this.ownedPlans.has(plan) ? this.readAggregate(plan, event, time) : (external?.[plan.spec.name] ?? Number.NaN);
       aggregates.set(plan.spec.name, v);
       aggregateValues.push(v);
     }
@@ -204,6 +251,17 @@ export class FeatureComputer {
     this.names.forEach((name, i) => (values[name] = out[i]));
     const entity = event[this.entityField];
     return { entityKey: entity === null || entity === undefined ? '' : String(entity), eventTime: time, values, late: this.isLate(event, time) };
+  }
+
+  /** Whether a state key (`field=value`) belongs to an entity field whose state this computer keeps. */
+  owns(key: string): boolean {
+    const eq = key.indexOf('=');
+    return eq > 0 && this.groups.some((g) => g.entity === key.slice(0, eq));
+  }
+
+  /** Names of the aggregates this computer computes from its own state, in spec order. */
+  ownedAggregates(): string[] {
+    return this.plans.filter((p) => this.ownedPlans.has(p)).map((p) => p.spec.name);
   }
 
   /** The state keys (`field=value`) that compute(event) changes: what a changelog writes after it. */

@@ -1,4 +1,6 @@
-export { FeatureComputer, FeatureInputError, BUCKETS_PER_WINDOW, stateKey, ewmAdd, type ComputedFeatures, type FeatureComputerOptions } from './computer';
+export {
+  FeatureComputer, FeatureInputError, BUCKETS_PER_WINDOW, featureStages, stateKey, ewmAdd, type ComputedFeatures, type FeatureComputerOptions, type FeatureStage,
+} from './computer';
 export { BucketedWindow, type WindowStats, type BucketedWindowOptions } from './window';
 export { HllWindow, HLL_PRECISION, HLL_REGISTERS, murmur3, hashString, addHash, hllEstimate } from './hll';
 export { compileTransform, toNumber, type CompiledTransform, type TransformInput } from './transforms';

@@ -1,4 +1,4 @@
-export { Runtime, UnknownPipelineError, isOutage, type ComputedFeaturesView, type PipelineContext } from './runtime';
+export { Runtime, UnknownPipelineError, featureStageTopics, isOutage, type ComputedFeaturesView, type PipelineContext } from './runtime';
 export { loadPlatformTypes, platformSchemaText, type PlatformTypes } from './platform-types';
 export type { FeatureVectorRecord, PredictionRecord, LabelRecord, ModelRegistryRecord, AlertRecord } from './records';
 export { RUNTIME } from './tokens';

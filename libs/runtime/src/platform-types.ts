@@ -14,6 +14,7 @@ export function loadPlatformTypes() {
     modelRegistry: load('model-registry.avsc'),
     alert: load('alert.avsc'),
     deadLetter: load('dlq-envelope.avsc'),
+    featurePartial: load('feature-partial.avsc'),
   };
 }
 export type PlatformTypes = ReturnType<typeof loadPlatformTypes>;

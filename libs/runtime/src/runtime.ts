@@ -2,7 +2,7 @@ import type { Type } from 'avsc';
 import { AvroSerde, HttpRegistryClient, loadAvsc } from '@streamloop/avro';
 import { createClickHouse, closeClickHouse, migrate, type ClickHouseClient } from '@streamloop/clickhouse';
 import { loadPipelineSpec, topicsFor, type PipelineSpec, type PipelineTopics, type Settings } from '@streamloop/config';
-import { FeatureComputer } from '@streamloop/features';
+import { FeatureComputer, featureStages, type FeatureStage } from '@streamloop/features';
 import { Partitioners, type PartitionMetadata } from 'kafkajs';
 import { createKafka, deadLetterMessage, ensureTopics, type DeadLetter, type Kafka, type Message, type Producer, type TopicSpec } from '@streamloop/kafka';
 import { createLogger, HealthRegistry, StreamloopMetrics, type Logger } from '@streamloop/observability';
@@ -28,8 +28,10 @@ export class Runtime {
   readonly logger: Logger;
   readonly pipelines = new Map<string, PipelineContext>();
   private readonly computers = new Map<string, FeatureComputer>();
-  /** Per pipeline, the feature state of each P.events partition this process owns right now. */
-  private readonly partitionComputers = new Map<string, Map<number, FeatureComputer>>();
+  /** Per pipeline and feature stage, the state of each input partition this process owns right now. */
+  private readonly partitionComputers = new Map<string, Map<string, FeatureComputer>>();
+  /** Per pipeline and stage, a computer without entity state (features of entities this process does not own). */
+  private readonly stageTemplates = new Map<string, FeatureComputer[]>();
   private readonly partitioner = Partitioners.DefaultPartitioner();
   private producerPromise?: Promise<Producer>;
   private clickhousePromise?: Promise<ClickHouseClient>;
@@ -79,7 +81,10 @@ export class Runtime {
         add({ topic, partitions });
       }
       // Changelogs have one partition per input partition: partition p holds the state of input partition p.
-      add({ topic: topics.changelog('features'), partitions, config: { 'cleanup.policy': 'compact' } });
+      for (const stage of featureStages(spec)) {
+        add({ topic: featureStageTopics(topics, stage).changelog, partitions, config: { 'cleanup.policy': 'compact' } });
+        if (stage.index > 0) add({ topic: featureStageTopics(topics, stage).input, partitions });
+      }
       // Dedup ids matter for the dedup window only: compacted, and deleted once well past the window.
       const dedupRetention = String(Math.max(3_600_000, 2 * spec.events.dedupWindowMs));
       add({ topic: topics.changelog('dedup'), partitions, config: { 'cleanup.policy': 'compact,delete', 'retention.ms': dedupRetention } });
@@ -137,33 +142,42 @@ export class Runtime {
     for (const l of letters) this.metrics.deadLetters.inc({ service, pipeline, stage: l.stage });
   }
 
-  /** Registers (or, with undefined, removes) the feature state of one P.events partition owned by this process. */
-  setPartitionFeatures(pipeline: string, partition: number, computer: FeatureComputer | undefined): void {
-    let byPartition = this.partitionComputers.get(pipeline);
-    if (!byPartition) this.partitionComputers.set(pipeline, (byPartition = new Map()));
-    if (computer) byPartition.set(partition, computer);
-    else byPartition.delete(partition);
+  /** Registers (or, with undefined, removes) the feature state of one input partition of a feature stage owned by this process. */
+  setPartitionFeatures(pipeline: string, stage: number, partition: number, computer: FeatureComputer | undefined): void {
+    let owned = this.partitionComputers.get(pipeline);
+    if (!owned) this.partitionComputers.set(pipeline, (owned = new Map()));
+    if (computer) owned.set(`${stage}/${partition}`, computer);
+    else owned.delete(`${stage}/${partition}`);
   }
 
   /**
-   * An event's feature vector from its entity's current state, changing nothing (REST predict). The state is
-   * that of the P.events partition the entity's key goes to (Kafka's default partitioner); when this process
-   * does not own that partition, the aggregates are those of an entity without history.
+   * An event's feature vector from its entities' current state, changing nothing (REST predict). Each feature
+   * stage reads the state of the input partition the event's key for that stage goes to (Kafka's default
+   * partitioner); where this process does not own that partition, the aggregates are those of an entity without history.
    */
   peekFeatures(pipeline: string, event: Record<string, unknown>): ComputedFeaturesView {
     const { spec, topics } = this.pipeline(pipeline);
-    const entity = event[spec.events.entityField];
     const owned = this.partitionComputers.get(pipeline);
-    let computer: FeatureComputer | undefined;
-    if (owned && owned.size > 0 && entity !== null && entity !== undefined) {
-      const partitionMetadata = Array.from({ length: spec.events.partitions }, (_, partitionId): PartitionMetadata => (
-        { partitionId, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }
-      ));
-      const partition = this.partitioner({ topic: topics.events, partitionMetadata, message: { key: String(entity), value: null } });
-      computer = owned.get(partition);
+    let templates = this.stageTemplates.get(pipeline);
+    if (!templates) this.stageTemplates.set(pipeline, (templates = featureStages(spec).map((st) => new FeatureComputer(spec, { entities: st.entities }))));
+    const partitionMetadata = Array.from({ length: spec.events.partitions }, (_, partitionId): PartitionMetadata => (
+      { partitionId, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }
+    ));
+    let partial: Record<string, number> = {};
+    let values: Record<string, number> = {};
+    let stateOwned = true;
+    for (const stage of featureStages(spec)) {
+      const key = event[stage.field];
+      const partition = this.partitioner({
+        topic: featureStageTopics(topics, stage).input, partitionMetadata, message: { key: key === null || key === undefined ? '' : String(key), value: null },
+      });
+      const computer = owned?.get(`${stage.index}/${partition}`);
+      if (!computer) stateOwned = false;
+      const used = computer ?? templates[stage.index];
+      values = used.peek(event, partial).values;
+      partial = { ...partial, ...Object.fromEntries(used.ownedAggregates().map((n) => [n, values[n]])) };
     }
-    const result = (computer ?? this.featureComputer(pipeline)).peek(event);
-    return { values: result.values, stateOwned: computer !== undefined };
+    return { values, stateOwned };
   }
 
   /** A feature computer of the pipeline that holds no entity state: feature names, and features of entities without history. */
@@ -203,6 +217,13 @@ export class Runtime {
       }
     }
   }
+}
+
+/** A feature stage's input topic and the changelog of its state. */
+export function featureStageTopics(topics: PipelineTopics, stage: FeatureStage): { input: string; changelog: string } {
+  return stage.index === 0
+    ? { input: topics.events, changelog: topics.changelog('features') }
+    : { input: topics.repartition(stage.field), changelog: topics.changelog(`features.${stage.field}`) };
 }
 
 export interface ComputedFeaturesView {

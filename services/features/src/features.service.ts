@@ -1,8 +1,8 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { FeatureComputer, FeatureInputError } from '@streamloop/features';
+import { FeatureComputer, FeatureInputError, featureStages, type FeatureStage } from '@streamloop/features';
 import { deadLetter, type ConsumedRecord, type DeadLetter, type Message, type PartitionTask, type TopicMessages } from '@streamloop/kafka';
 import {
-  isOutage, restoreChangelogPartition, RUNTIME, Runtime, startExactlyOnceConsumer, type FeatureVectorRecord, type PipelineContext,
+  featureStageTopics, isOutage, restoreChangelogPartition, RUNTIME, Runtime, startExactlyOnceConsumer, type FeatureVectorRecord, type PipelineContext,
 } from '@streamloop/runtime';
 
 const SERVICE = 'features';
@@ -28,23 +28,29 @@ export class FeaturesService implements OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     for (const ctx of this.runtime.pipelines.values()) {
-      await startExactlyOnceConsumer(this.runtime, {
-        service: SERVICE,
-        pipeline: ctx.spec.pipeline,
-        topic: ctx.topics.events,
-        createTask: (partition) => this.restorePartition(ctx, partition),
-      });
+      const stages = featureStages(ctx.spec);
+      for (const stage of stages) {
+        await startExactlyOnceConsumer(this.runtime, {
+          service: SERVICE,
+          pipeline: ctx.spec.pipeline,
+          topic: featureStageTopics(ctx.topics, stage).input,
+          createTask: (partition) => this.restorePartition(ctx, stages, stage, partition),
+        });
+      }
     }
   }
 
-  /** A partition's feature state rebuilt from its changelog, and the task that continues it. */
-  async restorePartition(ctx: PipelineContext, partition: number): Promise<PartitionTask> {
+  /** A stage partition's feature state rebuilt from its changelog, and the task that continues it. */
+  async restorePartition(ctx: PipelineContext, stages: FeatureStage[], stage: FeatureStage, partition: number): Promise<PartitionTask> {
     const pipeline = ctx.spec.pipeline;
-    const computer = new FeatureComputer(ctx.spec);
+    const computer = new FeatureComputer(ctx.spec, { entities: stage.entities });
+    const changelog = featureStageTopics(ctx.topics, stage).changelog;
     let refused = 0;
-    await restoreChangelogPartition(this.runtime, ctx.topics.changelog('features'), partition, (key, value) => {
+    await restoreChangelogPartition(this.runtime, changelog, partition, (key, value) => {
       try {
-        computer.restoreEntity(key, value);
+        // Keys of fields another stage owns come from a spec whose stages were different: not this stage's state.
+        if (computer.owns(key)) computer.restoreEntity(key, value);
+        else refused++;
       } catch (error) {
         // State written for another feature layout (the spec changed): that entity starts without history.
         if (!(error instanceof FeatureInputError)) throw error;
@@ -52,34 +58,48 @@ export class FeaturesService implements OnApplicationBootstrap {
         computer.restoreEntity(key, null);
       }
     });
-    if (refused > 0) this.runtime.logger.warn({ pipeline, partition, refused }, 'changelog states of another feature layout were dropped');
-    this.runtime.setPartitionFeatures(pipeline, partition, computer);
+    if (refused > 0) this.runtime.logger.warn({ pipeline, partition, changelog, refused }, 'changelog states of another feature layout were dropped');
+    this.runtime.setPartitionFeatures(pipeline, stage.index, partition, computer);
+    const next = stage.last ? undefined : stages[stage.index + 1];
     let lastEviction = Date.now();
     return {
       process: async (records) => {
-        const outputs = await this.processEvents(ctx, computer, partition, records);
+        const outputs = await this.processStage(ctx, { stage, next, computer, changelog, partition }, records);
         if (Date.now() - lastEviction >= EVICT_EVERY_MS) {
           lastEviction = Date.now();
-          outputs.push(this.evictIdle(ctx, computer, partition));
+          const evicted = computer.evictIdle(computer.newestEventTime());
+          outputs.push({ topic: changelog, messages: evicted.map((key) => ({ key, value: null, partition })) });
         }
         return outputs;
       },
-      close: () => this.runtime.setPartitionFeatures(pipeline, partition, undefined),
+      close: () => this.runtime.setPartitionFeatures(pipeline, stage.index, partition, undefined),
     };
   }
 
-  /** One batch of one P.events partition → feature vectors, dead letters and the changed entity states. */
-  async processEvents(ctx: PipelineContext, computer: FeatureComputer, partition: number, records: ConsumedRecord[]): Promise<TopicMessages[]> {
+  /**
+   * One batch of one stage partition → feature vectors (last stage) or events with the aggregates so far, re-keyed
+   * for the next stage; dead letters; and the changed entity states for the changelog.
+   */
+  async processStage(ctx: PipelineContext, at: StagePartition, records: ConsumedRecord[]): Promise<TopicMessages[]> {
     const { spec, topics } = ctx;
-    const vectors: Message[] = [];
+    const { stage, next, computer, partition } = at;
+    const outputs: Message[] = [];
     const letters: DeadLetter[] = [];
     const touched = new Set<string>();
     for (const r of records) {
+      let eventBytes = r.value;
       try {
         if (!r.value) throw new Error('record has no value');
-        const { value } = await this.runtime.serde.decode(r.value, ctx.eventType);
+        let partial: Record<string, number> = {};
+        if (stage.index > 0) {
+          const { value } = await this.runtime.serde.decode(r.value, this.runtime.types.featurePartial);
+          const carried = value as { event: Buffer; aggregates: Record<string, number> };
+          eventBytes = carried.event;
+          partial = carried.aggregates;
+        }
+        const { value } = await this.runtime.serde.decode(eventBytes!, ctx.eventType);
         const event = value as Record<string, unknown>;
-        const computed = computer.compute(event);
+        const computed = computer.compute(event, partial);
         for (const key of computer.stateKeysOf(event)) touched.add(key);
         if (computed.late) {
           // Only with allowed_lateness set is a late event left out of state and withheld (docs/pipeline-spec.md).
@@ -88,6 +108,15 @@ export class FeaturesService implements OnApplicationBootstrap {
           this.runtime.metrics.lateEvents.inc({ pipeline: spec.pipeline, policy });
           if (policy === 'drop') continue;
           if (policy === 'dead_letter') throw new LateEventError(`event ${String(event[spec.events.idField])}: event time ${computed.eventTime} is older than the allowed lateness of ${spec.features.allowedLatenessMs} ms for its entity`);
+        }
+        if (next) {
+          const aggregates = { ...partial, ...Object.fromEntries(computer.ownedAggregates().map((n) => [n, computed.values[n]])) };
+          const key = event[next.field];
+          outputs.push({
+            key: key === null || key === undefined ? '' : String(key),
+            value: await this.runtime.serde.encode(`${topics.repartition(next.field)}-value`, this.runtime.types.featurePartial, { event: eventBytes, aggregates }),
+          });
+          continue;
         }
         const vector: FeatureVectorRecord = {
           event_id: String(event[spec.events.idField]),
@@ -98,31 +127,34 @@ export class FeaturesService implements OnApplicationBootstrap {
           values: computed.values,
           computed_at: Date.now(),
         };
-        vectors.push({
+        outputs.push({
           key: vector.entity_key,
           value: await this.runtime.serde.encode(`${topics.features}-value`, this.runtime.types.featureVector, vector),
         });
       } catch (error) {
         // Events were validated upstream; what fails here is a schema mismatch or a bug, dead-lettered with the reason.
         if (isOutage(error)) throw error;
-        letters.push(deadLetter(spec.pipeline, 'features.compute', error, { topic: r.topic, partition: r.partition, offset: r.offset, key: r.key, value: r.value }));
+        letters.push(deadLetter(spec.pipeline, 'features.compute', error, { topic: r.topic, partition: r.partition, offset: r.offset, key: r.key, value: eventBytes }));
       }
     }
     const changelog: Message[] = [...touched].map((key) => {
       const state = computer.snapshotEntity(key);
       return { key, value: state ? Buffer.from(state.buffer, state.byteOffset, state.byteLength) : null, partition };
     });
-    this.runtime.countOutputs(ctx, SERVICE, topics.features, vectors.length, letters);
+    const outputTopic = next ? topics.repartition(next.field) : topics.features;
+    this.runtime.countOutputs(ctx, SERVICE, outputTopic, outputs.length, letters);
     return [
-      { topic: topics.features, messages: vectors },
+      { topic: outputTopic, messages: outputs },
       { topic: topics.dlq, messages: await this.runtime.deadLetterMessages(ctx, letters) },
-      { topic: topics.changelog('features'), messages: changelog },
+      { topic: at.changelog, messages: changelog },
     ];
   }
+}
 
-  /** Forgets entities idle past their longest window (event time of the partition's newest event) and tombstones them. */
-  private evictIdle(ctx: PipelineContext, computer: FeatureComputer, partition: number): TopicMessages {
-    const evicted = computer.evictIdle(computer.newestEventTime());
-    return { topic: ctx.topics.changelog('features'), messages: evicted.map((key) => ({ key, value: null, partition })) };
-  }
+interface StagePartition {
+  stage: FeatureStage;
+  next: FeatureStage | undefined;
+  computer: FeatureComputer;
+  changelog: string;
+  partition: number;
 }
