@@ -39,22 +39,49 @@ async function scenario(events: number, seed: number): Promise<Scenario> {
   return { stack, spec, ctx, env, events: generated };
 }
 
-/** Publishes the events to P.events as ingestion would (keyed by card), in chunks over time, so the stream is live while processes come and go. */
-async function publishInChunks(s: Scenario, chunk: number, pauseMs: number): Promise<void> {
+/**
+ * Publishes events[from, to) in chunks over time, so the stream is live while processes come and go: to P.events as
+ * ingestion would (keyed by card), or to P.events.raw with a few events of the previous chunk re-sent, as a
+ * producer retrying would.
+ */
+async function publishInChunks(s: Scenario, chunk: number, pauseMs: number, range: [number, number] = [0, s.events.length], to: 'events' | 'raw' = 'events'): Promise<void> {
+  const topic = to === 'events' ? s.ctx.topics.events : s.ctx.topics.raw;
   const producer = s.stack.kafka.producer({ idempotent: true });
   await producer.connect();
   try {
-    for (let i = 0; i < s.events.length; i += chunk) {
-      const messages = await Promise.all(s.events.slice(i, i + chunk).map(async (e) => ({
+    for (let i = range[0]; i < range[1]; i += chunk) {
+      const resent = to === 'raw' && i > 0 ? s.events.slice(i - 10, i) : [];
+      const messages = await Promise.all([...s.events.slice(i, Math.min(i + chunk, range[1])), ...resent].map(async (e) => ({
         key: String(e.card_id),
-        value: await s.stack.serde.encode(`${s.ctx.topics.events}-value`, s.ctx.eventType, e),
+        value: await s.stack.serde.encode(`${topic}-value`, s.ctx.eventType, e),
       })));
-      await producer.send({ topic: s.ctx.topics.events, messages, acks: -1 });
+      await producer.send({ topic, messages, acks: -1 });
       await new Promise((r) => setTimeout(r, pauseMs));
     }
   } finally {
     await producer.disconnect();
   }
+}
+
+/**
+ * Runs `target` in a process that is SIGKILLed three times while it works, then a last one that finishes. Each
+ * incarnation gets a quarter of the events as it starts, and is killed once it has committed some of them.
+ */
+async function killRepeatedly(s: Scenario, target: string, to: 'events' | 'raw', committed: () => Promise<number>, processes: ServiceProcess[]): Promise<void> {
+  const quarter = Math.ceil(s.events.length / 4);
+  for (let kill = 1; kill <= 3; kill++) {
+    const p = startServiceProcess(`${target}#${kill}`, target, s.env);
+    processes.push(p);
+    const before = await committed();
+    const publishing = publishInChunks(s, 50, 100, [(kill - 1) * quarter, kill * quarter], to);
+    await eventually(async () => ((await committed()) > before ? true : undefined), `progress of ${p.name}\n${p.output()}`, 90_000);
+    await sleep(200 + kill * 150);
+    p.signal('SIGKILL');
+    await p.exited;
+    await publishing;
+  }
+  processes.push(startServiceProcess(`${target}#final`, target, s.env));
+  await publishInChunks(s, 50, 100, [3 * quarter, s.events.length], to);
 }
 
 /**
@@ -144,20 +171,7 @@ test('features survive SIGKILL mid-stream: one vector per event, equal to an uni
   const s = await scenario(4000, 41);
   const processes: ServiceProcess[] = [];
   try {
-    const publishing = publishInChunks(s, 100, 150);
-    for (let kill = 1; kill <= 3; kill++) {
-      const p = startServiceProcess(`features#${kill}`, 'features', s.env);
-      processes.push(p);
-      // Kill once this incarnation has committed something new, so every kill lands mid-stream.
-      const before = await featureCount(s);
-      await eventually(async () => ((await featureCount(s)) > before ? true : undefined), `progress of ${p.name}\n${p.output()}`, 90_000);
-      await sleep(300 + kill * 200);
-      p.signal('SIGKILL');
-      await p.exited;
-    }
-    const last = startServiceProcess('features#final', 'features', s.env);
-    processes.push(last);
-    await publishing;
+    await killRepeatedly(s, 'features', 'events', () => featureCount(s), processes);
     await assertExactlyOnce(s, processes);
   } finally {
     await stopAll(processes);
@@ -206,6 +220,31 @@ test('features scale out and in: a third instance joins, one leaves, nothing los
     await b.exited;
     await publishing;
     await assertExactlyOnce(s, processes);
+  } finally {
+    await stopAll(processes);
+    await s.stack.close();
+  }
+});
+
+test('ingestion survives SIGKILL mid-stream: each event once on P.events, re-sent duplicates still dropped after restarts', { skip, timeout: 300_000 }, async () => {
+  const s = await scenario(3000, 44);
+  const processes: ServiceProcess[] = [];
+  try {
+    const eventsOnTopic = async () => {
+      let n = 0;
+      await readTopicToEnd(s.stack.kafka, s.ctx.topics.events, () => void n++);
+      return n;
+    };
+    await killRepeatedly(s, 'ingestion', 'raw', eventsOnTopic, processes);
+    await eventually(async () => ((await eventsOnTopic()) >= s.events.length ? true : undefined), `every event on P.events\n${processes.map((p) => p.output()).join('\n')}`, 120_000);
+    await sleep(2000);
+    const ids: string[] = [];
+    await readTopicToEnd(s.stack.kafka, s.ctx.topics.events, async (r) => {
+      const { value } = await s.stack.serde.decode(r.value!, s.ctx.eventType);
+      ids.push(String((value as Record<string, unknown>)[s.spec.events.idField]));
+    });
+    assert.equal(new Set(ids).size, s.events.length, 'every event accepted');
+    assert.equal(ids.length, s.events.length, `no event twice on P.events (${ids.length - new Set(ids).size} duplicates)`);
   } finally {
     await stopAll(processes);
     await s.stack.close();
