@@ -1,8 +1,12 @@
 // The monitoring service with the real broker and embedded ClickHouse: the sink of every topic, idempotent
-// under redelivery, PSI against the model's reference, alerts, /metrics and /health.
+// under redelivery, drift computed in ClickHouse against the model's reference (and agreeing with the TypeScript
+// statistics on the same values), prediction and label drift against the previous window, live performance,
+// alerts, /metrics and /health.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { countRows } from '@streamloop/clickhouse';
+import { jensenShannonDistance, ksTest, psi, wasserstein1 } from '@streamloop/drift';
+import { evaluateBinary } from '@streamloop/ml';
 import { MonitoringModule, MonitoringService } from '@streamloop/monitoring';
 import type { AlertRecord, FeatureVectorRecord, LabelRecord, ModelRegistryRecord, PredictionRecord } from '@streamloop/runtime';
 import { seededRandom } from '@streamloop/testing';
@@ -41,8 +45,14 @@ test('monitoring sinks the loop into ClickHouse and measures drift against the t
       event_id: v.event_id, pipeline: name, entity_key: v.entity_key, event_time: v.event_time, model_name: 'm', model_version: 1,
       role: 'champion', score: i % 3 === 0 ? 0.9 : 0.1, label: i % 3 === 0 ? 1 : 0, threshold: 0.5, latency_ms: 1.5, predicted_at: Date.now(),
     }));
-    await producer.send({ topic: ctx.topics.predictions, messages: await encode(ctx.topics.predictions, types.prediction, predictions, (p) => p.entity_key) });
+    // The hour before the drift window: other scores and fewer positives (prediction and label drift), no features.
+    const previous = 300;
+    const earlier: PredictionRecord[] = Array.from({ length: previous }, (_, i) => ({
+      ...predictions[0], event_id: `${name}-prev-${i}`, event_time: t0 - 4_000_000 + i * 10_000, score: i % 2 === 0 ? 0.3 : 0.7, label: i % 2,
+    }));
+    await producer.send({ topic: ctx.topics.predictions, messages: await encode(ctx.topics.predictions, types.prediction, [...predictions, ...earlier], (p) => p.entity_key) });
     const labels: LabelRecord[] = vectors.map((v, i) => ({ event_id: v.event_id, label: i % 3 === 0 || i % 10 === 1 ? 1 : 0, label_time: v.event_time + 1 }));
+    labels.push(...earlier.map((p, i) => ({ event_id: p.event_id, label: i % 5 === 0 ? 1 : 0, label_time: p.event_time + 1 })));
     await producer.send({ topic: ctx.topics.labels, messages: await encode(ctx.topics.labels, types.label, labels, (l) => l.event_id) });
     const reference = { amount: Array.from({ length: 500 }, () => 50 + rnd() * 50), hour: Array.from({ length: 500 }, () => Math.floor(rnd() * 24)) };
     const model: ModelRegistryRecord = {
@@ -53,7 +63,7 @@ test('monitoring sinks the loop into ClickHouse and measures drift against the t
     await producer.send({ topic: spec.topics.models!, messages: await encode(spec.topics.models!, types.modelRegistry, [model], () => `${name}/m/1`) });
 
     const ch = await stack.runtime.clickhouse();
-    await eventually(async () => ((await countRows(ch, 'features', name)) >= n && (await countRows(ch, 'labels', name)) >= n && (await countRows(ch, 'predictions', name)) >= n ? true : undefined), 'all rows in ClickHouse');
+    await eventually(async () => ((await countRows(ch, 'features', name)) >= n && (await countRows(ch, 'labels', name)) >= n + previous && (await countRows(ch, 'predictions', name)) >= n + previous ? true : undefined), 'all rows in ClickHouse');
     await new Promise((r) => setTimeout(r, 1000));
     assert.equal(await countRows(ch, 'features', name), n, 'the redelivered batch did not duplicate rows');
 
@@ -66,22 +76,42 @@ test('monitoring sinks the loop into ClickHouse and measures drift against the t
     assert.ok(amount.ks_p_value < 1e-6 && amount.wasserstein > 20 && amount.jensen_shannon > 0.2, JSON.stringify(amount));
     assert.ok(hour.ks_p_value > 0.001, `hour KS p-value ${hour.ks_p_value}`);
     assert.deepEqual(report.dataset?.drifted, ['amount']);
-    assert.ok(report.performance && report.performance.labelled > 0);
+    // The SQL path agrees with the TypeScript statistics on the same values (the whole stream is in the window).
+    for (const [feature, f] of [['amount', amount], ['hour', hour]] as const) {
+      const ref = reference[feature], cur = vectors.map((v) => v.values[feature]);
+      const close = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(b)), `${feature} ${what}: ${a} vs ${b}`);
+      close(f.psi, psi(ref, cur, { bins: spec.monitoring.psiBins }).value, 'psi');
+      close(f.jensen_shannon, jensenShannonDistance(ref, cur, { bins: spec.monitoring.psiBins }), 'jensen-shannon');
+      close(f.ks_statistic, ksTest(ref, cur).statistic, 'ks statistic');
+      close(f.ks_p_value, ksTest(ref, cur).pValue, 'ks p-value');
+      close(f.wasserstein, wasserstein1(ref, cur), 'wasserstein');
+    }
+    const expected = evaluateBinary(labels.slice(0, n).map((l) => l.label), predictions.map((p) => p.score), model.threshold);
+    assert.equal(report.performance?.labelled, n);
+    for (const [k, e] of [['roc_auc', expected.rocAuc], ['precision', expected.precision], ['recall', expected.recall], ['f1', expected.f1], ['log_loss', expected.logLoss]] as const) {
+      assert.ok(Math.abs(report.performance![k] - e) <= 1e-6, `performance ${k}: ${report.performance![k]} vs ${e}`);
+    }
+    assert.ok(report.prediction?.drifted && report.prediction.psi > 0.2, `score drift ${JSON.stringify(report.prediction)}`);
+    assert.ok(report.label && report.label.p_value < 1e-3, `label drift ${JSON.stringify(report.label)}`);
     const drift = await ch.query({ query: `SELECT feature, value FROM drift_metrics WHERE pipeline = {p:String} AND statistic = 'psi'`, query_params: { p: name }, format: 'JSONEachRow' });
     assert.ok(((await drift.json()) as unknown[]).length >= 2);
     const stats = await ch.query({ query: `SELECT DISTINCT statistic FROM drift_metrics WHERE pipeline = {p:String} ORDER BY statistic`, query_params: { p: name }, format: 'JSONEachRow' });
-    assert.deepEqual(((await stats.json()) as Array<{ statistic: string }>).map((r) => r.statistic), ['drifted_share', 'jensen_shannon', 'ks_p_value', 'ks_statistic', 'psi', 'wasserstein']);
+    assert.deepEqual(((await stats.json()) as Array<{ statistic: string }>).map((r) => r.statistic), [
+      'chi_square', 'chi_square_p_value', 'drifted_share', 'jensen_shannon', 'ks_p_value', 'ks_statistic', 'psi', 'wasserstein',
+    ]);
+    const perf = await ch.query({ query: `SELECT DISTINCT metric FROM performance_metrics WHERE pipeline = {p:String} ORDER BY metric`, query_params: { p: name }, format: 'JSONEachRow' });
+    assert.deepEqual(((await perf.json()) as Array<{ metric: string }>).map((r) => r.metric), ['f1', 'log_loss', 'precision', 'recall', 'roc_auc']);
 
+    // Timer runs on partial data may alert for other windows; the final window's alerts are exactly these two.
     const alerts = await eventually(async () => {
-      const all = await readAll<AlertRecord>(stack.kafka, stack.serde, ctx.topics.alerts);
-      return all.length > 0 ? all : undefined;
-    }, 'a drift alert');
-    assert.equal(alerts[0].value.feature, 'amount');
-    assert.equal(alerts[0].value.statistic, 'psi');
-    assert.equal(alerts[0].value.model_version, 1);
+      const all = (await readAll<AlertRecord>(stack.kafka, stack.serde, ctx.topics.alerts)).map((a) => a.value).filter((a) => a.window_start === report.window_start);
+      return all.length >= 2 ? all : undefined;
+    }, 'a feature and a prediction drift alert');
+    assert.deepEqual(alerts.map((a) => `${a.kind}:${a.feature}:${a.statistic}:${a.model_version}`).sort(), ['feature_drift:amount:psi:1', 'prediction_drift:__score__:psi:1']);
 
     const metrics = await (await fetch(`${stack.serving.url}/metrics`)).text();
     assert.match(metrics, new RegExp(`streamloop_drift_score\\{pipeline="${name}",feature="amount",statistic="psi"\\}`));
+    assert.match(metrics, new RegExp(`streamloop_drift_score\\{pipeline="${name}",feature="__score__",statistic="psi"\\}`));
     assert.match(metrics, /streamloop_clickhouse_rows_written_total\{table="features"\}/);
     const health = await fetch(`${stack.serving.url}/health`);
     assert.equal(health.status, 200);

@@ -1,7 +1,7 @@
 export { psi, psiEdges, quantileSorted, type PsiBin, type PsiOptions, type PsiResult } from './psi';
 export { chi2Sf, gammaQ, kolmogn, lgamma, smirnov } from './special';
 export {
-  benjaminiHochberg, categoricalPsi, chiSquareTest, datasetDrift, jensenShannonDistance, jensenShannonFromCounts, ksTest, wasserstein1,
+  benjaminiHochberg, categoricalPsi, chiSquareTest, datasetDrift, jensenShannonDistance, jensenShannonFromCounts, ksFromStatistic, ksTest, wasserstein1,
   type BhResult, type CategoricalPsiResult, type CategoryCounts, type ChiSquareResult, type DatasetDriftOptions, type DatasetDriftResult,
   type FeatureTest, type JensenShannonOptions, type KsOptions, type KsResult,
 } from './stats';

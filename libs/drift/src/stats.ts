@@ -63,7 +63,21 @@ export function ksTest(reference: ArrayLike<number>, current: ArrayLike<number>,
     if (diff < minS) minS = diff;
   }
   const minD = Math.min(Math.max(-minS, 0), 1);
-  let d = minD > maxS ? minD : maxS;
+  return ksFromStatistic(minD > maxS ? minD : maxS, n1, n2, opts);
+}
+
+/**
+ * The two-sided KS p-value from the statistic D = sup |F_ref − F_cur| and the two sample sizes alone
+ * (scipy.stats.ks_2samp's rule): 'auto' is exact when max(n1, n2) ≤ 10000, else asymptotic; the exact method
+ * reports D rounded to h / lcm(n1, n2). This lets ClickHouse compute D over millions of rows (libs/drift-sql)
+ * while the p-value (a lattice-path count or the Kolmogorov distribution) stays here.
+ */
+export function ksFromStatistic(statistic: number, n1: number, n2: number, opts: KsOptions = {}): KsResult {
+  if (!(Number.isInteger(n1) && n1 > 0 && Number.isInteger(n2) && n2 > 0)) {
+    throw new RangeError(`ksFromStatistic: sample sizes must be integers ≥ 1, got ${n1} and ${n2}`);
+  }
+  if (!(statistic >= 0 && statistic <= 1)) throw new RangeError(`ksFromStatistic: statistic must be in [0, 1], got ${statistic}`);
+  let d = statistic;
   const g = gcd(n1, n2);
   const n1g = n1 / g, n2g = n2 / g;
   let mode = opts.method ?? 'auto';
@@ -78,10 +92,7 @@ export function ksTest(reference: ArrayLike<number>, current: ArrayLike<number>,
     else prob = n1 === n2 ? probOutsideSquare(n1, h) : probOutsideInside(n1, n2, g, h);
     if (!(prob >= 0 && prob <= 1)) mode = 'asymp';
   }
-  if (mode === 'asymp') {
-    const en = (n1 * n2) / (n1 + n2);
-    prob = kolmogn(roundHalfEven(en), d, false);
-  }
+  if (mode === 'asymp') prob = kolmogn(roundHalfEven((n1 * n2) / (n1 + n2)), d, false);
   return { statistic: d, pValue: Math.min(1, Math.max(0, prob)), method: mode };
 }
 

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { insertRows, latestEventTime, latestFeatureValues, loadLabelledPredictions, TABLES, type ClickHouseClient } from '@streamloop/clickhouse';
-import { datasetDrift, jensenShannonDistance, ksTest, psi, wasserstein1 } from '@streamloop/drift';
+import { insertRows, latestEventTime, TABLES, type ClickHouseClient } from '@streamloop/clickhouse';
+import { datasetDrift } from '@streamloop/drift';
+import { categoricalDrift, numericDrift, performanceOverTime, type NumericDrift } from '@streamloop/drift-sql';
 import type { ConsumedRecord } from '@streamloop/kafka';
-import { evaluateBinary } from '@streamloop/ml';
 import {
   followModelRegistry, isOutage, RUNTIME, Runtime, startPipelineConsumer,
   type AlertRecord, type ModelRegistryRecord, type PipelineContext,
@@ -21,13 +21,18 @@ export interface DriftReport {
   features: Array<{ feature: string; psi: number; drifted: boolean; ks_statistic: number; ks_p_value: number; jensen_shannon: number; wasserstein: number }>;
   /** Evidently-style dataset drift: KS p-values corrected by Benjamini-Hochberg, share of drifted features. */
   dataset?: { drift: boolean; share: number; drifted: string[] };
-  performance?: { labelled: number; roc_auc: number; precision: number; recall: number; f1: number };
+  /** The champion's score distribution against the previous window (drift_metrics feature '__score__'). */
+  prediction?: { psi: number; drifted: boolean; ks_statistic: number; ks_p_value: number; jensen_shannon: number; wasserstein: number };
+  /** The true labels (as known now) of this window's predictions against the previous window's ('__label__'). */
+  label?: { chi_square: number; p_value: number; psi: number };
+  /** NaN log loss when a score is not a probability. */
+  performance?: { labelled: number; roc_auc: number; precision: number; recall: number; f1: number; log_loss: number };
 }
 
 /**
  * Sinks the loop's topics into ClickHouse (one insert per consumed batch, deduplicated by its
- * topic-partition-offset range) and runs the drift job: PSI per feature between the serving model's
- * training reference and the latest event-time window.
+ * topic-partition-offset range) and runs the drift job in ClickHouse: feature drift between the serving model's
+ * training reference and the latest event-time window, prediction and label drift, and live performance.
  */
 @Injectable()
 export class MonitoringService implements OnApplicationBootstrap {
@@ -125,7 +130,12 @@ export class MonitoringService implements OnApplicationBootstrap {
     return this.lastReports.get(pipeline);
   }
 
-  /** One run of the drift job for a pipeline: PSI per feature over the latest window, plus live performance. */
+  /**
+   * One run of the drift job for a pipeline, computed inside ClickHouse (@streamloop/drift-sql): per feature PSI,
+   * KS, Jensen–Shannon and Wasserstein-1 between the champion's reference sample and the latest event-time window;
+   * the champion's score drift and the true labels' drift against the window before; live performance from the
+   * labels that have arrived so far. Only per-feature summaries come back to Node.
+   */
   async driftJob(pipeline: string): Promise<DriftReport | undefined> {
     const ctx = this.runtime.pipeline(pipeline);
     const model = this.champions.get(pipeline);
@@ -140,73 +150,103 @@ export class MonitoringService implements OnApplicationBootstrap {
     const report: DriftReport = { pipeline, model_name: model.model_name, model_version: model.model_version, window_start: windowStart, window_end: windowEnd, features: [] };
     const rows: Record<string, unknown>[] = [];
     const alerts: AlertRecord[] = [];
+    const record = (feature: string, statistic: string, value: number, threshold = Number.NaN, drifted = false) => {
+      if (!Number.isFinite(value)) return;
+      this.runtime.metrics.driftScore.set({ pipeline, feature, statistic }, value);
+      rows.push({
+        pipeline, window_start: windowStart, window_end: windowEnd, feature, statistic, value, threshold, drifted: drifted ? 1 : 0,
+        model_name: model.model_name, model_version: model.model_version, computed_at: computedAt,
+      });
+    };
+    const alert = (kind: AlertRecord['kind'], feature: string, value: number) => {
+      const alertKey = `${pipeline}/${kind}/${feature}/${model.model_version}/${windowStart}`;
+      if (this.alerted.has(alertKey)) return;
+      this.alerted.add(alertKey);
+      alerts.push({
+        alert_id: randomUUID(), pipeline, kind, feature, statistic: 'psi', value, threshold: monitoring.psiThreshold,
+        window_start: windowStart, window_end: windowEnd, model_name: model.model_name, model_version: model.model_version, created_at: computedAt,
+      });
+    };
+
+    // Missing values (absent or NaN) count in PSI's and JS's missing bin; KS and Wasserstein compare finite values.
+    const reference = Object.fromEntries(model.feature_names.filter((f) => model.reference[f]?.length > 0).map((f) => [f, model.reference[f]]));
+    const features = Object.keys(reference);
+    const current = { kind: 'features' as const, pipeline, from: windowStart, to: windowEnd, features };
+    const drift = features.length > 0 ? await numericDrift(ch, { kind: 'values', values: reference }, current, { bins: monitoring.psiBins }) : new Map<string, NumericDrift>();
     const pValues: Array<{ feature: string; pValue: number }> = [];
-    for (const feature of model.feature_names) {
-      const reference = model.reference[feature];
-      if (!reference || reference.length === 0) continue;
-      const current = await latestFeatureValues(ch, { pipeline, feature, from: windowStart, to: windowEnd });
-      if (current.length === 0) continue;
-      const { value } = psi(reference, current, { bins: monitoring.psiBins });
-      const drifted = value > monitoring.psiThreshold;
-      // KS and Wasserstein compare observed values; missing values are PSI's and JS's concern (their own bin).
-      const refObserved = reference.filter(Number.isFinite);
-      const curObserved = current.filter(Number.isFinite);
-      const comparable = refObserved.length > 0 && curObserved.length > 0;
-      const ks = comparable ? ksTest(refObserved, curObserved) : { statistic: Number.NaN, pValue: Number.NaN };
-      const statistics: Record<string, number> = {
-        psi: value,
-        ks_statistic: ks.statistic,
-        ks_p_value: ks.pValue,
-        jensen_shannon: jensenShannonDistance(reference, current, { bins: monitoring.psiBins }),
-        wasserstein: comparable ? wasserstein1(refObserved, curObserved) : Number.NaN,
-      };
-      report.features.push({ feature, drifted, ...(statistics as Omit<DriftReport['features'][number], 'feature' | 'drifted'>) });
-      if (Number.isFinite(ks.pValue)) pValues.push({ feature, pValue: ks.pValue });
+    for (const feature of features) {
+      const d = drift.get(feature);
+      // No row, or no value at all in the window: nothing to compare.
+      if (!d?.psi) continue;
+      const statistics = featureStatistics(d);
+      const drifted = statistics.psi > monitoring.psiThreshold;
+      report.features.push({ feature, drifted, ...statistics });
+      if (Number.isFinite(statistics.ks_p_value)) pValues.push({ feature, pValue: statistics.ks_p_value });
       for (const [statistic, v] of Object.entries(statistics)) {
-        if (!Number.isFinite(v)) continue;
-        this.runtime.metrics.driftScore.set({ pipeline, feature, statistic }, v);
-        const isPsi = statistic === 'psi';
-        rows.push({
-          pipeline, window_start: windowStart, window_end: windowEnd, feature, statistic, value: v,
-          threshold: isPsi ? monitoring.psiThreshold : Number.NaN, drifted: isPsi && drifted ? 1 : 0, model_name: model.model_name,
-          model_version: model.model_version, computed_at: computedAt,
-        });
+        record(feature, statistic, v, statistic === 'psi' ? monitoring.psiThreshold : Number.NaN, statistic === 'psi' && drifted);
       }
-      const alertKey = `${pipeline}/${feature}/${model.model_version}/${windowStart}`;
-      if (drifted && !this.alerted.has(alertKey)) {
-        this.alerted.add(alertKey);
-        alerts.push({
-          alert_id: randomUUID(), pipeline, kind: 'feature_drift', feature, statistic: 'psi', value,
-          threshold: monitoring.psiThreshold, window_start: windowStart, window_end: windowEnd,
-          model_name: model.model_name, model_version: model.model_version, created_at: computedAt,
-        });
-      }
+      if (drifted) alert('feature_drift', feature, statistics.psi);
     }
     if (pValues.length > 0) {
       const dataset = datasetDrift(pValues, { alpha: 0.05, shareThreshold: 0.5 });
       report.dataset = { drift: dataset.drift, share: dataset.share, drifted: dataset.features.filter((f) => f.drifted).map((f) => f.feature) };
-      this.runtime.metrics.driftScore.set({ pipeline, feature: '__dataset__', statistic: 'drifted_share' }, dataset.share);
-      rows.push({
-        pipeline, window_start: windowStart, window_end: windowEnd, feature: '__dataset__', statistic: 'drifted_share', value: dataset.share,
-        threshold: 0.5, drifted: dataset.drift ? 1 : 0, model_name: model.model_name, model_version: model.model_version, computed_at: computedAt,
-      });
+      record(DATASET_FEATURE, 'drifted_share', dataset.share, 0.5, dataset.drift);
+    }
+
+    // The champion's scores and the true labels: this window against the one just before it.
+    const window = (from: number, to: number) => ({ pipeline, from, to, role: 'champion' as const, modelName: model.model_name });
+    const previous = window(windowStart - monitoring.windowMs, windowStart);
+    const now = window(windowStart, windowEnd);
+    const scores = (await numericDrift(ch, { kind: 'predictions', ...previous }, { kind: 'predictions', ...now }, { bins: monitoring.psiBins })).get('score');
+    if (scores?.psi) {
+      const statistics = featureStatistics(scores);
+      const drifted = statistics.psi > monitoring.psiThreshold;
+      report.prediction = { drifted, ...statistics };
+      for (const [statistic, v] of Object.entries(statistics)) {
+        record(SCORE_FEATURE, statistic, v, statistic === 'psi' ? monitoring.psiThreshold : Number.NaN, statistic === 'psi' && drifted);
+      }
+      if (drifted) alert('prediction_drift', SCORE_FEATURE, statistics.psi);
+    }
+    const labels = (await categoricalDrift(ch, { kind: 'labels', ...previous }, { kind: 'labels', ...now })).get('label');
+    if (labels?.chiSquare && labels.psi) {
+      report.label = { chi_square: labels.chiSquare.statistic, p_value: labels.chiSquare.pValue, psi: labels.psi.value };
+      record(LABEL_FEATURE, 'chi_square', labels.chiSquare.statistic);
+      record(LABEL_FEATURE, 'chi_square_p_value', labels.chiSquare.pValue);
+      record(LABEL_FEATURE, 'psi', labels.psi.value, monitoring.psiThreshold, labels.psi.value > monitoring.psiThreshold);
     }
     if (rows.length > 0) await insertRows(ch, TABLES.drift_metrics, rows);
     await this.runtime.send(ctx.topics.alerts, this.runtime.types.alert, alerts.map((a) => ({ key: a.feature, value: a })));
 
-    const labelled = await loadLabelledPredictions(ch, { pipeline, from: windowStart, to: windowEnd });
-    const classes = new Set(labelled.map((r) => r.label));
-    if (classes.size === 2) {
-      const m = evaluateBinary(labelled.map((r) => r.label), labelled.map((r) => r.score), model.threshold);
-      report.performance = { labelled: labelled.length, roc_auc: m.rocAuc, precision: m.precision, recall: m.recall, f1: m.f1 };
+    // Live performance from the labels known so far (they arrive late: a later run of the same window sees more).
+    const [perf] = await performanceOverTime(ch, { pipeline, from: windowStart, to: windowEnd, windowMs: windowEnd - windowStart, threshold: model.threshold });
+    if (perf && perf.positives > 0 && perf.positives < perf.labelled) {
+      report.performance = { labelled: perf.labelled, roc_auc: perf.rocAuc, precision: perf.precision, recall: perf.recall, f1: perf.f1, log_loss: perf.logLoss };
       await insertRows(ch, TABLES.performance_metrics, Object.entries(report.performance)
-        .filter(([k]) => k !== 'labelled')
+        .filter(([k, value]) => k !== 'labelled' && Number.isFinite(value))
         .map(([metric, value]) => ({
           pipeline, window_start: windowStart, window_end: windowEnd, model_name: model.model_name, model_version: model.model_version,
-          metric, value, labelled_count: labelled.length, computed_at: computedAt,
+          metric, value, labelled_count: perf.labelled, computed_at: computedAt,
         })));
     }
     this.lastReports.set(pipeline, report);
     return report;
   }
+}
+
+/** drift_metrics / gauge feature names of the non-feature series. */
+const DATASET_FEATURE = '__dataset__';
+const SCORE_FEATURE = '__score__';
+const LABEL_FEATURE = '__label__';
+
+type NumericStatistics = Omit<DriftReport['features'][number], 'feature' | 'drifted'>;
+
+/** The per-feature statistics of a report from the SQL summary (NaN where one is undefined). */
+function featureStatistics(d: NumericDrift): NumericStatistics {
+  return {
+    psi: d.psi?.value ?? Number.NaN,
+    ks_statistic: d.ks?.statistic ?? Number.NaN,
+    ks_p_value: d.ks?.pValue ?? Number.NaN,
+    jensen_shannon: d.jensenShannon ?? Number.NaN,
+    wasserstein: d.wasserstein ?? Number.NaN,
+  };
 }
