@@ -16,3 +16,4 @@ export {
   queryRows, countRows, countLabelledFeatures, latestEventTime, loadTrainingDataset, latestFeatureValues, loadLabelledPredictions,
   type QueryRowsOptions, type TrainingRow, type TrainingDatasetOptions, type FeatureWindowOptions, type LabelledPrediction,
 } from './queries';
+export { loadEventField, type EventFieldOptions, type EventFieldValue } from './event-fields';

@@ -55,14 +55,17 @@ test('the example pipeline loads: durations in ms, absolute schema path, derived
     { schemaPath: undefined, idField: 'transaction_id', timeField: 'event_time', entityField: 'card_id', partitions: 3, dedupWindowMs: 3_600_000 },
   );
   assert.equal(spec.monitoring.windowMs, 24 * 3_600_000);
-  assert.deepEqual(spec.model, { name: 'fraud-lr', algorithm: 'logistic_regression', params: { l2: 1, max_iter: 100 }, threshold: 0.5 });
-  assert.deepEqual(spec.training, { minLabels: 1500, holdoutFraction: 0.2, scheduleMs: null });
+  assert.deepEqual(spec.model, {
+    name: 'fraud-lr', algorithm: 'logistic_regression', params: { l2: 1, max_iter: 100 }, threshold: 0.5, thresholdSelection: null, search: null,
+  });
+  assert.deepEqual(spec.training, { minLabels: 1500, holdoutFraction: 0.2, scheduleMs: null, segmentBy: null });
   const mean = spec.features.aggregates.find((a) => a.name === 'card_amount_mean_24h');
   assert.deepEqual(mean, { name: 'card_amount_mean_24h', entity: 'card_id', op: 'mean', field: 'amount', window: '24h', windowMs: 86_400_000 });
   const topics = topicsFor(spec);
-  assert.deepEqual({ ...topics, changelog: undefined }, {
+  assert.deepEqual({ ...topics, changelog: undefined, repartition: undefined }, {
     raw: 'fraud.events.raw', events: 'fraud.events', dlq: 'fraud.events.dlq', features: 'fraud.features', predictions: 'fraud.predictions',
     labels: 'fraud.labels', alerts: 'fraud.alerts', models: 'streamloop.models', changelogPrefix: 'fraud.changelog', changelog: undefined,
+    repartition: undefined,
   });
   assert.equal(topics.changelog('features'), 'fraud.changelog.features');
   assert.deepEqual(featureNamesOf(spec.features).slice(4, 10), [
@@ -82,8 +85,10 @@ test('defaults fill every optional key; relative paths resolve against the YAML 
   assert.equal((spec.features.aggregates[0] as { windowMs: number }).windowMs, 90_000);
   assert.deepEqual(spec.model.params, {});
   assert.equal(spec.model.threshold, 0.5);
-  assert.deepEqual(spec.training, { minLabels: 500, holdoutFraction: 0.2, scheduleMs: null });
-  assert.deepEqual(spec.monitoring, { window: '5m', windowMs: 300_000, psiBins: 10, psiThreshold: 0.2 });
+  assert.deepEqual(spec.training, { minLabels: 500, holdoutFraction: 0.2, scheduleMs: null, segmentBy: null });
+  assert.equal(spec.model.search, null);
+  assert.equal(spec.model.thresholdSelection, null);
+  assert.deepEqual(spec.monitoring, { window: '5m', windowMs: 300_000, psiBins: 10, psiThreshold: 0.2, detectors: { labelDelayMs: 3_600_000, adwin: {}, pageHinkley: {}, ddm: {} } });
   // Topics named in the spec win; the rest still derive from the pipeline name.
   const custom = parsePipelineSpec(`${MINIMAL}topics: { raw: app.clicks, models: tiny.models }\ntraining: { schedule: 10m }\n`, join(dir, 'tiny.yaml'));
   assert.equal(topicsFor(custom).raw, 'app.clicks');
@@ -128,7 +133,7 @@ test('every problem is reported at once, each with its key path and the value fo
   assert.deepEqual(problems, [
     'pipeline: expected lowercase letters, digits, _ or -, starting with a letter, got "Fraud!"',
     'events.partitions: expected a number, got "three"',
-    'features.transforms[1].op: expected one of passthrough, log1p, clip, bucketize, one_hot, hour_of_day, day_of_week, not_equal, ratio, got "log2"',
+    'features.transforms[1].op: expected one of passthrough, log1p, clip, bucketize, one_hot, hash, hour_of_day, day_of_week, not_equal, ratio, got "log2"',
     'model.algorithm: expected one of logistic_regression, gbdt, got "svm"',
     'model.threshold: expected a number <= 1, got 1.5',
     'monitoring.psi_bins: expected an integer, got 2.5',
@@ -138,7 +143,7 @@ test('every problem is reported at once, each with its key path and the value fo
     return true;
   });
   assert.deepEqual(problemsOf((t) => t.replace(/^labels:\n {2}field: is_fraud\n/m, '')), ['labels: required, expected an object']);
-  assert.deepEqual(problemsOf((t) => t.replace('- { name: hour_of_day, op: hour_of_day }', '- { name: hour_of_day }')), ['features.transforms[3].op: required, one of passthrough, log1p, clip, bucketize, one_hot, hour_of_day, day_of_week, not_equal, ratio']);
+  assert.deepEqual(problemsOf((t) => t.replace('- { name: hour_of_day, op: hour_of_day }', '- { name: hour_of_day }')), ['features.transforms[3].op: required, one of passthrough, log1p, clip, bucketize, one_hot, hash, hour_of_day, day_of_week, not_equal, ratio']);
 });
 
 test('references are checked against the event schema: existence and type', () => {
@@ -333,4 +338,145 @@ test('the new aggregates: fields are checked against the event schema', () => {
   for (const ok of ['user', 'ok', 'n']) assert.equal(parsePipelineSpec(yaml(ok), join(dir, 'tiny.yaml')).features.aggregates[0].op, 'distinct_count');
   assert.throws(() => parsePipelineSpec(yaml('tags'), join(dir, 'tiny.yaml')), (e: unknown) => e instanceof SpecError
     && e.problems.length === 1 && /^features\.aggregates\[0\]\.field: field "tags" is .* in the event schema, expected a string, enum, number or boolean$/.test(e.problems[0]));
+});
+
+// --------------------------------------------------------------------------------------------------------
+// Model selection: hyperparameter search, chosen thresholds, segment metrics.
+
+/** The example with `model` replaced by the given YAML block (indented two spaces under model:). */
+const withModel = (body: string) => (t: string) => t.replace(/^model:\n(?: {2}.*\n)+/m, `model:\n${body}`);
+const GBDT_HEAD = '  name: fraud-gbdt\n  algorithm: gbdt\n  params: { max_iter: 40 }\n';
+
+test('model.search: random search with every distribution; defaults for cv, metric and seed', () => {
+  const spec = variant(withModel(`${GBDT_HEAD}  threshold: max_f1
+  search:
+    strategy: random
+    trials: 6
+    space:
+      learning_rate: { log_uniform: [0.02, 0.3] }
+      subsample: { uniform: [0.5, 1] }
+      max_leaf_nodes: { int: [4, 31] }
+      max_bins: { int: [16, 255], log: true }
+      l2_regularization: { choice: [0, 0.1, 1] }
+      min_samples_leaf: 10
+`));
+  assert.deepEqual(spec.model.search, {
+    strategy: 'random', trials: 6, cv: { kind: 'time_series', folds: 3 }, metric: 'roc_auc', seed: 0,
+    space: {
+      learning_rate: { type: 'log_uniform', low: 0.02, high: 0.3 },
+      subsample: { type: 'uniform', low: 0.5, high: 1 },
+      max_leaf_nodes: { type: 'int', low: 4, high: 31 },
+      max_bins: { type: 'int', low: 16, high: 255, log: true },
+      l2_regularization: { type: 'choice', values: [0, 0.1, 1] },
+      min_samples_leaf: 10,
+    },
+  });
+  assert.equal(spec.model.threshold, 0.5, 'the fallback for models without a chosen threshold');
+  assert.deepEqual(spec.model.thresholdSelection, { strategy: 'max_f1' });
+  assert.deepEqual(spec.model.params, { max_iter: 40 });
+});
+
+test('model.search: successive halving over rows or a model param; pr_auc is average precision', () => {
+  const rows = variant(withModel(`${GBDT_HEAD}  threshold: { target_precision: 0.9 }
+  search: { strategy: successive_halving, candidates: 9, min_resource: 0.25, metric: pr_auc, seed: 3, cv: { kind: stratified_kfold, folds: 4 }, space: { learning_rate: { uniform: [0.05, 0.2] } } }
+`));
+  assert.deepEqual(rows.model.search, {
+    strategy: 'successive_halving', candidates: 9, factor: 3, resource: 'rows', minResource: 0.25, maxResource: 1,
+    cv: { kind: 'stratified_kfold', folds: 4 }, metric: 'average_precision', seed: 3, space: { learning_rate: { type: 'uniform', low: 0.05, high: 0.2 } },
+  });
+  assert.deepEqual(rows.model.thresholdSelection, { strategy: 'target_precision', precision: 0.9 });
+  const iters = variant(withModel(`${GBDT_HEAD}  search: { strategy: successive_halving, candidates: 4, factor: 2, resource: max_iter, min_resource: 10, max_resource: 40, space: { max_depth: { int: [2, 6] } } }
+`));
+  assert.equal(iters.model.search?.strategy, 'successive_halving');
+  assert.deepEqual(iters.model.search && { ...iters.model.search, space: undefined, cv: undefined }, {
+    strategy: 'successive_halving', candidates: 4, factor: 2, resource: 'max_iter', minResource: 10, maxResource: 40,
+    metric: 'roc_auc', seed: 0, space: undefined, cv: undefined,
+  });
+  assert.equal(iters.model.thresholdSelection, null);
+});
+
+test('model.search and model.threshold: every problem names its key path', () => {
+  assert.deepEqual(problemsOf(withModel(`${GBDT_HEAD}  threshold: best
+  search:
+    strategy: random
+    trials: 0
+    cv: { kind: kfold, folds: 1 }
+    metric: auc
+    space:
+      learning_rate: { uniform: [0.3, 0.1] }
+      max_leaf_nodes: { int: [2.5, 8] }
+      max_bins: { log_uniform: [0, 10] }
+      subsample: { normal: [0, 1] }
+      l2_regularization: { choice: [] }
+      max_depth: { int: [2, 6], log: yes }
+      tol: { uniform: [1e-4, 1e-2], choice: [1] }
+      min_samples_leaf: { uniform: [1] }
+      colsample: [0.5, 1]
+`)), [
+    'model.threshold: expected a number in [0, 1], max_f1 or { target_precision: p }, got "best"',
+    'model.search.trials: expected a number >= 1, got 0',
+    'model.search.cv.kind: expected one of time_series, stratified_kfold, got "kfold"',
+    'model.search.cv.folds: expected a number >= 2, got 1',
+    'model.search.metric: expected one of roc_auc, pr_auc, average_precision, log_loss, brier, accuracy, precision, recall, f1, got "auc"',
+    'model.search.space.learning_rate.uniform: low (0.3) is above high (0.1), got [0.3,0.1]',
+    'model.search.space.max_leaf_nodes.int: expected integer bounds, got [2.5,8]',
+    'model.search.space.max_bins.log_uniform: a log scale needs low > 0, got [0,10]',
+    'model.search.space.subsample: expected a fixed value or one of { uniform: [low, high] }, { log_uniform: [low, high] }, { int: [low, high] }, { choice: [values] }, got {"normal":[0,1]}',
+    'model.search.space.l2_regularization.choice: expected a non-empty list of values, got []',
+    'model.search.space.max_depth.log: expected true or false, got "yes"',
+    'model.search.space.tol: expected one distribution, got uniform and choice, got {"uniform":[0.0001,0.01],"choice":[1]}',
+    'model.search.space.min_samples_leaf.uniform: expected [low, high], two finite numbers, got [1]',
+    'model.search.space.colsample: expected a fixed value or one of { uniform: [low, high] }, { log_uniform: [low, high] }, { int: [low, high] }, { choice: [values] }, got [0.5,1]',
+  ]);
+  assert.deepEqual(problemsOf(withModel(`${GBDT_HEAD}  threshold: { target_precision: 0 }\n  search: { strategy: grid, space: {} }\n`)), [
+    'model.threshold: expected target_precision in (0, 1], got {"target_precision":0}',
+    'model.search.strategy: expected one of random, successive_halving, got "grid"',
+  ]);
+  assert.deepEqual(problemsOf(withModel(`${GBDT_HEAD}  search: { strategy: random, space: {}, budget: 3 }\n`)), [
+    'model.search.space: expected at least one parameter, got {}',
+    'model.search.budget: unknown key',
+  ]);
+  assert.deepEqual(problemsOf(withModel(`${GBDT_HEAD}  search: { strategy: successive_halving, candidates: 8, space: { learning_rate: 0.1 } }\n`)), [
+    'model.search.min_resource: required, expected a number',
+  ]);
+});
+
+test('successive halving budgets are checked against the resource; segment_by against the event schema', () => {
+  const halving = (extra: string) => withModel(`${GBDT_HEAD}  search: { strategy: successive_halving, candidates: 8, space: { max_depth: { int: [2, 6] } }, ${extra} }\n`);
+  assert.deepEqual(problemsOf(halving('min_resource: 2')), ['model.search.min_resource: a rows budget is a fraction of the training rows, expected a number <= 1, got 2']);
+  assert.deepEqual(problemsOf(halving('min_resource: 0.5, max_resource: 0.25')), ['model.search.max_resource: expected at least min_resource (0.5), got 0.25']);
+  assert.deepEqual(problemsOf(halving('resource: max_iter, min_resource: 10')), [
+    'model.search.max_resource: required when the resource is the model param "max_iter" (the largest budget a rung may use)',
+  ]);
+  assert.deepEqual(problemsOf(halving('resource: max_depth, min_resource: 2.5, max_resource: 6')), [
+    'model.search.resource: "max_depth" is also in model.search.space; the halving budget sets it',
+    'model.search.min_resource: a param budget is an integer, got 2.5',
+  ]);
+  const segmented = variant((t) => t.replace('  holdout_fraction: 0.2\n', '  holdout_fraction: 0.2\n  segment_by: merchant_category\n'));
+  assert.equal(segmented.training.segmentBy, 'merchant_category');
+  assert.deepEqual(problemsOf((t) => t.replace('  holdout_fraction: 0.2\n', '  holdout_fraction: 0.2\n  segment_by: merchant\n')), [
+    'training.segment_by: the event schema com.example.payments.CardTransaction has no field "merchant" (it has transaction_id, event_time, card_id, merchant_id, merchant_category, amount, currency, country, is_online, device_id)',
+  ]);
+});
+
+test('the gbdt search example loads: the fraud pipeline with a random search, a chosen threshold and segments', () => {
+  const spec = loadPipelineSpec(fileURLToPath(new URL('../../../examples/pipelines/fraud-gbdt-search.yaml', import.meta.url)));
+  assert.equal(spec.pipeline, 'fraud');
+  assert.equal(spec.model.algorithm, 'gbdt');
+  assert.equal(spec.model.search?.strategy, 'random');
+  assert.deepEqual(spec.model.search?.cv, { kind: 'time_series', folds: 3 });
+  assert.deepEqual(spec.model.search?.space.max_leaf_nodes, { type: 'int', low: 7, high: 31 });
+  assert.deepEqual(spec.model.thresholdSelection, { strategy: 'max_f1' });
+  assert.equal(spec.training.segmentBy, 'merchant_category');
+  assert.deepEqual(featureNamesOf(spec.features), featureNamesOf(loadPipelineSpec(FRAUD).features), 'the same features as fraud.yaml');
+});
+
+test('monitoring.detectors: parameters in snake_case become camelCase options; false turns a detector off', () => {
+  const yaml = readFileSync(FRAUD, 'utf8').replace('  psi_threshold: 0.2', '  psi_threshold: 0.2\n  detectors: { label_delay: 30m, adwin: { delta: 0.01, grace_period: 50 }, page_hinkley: false, ddm: { drift_threshold: 2.5 } }');
+  const spec = parsePipelineSpec(yaml, FRAUD);
+  assert.deepEqual(spec.monitoring.detectors, { labelDelayMs: 1_800_000, adwin: { delta: 0.01, gracePeriod: 50 }, pageHinkley: null, ddm: { driftThreshold: 2.5 } });
+  assert.throws(
+    () => parsePipelineSpec(yaml.replace('delta: 0.01', 'delta: 2'), FRAUD),
+    (e: Error) => e.message.includes('monitoring.detectors.adwin'),
+  );
 });

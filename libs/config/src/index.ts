@@ -1,11 +1,13 @@
 export { parseDuration, formatDuration } from './duration';
 export {
-  loadPipelineSpec, parsePipelineSpec, featureNamesOf, oneHotColumns, SpecError,
+  loadPipelineSpec, parsePipelineSpec, featureNamesOf, hashColumns, oneHotColumns, SpecError,
   ONE_HOT_OTHER, TRANSFORM_OPS, AGGREGATE_OPS, LATE_EVENT_POLICIES, MODEL_ALGORITHMS, TOPIC_ROLES,
   type PipelineSpec, type EventsSpec, type FeaturesSpec, type LabelsSpec, type ModelSpec, type TrainingSpec, type MonitoringSpec,
   type TransformSpec, type TransformOp, type AggregateSpec, type AggregateOp, type WindowedAggregateSpec, type TimeSinceLastSpec,
   type LastSpec, type EwmMeanSpec, type LateEventPolicy,
   type ModelAlgorithm, type TopicRole,
+  SEARCH_STRATEGIES, SEARCH_METRICS, CV_KINDS, ROWS_RESOURCE,
+  type SearchSpec, type SearchStrategy, type SearchMetric, type SearchDistribution, type CvKind, type ThresholdSelection,
 } from './spec';
 export { topicsFor, DEFAULT_MODELS_TOPIC, type PipelineTopics } from './topics';
 export { readEventSchema, type EventField, type EventSchemaInfo } from './event-schema';

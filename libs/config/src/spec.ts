@@ -30,13 +30,14 @@ const topicName = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'expected a Kafka 
 const numericOp = <Op extends string>(op: Op) => z.object({ name: featureName, op: z.literal(op), field: fieldName }).strict();
 
 /** Per-event transforms; `op` picks the shape. */
-export const TRANSFORM_OPS = ['passthrough', 'log1p', 'clip', 'bucketize', 'one_hot', 'hour_of_day', 'day_of_week', 'not_equal', 'ratio'] as const;
+export const TRANSFORM_OPS = ['passthrough', 'log1p', 'clip', 'bucketize', 'one_hot', 'hash', 'hour_of_day', 'day_of_week', 'not_equal', 'ratio'] as const;
 const transformSchema = z.discriminatedUnion('op', [
   numericOp('passthrough'),
   numericOp('log1p'),
   z.object({ name: featureName, op: z.literal('clip'), field: fieldName, min: z.number(), max: z.number() }).strict(),
   z.object({ name: featureName, op: z.literal('bucketize'), field: fieldName, boundaries: z.array(z.number()).min(1) }).strict(),
   z.object({ name: featureName, op: z.literal('one_hot'), field: fieldName, categories: z.array(z.string().min(1)).min(1) }).strict(),
+  z.object({ name: featureName, op: z.literal('hash'), field: fieldName, buckets: z.number().int().min(2).max(4096) }).strict(),
   z.object({ name: featureName, op: z.literal('hour_of_day') }).strict(),
   z.object({ name: featureName, op: z.literal('day_of_week') }).strict(),
   z.object({ name: featureName, op: z.literal('not_equal'), field: fieldName, value: z.union([z.string(), z.number(), z.boolean()]) }).strict(),
@@ -63,6 +64,101 @@ const aggregateSchema = z.discriminatedUnion('op', [
 ]);
 
 export const MODEL_ALGORITHMS = ['logistic_regression', 'gbdt'] as const;
+export const SEARCH_STRATEGIES = ['random', 'successive_halving'] as const;
+/** Cross-validation inside the training part: time-ordered expanding windows, or class-stratified k folds. */
+export const CV_KINDS = ['time_series', 'stratified_kfold'] as const;
+/** What a search optimizes; pr_auc is average precision (the step-wise area under the precision-recall curve). */
+export const SEARCH_METRICS = ['roc_auc', 'pr_auc', 'average_precision', 'log_loss', 'brier', 'accuracy', 'precision', 'recall', 'f1'] as const;
+/** The halving resource that grows a rung's share of each fold's training rows (any other name is a model param). */
+export const ROWS_RESOURCE = 'rows';
+
+const DISTRIBUTIONS = ['uniform', 'log_uniform', 'int', 'choice'] as const;
+type ParamScalar = number | string | boolean;
+const isScalar = (v: unknown): v is ParamScalar => typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
+const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * A search-space entry as written in YAML: a fixed value, or one key naming the distribution with its bounds
+ * ({ uniform: [a, b] }, { log_uniform: [a, b] }, { int: [a, b] } with an optional log: true, { choice: [...] }).
+ * Returns the problems, each relative to the entry (an empty path means the entry itself).
+ */
+function distributionProblems(v: unknown): Array<{ path: string[]; message: string; input: unknown }> {
+  if (isScalar(v)) return [];
+  const expected = `expected a fixed value or one of { uniform: [low, high] }, { log_uniform: [low, high] }, { int: [low, high] }, { choice: [values] }`;
+  if (!isPlainObject(v)) return [{ path: [], message: expected, input: v }];
+  const kinds = Object.keys(v).filter((k) => (DISTRIBUTIONS as readonly string[]).includes(k));
+  if (kinds.length !== 1) return [{ path: [], message: kinds.length === 0 ? expected : `expected one distribution, got ${kinds.join(' and ')}`, input: v }];
+  const kind = kinds[0] as (typeof DISTRIBUTIONS)[number];
+  const problems: Array<{ path: string[]; message: string; input: unknown }> = [];
+  for (const key of Object.keys(v)) {
+    if (key !== kind && !(kind === 'int' && key === 'log')) problems.push({ path: [key], message: 'unknown key', input: v[key] });
+  }
+  const value = v[kind];
+  if (kind === 'choice') {
+    if (!Array.isArray(value) || value.length === 0) problems.push({ path: [kind], message: 'expected a non-empty list of values', input: value });
+    else value.forEach((c, i) => {
+      if (!isScalar(c)) problems.push({ path: [kind, String(i)], message: 'expected a number, string or boolean', input: c });
+    });
+    return problems;
+  }
+  if (!Array.isArray(value) || value.length !== 2 || !value.every((b) => typeof b === 'number' && Number.isFinite(b))) {
+    problems.push({ path: [kind], message: 'expected [low, high], two finite numbers', input: value });
+    return problems;
+  }
+  const [low, high] = value as [number, number];
+  const log = kind === 'log_uniform' || (kind === 'int' && v.log === true);
+  if (kind === 'int' && v.log !== undefined && typeof v.log !== 'boolean') problems.push({ path: ['log'], message: 'expected true or false', input: v.log });
+  if (low > high) problems.push({ path: [kind], message: `low (${low}) is above high (${high})`, input: value });
+  else if (kind === 'int' && (!Number.isInteger(low) || !Number.isInteger(high))) problems.push({ path: [kind], message: 'expected integer bounds', input: value });
+  else if (log && !(low > 0)) problems.push({ path: [kind], message: 'a log scale needs low > 0', input: value });
+  return problems;
+}
+
+const searchSpaceSchema = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a model param name'), z.unknown()).superRefine((space, ctx) => {
+  if (Object.keys(space).length === 0) ctx.addIssue({ code: 'custom', message: 'expected at least one parameter', input: space });
+  for (const [name, entry] of Object.entries(space)) {
+    for (const p of distributionProblems(entry)) ctx.addIssue({ code: 'custom', message: p.message, path: [name, ...p.path], input: p.input });
+  }
+});
+
+const searchCommon = {
+  cv: z.object({ kind: z.enum(CV_KINDS).default('time_series'), folds: z.number().int().min(2).max(20).default(3) }).strict().prefault({}),
+  metric: z.enum(SEARCH_METRICS).default('roc_auc'),
+  seed: z.number().int().min(0).default(0),
+  space: searchSpaceSchema,
+};
+const searchSchema = z.discriminatedUnion('strategy', [
+  z.object({ strategy: z.literal('random'), trials: z.number().int().min(1).max(1000).default(10), ...searchCommon }).strict(),
+  z.object({
+    strategy: z.literal('successive_halving'),
+    candidates: z.number().int().min(2).max(1000),
+    factor: z.number().gt(1).default(3),
+    resource: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected rows or a model param name').default(ROWS_RESOURCE),
+    min_resource: z.number().positive(),
+    max_resource: z.number().positive().optional(),
+    ...searchCommon,
+  }).strict(),
+]);
+
+/** model.threshold: a fixed number, max_f1, or { target_precision: p }. */
+function thresholdProblem(v: unknown): string | undefined {
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) return 'expected a finite number';
+    if (v < 0) return 'expected a number >= 0';
+    if (v > 1) return 'expected a number <= 1';
+    return undefined;
+  }
+  if (v === 'max_f1') return undefined;
+  if (isPlainObject(v) && Object.keys(v).length === 1 && 'target_precision' in v) {
+    const p = v.target_precision;
+    return typeof p === 'number' && p > 0 && p <= 1 ? undefined : 'expected target_precision in (0, 1]';
+  }
+  return 'expected a number in [0, 1], max_f1 or { target_precision: p }';
+}
+const thresholdSchema = z.unknown().superRefine((v, ctx) => {
+  const problem = thresholdProblem(v);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem, input: v });
+});
 
 const specSchema = z.object({
   pipeline: pipelineName,
@@ -90,17 +186,37 @@ const specSchema = z.object({
     name: modelName,
     algorithm: z.enum(MODEL_ALGORITHMS),
     params: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])).default({}),
-    threshold: z.number().min(0).max(1).default(0.5),
+    threshold: thresholdSchema.default(0.5),
+    search: searchSchema.optional(),
   }).strict(),
   training: z.object({
     min_labels: z.number().int().min(10).default(500),
     holdout_fraction: z.number().gt(0).lt(1).default(0.2),
     schedule: duration.nullable().default(null),
+    segment_by: fieldName.optional(),
   }).strict().prefault({}),
   monitoring: z.object({
     window: duration.default('5m'),
     psi_bins: z.number().int().min(2).max(100).default(10),
     psi_threshold: z.number().positive().default(0.2),
+    detectors: z.object({
+      label_delay: duration.default('1h'),
+      // Each detector runs with River's defaults unless set; `false` turns one off.
+      adwin: z.union([z.literal(false), z.object({
+        delta: z.number().gt(0).lt(1).optional(), clock: z.number().int().min(1).optional(),
+        max_buckets: z.number().int().min(2).optional(), min_window_length: z.number().int().min(1).optional(),
+        grace_period: z.number().int().min(0).optional(),
+      }).strict()]).default({}),
+      page_hinkley: z.union([z.literal(false), z.object({
+        min_instances: z.number().int().min(1).optional(), delta: z.number().min(0).optional(),
+        threshold: z.number().positive().optional(), alpha: z.number().gt(0).max(1).optional(),
+        mode: z.enum(['up', 'down', 'both']).optional(),
+      }).strict()]).default({}),
+      ddm: z.union([z.literal(false), z.object({
+        warm_start: z.number().int().min(1).optional(), warning_threshold: z.number().positive().optional(),
+        drift_threshold: z.number().positive().optional(),
+      }).strict()]).default({}),
+    }).strict().prefault({}),
   }).strict().prefault({}),
 }).strict();
 
@@ -154,12 +270,56 @@ export interface LabelsSpec {
   field: string;
 }
 
+export type SearchStrategy = (typeof SEARCH_STRATEGIES)[number];
+export type CvKind = (typeof CV_KINDS)[number];
+/** The metric a search optimizes, as the ML library names it (pr_auc in the YAML is average_precision here). */
+export type SearchMetric = Exclude<(typeof SEARCH_METRICS)[number], 'pr_auc'>;
+
+/** How one hyperparameter is drawn; bounds are inclusive. The shape of the ML library's ParamDistribution. */
+export type SearchDistribution =
+  | { type: 'uniform' | 'log_uniform'; low: number; high: number }
+  | { type: 'int'; low: number; high: number; log?: boolean }
+  | { type: 'choice'; values: Array<number | string | boolean> };
+
+interface SearchSpecBase {
+  /** Folds cut from the training part only; the held-out window never takes part in the search. */
+  cv: { kind: CvKind; folds: number };
+  metric: SearchMetric;
+  seed: number;
+  /** Param name → distribution, or a fixed value every trial uses. Sampled values override model.params. */
+  space: Record<string, SearchDistribution | number | string | boolean>;
+}
+
+export type SearchSpec = SearchSpecBase & (
+  | { strategy: 'random'; trials: number }
+  | {
+    strategy: 'successive_halving';
+    candidates: number;
+    factor: number;
+    /** 'rows' (a fraction of each fold's training rows) or an integer model param such as max_iter. */
+    resource: string;
+    minResource: number;
+    /** The largest budget a rung may use. For rows: 1 unless set. For a param: required. */
+    maxResource: number;
+  }
+);
+
+/** A threshold chosen from data (out-of-fold predictions of the training part): the ML library's ThresholdStrategy. */
+export type ThresholdSelection = { strategy: 'max_f1' } | { strategy: 'target_precision'; precision: number };
+
 export interface ModelSpec {
   name: string;
   algorithm: ModelAlgorithm;
   params: Record<string, number | string | boolean>;
-  /** Score at or above which the predicted label is 1. */
+  /**
+   * Score at or above which the predicted label is 1. When thresholdSelection is set, this is only the fallback
+   * (0.5) for models that get no chosen threshold, e.g. external models registered without one.
+   */
   threshold: number;
+  /** Choose the threshold at training time instead; null or absent: use `threshold`. The loader always sets it. */
+  thresholdSelection?: ThresholdSelection | null;
+  /** Hyperparameter search before the final fit; null or absent: train with `params` as given. The loader always sets it. */
+  search?: SearchSpec | null;
 }
 
 export interface TrainingSpec {
@@ -167,6 +327,8 @@ export interface TrainingSpec {
   holdoutFraction: number;
   /** Retrain every so often; null: on alerts and on command only. */
   scheduleMs: number | null;
+  /** An event field whose values split the held-out metrics into segments; null or absent: none. The loader always sets it. */
+  segmentBy?: string | null;
 }
 
 export interface MonitoringSpec {
@@ -175,6 +337,16 @@ export interface MonitoringSpec {
   windowMs: number;
   psiBins: number;
   psiThreshold: number;
+  detectors: DetectorsSpec;
+}
+
+/** Change detectors on the live error stream (`monitoring.detectors`); null: turned off. */
+export interface DetectorsSpec {
+  /** A prediction joins the error stream once this much event time has passed after it, so its label can arrive. */
+  labelDelayMs: number;
+  adwin: { delta?: number; clock?: number; maxBuckets?: number; minWindowLength?: number; gracePeriod?: number } | null;
+  pageHinkley: { minInstances?: number; delta?: number; threshold?: number; alpha?: number; mode?: 'up' | 'down' | 'both' } | null;
+  ddm: { warmStart?: number; warningThreshold?: number; driftThreshold?: number } | null;
 }
 
 /** The validated pipeline spec, with durations in milliseconds and paths made absolute. */
@@ -238,17 +410,26 @@ export function parsePipelineSpec(text: string, fileName: string): PipelineSpec 
       lateEvents: raw.features.late_events,
     },
     labels: raw.labels,
-    model: raw.model,
+    model: {
+      name: raw.model.name,
+      algorithm: raw.model.algorithm,
+      params: raw.model.params,
+      threshold: typeof raw.model.threshold === 'number' ? raw.model.threshold : 0.5,
+      thresholdSelection: thresholdSelectionOf(raw.model.threshold),
+      search: raw.model.search === undefined ? null : searchSpecOf(raw.model.search),
+    },
     training: {
       minLabels: raw.training.min_labels,
       holdoutFraction: raw.training.holdout_fraction,
       scheduleMs: raw.training.schedule === null ? null : parseDuration(raw.training.schedule)!,
+      segmentBy: raw.training.segment_by ?? null,
     },
     monitoring: {
       window: raw.monitoring.window,
       windowMs: parseDuration(raw.monitoring.window)!,
       psiBins: raw.monitoring.psi_bins,
       psiThreshold: raw.monitoring.psi_threshold,
+      detectors: detectorsOf(raw.monitoring.detectors),
     },
   };
   const problems = crossCheck(spec);
@@ -256,11 +437,56 @@ export function parsePipelineSpec(text: string, fileName: string): PipelineSpec 
   return spec;
 }
 
+function thresholdSelectionOf(threshold: unknown): ThresholdSelection | null {
+  if (threshold === 'max_f1') return { strategy: 'max_f1' };
+  if (isPlainObject(threshold)) return { strategy: 'target_precision', precision: threshold.target_precision as number };
+  return null;
+}
+
+/** The YAML distribution shorthand as the ML library's distribution objects (already validated by the schema). */
+function distributionOf(entry: unknown): SearchDistribution | ParamScalar {
+  if (isScalar(entry)) return entry;
+  const d = entry as Record<string, unknown>;
+  if (Array.isArray(d.choice)) return { type: 'choice', values: [...(d.choice as ParamScalar[])] };
+  if (Array.isArray(d.int)) {
+    const [low, high] = d.int as [number, number];
+    return d.log === true ? { type: 'int', low, high, log: true } : { type: 'int', low, high };
+  }
+  const type = Array.isArray(d.uniform) ? 'uniform' : 'log_uniform';
+  const [low, high] = d[type] as [number, number];
+  return { type, low, high };
+}
+
+function searchSpecOf(raw: z.infer<typeof searchSchema>): SearchSpec {
+  const base: SearchSpecBase = {
+    cv: raw.cv,
+    metric: raw.metric === 'pr_auc' ? 'average_precision' : raw.metric,
+    seed: raw.seed,
+    space: Object.fromEntries(Object.entries(raw.space).map(([name, entry]) => [name, distributionOf(entry)])),
+  };
+  if (raw.strategy === 'random') return { ...base, strategy: 'random', trials: raw.trials };
+  return {
+    ...base, strategy: 'successive_halving', candidates: raw.candidates, factor: raw.factor, resource: raw.resource,
+    minResource: raw.min_resource, maxResource: raw.max_resource ?? (raw.resource === ROWS_RESOURCE ? 1 : Number.NaN),
+  };
+}
+
+function detectorsOf(raw: z.infer<typeof specSchema>['monitoring']['detectors']): DetectorsSpec {
+  const camel = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase()), v]));
+  return {
+    labelDelayMs: parseDuration(raw.label_delay)!,
+    adwin: raw.adwin === false ? null : camel(raw.adwin),
+    pageHinkley: raw.page_hinkley === false ? null : camel(raw.page_hinkley),
+    ddm: raw.ddm === false ? null : camel(raw.ddm),
+  };
+}
+
 /** Feature names in the model's input order: transforms in order (one-hot expanded), then aggregates. */
 export function featureNamesOf(features: Pick<FeaturesSpec, 'transforms' | 'aggregates'>): string[] {
   const names: string[] = [];
   for (const t of features.transforms) {
     if (t.op === 'one_hot') names.push(...oneHotColumns(t.name, t.categories));
+    else if (t.op === 'hash') names.push(...hashColumns(t.name, t.buckets));
     else names.push(t.name);
   }
   for (const a of features.aggregates) names.push(a.name);
@@ -272,6 +498,11 @@ export const ONE_HOT_OTHER = '__other__';
 
 export function oneHotColumns(name: string, categories: readonly string[]): string[] {
   return [...categories, ONE_HOT_OTHER].map((c) => `${name}=${c}`);
+}
+
+/** Columns of a hashed categorical: `name=#0` … `name=#<buckets-1>`. */
+export function hashColumns(name: string, buckets: number): string[] {
+  return Array.from({ length: buckets }, (_, i) => `${name}=#${i}`);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -322,6 +553,7 @@ function crossCheck(spec: PipelineSpec): string[] {
   spec.features.transforms.forEach((t, i) => {
     const path = `features.transforms[${i}]`;
     if (t.op === 'one_hot') for (const column of oneHotColumns(t.name, t.categories)) claim(`${path}.name`, column);
+    else if (t.op === 'hash') for (const column of hashColumns(t.name, t.buckets)) claim(`${path}.name`, column);
     else claim(`${path}.name`, t.name);
   });
   const aggregateNames = new Set<string>();
@@ -366,6 +598,11 @@ function crossCheck(spec: PipelineSpec): string[] {
         });
         break;
       }
+      case 'hash': {
+        const f = field(`${path}.field`, t.field);
+        if (f && f.kind !== 'string' && f.kind !== 'enum') typeProblem(`${path}.field`, f, 'a string or enum');
+        break;
+      }
       case 'not_equal': {
         const f = field(`${path}.field`, t.field);
         if (!f) break;
@@ -391,6 +628,26 @@ function crossCheck(spec: PipelineSpec): string[] {
     }
   });
   if (spec.features.transforms.length + spec.features.aggregates.length === 0) problems.push('features: declares no transform and no aggregate; a model needs at least one feature');
+
+  const search = spec.model.search;
+  if (search?.strategy === 'successive_halving') {
+    const { resource, minResource, maxResource } = search;
+    if (resource === ROWS_RESOURCE) {
+      if (minResource > 1) problems.push(`model.search.min_resource: a rows budget is a fraction of the training rows, expected a number <= 1, got ${minResource}`);
+      else if (maxResource > 1) problems.push(`model.search.max_resource: a rows budget is a fraction of the training rows, expected a number <= 1, got ${maxResource}`);
+      else if (maxResource < minResource) problems.push(`model.search.max_resource: expected at least min_resource (${minResource}), got ${maxResource}`);
+    } else {
+      if (resource in search.space) problems.push(`model.search.resource: "${resource}" is also in model.search.space; the halving budget sets it`);
+      if (Number.isNaN(maxResource)) problems.push(`model.search.max_resource: required when the resource is the model param "${resource}" (the largest budget a rung may use)`);
+      else if (!Number.isInteger(maxResource)) problems.push(`model.search.max_resource: a param budget is an integer, got ${maxResource}`);
+      else if (maxResource < minResource) problems.push(`model.search.max_resource: expected at least min_resource (${minResource}), got ${maxResource}`);
+      if (!Number.isInteger(minResource)) problems.push(`model.search.min_resource: a param budget is an integer, got ${minResource}`);
+    }
+  }
+  if (spec.training.segmentBy) {
+    const f = field('training.segment_by', spec.training.segmentBy);
+    if (f && !['string', 'enum', 'number', 'boolean'].includes(f.kind)) typeProblem('training.segment_by', f, 'a string, enum, number or boolean');
+  }
 
   // Checked after defaults: an explicit name may collide with a derived one.
   const topics = topicsFor(spec);

@@ -21,7 +21,7 @@ function spec(features: { transforms?: TransformSpec[]; aggregates?: AggregateIn
     labels: { field: 'y' },
     model: { name: 'm', algorithm: 'logistic_regression', params: {}, threshold: 0.5 },
     training: { minLabels: 10, holdoutFraction: 0.2, scheduleMs: null },
-    monitoring: { window: '5m', windowMs: 5 * M, psiBins: 10, psiThreshold: 0.2 },
+    monitoring: { window: '5m', windowMs: 5 * M, psiBins: 10, psiThreshold: 0.2, detectors: { labelDelayMs: H, adwin: {}, pageHinkley: {}, ddm: {} } },
   };
 }
 
@@ -341,4 +341,17 @@ test('stages owning one entity field each compute what one computer over the who
   }
   assert.throws(() => new FeatureComputer(s, { entities: ['nope'] }), /entities: nope keys no aggregate/);
   assert.deepEqual([...byMerchant.stateKeysOf({ card: 'c1', merchant: 'm1' })], ['merchant=m1']);
+});
+
+test('hash transform: one column per bucket, murmur3_32 of the UTF-8 value mod buckets, NaN when missing', () => {
+  const f = new FeatureComputer(spec({ transforms: [{ name: 'cat', op: 'hash', field: 'category', buckets: 16 }] }));
+  assert.deepEqual(f.featureNames, Array.from({ length: 16 }, (_, i) => `cat=#${i}`));
+  // Buckets from scikit-learn's murmurhash3_32(value, positive=True) % 16: grocery 1, fuel 15, é-café 13.
+  for (const [category, bucket] of [['grocery', 1], ['fuel', 15], ['é-café', 13]] as const) {
+    const v = f.peek(ev('x', T0, 'c', 1, { category })).values;
+    assert.deepEqual(f.featureNames.filter((n) => v[n] === 1), [`cat=#${bucket}`], category);
+    assert.equal(Object.values(v).reduce((a, b) => a + b, 0), 1);
+  }
+  const missing = f.peek(ev('x', T0, 'c', 1, { category: null })).values;
+  assert.ok(Object.values(missing).every(Number.isNaN));
 });

@@ -1,4 +1,5 @@
-import { oneHotColumns, type TransformSpec } from '@streamloop/config';
+import { hashColumns, oneHotColumns, type TransformSpec } from '@streamloop/config';
+import { hashString } from './hll';
 
 /** What a transform can read besides the event: its event time and the aggregates computed before it. */
 export interface TransformInput {
@@ -70,6 +71,19 @@ export function compileTransform(t: TransformSpec): CompiledTransform {
           }
           const hit = index.get(String(v)) ?? width - 1; // the last column is name=__other__
           for (let i = 0; i < width; i++) out.push(i === hit ? 1 : 0);
+        },
+      };
+    }
+    case 'hash': {
+      // Feature hashing: 1 in column murmur3_32(UTF-8 of the value) mod buckets, 0 elsewhere. Unlike one-hot it needs
+      // no category list and has a fixed width, at the price of collisions (two values may share a column).
+      return {
+        columns: hashColumns(t.name, t.buckets),
+        write: ({ event }, out) => {
+          const v = event[t.field];
+          const hit = missing(v) ? -1 : hashString(String(v)) % t.buckets;
+          // Missing is not a value: NaN in every column, as for one-hot.
+          for (let i = 0; i < t.buckets; i++) out.push(hit < 0 ? Number.NaN : i === hit ? 1 : 0);
         },
       };
     }

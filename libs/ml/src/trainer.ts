@@ -19,6 +19,8 @@ export interface TrainedClassifier {
   featureImportance(): Record<string, number>;
   /** The fitted parameters that define the model, for the registry record. */
   describe(): Record<string, string>;
+  /** The fitted trees (gbdt only), e.g. for TreeSHAP. */
+  trees?: GradientBoostedTrees;
 }
 
 /** Spec parameter name (snake_case, like scikit-learn) → GBDT option. */
@@ -67,6 +69,7 @@ export function trainClassifier(
         return Object.fromEntries(featureNames.map((n, j) => [n, gain[j]]));
       },
       describe: () => ({ trees: String(model.nIter), baseline: String(model.baseline) }),
+      trees: model,
     };
   }
   if (algorithm === 'logistic_regression') {

@@ -1,9 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { countLabelledFeatures, insertRows, loadTrainingDataset, TABLES } from '@streamloop/clickhouse';
+import { countLabelledFeatures, insertRows, loadEventField, loadTrainingDataset, TABLES, type ClickHouseClient, type ExperimentRow, type TrainingRow } from '@streamloop/clickhouse';
 import { readTopicToEnd } from '@streamloop/kafka';
-import { evaluateBinary, roundToFloat32, timeSplit, trainClassifier, validateModel, type Algorithm } from '@streamloop/ml';
+import { roundToFloat32, timeSplit, trainClassifier, validateModel, type Algorithm, type ModelParamValue } from '@streamloop/ml';
 import { RUNTIME, Runtime, type ModelRegistryRecord, type PipelineContext } from '@streamloop/runtime';
+import { heldOutMetrics, importanceReport, segmentEntries } from './held-out-report';
+import { chooseThreshold, metricName, searchParams, THRESHOLD_CV, trainingFolds, trialEntries, type ModelChoice, type SearchOutcome, type ThresholdOutcome, type TrainingPart } from './model-selection';
 
 const SERVICE = 'training';
 /** Per feature, how many training values travel with the model as the drift reference. */
@@ -27,6 +29,23 @@ export interface TrainingResult {
   onnx_bytes: number;
   parity_max_abs_diff: number;
   duration_ms: number;
+  /** The decision threshold published with the model (chosen on the training part when model.threshold asks for it). */
+  threshold: number;
+  /** The params the published model was fitted with. */
+  params: Record<string, ModelParamValue>;
+  /** The hyperparameter search that chose them, when model.search is set. */
+  search: SearchSummary | null;
+}
+
+export interface SearchSummary {
+  search_id: string;
+  strategy: string;
+  metric: string;
+  trials: number;
+  failed_trials: number;
+  best_trial_id: number;
+  /** The winner's mean cross-validated score on the training part. */
+  cv_score: number;
 }
 
 /**
@@ -96,20 +115,45 @@ export class TrainingService implements OnApplicationBootstrap {
       );
     }
     const featureNames = this.runtime.featureComputer(spec.pipeline).featureNames;
+    const choice: ModelChoice = { algorithm: spec.model.algorithm as Algorithm, featureNames };
     const { train, test } = timeSplit(rows, { timeKey: 'event_time', holdoutFraction: spec.training.holdoutFraction });
     const matrix = (part: typeof rows) => part.map((r) => featureNames.map((n) => r.values[n] ?? Number.NaN));
     const labels = (part: typeof rows) => part.map((r) => r.label);
-    const model = trainClassifier(spec.model.algorithm as Algorithm, matrix(train), labels(train), { featureNames, params: spec.model.params });
+    const part: TrainingPart = { X: matrix(train), y: labels(train), times: train.map((r) => r.event_time) };
+    const experimentId = `${spec.pipeline}/${spec.model.name}`;
+
+    // Model selection sees the training part only; the held-out window is scored once, by the final model.
+    const searchId = randomUUID();
+    let params: Record<string, ModelParamValue> = { ...spec.model.params };
+    let search: SearchOutcome | null = null;
+    if (spec.model.search) {
+      search = searchParams(spec.model.search, choice, part, { baseParams: params, threshold: spec.model.threshold });
+      params = search.params;
+      await insertRows(ch, TABLES.experiments, this.trialRows(spec.model.search, search, { experimentId, searchId, pipeline: spec.pipeline, modelName: spec.model.name }));
+      const best = search.result.best;
+      log.info({ search_id: searchId, trials: search.result.trials.length, best_trial: best.trialId, [metricName(search.result.metric)]: best.score, params }, 'hyperparameter search done');
+    }
+    const model = trainClassifier(choice.algorithm, part.X, part.y, { featureNames, params });
+    const threshold: ThresholdOutcome = spec.model.thresholdSelection
+      ? chooseThreshold(spec.model.thresholdSelection, choice, part, {
+        params, folds: search?.folds ?? trainingFolds(THRESHOLD_CV, part), fallback: spec.model.threshold,
+      })
+      : { threshold: spec.model.threshold, strategy: 'fixed', metrics: {} };
+
     // onnxruntime reads float32 inputs; the reference scores see the same rounded inputs.
     const testX = roundToFloat32(matrix(test));
+    const testY = labels(test);
     const testScores = model.predictProba(testX);
-    const metrics = evaluateBinary(labels(test), testScores, spec.model.threshold);
+    const evaluation = heldOutMetrics(testY, testScores, threshold.threshold);
+    const segments = spec.training.segmentBy ? await this.segmentMetrics(ch, spec.pipeline, spec.training.segmentBy, test, testY, testScores, threshold.threshold) : {};
+    const importance = importanceReport(model, testX);
     const onnx = model.toOnnx(spec.model.name);
     const parity = await validateModel(onnx, testX, testScores, 1e-5);
     if (!parity.ok) {
       this.runtime.metrics.trainingRuns.inc({ pipeline: spec.pipeline, outcome: 'rejected' });
       throw new Error(`pipeline ${spec.pipeline}: exported ONNX disagrees with the trained model by ${parity.maxAbsDiff} (> 1e-5); not published`);
     }
+    const searchSummary = search ? summarize(searchId, search) : null;
     const version = (await this.latestVersion(ctx)) + 1;
     const record: ModelRegistryRecord = {
       pipeline: spec.pipeline,
@@ -120,16 +164,30 @@ export class TrainingService implements OnApplicationBootstrap {
       created_at: Date.now(),
       feature_names: featureNames,
       feature_spec_version: spec.features.version,
-      threshold: spec.model.threshold,
+      threshold: threshold.threshold,
       onnx: Buffer.from(onnx),
       onnx_sha256: createHash('sha256').update(onnx).digest('hex'),
-      metrics: finiteOnly({ ...scalarMetrics(metrics), training_rows: train.length, holdout_rows: test.length }),
-      params: { ...Object.fromEntries(Object.entries(spec.model.params).map(([k, v]) => [k, String(v)])), ...model.describe() },
+      metrics: finiteOnly({
+        ...evaluation, ...threshold.metrics, ...segments, ...importance.metrics,
+        ...(search ? searchMetrics(search) : {}),
+        training_rows: train.length, holdout_rows: test.length,
+      }),
+      params: {
+        ...Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v)])),
+        ...model.describe(),
+        threshold_strategy: threshold.strategy,
+        feature_importance: importance.kind,
+        holdout_window_start: String(test[0].event_time),
+        ...(searchSummary ? {
+          search_id: searchId, search_strategy: searchSummary.strategy, search_metric: searchSummary.metric,
+          search_best_trial: String(searchSummary.best_trial_id), search_trials: String(searchSummary.trials),
+        } : {}),
+      },
       data_window_start: rows[0].event_time,
       data_window_end: rows[rows.length - 1].event_time,
       training_rows: train.length,
       reference: referenceSample(train, featureNames),
-      feature_importance: model.featureImportance(),
+      feature_importance: importance.shares,
     };
     await this.runtime.send(topics.models, this.runtime.types.modelRegistry, [
       { key: `${spec.pipeline}/${spec.model.name}/${version}`, value: record },
@@ -138,7 +196,7 @@ export class TrainingService implements OnApplicationBootstrap {
     const duration = Date.now() - started;
     await insertRows(ch, TABLES.experiments, [{
       pipeline: spec.pipeline,
-      experiment_id: `${spec.pipeline}/${spec.model.name}`,
+      experiment_id: experimentId,
       run_id: randomUUID(),
       model_name: spec.model.name,
       params: { ...record.params, reason, model_version: String(version) },
@@ -148,7 +206,7 @@ export class TrainingService implements OnApplicationBootstrap {
       status: 'published',
     }]);
     this.runtime.metrics.trainingRuns.inc({ pipeline: spec.pipeline, outcome: 'published' });
-    log.info({ version, roc_auc: metrics.rocAuc, rows: rows.length, reason }, 'model published');
+    log.info({ version, roc_auc: evaluation.roc_auc, pr_auc: evaluation.pr_auc, threshold: threshold.threshold, rows: rows.length, reason }, 'model published');
     return {
       pipeline: spec.pipeline,
       model_name: spec.model.name,
@@ -162,7 +220,48 @@ export class TrainingService implements OnApplicationBootstrap {
       onnx_bytes: onnx.length,
       parity_max_abs_diff: parity.maxAbsDiff,
       duration_ms: duration,
+      threshold: threshold.threshold,
+      params,
+      search: searchSummary,
     };
+  }
+
+  /** One experiments row per trial (status trial, or trial_failed with the error in params), sharing the search id. */
+  private trialRows(
+    searchSpec: NonNullable<PipelineContext['spec']['model']['search']>,
+    search: SearchOutcome,
+    ids: { experimentId: string; searchId: string; pipeline: string; modelName: string },
+  ): ExperimentRow[] {
+    return search.result.trials.map((trial) => {
+      const { params, metrics } = trialEntries(trial, searchSpec);
+      return {
+        pipeline: ids.pipeline,
+        experiment_id: ids.experimentId,
+        run_id: `${ids.searchId}/trial-${trial.trialId}`,
+        model_name: ids.modelName,
+        params: { ...params, search_id: ids.searchId },
+        metrics: finiteOnly(metrics),
+        started_at: search.startedAt[trial.trialId],
+        duration_ms: trial.durationMs,
+        status: trial.status === 'ok' ? 'trial' : 'trial_failed',
+      };
+    });
+  }
+
+  /**
+   * Held-out metrics per value of an event field, read from the stored events (the monitoring service writes
+   * them). Skipped, with a warning and segment_coverage 0, when none of the held-out events is stored.
+   */
+  private async segmentMetrics(
+    ch: ClickHouseClient, pipeline: string, field: string, test: TrainingRow[], y: number[], scores: ArrayLike<number>, threshold: number,
+  ): Promise<Record<string, number>> {
+    const values = await loadEventField(ch, { pipeline, field, from: test[0].event_time, to: test[test.length - 1].event_time });
+    const found = test.filter((r) => values.has(r.event_id)).length;
+    if (found === 0) {
+      this.runtime.logger.warn({ service: SERVICE, pipeline, field }, 'no held-out event is in the events table; segment metrics skipped');
+      return { segment_coverage: 0 };
+    }
+    return { segment_coverage: found / test.length, ...segmentEntries(field, y, scores, test.map((r) => values.get(r.event_id)), threshold) };
   }
 
   /** The highest version of this pipeline's model in the registry topic (0 when none). */
@@ -177,14 +276,29 @@ export class TrainingService implements OnApplicationBootstrap {
   }
 }
 
-function scalarMetrics(m: object): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(m)) if (typeof v === 'number') out[snake(k)] = v;
-  return out;
+function summarize(searchId: string, search: SearchOutcome): SearchSummary {
+  const { result } = search;
+  return {
+    search_id: searchId,
+    strategy: result.strategy,
+    metric: metricName(result.metric),
+    trials: result.trials.length,
+    failed_trials: result.trials.filter((t) => t.status === 'failed').length,
+    best_trial_id: result.best.trialId,
+    cv_score: result.best.score,
+  };
 }
 
-function snake(s: string): string {
-  return s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+/** The winner's cross-validated metrics on the training part: search_cv_<metric> (mean) and search_cv_<metric>_std. */
+function searchMetrics(search: SearchOutcome): Record<string, number> {
+  const out: Record<string, number> = { search_trials: search.result.trials.length };
+  for (const [m, summary] of Object.entries(search.result.best.metrics)) {
+    if (!summary) continue;
+    const name = metricName(m as keyof typeof search.result.best.metrics);
+    out[`search_cv_${name}`] = summary.mean;
+    out[`search_cv_${name}_std`] = summary.std;
+  }
+  return out;
 }
 
 function finiteOnly(m: Record<string, number>): Record<string, number> {
