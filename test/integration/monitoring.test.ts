@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { countRows } from '@streamloop/clickhouse';
-import { jensenShannonDistance, ksTest, psi, wasserstein1 } from '@streamloop/drift';
+import { ErrorStreamMonitor, jensenShannonDistance, ksTest, psi, wasserstein1 } from '@streamloop/drift';
 import { evaluateBinary } from '@streamloop/ml';
 import { MonitoringModule, MonitoringService } from '@streamloop/monitoring';
 import type { AlertRecord, FeatureVectorRecord, LabelRecord, ModelRegistryRecord, PredictionRecord } from '@streamloop/runtime';
@@ -115,6 +115,75 @@ test('monitoring sinks the loop into ClickHouse and measures drift against the t
     assert.match(metrics, /streamloop_clickhouse_rows_written_total\{table="features"\}/);
     const health = await fetch(`${stack.serving.url}/health`);
     assert.equal(health.status, 200);
+  } finally {
+    await producer.disconnect();
+    await stack.close();
+  }
+});
+
+test('monitoring runs ADWIN, Page-Hinkley and DDM on the champion\'s settled error stream and alerts on a change', { skip: !brokers && 'KAFKA_BROKERS is not set', timeout: 180_000 }, async () => {
+  const name = uniqueName('errs');
+  const labelDelayMs = 60_000;
+  const spec = testPipeline(name, (s) => {
+    s.topics.models = uniqueName('models');
+    s.monitoring.window = '1h';
+    s.monitoring.windowMs = 3_600_000;
+    s.monitoring.detectors = { labelDelayMs, adwin: {}, pageHinkley: {}, ddm: {} };
+  });
+  const stack = await startStack(brokers!, [spec], (r) => [MonitoringModule.register(r)]);
+  const producer = stack.kafka.producer({ idempotent: true });
+  await producer.connect();
+  try {
+    const ctx = stack.runtime.pipeline(name);
+    const types = stack.runtime.types;
+    const rnd = seededRandom(21);
+    const t0 = Date.UTC(2026, 10, 4, 0, 0, 0);
+    const n = 3000, change = 1500;
+    // The model is wrong 10 % of the time, then 45 % from `change` on.
+    const wrong = Array.from({ length: n }, (_, i) => (rnd() < (i < change ? 0.1 : 0.45) ? 1 : 0));
+    const predicted = Array.from({ length: n }, () => (rnd() < 0.3 ? 1 : 0));
+    const encode = async <T>(topic: string, type: typeof types.label, items: T[], key: (x: T) => string) =>
+      Promise.all(items.map(async (x) => ({ key: key(x), value: await stack.serde.encode(`${topic}-value`, type, x) })));
+    const vectors: FeatureVectorRecord[] = predicted.map((_, i) => ({
+      event_id: `${name}-${i}`, pipeline: name, entity_key: `c${i % 7}`, event_time: t0 + i * 1000, feature_spec_version: 'v1', values: { amount: rnd() * 100 }, computed_at: Date.now(),
+    }));
+    const predictions: PredictionRecord[] = vectors.map((v, i) => ({
+      event_id: v.event_id, pipeline: name, entity_key: v.entity_key, event_time: v.event_time, model_name: 'm', model_version: 1,
+      role: 'champion', score: predicted[i] ? 0.8 : 0.2, label: predicted[i], threshold: 0.5, latency_ms: 1, predicted_at: Date.now(),
+    }));
+    const labels: LabelRecord[] = vectors.map((v, i) => ({ event_id: v.event_id, label: wrong[i] ? 1 - predicted[i] : predicted[i], label_time: v.event_time + 1 }));
+    await producer.send({ topic: ctx.topics.features, messages: await encode(ctx.topics.features, types.featureVector, vectors, (v) => v.entity_key) });
+    await producer.send({ topic: ctx.topics.predictions, messages: await encode(ctx.topics.predictions, types.prediction, predictions, (p) => p.entity_key) });
+    await producer.send({ topic: ctx.topics.labels, messages: await encode(ctx.topics.labels, types.label, labels, (l) => l.event_id) });
+    const ch = await stack.runtime.clickhouse();
+    await eventually(async () => ((await countRows(ch, 'features', name)) >= n && (await countRows(ch, 'labels', name)) >= n && (await countRows(ch, 'predictions', name)) >= n ? true : undefined), 'all rows in ClickHouse');
+    // Only now the champion: every drift job run sees the whole stream.
+    const model: ModelRegistryRecord = {
+      pipeline: name, model_name: 'm', model_version: 1, algorithm: 'logistic_regression', stage: 'champion', created_at: Date.now(),
+      feature_names: ['amount'], feature_spec_version: 'v1', threshold: 0.5, onnx: Buffer.from([1]), onnx_sha256: 'x',
+      metrics: {}, params: {}, data_window_start: t0, data_window_end: t0, training_rows: 100, reference: { amount: Array.from({ length: 200 }, () => rnd() * 100) }, feature_importance: {},
+    };
+    await producer.send({ topic: spec.topics.models!, messages: await encode(spec.topics.models!, types.modelRegistry, [model], () => `${name}/m/1`) });
+    const monitoring = stack.serving.app.get(MonitoringService);
+    const report = await eventually(() => monitoring.driftJob(name), 'a drift report (needs the model record)');
+    // Settled: event time older than the newest minus the label delay.
+    const settled = wrong.filter((_, i) => t0 + i * 1000 < t0 + (n - 1) * 1000 + 1 - labelDelayMs);
+    assert.equal(report.error_stream?.fed, settled.length);
+    const expected = new ErrorStreamMonitor({ adwin: {}, pageHinkley: {}, ddm: {} }).feed(settled);
+    assert.ok(expected.some((d) => d.index >= change), 'the change is detectable');
+    const rows = await ch.query({
+      query: `SELECT statistic, toUnixTimestamp64Milli(window_start) AS at, value FROM drift_metrics WHERE pipeline = {p:String} AND feature = '__error__' ORDER BY at, statistic`,
+      query_params: { p: name }, format: 'JSONEachRow',
+    });
+    const found = ((await rows.json()) as Array<{ statistic: string; at: string; value: number }>).map((r) => `${r.statistic}@${(Number(r.at) - t0) / 1000}`).sort();
+    assert.deepEqual(found, expected.map((d) => `${d.detector}@${d.index}`).sort(), 'detections in drift_metrics at the indices the detectors give');
+    const alerts = await eventually(async () => {
+      const all = (await readAll<AlertRecord>(stack.kafka, stack.serde, ctx.topics.alerts)).map((a) => a.value).filter((a) => a.kind === 'performance');
+      return all.length >= expected.length ? all : undefined;
+    }, 'a performance alert per detection');
+    assert.deepEqual(alerts.map((a) => `${a.statistic}@${(a.window_start - t0) / 1000}`).sort(), expected.map((d) => `${d.detector}@${d.index}`).sort());
+    const metrics = await (await fetch(`${stack.serving.url}/metrics`)).text();
+    assert.match(metrics, new RegExp(`streamloop_drift_score\\{pipeline="${name}",feature="__error__",statistic="recent_error_rate"\\}`));
   } finally {
     await producer.disconnect();
     await stack.close();

@@ -8,3 +8,4 @@ export {
 export {
   ADWIN, DDM, PageHinkley, type AdwinOptions, type ChangeDetector, type DdmOptions, type PageHinkleyOptions,
 } from './detectors';
+export { ErrorStreamMonitor, type ErrorStreamDetection, type ErrorStreamOptions } from './error-stream';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { insertRows, latestEventTime, TABLES, type ClickHouseClient } from '@streamloop/clickhouse';
-import { datasetDrift } from '@streamloop/drift';
+import { insertRows, latestEventTime, loadLabelledPredictions, TABLES, type ClickHouseClient } from '@streamloop/clickhouse';
+import { datasetDrift, ErrorStreamMonitor } from '@streamloop/drift';
 import { categoricalDrift, numericDrift, performanceOverTime, type NumericDrift } from '@streamloop/drift-sql';
 import type { ConsumedRecord } from '@streamloop/kafka';
 import {
@@ -27,6 +27,15 @@ export interface DriftReport {
   label?: { chi_square: number; p_value: number; psi: number };
   /** NaN log loss when a score is not a probability. */
   performance?: { labelled: number; roc_auc: number; precision: number; recall: number; f1: number; log_loss: number };
+  /** The champion's error stream (labelled predictions older than monitoring.detectors.label_delay) through ADWIN, Page-Hinkley and DDM. */
+  error_stream?: {
+    /** Labelled predictions fed so far (since this champion started serving). */
+    fed: number;
+    /** Error rate of the most recent 500 of them. */
+    recent_error_rate: number;
+    /** Detections raised by this run, with the event time of the prediction that raised each. */
+    detections: Array<{ detector: string; event_time: number; recent_error_rate: number }>;
+  };
 }
 
 /**
@@ -40,6 +49,8 @@ export class MonitoringService implements OnApplicationBootstrap {
   private readonly champions = new Map<string, ModelRegistryRecord>();
   private readonly alerted = new Set<string>();
   private readonly lastReports = new Map<string, DriftReport>();
+  /** Per pipeline: the champion's error stream, fed up to `cursor` (event time, exclusive). */
+  private readonly errorStreams = new Map<string, { monitor: ErrorStreamMonitor; cursor: number; model: string }>();
 
   constructor(@Inject(RUNTIME) private readonly runtime: Runtime) {}
 
@@ -228,8 +239,57 @@ export class MonitoringService implements OnApplicationBootstrap {
           metric, value, labelled_count: perf.labelled, computed_at: computedAt,
         })));
     }
+    report.error_stream = await this.errorStreamJob(ch, ctx, model, latest, computedAt);
     this.lastReports.set(pipeline, report);
     return report;
+  }
+
+  /**
+   * Feeds the champion's newly settled labelled predictions (event time older than the newest minus
+   * monitoring.detectors.label_delay, so late labels have had time to arrive) to the change detectors, in event
+   * time order, and alerts on each detection. A prediction whose label comes later than that is not in the stream.
+   */
+  private async errorStreamJob(ch: ClickHouseClient, ctx: PipelineContext, model: ModelRegistryRecord, latest: number, computedAt: number): Promise<DriftReport['error_stream']> {
+    const { detectors } = ctx.spec.monitoring;
+    if (!detectors.adwin && !detectors.pageHinkley && !detectors.ddm) return undefined;
+    const pipeline = ctx.spec.pipeline;
+    const modelKey = `${model.model_name}/${model.model_version}`;
+    let state = this.errorStreams.get(pipeline);
+    if (!state || state.model !== modelKey) {
+      // A new champion's errors are a new stream.
+      state = { monitor: new ErrorStreamMonitor(detectors), cursor: 0, model: modelKey };
+      this.errorStreams.set(pipeline, state);
+    }
+    const settled = latest + 1 - detectors.labelDelayMs;
+    const detections: NonNullable<DriftReport['error_stream']>['detections'] = [];
+    if (settled > state.cursor) {
+      const rows = await loadLabelledPredictions(ch, { pipeline, from: state.cursor, to: settled, modelName: model.model_name, modelVersion: model.model_version });
+      const start = state.monitor.count;
+      for (const d of state.monitor.feed(rows.map((r) => (r.label === r.predicted_label ? 0 : 1)))) {
+        detections.push({ detector: d.detector, event_time: rows[d.index - start].event_time, recent_error_rate: d.recentErrorRate });
+      }
+      state.cursor = settled;
+    }
+    const recent = state.monitor.recentErrorRate;
+    if (Number.isFinite(recent)) this.runtime.metrics.driftScore.set({ pipeline, feature: ERROR_FEATURE, statistic: 'recent_error_rate' }, recent);
+    if (detections.length > 0) {
+      const base = { pipeline, model_name: model.model_name, model_version: model.model_version, computed_at: computedAt };
+      await insertRows(ch, TABLES.drift_metrics, detections.map((d) => ({
+        ...base, window_start: d.event_time, window_end: d.event_time + 1, feature: ERROR_FEATURE, statistic: d.detector,
+        value: d.recent_error_rate, threshold: Number.NaN, drifted: 1,
+      })));
+      // A detector has no threshold on the value: the alert's threshold is NaN and its value the recent error rate.
+      await this.runtime.send(ctx.topics.alerts, this.runtime.types.alert, detections.map((d) => ({
+        key: ERROR_FEATURE,
+        value: {
+          alert_id: randomUUID(), pipeline, kind: 'performance', feature: ERROR_FEATURE, statistic: d.detector, value: d.recent_error_rate,
+          threshold: Number.NaN, window_start: d.event_time, window_end: d.event_time + 1, model_name: model.model_name,
+          model_version: model.model_version, created_at: computedAt,
+        } satisfies AlertRecord,
+      })));
+      this.runtime.logger.info({ service: SERVICE, pipeline, detections }, 'change detected in the error stream');
+    }
+    return { fed: state.monitor.count, recent_error_rate: recent, detections };
   }
 }
 
@@ -237,6 +297,7 @@ export class MonitoringService implements OnApplicationBootstrap {
 const DATASET_FEATURE = '__dataset__';
 const SCORE_FEATURE = '__score__';
 const LABEL_FEATURE = '__label__';
+const ERROR_FEATURE = '__error__';
 
 type NumericStatistics = Omit<DriftReport['features'][number], 'feature' | 'drifted'>;
 
