@@ -1,7 +1,7 @@
 import { mkdtempSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AvroSerde, HttpRegistryClient } from '@streamloop/avro';
-import { countRows, loadLabelledPredictions } from '@streamloop/clickhouse';
+import { countRows, loadLabelledPredictions, queryRows } from '@streamloop/clickhouse';
 import { loadSettings } from '@streamloop/config';
 import { InferenceService } from '@streamloop/inference';
 import { createKafka, type Message } from '@streamloop/kafka';
@@ -145,6 +145,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       countRows(ch, 'events', PIPELINE),
     ]);
     const topPsi = (report?.features ?? []).slice().sort((a, b) => b.psi - a.psi).slice(0, 5);
+    // Detections of every drift job run so far (each run reports only its own).
+    const detections = await queryRows<{ statistic: string; n: string; first: string }>(ch,
+      `SELECT statistic, count() AS n, min(toUnixTimestamp64Milli(window_start)) AS first FROM drift_metrics
+       WHERE pipeline = {p:String} AND feature = '__error__' GROUP BY statistic ORDER BY statistic`, { p: PIPELINE });
+    const shiftAt = stream[options.eventsBeforeModel].event.event_time;
+    const describeDetection = (d: { statistic: string; n: string; first: string }) =>
+      `${d.statistic} ×${d.n} (first ${Number(d.first) >= shiftAt ? `${((Number(d.first) - shiftAt) / 60_000).toFixed(0)} min of event time after` : 'before'} the shift)`;
     const ok = predictions === total && dlqCount === malformed.length && eventsStored === total;
     const lines = [
       '',
@@ -158,6 +165,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       `top PSI (latest ${settings.pipelineFiles.length ? ctx.spec.monitoring.window : ''} window vs training reference):`,
       ...topPsi.map((f) => `  ${f.feature.padEnd(28)} ${fmt(f.psi)}${f.drifted ? '  drifted' : ''}`),
       `dataset drift     ${report?.dataset ? `${report.dataset.drifted.length} of ${report.features.length} features (KS, Benjamini-Hochberg at 0.05)${report.dataset.drift ? ': the dataset drifted' : ''}` : 'n/a'}`,
+      `error stream      ${report?.error_stream ? `${report.error_stream.fed} settled labelled predictions; ${detections.length > 0 ? detections.map(describeDetection).join(', ') : 'no change detected'}` : 'n/a'}`,
       `took              ${((Date.now() - started) / 1000).toFixed(1)} s`,
       ok ? 'result            OK: every valid event predicted, every malformed one dead-lettered' : 'result            FAILED: counts do not match',
     ];
