@@ -20,6 +20,7 @@ test('monitoring sinks the loop into ClickHouse and measures drift against the t
     s.topics.models = uniqueName('models');
     s.monitoring.window = '1h';
     s.monitoring.windowMs = 3_600_000;
+    s.monitoring.thresholds = { ksPValue: 1e-3, jensenShannon: null, wasserstein: null };
   });
   const stack = await startStack(brokers!, [spec], (r) => [MonitoringModule.register(r)]);
   const producer = stack.kafka.producer();
@@ -105,9 +106,13 @@ test('monitoring sinks the loop into ClickHouse and measures drift against the t
     // Timer runs on partial data may alert for other windows; the final window's alerts are exactly these two.
     const alerts = await eventually(async () => {
       const all = (await readAll<AlertRecord>(stack.kafka, stack.serde, ctx.topics.alerts)).map((a) => a.value).filter((a) => a.window_start === report.window_start);
-      return all.length >= 2 ? all : undefined;
-    }, 'a feature and a prediction drift alert');
-    assert.deepEqual(alerts.map((a) => `${a.kind}:${a.feature}:${a.statistic}:${a.model_version}`).sort(), ['feature_drift:amount:psi:1', 'prediction_drift:__score__:psi:1']);
+      return all.length >= 5 ? all : undefined;
+    }, 'feature, dataset and prediction drift alerts');
+    // PSI always alerts; KS because the spec sets a p-value threshold; the dataset because half the features drifted.
+    assert.deepEqual(alerts.map((a) => `${a.kind}:${a.feature}:${a.statistic}:${a.threshold}`).sort(), [
+      'feature_drift:__dataset__:drifted_share:0.5', 'feature_drift:amount:ks_p_value:0.001', 'feature_drift:amount:psi:0.2',
+      'prediction_drift:__score__:ks_p_value:0.001', 'prediction_drift:__score__:psi:0.2',
+    ]);
 
     const metrics = await (await fetch(`${stack.serving.url}/metrics`)).text();
     assert.match(metrics, new RegExp(`streamloop_drift_score\\{pipeline="${name}",feature="amount",statistic="psi"\\}`));

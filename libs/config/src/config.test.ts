@@ -88,7 +88,7 @@ test('defaults fill every optional key; relative paths resolve against the YAML 
   assert.deepEqual(spec.training, { minLabels: 500, holdoutFraction: 0.2, scheduleMs: null, segmentBy: null });
   assert.equal(spec.model.search, null);
   assert.equal(spec.model.thresholdSelection, null);
-  assert.deepEqual(spec.monitoring, { window: '5m', windowMs: 300_000, psiBins: 10, psiThreshold: 0.2, detectors: { labelDelayMs: 3_600_000, adwin: {}, pageHinkley: {}, ddm: {} } });
+  assert.deepEqual(spec.monitoring, { window: '5m', windowMs: 300_000, psiBins: 10, psiThreshold: 0.2, thresholds: { ksPValue: null, jensenShannon: null, wasserstein: null }, datasetDrift: { alpha: 0.05, share: 0.5 }, detectors: { labelDelayMs: 3_600_000, adwin: {}, pageHinkley: {}, ddm: {} } });
   // Topics named in the spec win; the rest still derive from the pipeline name.
   const custom = parsePipelineSpec(`${MINIMAL}topics: { raw: app.clicks, models: tiny.models }\ntraining: { schedule: 10m }\n`, join(dir, 'tiny.yaml'));
   assert.equal(topicsFor(custom).raw, 'app.clicks');

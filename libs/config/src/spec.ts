@@ -199,6 +199,16 @@ const specSchema = z.object({
     window: duration.default('5m'),
     psi_bins: z.number().int().min(2).max(100).default(10),
     psi_threshold: z.number().positive().default(0.2),
+    // Further alert thresholds, per statistic; unset ones do not alert.
+    thresholds: z.object({
+      ks_p_value: z.number().gt(0).lt(1).optional(),
+      jensen_shannon: z.number().gt(0).max(1).optional(),
+      wasserstein: z.number().positive().optional(),
+    }).strict().prefault({}),
+    dataset_drift: z.object({
+      alpha: z.number().gt(0).lt(1).default(0.05),
+      share: z.number().gt(0).max(1).default(0.5),
+    }).strict().prefault({}),
     detectors: z.object({
       label_delay: duration.default('1h'),
       // Each detector runs with River's defaults unless set; `false` turns one off.
@@ -337,6 +347,10 @@ export interface MonitoringSpec {
   windowMs: number;
   psiBins: number;
   psiThreshold: number;
+  /** Alert thresholds besides PSI's: KS alerts below its p-value threshold, the others above theirs; null: no alert. */
+  thresholds: { ksPValue: number | null; jensenShannon: number | null; wasserstein: number | null };
+  /** Evidently-style dataset drift: KS p-values corrected by Benjamini-Hochberg at `alpha`; drift when at least `share` of the features drifted. */
+  datasetDrift: { alpha: number; share: number };
   detectors: DetectorsSpec;
 }
 
@@ -429,6 +443,12 @@ export function parsePipelineSpec(text: string, fileName: string): PipelineSpec 
       windowMs: parseDuration(raw.monitoring.window)!,
       psiBins: raw.monitoring.psi_bins,
       psiThreshold: raw.monitoring.psi_threshold,
+      thresholds: {
+        ksPValue: raw.monitoring.thresholds.ks_p_value ?? null,
+        jensenShannon: raw.monitoring.thresholds.jensen_shannon ?? null,
+        wasserstein: raw.monitoring.thresholds.wasserstein ?? null,
+      },
+      datasetDrift: { alpha: raw.monitoring.dataset_drift.alpha, share: raw.monitoring.dataset_drift.share },
       detectors: detectorsOf(raw.monitoring.detectors),
     },
   };

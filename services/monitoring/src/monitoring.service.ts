@@ -169,14 +169,29 @@ export class MonitoringService implements OnApplicationBootstrap {
         model_name: model.model_name, model_version: model.model_version, computed_at: computedAt,
       });
     };
-    const alert = (kind: AlertRecord['kind'], feature: string, value: number) => {
-      const alertKey = `${pipeline}/${kind}/${feature}/${model.model_version}/${windowStart}`;
+    const alert = (kind: AlertRecord['kind'], feature: string, statistic: string, value: number, threshold: number) => {
+      const alertKey = `${pipeline}/${kind}/${feature}/${statistic}/${model.model_version}/${windowStart}`;
       if (this.alerted.has(alertKey)) return;
       this.alerted.add(alertKey);
       alerts.push({
-        alert_id: randomUUID(), pipeline, kind, feature, statistic: 'psi', value, threshold: monitoring.psiThreshold,
+        alert_id: randomUUID(), pipeline, kind, feature, statistic, value, threshold,
         window_start: windowStart, window_end: windowEnd, model_name: model.model_name, model_version: model.model_version, created_at: computedAt,
       });
+    };
+    // Each statistic with a configured threshold: recorded with it, and alerted on when it is crossed.
+    const limits = alertThresholds(monitoring);
+    const judge = (kind: AlertRecord['kind'], feature: string, statistics: NumericStatistics): boolean => {
+      let drifted = false;
+      for (const [statistic, v] of Object.entries(statistics)) {
+        const limit = limits.get(statistic);
+        const crossed = limit !== undefined && Number.isFinite(v) && (statistic === 'ks_p_value' ? v < limit : v > limit);
+        record(feature, statistic, v, limit ?? Number.NaN, crossed);
+        if (crossed) {
+          drifted = true;
+          alert(kind, feature, statistic, v, limit);
+        }
+      }
+      return drifted;
     };
 
     // Missing values (absent or NaN) count in PSI's and JS's missing bin; KS and Wasserstein compare finite values.
@@ -190,18 +205,16 @@ export class MonitoringService implements OnApplicationBootstrap {
       // No row, or no value at all in the window: nothing to compare.
       if (!d?.psi) continue;
       const statistics = featureStatistics(d);
-      const drifted = statistics.psi > monitoring.psiThreshold;
+      const drifted = judge('feature_drift', feature, statistics);
       report.features.push({ feature, drifted, ...statistics });
       if (Number.isFinite(statistics.ks_p_value)) pValues.push({ feature, pValue: statistics.ks_p_value });
-      for (const [statistic, v] of Object.entries(statistics)) {
-        record(feature, statistic, v, statistic === 'psi' ? monitoring.psiThreshold : Number.NaN, statistic === 'psi' && drifted);
-      }
-      if (drifted) alert('feature_drift', feature, statistics.psi);
     }
     if (pValues.length > 0) {
-      const dataset = datasetDrift(pValues, { alpha: 0.05, shareThreshold: 0.5 });
+      const { alpha, share } = monitoring.datasetDrift;
+      const dataset = datasetDrift(pValues, { alpha, shareThreshold: share });
       report.dataset = { drift: dataset.drift, share: dataset.share, drifted: dataset.features.filter((f) => f.drifted).map((f) => f.feature) };
-      record(DATASET_FEATURE, 'drifted_share', dataset.share, 0.5, dataset.drift);
+      record(DATASET_FEATURE, 'drifted_share', dataset.share, share, dataset.drift);
+      if (dataset.drift) alert('feature_drift', DATASET_FEATURE, 'drifted_share', dataset.share, share);
     }
 
     // The champion's scores and the true labels: this window against the one just before it.
@@ -211,12 +224,8 @@ export class MonitoringService implements OnApplicationBootstrap {
     const scores = (await numericDrift(ch, { kind: 'predictions', ...previous }, { kind: 'predictions', ...now }, { bins: monitoring.psiBins })).get('score');
     if (scores?.psi) {
       const statistics = featureStatistics(scores);
-      const drifted = statistics.psi > monitoring.psiThreshold;
+      const drifted = judge('prediction_drift', SCORE_FEATURE, statistics);
       report.prediction = { drifted, ...statistics };
-      for (const [statistic, v] of Object.entries(statistics)) {
-        record(SCORE_FEATURE, statistic, v, statistic === 'psi' ? monitoring.psiThreshold : Number.NaN, statistic === 'psi' && drifted);
-      }
-      if (drifted) alert('prediction_drift', SCORE_FEATURE, statistics.psi);
     }
     const labels = (await categoricalDrift(ch, { kind: 'labels', ...previous }, { kind: 'labels', ...now })).get('label');
     if (labels?.chiSquare && labels.psi) {
@@ -300,6 +309,16 @@ const LABEL_FEATURE = '__label__';
 const ERROR_FEATURE = '__error__';
 
 type NumericStatistics = Omit<DriftReport['features'][number], 'feature' | 'drifted'>;
+
+/** Statistic → alert threshold, from the spec (PSI always; the others when set). */
+function alertThresholds(monitoring: PipelineContext['spec']['monitoring']): Map<string, number> {
+  const limits = new Map<string, number>([['psi', monitoring.psiThreshold]]);
+  const { ksPValue, jensenShannon, wasserstein } = monitoring.thresholds;
+  if (ksPValue !== null) limits.set('ks_p_value', ksPValue);
+  if (jensenShannon !== null) limits.set('jensen_shannon', jensenShannon);
+  if (wasserstein !== null) limits.set('wasserstein', wasserstein);
+  return limits;
+}
 
 /** The per-feature statistics of a report from the SQL summary (NaN where one is undefined). */
 function featureStatistics(d: NumericDrift): NumericStatistics {
