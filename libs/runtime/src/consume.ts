@@ -74,7 +74,7 @@ export async function startExactlyOnceConsumer(runtime: Runtime, options: Exactl
     createTask: async (partition) => {
       const started = Date.now();
       const task = await options.createTask(partition);
-      log.info({ partition, ms: Date.now() - started }, 'partition state restored');
+      log.debug({ partition, ms: Date.now() - started }, 'partition state restored');
       return task;
     },
     onCommitted: (_partition, records) => {
