@@ -61,13 +61,17 @@ export class FeaturesService implements OnApplicationBootstrap {
     if (refused > 0) this.runtime.logger.warn({ pipeline, partition, changelog, refused }, 'changelog states of another feature layout were dropped');
     this.runtime.setPartitionFeatures(pipeline, stage.index, partition, computer);
     const next = stage.last ? undefined : stages[stage.index + 1];
+    // The partition's newest event time runs ahead of an entity's own events when inputs interleave (a repartition
+    // topic, a lagging producer): an entity is kept this much longer than its idle time, so an event that late still
+    // finds its history. The allowed lateness when set (later events are dropped anyway), else the longest window.
+    const evictionGrace = ctx.spec.features.allowedLatenessMs ?? Math.max(0, ...ctx.spec.features.aggregates.map((a) => ('windowMs' in a ? a.windowMs : 0)));
     let lastEviction = Date.now();
     return {
       process: async (records) => {
         const outputs = await this.processStage(ctx, { stage, next, computer, changelog, partition }, records);
         if (Date.now() - lastEviction >= EVICT_EVERY_MS) {
           lastEviction = Date.now();
-          const evicted = computer.evictIdle(computer.newestEventTime());
+          const evicted = computer.evictIdle(computer.newestEventTime() - evictionGrace);
           outputs.push({ topic: changelog, messages: evicted.map((key) => ({ key, value: null, partition })) });
         }
         return outputs;
