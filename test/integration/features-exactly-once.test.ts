@@ -170,27 +170,37 @@ async function stopAll(processes: ServiceProcess[]): Promise<void> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-test('features survive SIGKILL mid-stream: one vector per event, equal to an uninterrupted run', { skip, timeout: 300_000 }, async () => {
-  const s = await scenario(4000, 41);
+/** Runs a scenario's body with its processes stopped and its stack closed afterwards, whatever happens. */
+async function withScenario(events: number, seed: number, body: (s: Scenario, processes: ServiceProcess[]) => Promise<void>): Promise<void> {
+  const s = await scenario(events, seed);
   const processes: ServiceProcess[] = [];
   try {
-    await killRepeatedly(s, 'features', 'events', () => featureCount(s), processes);
-    await assertExactlyOnce(s, processes);
+    await body(s, processes);
   } finally {
     await stopAll(processes);
     await s.stack.close();
   }
-});
+}
 
-test('features paused past the session timeout (SIGSTOP) and resumed produce no duplicate', { skip, timeout: 300_000 }, async () => {
-  const s = await scenario(3000, 42);
-  const processes: ServiceProcess[] = [];
-  try {
-    const a = startServiceProcess('features-a', 'features', s.env);
-    const b = startServiceProcess('features-b', 'features', s.env);
-    processes.push(a, b);
-    const publishing = publishInChunks(s, 100, 200);
-    await eventually(async () => ((await featureCount(s)) > 200 ? true : undefined), `first vectors\n${a.output()}\n${b.output()}`, 90_000);
+/** Two features instances in one group, the stream being published, and the first `vectors` vectors committed. */
+async function startPair(s: Scenario, processes: ServiceProcess[], vectors: number): Promise<{ a: ServiceProcess; b: ServiceProcess; publishing: Promise<void> }> {
+  const a = startServiceProcess('features-a', 'features', s.env);
+  const b = startServiceProcess('features-b', 'features', s.env);
+  processes.push(a, b);
+  const publishing = publishInChunks(s, 100, 200);
+  await eventually(async () => ((await featureCount(s)) > vectors ? true : undefined), `first vectors\n${a.output()}\n${b.output()}`, 90_000);
+  return { a, b, publishing };
+}
+
+test('features survive SIGKILL mid-stream: one vector per event, equal to an uninterrupted run', { skip, timeout: 300_000 }, () =>
+  withScenario(4000, 41, async (s, processes) => {
+    await killRepeatedly(s, 'features', 'events', () => featureCount(s), processes);
+    await assertExactlyOnce(s, processes);
+  }));
+
+test('features paused past the session timeout (SIGSTOP) and resumed produce no duplicate', { skip, timeout: 300_000 }, () =>
+  withScenario(3000, 42, async (s, processes) => {
+    const { a, b, publishing } = await startPair(s, processes, 200);
     // A pauses mid-stream; after its session times out, B owns every partition and carries on.
     a.signal('SIGSTOP');
     const paused = await featureCount(s);
@@ -200,39 +210,22 @@ test('features paused past the session timeout (SIGSTOP) and resumed produce no 
     a.signal('SIGCONT');
     await publishing;
     await assertExactlyOnce(s, processes);
-  } finally {
-    await stopAll(processes);
-    await s.stack.close();
-  }
-});
+  }));
 
-test('features scale out and in: a third instance joins, one leaves, nothing lost or doubled', { skip, timeout: 300_000 }, async () => {
-  const s = await scenario(3000, 43);
-  const processes: ServiceProcess[] = [];
-  try {
-    const a = startServiceProcess('features-a', 'features', s.env);
-    const b = startServiceProcess('features-b', 'features', s.env);
-    processes.push(a, b);
-    const publishing = publishInChunks(s, 100, 200);
-    await eventually(async () => ((await featureCount(s)) > 300 ? true : undefined), `first vectors\n${a.output()}\n${b.output()}`, 90_000);
-    const c = startServiceProcess('features-c', 'features', s.env);
-    processes.push(c);
+test('features scale out and in: a third instance joins, one leaves, nothing lost or doubled', { skip, timeout: 300_000 }, () =>
+  withScenario(3000, 43, async (s, processes) => {
+    const { b, publishing } = await startPair(s, processes, 300);
+    processes.push(startServiceProcess('features-c', 'features', s.env));
     await sleep(4000);
     // B leaves cleanly (SIGTERM: it commits or aborts its open batch and leaves the group).
     b.signal('SIGTERM');
     await b.exited;
     await publishing;
     await assertExactlyOnce(s, processes);
-  } finally {
-    await stopAll(processes);
-    await s.stack.close();
-  }
-});
+  }));
 
-test('ingestion survives SIGKILL mid-stream: each event once on P.events, re-sent duplicates still dropped after restarts', { skip, timeout: 300_000 }, async () => {
-  const s = await scenario(3000, 44);
-  const processes: ServiceProcess[] = [];
-  try {
+test('ingestion survives SIGKILL mid-stream: each event once on P.events, re-sent duplicates still dropped after restarts', { skip, timeout: 300_000 }, () =>
+  withScenario(3000, 44, async (s, processes) => {
     const eventsOnTopic = async () => {
       let n = 0;
       await readTopicToEnd(s.stack.kafka, s.ctx.topics.events, () => void n++);
@@ -248,8 +241,4 @@ test('ingestion survives SIGKILL mid-stream: each event once on P.events, re-sen
     });
     assert.equal(new Set(ids).size, s.events.length, 'every event accepted');
     assert.equal(ids.length, s.events.length, `no event twice on P.events (${ids.length - new Set(ids).size} duplicates)`);
-  } finally {
-    await stopAll(processes);
-    await s.stack.close();
-  }
-});
+  }));

@@ -1,5 +1,6 @@
 import onnxProto from 'onnx-proto';
 import type { onnx as P } from 'onnx-proto';
+import { floats, tensorInfo } from './onnx-attributes';
 import type { TabularPipeline } from './pipeline';
 
 const { onnx } = onnxProto;
@@ -23,18 +24,6 @@ export interface ExportOnnxOptions {
 }
 
 const encoder = new TextEncoder();
-
-function floats(name: string, values: ArrayLike<number>): P.IAttributeProto {
-  return { name, type: Attr.FLOATS, floats: Array.from(values, (v) => Math.fround(v)) };
-}
-
-function tensorInfo(name: string, elemType: number, dims: Array<number | string>, doc?: string): P.IValueInfoProto {
-  return {
-    name,
-    docString: doc,
-    type: { tensorType: { elemType, shape: { dim: dims.map((v) => (typeof v === 'number' ? { dimValue: v } : { dimParam: v })) } } },
-  };
-}
 
 /**
  * One ONNX graph computing what TabularPipeline.predictProba computes, in float32:

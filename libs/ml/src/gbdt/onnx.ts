@@ -11,6 +11,7 @@
  */
 import onnxProto from 'onnx-proto';
 import type { onnx as P } from 'onnx-proto';
+import { floats, ints, str, strings, tensorInfo } from '../onnx-attributes';
 import { ONNX_INPUT, ONNX_IR_VERSION, ONNX_LABEL_OUTPUT, ONNX_OPSETS, ONNX_PROBABILITIES_OUTPUT } from '../onnx-export';
 import type { GradientBoostedTrees } from './model';
 
@@ -31,19 +32,6 @@ export interface ExportGbdtOnnxOptions {
   metadata?: Record<string, string>;
 }
 
-const encoder = new TextEncoder();
-const ints = (name: string, values: number[]): P.IAttributeProto => ({ name, type: Attr.INTS, ints: values });
-const floats = (name: string, values: number[]): P.IAttributeProto => ({ name, type: Attr.FLOATS, floats: values.map((v) => Math.fround(v)) });
-const strings = (name: string, values: string[]): P.IAttributeProto => ({ name, type: Attr.STRINGS, strings: values.map((v) => encoder.encode(v)) });
-const str = (name: string, value: string): P.IAttributeProto => ({ name, type: Attr.STRING, s: encoder.encode(value) });
-
-function tensorInfo(name: string, elemType: number, dims: Array<number | string>, doc?: string): P.IValueInfoProto {
-  return {
-    name,
-    docString: doc,
-    type: { tensorType: { elemType, shape: { dim: dims.map((v) => (typeof v === 'number' ? { dimValue: v } : { dimParam: v })) } } },
-  };
-}
 
 export function exportGbdtOnnx(model: GradientBoostedTrees, opts: ExportGbdtOnnxOptions): Uint8Array {
   if (!opts || typeof opts.modelName !== 'string' || opts.modelName.length === 0) throw new TypeError('exportGbdtOnnx: modelName is required');

@@ -27,6 +27,7 @@
  */
 import onnxProto from 'onnx-proto';
 import type { onnx as P } from 'onnx-proto';
+import { floats, int, ints, str, strings, tensorInfo } from '../onnx-attributes';
 import { GradientBoostedTrees, exportGbdtOnnx } from '../gbdt';
 import { LogisticRegression } from '../logistic';
 import { ONNX_INPUT, ONNX_IR_VERSION, ONNX_LABEL_OUTPUT, ONNX_OPSETS, ONNX_PROBABILITIES_OUTPUT } from '../onnx-export';
@@ -53,21 +54,7 @@ export interface ExportPreprocessedOnnxOptions {
   metadata?: Record<string, string>;
 }
 
-const encoder = new TextEncoder();
 const ml = 'ai.onnx.ml';
-const ints = (name: string, values: number[]): P.IAttributeProto => ({ name, type: Attr.INTS, ints: values });
-const int = (name: string, value: number): P.IAttributeProto => ({ name, type: Attr.INT, i: value });
-const floats = (name: string, values: ArrayLike<number>): P.IAttributeProto => ({ name, type: Attr.FLOATS, floats: Array.from(values, (v) => Math.fround(v)) });
-const strings = (name: string, values: string[]): P.IAttributeProto => ({ name, type: Attr.STRINGS, strings: values.map((v) => encoder.encode(v)) });
-const str = (name: string, value: string): P.IAttributeProto => ({ name, type: Attr.STRING, s: encoder.encode(value) });
-
-function tensorInfo(name: string, elemType: number, dims: Array<number | string>, doc?: string): P.IValueInfoProto {
-  return {
-    name,
-    docString: doc,
-    type: { tensorType: { elemType, shape: { dim: dims.map((v) => (typeof v === 'number' ? { dimValue: v } : { dimParam: v })) } } },
-  };
-}
 
 function finiteFloat32(what: string, v: number): number {
   const f = Math.fround(v);
