@@ -36,3 +36,30 @@ test('gbdt params come from the spec in scikit-learn names; unknown ones are ref
   assert.throws(() => parseGbdtParams({ max_iter: 'many' }), /model\.params\.max_iter: expected a number/);
   assert.throws(() => trainClassifier('svm' as never, [[1]], [1], { featureNames: ['x'] }), /model\.algorithm: expected one of/);
 });
+
+for (const algorithm of ALGORITHMS) {
+  test(`${algorithm} with impute from the params: one ONNX graph (Imputer first) agrees with it on rows with NaN`, async () => {
+    const { X, y } = dataset(1500);
+    for (const params of [{ impute: 'median' }, { impute: 'constant', impute_value: -2 }, { impute: 'most_frequent' }]) {
+      const model = trainClassifier(algorithm, X.slice(0, 1200), y.slice(0, 1200), { featureNames: ['a', 'b', 'noise'], params });
+      const test = roundToFloat32(X.slice(1200));
+      assert.ok(test.some((r) => r.some(Number.isNaN)), 'held-out rows have missing values');
+      const parity = await validateModel(model.toOnnx('t'), test, model.predictProba(test), 1e-5);
+      assert.ok(parity.ok, `${JSON.stringify(params)}: max abs diff ${parity.maxAbsDiff}`);
+      assert.equal(model.describe().impute, params.impute);
+      assert.equal(model.trees !== undefined, algorithm === 'gbdt');
+    }
+    // A constant far outside the data changes what a missing b means, so the scores of rows with NaN move.
+    const near = trainClassifier(algorithm, X.slice(0, 1200), y.slice(0, 1200), { featureNames: ['a', 'b', 'noise'], params: { impute: 'constant', impute_value: 0 } });
+    const far = trainClassifier(algorithm, X.slice(0, 1200), y.slice(0, 1200), { featureNames: ['a', 'b', 'noise'], params: { impute: 'constant', impute_value: 50 } });
+    const missingB = [[0.5, Number.NaN, 0.5]];
+    assert.notEqual(near.predictProba(missingB)[0], far.predictProba(missingB)[0]);
+  });
+}
+
+test('impute params are checked by name', () => {
+  const X = [[1], [2], [3], [4]], y = [0, 1, 0, 1];
+  assert.throws(() => trainClassifier('gbdt', X, y, { featureNames: ['x'], params: { impute: 'mode' } }), /model\.params\.impute: expected one of mean, median, most_frequent, constant, got "mode"/);
+  assert.throws(() => trainClassifier('gbdt', X, y, { featureNames: ['x'], params: { impute: 'median', impute_value: 3 } }), /model\.params\.impute_value: only with impute: constant, not median/);
+  assert.throws(() => trainClassifier('logistic_regression', X, y, { featureNames: ['x'], params: { impute_value: 3 } }), /model\.params\.impute_value: only with impute: constant/);
+});

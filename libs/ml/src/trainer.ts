@@ -1,7 +1,9 @@
 import type { Matrix } from './data';
 import { exportGbdtOnnx, GradientBoostedTrees, type GbdtOptions } from './gbdt';
 import { exportOnnx } from './onnx-export';
-import { TabularPipeline } from './pipeline';
+import { LogisticRegression } from './logistic';
+import { parseModelParams, TabularPipeline } from './pipeline';
+import { exportPreprocessedOnnx, IMPUTE_STRATEGIES, Preprocessor, type ImputeStrategy, type RawRow } from './preprocessing';
 
 export const ALGORITHMS = ['logistic_regression', 'gbdt'] as const;
 export type Algorithm = (typeof ALGORITHMS)[number];
@@ -21,6 +23,8 @@ export interface TrainedClassifier {
   describe(): Record<string, string>;
   /** The fitted trees (gbdt only), e.g. for TreeSHAP. */
   trees?: GradientBoostedTrees;
+  /** Rows as the model itself sees them (after imputation when `impute` is set), e.g. for TreeSHAP; absent: unchanged. */
+  modelInputs?(X: Matrix): Matrix;
 }
 
 /** Spec parameter name (snake_case, like scikit-learn) → GBDT option. */
@@ -48,6 +52,28 @@ export function parseGbdtParams(params: Record<string, ModelParamValue>): GbdtOp
   return out as GbdtOptions;
 }
 
+/**
+ * Imputation chosen in `model.params`, for both algorithms: `impute` = mean | median | most_frequent | constant
+ * (scikit-learn's SimpleImputer strategies, fitted on the training rows) and `impute_value` for constant (default 0).
+ * Without it, logistic regression imputes the training mean and the trees send NaN down their learned direction.
+ */
+export const IMPUTE_PARAMS = ['impute', 'impute_value'] as const;
+
+function splitImpute(params: Record<string, ModelParamValue>): { impute: { strategy: ImputeStrategy; fillValue?: number } | null; rest: Record<string, ModelParamValue> } {
+  const { impute, impute_value: value, ...rest } = params;
+  if (impute === undefined) {
+    if (value !== undefined) throw new RangeError('model.params.impute_value: only with impute: constant');
+    return { impute: null, rest };
+  }
+  if (!IMPUTE_STRATEGIES.includes(impute as ImputeStrategy)) {
+    throw new RangeError(`model.params.impute: expected one of ${IMPUTE_STRATEGIES.join(', ')}, got ${JSON.stringify(impute)}`);
+  }
+  const strategy = impute as ImputeStrategy;
+  if (value !== undefined && strategy !== 'constant') throw new RangeError(`model.params.impute_value: only with impute: constant, not ${strategy}`);
+  if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value))) throw new RangeError(`model.params.impute_value: expected a finite number, got ${JSON.stringify(value)}`);
+  return { impute: { strategy, ...(strategy === 'constant' ? { fillValue: (value as number | undefined) ?? 0 } : {}) }, rest };
+}
+
 /** Fits a binary classifier of the given algorithm on rows X (columns in featureNames order) and 0/1 labels y. */
 export function trainClassifier(
   algorithm: Algorithm,
@@ -56,7 +82,8 @@ export function trainClassifier(
   opts: { featureNames: readonly string[]; params?: Record<string, ModelParamValue> },
 ): TrainedClassifier {
   const featureNames = [...opts.featureNames];
-  const params = opts.params ?? {};
+  const { impute, rest: params } = splitImpute(opts.params ?? {});
+  if (impute) return trainImputed(algorithm, X, y, featureNames, impute, params);
   if (algorithm === 'gbdt') {
     const model = GradientBoostedTrees.fit(X, y, { ...parseGbdtParams(params), task: 'classification', featureNames });
     return {
@@ -89,4 +116,44 @@ export function trainClassifier(
     };
   }
   throw new RangeError(`model.algorithm: expected one of ${ALGORITHMS.join(', ')}, got ${JSON.stringify(algorithm)}`);
+}
+
+/**
+ * The imputed variant: a fitted Preprocessor (the strategy for every column; standardization too for the linear
+ * model) in front of the model, trained on and exported with float32 preprocessing, so the TypeScript scores and
+ * the one ONNX graph (Imputer → Scaler → model) agree.
+ */
+function trainImputed(
+  algorithm: Algorithm,
+  X: Matrix,
+  y: ArrayLike<number>,
+  featureNames: string[],
+  impute: { strategy: ImputeStrategy; fillValue?: number },
+  params: Record<string, ModelParamValue>,
+): TrainedClassifier {
+  if (!ALGORITHMS.includes(algorithm)) throw new RangeError(`model.algorithm: expected one of ${ALGORITHMS.join(', ')}, got ${JSON.stringify(algorithm)}`);
+  const raw = (M: Matrix): RawRow[] => Array.from(M, (row) => Object.fromEntries(featureNames.map((f, j) => [f, row[j]])));
+  const linear = algorithm === 'logistic_regression';
+  const pre = Preprocessor.fit(raw(X), featureNames.map((name) => ({ name, type: 'numeric' as const, impute: impute.strategy, fillValue: impute.fillValue, standardize: linear })));
+  const inputs = (M: Matrix) => pre.transform(raw(M), { float32: true });
+  const Xt = inputs(X);
+  const model = linear
+    ? LogisticRegression.fit(Xt, y, parseModelParams(params))
+    : GradientBoostedTrees.fit(Xt, y, { ...parseGbdtParams(params), task: 'classification', featureNames });
+  const described = { impute: impute.strategy, ...(impute.fillValue !== undefined ? { impute_value: String(impute.fillValue) } : {}) };
+  return {
+    algorithm,
+    featureNames,
+    predictProba: (rows) => model.predictProba(inputs(rows)),
+    toOnnx: (modelName) => exportPreprocessedOnnx(pre, model, { modelName }),
+    featureImportance: () => {
+      const raw = model instanceof GradientBoostedTrees ? Array.from(model.featureImportanceGain()) : Array.from(model.coefficients, Math.abs);
+      const total = raw.reduce((a, b) => a + b, 0) || 1;
+      return Object.fromEntries(featureNames.map((n, j) => [n, raw[j] / total]));
+    },
+    describe: () => (model instanceof GradientBoostedTrees
+      ? { ...described, trees: String(model.nIter), baseline: String(model.baseline) }
+      : { ...described, intercept: String(model.intercept) }),
+    ...(model instanceof GradientBoostedTrees ? { trees: model, modelInputs: inputs } : {}),
+  };
 }

@@ -89,7 +89,7 @@ function evenSample(X: Matrix, limit: number): Matrix {
 export function importanceReport(model: TrainedClassifier, heldOutX: Matrix): ImportanceReport {
   if (!model.trees) return { shares: model.featureImportance(), kind: 'abs_standardized_coefficient', metrics: {} };
   const sample = evenSample(heldOutX, SHAP_ROWS);
-  const rows = featureImportance(model.trees, sample);
+  const rows = featureImportance(model.trees, model.modelInputs ? model.modelInputs(sample) : sample);
   const total = rows.reduce((s, r) => s + r.meanAbsShap, 0);
   // A model without a split explains nothing: every share is 0 (the gain shares are 0 too).
   const shares = Object.fromEntries(model.featureNames.map((f) => [f, 0]));
