@@ -40,7 +40,8 @@ test('gbdt params come from the spec in scikit-learn names; unknown ones are ref
 for (const algorithm of ALGORITHMS) {
   test(`${algorithm} with impute from the params: one ONNX graph (Imputer first) agrees with it on rows with NaN`, async () => {
     const { X, y } = dataset(1500);
-    for (const params of [{ impute: 'median' }, { impute: 'constant', impute_value: -2 }, { impute: 'most_frequent' }]) {
+    const variants: Array<Record<string, string | number>> = [{ impute: 'median' }, { impute: 'constant', impute_value: -2 }, { impute: 'most_frequent' }];
+    for (const params of variants) {
       const model = trainClassifier(algorithm, X.slice(0, 1200), y.slice(0, 1200), { featureNames: ['a', 'b', 'noise'], params });
       const test = roundToFloat32(X.slice(1200));
       assert.ok(test.some((r) => r.some(Number.isNaN)), 'held-out rows have missing values');
