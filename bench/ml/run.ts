@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { cpus, homedir, totalmem } from 'node:os';
+import { availableParallelism, cpus, homedir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -94,16 +94,22 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-/** Fits `repeats` times (timing only the fit call) and returns the last model with the median seconds. */
-function timedFit<T>(repeats: number, fit: () => T): { model: T; seconds: number; all: number[] } {
-  const all: number[] = [];
+/**
+ * Fits `repeats` times (timing only the fit call) and returns the last model with the median wall seconds, and the
+ * CPU seconds of every fit (all threads of the process), which show how much the shared cores slowed the wall time.
+ */
+function timedFit<T>(repeats: number, fit: () => T): { model: T; seconds: number; all: number[]; cpu: number[] } {
+  const all: number[] = [], cpu: number[] = [];
   let model!: T;
   for (let r = 0; r < repeats; r++) {
+    const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     model = fit();
     all.push(Number(process.hrtime.bigint() - t0) / 1e9);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1e6);
   }
-  return { model, seconds: median(all), all };
+  return { model, seconds: median(all), all, cpu };
 }
 
 interface Line { dataset: string; model: string; ours: number; theirs: number; oursS: number; theirsS: number; aucOk: boolean; timeOk: boolean | null }
@@ -111,7 +117,9 @@ const lines: Line[] = [];
 const gs = sk.settings.gbdt;
 const cpu = cpus();
 console.log(`streamloop bench:ml — ${new Date().toISOString().slice(0, 10)}, node ${process.version}, ${cpu.length} × ${cpu[0]?.model.trim() ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB`);
-console.log(`scikit-learn ${sk.versions.sklearn} (numpy ${sk.versions.numpy}), ${sk.threads} threads, results of ${sk.generated_at}; ours: 1 thread (Node)`);
+// The GBDT's thread count, by the rule of libs/ml/src/gbdt/workspace.ts (gbdtThreads); the logistic regression uses one.
+const gbdtThreads = process.env.STREAMLOOP_GBDT_THREADS || String(Math.min(availableParallelism(), 4));
+console.log(`scikit-learn ${sk.versions.sklearn} (numpy ${sk.versions.numpy}), ${sk.threads} threads, results of ${sk.generated_at}; ours: GBDT ${gbdtThreads} thread(s), logistic 1 (Node)`);
 
 for (const [name, ref] of Object.entries(sk.datasets)) {
   if (args.only && args.only !== name) continue;
@@ -135,7 +143,7 @@ for (const [name, ref] of Object.entries(sk.datasets)) {
       timeOk: model === 'gbdt' && name === TIME_TARGET_DATASET ? ours.s <= TIME_RATIO_TARGET * r.fit_seconds : null,
     });
   }
-  console.log(`  ${name}: done (fits repeated ${ref.repeats}×, median; ours gbdt ${gbdt.all.map((s) => s.toFixed(3)).join('/')} s)`);
+  console.log(`  ${name}: done (fits repeated ${ref.repeats}×, median; ours gbdt ${gbdt.all.map((s) => s.toFixed(3)).join('/')} s wall, ${gbdt.cpu.map((s) => s.toFixed(3)).join('/')} s CPU)`);
 }
 
 const header = ['dataset', 'model', 'AUC ours', 'AUC sklearn', 'Δ AUC', 's ours', 's sklearn', 'ratio', 'targets'];

@@ -6,6 +6,7 @@
  * Thresholds are rounded to float32 before any row is binned, so training, the TypeScript predictor and
  * onnxruntime (which compares float32 inputs) all take the same branch for a float32 input.
  */
+import { Float64Sorter } from './kernels';
 
 /** The bin that holds NaN for every feature (observed values use bins 0..253 at most). */
 export const MISSING_BIN = 255;
@@ -48,7 +49,11 @@ function float32Between(v: number, lo: number, hi: number): number {
  * percentile(method='averaged_inverted_cdf'), as scikit-learn), deduplicated; every threshold a finite float32.
  */
 export function columnThresholds(values: Float64Array, maxBins: number): Float64Array {
-  const sorted = values.slice().sort();
+  return sortedColumnThresholds(values.slice().sort(), maxBins);
+}
+
+/** columnThresholds of values already sorted ascending. */
+function sortedColumnThresholds(sorted: Float64Array, maxBins: number): Float64Array {
   // The distinct values are only needed when there are at most maxBins of them: stop collecting past that.
   const distinct: number[] = [];
   for (let i = 0; i < sorted.length && distinct.length <= maxBins; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) distinct.push(sorted[i]);
@@ -110,11 +115,20 @@ export function binOf(thresholds: Float64Array, x: number): number {
   return lo;
 }
 
+/** Columns gathered per pass over the rows when fitting: one pass reads each row's cache lines once for all of them. */
+const FIT_BLOCK = 8;
+
 export class BinMapper {
+  /** Per feature j, thresholds[j] at 256·j, then +Infinity up to 256·(j + 1): the table of the branch-free search. */
+  private readonly padded: Float64Array;
+
   private constructor(
     /** Per feature, the real-valued upper edges of the observed-value bins (length = bins − 1). */
     readonly thresholds: Float64Array[],
-  ) {}
+  ) {
+    this.padded = new Float64Array(256 * thresholds.length).fill(Infinity);
+    thresholds.forEach((t, j) => this.padded.set(t, 256 * j));
+  }
 
   /** Learns the bin edges on the given rows (row-major flat n × d, NaN = missing). */
   static fit(flat: Float64Array, d: number, rows: ArrayLike<number>, maxBins: number): BinMapper {
@@ -122,14 +136,25 @@ export class BinMapper {
       throw new RangeError(`GBDT: maxBins must be an integer in 2..${MAX_BINS_LIMIT}, got ${maxBins}`);
     }
     const thresholds: Float64Array[] = [];
-    const col = new Float64Array(rows.length);
-    for (let j = 0; j < d; j++) {
-      let m = 0;
-      for (let k = 0; k < rows.length; k++) {
-        const v = flat[rows[k] * d + j];
-        if (!Number.isNaN(v)) col[m++] = v;
+    const n = rows.length;
+    const cols = new Float64Array(Math.min(FIT_BLOCK, d) * n);
+    const counts = new Int32Array(FIT_BLOCK);
+    const sorter = new Float64Sorter();
+    for (let j0 = 0; j0 < d; j0 += FIT_BLOCK) {
+      const w = Math.min(FIT_BLOCK, d - j0);
+      counts.fill(0);
+      for (let k = 0; k < n; k++) {
+        const src = rows[k] * d + j0;
+        for (let c = 0; c < w; c++) {
+          const v = flat[src + c];
+          if (v === v) cols[c * n + counts[c]++] = v; // NaN (missing) is left out
+        }
       }
-      thresholds.push(columnThresholds(col.subarray(0, m), maxBins));
+      for (let c = 0; c < w; c++) {
+        const col = cols.subarray(c * n, c * n + counts[c]);
+        sorter.sort(col);
+        thresholds.push(sortedColumnThresholds(col, maxBins));
+      }
     }
     return new BinMapper(thresholds);
   }
@@ -138,17 +163,31 @@ export class BinMapper {
     return this.thresholds.length;
   }
 
-  /** Bins the listed rows of a row-major flat matrix into a row-major Uint8Array. */
+  /**
+   * Bins the listed rows of a row-major flat matrix into a row-major Uint8Array: binOf for every value, as a
+   * branch-free binary search over the +Infinity-padded table (the bin is the number of thresholds below the value;
+   * a comparison turned into 0/1 costs no mispredicted branch, which made the branching search 4× slower).
+   */
   transform(flat: Float64Array, d: number, rows: ArrayLike<number>): BinnedData {
+    if (d !== this.thresholds.length) throw new RangeError(`BinMapper.transform: ${d} features, the mapper was fitted on ${this.thresholds.length}`);
     const n = rows.length;
     const bins = new Uint8Array(n * d);
-    const th = this.thresholds;
+    const t = this.padded;
     for (let k = 0; k < n; k++) {
       const src = rows[k] * d;
       const dst = k * d;
       for (let j = 0; j < d; j++) {
-        const v = flat[src + j];
-        bins[dst + j] = Number.isNaN(v) ? MISSING_BIN : binOf(th[j], v);
+        const x = flat[src + j];
+        let b = j << 8;
+        b += +(t[b + 127] < x) << 7;
+        b += +(t[b + 63] < x) << 6;
+        b += +(t[b + 31] < x) << 5;
+        b += +(t[b + 15] < x) << 4;
+        b += +(t[b + 7] < x) << 3;
+        b += +(t[b + 3] < x) << 2;
+        b += +(t[b + 1] < x) << 1;
+        b += +(t[b] < x);
+        bins[dst + j] = x === x ? b - (j << 8) : MISSING_BIN;
       }
     }
     return { bins, n, d };

@@ -1,60 +1,30 @@
 /**
  * Growth of one regression tree on binned data from per-row gradients and hessians, leaf-wise (best-first):
  * the leaf whose best split gains most is split next, until maxLeafNodes leaves exist or no split gains.
- * Histograms hold (Σg, Σh, count) per feature and bin, interleaved so one update touches one cache line (with the
- * row-major bins this measured faster than three separate arrays); a child's histogram is built only for the smaller child, the larger one is the parent's
- * minus it (the sibling-subtraction trick). Histogram buffers and the partition scratch are pooled in a workspace that
- * lives on the context, so growing a tree allocates almost nothing.
+ * Histograms hold (Σg, Σh, count) per feature and bin (layout in kernels.ts); they are built by the wasm kernels in
+ * the fit's GrowerWorkspace, on several threads when it has helpers. A child's histogram is built only for the
+ * smaller child, the larger one is the parent's minus it (the sibling-subtraction trick). Histogram buffers are
+ * pooled in the workspace, so growing a tree allocates almost nothing.
  * The split gain is LightGBM's / scikit-learn's  G_L²/(H_L+λ) + G_R²/(H_R+λ) − G²/(H+λ)  (no ½, no γ).
  */
 import { MISSING_BIN } from './binning';
+import { SLOT_F64, slotOf } from './kernels';
+import type { GrowerWorkspace } from './workspace';
 
 export interface GrowerContext {
-  /** Row-major bins, n rows × d features (feature j of row i at i * d + j): read by histogram building. */
-  bins: Uint8Array;
-  /**
-   * The same bins column-major (feature j of row i at j * n + i): read by the partition, which scans one feature of a
-   * node's rows in ascending order and so walks this column forwards instead of striding over whole rows.
-   */
-  columns: Uint8Array;
-  n: number;
-  d: number;
+  /** Bins, gradients, hessians and the row order of the fit (see GrowerWorkspace). */
+  workspace: GrowerWorkspace;
   /** Number of observed-value bins per feature (thresholds + 1). */
   observedBins: Int32Array;
   /** 1 when the feature had a NaN among the training rows (then both missing directions are tried). */
   hasMissing: Uint8Array;
-  /** Reusable buffers, created by the first growTree call on this context. */
-  workspace?: GrowerWorkspace;
 }
 
-/** Per feature and bin (slot (feature << 8) | bin): Σg, Σh, count at 3·slot, 3·slot + 1, 3·slot + 2. */
+/** Per feature and bin: Σg, Σh, count at slotOf(feature, bin) + 0, 1, 2. */
 type Hist = Float64Array;
 
-/** Buffers reused across the trees grown on one context. */
-export class GrowerWorkspace {
-  readonly scratch: Uint32Array;
-  /** Per bin, 1 when the split being applied sends it left. */
-  readonly goesLeft = new Uint8Array(256);
-  private readonly pool: Hist[] = [];
-  constructor(
-    n: number,
-    private readonly d: number,
-  ) {
-    this.scratch = new Uint32Array(n);
-  }
-
-  /** A zeroed histogram. */
-  take(): Hist {
-    const h = this.pool.pop();
-    if (!h) return new Float64Array(this.d * 256 * 3);
-    h.fill(0);
-    return h;
-  }
-
-  give(h: Hist | null): void {
-    if (h) this.pool.push(h);
-  }
-}
+/** Float64 entries per feature in a histogram. */
+const FEATURE_F64 = slotOf(1, 0);
 
 export interface GrowerParams {
   maxLeafNodes: number;
@@ -107,54 +77,53 @@ interface Node {
 
 export function growTree(
   ctx: GrowerContext,
-  /** float32, as in LightGBM and scikit-learn: half the memory traffic; the histograms sum in float64. */
-  gradients: Float32Array,
-  hessians: Float32Array,
-  /** The rows to grow on (the subsample); reordered in place. */
-  rows: Uint32Array,
+  /** The tree grows on workspace.rows[0..nRows) (the subsample, ascending), which it reorders in place. */
+  nRows: number,
   /** The features allowed in this tree (column subsample), ascending. */
   features: Int32Array,
   p: GrowerParams,
 ): GrownTree {
-  const { bins, columns, n, d, observedBins, hasMissing } = ctx;
-  if (rows.length > n) throw new RangeError(`growTree: ${rows.length} rows for a context of ${n}`);
-  const ws = ctx.workspace ?? (ctx.workspace = new GrowerWorkspace(n, d));
+  const { workspace: ws, observedBins, hasMissing } = ctx;
+  const { d, rows, gradients, hessians } = ws;
+  if (nRows > ws.n) throw new RangeError(`growTree: ${nRows} rows for a workspace of ${ws.n}`);
   const lambda = p.l2;
-  const scratch = ws.scratch;
   const nodes: Array<{ feature: number; bin: number; missingLeft: boolean; left: number; right: number; value: number; gain: number; count: number; start: number; end: number }> = [];
   const leafValue = (g: number, h: number) => (-p.learningRate * g) / (h + lambda + 1e-15);
   const allFeatures = features.length === d;
+  if (!allFeatures) ws.features.set(features);
 
-  const buildHist = (start: number, end: number): Hist => {
+  /** The histogram of rows[start..end); with a parent, the parent becomes its sibling's (parent − this one). */
+  const buildHist = (start: number, end: number, parent: Hist | null = null): Hist => {
     const hist = ws.take();
-    if (allFeatures) histAll(hist, bins, d, rows, start, end, gradients, hessians);
-    else histSome(hist, bins, d, features, rows, start, end, gradients, hessians);
+    ws.buildHistogram(hist, start, end, features.length, !allFeatures, parent);
     return hist;
   };
 
+  const minLeaf = p.minSamplesLeaf;
   const findSplit = (node: Node): Split | null => {
     const hist = node.hist!;
     const count = node.end - node.start;
     const G = node.sumG, H = node.sumH;
     const parentScore = (G * G) / (H + lambda);
-    let best: Split | null = null;
-    let bestGain = 0; // a split must gain strictly more than 0 (min_gain_to_split = 0)
+    // The best candidate so far as scalars (an object only at the end): a split must gain strictly more than 0
+    // (min_gain_to_split = 0), and a later candidate must gain strictly more than an earlier one.
+    let bestGain = 0, bestFeature = -1, bestBin = -1, bestMissingLeft = false, bestLeft = 0;
     for (let fi = 0; fi < features.length; fi++) {
       const j = features[fi];
-      const base = j * 768;
+      const base = j * FEATURE_F64;
       const nb = observedBins[j];
       const miss = hasMissing[j];
       // Missing values go right: the last observed bin may go left only when NaNs exist to go right.
       let gl = 0, hl = 0, cl = 0;
       const end = nb - 1 + miss;
       for (let b = 0; b < end; b++) {
-        const o = base + b * 3;
+        const o = base + b * SLOT_F64;
         gl += hist[o];
         hl += hist[o + 1];
         cl += hist[o + 2];
         const cr = count - cl;
-        if (cl < p.minSamplesLeaf) continue;
-        if (cr < p.minSamplesLeaf) break;
+        if (cl < minLeaf) continue;
+        if (cr < minLeaf) break;
         const hr = H - hl;
         if (hl < MIN_HESSIAN) continue;
         if (hr < MIN_HESSIAN) break;
@@ -162,20 +131,23 @@ export function growTree(
         const gain = (gl * gl) / (hl + lambda) + (gr * gr) / (hr + lambda) - parentScore;
         if (gain > bestGain) {
           bestGain = gain;
-          best = { gain, feature: j, bin: b, missingLeft: false, nLeft: cl };
+          bestFeature = j;
+          bestBin = b;
+          bestMissingLeft = false;
+          bestLeft = cl;
         }
       }
       if (!miss) continue;
       // Missing values go left: accumulate the right side from the top bin down.
       let gr = 0, hr = 0, cr = 0;
       for (let b = nb - 2; b >= 0; b--) {
-        const o = base + (b + 1) * 3;
+        const o = base + (b + 1) * SLOT_F64;
         gr += hist[o];
         hr += hist[o + 1];
         cr += hist[o + 2];
         const cl2 = count - cr;
-        if (cr < p.minSamplesLeaf) continue;
-        if (cl2 < p.minSamplesLeaf) break;
+        if (cr < minLeaf) continue;
+        if (cl2 < minLeaf) break;
         const hl2 = H - hr;
         if (hr < MIN_HESSIAN) continue;
         if (hl2 < MIN_HESSIAN) break;
@@ -183,11 +155,14 @@ export function growTree(
         const gain = (gl2 * gl2) / (hl2 + lambda) + (gr * gr) / (hr + lambda) - parentScore;
         if (gain > bestGain) {
           bestGain = gain;
-          best = { gain, feature: j, bin: b, missingLeft: true, nLeft: cl2 };
+          bestFeature = j;
+          bestBin = b;
+          bestMissingLeft = true;
+          bestLeft = cl2;
         }
       }
     }
-    return best;
+    return bestFeature < 0 ? null : { gain: bestGain, feature: bestFeature, bin: bestBin, missingLeft: bestMissingLeft, nLeft: bestLeft };
   };
 
   const addNode = (node: Node): void => {
@@ -198,11 +173,12 @@ export function growTree(
     node.end - node.start >= 2 * p.minSamplesLeaf && (p.maxDepth === null || node.depth < p.maxDepth) && node.sumH >= 2 * MIN_HESSIAN;
 
   let sumG = 0, sumH = 0;
-  for (let k = 0; k < rows.length; k++) {
+  for (let k = 0; k < nRows; k++) {
     sumG += gradients[rows[k]];
     sumH += hessians[rows[k]];
   }
-  const root: Node = { id: 0, start: 0, end: rows.length, depth: 0, sumG, sumH, hist: null, split: null };
+  ws.gatherOrdered(nRows);
+  const root: Node = { id: 0, start: 0, end: nRows, depth: 0, sumG, sumH, hist: null, split: null };
   let nextId = 1;
   addNode(root);
   const open: Node[] = [];
@@ -224,20 +200,18 @@ export function growTree(
     // Stable partition of the node's rows: left rows first, then right rows.
     const goesLeft = ws.goesLeft;
     for (let b = 0; b < 256; b++) goesLeft[b] = b === MISSING_BIN ? (s.missingLeft ? 1 : 0) : b <= s.bin ? 1 : 0;
-    const l = partitionRows(rows, scratch, node.start, node.end, columns, s.feature * n, goesLeft);
-    const mid = l;
+    const mid = ws.partition(node.start, node.end, s.feature);
 
     const hist = node.hist!;
     let lg = 0, lh = 0;
     {
-      const base = s.feature * 768;
       for (let b = 0; b <= s.bin; b++) {
-        lg += hist[base + b * 3];
-        lh += hist[base + b * 3 + 1];
+        lg += hist[slotOf(s.feature, b)];
+        lh += hist[slotOf(s.feature, b) + 1];
       }
       if (s.missingLeft) {
-        lg += hist[base + MISSING_BIN * 3];
-        lh += hist[base + MISSING_BIN * 3 + 1];
+        lg += hist[slotOf(s.feature, MISSING_BIN)];
+        lh += hist[slotOf(s.feature, MISSING_BIN) + 1];
       }
     }
     const left: Node = { id: nextId++, start: node.start, end: mid, depth: node.depth + 1, sumG: lg, sumH: lh, hist: null, split: null };
@@ -267,13 +241,8 @@ export function growTree(
     const leftSmaller = left.end - left.start <= right.end - right.start;
     const small = leftSmaller ? left : right;
     const large = leftSmaller ? right : left;
-    small.hist = buildHist(small.start, small.end);
-    // Reuse the parent's buffer for the larger child: parent − smaller.
-    const sh = small.hist;
-    for (let fi = 0; fi < features.length; fi++) {
-      const base = features[fi] * 768;
-      for (let k = base; k < base + 768; k++) hist[k] -= sh[k];
-    }
+    // The parent's buffer becomes the larger child's histogram: parent − smaller.
+    small.hist = buildHist(small.start, small.end, hist);
     large.hist = hist;
     for (const child of [left, right]) {
       if (!(child === left ? splitL : splitR)) {
@@ -318,58 +287,6 @@ export function growTree(
     tree.end[k] = x.end;
   }
   return tree;
-}
-
-/**
- * Stable partition of rows[start..end) by goesLeft[bin of the row]: left rows first (from start), right rows after;
- * returns where the right rows begin. Branch-free: each row is written to both sides and only one cursor advances
- * (safe in place because the left cursor never passes the read position).
- */
-function partitionRows(rows: Uint32Array, scratch: Uint32Array, start: number, end: number, columns: Uint8Array, col: number, goesLeft: Uint8Array): number {
-  let l = start, r = 0;
-  for (let k = start; k < end; k++) {
-    const i = rows[k];
-    const left = goesLeft[columns[col + i]];
-    rows[l] = i;
-    scratch[r] = i;
-    l += left;
-    r += 1 - left;
-  }
-  rows.set(scratch.subarray(0, r), l);
-  return l;
-}
-
-// Histograms, row by row over every (allowed) feature: the rows of a node are scattered, but each row's bins share a
-// cache line. Per (feature, bin) the rows are still added in node order, so the sums do not depend on the layout.
-// Top-level functions with everything passed in (not closures) so the optimiser keeps the arrays in registers.
-function histAll(hist: Hist, bins: Uint8Array, d: number, rows: Uint32Array, start: number, end: number, gradients: Float32Array, hessians: Float32Array): void {
-  for (let k = start; k < end; k++) {
-    const i = rows[k];
-    const gi = gradients[i], hi = hessians[i];
-    const off = i * d;
-    for (let j = 0; j < d; j++) {
-      const o = ((j << 8) | bins[off + j]) * 3;
-      hist[o] += gi;
-      hist[o + 1] += hi;
-      hist[o + 2] += 1;
-    }
-  }
-}
-
-function histSome(hist: Hist, bins: Uint8Array, d: number, features: Int32Array, rows: Uint32Array, start: number, end: number, gradients: Float32Array, hessians: Float32Array): void {
-  const nf = features.length;
-  for (let k = start; k < end; k++) {
-    const i = rows[k];
-    const gi = gradients[i], hi = hessians[i];
-    const off = i * d;
-    for (let fi = 0; fi < nf; fi++) {
-      const j = features[fi];
-      const o = ((j << 8) | bins[off + j]) * 3;
-      hist[o] += gi;
-      hist[o + 1] += hi;
-      hist[o + 2] += 1;
-    }
-  }
 }
 
 /** Adds the tree's leaf value for every row of row-major binned data to `raw`. */

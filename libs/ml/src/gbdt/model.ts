@@ -8,6 +8,7 @@ import { binaryLabels, flatten, matrixShape, type Matrix } from '../data';
 import { seededRandom } from '../random';
 import { BinMapper, MAX_BINS_LIMIT, MISSING_BIN } from './binning';
 import { addTreeBinned, addTreeLeaves, growTree, type GrownTree, type GrowerContext } from './grower';
+import { gbdtThreads, GrowerWorkspace } from './workspace';
 
 export type GbdtTask = 'classification' | 'regression';
 
@@ -219,6 +220,11 @@ export class GradientBoostedTrees {
     return this.featureNames.length;
   }
 
+  /**
+   * Fits on the rows of X. Histograms and gradients of large data sets (≥ 2^20 bin values) are shared with helper
+   * threads: STREAMLOOP_GBDT_THREADS threads in all, by default the cores up to 4. The model is the same bit for bit
+   * whatever the thread count (see workspace.ts).
+   */
   static fit(X: Matrix, y: ArrayLike<number>, opts: GbdtOptions = {}): GradientBoostedTrees {
     const o = resolve(opts);
     const { n, d } = matrixShape(X, 'GradientBoostedTrees.fit');
@@ -270,14 +276,6 @@ export class GradientBoostedTrees {
       const bins = binnedTr.bins;
       for (let off = 0; off < bins.length; off += d) for (let j = 0; j < d; j++) if (bins[off + j] === MISSING_BIN) hasMissing[j] = 1;
     }
-    // A column-major copy for the grower's partition step (see GrowerContext.columns).
-    const columns = new Uint8Array(nTr * d);
-    {
-      const bins = binnedTr.bins;
-      for (let i = 0; i < nTr; i++) for (let j = 0, off = i * d; j < d; j++) columns[j * nTr + i] = bins[off + j];
-    }
-    const ctx: GrowerContext = { bins: binnedTr.bins, columns, n: nTr, d, observedBins, hasMissing };
-
     let baseline: number;
     {
       let s = 0;
@@ -289,11 +287,7 @@ export class GradientBoostedTrees {
         baseline = Math.log(p / (1 - p));
       } else baseline = mean;
     }
-    const raw = new Float64Array(nTr).fill(baseline);
     const rawVa = new Float64Array(nVa).fill(baseline);
-    const g = new Float32Array(nTr);
-    const h = new Float32Array(nTr);
-    if (o.task === 'regression') h.fill(1);
 
     const nSub = Math.max(1, Math.floor(o.subsample * nTr));
     const nCols = Math.max(1, Math.round(o.colsample * d));
@@ -310,48 +304,54 @@ export class GradientBoostedTrees {
       history.validationLoss.push(meanLoss(o.task, yVa, rawVa));
       scores.push(-history.validationLoss[0]);
     }
-    const rows = new Uint32Array(nSub);
-    for (let it = 0; it < o.maxIter; it++) {
-      // The training loss of the current margins (after `it` trees) is summed in the gradient pass, which already
-      // has e^−|r|: the same value meanLoss gives, without a second pass over the rows.
-      let loss = 0;
-      if (o.task === 'classification') {
-        for (let i = 0; i < nTr; i++) {
-          const r = raw[i];
-          const e = Math.exp(-Math.abs(r));
-          const p = r >= 0 ? 1 / (1 + e) : e / (1 + e);
-          const yi = yTr[i];
-          loss += (r > 0 ? r + Math.log1p(e) : Math.log1p(e)) - yi * r;
-          g[i] = p - yi;
-          h[i] = p * (1 - p);
+    // The margins, targets, gradients and hessians live in the workspace with the bins, where the threads read them.
+    const workspace = new GrowerWorkspace(binnedTr.bins, nTr, d, gbdtThreads());
+    const ctx: GrowerContext = { workspace, observedBins, hasMissing };
+    const { gradients: g, hessians: h, rows, raw, loss: lossTerms } = workspace;
+    try {
+      raw.fill(baseline);
+      workspace.targets.set(yTr);
+      if (o.task === 'regression') h.fill(1);
+      for (let it = 0; it < o.maxIter; it++) {
+        // The training loss of the current margins (after `it` trees) comes out of the gradient pass, which already
+        // has e^−|r|: the same value meanLoss gives, without a second pass over the rows.
+        let loss = 0;
+        if (o.task === 'classification') {
+          // Per row r = raw[i], y = yTr[i] (gradientChunk in workspace.ts, rows split over the workspace's threads):
+          //   e = exp(−|r|),  p = r ≥ 0 ? 1/(1+e) : e/(1+e),  g = p − y,  h = p(1 − p) (float32),
+          //   loss term = (r > 0 ? r + log1p(e) : log1p(e)) − y·r, summed here in row order.
+          workspace.logisticGradients();
+          for (let i = 0; i < nTr; i++) loss += lossTerms[i];
+        } else {
+          for (let i = 0; i < nTr; i++) {
+            const e = yTr[i] - raw[i];
+            loss += 0.5 * e * e;
+            g[i] = -e;
+          }
         }
-      } else {
-        for (let i = 0; i < nTr; i++) {
-          const e = yTr[i] - raw[i];
-          loss += 0.5 * e * e;
-          g[i] = -e;
+        history.trainLoss.push(loss / nTr);
+        // Rows in ascending order each time, so every tree sums its histograms in the same order as a fresh fit would.
+        if (nSub < nTr) rows.set(sampleIndices(nTr, nSub, rnd, rowBuf));
+        else for (let i = 0; i < nTr; i++) rows[i] = i;
+        const features = nCols < d ? Int32Array.from(sampleIndices(d, nCols, rnd, colBuf)) : allFeatures;
+        const tree = growTree(ctx, nSub, features, params);
+        grown.push(tree);
+        // Without row subsampling the leaves partition every training row: add leaf values by partition.
+        if (nSub === nTr) addTreeLeaves(tree, rows, raw);
+        else addTreeBinned(tree, binnedTr.bins, nTr, d, raw);
+        if (early) {
+          addTreeBinned(tree, binnedVa.bins, nVa, d, rawVa);
+          const vloss = meanLoss(o.task, yVa, rawVa);
+          history.validationLoss.push(vloss);
+          scores.push(-vloss);
+          if (shouldStop(scores, o.nIterNoChange, o.tol)) {
+            history.stoppedEarly = it + 1 < o.maxIter;
+            break;
+          }
         }
       }
-      history.trainLoss.push(loss / nTr);
-      // Rows in ascending order each time, so every tree sums its histograms in the same order as a fresh fit would.
-      if (nSub < nTr) rows.set(sampleIndices(nTr, nSub, rnd, rowBuf));
-      else for (let i = 0; i < nTr; i++) rows[i] = i;
-      const features = nCols < d ? Int32Array.from(sampleIndices(d, nCols, rnd, colBuf)) : allFeatures;
-      const tree = growTree(ctx, g, h, rows, features, params);
-      grown.push(tree);
-      // Without row subsampling the leaves partition every training row: add leaf values by partition.
-      if (nSub === nTr) addTreeLeaves(tree, rows, raw);
-      else addTreeBinned(tree, binnedTr.bins, nTr, d, raw);
-      if (early) {
-        addTreeBinned(tree, binnedVa.bins, nVa, d, rawVa);
-        const vloss = meanLoss(o.task, yVa, rawVa);
-        history.validationLoss.push(vloss);
-        scores.push(-vloss);
-        if (shouldStop(scores, o.nIterNoChange, o.tol)) {
-          history.stoppedEarly = it + 1 < o.maxIter;
-          break;
-        }
-      }
+    } finally {
+      workspace.close();
     }
     history.trainLoss.push(meanLoss(o.task, yTr, raw));
     const model = new GradientBoostedTrees(o.task, featureNames.slice(), baseline, o.learningRate, grown.map((t) => treeFromGrown(t, mapper.thresholds)));
