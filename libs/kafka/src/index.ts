@@ -5,3 +5,4 @@ export { deadLetter, deadLetterHeaders, deadLetterMessage, type DeadLetter, type
 export { DedupWindow } from './dedup';
 export type { Kafka, Producer, Consumer, Message, IHeaders, TopicMessages } from 'kafkajs';
 export { runTransactionalProcessor, type PartitionTask, type RunningProcessor, type TransactionalProcessorOptions } from './transactional-processor';
+export { chunkMessages } from './chunks';

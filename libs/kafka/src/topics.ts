@@ -23,7 +23,14 @@ export async function ensureTopics(kafka: Kafka, topics: TopicSpec[]): Promise<s
         configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })),
       }));
     if (missing.length > 0) {
-      await admin.createTopics({ topics: missing, waitForLeaders: true });
+      try {
+        await admin.createTopics({ topics: missing, waitForLeaders: true });
+      } catch (error) {
+        // The topics exist, but a broker may still answer "does not host this topic-partition" while kafkajs waits
+        // for their leaders on a busy machine: wait for the metadata instead of failing the caller.
+        if ((error as { retriable?: boolean }).retriable !== true) throw error;
+        await waitForTopicMetadata(admin, missing.map((t) => t.topic));
+      }
     }
     return missing.map((t) => t.topic);
   } finally {
@@ -32,6 +39,19 @@ export async function ensureTopics(kafka: Kafka, topics: TopicSpec[]): Promise<s
 }
 
 type Admin = ReturnType<Kafka['admin']>;
+
+async function waitForTopicMetadata(admin: Admin, topics: string[]): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const { topics: found } = await admin.fetchTopicMetadata({ topics });
+      if (found.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+    } catch (error) {
+      if ((error as { retriable?: boolean }).retriable !== true || attempt >= 20) throw error;
+    }
+    if (attempt >= 20) throw new Error(`topics ${topics.join(', ')} have no leader after ${attempt} checks`);
+    await new Promise((r) => setTimeout(r, 100 * Math.min(attempt, 10)));
+  }
+}
 
 /**
  * Low and high offsets per partition. Right after a topic is created a broker can still answer "not the leader"

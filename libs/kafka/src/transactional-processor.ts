@@ -1,5 +1,6 @@
 import type { Consumer, Kafka, Producer, TopicMessages } from 'kafkajs';
 import type { ConsumedRecord } from './batch-consumer';
+import { chunkMessages } from './chunks';
 
 /**
  * The work of one input partition, built after its transactional producer has fenced every earlier owner,
@@ -153,7 +154,9 @@ export async function runTransactionalProcessor(options: TransactionalProcessorO
             }
             const transaction = await current.producer.transaction();
             try {
-              for (const out of outputs) if (out.messages.length > 0) await transaction.send({ ...out, acks: -1 });
+              for (const out of outputs) {
+                for (const messages of chunkMessages(out.messages)) await transaction.send({ topic: out.topic, messages, acks: -1 });
+              }
               const next = (BigInt(batch.lastOffset()) + 1n).toString();
               await transaction.sendOffsets({ consumerGroupId: groupId, topics: [{ topic: batch.topic, partitions: [{ partition, offset: next }] }] });
               await transaction.commit();

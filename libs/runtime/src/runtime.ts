@@ -4,7 +4,7 @@ import { createClickHouse, closeClickHouse, migrate, type ClickHouseClient } fro
 import { loadPipelineSpec, topicsFor, type PipelineSpec, type PipelineTopics, type Settings } from '@streamloop/config';
 import { FeatureComputer, featureStages, type FeatureStage } from '@streamloop/features';
 import { Partitioners, type PartitionMetadata } from 'kafkajs';
-import { createKafka, deadLetterMessage, ensureTopics, type DeadLetter, type Kafka, type Message, type Producer, type TopicSpec } from '@streamloop/kafka';
+import { chunkMessages, createKafka, deadLetterMessage, ensureTopics, type DeadLetter, type Kafka, type Message, type Producer, type TopicSpec } from '@streamloop/kafka';
 import { createLogger, HealthRegistry, StreamloopMetrics, type Logger } from '@streamloop/observability';
 import { loadPlatformTypes, type PlatformTypes } from './platform-types';
 
@@ -114,7 +114,7 @@ export class Runtime {
       messages.push({ key: r.key, value: await this.serde.encode(subject, type, r.value), headers: r.headers });
     }
     const producer = await this.producer();
-    await producer.send({ topic, messages, acks: -1 });
+    for (const chunk of chunkMessages(messages)) await producer.send({ topic, messages: chunk, acks: -1 });
   }
 
   /**
@@ -124,8 +124,10 @@ export class Runtime {
   async publishWithDeadLetters(ctx: PipelineContext, service: string, topic: string, outputs: Message[], letters: DeadLetter[]): Promise<void> {
     const producer = await this.producer();
     const sends: Promise<unknown>[] = [];
-    if (outputs.length > 0) sends.push(producer.send({ topic, messages: outputs, acks: -1 }));
-    if (letters.length > 0) sends.push(producer.send({ topic: ctx.topics.dlq, messages: await this.deadLetterMessages(ctx, letters), acks: -1 }));
+    for (const messages of chunkMessages(outputs)) sends.push(producer.send({ topic, messages, acks: -1 }));
+    if (letters.length > 0) {
+      for (const messages of chunkMessages(await this.deadLetterMessages(ctx, letters))) sends.push(producer.send({ topic: ctx.topics.dlq, messages, acks: -1 }));
+    }
     await Promise.all(sends);
     this.countOutputs(ctx, service, topic, outputs.length, letters);
   }
