@@ -1,6 +1,6 @@
 import onnxProto from 'onnx-proto';
 import type { onnx as P } from 'onnx-proto';
-import { floats, tensorInfo } from './onnx-attributes';
+import { encodeModel, floats, tensorInfo } from './onnx-attributes';
 import type { TabularPipeline } from './pipeline';
 
 const { onnx } = onnxProto;
@@ -11,8 +11,7 @@ const DType = onnx.TensorProto.DataType;
 export const ONNX_INPUT = 'features';
 export const ONNX_LABEL_OUTPUT = 'label';
 export const ONNX_PROBABILITIES_OUTPUT = 'probabilities';
-export const ONNX_IR_VERSION = 8;
-export const ONNX_OPSETS = { 'ai.onnx': 17, 'ai.onnx.ml': 3 } as const;
+export { ONNX_IR_VERSION, ONNX_OPSETS } from './onnx-attributes';
 
 export interface ExportOnnxOptions {
   modelName: string;
@@ -86,16 +85,5 @@ export function exportOnnx(pipeline: TabularPipeline, opts: ExportOnnxOptions): 
     model_name: opts.modelName,
     feature_names: JSON.stringify(pipeline.featureNames),
   };
-  const model = onnx.ModelProto.create({
-    irVersion: ONNX_IR_VERSION,
-    producerName: 'streamloop',
-    producerVersion: '0.1.0',
-    domain: 'io.streamloop',
-    modelVersion: opts.modelVersion ?? 0,
-    docString: opts.docString ?? `${opts.modelName}: logistic regression over ${d} standardized features`,
-    opsetImport: Object.entries(ONNX_OPSETS).map(([domain, version]) => ({ domain: domain === 'ai.onnx' ? '' : domain, version })),
-    metadataProps: Object.keys(metadata).sort().map((key) => ({ key, value: metadata[key] })),
-    graph,
-  });
-  return onnx.ModelProto.encode(model).finish();
+  return encodeModel(graph, metadata, { modelVersion: opts.modelVersion, docString: opts.docString ?? `${opts.modelName}: logistic regression over ${d} standardized features` });
 }

@@ -11,8 +11,8 @@
  */
 import onnxProto from 'onnx-proto';
 import type { onnx as P } from 'onnx-proto';
-import { floats, ints, str, strings, tensorInfo } from '../onnx-attributes';
-import { ONNX_INPUT, ONNX_IR_VERSION, ONNX_LABEL_OUTPUT, ONNX_OPSETS, ONNX_PROBABILITIES_OUTPUT } from '../onnx-export';
+import { encodeModel, floats, ints, str, strings, tensorInfo } from '../onnx-attributes';
+import { ONNX_INPUT, ONNX_LABEL_OUTPUT, ONNX_PROBABILITIES_OUTPUT } from '../onnx-export';
 import type { GradientBoostedTrees } from './model';
 
 const { onnx } = onnxProto;
@@ -129,16 +129,5 @@ export function exportGbdtOnnx(model: GradientBoostedTrees, opts: ExportGbdtOnnx
     model_type: classification ? 'gbdt_classifier' : 'gbdt_regressor',
     feature_names: JSON.stringify(featureNames),
   };
-  const proto = onnx.ModelProto.create({
-    irVersion: ONNX_IR_VERSION,
-    producerName: 'streamloop',
-    producerVersion: '0.1.0',
-    domain: 'io.streamloop',
-    modelVersion: opts.modelVersion ?? 0,
-    docString: opts.docString ?? `${opts.modelName}: gradient-boosted trees (${model.task}) over ${d} features`,
-    opsetImport: Object.entries(ONNX_OPSETS).map(([domain, version]) => ({ domain: domain === 'ai.onnx' ? '' : domain, version })),
-    metadataProps: Object.keys(metadata).sort().map((key) => ({ key, value: metadata[key] })),
-    graph,
-  });
-  return onnx.ModelProto.encode(proto).finish();
+  return encodeModel(graph, metadata, { modelVersion: opts.modelVersion, docString: opts.docString ?? `${opts.modelName}: gradient-boosted trees (${model.task}) over ${d} features` });
 }

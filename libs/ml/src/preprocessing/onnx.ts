@@ -27,10 +27,10 @@
  */
 import onnxProto from 'onnx-proto';
 import type { onnx as P } from 'onnx-proto';
-import { floats, int, ints, str, strings, tensorInfo } from '../onnx-attributes';
+import { encodeModel, floats, int, ints, str, strings, tensorInfo } from '../onnx-attributes';
 import { GradientBoostedTrees, exportGbdtOnnx } from '../gbdt';
 import { LogisticRegression } from '../logistic';
-import { ONNX_INPUT, ONNX_IR_VERSION, ONNX_LABEL_OUTPUT, ONNX_OPSETS, ONNX_PROBABILITIES_OUTPUT } from '../onnx-export';
+import { ONNX_INPUT, ONNX_LABEL_OUTPUT, ONNX_PROBABILITIES_OUTPUT } from '../onnx-export';
 import { Preprocessor, type RawRow } from './preprocessor';
 import { categoryValue, checkRow, numericValue } from './values';
 
@@ -179,18 +179,7 @@ export function exportPreprocessedOnnx(pre: Preprocessor, model: PreprocessedMod
     hashed_columns: JSON.stringify(pre.hashedColumns),
     preprocessor: JSON.stringify(pre.toJSON()),
   };
-  const proto = onnx.ModelProto.create({
-    irVersion: ONNX_IR_VERSION,
-    producerName: 'streamloop',
-    producerVersion: '0.1.0',
-    domain: 'io.streamloop',
-    modelVersion: opts.modelVersion ?? 0,
-    docString: opts.docString ?? `${opts.modelName}: ${head.modelType} over ${pre.width} preprocessed columns`,
-    opsetImport: Object.entries(ONNX_OPSETS).map(([domain, version]) => ({ domain: domain === 'ai.onnx' ? '' : domain, version })),
-    metadataProps: Object.keys(metadata).sort().map((key) => ({ key, value: metadata[key] })),
-    graph,
-  });
-  return onnx.ModelProto.encode(proto).finish();
+  return encodeModel(graph, metadata, { modelVersion: opts.modelVersion, docString: opts.docString ?? `${opts.modelName}: ${head.modelType} over ${pre.width} preprocessed columns` });
 }
 
 export interface OnnxFeedTensor {
