@@ -120,6 +120,11 @@ test('merchant aggregates count every card of the merchant, whichever partition 
     assert.ok(partitions.size > 1, 'the cards span several partitions of P.events');
     const counts = vectors.map((v) => v.value.values.merchant_txn_count_1h).sort((a, b) => a - b);
     assert.deepEqual(counts, events.map((_, i) => i));
+    // REST predict's view: each stage's state is read from the partition that owns the event's key for that stage.
+    const peeked = stack.runtime.peekFeatures(name, { ...events[0], transaction_id: `${name}-peek` });
+    assert.equal(peeked.stateOwned, true);
+    assert.equal(peeked.values.merchant_txn_count_1h, events.length, 'the merchant stage saw every card');
+    assert.equal(peeked.values.card_txn_count_1h, 1, 'the card stage saw card-0 once');
   } finally {
     await producer.disconnect();
     await stack.close();

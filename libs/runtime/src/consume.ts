@@ -12,12 +12,33 @@ export interface PipelineConsumerOptions {
   handle: (records: ConsumedRecord[]) => Promise<void>;
 }
 
+/** What both kinds of pipeline consumer share: their log, their health component, failure reporting and shutdown. */
+function consumerWiring(runtime: Runtime, service: string, pipeline: string, topic: string) {
+  const log = runtime.logger.child({ service, pipeline, topic });
+  const component = `${service}:${pipeline}:${topic}`;
+  return {
+    log,
+    component,
+    /** A batch that keeps failing is an outage (broker, registry, ClickHouse), not a bad record. */
+    failed(error: unknown, attempt: number, partition: number, message: string): void {
+      if (attempt >= 5) runtime.health.set(component, false, String(error));
+      log[attempt >= 3 ? 'warn' : 'debug']({ err: error, attempt, partition }, message);
+    },
+    started(running: { stop(): Promise<void> }): void {
+      runtime.health.set(component, true);
+      runtime.onClose(async () => {
+        await running.stop();
+        runtime.health.remove(component);
+      });
+    },
+  };
+}
+
 /** Starts a batch consumer with the platform's metrics, logging and shutdown wired in. */
 export async function startPipelineConsumer(runtime: Runtime, options: PipelineConsumerOptions): Promise<void> {
   const { service, pipeline, topic } = options;
-  const log = runtime.logger.child({ service, pipeline, topic });
   const groupId = options.groupId ?? `streamloop-${service}-${topic}`;
-  const component = `${service}:${pipeline}:${topic}`;
+  const wiring = consumerWiring(runtime, service, pipeline, topic);
   const running = await runBatchConsumer({
     kafka: runtime.kafka,
     groupId,
@@ -28,22 +49,15 @@ export async function startPipelineConsumer(runtime: Runtime, options: PipelineC
       await options.handle(records);
       end();
       runtime.metrics.recordsIn.inc({ service, pipeline, topic }, records.length);
-      runtime.health.set(component, true);
+      runtime.health.set(wiring.component, true);
     },
     onBatchError: (error, attempt, _topic, partition) => {
       // Waiting for something that will come (a first model) is neither an outage nor worth a warning.
       if (error instanceof Error && error.name === 'NoModelYetError') return;
-      // A batch that keeps failing is an outage (broker, registry, ClickHouse), not a bad record.
-      if (attempt >= 5) runtime.health.set(component, false, String(error));
-      const level = attempt >= 3 ? 'warn' : 'debug';
-      log[level]({ err: error, attempt, partition }, 'batch failed; retrying');
+      wiring.failed(error, attempt, partition, 'batch failed; retrying');
     },
   });
-  runtime.health.set(component, true);
-  runtime.onClose(async () => {
-    await running.stop();
-    runtime.health.remove(component);
-  });
+  wiring.started(running);
 }
 
 export interface ExactlyOnceConsumerOptions {
@@ -62,9 +76,8 @@ export interface ExactlyOnceConsumerOptions {
  */
 export async function startExactlyOnceConsumer(runtime: Runtime, options: ExactlyOnceConsumerOptions): Promise<void> {
   const { service, pipeline, topic } = options;
-  const log = runtime.logger.child({ service, pipeline, topic });
   const groupId = `streamloop-${service}-${topic}`;
-  const component = `${service}:${pipeline}:${topic}`;
+  const wiring = consumerWiring(runtime, service, pipeline, topic);
   const running = await runTransactionalProcessor({
     kafka: runtime.kafka,
     groupId,
@@ -74,24 +87,16 @@ export async function startExactlyOnceConsumer(runtime: Runtime, options: Exactl
     createTask: async (partition) => {
       const started = Date.now();
       const task = await options.createTask(partition);
-      log.debug({ partition, ms: Date.now() - started }, 'partition state restored');
+      wiring.log.debug({ partition, ms: Date.now() - started }, 'partition state restored');
       return task;
     },
     onCommitted: (_partition, records) => {
       runtime.metrics.recordsIn.inc({ service, pipeline, topic }, records);
-      runtime.health.set(component, true);
+      runtime.health.set(wiring.component, true);
     },
-    onBatchError: (error, attempt, partition) => {
-      if (attempt >= 5) runtime.health.set(component, false, String(error));
-      const level = attempt >= 3 ? 'warn' : 'debug';
-      log[level]({ err: error, attempt, partition }, 'transaction failed; restoring the partition and retrying');
-    },
+    onBatchError: (error, attempt, partition) => wiring.failed(error, attempt, partition, 'transaction failed; restoring the partition and retrying'),
   });
-  runtime.health.set(component, true);
-  runtime.onClose(async () => {
-    await running.stop();
-    runtime.health.remove(component);
-  });
+  wiring.started(running);
 }
 
 /** Replays one partition of a changelog topic (committed records only) into `apply`, in offset order. */

@@ -30,8 +30,11 @@ export class Runtime {
   private readonly computers = new Map<string, FeatureComputer>();
   /** Per pipeline and feature stage, the state of each input partition this process owns right now. */
   private readonly partitionComputers = new Map<string, Map<string, FeatureComputer>>();
-  /** Per pipeline and stage, a computer without entity state (features of entities this process does not own). */
-  private readonly stageTemplates = new Map<string, FeatureComputer[]>();
+  /**
+   * Per pipeline, what REST predict needs beside the owned state: the feature stages, a computer per stage without
+   * entity state (entities this process does not own), and the partition list the default partitioner reads.
+   */
+  private readonly peekViews = new Map<string, { stages: FeatureStage[]; templates: FeatureComputer[]; partitionMetadata: PartitionMetadata[] }>();
   private readonly partitioner = Partitioners.DefaultPartitioner();
   private producerPromise?: Promise<Producer>;
   private clickhousePromise?: Promise<ClickHouseClient>;
@@ -160,15 +163,23 @@ export class Runtime {
   peekFeatures(pipeline: string, event: Record<string, unknown>): ComputedFeaturesView {
     const { spec, topics } = this.pipeline(pipeline);
     const owned = this.partitionComputers.get(pipeline);
-    let templates = this.stageTemplates.get(pipeline);
-    if (!templates) this.stageTemplates.set(pipeline, (templates = featureStages(spec).map((st) => new FeatureComputer(spec, { entities: st.entities }))));
-    const partitionMetadata = Array.from({ length: spec.events.partitions }, (_, partitionId): PartitionMetadata => (
-      { partitionId, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }
-    ));
+    let view = this.peekViews.get(pipeline);
+    if (!view) {
+      const stages = featureStages(spec);
+      view = {
+        stages,
+        templates: stages.map((st) => new FeatureComputer(spec, { entities: st.entities })),
+        partitionMetadata: Array.from({ length: spec.events.partitions }, (_, partitionId): PartitionMetadata => (
+          { partitionId, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }
+        )),
+      };
+      this.peekViews.set(pipeline, view);
+    }
+    const { stages, templates, partitionMetadata } = view;
     let partial: Record<string, number> = {};
     let values: Record<string, number> = {};
     let stateOwned = true;
-    for (const stage of featureStages(spec)) {
+    for (const stage of stages) {
       const key = event[stage.field];
       const partition = this.partitioner({
         topic: featureStageTopics(topics, stage).input, partitionMetadata, message: { key: key === null || key === undefined ? '' : String(key), value: null },

@@ -61,6 +61,7 @@ export class FeaturesService implements OnApplicationBootstrap {
     if (refused > 0) this.runtime.logger.warn({ pipeline, partition, changelog, refused }, 'changelog states of another feature layout were dropped');
     this.runtime.setPartitionFeatures(pipeline, stage.index, partition, computer);
     const next = stage.last ? undefined : stages[stage.index + 1];
+    const owned = computer.ownedAggregates();
     // The partition's newest event time runs ahead of an entity's own events when inputs interleave (a repartition
     // topic, a lagging producer): an entity is kept this much longer than its idle time, so an event that late still
     // finds its history. The allowed lateness when set (later events are dropped anyway), else the longest window.
@@ -68,7 +69,7 @@ export class FeaturesService implements OnApplicationBootstrap {
     let lastEviction = Date.now();
     return {
       process: async (records) => {
-        const outputs = await this.processStage(ctx, { stage, next, computer, changelog, partition }, records);
+        const outputs = await this.processStage(ctx, { stage, next, computer, owned, changelog, partition }, records);
         if (Date.now() - lastEviction >= EVICT_EVERY_MS) {
           lastEviction = Date.now();
           const evicted = computer.evictIdle(computer.newestEventTime() - evictionGrace);
@@ -114,7 +115,8 @@ export class FeaturesService implements OnApplicationBootstrap {
           if (policy === 'dead_letter') throw new LateEventError(`event ${String(event[spec.events.idField])}: event time ${computed.eventTime} is older than the allowed lateness of ${spec.features.allowedLatenessMs} ms for its entity`);
         }
         if (next) {
-          const aggregates = { ...partial, ...Object.fromEntries(computer.ownedAggregates().map((n) => [n, computed.values[n]])) };
+          const aggregates = { ...partial };
+          for (const name of at.owned) aggregates[name] = computed.values[name];
           const key = event[next.field];
           outputs.push({
             key: key === null || key === undefined ? '' : String(key),
@@ -159,6 +161,8 @@ interface StagePartition {
   stage: FeatureStage;
   next: FeatureStage | undefined;
   computer: FeatureComputer;
+  /** The aggregates this stage computes (passed on to the next stage). */
+  owned: readonly string[];
   changelog: string;
   partition: number;
 }
