@@ -71,30 +71,4 @@ export type { OnnxIo } from './onnx-scorer';
 export { ExternalModelError, externalIo, loadExternalModel, parseExternalMapping, type ExternalModelMapping, type LoadExternalModelOptions } from './external-model';
 export * from './evaluation';
 export * from './search';
-export {
-  compareCodePoints,
-  exportPreprocessedOnnx,
-  IMPUTE_STRATEGIES,
-  murmurhash3_32,
-  ONNX_CATEGORIES_INPUT,
-  ONNX_HASHED_INPUT,
-  Preprocessor,
-  preprocessorOnnxFeed,
-  unknownBucketName,
-  type ColumnSpec,
-  type ColumnState,
-  type ExportPreprocessedOnnxOptions,
-  type HashedColumnSpec,
-  type HashedColumnState,
-  type ImputeStrategy,
-  type NumericColumnSpec,
-  type NumericColumnState,
-  type OneHotColumnSpec,
-  type OneHotColumnState,
-  type OnnxFeedTensor,
-  type PreprocessedModel,
-  type PreprocessorJSON,
-  type RawRow,
-  type RawValue,
-  type TransformOptions,
-} from './preprocessing';
+export * from './preprocessing';
