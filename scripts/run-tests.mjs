@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs the test suites with node's test runner (through tsx), starting a local Kafka broker for the
-// integration and end-to-end tests unless KAFKA_BROKERS points at one. Ends with "N passed, N failed".
+// integration and end-to-end tests unless KAFKA_BROKERS points at one. Ends with "N passed, N failed, N skipped".
+// Under CI=true a skipped test is a failure: CI has every part a test needs, so a skip there means a check did not run.
 //   node scripts/run-tests.mjs            unit + integration + e2e
 //   node scripts/run-tests.mjs --unit     unit tests only (no broker)
 //   node scripts/run-tests.mjs FILE...    just these files
@@ -58,13 +59,22 @@ const stop = () => {
 process.on('SIGINT', () => { child.kill('SIGINT'); });
 child.on('exit', (code) => {
   stop();
-  let passed = 0, failed = 0;
+  let passed = 0, failed = 0, skipped = 0;
   try {
     const tap = readFileSync(tapFile, 'utf8');
     // The summary at the end of the TAP stream counts every test across all files.
     passed = Number(/^# pass (\d+)/m.exec(tap)?.[1] ?? 0);
     failed = Number(/^# fail (\d+)/m.exec(tap)?.[1] ?? 0) + Number(/^# cancelled (\d+)/m.exec(tap)?.[1] ?? 0);
+    skipped = Number(/^# skipped (\d+)/m.exec(tap)?.[1] ?? 0);
+    if (skipped > 0) {
+      const names = [...tap.matchAll(/^\s*ok \d+ - (.*?) # SKIP(.*)$/gm)].map((m) => `  skipped: ${m[1]} (${m[2].trim() || 'no reason given'})`);
+      console.log(names.join('\n'));
+    }
   } catch { failed = Math.max(failed, 1); }
-  console.log(`${passed} passed, ${failed} failed`);
+  if (process.env.CI === 'true' && skipped > 0) {
+    console.log(`CI=true: ${skipped} skipped test(s) count as failed`);
+    failed += skipped;
+  }
+  console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
   process.exit(code === 0 && failed === 0 ? 0 : 1);
 });

@@ -2,7 +2,7 @@
 // use the same kafkajs client settings, in the same process and run. P.events is pre-loaded with generated card
 // transactions; each run then starts from nothing (a new consumer group), consumes the whole topic and is timed from
 // its start until its output topic holds one committed record per event (a read_committed watcher counts them):
-//   features          the features service's Nest module (FeaturesService → startExactlyOnceConsumer →
+//   features          the features service's Nest module (FeaturesStream on the stream transport →
 //                     runTransactionalProcessor): each stage's outputs, changelog and offsets in one transaction per batch
 //   passthrough EOS   runTransactionalProcessor with a task that copies every record unchanged (no state, no changelog)
 //   passthrough ALO   runBatchConsumer + the platform's idempotent producer copying every record (context; 1k case only,

@@ -1,4 +1,5 @@
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
+import type { BatchInfo } from './transactional-processor';
 
 export interface ConsumedRecord {
   topic: string;
@@ -19,10 +20,14 @@ export interface BatchConsumerOptions {
   readUncommitted?: boolean;
   sessionTimeoutMs?: number;
   /** Processes one batch of one partition. Must dead-letter bad records itself; a throw means "retry this batch". */
-  handle: (records: ConsumedRecord[]) => Promise<void>;
+  handle: (records: ConsumedRecord[], batch: BatchInfo) => Promise<void>;
   /** Called when a batch failed and will be retried (infrastructure trouble, not bad records). */
   onBatchError?: (error: unknown, attempt: number, topic: string, partition: number) => void;
   maxBytesPerPartition?: number;
+  /** How long a fetch waits for data when there is none (default 200 ms). */
+  maxWaitTimeInMs?: number;
+  /** Partitions handled at once (default 1); a slow partition then does not hold up the others. */
+  partitionsConsumedConcurrently?: number;
 }
 
 export interface RunningConsumer {
@@ -42,7 +47,7 @@ export async function runBatchConsumer(options: BatchConsumerOptions): Promise<R
     sessionTimeout: options.sessionTimeoutMs ?? 30000,
     heartbeatInterval: 3000,
     maxBytesPerPartition: options.maxBytesPerPartition ?? 1048576,
-    maxWaitTimeInMs: 200,
+    maxWaitTimeInMs: options.maxWaitTimeInMs ?? 200,
   });
   await consumer.connect();
   for (const topic of options.topics) {
@@ -52,8 +57,10 @@ export async function runBatchConsumer(options: BatchConsumerOptions): Promise<R
   await consumer.run({
     autoCommit: true,
     eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: Math.max(1, options.partitionsConsumedConcurrently ?? 1),
     eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
       if (batch.messages.length === 0) return;
+      const info: BatchInfo = { topic: batch.topic, partition: batch.partition, highWatermark: batch.highWatermark, lastOffset: batch.lastOffset() };
       const records: ConsumedRecord[] = batch.messages.map((m) => ({
         topic: batch.topic,
         partition: batch.partition,
@@ -66,7 +73,7 @@ export async function runBatchConsumer(options: BatchConsumerOptions): Promise<R
       for (let attempt = 1; ; attempt++) {
         if (!isRunning() || isStale() || stopping) return;
         try {
-          await options.handle(records);
+          await options.handle(records, info);
           break;
         } catch (error) {
           options.onBatchError?.(error, attempt, batch.topic, batch.partition);

@@ -17,7 +17,7 @@ const LEVELS: Record<string, KafkaLogLevel> = {
   debug: KafkaLogLevel.DEBUG,
 };
 
-const RETRIABLE = /rebalanc|coordinator is (not available|loading)|not the (correct )?coordinator|leader(ship)? (not available|election)|not leader/i;
+const RETRIABLE = /concurrent operation on the same transaction|rebalanc|coordinator is (not available|loading)|not the (correct )?coordinator|leader(ship)? (not available|election)|not leader/i;
 
 /** The single place a kafkajs client is made, so the library can be swapped later (DESIGN.md pitfalls). */
 export function createKafka(options: KafkaConnectionOptions): Kafka {

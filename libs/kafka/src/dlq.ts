@@ -12,6 +12,8 @@ export interface DeadLetter {
   original_key: Buffer | null;
   original_value: Buffer | null;
   failed_at: number;
+  /** The original value's size in bytes when original_value holds only its first bytes (see fitDeadLetter); else null. */
+  original_size?: number | null;
 }
 
 export interface DeadLetterSource {
@@ -35,6 +37,29 @@ export function deadLetter(pipeline: string, stage: string, error: unknown, sour
     original_key: source.key ?? null,
     original_value: source.value ?? null,
     failed_at: Date.now(),
+    original_size: null,
+  };
+}
+
+/** Header set on a dead letter whose original value was cut to fit the DLQ topic: the original size in bytes. */
+export const TRUNCATED_HEADER = 'streamloop.dlq.original.size';
+
+/**
+ * A dead letter that fits `maxValueBytes` of envelope: the original value (then the key) is cut to what room is left,
+ * and `original_size` says it was. The reason, the source and the headers always stay whole.
+ */
+export function fitDeadLetter(letter: DeadLetter, maxValueBytes: number, overheadBytes: number): DeadLetter {
+  const keyBytes = letter.original_key?.length ?? 0;
+  const valueBytes = letter.original_value?.length ?? 0;
+  const room = maxValueBytes - overheadBytes;
+  if (keyBytes + valueBytes <= room) return letter;
+  const keptKey = Math.max(0, Math.min(keyBytes, Math.floor(room / 4)));
+  const keptValue = Math.max(0, room - keptKey);
+  return {
+    ...letter,
+    original_key: letter.original_key ? letter.original_key.subarray(0, keptKey) : null,
+    original_value: letter.original_value ? letter.original_value.subarray(0, keptValue) : null,
+    original_size: valueBytes,
   };
 }
 
@@ -52,6 +77,7 @@ export function deadLetterHeaders(letter: DeadLetter): IHeaders {
   if (letter.source_topic !== null) headers['__connect.errors.topic'] = letter.source_topic;
   if (letter.source_partition !== null) headers['__connect.errors.partition'] = String(letter.source_partition);
   if (letter.source_offset !== null) headers['__connect.errors.offset'] = String(letter.source_offset);
+  if (letter.original_size !== null && letter.original_size !== undefined) headers[TRUNCATED_HEADER] = String(letter.original_size);
   return headers;
 }
 

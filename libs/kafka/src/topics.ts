@@ -1,4 +1,7 @@
-import type { Kafka, ITopicConfig } from 'kafkajs';
+import kafkajs, { type Kafka, type ITopicConfig } from 'kafkajs';
+
+// kafkajs is CommonJS; Node's ESM loader does not see this enum as a named export.
+const { ConfigResourceTypes } = kafkajs;
 
 export interface TopicSpec {
   topic: string;
@@ -162,4 +165,29 @@ export async function readTopicToEnd(
     await consumer.disconnect();
   }
   return count;
+}
+
+/** Kafka's own default for a topic's max.message.bytes (broker message.max.bytes), used when a topic does not say. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
+
+/** Each topic's max.message.bytes as the broker reports it (the topic's setting, else the broker default). */
+export async function fetchMaxMessageBytes(kafka: Kafka, topics: string[]): Promise<Map<string, number>> {
+  const limits = new Map<string, number>();
+  if (topics.length === 0) return limits;
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const described = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['max.message.bytes'] })),
+    });
+    for (const resource of described.resources) {
+      const entry = resource.configEntries.find((e) => e.configName === 'max.message.bytes');
+      const value = Number(entry?.configValue);
+      limits.set(resource.resourceName, Number.isFinite(value) && value > 0 ? value : DEFAULT_MAX_MESSAGE_BYTES);
+    }
+  } finally {
+    await admin.disconnect();
+  }
+  return limits;
 }

@@ -1,6 +1,16 @@
 import type { Consumer, Kafka, Producer, TopicMessages } from 'kafkajs';
 import type { ConsumedRecord } from './batch-consumer';
 import { chunkMessages } from './chunks';
+import { SerialQueue } from './serial';
+
+/** What a batch tells beside its records. */
+export interface BatchInfo {
+  topic: string;
+  partition: number;
+  /** The partition's high watermark when the batch was fetched: lag = highWatermark − (last offset + 1). */
+  highWatermark: string;
+  lastOffset: string;
+}
 
 /**
  * The work of one input partition, built after its transactional producer has fenced every earlier owner,
@@ -12,7 +22,7 @@ export interface PartitionTask {
    * records alike. They are written in one transaction with the consumed offsets. In-memory state may be
    * changed freely: when the transaction fails, the task is thrown away and a new one is restored.
    */
-  process(records: ConsumedRecord[]): Promise<TopicMessages[]>;
+  process(records: ConsumedRecord[], batch: BatchInfo): Promise<TopicMessages[]>;
   /** Called when the task is thrown away (partition revoked, transaction failed, shutdown). */
   close?(): void;
 }
@@ -27,10 +37,14 @@ export interface TransactionalProcessorOptions {
   createTask(partition: number): Promise<PartitionTask>;
   sessionTimeoutMs?: number;
   maxBytesPerPartition?: number;
+  /** How long a fetch waits for data when there is none (default 200 ms): a floor under an idle stage's latency. */
+  maxWaitTimeInMs?: number;
   /** A batch failed and will be retried from restored state (infrastructure trouble, not bad records). */
   onBatchError?(error: unknown, attempt: number, partition: number): void;
-  /** After each committed transaction (for metrics). */
-  onCommitted?(partition: number, records: number, outputs: number): void;
+  /** After each committed transaction (for metrics): counts are of what the transaction made visible. */
+  onCommitted?(batch: BatchInfo, records: number, outputs: TopicMessages[]): void;
+  /** Partitions of the input topic processed at once (each has its own producer and task; default 1). */
+  partitionsConsumedConcurrently?: number;
 }
 
 export interface RunningProcessor {
@@ -43,6 +57,12 @@ export interface RunningProcessor {
 interface Owned {
   producer: Producer;
   task: PartitionTask;
+  /**
+   * The group's committed offset read right after this owner's fence. Every batch of the task is cut below it, not
+   * only the first: the consumer's position comes from when the group was joined, and a previous owner (or a zombie
+   * woken after its session expired) may have committed several batches beyond it since.
+   */
+  floor: bigint;
 }
 
 /**
@@ -69,9 +89,17 @@ export async function runTransactionalProcessor(options: TransactionalProcessorO
     sessionTimeout: options.sessionTimeoutMs ?? 30000,
     heartbeatInterval: Math.min(3000, Math.floor((options.sessionTimeoutMs ?? 30000) / 3)),
     maxBytesPerPartition: options.maxBytesPerPartition ?? 1048576,
-    maxWaitTimeInMs: 200,
+    maxWaitTimeInMs: options.maxWaitTimeInMs ?? 200,
   });
   const owned = new Map<number, Owned>();
+  // Every operation on a partition's producer (fence, transaction, drop) runs in that partition's queue, so no two
+  // overlap: kafkajs refuses "a concurrent operation on the same transaction" (a drop during a rebalance did it).
+  const queues = new Map<number, SerialQueue>();
+  const queue = (partition: number): SerialQueue => {
+    let q = queues.get(partition);
+    if (!q) queues.set(partition, (q = new SerialQueue()));
+    return q;
+  };
   let stopping = false;
 
   const drop = async (partition: number): Promise<void> => {
@@ -90,6 +118,9 @@ export async function runTransactionalProcessor(options: TransactionalProcessorO
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
+      // The broker answers CONCURRENT_TRANSACTIONS while it still writes the previous transaction's markers; that
+      // clears within milliseconds, so retry soon (as Kafka's Java producer does) instead of the client's 200 ms.
+      retry: { initialRetryTime: 10, maxRetryTime: 1000, retries: 20 },
     });
     await producer.connect();
     try {
@@ -97,8 +128,9 @@ export async function runTransactionalProcessor(options: TransactionalProcessorO
       // and makes the broker finish its open transaction; an empty transaction ends at once.
       const fence = await producer.transaction();
       await fence.commit();
+      const floor = await committedOffset(partition);
       const task = await options.createTask(partition);
-      const o = { producer, task };
+      const o = { producer, task, floor };
       owned.set(partition, o);
       return o;
     } catch (error) {
@@ -121,62 +153,66 @@ export async function runTransactionalProcessor(options: TransactionalProcessorO
 
   await consumer.connect();
   consumer.on(consumer.events.GROUP_JOIN, () => {
-    // Every task is rebuilt after a rebalance (see above); the drop happens before the next batch is handled.
-    for (const partition of [...owned.keys()]) void drop(partition);
+    // Every task is rebuilt after a rebalance (see above); the drop waits for a batch in flight on that partition.
+    for (const partition of [...owned.keys()]) void queue(partition).run(() => drop(partition));
   });
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: Math.max(1, options.partitionsConsumedConcurrently ?? 1),
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
       if (batch.messages.length === 0) return;
       const partition = batch.partition;
-      for (let attempt = 1; ; attempt++) {
-        if (!isRunning() || isStale() || stopping) return;
-        let current: Owned | undefined;
-        try {
-          const fresh = !owned.has(partition);
-          current = await acquire(partition);
-          let messages = batch.messages;
-          if (fresh) {
-            // The offset fetched when the group was joined may predate the last owner's final commit.
-            const committed = await committedOffset(partition);
-            messages = messages.filter((m) => BigInt(m.offset) >= committed);
-          }
-          if (messages.length > 0) {
-            const records: ConsumedRecord[] = messages.map((m) => ({
-              topic: batch.topic, partition, offset: m.offset, key: m.key, value: m.value, timestamp: m.timestamp, headers: m.headers,
-            }));
-            const outputs = await current.task.process(records);
-            if (!isRunning() || isStale() || stopping) {
-              await drop(partition);
-              return;
-            }
-            const transaction = await current.producer.transaction();
-            try {
-              for (const out of outputs) {
-                for (const messages of chunkMessages(out.messages)) await transaction.send({ topic: out.topic, messages, acks: -1 });
+      const info: BatchInfo = { topic: batch.topic, partition, highWatermark: batch.highWatermark, lastOffset: batch.lastOffset() };
+      await queue(partition).run(async () => {
+        for (let attempt = 1; ; attempt++) {
+          if (!isRunning() || isStale() || stopping) return;
+          let current: Owned | undefined;
+          try {
+            current = await acquire(partition);
+            const floor = current.floor;
+            const messages = batch.messages.filter((m) => BigInt(m.offset) >= floor);
+            if (messages.length > 0) {
+              const records: ConsumedRecord[] = messages.map((m) => ({
+                topic: batch.topic, partition, offset: m.offset, key: m.key, value: m.value, timestamp: m.timestamp, headers: m.headers,
+              }));
+              const outputs = await current.task.process(records, info);
+              if (!isRunning() || isStale() || stopping) {
+                await drop(partition);
+                return;
               }
-              const next = (BigInt(batch.lastOffset()) + 1n).toString();
-              await transaction.sendOffsets({ consumerGroupId: groupId, topics: [{ topic: batch.topic, partitions: [{ partition, offset: next }] }] });
-              await transaction.commit();
-            } catch (error) {
-              await transaction.abort().catch(() => undefined);
-              throw error;
+              const transaction = await current.producer.transaction();
+              try {
+                // All topics in one produce request per round (one AddPartitionsToTxn, one round trip); a topic with more
+                // than one chunk's worth of messages continues in the next round (see chunkMessages).
+                const rounds: TopicMessages[][] = [];
+                for (const out of outputs) chunkMessages(out.messages).forEach((chunk, i) => (rounds[i] ??= []).push({ topic: out.topic, messages: chunk }));
+                for (const topicMessages of rounds) await transaction.sendBatch({ topicMessages, acks: -1 });
+                const next = (BigInt(batch.lastOffset()) + 1n).toString();
+                await transaction.sendOffsets({ consumerGroupId: groupId, topics: [{ topic: batch.topic, partitions: [{ partition, offset: next }] }] });
+                await transaction.commit();
+              } catch (error) {
+                await transaction.abort().catch(() => undefined);
+                throw error;
+              }
+              options.onCommitted?.(info, records.length, outputs);
             }
-            options.onCommitted?.(partition, records.length, outputs.reduce((n, o) => n + o.messages.length, 0));
+            resolveOffset(batch.lastOffset());
+          } catch (error) {
+            // The task's state may hold part of the failed batch and the producer may be fenced: rebuild both.
+            await drop(partition);
+            options.onBatchError?.(error, attempt, partition);
+            await heartbeat().catch(() => undefined);
+            await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** Math.min(attempt, 6))));
+            continue;
           }
-          resolveOffset(batch.lastOffset());
-          await heartbeat();
-          return;
-        } catch (error) {
-          // The task's state may hold part of the failed batch and the producer may be fenced: rebuild both.
-          await drop(partition);
-          options.onBatchError?.(error, attempt, partition);
+          // Committed. A heartbeat that fails now (a rebalance under way) is kafkajs' to handle on its next fetch;
+          // it must not send a committed batch back through the retry path.
           await heartbeat().catch(() => undefined);
-          await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** Math.min(attempt, 6))));
+          return;
         }
-      }
+      });
     },
   });
   return {
@@ -185,7 +221,7 @@ export async function runTransactionalProcessor(options: TransactionalProcessorO
     async stop() {
       stopping = true;
       await consumer.disconnect();
-      for (const partition of [...owned.keys()]) await drop(partition);
+      for (const partition of [...owned.keys()]) await queue(partition).run(() => drop(partition));
     },
   };
 }

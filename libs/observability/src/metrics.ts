@@ -13,7 +13,7 @@ export class StreamloopMetrics {
   readonly lateEvents: Counter<'pipeline' | 'policy'>;
   readonly batchDuration: Histogram<'service' | 'pipeline'>;
   readonly predictionLatency: Histogram<'pipeline' | 'model'>;
-  readonly consumerLag: Gauge<'service' | 'group' | 'topic'>;
+  readonly consumerLag: Gauge<'service' | 'topic' | 'partition'>;
   readonly modelVersion: Gauge<'pipeline' | 'model' | 'role'>;
   readonly driftScore: Gauge<'pipeline' | 'feature' | 'statistic'>;
   readonly rowsWritten: Counter<'table'>;
@@ -36,7 +36,7 @@ export class StreamloopMetrics {
       name: 'streamloop_prediction_latency_seconds', help: 'From feature vector arrival to score',
       labelNames: ['pipeline', 'model'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: r,
     });
-    this.consumerLag = new Gauge({ name: 'streamloop_consumer_lag', help: 'Records behind the end of the topic', labelNames: ['service', 'group', 'topic'], registers: r });
+    this.consumerLag = new Gauge({ name: 'streamloop_consumer_lag', help: 'Records behind the end of the partition after the last committed batch', labelNames: ['service', 'topic', 'partition'], registers: r });
     this.modelVersion = new Gauge({ name: 'streamloop_model_version', help: 'Model version serving per role', labelNames: ['pipeline', 'model', 'role'], registers: r });
     this.driftScore = new Gauge({ name: 'streamloop_drift_score', help: 'Latest drift statistic per feature', labelNames: ['pipeline', 'feature', 'statistic'], registers: r });
     this.rowsWritten = new Counter({ name: 'streamloop_clickhouse_rows_written_total', help: 'Rows written to ClickHouse', labelNames: ['table'], registers: r });

@@ -2,8 +2,10 @@ import 'reflect-metadata';
 import { Module, type DynamicModule, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { StreamServer } from '@streamloop/stream';
 import { PlatformModule } from './platform.module';
 import type { Runtime } from './runtime';
+import { streamPlatformOf } from './stream-platform';
 
 export interface ServingApp {
   app: INestApplication;
@@ -22,6 +24,11 @@ export async function serveModules(runtime: Runtime, modules: DynamicModule[]): 
   const app = await NestFactory.create<NestExpressApplication>(StreamloopAppModule, { bodyParser: false, logger: ['error', 'warn'] });
   // Explicit body limits: an oversized request gets 413, never a process-sized buffer.
   app.useBodyParser('json', { limit: runtime.settings.httpBodyLimit });
+  // The stream handlers of the modules' controllers run on the platform's own Kafka transport, after the modules'
+  // bootstrap hooks (a handler may need what they prepare) and before HTTP opens.
+  app.connectMicroservice({ strategy: new StreamServer(streamPlatformOf(runtime), (token) => app.get(token, { strict: false })) });
+  await app.init();
+  await app.startAllMicroservices();
   await app.listen(runtime.settings.httpPort, runtime.settings.httpHost);
   const address = app.getHttpServer().address() as { port: number };
   return { app, url: `http://${runtime.settings.httpHost}:${address.port}`, close: () => app.close() };

@@ -1,9 +1,11 @@
-export { Runtime, UnknownPipelineError, featureStageTopics, isOutage, type ComputedFeaturesView, type PipelineContext } from './runtime';
+export {
+  Runtime, UnknownPipelineError, featureStageTopics, DATA_TOPIC_MAX_MESSAGE_BYTES, DLQ_TOPIC_MAX_MESSAGE_BYTES, MODELS_TOPIC_MAX_MESSAGE_BYTES,
+  type ComputedFeaturesView, type PipelineContext,
+} from './runtime';
+export { isOutage } from '@streamloop/stream';
+export { streamPlatformOf } from './stream-platform';
 export { loadPlatformTypes, platformSchemaText, type PlatformTypes } from './platform-types';
 export type { FeatureVectorRecord, PredictionRecord, LabelRecord, ModelRegistryRecord, AlertRecord } from './records';
 export { RUNTIME } from './tokens';
-export {
-  followModelRegistry, restoreChangelogPartition, startExactlyOnceConsumer, startPipelineConsumer, type ExactlyOnceConsumerOptions, type PipelineConsumerOptions,
-} from './consume';
 export { PlatformModule } from './platform.module';
 export { serveModules, runStandalone, type ServingApp } from './http';

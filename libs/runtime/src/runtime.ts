@@ -4,7 +4,7 @@ import { createClickHouse, closeClickHouse, migrate, type ClickHouseClient } fro
 import { loadPipelineSpec, topicsFor, type PipelineSpec, type PipelineTopics, type Settings } from '@streamloop/config';
 import { FeatureComputer, featureStages, type FeatureStage } from '@streamloop/features';
 import { Partitioners, type PartitionMetadata } from 'kafkajs';
-import { chunkMessages, createKafka, deadLetterMessage, ensureTopics, type DeadLetter, type Kafka, type Message, type Producer, type TopicSpec } from '@streamloop/kafka';
+import { chunkMessages, createKafka, ensureTopics, type Kafka, type Message, type Producer, type TopicSpec } from '@streamloop/kafka';
 import { createLogger, HealthRegistry, StreamloopMetrics, type Logger } from '@streamloop/observability';
 import { loadPlatformTypes, type PlatformTypes } from './platform-types';
 
@@ -70,31 +70,39 @@ export class Runtime {
     return p;
   }
 
+  /**
+   * Every topic a pipeline uses, with its settings. `max.message.bytes` is chosen, not inherited: data topics take
+   * Kafka's default 1 MiB (what every client expects); the DLQ twice that, so a dead letter keeps a whole record of
+   * any size the data topics accept beside its reason (larger originals are cut, and marked so); the model registry
+   * holds ONNX files and takes 16 MiB.
+   */
+  topicPlan(ctx: PipelineContext): TopicSpec[] {
+    const { spec, topics } = ctx;
+    const partitions = spec.events.partitions;
+    const data = { 'max.message.bytes': String(DATA_TOPIC_MAX_MESSAGE_BYTES) };
+    const plan: TopicSpec[] = [];
+    for (const topic of [topics.raw, topics.events, topics.features, topics.predictions, topics.labels, topics.alerts]) {
+      plan.push({ topic, partitions, config: data });
+    }
+    plan.push({ topic: topics.dlq, partitions, config: { 'max.message.bytes': String(DLQ_TOPIC_MAX_MESSAGE_BYTES) } });
+    // Changelogs have one partition per input partition: partition p holds the state of input partition p.
+    for (const stage of featureStages(spec)) {
+      plan.push({ topic: featureStageTopics(topics, stage).changelog, partitions, config: { ...data, 'cleanup.policy': 'compact' } });
+      if (stage.index > 0) plan.push({ topic: featureStageTopics(topics, stage).input, partitions, config: data });
+    }
+    // Dedup ids matter for the dedup window only: compacted, and deleted once well past the window.
+    const dedupRetention = String(Math.max(3_600_000, 2 * spec.events.dedupWindowMs));
+    plan.push({ topic: topics.changelog('dedup'), partitions, config: { ...data, 'cleanup.policy': 'compact,delete', 'retention.ms': dedupRetention } });
+    // Model versions are few and must all be kept: compacted by pipeline/model/version key.
+    plan.push({ topic: topics.models, partitions: 1, config: { 'cleanup.policy': 'compact', 'max.message.bytes': String(MODELS_TOPIC_MAX_MESSAGE_BYTES) } });
+    return plan;
+  }
+
   /** Creates every topic of every pipeline (and the shared model registry topic) that does not exist yet. */
   async ensureTopics(): Promise<void> {
-    const specs: TopicSpec[] = [];
-    const seen = new Set<string>();
-    const add = (t: TopicSpec) => {
-      if (!seen.has(t.topic)) specs.push(t);
-      seen.add(t.topic);
-    };
-    for (const { spec, topics } of this.pipelines.values()) {
-      const partitions = spec.events.partitions;
-      for (const topic of [topics.raw, topics.events, topics.dlq, topics.features, topics.predictions, topics.labels, topics.alerts]) {
-        add({ topic, partitions });
-      }
-      // Changelogs have one partition per input partition: partition p holds the state of input partition p.
-      for (const stage of featureStages(spec)) {
-        add({ topic: featureStageTopics(topics, stage).changelog, partitions, config: { 'cleanup.policy': 'compact' } });
-        if (stage.index > 0) add({ topic: featureStageTopics(topics, stage).input, partitions });
-      }
-      // Dedup ids matter for the dedup window only: compacted, and deleted once well past the window.
-      const dedupRetention = String(Math.max(3_600_000, 2 * spec.events.dedupWindowMs));
-      add({ topic: topics.changelog('dedup'), partitions, config: { 'cleanup.policy': 'compact,delete', 'retention.ms': dedupRetention } });
-      // Model versions are few and must all be kept: compacted by pipeline/model/version key.
-      add({ topic: topics.models, partitions: 1, config: { 'cleanup.policy': 'compact' } });
-    }
-    await ensureTopics(this.kafka, specs);
+    const specs = new Map<string, TopicSpec>();
+    for (const ctx of this.pipelines.values()) for (const t of this.topicPlan(ctx)) if (!specs.has(t.topic)) specs.set(t.topic, t);
+    await ensureTopics(this.kafka, [...specs.values()]);
   }
 
   /** One idempotent producer per process; kafkajs batches concurrent sends on it. */
@@ -118,33 +126,6 @@ export class Runtime {
     }
     const producer = await this.producer();
     for (const chunk of chunkMessages(messages)) await producer.send({ topic, messages: chunk, acks: -1 });
-  }
-
-  /**
-   * Sends a batch's outputs and its dead letters together, and counts them. The dead letters carry the
-   * DLQ envelope (schemas/dlq-envelope.avsc) as value and Kafka Connect-style context headers.
-   */
-  async publishWithDeadLetters(ctx: PipelineContext, service: string, topic: string, outputs: Message[], letters: DeadLetter[]): Promise<void> {
-    const producer = await this.producer();
-    const sends: Promise<unknown>[] = [];
-    for (const messages of chunkMessages(outputs)) sends.push(producer.send({ topic, messages, acks: -1 }));
-    if (letters.length > 0) {
-      for (const messages of chunkMessages(await this.deadLetterMessages(ctx, letters))) sends.push(producer.send({ topic: ctx.topics.dlq, messages, acks: -1 }));
-    }
-    await Promise.all(sends);
-    this.countOutputs(ctx, service, topic, outputs.length, letters);
-  }
-
-  /** Dead letters as DLQ messages (for a transaction that writes them with the batch's other outputs). */
-  deadLetterMessages(ctx: PipelineContext, letters: DeadLetter[]): Promise<Message[]> {
-    const subject = `${ctx.topics.dlq}-value`;
-    return Promise.all(letters.map(async (l) => deadLetterMessage(l, await this.serde.encode(subject, this.types.deadLetter, l))));
-  }
-
-  countOutputs(ctx: PipelineContext, service: string, topic: string, outputs: number, letters: DeadLetter[]): void {
-    const pipeline = ctx.spec.pipeline;
-    this.metrics.recordsOut.inc({ service, pipeline, topic }, outputs);
-    for (const l of letters) this.metrics.deadLetters.inc({ service, pipeline, stage: l.stage });
   }
 
   /** Registers (or, with undefined, removes) the feature state of one input partition of a feature stage owned by this process. */
@@ -239,6 +220,11 @@ export function featureStageTopics(topics: PipelineTopics, stage: FeatureStage):
     : { input: topics.repartition(stage.field), changelog: topics.changelog(`features.${stage.field}`) };
 }
 
+/** max.message.bytes of the topics the platform creates (see Runtime.topicPlan). */
+export const DATA_TOPIC_MAX_MESSAGE_BYTES = 1_048_588;
+export const DLQ_TOPIC_MAX_MESSAGE_BYTES = 2 * 1_048_588;
+export const MODELS_TOPIC_MAX_MESSAGE_BYTES = 16 * 1_048_576;
+
 export interface ComputedFeaturesView {
   values: Record<string, number>;
   /** Whether the entity's state lives in this process (else the aggregates are those of a new entity). */
@@ -250,16 +236,4 @@ export class UnknownPipelineError extends Error {
   constructor(readonly pipeline: string, known: string[]) {
     super(`unknown pipeline "${pipeline}"; this process runs: ${known.join(', ') || 'none'}`);
   }
-}
-
-/**
- * Errors that mean "the world is unavailable" (broker, registry), as opposed to "this record is bad".
- * A consumer rethrows these so the batch is retried; anything else dead-letters the record.
- */
-export function isOutage(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  if (error.name.startsWith('KafkaJS')) return true;
-  if (error.name === 'RegistryUnavailableError') return true;
-  const code = (error as { code?: unknown; cause?: { code?: unknown } }).code ?? (error as { cause?: { code?: unknown } }).cause?.code;
-  return typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT'].includes(code);
 }

@@ -1,10 +1,11 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { RUNTIME, type Runtime } from '@streamloop/runtime';
-import { FeaturesService } from './features.service';
+import { FeatureStateFactory } from './feature-state';
+import { FeaturesStream } from './features.stream';
 
 @Module({})
 export class FeaturesModule {
   static register(runtime: Runtime): DynamicModule {
-    return { module: FeaturesModule, providers: [{ provide: RUNTIME, useValue: runtime }, FeaturesService], exports: [FeaturesService] };
+    return { module: FeaturesModule, controllers: [FeaturesStream], providers: [{ provide: RUNTIME, useValue: runtime }, FeatureStateFactory] };
   }
 }

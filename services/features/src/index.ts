@@ -1,2 +1,2 @@
 export { FeaturesModule } from './features.module';
-export { FeaturesService } from './features.service';
+export { FeaturesStream, LateEventError } from './features.stream';

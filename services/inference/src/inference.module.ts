@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { RUNTIME, type Runtime } from '@streamloop/runtime';
 import { InferenceService } from './inference.service';
+import { InferenceStream } from './inference.stream';
 import { PredictController } from './predict.controller';
 
 @Module({})
@@ -8,7 +9,7 @@ export class InferenceModule {
   static register(runtime: Runtime): DynamicModule {
     return {
       module: InferenceModule,
-      controllers: [PredictController],
+      controllers: [PredictController, InferenceStream],
       providers: [{ provide: RUNTIME, useValue: runtime }, InferenceService],
       exports: [InferenceService],
     };

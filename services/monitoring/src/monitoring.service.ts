@@ -3,12 +3,9 @@ import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common'
 import { insertRows, latestEventTime, loadLabelledPredictions, TABLES, type ClickHouseClient } from '@streamloop/clickhouse';
 import { datasetDrift, ErrorStreamMonitor } from '@streamloop/drift';
 import { categoricalDrift, numericDrift, performanceOverTime, type NumericDrift } from '@streamloop/drift-sql';
-import type { ConsumedRecord } from '@streamloop/kafka';
-import {
-  followModelRegistry, isOutage, RUNTIME, Runtime, startPipelineConsumer,
-  type AlertRecord, type ModelRegistryRecord, type PipelineContext,
-} from '@streamloop/runtime';
-import { DLQ_SINK, eventRow, FEATURES_SINK, LABELS_SINK, MODELS_SINK, PREDICTIONS_SINK, type SinkMapping } from './sink';
+import { SerialQueue, type ConsumedRecord } from '@streamloop/kafka';
+import { RUNTIME, Runtime, type AlertRecord, type ModelRegistryRecord, type PipelineContext } from '@streamloop/runtime';
+import { MODELS_SINK } from './sink';
 
 const SERVICE = 'monitoring';
 
@@ -49,67 +46,28 @@ export class MonitoringService implements OnApplicationBootstrap {
   private readonly champions = new Map<string, ModelRegistryRecord>();
   private readonly alerted = new Set<string>();
   private readonly lastReports = new Map<string, DriftReport>();
+  private readonly driftQueues = new Map<string, SerialQueue>();
   /** Per pipeline: the champion's error stream, fed up to `cursor` (event time, exclusive). */
   private readonly errorStreams = new Map<string, { monitor: ErrorStreamMonitor; cursor: number; model: string }>();
 
   constructor(@Inject(RUNTIME) private readonly runtime: Runtime) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const ch = await this.runtime.clickhouse();
-    for (const ctx of this.runtime.pipelines.values()) {
-      const { topics, spec } = ctx;
-      const p = spec.pipeline;
-      await startPipelineConsumer(this.runtime, { service: SERVICE, pipeline: p, topic: topics.events, handle: (rs) => this.sinkEvents(ch, ctx, rs) });
-      for (const [topic, mapping] of [
-        [topics.features, FEATURES_SINK],
-        [topics.predictions, PREDICTIONS_SINK],
-        [topics.labels, LABELS_SINK],
-        [topics.dlq, DLQ_SINK],
-      ] as Array<[string, SinkMapping]>) {
-        await startPipelineConsumer(this.runtime, { service: SERVICE, pipeline: p, topic, handle: (rs) => this.sink(ch, ctx, mapping, rs) });
-      }
-    }
-    await this.followRegistry(ch);
+    // ClickHouse is migrated before the sinks start (they run once the application has bootstrapped).
+    await this.runtime.clickhouse();
     const every = this.runtime.settings.driftIntervalMs;
     const timer = setInterval(() => void this.runDriftJobs(), every);
     timer.unref();
     this.runtime.onClose(async () => clearInterval(timer));
   }
 
-  private async sink(ch: ClickHouseClient, ctx: PipelineContext, mapping: SinkMapping, records: ConsumedRecord[]): Promise<void> {
-    const rows: Record<string, unknown>[] = [];
-    for (const r of records) {
-      if (!r.value) continue;
-      try {
-        const { value, schemaId } = await this.runtime.serde.decode(r.value, mapping.type(this.runtime.types));
-        rows.push(mapping.toRow(value, r, ctx.spec.pipeline, schemaId));
-      } catch (error) {
-        if (isOutage(error)) throw error;
-        // Every topic sunk here is written by the platform itself; an unreadable record is logged, not looped on.
-        this.runtime.logger.error({ service: SERVICE, topic: r.topic, partition: r.partition, offset: r.offset, err: error }, 'unreadable record skipped');
-      }
-    }
-    await this.write(ch, mapping.table, rows, records);
-  }
-
-  private async sinkEvents(ch: ClickHouseClient, ctx: PipelineContext, records: ConsumedRecord[]): Promise<void> {
-    const { idField, timeField, entityField } = ctx.spec.events;
-    const rows: Record<string, unknown>[] = [];
-    for (const r of records) {
-      if (!r.value) continue;
-      try {
-        const { value, schemaId } = await this.runtime.serde.decode(r.value, ctx.eventType);
-        rows.push(eventRow(value as Record<string, unknown>, ctx.spec.pipeline, { id: idField, time: timeField, entity: entityField }, schemaId));
-      } catch (error) {
-        if (isOutage(error)) throw error;
-        this.runtime.logger.error({ service: SERVICE, topic: r.topic, offset: r.offset, err: error }, 'unreadable event skipped');
-      }
-    }
-    await this.write(ch, TABLES.events, rows, records);
-  }
-
-  private async write(ch: ClickHouseClient, table: string, rows: Record<string, unknown>[], records: ConsumedRecord[]): Promise<void> {
+  /**
+   * Writes one consumed batch's rows to the table (one insert, deduplicated by its topic-partition-offset range).
+   * A row that cannot be written belongs to its record: the insert error makes the transport narrow the batch down.
+   */
+  async sink(table: string, records: ConsumedRecord[], rows: Record<string, unknown>[]): Promise<void> {
     if (rows.length === 0) return;
+    const ch = await this.runtime.clickhouse();
     const first = records[0];
     const last = records[records.length - 1];
     // A retried batch carries the same offsets, hence the same token, and ClickHouse drops the repeat.
@@ -118,13 +76,11 @@ export class MonitoringService implements OnApplicationBootstrap {
     this.runtime.metrics.rowsWritten.inc({ table }, rows.length);
   }
 
-  /** Mirrors model versions into the models table and keeps each pipeline's champion (and its reference). */
-  private async followRegistry(ch: ClickHouseClient): Promise<void> {
-    await followModelRegistry(this.runtime, SERVICE, async (m, source) => {
-      await this.write(ch, TABLES.models, [MODELS_SINK.toRow(m, source, m.pipeline, 0)], [source]);
-      const current = this.champions.get(m.pipeline);
-      if (m.stage === 'champion' && (!current || m.model_version > current.model_version)) this.champions.set(m.pipeline, m);
-    });
+  /** Mirrors a model version into the models table and keeps each pipeline's champion (and its reference). */
+  async modelSeen(m: ModelRegistryRecord, source: ConsumedRecord): Promise<void> {
+    await this.sink(TABLES.models, [source], [MODELS_SINK.toRow(m, source, m.pipeline, 0)]);
+    const current = this.champions.get(m.pipeline);
+    if (m.stage === 'champion' && (!current || m.model_version > current.model_version)) this.champions.set(m.pipeline, m);
   }
 
   private async runDriftJobs(): Promise<void> {
@@ -147,7 +103,14 @@ export class MonitoringService implements OnApplicationBootstrap {
    * the champion's score drift and the true labels' drift against the window before; live performance from the
    * labels that have arrived so far. Only per-feature summaries come back to Node.
    */
-  async driftJob(pipeline: string): Promise<DriftReport | undefined> {
+  driftJob(pipeline: string): Promise<DriftReport | undefined> {
+    // One run at a time per pipeline: the schedule and a request may overlap, and the error stream must be fed once.
+    let queue = this.driftQueues.get(pipeline);
+    if (!queue) this.driftQueues.set(pipeline, (queue = new SerialQueue()));
+    return queue.run(() => this.runDriftJob(pipeline));
+  }
+
+  private async runDriftJob(pipeline: string): Promise<DriftReport | undefined> {
     const ctx = this.runtime.pipeline(pipeline);
     const model = this.champions.get(pipeline);
     if (!model) return undefined;

@@ -1,19 +1,16 @@
-import type { PlatformTypes, FeatureVectorRecord, PredictionRecord, LabelRecord, ModelRegistryRecord } from '@streamloop/runtime';
+import type { FeatureVectorRecord, PredictionRecord, LabelRecord, ModelRegistryRecord } from '@streamloop/runtime';
 import type { DeadLetter } from '@streamloop/kafka';
 import type { ConsumedRecord } from '@streamloop/kafka';
 import { TABLES } from '@streamloop/clickhouse';
-import type { Type } from 'avsc';
 
 /** How one topic's records become rows of one ClickHouse table. */
 export interface SinkMapping {
   table: string;
-  type: (types: PlatformTypes) => Type;
   toRow: (value: unknown, record: ConsumedRecord, pipeline: string, schemaId: number) => Record<string, unknown>;
 }
 
 export const FEATURES_SINK: SinkMapping = {
   table: TABLES.features,
-  type: (t) => t.featureVector,
   toRow: (v, r) => {
     const f = v as FeatureVectorRecord;
     return {
@@ -26,13 +23,11 @@ export const FEATURES_SINK: SinkMapping = {
 
 export const PREDICTIONS_SINK: SinkMapping = {
   table: TABLES.predictions,
-  type: (t) => t.prediction,
   toRow: (v) => ({ ...(v as PredictionRecord) }),
 };
 
 export const LABELS_SINK: SinkMapping = {
   table: TABLES.labels,
-  type: (t) => t.label,
   toRow: (v, _r, pipeline) => {
     const l = v as LabelRecord;
     return { pipeline, event_id: l.event_id, label: l.label, label_time: l.label_time };
@@ -41,7 +36,6 @@ export const LABELS_SINK: SinkMapping = {
 
 export const DLQ_SINK: SinkMapping = {
   table: TABLES.dlq,
-  type: (t) => t.deadLetter,
   toRow: (v) => {
     const d = v as DeadLetter;
     return {
@@ -56,7 +50,6 @@ export const DLQ_SINK: SinkMapping = {
 
 export const MODELS_SINK: SinkMapping = {
   table: TABLES.models,
-  type: (t) => t.modelRegistry,
   toRow: (v) => {
     const m = v as ModelRegistryRecord;
     return {

@@ -1,0 +1,197 @@
+import { hostname } from 'node:os';
+import type { Type as NestType } from '@nestjs/common';
+import { Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
+import { lastValueFrom } from 'rxjs';
+import type { Type } from 'avsc';
+import {
+  chunkMessages, DEFAULT_MAX_MESSAGE_BYTES, fetchMaxMessageBytes, runBatchConsumer, runTransactionalProcessor,
+  type BatchInfo, type ConsumedRecord, type Kafka, type Producer, type TopicMessages,
+} from '@streamloop/kafka';
+import type { HealthRegistry, Logger } from '@streamloop/observability';
+import { BatchProcessor, outcomeOf, RebuildStateError, type StreamIO } from './batch-processor';
+import type { StreamBatch, StreamContext } from './context';
+import { classifyFailure } from './errors';
+import { STREAM_EXTRAS_KEY, type PartitionState, type PartitionStateFactory, type StreamHandlerOptions, type StreamPipeline, type TopicRole } from './options';
+
+/** What the transport needs from the process: clients, the pipelines and how their roles map to topics and types. */
+export interface StreamPlatform extends Omit<StreamIO, 'maxMessageBytes'> {
+  kafka: Kafka;
+  logger: Logger;
+  health: HealthRegistry;
+  pipelines(): StreamPipeline[];
+  /** The input topics of a role in a pipeline, each with the Avro type its values are read as. */
+  inputs(pipeline: StreamPipeline, role: TopicRole): Array<{ topic: string; type: Type }>;
+  /** Every topic the pipeline writes (for their max.message.bytes). */
+  outputTopics(pipeline: StreamPipeline): string[];
+  /** The shared idempotent producer (at-least-once outputs and dead letters). */
+  producer(): Promise<Producer>;
+  /** Replays one partition of a changelog (committed records only) into `apply`. */
+  restore(topic: string, partition: number, apply: (key: string, value: Buffer | null) => void): Promise<number>;
+  sessionTimeoutMs: number;
+}
+
+interface Running {
+  stop(): Promise<void>;
+}
+
+/**
+ * The platform's Nest transport (a CustomTransportStrategy): every `@StreamHandler` of the application's controllers
+ * runs as a Kafka consumer of its role's topic in each pipeline, in its mode — exactly-once (a transaction per batch
+ * with outputs, dead letters, state changelog and offsets), at-least-once (side effects, then offsets) or broadcast
+ * (every instance reads the whole topic). Handlers get a decoded batch and a StreamContext; Nest's interceptors and
+ * filters apply as to any handler.
+ */
+export class StreamServer extends Server implements CustomTransportStrategy {
+  override readonly propagatesEventHandlerErrors = true;
+  private readonly running: Running[] = [];
+  private readonly maxBytes = new Map<string, number>();
+
+  constructor(private readonly platform: StreamPlatform, private readonly resolve: <T>(token: NestType<T>) => T) {
+    super();
+  }
+
+  on(): void {
+    throw new Error('the stream transport has no events to listen to');
+  }
+
+  unwrap<T>(): T {
+    return this.platform.kafka as T;
+  }
+
+  async listen(callback: (error?: unknown) => void): Promise<void> {
+    try {
+      await this.start();
+      callback();
+    } catch (error) {
+      callback(error);
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const r of this.running.splice(0).reverse()) await r.stop().catch(() => undefined);
+  }
+
+  private async start(): Promise<void> {
+    const pipelines = this.platform.pipelines();
+    const topics = [...new Set(pipelines.flatMap((p) => this.platform.outputTopics(p)))];
+    for (const [topic, limit] of await fetchMaxMessageBytes(this.platform.kafka, topics)) this.maxBytes.set(topic, limit);
+    for (const [, handler] of this.getHandlers()) {
+      const options = (handler.extras as Record<string, unknown> | undefined)?.[STREAM_EXTRAS_KEY] as StreamHandlerOptions | undefined;
+      if (!options) continue;
+      for (const pipeline of pipelines) {
+        for (const input of this.platform.inputs(pipeline, options.role)) {
+          this.running.push(await this.startHandler(handler, options, pipeline, input.topic, input.type));
+        }
+      }
+    }
+  }
+
+  private io(): StreamIO {
+    return { ...this.platform, maxMessageBytes: (topic) => this.maxBytes.get(topic) ?? DEFAULT_MAX_MESSAGE_BYTES };
+  }
+
+  private invoker(handler: MessageHandler): (batch: StreamBatch, context: StreamContext) => Promise<void> {
+    return async (batch, context) => {
+      await lastValueFrom(this.transformToObservable(await handler(batch, context)), { defaultValue: undefined });
+    };
+  }
+
+  private async startHandler(handler: MessageHandler, options: StreamHandlerOptions, pipeline: StreamPipeline, topic: string, type: Type): Promise<Running> {
+    const { stage, mode } = options;
+    const name = pipeline.spec.pipeline;
+    const log = this.platform.logger.child({ stage, pipeline: name, topic });
+    const component = `${stage}:${name}:${topic}`;
+    const health = this.platform.health;
+    const factory = options.state ? this.resolveFactory(options.state) : undefined;
+    const changelog = factory?.changelog(pipeline, topic);
+    const processor = new BatchProcessor(this.io(), pipeline, options, type, this.invoker(handler), changelog);
+    const failed = (error: unknown, attempt: number, partition: number) => {
+      const kind = error instanceof RebuildStateError ? 'record' : classifyFailure(error);
+      if (kind === 'not-ready') return;
+      if (kind === 'record') {
+        log.debug({ err: error, partition }, 'narrowing a failed batch down to its record');
+        return;
+      }
+      // Only an outage is worth a warning, and after a few attempts it is what health reports.
+      if (attempt >= 5) health.set(component, false, String(error));
+      log[attempt >= 3 ? 'warn' : 'debug']({ err: error, attempt, partition }, 'batch failed; retrying');
+    };
+    const lagOf = (b: BatchInfo) => Math.max(0, Number(BigInt(b.highWatermark) - BigInt(b.lastOffset) - 1n));
+    let running: Running;
+    if (factory && mode !== 'exactly-once') throw new Error(`stream handler ${stage} on ${options.role}: partition state needs mode exactly-once`);
+    if (mode === 'exactly-once') {
+      const groupId = `streamloop-${stage}-${topic}`;
+      const contexts = new Map<number, StreamContext>();
+      running = await runTransactionalProcessor({
+        kafka: this.platform.kafka,
+        groupId,
+        topic,
+        transactionalIdPrefix: groupId,
+        sessionTimeoutMs: this.platform.sessionTimeoutMs,
+        partitionsConsumedConcurrently: pipeline.spec.events.partitions,
+        createTask: async (partition) => {
+          const state = factory?.create(pipeline, topic, partition);
+          if (state && changelog) {
+            const started = Date.now();
+            const restored = await this.platform.restore(changelog, partition, (key, value) => state.restore(key, value));
+            log.debug({ partition, restored, ms: Date.now() - started }, 'partition state restored');
+          }
+          return {
+            process: async (records: ConsumedRecord[]): Promise<TopicMessages[]> => {
+              const { context, messages } = await processor.process(topic, records, state);
+              contexts.set(partition, context);
+              return messages;
+            },
+            close: () => state?.close?.(),
+          };
+        },
+        onCommitted: (batch, records, outputs) => {
+          processor.committed(batch.partition);
+          health.set(component, true);
+          const context = contexts.get(batch.partition);
+          contexts.delete(batch.partition);
+          context?.committed(outcomeOf(outputs, records, pipeline.topics.dlq, lagOf(batch), changelog));
+        },
+        onBatchError: (error, attempt, partition) => failed(error, attempt, partition),
+      });
+    } else {
+      const broadcast = mode === 'broadcast';
+      running = await runBatchConsumer({
+        kafka: this.platform.kafka,
+        // Broadcast: a group of this instance's own, so every instance sees every record.
+        groupId: broadcast ? `streamloop-${stage}-${topic}-${hostname()}-${process.pid}-${Date.now()}` : `streamloop-${stage}-${topic}`,
+        topics: [topic],
+        fromBeginning: true,
+        sessionTimeoutMs: this.platform.sessionTimeoutMs,
+        partitionsConsumedConcurrently: broadcast ? 1 : pipeline.spec.events.partitions,
+        handle: async (records, batch) => {
+          const { context, messages } = await processor.process(topic, records, undefined);
+          if (broadcast) {
+            // Nobody owns a broadcast topic's dead letters (the registry is shared by pipelines): log them.
+            for (const d of context.deadLetters) log.error({ err: d.error, offset: d.record.source.offset }, 'record refused');
+          } else if (messages.length > 0) {
+            const producer = await this.platform.producer();
+            await Promise.all(messages.flatMap((m) => chunkMessages(m.messages).map((chunk) => producer.send({ topic: m.topic, messages: chunk, acks: -1 }))));
+          }
+          processor.committed(batch.partition);
+          health.set(component, true);
+          context.committed(outcomeOf(broadcast ? [] : messages, records.length, pipeline.topics.dlq, lagOf(batch)));
+        },
+        onBatchError: (error, attempt, _topic, partition) => failed(error, attempt, partition),
+      });
+    }
+    health.set(component, true);
+    return {
+      stop: async () => {
+        await running.stop();
+        health.remove(component);
+      },
+    };
+  }
+
+  private resolveFactory(token: PartitionStateFactory | NestType<PartitionStateFactory>): PartitionStateFactory {
+    return typeof token === 'function' ? this.resolve(token) : token;
+  }
+}
+
+export type { PartitionState };

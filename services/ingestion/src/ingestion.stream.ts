@@ -1,0 +1,45 @@
+import { Controller, Inject } from '@nestjs/common';
+import { Ctx, Payload } from '@nestjs/microservices';
+import { RUNTIME, Runtime } from '@streamloop/runtime';
+import { StreamHandler, type StreamBatch, type StreamContext } from '@streamloop/stream';
+import type { DedupState } from './dedup-state';
+import { DedupStateFactory } from './dedup-state';
+import { identifyEvent, InvalidEventError } from './identify';
+
+/**
+ * P.events.raw → P.events, exactly once: validated against the pipeline's schema (the transport decodes with it as
+ * reader, filling defaults), duplicates by event id dropped within the dedup window, the rest forwarded keyed by
+ * entity. Anything unreadable or invalid is dead-lettered with the reason.
+ */
+@Controller()
+export class IngestionStream {
+  constructor(@Inject(RUNTIME) private readonly runtime: Runtime) {}
+
+  @StreamHandler({ role: 'raw', mode: 'exactly-once', stage: 'ingestion', deadLetterStage: 'ingestion.validate', state: DedupStateFactory })
+  validate(@Payload() batch: StreamBatch<Record<string, unknown>>, @Ctx() context: StreamContext<DedupState>): void {
+    const now = Date.now();
+    let duplicates = 0;
+    for (const record of batch.records) {
+      if (record.error || !record.value) {
+        context.deadLetter(record, record.error ?? new InvalidEventError('record has no value'));
+        continue;
+      }
+      let identity: { id: string; entity: string };
+      try {
+        identity = identifyEvent(context.pipeline.spec, record.value);
+      } catch (error) {
+        if (!(error instanceof InvalidEventError)) throw error;
+        context.deadLetter(record, error);
+        continue;
+      }
+      if (context.state.isDuplicate(identity.id, now)) {
+        duplicates++;
+        continue;
+      }
+      // State changes before the transaction commits are fine: a failed transaction rebuilds the window.
+      context.state.accept(identity.id, now);
+      context.emit('events', identity.entity, record.value, record);
+    }
+    if (duplicates > 0) context.onCommitted(() => this.runtime.metrics.duplicatesDropped.inc({ pipeline: context.pipeline.spec.pipeline }, duplicates));
+  }
+}

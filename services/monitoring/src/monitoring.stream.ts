@@ -1,0 +1,77 @@
+import { Controller, Inject } from '@nestjs/common';
+import { Ctx, Payload } from '@nestjs/microservices';
+import { TABLES } from '@streamloop/clickhouse';
+import type { ModelRegistryRecord } from '@streamloop/runtime';
+import { StreamHandler, type StreamBatch, type StreamContext } from '@streamloop/stream';
+import { MonitoringService } from './monitoring.service';
+import { DLQ_SINK, eventRow, FEATURES_SINK, LABELS_SINK, PREDICTIONS_SINK, type SinkMapping } from './sink';
+
+/**
+ * The ClickHouse sink: the loop's topics into their tables, at least once (insert, then commit the offsets) and
+ * idempotent in ClickHouse (dedup tokens from the batch's topic-partition-offset range). A record that cannot be
+ * read or written is dead-lettered with the reason. The model registry is followed by every instance.
+ */
+@Controller()
+export class MonitoringStream {
+  constructor(@Inject(MonitoringService) private readonly monitoring: MonitoringService) {}
+
+  @StreamHandler({ role: 'events', mode: 'at-least-once', stage: 'monitoring', deadLetterStage: 'monitoring.sink' })
+  async events(@Payload() batch: StreamBatch<Record<string, unknown>>, @Ctx() context: StreamContext): Promise<void> {
+    const { idField, timeField, entityField } = context.pipeline.spec.events;
+    const fields = { id: idField, time: timeField, entity: entityField };
+    await this.write(batch, context, TABLES.events, (value, _record, schemaId) => eventRow(value, context.pipeline.spec.pipeline, fields, schemaId));
+  }
+
+  @StreamHandler({ role: 'features', mode: 'at-least-once', stage: 'monitoring', deadLetterStage: 'monitoring.sink' })
+  features(@Payload() batch: StreamBatch, @Ctx() context: StreamContext): Promise<void> {
+    return this.mapped(batch, context, FEATURES_SINK);
+  }
+
+  @StreamHandler({ role: 'predictions', mode: 'at-least-once', stage: 'monitoring', deadLetterStage: 'monitoring.sink' })
+  predictions(@Payload() batch: StreamBatch, @Ctx() context: StreamContext): Promise<void> {
+    return this.mapped(batch, context, PREDICTIONS_SINK);
+  }
+
+  @StreamHandler({ role: 'labels', mode: 'at-least-once', stage: 'monitoring', deadLetterStage: 'monitoring.sink' })
+  labels(@Payload() batch: StreamBatch, @Ctx() context: StreamContext): Promise<void> {
+    return this.mapped(batch, context, LABELS_SINK);
+  }
+
+  @StreamHandler({ role: 'dlq', mode: 'at-least-once', stage: 'monitoring', deadLetterStage: 'monitoring.sink' })
+  deadLetters(@Payload() batch: StreamBatch, @Ctx() context: StreamContext): Promise<void> {
+    return this.mapped(batch, context, DLQ_SINK);
+  }
+
+  @StreamHandler({ role: 'models', mode: 'broadcast', stage: 'monitoring' })
+  async models(@Payload() batch: StreamBatch<ModelRegistryRecord>, @Ctx() context: StreamContext): Promise<void> {
+    for (const record of batch.records) {
+      if (record.error || !record.value) context.deadLetter(record, record.error ?? new Error('record has no value'));
+      else if (record.value.pipeline === context.pipeline.spec.pipeline) await this.monitoring.modelSeen(record.value, record.source);
+    }
+  }
+
+  private mapped(batch: StreamBatch, context: StreamContext, mapping: SinkMapping): Promise<void> {
+    return this.write(batch, context, mapping.table, (value, record, schemaId) => mapping.toRow(value, record, context.pipeline.spec.pipeline, schemaId));
+  }
+
+  private async write<T>(
+    batch: StreamBatch<T>,
+    context: StreamContext,
+    table: string,
+    toRow: (value: T, record: StreamBatch['records'][number]['source'], schemaId: number) => Record<string, unknown>,
+  ): Promise<void> {
+    const rows: Record<string, unknown>[] = [];
+    for (const record of batch.records) {
+      if (record.error || record.value === undefined) {
+        context.deadLetter(record, record.error ?? new Error('record has no value'));
+        continue;
+      }
+      try {
+        rows.push(toRow(record.value, record.source, record.schemaId ?? 0));
+      } catch (error) {
+        context.deadLetter(record, error);
+      }
+    }
+    await this.monitoring.sink(table, batch.records.map((r) => r.source), rows);
+  }
+}
