@@ -17,3 +17,7 @@ export {
   type QueryRowsOptions, type TrainingRow, type TrainingDatasetOptions, type FeatureWindowOptions, type LabelledPrediction,
 } from './queries';
 export { loadEventField, type EventFieldOptions, type EventFieldValue } from './event-fields';
+export {
+  PartitionSink, DEFAULT_SINK_STATE_TABLE,
+  type PartitionSinkOptions, type PartitionWriteResult, type SourcePartition, type SourcedRow, type OffsetValue,
+} from './partition-sink';

@@ -19,8 +19,12 @@ export interface BatchConsumerOptions {
   /** read_committed by default: outputs of transactional producers are only seen once committed. */
   readUncommitted?: boolean;
   sessionTimeoutMs?: number;
-  /** Processes one batch of one partition. Must dead-letter bad records itself; a throw means "retry this batch". */
-  handle: (records: ConsumedRecord[], batch: BatchInfo) => Promise<void>;
+  /**
+   * Processes one batch of one partition. Must dead-letter bad records itself; a throw means "retry this batch".
+   * Returns the offset to commit (the next one to read) when less than the whole batch is done (a sink holding rows
+   * back); by default the whole batch is committed. The consumer reads on after the batch either way.
+   */
+  handle: (records: ConsumedRecord[], batch: BatchInfo) => Promise<bigint | void>;
   /** Called when a batch failed and will be retried (infrastructure trouble, not bad records). */
   onBatchError?: (error: unknown, attempt: number, topic: string, partition: number) => void;
   maxBytesPerPartition?: number;
@@ -54,13 +58,22 @@ export async function runBatchConsumer(options: BatchConsumerOptions): Promise<R
     await consumer.subscribe({ topic, fromBeginning: options.fromBeginning ?? true });
   }
   let stopping = false;
+  // Partitions that have had a batch since the last (re)join, and what this member committed for each.
+  const seen = new Set<string>();
+  const committed = new Map<string, bigint>();
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    seen.clear();
+    committed.clear();
+  });
   await consumer.run({
-    autoCommit: true,
+    autoCommit: false,
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: Math.max(1, options.partitionsConsumedConcurrently ?? 1),
-    eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
+    eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
       if (batch.messages.length === 0) return;
-      const info: BatchInfo = { topic: batch.topic, partition: batch.partition, highWatermark: batch.highWatermark, lastOffset: batch.lastOffset() };
+      const info: BatchInfo = {
+        topic: batch.topic, partition: batch.partition, highWatermark: batch.highWatermark, lastOffset: batch.lastOffset(), fresh: !seen.has(`${batch.topic}:${batch.partition}`),
+      };
       const records: ConsumedRecord[] = batch.messages.map((m) => ({
         topic: batch.topic,
         partition: batch.partition,
@@ -70,10 +83,11 @@ export async function runBatchConsumer(options: BatchConsumerOptions): Promise<R
         timestamp: m.timestamp,
         headers: m.headers,
       }));
+      let commit = BigInt(batch.lastOffset()) + 1n;
       for (let attempt = 1; ; attempt++) {
         if (!isRunning() || isStale() || stopping) return;
         try {
-          await options.handle(records, info);
+          commit = (await options.handle(records, info)) ?? commit;
           break;
         } catch (error) {
           options.onBatchError?.(error, attempt, batch.topic, batch.partition);
@@ -81,9 +95,17 @@ export async function runBatchConsumer(options: BatchConsumerOptions): Promise<R
           await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** Math.min(attempt, 6))));
         }
       }
+      const key = `${batch.topic}:${batch.partition}`;
+      seen.add(key);
       resolveOffset(batch.lastOffset());
-      await commitOffsetsIfNecessary();
-      await heartbeat();
+      if (commit > (committed.get(key) ?? -1n)) {
+        // A commit that fails (a rebalance under way) leaves the batch to be redelivered: handlers are idempotent.
+        await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: commit.toString() }]).then(
+          () => void committed.set(key, commit),
+          () => undefined,
+        );
+      }
+      await heartbeat().catch(() => undefined);
     },
   });
   return {

@@ -10,6 +10,8 @@ export interface BatchInfo {
   /** The partition's high watermark when the batch was fetched: lag = highWatermark − (last offset + 1). */
   highWatermark: string;
   lastOffset: string;
+  /** True for the first batch of the partition since this member last joined the group (at-least-once consumers). */
+  fresh?: boolean;
 }
 
 /**

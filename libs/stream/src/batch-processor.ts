@@ -76,10 +76,10 @@ export class BatchProcessor {
    * Runs one batch. Returns the context (outputs and dead letters as the handler left them) and the messages to
    * write, topic by topic, including the state's changelog records.
    */
-  async process(topic: string, records: ConsumedRecord[], state: PartitionState | undefined): Promise<{ context: StreamContext; messages: TopicMessages[] }> {
+  async process(topic: string, records: ConsumedRecord[], state: PartitionState | undefined, fresh = false): Promise<{ context: StreamContext; messages: TopicMessages[] }> {
     const partition = records[0]?.partition ?? 0;
     const decoded = await this.decode(records);
-    const context = new StreamContext(this.pipeline, topic, partition, this.options.stage, state, this.io.metrics);
+    const context = new StreamContext(this.pipeline, topic, partition, this.options.stage, state, this.io.metrics, fresh);
     const poisoned = this.poisoned.get(partition);
     const runnable: StreamRecord[] = [];
     for (const r of decoded) {
@@ -96,10 +96,10 @@ export class BatchProcessor {
         // Some record of this batch makes the handler throw: find it by running them one at a time.
         this.isolate.add(partition);
         if (state) throw new RebuildStateError(`a record failed mid-batch (${(error as Error).message}); rebuilding the partition's state to find it`, { cause: error });
-        const fresh = new StreamContext(this.pipeline, topic, partition, this.options.stage, state, this.io.metrics);
-        for (const d of context.deadLetters.filter((l) => poisoned?.has(l.record.source.offset))) fresh.deadLetter(d.record, d.error);
-        await this.runIsolated(runnable, fresh, state);
-        return { context: fresh, messages: await this.messages(fresh, partition) };
+        const isolated = new StreamContext(this.pipeline, topic, partition, this.options.stage, state, this.io.metrics, fresh);
+        for (const d of context.deadLetters.filter((l) => poisoned?.has(l.record.source.offset))) isolated.deadLetter(d.record, d.error);
+        await this.runIsolated(runnable, isolated, state);
+        return { context: isolated, messages: await this.messages(isolated, partition) };
       }
     }
     return { context, messages: await this.messages(context, partition) };

@@ -57,6 +57,8 @@ export class StreamContext<S extends PartitionState | undefined = PartitionState
   readonly deadLetters: PendingDeadLetter[] = [];
   private readonly committedListeners: Array<(outcome: BatchOutcome) => void> = [];
   private metricsClaimed = false;
+  /** Set by limitCommit: the offset to commit instead of the whole batch (at-least-once). */
+  commitOffset: bigint | undefined;
 
   constructor(
     readonly pipeline: StreamPipeline,
@@ -66,7 +68,17 @@ export class StreamContext<S extends PartitionState | undefined = PartitionState
     readonly state: S,
     /** The process's metrics, for the metrics interceptor. */
     readonly metrics?: StreamloopMetrics,
+    /** The first batch of this partition since this instance was (re)assigned it (at-least-once and broadcast). */
+    readonly fresh = false,
   ) {}
+
+  /**
+   * At-least-once: commit only below `offset` (the next offset to read) for this batch, because the handler holds
+   * later records back (a sink waiting to replay an earlier attempt whole). The consumer reads on regardless.
+   */
+  limitCommit(offset: bigint | undefined): void {
+    if (offset !== undefined) this.commitOffset = this.commitOffset === undefined || offset < this.commitOffset ? offset : this.commitOffset;
+  }
 
   /** True the first time only: a batch narrowed down record by record calls the handler once per record. */
   claimMetrics(): boolean {

@@ -165,7 +165,7 @@ export class StreamServer extends Server implements CustomTransportStrategy {
         sessionTimeoutMs: this.platform.sessionTimeoutMs,
         partitionsConsumedConcurrently: broadcast ? 1 : pipeline.spec.events.partitions,
         handle: async (records, batch) => {
-          const { context, messages } = await processor.process(topic, records, undefined);
+          const { context, messages } = await processor.process(topic, records, undefined, batch.fresh === true);
           if (broadcast) {
             // Nobody owns a broadcast topic's dead letters (the registry is shared by pipelines): log them.
             for (const d of context.deadLetters) log.error({ err: d.error, offset: d.record.source.offset }, 'record refused');
@@ -176,6 +176,7 @@ export class StreamServer extends Server implements CustomTransportStrategy {
           processor.committed(batch.partition);
           health.set(component, true);
           context.committed(outcomeOf(broadcast ? [] : messages, records.length, pipeline.topics.dlq, lagOf(batch)));
+          return context.commitOffset;
         },
         onBatchError: (error, attempt, _topic, partition) => failed(error, attempt, partition),
       });

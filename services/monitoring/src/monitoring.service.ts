@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { insertRows, latestEventTime, loadLabelledPredictions, TABLES, type ClickHouseClient } from '@streamloop/clickhouse';
+import { insertRows, latestEventTime, loadLabelledPredictions, PartitionSink, TABLES, type ClickHouseClient, type SourcedRow } from '@streamloop/clickhouse';
 import { datasetDrift, ErrorStreamMonitor } from '@streamloop/drift';
 import { categoricalDrift, numericDrift, performanceOverTime, type NumericDrift } from '@streamloop/drift-sql';
 import { SerialQueue, type ConsumedRecord } from '@streamloop/kafka';
@@ -47,6 +47,7 @@ export class MonitoringService implements OnApplicationBootstrap {
   private readonly alerted = new Set<string>();
   private readonly lastReports = new Map<string, DriftReport>();
   private readonly driftQueues = new Map<string, SerialQueue>();
+  private readonly sinks = new Map<string, Promise<PartitionSink<Record<string, unknown>>>>();
   /** Per pipeline: the champion's error stream, fed up to `cursor` (event time, exclusive). */
   private readonly errorStreams = new Map<string, { monitor: ErrorStreamMonitor; cursor: number; model: string }>();
 
@@ -62,23 +63,34 @@ export class MonitoringService implements OnApplicationBootstrap {
   }
 
   /**
-   * Writes one consumed batch's rows to the table (one insert, deduplicated by its topic-partition-offset range).
+   * Writes one consumed batch's rows to their table, idempotently: a redelivery of offsets already attempted adds
+   * no row, whatever its boundaries (libs/clickhouse PartitionSink). Returns the offset the consumer may commit.
    * A row that cannot be written belongs to its record: the insert error makes the transport narrow the batch down.
    */
-  async sink(table: string, records: ConsumedRecord[], rows: Record<string, unknown>[]): Promise<void> {
-    if (rows.length === 0) return;
-    const ch = await this.runtime.clickhouse();
-    const first = records[0];
-    const last = records[records.length - 1];
-    // A retried batch carries the same offsets, hence the same token, and ClickHouse drops the repeat.
-    const dedupToken = `${table}:${first.topic}-${first.partition}-${first.offset}-${last.offset}`;
-    await insertRows(ch, table, rows, { dedupToken });
-    this.runtime.metrics.rowsWritten.inc({ table }, rows.length);
+  async sink(table: string, source: { topic: string; partition: number }, records: Array<SourcedRow<Record<string, unknown>>>, reassigned: boolean): Promise<bigint | undefined> {
+    const sink = await this.partitionSink(table);
+    // Another instance may have written this partition while it was elsewhere: read its last attempt again.
+    if (reassigned) sink.forget(source);
+    const result = await sink.write(source, records);
+    const written = result.inserted + result.replayed;
+    if (written > 0) this.runtime.metrics.rowsWritten.inc({ table }, written);
+    return result.commitOffset;
+  }
+
+  private partitionSink(table: string): Promise<PartitionSink<Record<string, unknown>>> {
+    let sink = this.sinks.get(table);
+    if (!sink) {
+      sink = this.runtime.clickhouse().then((ch) => new PartitionSink<Record<string, unknown>>(ch, { table, database: this.runtime.settings.clickhouseDatabase }));
+      this.sinks.set(table, sink);
+    }
+    return sink;
   }
 
   /** Mirrors a model version into the models table and keeps each pipeline's champion (and its reference). */
   async modelSeen(m: ModelRegistryRecord, source: ConsumedRecord): Promise<void> {
-    await this.sink(TABLES.models, [source], [MODELS_SINK.toRow(m, source, m.pipeline, 0)]);
+    // Every instance reads the registry from its start: one record per insert, tokened by its offset, is idempotent.
+    const ch = await this.runtime.clickhouse();
+    await insertRows(ch, TABLES.models, [MODELS_SINK.toRow(m, source, m.pipeline, 0)], { dedupToken: `${TABLES.models}:${source.topic}-${source.partition}-${source.offset}` });
     const current = this.champions.get(m.pipeline);
     if (m.stage === 'champion' && (!current || m.model_version > current.model_version)) this.champions.set(m.pipeline, m);
   }

@@ -1,6 +1,6 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, Payload } from '@nestjs/microservices';
-import { TABLES } from '@streamloop/clickhouse';
+import { TABLES, type SourcedRow } from '@streamloop/clickhouse';
 import type { ModelRegistryRecord } from '@streamloop/runtime';
 import { StreamHandler, type StreamBatch, type StreamContext } from '@streamloop/stream';
 import { MonitoringService } from './monitoring.service';
@@ -8,7 +8,8 @@ import { DLQ_SINK, eventRow, FEATURES_SINK, LABELS_SINK, PREDICTIONS_SINK, type 
 
 /**
  * The ClickHouse sink: the loop's topics into their tables, at least once (insert, then commit the offsets) and
- * idempotent in ClickHouse (dedup tokens from the batch's topic-partition-offset range). A record that cannot be
+ * idempotent in ClickHouse (each attempt's topic-partition-offset range is recorded before its insert and replayed
+ * whole with the same dedup token after a crash; see libs/clickhouse PartitionSink). A record that cannot be
  * read or written is dead-lettered with the reason. The model registry is followed by every instance.
  */
 @Controller()
@@ -60,18 +61,21 @@ export class MonitoringStream {
     table: string,
     toRow: (value: T, record: StreamBatch['records'][number]['source'], schemaId: number) => Record<string, unknown>,
   ): Promise<void> {
-    const rows: Record<string, unknown>[] = [];
+    // Every consumed offset goes to the sink, with a row or without: it tracks which offsets it has attempted.
+    const records: Array<SourcedRow<Record<string, unknown>>> = [];
     for (const record of batch.records) {
       if (record.error || record.value === undefined) {
         context.deadLetter(record, record.error ?? new Error('record has no value'));
+        records.push({ offset: record.source.offset });
         continue;
       }
       try {
-        rows.push(toRow(record.value, record.source, record.schemaId ?? 0));
+        records.push({ offset: record.source.offset, row: toRow(record.value, record.source, record.schemaId ?? 0) });
       } catch (error) {
         context.deadLetter(record, error);
+        records.push({ offset: record.source.offset });
       }
     }
-    await this.monitoring.sink(table, batch.records.map((r) => r.source), rows);
+    context.limitCommit(await this.monitoring.sink(table, { topic: context.topic, partition: context.partition }, records, context.fresh));
   }
 }
