@@ -24,6 +24,8 @@ export interface Settings {
   driftIntervalMs: number;
   /** Consumer group session timeout (KAFKA_SESSION_TIMEOUT): how long a silent instance keeps its partitions. */
   kafkaSessionTimeoutMs: number;
+  /** STREAMLOOP_FUSE_STAGES: a process running features and inference scores in the features transaction (one hop less). */
+  fuseStages: boolean;
 }
 
 /** Settings that cannot be used; the message names every offending environment variable. */
@@ -54,7 +56,8 @@ const envSchema = z.object({
   SCHEMA_REGISTRY_PORT: port.default(8081),
   STREAMLOOP_PIPELINES: z.string().min(1).default('examples/pipelines/fraud.yaml'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  KAFKA_SESSION_TIMEOUT: z.string().refine((s) => (parseDuration(s) ?? 0) >= 6000, 'expected a duration of at least 6s (the broker\'s group.min.session.timeout.ms), like 10s or 30s').default('30s'),
+  KAFKA_SESSION_TIMEOUT: z.string().refine((s) => (parseDuration(s) ?? 0) >= 6000, 'expected a duration of at least 6s (the broker\'s group.min.session.timeout.ms), like 10s or 30s').default('10s'),
+  STREAMLOOP_FUSE_STAGES: z.enum(['true', 'false']).default('true'),
   STREAMLOOP_DRIFT_INTERVAL: z.string().refine((s) => parseDuration(s) !== undefined, 'expected a duration like 30s or 5m').default('30s'),
 });
 
@@ -92,5 +95,6 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     logLevel: e.LOG_LEVEL,
     driftIntervalMs: parseDuration(e.STREAMLOOP_DRIFT_INTERVAL)!,
     kafkaSessionTimeoutMs: parseDuration(e.KAFKA_SESSION_TIMEOUT)!,
+    fuseStages: e.STREAMLOOP_FUSE_STAGES === 'true',
   };
 }

@@ -1,5 +1,5 @@
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
-import type { BatchInfo } from './transactional-processor';
+import { DEFAULT_SESSION_TIMEOUT_MS, heartbeatIntervalFor, type BatchInfo } from './transactional-processor';
 
 export interface ConsumedRecord {
   topic: string;
@@ -48,8 +48,8 @@ export async function runBatchConsumer(options: BatchConsumerOptions): Promise<R
   const consumer = options.kafka.consumer({
     groupId: options.groupId,
     readUncommitted: options.readUncommitted ?? false,
-    sessionTimeout: options.sessionTimeoutMs ?? 30000,
-    heartbeatInterval: 3000,
+    sessionTimeout: options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS,
+    heartbeatInterval: heartbeatIntervalFor(options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS),
     maxBytesPerPartition: options.maxBytesPerPartition ?? 1048576,
     maxWaitTimeInMs: options.maxWaitTimeInMs ?? 200,
   });

@@ -37,6 +37,7 @@ export function streamPlatformOf(runtime: Runtime): StreamPlatform {
     metrics: runtime.metrics,
     deadLetterType: types.deadLetter,
     sessionTimeoutMs: runtime.settings.kafkaSessionTimeoutMs,
+    fuseStages: runtime.settings.fuseStages,
     pipelines: () => [...runtime.pipelines.values()],
     inputs: (pipeline, role) => {
       if (role === 'repartition') {

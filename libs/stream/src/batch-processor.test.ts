@@ -144,3 +144,35 @@ test('outages and not-ready escape so the batch is retried whole', async () => {
   await assert.rejects(failing(outage).process('fraud.events.raw', batch, undefined), /ECONNREFUSED/);
   await assert.rejects(failing(new NotReadyError('no model yet')).process('fraud.events.raw', batch, undefined), NotReadyError);
 });
+
+test('a fusable stage runs inside the writing stage\'s transaction: its outputs join the batch and the input is marked for its consumer', async () => {
+  const platform = io();
+  const scorer = { role: 'events' as const, options: { role: 'events' as const, mode: 'exactly-once' as const, stage: 'scorer', fusable: true }, ready: true };
+  const fusedInvoke = async (batch: StreamBatch, context: StreamContext) => {
+    if (!scorer.ready) throw new NotReadyError('no model yet');
+    for (const r of batch.records) context.emit('features', null, { id: `scored-${(r.value as { id: string }).id}` }, r);
+  };
+  const writer = new BatchProcessor(platform, pipeline(), { role: 'raw', mode: 'exactly-once', stage: 'writer' }, eventType, forward, undefined, [
+    { role: 'events', options: scorer.options, invoke: fusedInvoke },
+  ]);
+  const batch = await records(platform.serde, [{ id: 'a' }, { id: 'b' }]);
+  const { messages } = await writer.process('fraud.events.raw', batch, undefined);
+  const events = messages.find((m) => m.topic === 'fraud.events')!.messages;
+  const scored = messages.find((m) => m.topic === 'fraud.features')!.messages;
+  assert.equal(scored.length, 2, 'the fused stage\'s outputs are in the same batch');
+  assert.ok(events.every((m) => String(m.headers?.['streamloop.fused']) === 'scorer'), 'each input it handled is marked');
+
+  // Its own consumer passes over marked records and handles unmarked ones (written while it was not ready).
+  scorer.ready = false;
+  const unready = await writer.process('fraud.events.raw', await records(platform.serde, [{ id: 'c' }]), undefined);
+  assert.equal(unready.messages.find((m) => m.topic === 'fraud.features'), undefined);
+  const unmarked = unready.messages.find((m) => m.topic === 'fraud.events')!.messages[0];
+  assert.equal(unmarked.headers?.['streamloop.fused'], undefined);
+  const seen: string[] = [];
+  const own = new BatchProcessor(platform, pipeline(), scorer.options, eventType, async (b) => void seen.push(...b.records.map((r) => (r.value as { id: string }).id)));
+  const consumed: ConsumedRecord[] = [...events, unmarked].map((m, i) => ({
+    topic: 'fraud.events', partition: 0, offset: String(i), key: null, value: m.value as Buffer, timestamp: '0', headers: m.headers as ConsumedRecord['headers'],
+  }));
+  await own.process('fraud.events', consumed, undefined);
+  assert.deepEqual(seen, ['c']);
+});

@@ -4,7 +4,7 @@ import type { StreamloopMetrics } from '@streamloop/observability';
 import { deadLetter, deadLetterMessage, fitDeadLetter, type ConsumedRecord, type Message, type TopicMessages } from '@streamloop/kafka';
 import { StreamContext, type BatchOutcome, type PendingOutput, type StreamBatch, type StreamRecord } from './context';
 import { classifyFailure, RecordTooLargeError } from './errors';
-import type { PartitionState, StreamHandlerOptions, StreamPipeline, TopicRole } from './options';
+import { FUSED_HEADER, type PartitionState, type StreamHandlerOptions, type StreamPipeline, type TopicRole } from './options';
 
 /** What the batch processor needs from the platform: encoding, and where each role's records go. */
 export interface StreamIO {
@@ -18,6 +18,13 @@ export interface StreamIO {
 
 /** Calls the Nest handler (through its interceptors and filters) with one batch. */
 export type InvokeHandler = (batch: StreamBatch, context: StreamContext) => Promise<void>;
+
+/** A stage that runs fused into the transaction of the stage that writes its input role (see StreamHandlerOptions.fusable). */
+export interface Fusion {
+  role: TopicRole;
+  options: StreamHandlerOptions;
+  invoke: InvokeHandler;
+}
 
 /** Thrown to have the partition's state rebuilt before the batch is tried again (a record failed mid-way). */
 export class RebuildStateError extends Error {
@@ -51,12 +58,16 @@ export class BatchProcessor {
     private readonly invoke: InvokeHandler,
     /** The changelog topic of the handler's partition state, if it has state. */
     private readonly changelog?: string,
+    /** Stages of this process to run on this handler's outputs in the same transaction. */
+    private readonly fusions: readonly Fusion[] = [],
   ) {}
 
   /** Decodes values with the topic's type; an undecodable record carries its error (an outage throws). */
   async decode(records: ConsumedRecord[]): Promise<StreamRecord[]> {
     const decoded: StreamRecord[] = [];
     for (const source of records) {
+      // Handled by this stage already, in the transaction that wrote it.
+      if (this.options.fusable && headerText(source.headers?.[FUSED_HEADER]) === this.options.stage) continue;
       if (!source.value || source.value.length === 0) {
         decoded.push({ source, error: new Error('record has no value (tombstone or empty)') });
         continue;
@@ -135,17 +146,18 @@ export class BatchProcessor {
   /** Encodes outputs and dead letters; a record whose output cannot be written is dead-lettered instead. */
   private async messages(context: StreamContext, partition: number): Promise<TopicMessages[]> {
     const refused = new Set<StreamRecord>(context.deadLetters.map((d) => d.record));
-    const encoded: Array<{ topic: string; message: Message; from: StreamRecord }> = [];
+    const encoded: EncodedOutput[] = [];
     for (const output of context.outputs) {
       if (refused.has(output.from)) continue;
       try {
-        encoded.push({ ...(await this.encodeOutput(output)), from: output.from });
+        encoded.push({ ...(await this.encodeOutput(output)), from: output.from, role: output.role, value: output.value });
       } catch (error) {
         if (classifyFailure(error) !== 'record') throw error;
         refused.add(output.from);
         context.deadLetter(output.from, error);
       }
     }
+    for (const fusion of this.fusions) encoded.push(...(await this.runFused(fusion, context, encoded.filter((e) => e.role === fusion.role && !refused.has(e.from)))));
     const byTopic = new Map<string, Message[]>();
     for (const e of encoded) {
       if (refused.has(e.from)) continue;
@@ -160,6 +172,50 @@ export class BatchProcessor {
       if (changes.length > 0) messages.push({ topic: this.changelog, messages: changes.map((c) => ({ key: c.key, value: c.value, partition })) });
     }
     return messages;
+  }
+
+  /**
+   * Runs a fused stage on this batch's outputs of its role, as if it had consumed them: what it emits joins this
+   * transaction, and each output it handled gets FUSED_HEADER so its own consumer passes over it. A record it cannot
+   * handle here (not ready, dead-lettered, an output that cannot be written) is left to its consumer, unmarked.
+   */
+  private async runFused(fusion: Fusion, context: StreamContext, inputs: EncodedOutput[]): Promise<EncodedOutput[]> {
+    if (inputs.length === 0) return [];
+    const bySynthetic = new Map<StreamRecord, EncodedOutput>();
+    const records: StreamRecord[] = inputs.map((input) => {
+      const m = input.message;
+      const record: StreamRecord = {
+        source: { topic: input.topic, partition: context.partition, offset: '-1', key: toBuffer(m.key), value: m.value as Buffer, timestamp: String(Date.now()), headers: {} },
+        value: input.value,
+      };
+      bySynthetic.set(record, input);
+      return record;
+    });
+    const fused = new StreamContext(this.pipeline, inputs[0].topic, context.partition, fusion.options.stage, undefined, this.io.metrics);
+    try {
+      await fusion.invoke({ records }, fused);
+    } catch (error) {
+      if (classifyFailure(error) === 'outage') throw error;
+      return [];
+    }
+    const left = new Set<StreamRecord>(fused.deadLetters.map((d) => d.record));
+    const out: EncodedOutput[] = [];
+    for (const output of fused.outputs) {
+      if (left.has(output.from)) continue;
+      try {
+        const source = bySynthetic.get(output.from)!;
+        out.push({ ...(await this.encodeOutput(output)), from: source.from, role: output.role, value: output.value, fusedFrom: output.from });
+      } catch (error) {
+        if (classifyFailure(error) !== 'record') throw error;
+        left.add(output.from);
+      }
+    }
+    const handled = out.filter((o) => !left.has(o.fusedFrom!));
+    for (const [record, input] of bySynthetic) {
+      if (!left.has(record)) input.message.headers = { ...input.message.headers, [FUSED_HEADER]: fusion.options.stage };
+    }
+    context.onCommitted((outcome) => fused.committed({ ...outcome, records: records.length - left.size }));
+    return handled;
   }
 
   private async encodeOutput(output: PendingOutput): Promise<{ topic: string; message: Message }> {
@@ -188,6 +244,27 @@ export class BatchProcessor {
     }
     return out;
   }
+}
+
+interface EncodedOutput {
+  topic: string;
+  message: Message;
+  /** The consumed record it came from. */
+  from: StreamRecord;
+  role: TopicRole;
+  value: unknown;
+  /** For outputs of a fused stage: the record of that stage they came from. */
+  fusedFrom?: StreamRecord;
+}
+
+function headerText(value: Buffer | string | Array<Buffer | string> | undefined): string | undefined {
+  const first = Array.isArray(value) ? value[0] : value;
+  return first === undefined ? undefined : first.toString();
+}
+
+function toBuffer(key: Message['key']): Buffer | null {
+  if (key === null || key === undefined) return null;
+  return Buffer.isBuffer(key) ? key : Buffer.from(key);
 }
 
 export function messageBytes(message: Message): number {

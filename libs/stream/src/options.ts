@@ -49,9 +49,19 @@ export interface StreamHandlerOptions {
   stage: string;
   /** The DLQ envelope's stage for records this handler refuses (default `<stage>.handle`). */
   deadLetterStage?: string;
+  /**
+   * A stateless exactly-once handler that may also run inside the transaction of another exactly-once stage of this
+   * process that writes its input role, as Kafka Streams fuses a sub-topology: the input topic is still written, with
+   * the header FUSED_HEADER naming this stage, and this handler's own consumer passes over such records. Records it
+   * could not handle there (not ready, refused) are written without the header and reach it through the topic.
+   */
+  fusable?: boolean;
   /** Per-partition state (exactly-once only): a factory, or a provider class resolved from the application. */
   state?: PartitionStateFactory | NestType<PartitionStateFactory>;
 }
+
+/** Header on a record that the named stage has already handled inside the transaction that wrote it. */
+export const FUSED_HEADER = 'streamloop.fused';
 
 /** Where the decorator keeps the options, inside @EventPattern's extras. */
 export const STREAM_EXTRAS_KEY = 'streamloop';

@@ -8,7 +8,7 @@ import {
   type BatchInfo, type ConsumedRecord, type Kafka, type Producer, type TopicMessages,
 } from '@streamloop/kafka';
 import type { HealthRegistry, Logger } from '@streamloop/observability';
-import { BatchProcessor, outcomeOf, RebuildStateError, type StreamIO } from './batch-processor';
+import { BatchProcessor, outcomeOf, RebuildStateError, type Fusion, type StreamIO } from './batch-processor';
 import type { StreamBatch, StreamContext } from './context';
 import { classifyFailure } from './errors';
 import { STREAM_EXTRAS_KEY, type PartitionState, type PartitionStateFactory, type StreamHandlerOptions, type StreamPipeline, type TopicRole } from './options';
@@ -28,6 +28,8 @@ export interface StreamPlatform extends Omit<StreamIO, 'maxMessageBytes'> {
   /** Replays one partition of a changelog (committed records only) into `apply`. */
   restore(topic: string, partition: number, apply: (key: string, value: Buffer | null) => void): Promise<number>;
   sessionTimeoutMs: number;
+  /** Run `fusable` handlers inside the transaction of the stage that writes their input (default true). */
+  fuseStages?: boolean;
 }
 
 interface Running {
@@ -75,12 +77,19 @@ export class StreamServer extends Server implements CustomTransportStrategy {
     const pipelines = this.platform.pipelines();
     const topics = [...new Set(pipelines.flatMap((p) => this.platform.outputTopics(p)))];
     for (const [topic, limit] of await fetchMaxMessageBytes(this.platform.kafka, topics)) this.maxBytes.set(topic, limit);
+    const handlers: Array<{ handler: MessageHandler; options: StreamHandlerOptions }> = [];
     for (const [, handler] of this.getHandlers()) {
       const options = (handler.extras as Record<string, unknown> | undefined)?.[STREAM_EXTRAS_KEY] as StreamHandlerOptions | undefined;
-      if (!options) continue;
+      if (options) handlers.push({ handler, options });
+    }
+    const fusions: Fusion[] = this.platform.fuseStages === false ? [] : handlers
+      .filter(({ options }) => options.fusable && options.mode === 'exactly-once' && !options.state)
+      .map(({ handler, options }) => ({ role: options.role, options, invoke: this.invoker(handler) }));
+    for (const { handler, options } of handlers) {
+      const fused = options.mode === 'exactly-once' ? fusions.filter((f) => f.options !== options) : [];
       for (const pipeline of pipelines) {
         for (const input of this.platform.inputs(pipeline, options.role)) {
-          this.running.push(await this.startHandler(handler, options, pipeline, input.topic, input.type));
+          this.running.push(await this.startHandler(handler, options, pipeline, input.topic, input.type, fused));
         }
       }
     }
@@ -96,7 +105,9 @@ export class StreamServer extends Server implements CustomTransportStrategy {
     };
   }
 
-  private async startHandler(handler: MessageHandler, options: StreamHandlerOptions, pipeline: StreamPipeline, topic: string, type: Type): Promise<Running> {
+  private async startHandler(
+    handler: MessageHandler, options: StreamHandlerOptions, pipeline: StreamPipeline, topic: string, type: Type, fusions: Fusion[],
+  ): Promise<Running> {
     const { stage, mode } = options;
     const name = pipeline.spec.pipeline;
     const log = this.platform.logger.child({ stage, pipeline: name, topic });
@@ -104,7 +115,7 @@ export class StreamServer extends Server implements CustomTransportStrategy {
     const health = this.platform.health;
     const factory = options.state ? this.resolveFactory(options.state) : undefined;
     const changelog = factory?.changelog(pipeline, topic);
-    const processor = new BatchProcessor(this.io(), pipeline, options, type, this.invoker(handler), changelog);
+    const processor = new BatchProcessor(this.io(), pipeline, options, type, this.invoker(handler), changelog, fusions);
     const failed = (error: unknown, attempt: number, partition: number) => {
       const kind = error instanceof RebuildStateError ? 'record' : classifyFailure(error);
       if (kind === 'not-ready') return;
@@ -129,11 +140,14 @@ export class StreamServer extends Server implements CustomTransportStrategy {
         transactionalIdPrefix: groupId,
         sessionTimeoutMs: this.platform.sessionTimeoutMs,
         partitionsConsumedConcurrently: pipeline.spec.events.partitions,
-        createTask: async (partition) => {
+        createTask: async (partition, keepAlive) => {
           const state = factory?.create(pipeline, topic, partition);
           if (state && changelog) {
             const started = Date.now();
-            const restored = await this.platform.restore(changelog, partition, (key, value) => state.restore(key, value));
+            const restored = await this.platform.restore(changelog, partition, (key, value) => {
+              state.restore(key, value);
+              keepAlive();
+            });
             log.debug({ partition, restored, ms: Date.now() - started }, 'partition state restored');
           }
           return {

@@ -16,7 +16,7 @@ export class InferenceStream {
     @Inject(InferenceService) private readonly inference: InferenceService,
   ) {}
 
-  @StreamHandler({ role: 'features', mode: 'exactly-once', stage: 'inference', deadLetterStage: 'inference.decode' })
+  @StreamHandler({ role: 'features', mode: 'exactly-once', stage: 'inference', deadLetterStage: 'inference.decode', fusable: true })
   async predict(@Payload() batch: StreamBatch<FeatureVectorRecord>, @Ctx() context: StreamContext): Promise<void> {
     const arrivedAt = performance.now();
     const { spec } = context.pipeline;
