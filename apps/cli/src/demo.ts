@@ -82,7 +82,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const sendEvents = async (items: LabelledTransaction[]) => {
       const messages: Message[] = [];
       for (const { event } of items) {
-        messages.push({ key: event.card_id, value: await serde.encode(`${ctx.topics.raw}-value`, ctx.eventType, event) });
+        messages.push({ key: event.card_id, value: await serde.encodeValue(ctx.topics.raw, ctx.eventType, event) });
       }
       await producer.send({ topic: ctx.topics.raw, messages, acks: -1 });
     };
@@ -90,7 +90,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       const messages: Message[] = [];
       for (const { event, label } of items) {
         const record: LabelRecord = { event_id: event.transaction_id, label, label_time: event.event_time + 3_600_000 };
-        messages.push({ key: event.transaction_id, value: await serde.encode(`${ctx.topics.labels}-value`, runtime.types.label, record) });
+        messages.push({ key: event.transaction_id, value: await serde.encodeValue(ctx.topics.labels, runtime.types.label, record) });
       }
       await producer.send({ topic: ctx.topics.labels, messages, acks: -1 });
     };

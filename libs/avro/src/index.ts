@@ -8,4 +8,4 @@ export {
   type CompatibilityLevel, type CompatibilityResult, type SchemaInput,
 } from './compatibility';
 export { HttpRegistryClient, type RegistryClient, type RegisteredSchema, type HttpRegistryClientOptions } from './registry-client';
-export { AvroSerde, type DecodedRecord, type AvroSerdeOptions } from './serde';
+export { AvroSerde, valueSubject, type DecodedRecord, type AvroSerdeOptions } from './serde';

@@ -5,6 +5,11 @@ import { safeDecode, type SafeDecodeOptions } from './safe-decode';
 import { parseSchema } from './schema';
 import { encodeWire, readWireHeader } from './wire';
 
+/** The registry subject of a topic's values (Confluent's default TopicNameStrategy). */
+export function valueSubject(topic: string): string {
+  return `${topic}-value`;
+}
+
 export interface DecodedRecord<T = unknown> {
   schemaId: number;
   writerType: Type;
@@ -39,6 +44,11 @@ export class AvroSerde {
       bySubject.set(subject, id);
     }
     return id;
+  }
+
+  /** Encodes a value for a topic under its value subject (Confluent's TopicNameStrategy: `<topic>-value`). */
+  encodeValue(topic: string, type: Type, value: unknown): Promise<Buffer> {
+    return this.encode(valueSubject(topic), type, value);
   }
 
   async encode(subject: string, type: Type, value: unknown): Promise<Buffer> {

@@ -16,6 +16,11 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'events, features, predictions, labels, dlq, drift and performance metrics, models, experiments',
     statements: (db) => TABLE_DEFS.map((t) => createTableSql(t, db)),
   },
+  {
+    version: 2,
+    name: 'dlq.original_size: dead letters whose original was cut to fit the DLQ topic',
+    statements: (db) => [`ALTER TABLE ${qualify('dlq', db)} ADD COLUMN IF NOT EXISTS original_size Nullable(Int64) DEFAULT NULL COMMENT 'size in bytes of the original value when original_value was cut to fit the DLQ topic; NULL when whole'`],
+  },
 ];
 
 export interface MigrateResult {

@@ -126,8 +126,9 @@ export const TABLE_DEFS: readonly TableDef[] = [
       { name: 'source_offset', type: 'Nullable(Int64)', comment: 'offset, NULL when not from Kafka' },
       { name: 'error_class', type: 'LowCardinality(String)', comment: 'error class name' },
       { name: 'error_message', type: 'String', comment: 'error message' },
-      { name: 'original_value', type: 'String', comment: 'the original record value, base64' },
+      { name: 'original_value', type: 'String', comment: 'the original record value, base64 (its first bytes when original_size is set)' },
       { name: 'failed_at', type: TIME, comment: 'when the record was dead-lettered' },
+      { name: 'original_size', type: 'Nullable(Int64)', default: 'NULL', comment: 'size in bytes of the original value when original_value was cut to fit the DLQ topic; NULL when whole' },
     ],
     partitionBy: 'toDate(failed_at)',
     // Nullable columns cannot be sort keys; ifNull maps "not from Kafka" to -1 and the value hash separates
@@ -319,6 +320,7 @@ export interface DlqRow {
   error_message: string;
   original_value: string;
   failed_at: TimeValue;
+  original_size?: Int64Value | null;
 }
 
 export interface DriftMetricRow {

@@ -119,10 +119,9 @@ export class Runtime {
   /** Encodes values with the topic's value subject (Confluent TopicNameStrategy) and sends them. */
   async send<T>(topic: string, type: Type, records: Array<{ key: string | Buffer | null; value: T; headers?: Message['headers'] }>): Promise<void> {
     if (records.length === 0) return;
-    const subject = `${topic}-value`;
     const messages: Message[] = [];
     for (const r of records) {
-      messages.push({ key: r.key, value: await this.serde.encode(subject, type, r.value), headers: r.headers });
+      messages.push({ key: r.key, value: await this.serde.encodeValue(topic, type, r.value), headers: r.headers });
     }
     const producer = await this.producer();
     for (const chunk of chunkMessages(messages)) await producer.send({ topic, messages: chunk, acks: -1 });

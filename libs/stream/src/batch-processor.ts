@@ -220,7 +220,7 @@ export class BatchProcessor {
 
   private async encodeOutput(output: PendingOutput): Promise<{ topic: string; message: Message }> {
     const { topic, type } = this.io.output(this.pipeline, output.role, output.field);
-    const value = await this.io.serde.encode(`${topic}-value`, type, output.value);
+    const value = await this.io.serde.encodeValue(topic, type, output.value);
     const message: Message = { key: output.key, value, headers: output.headers };
     const bytes = messageBytes(message);
     const limit = this.io.maxMessageBytes(topic);
@@ -239,7 +239,7 @@ export class BatchProcessor {
       // The reason and the source always fit; the original bytes are cut to what room is left, and marked so.
       const overhead = RECORD_OVERHEAD_BYTES + 1024 + Buffer.byteLength(full.error_message) * 2 + Buffer.byteLength(full.stage) + Buffer.byteLength(full.pipeline);
       const letter = fitDeadLetter(full, limit, overhead);
-      const value = await this.io.serde.encode(`${topic}-value`, this.io.deadLetterType, letter);
+      const value = await this.io.serde.encodeValue(topic, this.io.deadLetterType, letter);
       out.push(deadLetterMessage(letter, value));
     }
     return out;

@@ -44,7 +44,7 @@ export class IngestionService {
       }
       try {
         const { entity } = identifyEvent(ctx.spec, result.value as Record<string, unknown>);
-        const message: Message = { key: entity, value: await this.runtime.serde.encode(`${ctx.topics.raw}-value`, ctx.eventType, result.value) };
+        const message: Message = { key: entity, value: await this.runtime.serde.encodeValue(ctx.topics.raw, ctx.eventType, result.value) };
         const bytes = messageBytes(message);
         if (bytes + RECORD_OVERHEAD_BYTES > limit) {
           rejected.push({ index, errors: [`the encoded event is ${bytes} bytes, over the ${ctx.topics.raw} topic's max.message.bytes of ${limit}`] });

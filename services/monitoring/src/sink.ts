@@ -44,6 +44,7 @@ export const DLQ_SINK: SinkMapping = {
       // The original bytes, base64: a String column read back as JSON must stay valid UTF-8.
       original_value: d.original_value ? Buffer.from(d.original_value).toString('base64') : '',
       failed_at: d.failed_at,
+      original_size: d.original_size ?? null,
     };
   },
 };
