@@ -31,9 +31,18 @@ export interface ServiceProcess {
 
 /** Starts `services/<target>/src/main.ts` in its own process with the given environment on top of this one's. */
 export function startServiceProcess(name: string, target: string, env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'services', target, 'src', 'main.ts')], {
+  return startNodeProcess(name, ['--import', 'tsx', join(ROOT, 'services', target, 'src', 'main.ts')], { PORT: '0', ...env });
+}
+
+/** Runs the `streamloop` CLI (`bin/streamloop.mjs <args>`) in its own process, as an operator starts it. */
+export function startCliProcess(name: string, args: string[], env: Record<string, string>): ServiceProcess {
+  return startNodeProcess(name, [join(ROOT, 'bin', 'streamloop.mjs'), ...args], env);
+}
+
+function startNodeProcess(name: string, args: string[], env: Record<string, string>): ServiceProcess {
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -1,0 +1,69 @@
+// A small champion model for tests that need inference to serve: trained in code (deterministic for a seed),
+// exported to ONNX and published to the model registry topic as the training target would.
+import { createHash } from 'node:crypto';
+import { exportOnnx, OnnxScorer, seededRandom, TabularPipeline } from '@streamloop/ml';
+import type { ModelRegistryRecord } from '@streamloop/runtime';
+import type { TestStack } from './stack';
+
+/** A logistic regression over `featureNames` whose label depends on the first two features. */
+export function trainTestModel(featureNames: string[], seed = 7): TabularPipeline {
+  const rnd = seededRandom(seed);
+  const X: number[][] = [];
+  const y: number[] = [];
+  for (let i = 0; i < 400; i++) {
+    const row = featureNames.map(() => rnd() * 4 - 2);
+    X.push(row);
+    y.push(rnd() < 1 / (1 + Math.exp(-(2 * row[0] - (row[1] ?? 0)))) ? 1 : 0);
+  }
+  return TabularPipeline.fit(X, y, { featureNames });
+}
+
+/** The registry record of `model` as champion `modelName` v`version` of `pipeline`. */
+export function championRecord(pipeline: string, modelName: string, version: number, model: TabularPipeline): ModelRegistryRecord {
+  const onnx = Buffer.from(exportOnnx(model, { modelName }));
+  return {
+    pipeline, model_name: modelName, model_version: version, algorithm: 'logistic_regression', stage: 'champion',
+    created_at: Date.now(), feature_names: [...model.featureNames], feature_spec_version: 'v1', threshold: 0.5, onnx,
+    onnx_sha256: createHash('sha256').update(onnx).digest('hex'), metrics: { roc_auc: 0.9 }, params: {},
+    data_window_start: 0, data_window_end: 1, training_rows: 400, reference: {}, feature_importance: {},
+  };
+}
+
+/** Publishes a registry record to the pipeline's model registry topic (keyed pipeline/model/version). */
+export async function publishModel(stack: TestStack, pipeline: string, record: ModelRegistryRecord): Promise<void> {
+  const topic = stack.runtime.pipeline(pipeline).topics.models;
+  const producer = stack.kafka.producer();
+  await producer.connect();
+  try {
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: [{
+        key: `${record.pipeline}/${record.model_name}/${record.model_version}`,
+        value: await stack.serde.encode(`${topic}-value`, stack.runtime.types.modelRegistry, record),
+      }],
+    });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/**
+ * What the served model scores for each row (values by feature name, missing = NaN), computed here with
+ * onnxruntime on the record's own ONNX bytes: the scores of an uninterrupted run.
+ */
+export async function referenceScores(record: ModelRegistryRecord, rows: Array<Record<string, number>>): Promise<number[]> {
+  const scorer = await OnnxScorer.load(record.onnx, { expectedFeatures: record.feature_names.length });
+  try {
+    const d = record.feature_names.length;
+    const matrix = new Float32Array(rows.length * d);
+    rows.forEach((values, i) => record.feature_names.forEach((name, j) => {
+      const v = values[name];
+      matrix[i * d + j] = typeof v === 'number' ? v : Number.NaN;
+    }));
+    const { probabilities } = await scorer.score(matrix, rows.length);
+    return Array.from(probabilities);
+  } finally {
+    await scorer.release();
+  }
+}
