@@ -1,0 +1,109 @@
+// The child processes of the bench (systems under test, the Kafka Streams peer) and the broker, each stopped by the
+// bench itself: children by their own pid, the broker by deploy/local/kafka.sh stop on the port it was started on.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { startLocalKafka } from '@streamloop/testing';
+
+export interface Child {
+  name: string;
+  process: ChildProcess;
+  /** Resolves with the text after the ready marker on the child's stdout. */
+  ready: Promise<string>;
+  /** Closes the child's stdin (its signal to stop), then SIGTERM, then SIGKILL if it still runs. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Spawns a child whose stdout announces readiness with a line starting with `readyMarker`; its other output lines
+ * are passed on to stderr with the child's name, so the bench's own stdout stays the report, except those
+ * `swallow` takes (it sees every line, e.g. to count known log lines instead of printing them).
+ */
+export function spawnChild(
+  name: string, command: string, args: string[], readyMarker: string, cwd: string, swallow: (line: string) => boolean = () => false,
+): Child {
+  const child = spawn(command, args, { cwd, env: process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const ready = new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line.startsWith(readyMarker)) resolve(line.slice(readyMarker.length).trim());
+      else if (!swallow(line)) process.stderr.write(`[${name}] ${line}\n`);
+    });
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      if (!swallow(line)) process.stderr.write(`[${name}] ${line}\n`);
+    });
+    child.once('exit', (code, signal) => reject(new Error(`${name} exited (code ${code}, signal ${signal}) before it was ready`)));
+    child.once('error', reject);
+  });
+  ready.catch(() => undefined);
+  let stopping: Promise<void> | undefined;
+  return {
+    name,
+    process: child,
+    ready,
+    stop: () => {
+      stopping ??= (async () => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        child.stdin?.end();
+        const gone = (ms: number) => Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))]);
+        if (await gone(30_000)) return;
+        child.kill('SIGTERM');
+        if (await gone(10_000)) return;
+        child.kill('SIGKILL');
+        await exited;
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** A port pair (broker, controller) nobody listens on. */
+async function freePortPair(): Promise<number> {
+  const free = (port: number) => new Promise<boolean>((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+  for (let i = 0; i < 50; i++) {
+    const port = 34000 + Math.floor(Math.random() * 1000) * 2;
+    if ((await free(port)) && (await free(port + 1))) return port;
+  }
+  throw new Error('bench:e2e: no free port pair found in 34000–36000 for the local broker');
+}
+
+export interface Broker {
+  brokers: string[];
+  /** True when the bench started it (deploy/local/kafka.sh on a random port, storage in a temporary directory). */
+  started: boolean;
+  stop(): void;
+}
+
+/** KAFKA_BROKERS when set; otherwise a local broker of this run's own. */
+export async function startBroker(): Promise<Broker> {
+  if (process.env.KAFKA_BROKERS) return { brokers: process.env.KAFKA_BROKERS.split(','), started: false, stop: () => undefined };
+  const port = await freePortPair();
+  // kafka.sh reads KAFKA_DATA_DIR from the environment it inherits; a directory of our own is removed at the end.
+  const dataDir = mkdtempSync(join(tmpdir(), 'streamloop-bench-e2e-kafka-'));
+  const previous = process.env.KAFKA_DATA_DIR;
+  process.env.KAFKA_DATA_DIR = dataDir;
+  try {
+    const local = startLocalKafka(port);
+    return {
+      brokers: local.brokers,
+      started: true,
+      stop: () => {
+        local.stop();
+        rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  } finally {
+    if (previous === undefined) delete process.env.KAFKA_DATA_DIR;
+    else process.env.KAFKA_DATA_DIR = previous;
+  }
+}
