@@ -20,7 +20,6 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { NestFactory } from '@nestjs/core';
 import kafkajs from 'kafkajs';
 import { loadPipelineSpec, loadSettings, type PipelineSpec, type Settings } from '@streamloop/config';
 import type { FeatureComputer } from '@streamloop/features';
@@ -28,7 +27,7 @@ import { FeaturesModule } from '@streamloop/features-service';
 import {
   ensureTopics, readTopicToEnd, runBatchConsumer, runTransactionalProcessor, type ConsumedRecord, type Kafka, type Message,
 } from '@streamloop/kafka';
-import { Runtime } from '@streamloop/runtime';
+import { Runtime, startStreamHandlers } from '@streamloop/runtime';
 import { startSchemaRegistry } from '@streamloop/schema-registry';
 import { generateCardTransactions, startLocalKafka, type LocalKafka } from '@streamloop/testing';
 
@@ -308,7 +307,7 @@ async function runFeatures(settings: Settings, spec: PipelineSpec, c: BenchCase)
   gc?.();
   const heapBefore = process.memoryUsage().heapUsed;
   const out = await timed(runtime.kafka, topics.features, c, 'features', async () => {
-    const app = await NestFactory.createApplicationContext(FeaturesModule.register(runtime), { logger: ['error', 'warn'] });
+    const app = await startStreamHandlers(runtime, [FeaturesModule.register(runtime)]);
     return {
       finished: () => {
         gc?.();

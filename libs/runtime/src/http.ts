@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Module, type DynamicModule, type INestApplication } from '@nestjs/common';
+import { Module, type DynamicModule, type INestApplication, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { StreamServer } from '@streamloop/stream';
@@ -47,4 +47,19 @@ export async function runStandalone(runtime: Runtime, module: DynamicModule, nam
   process.once('SIGINT', () => void stop());
   process.once('SIGTERM', () => void stop());
   return serving;
+}
+
+/**
+ * The given service modules' stream handlers without HTTP (a bench or a worker that serves no API): a Nest
+ * microservice on the platform's Kafka transport.
+ */
+export async function startStreamHandlers(runtime: Runtime, modules: DynamicModule[]): Promise<{ close(): Promise<void> }> {
+  @Module({ imports: [PlatformModule.register(runtime), ...modules] })
+  class StreamloopStreamModule {}
+
+  let app: INestMicroservice | undefined;
+  const strategy = new StreamServer(streamPlatformOf(runtime), (token) => app!.get(token, { strict: false }));
+  app = await NestFactory.createMicroservice(StreamloopStreamModule, { strategy, logger: ['error', 'warn'] });
+  await app.listen();
+  return { close: () => app!.close() };
 }

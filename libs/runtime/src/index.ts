@@ -8,4 +8,4 @@ export { loadPlatformTypes, platformSchemaText, type PlatformTypes } from './pla
 export type { FeatureVectorRecord, PredictionRecord, LabelRecord, ModelRegistryRecord, AlertRecord } from './records';
 export { RUNTIME } from './tokens';
 export { PlatformModule } from './platform.module';
-export { serveModules, runStandalone, type ServingApp } from './http';
+export { serveModules, runStandalone, startStreamHandlers, type ServingApp } from './http';
