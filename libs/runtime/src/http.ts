@@ -57,9 +57,11 @@ export async function startStreamHandlers(runtime: Runtime, modules: DynamicModu
   @Module({ imports: [PlatformModule.register(runtime), ...modules] })
   class StreamloopStreamModule {}
 
-  let app: INestMicroservice | undefined;
-  const strategy = new StreamServer(streamPlatformOf(runtime), (token) => app!.get(token, { strict: false }));
-  app = await NestFactory.createMicroservice(StreamloopStreamModule, { strategy, logger: ['error', 'warn'] });
+  // The transport resolves state factories from the application, which exists only once the transport is given to it.
+  const created: { app?: INestMicroservice } = {};
+  const strategy = new StreamServer(streamPlatformOf(runtime), (token) => created.app!.get(token, { strict: false }));
+  const app = await NestFactory.createMicroservice(StreamloopStreamModule, { strategy, logger: ['error', 'warn'] });
+  created.app = app;
   await app.listen();
-  return { close: () => app!.close() };
+  return { close: () => app.close() };
 }
