@@ -11,7 +11,7 @@ import type { HealthRegistry, Logger } from '@streamloop/observability';
 import { BatchProcessor, outcomeOf, RebuildStateError, type Fusion, type StreamIO } from './batch-processor';
 import type { StreamBatch, StreamContext } from './context';
 import { classifyFailure } from './errors';
-import { STREAM_EXTRAS_KEY, type PartitionState, type PartitionStateFactory, type StreamHandlerOptions, type StreamPipeline, type TopicRole } from './options';
+import { STREAM_EXTRAS_KEY, type PartitionStateFactory, type StreamHandlerOptions, type StreamPipeline, type TopicRole } from './options';
 
 /** What the transport needs from the process: clients, the pipelines and how their roles map to topics and types. */
 export interface StreamPlatform extends Omit<StreamIO, 'maxMessageBytes'> {
@@ -209,4 +209,3 @@ export class StreamServer extends Server implements CustomTransportStrategy {
   }
 }
 
-export type { PartitionState };
