@@ -191,7 +191,7 @@ interface NodeSystem {
 type NodeSystemKind = 'streamloop' | 'features' | 'passthrough';
 
 async function startNodeSystem(kind: NodeSystemKind, brokers: string[], options: { pipeline?: string; tag?: string; hops?: number; label: string; workload: string }): Promise<NodeSystem> {
-  const childArgs = ['--import', 'tsx', join(HERE, 'system.ts'), '--system', kind, '--brokers', brokers.join(',')];
+  const childArgs = [...(process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean), '--import', 'tsx', join(HERE, 'system.ts'), '--system', kind, '--brokers', brokers.join(',')];
   if (options.pipeline) childArgs.push('--pipeline', options.pipeline);
   if (options.tag) childArgs.push('--tag', options.tag);
   if (options.hops) childArgs.push('--hops', String(options.hops));

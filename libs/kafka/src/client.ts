@@ -1,4 +1,5 @@
 import { Kafka, logLevel as KafkaLogLevel, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
+import { installCoordinatorCache } from './coordinator-cache';
 
 export interface KafkaConnectionOptions {
   brokers: string[];
@@ -21,6 +22,7 @@ const RETRIABLE = /concurrent operation on the same transaction|rebalanc|coordin
 
 /** The single place a kafkajs client is made, so the library can be swapped later (DESIGN.md pitfalls). */
 export function createKafka(options: KafkaConnectionOptions): Kafka {
+  installCoordinatorCache();
   const config: KafkaConfig = {
     clientId: options.clientId,
     brokers: options.brokers,
@@ -38,7 +40,7 @@ export function createKafka(options: KafkaConnectionOptions): Kafka {
       : entry.level === KafkaLogLevel.INFO ? 'info' : 'debug';
     // kafkajs logs retriable broker answers (a rebalance, a coordinator still loading) as errors and retries them;
     // they are routine, and a real failure still reaches the caller as an exception.
-    if (RETRIABLE.test(String(extra.error ?? ''))) level = 'debug';
+    if (RETRIABLE.test(`${message} ${String(extra.error ?? '')}`)) level = 'debug';
     if (!options.log && level === 'debug') return;
     sink(level, `${entry.namespace}: ${message}`, extra);
   };
