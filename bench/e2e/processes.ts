@@ -1,7 +1,7 @@
 // The child processes of the bench (systems under test, the Kafka Streams peer) and the broker, each stopped by the
 // bench itself: children by their own pid, the broker by deploy/local/kafka.sh stop on the port it was started on.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,4 +106,35 @@ export async function startBroker(): Promise<Broker> {
     if (previous === undefined) delete process.env.KAFKA_DATA_DIR;
     else process.env.KAFKA_DATA_DIR = previous;
   }
+}
+
+/**
+ * CPU seconds (user + system) a process has used so far, from /proc (Linux); undefined where there is no /proc or the
+ * process is gone. /proc counts in USER_HZ ticks, 100 per second on Linux.
+ */
+export function cpuSecondsOf(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces, so split after its closing parenthesis): utime is the
+    // 14th field of the line, stime the 15th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The pid of the deploy/local/kafka.sh broker on `port` (its command line names server-<port>.properties). */
+export function brokerPidOf(port: number): number | undefined {
+  for (const entry of readdirSync('/proc', { withFileTypes: true })) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry.name}/cmdline`, 'utf8');
+      if (cmdline.includes('kafka.Kafka') && cmdline.includes(`server-${port}.properties`)) return Number(entry.name);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
 }

@@ -37,7 +37,7 @@ import { generateCardTransactions } from '@streamloop/testing';
 import { buildKafkaStreamsPeer, startKafkaStreams, type StreamsTopology } from './kstreams';
 import { sendEvents, type LoadEvent, type LoadResult } from './load';
 import { LatencyProbe, type PhaseLatency } from './probe';
-import { spawnChild, startBroker, type Broker, type Child } from './processes';
+import { brokerPidOf, cpuSecondsOf, spawnChild, startBroker, type Broker, type Child } from './processes';
 import type { ReadyMessage } from './system';
 
 const REPO = new URL('../../', import.meta.url).pathname;
@@ -104,6 +104,8 @@ interface ResultRow {
   /** Saturation rows: throughput over the 4-hop passthrough's saturation throughput. */
   vsPassthrough?: number;
   latencyMs: Omit<PhaseLatency, 'firstSeenAt' | 'lastSeenAt'>;
+  /** CPU µs per event of the system under test (all its threads) and of the broker, over the phase. */
+  cpuUsPerEvent: PhaseOutcome['cpuUsPerEvent'];
 }
 
 const results: ResultRow[] = [];
@@ -146,17 +148,27 @@ interface PhaseOutcome {
   load: LoadResult;
   latency: PhaseLatency;
   sendStartedAt: number;
+  /** CPU time per event sent, in µs, of the system under test and of the broker over the phase (Linux /proc). */
+  cpuUsPerEvent: { system?: number; broker?: number };
 }
 
+/** The local broker's pid when this run started it (its CPU time is reported per phase). */
+let brokerPid: number | undefined;
+
 /** Sends one phase's events and waits until the probe has seen all of them (or has stalled). */
-async function runPhase(producer: Producer, probe: LatencyProbe, input: string, phase: string, events: LoadEvent[], rate: number | undefined): Promise<PhaseOutcome> {
+async function runPhase(
+  producer: Producer, probe: LatencyProbe, input: string, phase: string, events: LoadEvent[], rate: number | undefined, systemPid: number | undefined,
+): Promise<PhaseOutcome> {
+  const cpuAtStart = { system: cpuSecondsOf(systemPid), broker: cpuSecondsOf(brokerPid) };
   let sendStartedAt = Number.NaN;
   const load = await sendEvents(producer, input, events, rate, (batch, sentAt) => {
     if (Number.isNaN(sendStartedAt)) sendStartedAt = sentAt;
     for (const e of batch) probe.markSent(e.id, phase, sentAt);
   });
   await probe.drain(phase, events.length, DRAIN_STALL_MS);
-  return { load, latency: probe.summary(phase), sendStartedAt };
+  const perEvent = (start: number | undefined, end: number | undefined) => (start === undefined || end === undefined ? undefined : ((end - start) * 1e6) / events.length);
+  const cpuUsPerEvent = { system: perEvent(cpuAtStart.system, cpuSecondsOf(systemPid)), broker: perEvent(cpuAtStart.broker, cpuSecondsOf(brokerPid)) };
+  return { load, latency: probe.summary(phase), sendStartedAt, cpuUsPerEvent };
 }
 
 function record(system: string, workload: string, rate: number | undefined, out: PhaseOutcome, commitIntervalMs?: number): void {
@@ -171,6 +183,7 @@ function record(system: string, workload: string, rate: number | undefined, out:
     producerAckMs: out.load.ackMs,
     throughput: latency.received / ((lastSeenAt - out.sendStartedAt) / 1000),
     latencyMs: latency,
+    cpuUsPerEvent: out.cpuUsPerEvent,
   });
   const problems = [latency.missing > 0 ? `${latency.missing} MISSING` : '', latency.duplicates > 0 ? `${latency.duplicates} DUPLICATES` : ''].filter(Boolean).join(', ');
   process.stderr.write(`bench:e2e: ${system} — ${workload}${commitIntervalMs ? `, commit ${commitIntervalMs} ms` : ''}, ${rate ? `${rate}/s` : 'saturation'}: `
@@ -243,7 +256,7 @@ async function stopNodeSystem(kafka: Kafka, s: NodeSystem): Promise<void> {
 async function warmUp(producer: Producer, s: NodeSystem, rate: number): Promise<void> {
   const phase = `${s.label}-warmup`;
   const events = await phaseEvents(Math.round((rate * WARMUP_MS) / 1000), rate, phase, s.encode);
-  const out = await runPhase(producer, s.probe, s.ready.input, phase, events, rate);
+  const out = await runPhase(producer, s.probe, s.ready.input, phase, events, rate, s.child.process.pid);
   process.stderr.write(`bench:e2e: ${s.label} warm-up: ${out.latency.received}/${out.latency.sent} out, p99 ${fmtMs(out.latency.p99)} ms (not reported)\n`);
 }
 
@@ -266,7 +279,7 @@ async function benchPipeline(brokers: string[], kafka: Kafka, producer: Producer
       for (const s of systems) {
         const phase = `${s.label}-${rate}`;
         const events = await phaseEvents(Math.round((rate * DURATION_MS) / 1000), rate, phase, s.encode);
-        record(s.label, s.workload, rate, await runPhase(producer, s.probe, s.ready.input, phase, events, rate));
+        record(s.label, s.workload, rate, await runPhase(producer, s.probe, s.ready.input, phase, events, rate, s.child.process.pid));
       }
     }
     if (SATURATION_EVENTS > 0) {
@@ -274,7 +287,7 @@ async function benchPipeline(brokers: string[], kafka: Kafka, producer: Producer
         const phase = `${s.label}-saturation`;
         // Event time as if the burst had come at 10k events/s.
         const events = await phaseEvents(SATURATION_EVENTS, 10_000, phase, s.encode);
-        record(s.label, s.workload, undefined, await runPhase(producer, s.probe, s.ready.input, phase, events, undefined));
+        record(s.label, s.workload, undefined, await runPhase(producer, s.probe, s.ready.input, phase, events, undefined, s.child.process.pid));
       }
       const base = results.find((r) => r.system === 'passthrough' && r.offeredRate === null);
       for (const r of results) if (base && r.offeredRate === null) r.vsPassthrough = r.throughput / base.throughput;
@@ -293,7 +306,7 @@ async function benchNodeSingle(
     await warmUp(producer, s, rate);
     const phase = `${s.label}-${rate}`;
     const events = await phaseEvents(Math.round((rate * DURATION_MS) / 1000), rate, phase, s.encode);
-    record(s.label, s.workload, rate, await runPhase(producer, s.probe, s.ready.input, phase, events, rate));
+    record(s.label, s.workload, rate, await runPhase(producer, s.probe, s.ready.input, phase, events, rate, s.child.process.pid));
   } finally {
     await stopNodeSystem(kafka, s);
   }
@@ -313,10 +326,10 @@ async function benchKafkaStreams(brokers: string[], kafka: Kafka, producer: Prod
     probe = await LatencyProbe.start(brokers, output, (value) => value.toString('utf8', 0, Math.min(value.length, 64)).split(',')[0], prefix);
     // Plain text for the Java side: key = card id, value = "eventId,amount".
     const encode = async (event: Record<string, unknown>) => Buffer.from(`${String(event.transaction_id)},${String(event.amount)}`);
-    const warm = await runPhase(producer, probe, input, `${prefix}-warmup`, await phaseEvents(Math.round((rate * WARMUP_MS) / 1000), rate, `${prefix}-warmup`, encode), rate);
+    const warm = await runPhase(producer, probe, input, `${prefix}-warmup`, await phaseEvents(Math.round((rate * WARMUP_MS) / 1000), rate, `${prefix}-warmup`, encode), rate, app.child.process.pid);
     process.stderr.write(`bench:e2e: ${label} warm-up: ${warm.latency.received}/${warm.latency.sent} out, p99 ${fmtMs(warm.latency.p99)} ms (not reported)\n`);
     const events = await phaseEvents(Math.round((rate * DURATION_MS) / 1000), rate, `${prefix}-run`, encode);
-    record('kstreams', workload, rate, await runPhase(producer, probe, input, `${prefix}-run`, events, rate), commitIntervalMs);
+    record('kstreams', workload, rate, await runPhase(producer, probe, input, `${prefix}-run`, events, rate, app.child.process.pid), commitIntervalMs);
     const warmAgain = probe.summary(`${prefix}-warmup`);
     if (warmAgain.missing > 0 || warmAgain.duplicates > 0) notes.push(`${label} warm-up: ${warmAgain.missing} events never came out, ${warmAgain.duplicates} came out more than once`);
     if (probe.unknown > 0 || probe.unreadable > 0) notes.push(`${label}: the probe saw ${probe.unknown} records of unknown ids and ${probe.unreadable} unreadable ones`);
@@ -361,14 +374,16 @@ async function deleteRunTopics(kafka: Kafka): Promise<void> {
 }
 
 const fmtMs = (ms: number) => (Number.isFinite(ms) ? ms.toFixed(ms < 10 ? 1 : 0) : '-');
+const fmtUs = (us: number | undefined) => (us === undefined ? '-' : Math.round(us).toLocaleString('en'));
 const fmtRate = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en') : '-');
 
 function table(rows: ResultRow[]): string {
-  const head = ['system', 'workload', 'commit', 'offered/s', 'sent/s', 'out/s', 'events', 'dup', 'miss', 'ack p99', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'out/s vs passthrough'];
+  const head = ['system', 'workload', 'commit', 'offered/s', 'sent/s', 'out/s', 'events', 'dup', 'miss', 'ack p99', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'cpu µs/ev', 'broker µs/ev', 'out/s vs passthrough'];
   const body = rows.map((r) => [
     r.system, r.workload, r.commitIntervalMs ? `${r.commitIntervalMs} ms` : '', r.offeredRate === null ? 'max' : fmtRate(r.offeredRate), fmtRate(r.achievedSendRate),
     fmtRate(r.throughput), `${r.latencyMs.received}/${r.latencyMs.sent}`, String(r.latencyMs.duplicates), String(r.latencyMs.missing), fmtMs(r.producerAckMs.p99),
-    fmtMs(r.latencyMs.p50), fmtMs(r.latencyMs.p95), fmtMs(r.latencyMs.p99), fmtMs(r.latencyMs.max), r.vsPassthrough === undefined ? '' : `${r.vsPassthrough.toFixed(2)}x`,
+    fmtMs(r.latencyMs.p50), fmtMs(r.latencyMs.p95), fmtMs(r.latencyMs.p99), fmtMs(r.latencyMs.max),
+    fmtUs(r.cpuUsPerEvent.system), fmtUs(r.cpuUsPerEvent.broker), r.vsPassthrough === undefined ? '' : `${r.vsPassthrough.toFixed(2)}x`,
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
   const left = new Set([0, 1]);
@@ -388,6 +403,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void cleanup().finally(() => process.exit(143)));
   broker = await startBroker();
   const brokers = broker.brokers;
+  if (broker.started) brokerPid = brokerPidOf(Number(brokers[0].split(':').pop()));
   const external = !broker.started;
   const kafka = createKafka({ brokers, clientId: `bench-e2e-payments-app-${STAMP}` });
   // The producer app: idempotent, acks from all replicas (as the demo's payments app and the platform's producer).

@@ -1,4 +1,5 @@
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
+import { PartitionBackoff } from './partition-backoff';
 import { DEFAULT_SESSION_TIMEOUT_MS, heartbeatIntervalFor, type BatchInfo } from './transactional-processor';
 
 export interface ConsumedRecord {
@@ -41,7 +42,7 @@ export interface RunningConsumer {
 
 /**
  * Consumes in batches per partition and commits after each handled batch. A batch whose handler throws is
- * retried with backoff; poison pills never get here as an exception, because handlers dead-letter them
+ * retried with backoff, its partition paused meanwhile (PartitionBackoff); poison pills never get here as an exception, because handlers dead-letter them
  * (kafkajs would otherwise redeliver the same offset forever — DESIGN.md pitfalls).
  */
 export async function runBatchConsumer(options: BatchConsumerOptions): Promise<RunningConsumer> {
@@ -61,7 +62,9 @@ export async function runBatchConsumer(options: BatchConsumerOptions): Promise<R
   // Partitions that have had a batch since the last (re)join, and what this member committed for each.
   const seen = new Set<string>();
   const committed = new Map<string, bigint>();
+  const backoff = new PartitionBackoff(consumer);
   consumer.on(consumer.events.GROUP_JOIN, () => {
+    backoff.reset();
     seen.clear();
     committed.clear();
   });
@@ -84,17 +87,16 @@ export async function runBatchConsumer(options: BatchConsumerOptions): Promise<R
         headers: m.headers,
       }));
       let commit = BigInt(batch.lastOffset()) + 1n;
-      for (let attempt = 1; ; attempt++) {
-        if (!isRunning() || isStale() || stopping) return;
-        try {
-          commit = (await options.handle(records, info)) ?? commit;
-          break;
-        } catch (error) {
-          options.onBatchError?.(error, attempt, batch.topic, batch.partition);
-          await heartbeat();
-          await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** Math.min(attempt, 6))));
-        }
+      if (!isRunning() || isStale() || stopping) return;
+      try {
+        commit = (await options.handle(records, info)) ?? commit;
+      } catch (error) {
+        // Retried after a backoff with the partition paused, so the other partitions go on meanwhile.
+        const attempt = backoff.failed(batch.topic, batch.partition, batch.firstOffset() ?? batch.messages[0].offset);
+        options.onBatchError?.(error, attempt, batch.topic, batch.partition);
+        return;
       }
+      backoff.succeeded(batch.topic, batch.partition);
       const key = `${batch.topic}:${batch.partition}`;
       seen.add(key);
       resolveOffset(batch.lastOffset());
@@ -112,6 +114,7 @@ export async function runBatchConsumer(options: BatchConsumerOptions): Promise<R
     consumer,
     async stop() {
       stopping = true;
+      backoff.stop();
       await consumer.disconnect();
     },
   };

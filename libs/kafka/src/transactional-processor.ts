@@ -1,6 +1,7 @@
 import type { Consumer, Kafka, Producer, TopicMessages } from 'kafkajs';
 import type { ConsumedRecord } from './batch-consumer';
 import { chunkMessages } from './chunks';
+import { PartitionBackoff } from './partition-backoff';
 import { SerialQueue } from './serial';
 
 /** What a batch tells beside its records. */
@@ -180,7 +181,9 @@ export async function runTransactionalProcessor(options: TransactionalProcessorO
   };
 
   await consumer.connect();
+  const backoff = new PartitionBackoff(consumer);
   consumer.on(consumer.events.GROUP_JOIN, () => {
+    backoff.reset();
     // Every task is rebuilt after a rebalance (see above); the drop waits for a batch in flight on that partition.
     for (const partition of [...owned.keys()]) void queue(partition).run(() => drop(partition));
   });
@@ -194,60 +197,58 @@ export async function runTransactionalProcessor(options: TransactionalProcessorO
       const partition = batch.partition;
       const info: BatchInfo = { topic: batch.topic, partition, highWatermark: batch.highWatermark, lastOffset: batch.lastOffset() };
       await queue(partition).run(async () => {
-        for (let attempt = 1; ; attempt++) {
-          if (!isRunning() || isStale() || stopping) return;
-          let current: Owned | undefined;
-          try {
-            current = await acquire(partition, heartbeat);
-            const floor = current.floor;
-            const messages = batch.messages.filter((m) => BigInt(m.offset) >= floor);
-            if (messages.length > 0) {
-              const records: ConsumedRecord[] = messages.map((m) => ({
-                topic: batch.topic, partition, offset: m.offset, key: m.key, value: m.value, timestamp: m.timestamp, headers: m.headers,
-              }));
-              const outputs = await current.task.process(records, info);
-              if (!isRunning() || isStale() || stopping) {
-                await drop(partition);
-                return;
-              }
-              // A batch that writes nothing (every record passed over) need not commit at once: re-reading it after a
-              // crash writes nothing either. Its offsets go with the next batch that writes, or after a while.
-              if (outputs.every((o) => o.messages.length === 0) && Date.now() - current.committedAt < IDLE_COMMIT_INTERVAL_MS) {
-                options.onCommitted?.(info, records.length, outputs);
-                resolveOffset(batch.lastOffset());
-                break;
-              }
-              const transaction = await current.producer.transaction();
-              try {
-                // All topics in one produce request per round (one AddPartitionsToTxn, one round trip); a topic with more
-                // than one chunk's worth of messages continues in the next round (see chunkMessages).
-                const rounds: TopicMessages[][] = [];
-                for (const out of outputs) chunkMessages(out.messages).forEach((chunk, i) => (rounds[i] ??= []).push({ topic: out.topic, messages: chunk }));
-                for (const topicMessages of rounds) await transaction.sendBatch({ topicMessages, acks: -1 });
-                const next = (BigInt(batch.lastOffset()) + 1n).toString();
-                await transaction.sendOffsets({ consumerGroupId: groupId, topics: [{ topic: batch.topic, partitions: [{ partition, offset: next }] }] });
-                await transaction.commit();
-              } catch (error) {
-                await transaction.abort().catch(() => undefined);
-                throw error;
-              }
-              current.committedAt = Date.now();
-              options.onCommitted?.(info, records.length, outputs);
+        if (!isRunning() || isStale() || stopping) return;
+        try {
+          const current = await acquire(partition, heartbeat);
+          const floor = current.floor;
+          const messages = batch.messages.filter((m) => BigInt(m.offset) >= floor);
+          if (messages.length > 0) {
+            const records: ConsumedRecord[] = messages.map((m) => ({
+              topic: batch.topic, partition, offset: m.offset, key: m.key, value: m.value, timestamp: m.timestamp, headers: m.headers,
+            }));
+            const outputs = await current.task.process(records, info);
+            if (!isRunning() || isStale() || stopping) {
+              await drop(partition);
+              return;
             }
-            resolveOffset(batch.lastOffset());
-          } catch (error) {
-            // The task's state may hold part of the failed batch and the producer may be fenced: rebuild both.
-            await drop(partition);
-            options.onBatchError?.(error, attempt, partition);
-            await heartbeat().catch(() => undefined);
-            await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** Math.min(attempt, 6))));
-            continue;
+            // A batch that writes nothing (every record passed over) need not commit at once: re-reading it after a
+            // crash writes nothing either. Its offsets go with the next batch that writes, or after a while.
+            if (outputs.every((o) => o.messages.length === 0) && Date.now() - current.committedAt < IDLE_COMMIT_INTERVAL_MS) {
+              options.onCommitted?.(info, records.length, outputs);
+              resolveOffset(batch.lastOffset());
+              backoff.succeeded(batch.topic, partition);
+              return;
+            }
+            const transaction = await current.producer.transaction();
+            try {
+              // All topics in one produce request per round (one AddPartitionsToTxn, one round trip); a topic with more
+              // than one chunk's worth of messages continues in the next round (see chunkMessages).
+              const rounds: TopicMessages[][] = [];
+              for (const out of outputs) chunkMessages(out.messages).forEach((chunk, i) => (rounds[i] ??= []).push({ topic: out.topic, messages: chunk }));
+              for (const topicMessages of rounds) await transaction.sendBatch({ topicMessages, acks: -1 });
+              const next = (BigInt(batch.lastOffset()) + 1n).toString();
+              await transaction.sendOffsets({ consumerGroupId: groupId, topics: [{ topic: batch.topic, partitions: [{ partition, offset: next }] }] });
+              await transaction.commit();
+            } catch (error) {
+              await transaction.abort().catch(() => undefined);
+              throw error;
+            }
+            current.committedAt = Date.now();
+            options.onCommitted?.(info, records.length, outputs);
           }
-          // Committed. A heartbeat that fails now (a rebalance under way) is kafkajs' to handle on its next fetch;
-          // it must not send a committed batch back through the retry path.
-          await heartbeat().catch(() => undefined);
+          resolveOffset(batch.lastOffset());
+          backoff.succeeded(batch.topic, partition);
+        } catch (error) {
+          // The task's state may hold part of the failed batch and the producer may be fenced: rebuild both. The
+          // partition waits out its backoff paused, so the other partitions go on meanwhile.
+          await drop(partition);
+          const attempt = backoff.failed(batch.topic, partition, batch.firstOffset() ?? batch.messages[0].offset);
+          options.onBatchError?.(error, attempt, partition);
           return;
         }
+        // Committed. A heartbeat that fails now (a rebalance under way) is kafkajs' to handle on its next fetch;
+        // it must not send a committed batch back through the retry path.
+        await heartbeat().catch(() => undefined);
       });
     },
   });
@@ -256,6 +257,7 @@ export async function runTransactionalProcessor(options: TransactionalProcessorO
     activePartitions: () => [...owned.keys()].sort((a, b) => a - b),
     async stop() {
       stopping = true;
+      backoff.stop();
       await consumer.disconnect();
       for (const partition of [...owned.keys()]) await queue(partition).run(() => drop(partition));
     },
