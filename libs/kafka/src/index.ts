@@ -7,3 +7,4 @@ export type { Kafka, Producer, Consumer, Message, IHeaders, TopicMessages } from
 export { runTransactionalProcessor, type BatchInfo, type PartitionTask, type RunningProcessor, type TransactionalProcessorOptions } from './transactional-processor';
 export { chunkMessages } from './chunks';
 export { SerialQueue } from './serial';
+export { kafkaErrorRetriable } from './errors';
