@@ -23,7 +23,8 @@ export function hasRequestBody(headers: IncomingHttpHeaders): boolean {
 /**
  * 415 UNSUPPORTED_MEDIA_TYPE for a request body that is not JSON. The JSON body parser passes over other media types
  * without a word, so without this a form or text body would reach a handler as "no body" and be answered 400.
- * Runs on matched routes only: an unknown route stays 404.
+ * Runs on matched routes only: an unknown route stays 404. Every platform endpoint reads JSON or nothing; one that
+ * reads another media type would have to be exempted here.
  */
 @Injectable()
 export class JsonBodyGuard implements CanActivate {
