@@ -10,6 +10,7 @@ import { MonitoringModule } from '@streamloop/monitoring';
 import type { LabelRecord, PredictionRecord } from '@streamloop/runtime';
 import { generateCardTransactions } from '@streamloop/testing';
 import { TrainingModule } from '@streamloop/training';
+import { assertErrorBody } from '../support/http-errors';
 import { brokersOrSkip, eventually, readAll, startStack, testPipeline, uniqueName } from '../support/stack';
 
 const brokers = brokersOrSkip();
@@ -55,10 +56,10 @@ test('events in, predictions out: every valid event is predicted, every invalid 
       method: 'POST', headers: { 'content-type': 'application/json' },
       body: JSON.stringify([{ ...viaHttp[0].event, transaction_id: 'http-bad' , amount: 'lots' }]),
     });
-    assert.equal(refused.status, 400);
-    const reasons = (await refused.json()) as { rejected: Array<{ index: number; errors: string[] }> };
-    assert.equal(reasons.rejected[0].index, 0);
-    assert.match(reasons.rejected[0].errors.join(' '), /amount/);
+    const reasons = assertErrorBody({ status: refused.status, contentType: refused.headers.get('content-type') ?? '', text: await refused.text() }, 400, 'INVALID_EVENT');
+    const { rejected } = reasons.details as { rejected: Array<{ index: number; errors: string[] }> };
+    assert.equal(rejected[0].index, 0);
+    assert.match(rejected[0].errors.join(' '), /amount/);
 
     // Labels arrive after the events.
     const labels: Message[] = await Promise.all(stream.map(async ({ event, label }) => {

@@ -10,6 +10,7 @@ import { featureNamesOf } from '@streamloop/config';
 import { InferenceModule, InferenceService } from '@streamloop/inference';
 import type { FeatureVectorRecord, ModelRegistryRecord, PredictionRecord } from '@streamloop/runtime';
 import { TrainingModule } from '@streamloop/training';
+import { assertErrorBody, request } from '../support/http-errors';
 import { brokersOrSkip, eventually, readAll, startStack, testPipeline, uniqueName } from '../support/stack';
 
 const brokers = brokersOrSkip();
@@ -58,31 +59,23 @@ test('an external scikit-learn model registered with its mapping scores feature 
     const ctx = stack.runtime.pipeline(name);
     const inference = stack.serving.app.get(InferenceService);
     const endpoint = `${stack.serving.url}/v1/pipelines/${name}/models/external`;
-    const post = async (body: unknown) => {
-      const res = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-    };
+    const post = (body: unknown) => request(endpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
     // Refusals name what is wrong, and publish nothing.
-    const unknownFeature = await post({ onnx_base64: onnxBase64, mapping: { ...mapping, columns: [...mapping.columns.slice(0, 9), 'card_age_days'] } });
-    assert.equal(unknownFeature.status, 400);
-    assert.match(String(unknownFeature.body.error), /'card_age_days' not produced by the pipeline/);
-    const wrongInput = await post({ onnx_base64: onnxBase64, mapping: { ...mapping, input: 'features' } });
-    assert.equal(wrongInput.status, 400);
-    assert.match(String(wrongInput.body.error), /declared input 'features' does not exist; the graph's input is 'float_input'/);
-    const narrow = await post({ onnx_base64: onnxBase64, mapping: { ...mapping, columns: mapping.columns.slice(0, 8) } });
-    assert.equal(narrow.status, 400);
-    assert.match(String(narrow.body.error), /mapping\.columns lists 8 features but the model's input 'float_input' has 10 columns/);
-    const ownName = await post({ onnx_base64: onnxBase64, mapping, name: spec.model.name });
-    assert.equal(ownName.status, 400);
-    assert.match(String(ownName.body.error), /pipeline's own trained model/);
-    const badStage = await post({ onnx_base64: onnxBase64, mapping, stage: 'production' });
-    assert.equal(badStage.status, 400);
-    assert.match(String(badStage.body.error), /stage: expected candidate or champion/);
-    const noPipeline = await fetch(`${stack.serving.url}/v1/pipelines/nope/models/external`, {
+    const unknownFeature = assertErrorBody(await post({ onnx_base64: onnxBase64, mapping: { ...mapping, columns: [...mapping.columns.slice(0, 9), 'card_age_days'] } }), 400, 'INVALID_MODEL');
+    assert.match(unknownFeature.message, /'card_age_days' not produced by the pipeline/);
+    const wrongInput = assertErrorBody(await post({ onnx_base64: onnxBase64, mapping: { ...mapping, input: 'features' } }), 400, 'INVALID_MODEL');
+    assert.match(wrongInput.message, /declared input 'features' does not exist; the graph's input is 'float_input'/);
+    const narrow = assertErrorBody(await post({ onnx_base64: onnxBase64, mapping: { ...mapping, columns: mapping.columns.slice(0, 8) } }), 400, 'INVALID_MODEL');
+    assert.match(narrow.message, /mapping\.columns lists 8 features but the model's input 'float_input' has 10 columns/);
+    const ownName = assertErrorBody(await post({ onnx_base64: onnxBase64, mapping, name: spec.model.name }), 400, 'INVALID_INPUT');
+    assert.match(ownName.message, /pipeline's own trained model/);
+    const badStage = assertErrorBody(await post({ onnx_base64: onnxBase64, mapping, stage: 'production' }), 400, 'INVALID_INPUT');
+    assert.match(badStage.message, /stage: expected candidate or champion/);
+    const noPipeline = await request(`${stack.serving.url}/v1/pipelines/nope/models/external`, {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ onnx_base64: onnxBase64, mapping }),
     });
-    assert.equal(noPipeline.status, 404);
+    assertErrorBody(noPipeline, 404, 'PIPELINE_NOT_FOUND');
     assert.equal((await readAll<ModelRegistryRecord>(stack.kafka, stack.serde, ctx.topics.models)).length, 0, 'refused models are not published');
 
     // The CLI registers it as champion; the training target validates and publishes it.
@@ -136,8 +129,9 @@ test('an external scikit-learn model registered with its mapping scores feature 
 
     // A second registration is the next version; as a candidate it is stored, not served.
     const candidate = await post({ onnx_base64: onnxBase64, mapping, threshold: 0.3 });
-    assert.equal(candidate.status, 201, JSON.stringify(candidate.body));
-    assert.deepEqual([candidate.body.model_version, candidate.body.stage, candidate.body.threshold], [2, 'candidate', 0.3]);
+    assert.equal(candidate.status, 201, candidate.text);
+    const second = JSON.parse(candidate.text) as { model_version: number; stage: string; threshold: number };
+    assert.deepEqual([second.model_version, second.stage, second.threshold], [2, 'candidate', 0.3]);
     await eventually(async () => ((await readAll(stack.kafka, stack.serde, ctx.topics.models)).length === 2 ? true : undefined), 'the candidate on the registry topic');
     assert.equal(inference.models.get(name)?.record.model_version, 1);
   } finally {

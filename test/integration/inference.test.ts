@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { InferenceModule, InferenceService } from '@streamloop/inference';
 import { exportOnnx, seededRandom, TabularPipeline } from '@streamloop/ml';
 import type { FeatureVectorRecord, ModelRegistryRecord, PredictionRecord } from '@streamloop/runtime';
+import { assertErrorBody, assertJsonEndpointErrors, request } from '../support/http-errors';
 import { brokersOrSkip, eventually, readAll, startStack, testPipeline, uniqueName } from '../support/stack';
 
 const brokers = brokersOrSkip();
@@ -54,6 +55,13 @@ test('inference scores with the champion, hot-swaps a newer one, and refuses a c
       })),
     });
 
+    // Before any model, REST predict answers 503 NO_MODEL_YET (retriable) and the model endpoint 404.
+    const noModel = await request(`${stack.serving.url}/v1/pipelines/${name}/predict`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ features: { x1: 1 } }),
+    });
+    assertErrorBody(noModel, 503, 'NO_MODEL_YET');
+    assertErrorBody(await request(`${stack.serving.url}/v1/pipelines/${name}/model`), 404, 'NOT_FOUND');
+
     // Feature vectors that arrive before any model wait for it, uncommitted.
     await sendVectors(['a1', 'a2', 'a3']);
     const v1 = trainedModel(1);
@@ -96,11 +104,13 @@ test('inference scores with the champion, hot-swaps a newer one, and refuses a c
     const body = (await res.json()) as { score: number; model_version: number };
     assert.equal(body.model_version, 2);
     assert.ok(Math.abs(body.score - v2.predictProba([[0.5, Number.NaN]])[0]) < 1e-5);
-    const bad = await fetch(`${stack.serving.url}/v1/pipelines/${name}/predict`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ features: { x1: 'high' } }),
-    });
-    assert.equal(bad.status, 400);
-    assert.match(((await bad.json()) as { error: string }).error, /features\.x1/);
+    const predictUrl = `${stack.serving.url}/v1/pipelines/${name}/predict`;
+    const bad = assertErrorBody(await request(predictUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ features: { x1: 'high' } }) }), 400, 'INVALID_INPUT');
+    assert.match(bad.message, /features\.x1/);
+    assertErrorBody(await request(predictUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[1, 2]' }), 400, 'INVALID_INPUT');
+    // Every error in the one body: malformed JSON 400, not JSON 415, no route 404, over the body limit 413.
+    await assertJsonEndpointErrors(stack.serving.url, `/v1/pipelines/${name}/predict`, 2 * 1024 * 1024);
+    assertErrorBody(await request(`${stack.serving.url}/v1/pipelines/nope/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"features": {}}' }), 404, 'PIPELINE_NOT_FOUND');
   } finally {
     await producer.disconnect();
     await stack.close();

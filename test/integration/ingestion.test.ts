@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { IngestionModule } from '@streamloop/ingestion';
 import { generateCardTransactions } from '@streamloop/testing';
+import { assertErrorBody, assertJsonEndpointErrors, request } from '../support/http-errors';
 import { brokersOrSkip, eventually, readAll, startStack, testPipeline, uniqueName } from '../support/stack';
 
 const brokers = brokersOrSkip();
@@ -63,21 +64,18 @@ test('ingestion validates, fills defaults, drops duplicates and dead-letters bad
     assert.ok(dlq[0].headers['__connect.errors.partition'] !== undefined);
     assert.equal(dlq[0].value.stage, 'ingestion.validate');
 
-    // HTTP: explicit body limit, reasons per record, unknown pipeline.
-    const big = await fetch(`${stack.serving.url}/v1/pipelines/${name}/events`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pad: 'x'.repeat(2 * 1024 * 1024) }),
+    // HTTP, every error in the one body: malformed JSON 400, not JSON 415, no route 404, over the body limit 413,
+    // reasons per record, unknown pipeline.
+    await assertJsonEndpointErrors(stack.serving.url, `/v1/pipelines/${name}/events`, 2 * 1024 * 1024);
+    const post = (pipeline: string, body: string) => request(`${stack.serving.url}/v1/pipelines/${pipeline}/events`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body,
     });
-    assert.equal(big.status, 413);
-    const unknown = await fetch(`${stack.serving.url}/v1/pipelines/nope/events`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}',
-    });
-    assert.equal(unknown.status, 404);
-    const missing = await fetch(`${stack.serving.url}/v1/pipelines/${name}/events`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ transaction_id: 'x' }),
-    });
-    assert.equal(missing.status, 400);
-    const body = (await missing.json()) as { rejected: Array<{ errors: string[] }> };
-    assert.match(body.rejected[0].errors.join('; '), /card_id/);
+    const unknown = assertErrorBody(await post('nope', '{}'), 404, 'PIPELINE_NOT_FOUND');
+    assert.match(unknown.message, /unknown pipeline "nope"/);
+    const missing = assertErrorBody(await post(name, JSON.stringify({ transaction_id: 'x' })), 400, 'INVALID_EVENT');
+    const { rejected } = missing.details as { rejected: Array<{ index: number; errors: string[] }> };
+    assert.equal(rejected[0].index, 0);
+    assert.match(rejected[0].errors.join('; '), /card_id/);
   } finally {
     await producer.disconnect();
     await stack.close();

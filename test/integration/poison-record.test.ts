@@ -17,6 +17,7 @@ import { generateCardTransactions, type CardTransaction } from '@streamloop/test
 import { freePort, waitForApi } from '../support/cli-process';
 import { championRecord, publishModel, trainTestModel } from '../support/models';
 import { startCliProcess, startServiceProcess, writeSpecFile, type ServiceProcess } from '../support/processes';
+import { assertErrorBody } from '../support/http-errors';
 import { brokersOrSkip, eventually, readAll, startStack, uniqueName } from '../support/stack';
 
 const brokers = brokersOrSkip();
@@ -75,13 +76,11 @@ test('a 5 MB event is dead-lettered and stops nothing: every other event predict
 
     // --- HTTP ingest with the default body limit (1mb = 1,048,576 bytes).
     const ingestUrl = `${api}/v1/pipelines/${name}/events`;
-    await t.test('HTTP: a body over HTTP_BODY_LIMIT gets 413 with a JSON reason', async () => {
+    await t.test('HTTP: a body over HTTP_BODY_LIMIT gets 413 PAYLOAD_TOO_LARGE with a JSON reason', async () => {
       const res = await postJson(ingestUrl, JSON.stringify(withLongString(events[0], `${name}-http-2mb`, BIG_FIELD, 2 * MiB)));
       t.diagnostic(`413 body: ${res.text.slice(0, 300)}`);
-      assert.equal(res.status, 413, res.text.slice(0, 500));
-      assert.match(res.contentType, /application\/json/);
-      const body = JSON.parse(res.text) as Record<string, unknown>;
-      assert.match(JSON.stringify(body), /too large|limit/i, `a reason in ${res.text.slice(0, 500)}`);
+      const error = assertErrorBody(res, 413, 'PAYLOAD_TOO_LARGE');
+      assert.match(error.message, /too large.*limit is 1048576 bytes/i, `a reason in ${res.text.slice(0, 500)}`);
     });
     // Assumption: with the defaults the body limit (1 MiB) is below the raw topic's max.message.bytes (1 MiB + 12) and
     // an event's Avro encoding is never longer than its JSON (no arrays or maps in this schema), so no single event the
@@ -193,6 +192,7 @@ test('a 5 MB event is dead-lettered and stops nothing: every other event predict
         const id = `${other}-2mb`;
         const res = await postJson(`${otherApi}/v1/pipelines/${other}/events`, JSON.stringify(withLongString(events[2], id, BIG_FIELD, 2 * MiB)));
         assert.ok(res.status >= 400 && res.status < 500, `a 4xx, got ${res.status}: ${res.text.slice(0, 500)}`);
+        assertErrorBody(res, res.status, 'INVALID_EVENT');
         assert.ok(res.text.includes(id) || /"index"\s*:\s*0/.test(res.text), `the response names the record: ${res.text.slice(0, 500)}`);
         assert.match(res.text, new RegExp(`max\\.message\\.bytes|${DEFAULT_MAX_MESSAGE_BYTES}|limit`, 'i'), 'the response names the limit');
         let published = 0;

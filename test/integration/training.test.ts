@@ -8,6 +8,7 @@ import type { ModelRegistryRecord } from '@streamloop/runtime';
 import { FeatureComputer } from '@streamloop/features';
 import { generateCardTransactions } from '@streamloop/testing';
 import { TrainingModule } from '@streamloop/training';
+import { assertErrorBody, request } from '../support/http-errors';
 import { brokersOrSkip, readAll, startStack, testPipeline, uniqueName } from '../support/stack';
 
 const brokers = brokersOrSkip();
@@ -21,9 +22,8 @@ test('training builds a dataset from ClickHouse, evaluates on the latest window 
   const stack = await startStack(brokers!, [spec], (r) => [TrainingModule.register(r)]);
   try {
     const url = `${stack.serving.url}/v1/pipelines/${name}/train`;
-    const tooEarly = await fetch(url, { method: 'POST' });
-    assert.equal(tooEarly.status, 409, 'not enough labels yet');
-    assert.match(((await tooEarly.json()) as { error: string }).error, /min_labels/);
+    const tooEarly = assertErrorBody(await request(url, { method: 'POST' }), 409, 'NOT_ENOUGH_DATA');
+    assert.match(tooEarly.message, /min_labels/);
 
     // Feature vectors and (some) labels, as monitoring would have sunk them.
     const computer = new FeatureComputer(spec);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadSettings } from '@streamloop/config';
+import type { ErrorBody } from '@streamloop/errors';
 import { parseTargets, startStreamloop } from './server';
 import { runDemo } from './demo';
 
@@ -50,7 +51,7 @@ program
     const res = await fetch(`${opts.api}/v1/pipelines/${encodeURIComponent(opts.pipeline)}/train`, { method: 'POST' });
     const body = await res.text();
     if (!res.ok) {
-      console.error(`training failed (HTTP ${res.status}): ${body}`);
+      console.error(`training failed (${describeHttpError(res.status, body)})`);
       process.exit(1);
     }
     console.log(JSON.stringify(JSON.parse(body), null, 2));
@@ -81,11 +82,22 @@ program
     const text = await res.text();
     if (!res.ok) {
       const hint = res.status === 413 ? ` (the ONNX file is ${onnx.length} bytes, sent as base64: raise HTTP_BODY_LIMIT of the services)` : '';
-      console.error(`registration failed (HTTP ${res.status}): ${text}${hint}`);
+      console.error(`registration failed (${describeHttpError(res.status, text)})${hint}`);
       process.exit(1);
     }
     console.log(JSON.stringify(JSON.parse(text), null, 2));
   });
+
+/** An error answer of the services (docs/errors.md) as "HTTP 409 NOT_ENOUGH_DATA: …"; another body is shown as it is. */
+function describeHttpError(status: number, text: string): string {
+  try {
+    const { error } = JSON.parse(text) as Partial<ErrorBody>;
+    if (error && typeof error.code === 'string' && typeof error.message === 'string') return `HTTP ${status} ${error.code}: ${error.message}`;
+  } catch {
+    // not JSON: a proxy's page, say
+  }
+  return `HTTP ${status}: ${text}`;
+}
 
 function toPort(v: string): number {
   const n = Number(v);

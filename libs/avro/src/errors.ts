@@ -1,41 +1,48 @@
+import { PlatformError, type PlatformErrorOptions } from '@streamloop/errors';
+
 /** The bytes are not a Confluent wire-format record (too short, or the magic byte is not 0). */
-export class WireFormatError extends Error {
-  override name = 'WireFormatError';
+export class WireFormatError extends PlatformError {
+  constructor(message: string) {
+    super('INVALID_WIRE_FORMAT', message);
+  }
 }
 
 /** Untrusted Avro bytes that do not decode under the writer schema; `path` names where (e.g. `$.items[3].name`). */
-export class AvroDecodeError extends Error {
-  override name = 'AvroDecodeError';
+export class AvroDecodeError extends PlatformError {
   constructor(
     readonly path: string,
     readonly expected: string,
     detail?: string,
   ) {
-    super(`cannot decode Avro at ${path}: expected ${expected}${detail ? ` (${detail})` : ''}`);
+    super('AVRO_DECODE_FAILED', `cannot decode Avro at ${path}: expected ${expected}${detail ? ` (${detail})` : ''}`);
   }
 }
 
 /** A schema that avsc refuses (bad JSON, unknown type, bad default...). */
-export class SchemaParseError extends Error {
-  override name = 'SchemaParseError';
-}
-
-/** The registry answered with a Confluent error body ({ error_code, message }). */
-export class RegistryError extends Error {
-  override name = 'RegistryError';
-  constructor(
-    readonly status: number,
-    readonly errorCode: number,
-    message: string,
-  ) {
-    super(message);
+export class SchemaParseError extends PlatformError {
+  constructor(message: string) {
+    super('INVALID_SCHEMA', message);
   }
 }
 
 /**
- * The registry could not be reached or answered 5xx. Consumers treat this as an outage (retry the batch),
- * not as a bad record — the name is what callers test for.
+ * The registry answered with a Confluent error body ({ error_code, message }): it refused the request. The registry's
+ * own HTTP status and error code are kept (`registryStatus`, `errorCode`); as a platform error it is
+ * SCHEMA_REGISTRY_REJECTED, a failure of this service, not of the client that caused the call.
  */
-export class RegistryUnavailableError extends Error {
-  override name = 'RegistryUnavailableError';
+export class RegistryError extends PlatformError {
+  constructor(
+    readonly registryStatus: number,
+    readonly errorCode: number,
+    message: string,
+  ) {
+    super('SCHEMA_REGISTRY_REJECTED', message);
+  }
+}
+
+/** The registry could not be reached or answered 5xx: an outage (a consumer retries the batch), not a bad record. */
+export class RegistryUnavailableError extends PlatformError {
+  constructor(message: string, options?: Pick<PlatformErrorOptions, 'cause'>) {
+    super('SCHEMA_REGISTRY_UNAVAILABLE', message, options);
+  }
 }

@@ -78,7 +78,7 @@ export class AvroSerde {
     try {
       writerType = await this.writerType(schemaId);
     } catch (error) {
-      if (error instanceof RegistryError && error.status === 404) {
+      if (error instanceof RegistryError && error.registryStatus === 404) {
         throw new AvroDecodeError('$', 'a schema id known to the registry', `id ${schemaId}: ${error.message}`);
       }
       throw error;

@@ -10,7 +10,7 @@ export {
 } from './schema';
 export { migrate, MIGRATIONS, type Migration, type MigrateResult } from './migrate';
 export { encodeRow, encodeFloat, decodeFloat, formatDateTime64, RowValidationError } from './serialize';
-export { insertRows, encodeRows, InsertError, isPermanentError, type InsertOptions } from './insert';
+export { insertRows, encodeRows, InsertError, isClickHouseServerError, isPermanentError, type InsertOptions } from './insert';
 export { BatchedWriter, type BatchedWriterOptions, type SourceRange } from './writer';
 export {
   queryRows, countRows, countLabelledFeatures, latestEventTime, loadTrainingDataset, latestFeatureValues, loadLabelledPredictions,

@@ -1,4 +1,5 @@
-import type { ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseError, type ClickHouseClient } from '@clickhouse/client';
+import { PlatformError } from '@streamloop/errors';
 import { qualify } from './schema';
 import { encodeRow, RowValidationError } from './serialize';
 
@@ -27,8 +28,11 @@ const PERMANENT_CODES = new Set([
   '6', '16', '26', '27', '38', '41', '43', '44', '47', '53', '60', '62', '69', '70', '72', '81', '117', '130', '131', '386', '497', '516',
 ]);
 
-/** A failed insert; `permanent` when retrying the same rows cannot succeed. Nothing was written (or it was deduplicated). */
-export class InsertError extends Error {
+/**
+ * A failed insert; `permanent` when retrying the same rows cannot succeed (CLICKHOUSE_REJECTED), else ClickHouse is
+ * away or overloaded (CLICKHOUSE_UNAVAILABLE, retriable). Nothing was written (or it was deduplicated).
+ */
+export class InsertError extends PlatformError {
   constructor(
     message: string,
     readonly table: string,
@@ -37,9 +41,13 @@ export class InsertError extends Error {
     readonly attempts: number,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
-    this.name = 'InsertError';
+    super(permanent ? 'CLICKHOUSE_REJECTED' : 'CLICKHOUSE_UNAVAILABLE', message, options);
   }
+}
+
+/** Whether the ClickHouse server (or chDB, which answers in the same shape) raised `error`, by class. */
+export function isClickHouseServerError(error: unknown): boolean {
+  return error instanceof ClickHouseError;
 }
 
 export function isPermanentError(error: unknown): boolean {

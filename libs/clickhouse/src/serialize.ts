@@ -1,10 +1,10 @@
+import { PlatformError } from '@streamloop/errors';
 import { tableDef, type ColumnDef } from './schema';
 
 /** A row that does not fit its table; names the table, the row and the field. */
-export class RowValidationError extends Error {
+export class RowValidationError extends PlatformError {
   constructor(message: string, readonly table: string, readonly rowIndex: number, readonly field?: string) {
-    super(message);
-    this.name = 'RowValidationError';
+    super('INVALID_ROW', message);
   }
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PlatformError } from '@streamloop/errors';
 import { parseDuration } from './duration';
 import { describeIssue } from './issues';
 
@@ -29,10 +30,9 @@ export interface Settings {
 }
 
 /** Settings that cannot be used; the message names every offending environment variable. */
-export class SettingsError extends Error {
-  override name = 'SettingsError';
+export class SettingsError extends PlatformError {
   constructor(readonly problems: string[]) {
-    super(problems.length === 1 ? `environment: ${problems[0]}` : `environment: ${problems.length} problems\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    super('INVALID_SETTINGS', problems.length === 1 ? `environment: ${problems[0]}` : `environment: ${problems.length} problems\n${problems.map((p) => `  ${p}`).join('\n')}`);
   }
 }
 

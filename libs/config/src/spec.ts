@@ -2,16 +2,16 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { PlatformError } from '@streamloop/errors';
 import { parseDuration } from './duration';
 import { describeFieldType, readEventSchema, type EventField, type EventSchemaInfo } from './event-schema';
 import { describeIssue, shown } from './issues';
 import { topicsFor } from './topics';
 
 /** A pipeline spec that cannot be used; the message names the file and every offending key path. */
-export class SpecError extends Error {
-  override name = 'SpecError';
+export class SpecError extends PlatformError {
   constructor(readonly file: string, readonly problems: string[]) {
-    super(problems.length === 1 ? `${file}: ${problems[0]}` : `${file}: ${problems.length} problems\n${problems.map((p) => `  ${file}: ${p}`).join('\n')}`);
+    super('INVALID_PIPELINE_SPEC', problems.length === 1 ? `${file}: ${problems[0]}` : `${file}: ${problems.length} problems\n${problems.map((p) => `  ${file}: ${p}`).join('\n')}`);
   }
 }
 

@@ -1,4 +1,5 @@
 import { featureNamesOf, parseDuration, type AggregateSpec, type PipelineSpec } from '@streamloop/config';
+import { PlatformError } from '@streamloop/errors';
 import { compileTransform, toNumber, type CompiledTransform } from './transforms';
 import { BucketedWindow } from './window';
 import { HLL_REGISTERS, HllWindow, hashString } from './hll';
@@ -42,8 +43,10 @@ export interface FeatureComputerOptions {
 }
 
 /** An event the computer cannot use (no event time), or state that does not fit this spec. */
-export class FeatureInputError extends Error {
-  override name = 'FeatureInputError';
+export class FeatureInputError extends PlatformError {
+  constructor(message: string) {
+    super('INVALID_FEATURE_INPUT', message);
+  }
 }
 
 /**

@@ -8,3 +8,4 @@ export { runTransactionalProcessor, type BatchInfo, type PartitionTask, type Run
 export { chunkMessages } from './chunks';
 export { SerialQueue } from './serial';
 export { forgetCoordinators, COORDINATOR_CACHE_TTL_MS } from './coordinator-cache';
+export { kafkaErrorRetriable } from './errors';

@@ -18,9 +18,7 @@ export interface ExternalModelMapping {
   threshold?: number;
 }
 
-export class ExternalModelError extends OnnxModelError {
-  override name = 'ExternalModelError';
-}
+export class ExternalModelError extends OnnxModelError {}
 
 const MAPPING_KEYS = ['input', 'columns', 'probability_output', 'positive_class_index', 'name', 'threshold'];
 

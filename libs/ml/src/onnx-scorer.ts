@@ -1,13 +1,17 @@
 import onnxProto from 'onnx-proto';
 import type { onnx as P } from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
+import { PlatformError } from '@streamloop/errors';
 import type { Matrix } from './data';
 import { ONNX_LABEL_OUTPUT, ONNX_PROBABILITIES_OUTPUT } from './onnx-export';
 
 const { onnx } = onnxProto;
 
-export class OnnxModelError extends Error {
-  override name = 'OnnxModelError';
+/** A model that fails the checks a model must pass to serve (size, external data, shapes, declared tensors). */
+export class OnnxModelError extends PlatformError {
+  constructor(message: string) {
+    super('INVALID_MODEL', message);
+  }
 }
 
 export interface OnnxScorerOptions {

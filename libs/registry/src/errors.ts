@@ -1,15 +1,18 @@
+import { PlatformError, type ErrorCode } from '@streamloop/errors';
+
 /**
  * A registry failure with Confluent's HTTP status and error code, e.g. 404/40401 subject not found,
- * 409/409 incompatible schema, 422/42201 invalid schema. The HTTP layer renders it as { error_code, message }.
+ * 409/409 incompatible schema, 422/42201 invalid schema. The HTTP layer renders it as { error_code, message };
+ * the platform code follows from the error code (see platformCodeOf).
  */
-export class SchemaRegistryError extends Error {
-  override name = 'SchemaRegistryError';
+export class SchemaRegistryError extends PlatformError {
   constructor(
-    readonly status: number,
+    status: number,
     readonly errorCode: number,
     message: string,
   ) {
-    super(message);
+    // Confluent's API fixes the status per error code, so it is kept as given.
+    super(platformCodeOf(errorCode), message, { status });
   }
 }
 
@@ -31,3 +34,14 @@ export const ErrorCodes = {
 
 export const notFound = (code: number, message: string) => new SchemaRegistryError(404, code, message);
 export const unprocessable = (code: number, message: string) => new SchemaRegistryError(422, code, message);
+
+/** The platform code of a Confluent error code: 404xx not found, 409 incompatible, 42201 invalid schema, 5xxxx the store. */
+export function platformCodeOf(errorCode: number): ErrorCode {
+  if (errorCode === ErrorCodes.INCOMPATIBLE_SCHEMA) return 'INCOMPATIBLE_SCHEMA';
+  if (errorCode === ErrorCodes.INVALID_SCHEMA) return 'INVALID_SCHEMA';
+  if (errorCode >= 40400 && errorCode < 40500) return 'NOT_FOUND';
+  if (errorCode >= 42200 && errorCode < 42300) return 'INVALID_INPUT';
+  // 50001-50003: the backing log cannot be written or the store is not started — the registry is down for now.
+  if (errorCode >= 50000 && errorCode < 60000) return 'SCHEMA_REGISTRY_UNAVAILABLE';
+  return 'INTERNAL';
+}

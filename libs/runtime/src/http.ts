@@ -3,6 +3,7 @@ import { Module, type DynamicModule, type INestApplication, type INestMicroservi
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { StreamServer } from '@streamloop/stream';
+import { useJsonHttp } from './http-errors';
 import { PlatformModule } from './platform.module';
 import type { Runtime } from './runtime';
 import { streamPlatformOf } from './stream-platform';
@@ -22,8 +23,7 @@ export async function serveModules(runtime: Runtime, modules: DynamicModule[]): 
   class StreamloopAppModule {}
 
   const app = await NestFactory.create<NestExpressApplication>(StreamloopAppModule, { bodyParser: false, logger: ['error', 'warn'] });
-  // Explicit body limits: an oversized request gets 413, never a process-sized buffer.
-  app.useBodyParser('json', { limit: runtime.settings.httpBodyLimit });
+  useJsonHttp(app, { bodyLimit: runtime.settings.httpBodyLimit, logger: runtime.logger });
   // The stream handlers of the modules' controllers run on the platform's own Kafka transport, after the modules'
   // bootstrap hooks (a handler may need what they prepare) and before HTTP opens.
   app.connectMicroservice({ strategy: new StreamServer(streamPlatformOf(runtime), (token) => app.get(token, { strict: false })) });

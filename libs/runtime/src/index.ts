@@ -9,3 +9,4 @@ export type { FeatureVectorRecord, PredictionRecord, LabelRecord, ModelRegistryR
 export { RUNTIME } from './tokens';
 export { PlatformModule } from './platform.module';
 export { serveModules, runStandalone, startStreamHandlers, type ServingApp } from './http';
+export { HttpErrorFilter, JsonBodyGuard, hasRequestBody, isJsonMediaType, useJsonHttp, INTERNAL_ERROR_MESSAGE } from './http-errors';

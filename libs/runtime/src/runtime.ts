@@ -2,6 +2,7 @@ import type { Type } from 'avsc';
 import { AvroSerde, HttpRegistryClient, loadAvsc } from '@streamloop/avro';
 import { createClickHouse, closeClickHouse, migrate, type ClickHouseClient } from '@streamloop/clickhouse';
 import { loadPipelineSpec, topicsFor, type PipelineSpec, type PipelineTopics, type Settings } from '@streamloop/config';
+import { PlatformError } from '@streamloop/errors';
 import { FeatureComputer, featureStages, type FeatureStage } from '@streamloop/features';
 import { Partitioners, type PartitionMetadata } from 'kafkajs';
 import { chunkMessages, createKafka, ensureTopics, type Kafka, type Message, type Producer, type TopicSpec } from '@streamloop/kafka';
@@ -230,9 +231,8 @@ export interface ComputedFeaturesView {
   stateOwned: boolean;
 }
 
-export class UnknownPipelineError extends Error {
-  override name = 'UnknownPipelineError';
+export class UnknownPipelineError extends PlatformError {
   constructor(readonly pipeline: string, known: string[]) {
-    super(`unknown pipeline "${pipeline}"; this process runs: ${known.join(', ') || 'none'}`);
+    super('PIPELINE_NOT_FOUND', `unknown pipeline "${pipeline}"; this process runs: ${known.join(', ') || 'none'}`);
   }
 }

@@ -1,6 +1,7 @@
 import type { Type } from 'avsc';
 import type { AvroSerde } from '@streamloop/avro';
 import type { StreamloopMetrics } from '@streamloop/observability';
+import { PlatformError } from '@streamloop/errors';
 import { deadLetter, deadLetterMessage, fitDeadLetter, type ConsumedRecord, type Message, type TopicMessages } from '@streamloop/kafka';
 import { StreamContext, type BatchOutcome, type PendingOutput, type StreamBatch, type StreamRecord } from './context';
 import { classifyFailure, RecordTooLargeError } from './errors';
@@ -26,9 +27,14 @@ export interface Fusion {
   invoke: InvokeHandler;
 }
 
-/** Thrown to have the partition's state rebuilt before the batch is tried again (a record failed mid-way). */
-export class RebuildStateError extends Error {
-  override name = 'RebuildStateError';
+/**
+ * Thrown to have the partition's state rebuilt before the batch is tried again (a record failed mid-way). Not
+ * retriable in the platform's sense: it is one record's failure (the runner retries every failed batch anyway).
+ */
+export class RebuildStateError extends PlatformError {
+  constructor(message: string, options: { cause: unknown }) {
+    super('PARTITION_STATE_REBUILD', message, options);
+  }
 }
 
 /** Room kept for a record's framing, its headers and the record batch header around it. */

@@ -8,7 +8,7 @@ import {
   type BatchInfo, type ConsumedRecord, type Kafka, type Producer, type TopicMessages,
 } from '@streamloop/kafka';
 import type { HealthRegistry, Logger } from '@streamloop/observability';
-import { BatchProcessor, outcomeOf, RebuildStateError, type Fusion, type StreamIO } from './batch-processor';
+import { BatchProcessor, outcomeOf, type Fusion, type StreamIO } from './batch-processor';
 import type { StreamBatch, StreamContext } from './context';
 import { classifyFailure } from './errors';
 import { STREAM_EXTRAS_KEY, type PartitionStateFactory, type StreamHandlerOptions, type StreamPipeline, type TopicRole } from './options';
@@ -117,7 +117,7 @@ export class StreamServer extends Server implements CustomTransportStrategy {
     const changelog = factory?.changelog(pipeline, topic);
     const processor = new BatchProcessor(this.io(), pipeline, options, type, this.invoker(handler), changelog, fusions);
     const failed = (error: unknown, attempt: number, partition: number) => {
-      const kind = error instanceof RebuildStateError ? 'record' : classifyFailure(error);
+      const kind = classifyFailure(error);
       if (kind === 'not-ready') return;
       if (kind === 'record') {
         log.debug({ err: error, partition }, 'narrowing a failed batch down to its record');

@@ -1,11 +1,14 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, Payload } from '@nestjs/microservices';
+import { PlatformError } from '@streamloop/errors';
 import { RUNTIME, Runtime, type FeatureVectorRecord } from '@streamloop/runtime';
-import { StreamHandler, type StreamBatch, type StreamContext, type StreamRecord } from '@streamloop/stream';
+import { classifyFailure, StreamHandler, type StreamBatch, type StreamContext, type StreamRecord } from '@streamloop/stream';
 import { FeatureStateFactory, type FeatureStageState } from './feature-state';
 
-export class LateEventError extends Error {
-  override name = 'LateEventError';
+export class LateEventError extends PlatformError {
+  constructor(message: string) {
+    super('LATE_EVENT', message);
+  }
 }
 
 /** A repartitioned event: the original event bytes and the aggregates of the stages before (schemas/feature-partial.avsc). */
@@ -46,7 +49,7 @@ export class FeaturesStream {
         this.computeOne(context, record, value, record.value.event, record.value.aggregates);
       } catch (error) {
         // The carried event was written by the stage before: failing to read it is that record's problem, unless an outage.
-        if ((error as Error).name === 'RegistryUnavailableError') throw error;
+        if (classifyFailure(error) !== 'record') throw error;
         context.deadLetter(record, error);
       }
     }

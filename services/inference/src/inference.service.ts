@@ -1,11 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { PlatformError } from '@streamloop/errors';
 import { RUNTIME, Runtime } from '@streamloop/runtime';
 import { NotReadyError } from '@streamloop/stream';
 import { ModelStore, type ServingModel } from './model-store';
 
 /** No champion has been published for the pipeline yet: streaming waits for one, REST predict answers 503. */
 export class NoModelYetError extends NotReadyError {
-  override name = 'NoModelYetError';
+  constructor(message: string) {
+    super(message, 'NO_MODEL_YET');
+  }
 }
 
 export interface PredictResult {
@@ -58,8 +61,10 @@ export class InferenceService {
   }
 }
 
-export class BadPredictRequestError extends Error {
-  override name = 'BadPredictRequestError';
+export class BadPredictRequestError extends PlatformError {
+  constructor(message: string) {
+    super('INVALID_INPUT', message);
+  }
 }
 
 function numericFeatures(input: Record<string, unknown>, expected: string[]): Record<string, number> {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { PlatformError } from '@streamloop/errors';
 import { loadExternalModel, OnnxModelError, OnnxScorer } from '@streamloop/ml';
 import type { ModelRegistryRecord } from '@streamloop/runtime';
 
@@ -8,8 +9,11 @@ export interface ServingModel {
   loadedAt: number;
 }
 
-export class ModelRejectedError extends Error {
-  override name = 'ModelRejectedError';
+/** A registry record inference will not serve (size, hash, shapes, probe): the previous champion keeps serving. */
+export class ModelRejectedError extends PlatformError {
+  constructor(message: string) {
+    super('INVALID_MODEL', message);
+  }
 }
 
 /** Refuse anything larger: a registry record is one Kafka message, and a hostile one should cost little. */

@@ -1,7 +1,11 @@
 import type { PipelineSpec } from '@streamloop/config';
+import { PlatformError } from '@streamloop/errors';
 
-export class InvalidEventError extends Error {
-  override name = 'InvalidEventError';
+/** An event that fails its pipeline's checks; `details` (HTTP ingest) carries the reasons per record. */
+export class InvalidEventError extends PlatformError {
+  constructor(message: string, options?: { details?: unknown }) {
+    super('INVALID_EVENT', message, options);
+  }
 }
 
 /** The event id and entity key of an event, checked: a non-empty id, a finite event time, an entity key. */

@@ -1,5 +1,5 @@
-import { Controller, Get, HttpException, Inject, Param, Post } from '@nestjs/common';
-import { UnknownPipelineError } from '@streamloop/runtime';
+import { Controller, Get, Inject, Param, Post } from '@nestjs/common';
+import { PlatformError } from '@streamloop/errors';
 import { MonitoringService } from './monitoring.service';
 
 @Controller('v1/pipelines/:pipeline/drift')
@@ -10,19 +10,14 @@ export class MonitoringController {
   @Get()
   latest(@Param('pipeline') pipeline: string) {
     const report = this.monitoring.lastDriftReport(pipeline);
-    if (!report) throw new HttpException({ error: `no drift report yet for ${pipeline} (it needs a champion model and features)` }, 404);
+    if (!report) throw new PlatformError('NOT_FOUND', `no drift report yet for ${pipeline} (it needs a champion model and features)`);
     return report;
   }
 
   @Post()
   async run(@Param('pipeline') pipeline: string) {
-    try {
-      const report = await this.monitoring.driftJob(pipeline);
-      if (!report) throw new HttpException({ error: `no drift report for ${pipeline}: it needs a champion model and features` }, 409);
-      return report;
-    } catch (error) {
-      if (error instanceof UnknownPipelineError) throw new HttpException({ error: error.message }, 404);
-      throw error;
-    }
+    const report = await this.monitoring.driftJob(pipeline);
+    if (!report) throw new PlatformError('NOT_ENOUGH_DATA', `no drift report for ${pipeline}: it needs a champion model and features`);
+    return report;
   }
 }

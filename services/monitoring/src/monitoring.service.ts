@@ -105,7 +105,9 @@ export class MonitoringService implements OnApplicationBootstrap {
     }
   }
 
+  /** The latest report, if any; an unknown pipeline throws UnknownPipelineError (404 PIPELINE_NOT_FOUND). */
   lastDriftReport(pipeline: string): DriftReport | undefined {
+    this.runtime.pipeline(pipeline);
     return this.lastReports.get(pipeline);
   }
 

@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Module } from '@nestjs/common';
 import { RegistryErrorFilter } from './error.filter';
+import { RegistryRequestTypeGuard } from './request-type.guard';
 import { SchemaRegistryModule, type SchemaRegistryModuleOptions } from './schema-registry.module';
 import { REGISTRY_REQUEST_TYPES } from './tokens';
 
@@ -20,6 +21,17 @@ export interface RunningSchemaRegistry {
   close(): Promise<void>;
 }
 
+/**
+ * Confluent's HTTP conventions on an app: its request media types parsed as JSON up to `bodyLimit`, a body of another
+ * type refused with 415, and every error as Confluent's { error_code, message } (not the platform's error body).
+ */
+export function useRegistryHttp(app: NestExpressApplication, bodyLimit: string | number): void {
+  // Confluent clients send application/vnd.schemaregistry.v1+json: parse it (and the others) as JSON, bounded.
+  app.useBodyParser('json', { limit: bodyLimit, type: REGISTRY_REQUEST_TYPES });
+  app.useGlobalFilters(new RegistryErrorFilter());
+  app.useGlobalGuards(new RegistryRequestTypeGuard());
+}
+
 /** Starts the registry as its own HTTP app (like Confluent's on :8081) and resolves once it serves. */
 export async function startSchemaRegistry(opts: StartSchemaRegistryOptions): Promise<RunningSchemaRegistry> {
   const { port = 8081, host = '127.0.0.1', bodyLimit = '1mb', ...storeOptions } = opts;
@@ -28,9 +40,7 @@ export async function startSchemaRegistry(opts: StartSchemaRegistryOptions): Pro
   class SchemaRegistryAppModule {}
 
   const app = await NestFactory.create<NestExpressApplication>(SchemaRegistryAppModule, { bodyParser: false, logger: ['error', 'warn'] });
-  // Confluent clients send application/vnd.schemaregistry.v1+json: parse it (and the others) as JSON, bounded.
-  app.useBodyParser('json', { limit: bodyLimit, type: REGISTRY_REQUEST_TYPES });
-  app.useGlobalFilters(new RegistryErrorFilter());
+  useRegistryHttp(app, bodyLimit);
   await app.listen(port, host);
   const address = app.getHttpServer().address() as { port: number };
   const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
+import { PlatformError } from '@streamloop/errors';
 import { readTopicToEnd } from '@streamloop/kafka';
 import { loadExternalModel, parseExternalMapping } from '@streamloop/ml';
 import { RUNTIME, Runtime, type ModelRegistryRecord, type PipelineContext } from '@streamloop/runtime';
@@ -39,8 +40,11 @@ export interface ExternalModelResult {
   onnx_sha256: string;
 }
 
-export class BadExternalModelError extends Error {
-  override name = 'BadExternalModelError';
+/** A registration request that is not what the endpoint takes (a missing name, an unknown stage, …). */
+export class BadExternalModelError extends PlatformError {
+  constructor(message: string) {
+    super('INVALID_INPUT', message);
+  }
 }
 
 /**

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { countLabelledFeatures, insertRows, loadEventField, loadTrainingDataset, TABLES, type ClickHouseClient, type ExperimentRow, type TrainingRow } from '@streamloop/clickhouse';
+import { PlatformError } from '@streamloop/errors';
 import { readTopicToEnd } from '@streamloop/kafka';
 import { roundToFloat32, timeSplit, trainClassifier, validateModel, type Algorithm, type ModelParamValue } from '@streamloop/ml';
 import { RUNTIME, Runtime, type ModelRegistryRecord, type PipelineContext } from '@streamloop/runtime';
@@ -12,8 +13,10 @@ const SERVICE = 'training';
 const REFERENCE_SAMPLE = 2000;
 const AUTO_TRAIN_CHECK_MS = 3000;
 
-export class NotEnoughDataError extends Error {
-  override name = 'NotEnoughDataError';
+export class NotEnoughDataError extends PlatformError {
+  constructor(message: string) {
+    super('NOT_ENOUGH_DATA', message);
+  }
 }
 
 export interface TrainingResult {
