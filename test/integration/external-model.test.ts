@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { featureNamesOf } from '@streamloop/config';
 import { InferenceModule, InferenceService } from '@streamloop/inference';
-import type { FeatureVectorRecord, ModelRegistryRecord, PredictionRecord } from '@streamloop/runtime';
+import type { ModelRegistryRecord } from '@streamloop/model-registry';
+import type { FeatureVectorRecord, PredictionRecord } from '@streamloop/runtime';
 import { TrainingModule } from '@streamloop/training';
 import { brokersOrSkip, eventually, readAll, startStack, testPipeline, uniqueName } from '../support/stack';
 

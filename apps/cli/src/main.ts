@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadSettings } from '@streamloop/config';
+import { isRegistrationStage, REGISTRATION_STAGES } from '@streamloop/model-registry';
 import { parseTargets, startStreamloop } from './server';
 import { runDemo } from './demo';
 
@@ -100,7 +101,7 @@ function toPositiveInt(v: string): number {
 }
 
 function toStage(v: string): string {
-  if (v !== 'candidate' && v !== 'champion') throw new InvalidArgumentError(`expected candidate or champion, got "${v}"`);
+  if (!isRegistrationStage(v)) throw new InvalidArgumentError(`expected ${REGISTRATION_STAGES.join(' or ')}, got "${v}"`);
   return v;
 }
 
