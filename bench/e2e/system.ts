@@ -22,7 +22,7 @@ import { loadPipelineSpec, loadSettings, topicsFor, type PipelineSpec } from '@s
 import { FeatureComputer } from '@streamloop/features';
 import { createKafka, ensureTopics, runTransactionalProcessor, type ConsumedRecord, type Message, type RunningProcessor } from '@streamloop/kafka';
 import { gaussian, seededRandom, trainClassifier } from '@streamloop/ml';
-import type { ModelRegistryRecord } from '@streamloop/runtime';
+import { registryKey, type ModelRegistryRecord } from '@streamloop/model-registry';
 import { startStreamloop } from '../../apps/cli/src/server';
 
 const REPO = new URL('../../', import.meta.url).pathname;
@@ -137,7 +137,7 @@ async function startStreamloopSystem(brokers: string[], pipeline: string): Promi
     await producer.connect();
     try {
       const value = await serde.encode(`${topics.models}-value`, loadAvsc(MODEL_REGISTRY_SCHEMA), record);
-      await producer.send({ topic: topics.models, acks: -1, messages: [{ key: `${pipeline}/${record.model_name}/${record.model_version}`, value }] });
+      await producer.send({ topic: topics.models, acks: -1, messages: [{ key: registryKey(record), value }] });
     } finally {
       await producer.disconnect();
     }

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { InferenceModule, InferenceService } from '@streamloop/inference';
 import { exportOnnx, seededRandom, TabularPipeline } from '@streamloop/ml';
-import type { FeatureVectorRecord, ModelRegistryRecord, PredictionRecord } from '@streamloop/runtime';
+import type { ModelRegistryRecord } from '@streamloop/model-registry';
+import type { FeatureVectorRecord, PredictionRecord } from '@streamloop/runtime';
 import { assertErrorBody, assertJsonEndpointErrors, request } from '../support/http-errors';
 import { brokersOrSkip, eventually, readAll, startStack, testPipeline, uniqueName } from '../support/stack';
 

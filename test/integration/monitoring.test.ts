@@ -8,7 +8,8 @@ import { countRows } from '@streamloop/clickhouse';
 import { ErrorStreamMonitor, jensenShannonDistance, ksTest, psi, wasserstein1 } from '@streamloop/drift';
 import { evaluateBinary } from '@streamloop/ml';
 import { MonitoringModule, MonitoringService } from '@streamloop/monitoring';
-import type { AlertRecord, FeatureVectorRecord, LabelRecord, ModelRegistryRecord, PredictionRecord } from '@streamloop/runtime';
+import type { ModelRegistryRecord } from '@streamloop/model-registry';
+import type { AlertRecord, FeatureVectorRecord, LabelRecord, PredictionRecord } from '@streamloop/runtime';
 import { seededRandom } from '@streamloop/testing';
 import { brokersOrSkip, eventually, readAll, startStack, testPipeline, uniqueName } from '../support/stack';
 

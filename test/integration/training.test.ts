@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { insertRows, queryRows, TABLES } from '@streamloop/clickhouse';
 import { OnnxScorer } from '@streamloop/ml';
-import type { ModelRegistryRecord } from '@streamloop/runtime';
+import type { ModelRegistryRecord } from '@streamloop/model-registry';
 import { FeatureComputer } from '@streamloop/features';
 import { generateCardTransactions } from '@streamloop/testing';
 import { TrainingModule } from '@streamloop/training';

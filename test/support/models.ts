@@ -2,7 +2,7 @@
 // exported to ONNX and published to the model registry topic as the training target would.
 import { createHash } from 'node:crypto';
 import { exportOnnx, OnnxScorer, seededRandom, TabularPipeline } from '@streamloop/ml';
-import type { ModelRegistryRecord } from '@streamloop/runtime';
+import { publishModelVersion, type ModelRegistryRecord } from '@streamloop/model-registry';
 import type { TestStack } from './stack';
 
 /** A logistic regression over `featureNames` whose label depends on the first two features. */
@@ -29,23 +29,9 @@ export function championRecord(pipeline: string, modelName: string, version: num
   };
 }
 
-/** Publishes a registry record to the pipeline's model registry topic (keyed pipeline/model/version). */
+/** Publishes a registry record to the pipeline's model registry topic, as the training target does. */
 export async function publishModel(stack: TestStack, pipeline: string, record: ModelRegistryRecord): Promise<void> {
-  const topic = stack.runtime.pipeline(pipeline).topics.models;
-  const producer = stack.kafka.producer();
-  await producer.connect();
-  try {
-    await producer.send({
-      topic,
-      acks: -1,
-      messages: [{
-        key: `${record.pipeline}/${record.model_name}/${record.model_version}`,
-        value: await stack.serde.encode(`${topic}-value`, stack.runtime.types.modelRegistry, record),
-      }],
-    });
-  } finally {
-    await producer.disconnect();
-  }
+  await publishModelVersion(stack.runtime, stack.runtime.pipeline(pipeline).topics.models, record);
 }
 
 /**

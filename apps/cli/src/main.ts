@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadSettings } from '@streamloop/config';
 import type { ErrorBody } from '@streamloop/errors';
+import { isRegistrationStage, REGISTRATION_STAGES } from '@streamloop/model-registry';
 import { parseTargets, startStreamloop } from './server';
 import { runDemo } from './demo';
 
@@ -112,7 +113,7 @@ function toPositiveInt(v: string): number {
 }
 
 function toStage(v: string): string {
-  if (v !== 'candidate' && v !== 'champion') throw new InvalidArgumentError(`expected candidate or champion, got "${v}"`);
+  if (!isRegistrationStage(v)) throw new InvalidArgumentError(`expected ${REGISTRATION_STAGES.join(' or ')}, got "${v}"`);
   return v;
 }
 

@@ -5,7 +5,7 @@ export {
 export { isOutage } from '@streamloop/stream';
 export { streamPlatformOf } from './stream-platform';
 export { loadPlatformTypes, platformSchemaText, type PlatformTypes } from './platform-types';
-export type { FeatureVectorRecord, PredictionRecord, LabelRecord, ModelRegistryRecord, AlertRecord } from './records';
+export type { FeatureVectorRecord, PredictionRecord, LabelRecord, AlertRecord } from './records';
 export { RUNTIME } from './tokens';
 export { PlatformModule } from './platform.module';
 export { serveModules, runStandalone, startStreamHandlers, type ServingApp } from './http';

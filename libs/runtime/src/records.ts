@@ -1,4 +1,7 @@
-/** TypeScript shapes of the platform records (schemas/*.avsc). Times are epoch milliseconds. */
+/**
+ * TypeScript shapes of the platform records (schemas/*.avsc). Times are epoch milliseconds. The model registry
+ * record is @streamloop/model-registry's.
+ */
 export interface FeatureVectorRecord {
   event_id: string;
   pipeline: string;
@@ -28,36 +31,6 @@ export interface LabelRecord {
   event_id: string;
   label: number;
   label_time: number;
-}
-
-export interface ModelRegistryRecord {
-  pipeline: string;
-  model_name: string;
-  model_version: number;
-  algorithm: string;
-  stage: 'candidate' | 'champion' | 'archived';
-  created_at: number;
-  feature_names: string[];
-  feature_spec_version: string;
-  threshold: number;
-  onnx: Buffer;
-  onnx_sha256: string;
-  metrics: Record<string, number>;
-  params: Record<string, string>;
-  data_window_start: number;
-  data_window_end: number;
-  training_rows: number;
-  reference: Record<string, number[]>;
-  feature_importance: Record<string, number>;
-  /** Set for a model trained elsewhere (algorithm 'external'); null or absent for our own models. */
-  signature?: OnnxSignatureRecord | null;
-}
-
-/** The declared tensors of an external model; its input mapping is the record's feature_names. */
-export interface OnnxSignatureRecord {
-  input_name: string;
-  probability_output: string;
-  positive_class_index: number;
 }
 
 export interface AlertRecord {

@@ -1,13 +1,14 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, Payload } from '@nestjs/microservices';
-import { RUNTIME, Runtime, type FeatureVectorRecord, type ModelRegistryRecord, type PredictionRecord } from '@streamloop/runtime';
+import { pipelineOfMessage, registryMessageOf, type ModelRegistryRecord, type RegistryMessage } from '@streamloop/model-registry';
+import { RUNTIME, Runtime, type FeatureVectorRecord, type PredictionRecord } from '@streamloop/runtime';
 import { StreamHandler, type StreamBatch, type StreamContext, type StreamRecord } from '@streamloop/stream';
 import { InferenceService, NoModelYetError } from './inference.service';
 
 /**
  * P.features → P.predictions with the pipeline's champion (onnxruntime-node), one inference call per consumed batch
  * (the micro-batch), exactly once: predictions and offsets commit in one transaction per batch. The registry topic
- * is followed by every instance (broadcast) to hot-swap newer champions.
+ * is followed by every instance (broadcast) to hot-swap to the registry's champion.
  */
 @Controller()
 export class InferenceStream {
@@ -54,25 +55,39 @@ export class InferenceStream {
     });
   }
 
-  /** Offers every champion record of this pipeline to the model store; a refused one leaves the previous champion serving. */
+  /**
+   * Folds this pipeline's registry records into the model store, which serves the champion the registry's rule names
+   * (falling back to the newest earlier champion that loads); a refused model is dead-lettered with the reason.
+   */
   @StreamHandler({ role: 'models', mode: 'broadcast', stage: 'inference' })
   async follow(@Payload() batch: StreamBatch<ModelRegistryRecord>, @Ctx() context: StreamContext): Promise<void> {
     const pipeline = context.pipeline.spec.pipeline;
+    const messages: RegistryMessage[] = [];
+    const byOffset = new Map<bigint, StreamRecord<ModelRegistryRecord>>();
     for (const record of batch.records) {
-      if (record.error || !record.value) {
-        context.deadLetter(record, record.error ?? new Error('record has no value'));
-        continue;
-      }
-      const model = record.value;
-      if (model.pipeline !== pipeline) continue;
-      try {
-        if ((await this.inference.models.offer(model)) === 'swapped') {
-          this.runtime.metrics.modelVersion.set({ pipeline, model: model.model_name, role: 'champion' }, model.model_version);
-          this.runtime.logger.info({ pipeline, model: model.model_name, version: model.model_version }, 'serving new champion');
-        }
-      } catch (error) {
-        context.deadLetter(record, error);
-      }
+      const message = registryMessageOf(record.source, record.value);
+      // A tombstone deletes a version; any other record without a value is refused (its version number stays taken).
+      if (!record.value && message?.kind !== 'tombstone') context.deadLetter(record, record.error ?? new Error('record has no value'));
+      if (!message || pipelineOfMessage(message) !== pipeline) continue;
+      messages.push(message);
+      byOffset.set(message.offset, record);
+    }
+    const outcome = await this.inference.models.follow(pipeline, messages);
+    for (const { entry, error } of outcome.refused) {
+      const record = byOffset.get(entry.offset);
+      if (record) context.deadLetter(record, error);
+      else this.runtime.logger.error({ pipeline, model: entry.record.model_name, version: entry.record.model_version, err: error }, 'earlier champion refused');
+    }
+    const { change } = outcome;
+    if (!change) return;
+    const labels = (m: ModelRegistryRecord) => ({ pipeline, model: m.model_name, role: 'champion' });
+    if (change.from) this.runtime.metrics.modelVersion.remove(labels(change.from.record));
+    if (change.to) {
+      const m = change.to.record;
+      this.runtime.metrics.modelVersion.set(labels(m), m.model_version);
+      this.runtime.logger.info({ pipeline, model: m.model_name, version: m.model_version }, 'serving new champion');
+    } else {
+      this.runtime.logger.warn({ pipeline }, 'no champion can serve (retired, deleted or refused): predictions wait for one');
     }
   }
 }

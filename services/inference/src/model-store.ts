@@ -1,10 +1,15 @@
 import { createHash } from 'node:crypto';
 import { PlatformError } from '@streamloop/errors';
 import { loadExternalModel, OnnxModelError, OnnxScorer } from '@streamloop/ml';
-import type { ModelRegistryRecord } from '@streamloop/runtime';
+import {
+  championsNewestFirst, emptyRegistry, foldRegistry, registryKey, sameEntry,
+  type ModelRegistryRecord, type RegistryEntry, type RegistryMessage, type RegistryState,
+} from '@streamloop/model-registry';
 
 export interface ServingModel {
   record: ModelRegistryRecord;
+  /** Where the served record is on the registry topic. */
+  offset: bigint;
   scorer: OnnxScorer;
   loadedAt: number;
 }
@@ -16,29 +21,61 @@ export class ModelRejectedError extends PlatformError {
   }
 }
 
+/** What following a batch of the registry changed. */
+export interface FollowOutcome {
+  /** Set when the served model changed: the one before (if any) and the one now (none when no champion can serve). */
+  change?: { from?: ServingModel; to?: ServingModel };
+  /** Champions that failed their checks (each is refused once; a republished record is tried again). */
+  refused: Array<{ entry: RegistryEntry; error: unknown }>;
+}
+
 /** Refuse anything larger: a registry record is one Kafka message, and a hostile one should cost little. */
 const MAX_MODEL_BYTES = 64 * 1024 * 1024;
 
 /**
- * The champion per pipeline. A new version is loaded and checked beside the serving one and swapped in
- * with one assignment, so scoring never sees a half-loaded model; a model that fails its checks is
- * refused and the previous champion keeps serving.
+ * The serving model per pipeline: the registry's champion (@streamloop/model-registry's rule, the one monitoring
+ * measures), or, while the champion fails its checks, the newest earlier champion that passes them. A new model is
+ * loaded and checked beside the serving one and swapped in with one assignment, so scoring never sees a half-loaded
+ * model; a model that fails its checks is refused and the previous one keeps serving.
  */
 export class ModelStore {
-  private readonly champions = new Map<string, ServingModel>();
+  private readonly serving = new Map<string, ServingModel>();
+  private readonly registries = new Map<string, RegistryState>();
+  /** Records (key@offset) that failed their checks: not loaded again unless republished. */
+  private readonly refused = new Set<string>();
 
   get(pipeline: string): ServingModel | undefined {
-    return this.champions.get(pipeline);
+    return this.serving.get(pipeline);
   }
 
-  async offer(record: ModelRegistryRecord): Promise<'swapped' | 'ignored'> {
-    const current = this.champions.get(record.pipeline);
-    if (record.stage !== 'champion') return 'ignored';
-    if (current && current.record.model_name === record.model_name && current.record.model_version >= record.model_version) return 'ignored';
-    const scorer = await loadChecked(record);
-    this.champions.set(record.pipeline, { record, scorer, loadedAt: Date.now() });
-    if (current) await current.scorer.release().catch(() => undefined);
-    return 'swapped';
+  /** Folds a pipeline's registry messages (in topic order) and serves what the champion rule says. */
+  async follow(pipeline: string, messages: RegistryMessage[]): Promise<FollowOutcome> {
+    const registry = foldRegistry(this.registries.get(pipeline) ?? emptyRegistry(), messages);
+    this.registries.set(pipeline, registry);
+    const current = this.serving.get(pipeline);
+    const refused: FollowOutcome['refused'] = [];
+    for (const entry of championsNewestFirst(registry, pipeline)) {
+      if (current && sameEntry(current, entry)) return { refused };
+      const id = `${registryKey(entry.record)}@${entry.offset}`;
+      if (this.refused.has(id)) continue;
+      let scorer: OnnxScorer;
+      try {
+        scorer = await loadChecked(entry.record);
+      } catch (error) {
+        this.refused.add(id);
+        refused.push({ entry, error });
+        continue;
+      }
+      const swapped: ServingModel = { record: entry.record, offset: entry.offset, scorer, loadedAt: Date.now() };
+      this.serving.set(pipeline, swapped);
+      if (current) await current.scorer.release().catch(() => undefined);
+      return { change: { from: current, to: swapped }, refused };
+    }
+    // No version is champion (all retired, or none loads) and the serving one is no longer among them.
+    if (!current) return { refused };
+    this.serving.delete(pipeline);
+    await current.scorer.release().catch(() => undefined);
+    return { change: { from: current }, refused };
   }
 }
 

@@ -4,7 +4,8 @@ import { insertRows, latestEventTime, loadLabelledPredictions, PartitionSink, TA
 import { datasetDrift, ErrorStreamMonitor } from '@streamloop/drift';
 import { categoricalDrift, numericDrift, performanceOverTime, type NumericDrift } from '@streamloop/drift-sql';
 import { SerialQueue, type ConsumedRecord } from '@streamloop/kafka';
-import { RUNTIME, Runtime, type AlertRecord, type ModelRegistryRecord, type PipelineContext } from '@streamloop/runtime';
+import { championOf, emptyRegistry, foldRegistry, pipelineOfMessage, type ModelRegistryRecord, type RegistryMessage, type RegistryState } from '@streamloop/model-registry';
+import { RUNTIME, Runtime, type AlertRecord, type PipelineContext } from '@streamloop/runtime';
 import { MODELS_SINK } from './sink';
 
 const SERVICE = 'monitoring';
@@ -42,8 +43,8 @@ export interface DriftReport {
  */
 @Injectable()
 export class MonitoringService implements OnApplicationBootstrap {
-  /** The champion per pipeline, as seen on the registry topic; its reference sample anchors drift. */
-  private readonly champions = new Map<string, ModelRegistryRecord>();
+  /** The registry topic folded, per pipeline: its champion (the rule inference serves by) is what is measured. */
+  private readonly registries = new Map<string, RegistryState>();
   private readonly alerted = new Set<string>();
   private readonly lastReports = new Map<string, DriftReport>();
   private readonly driftQueues = new Map<string, SerialQueue>();
@@ -86,13 +87,26 @@ export class MonitoringService implements OnApplicationBootstrap {
     return sink;
   }
 
-  /** Mirrors a model version into the models table and keeps each pipeline's champion (and its reference). */
-  async modelSeen(m: ModelRegistryRecord, source: ConsumedRecord): Promise<void> {
-    // Every instance reads the registry from its start: one record per insert, tokened by its offset, is idempotent.
-    const ch = await this.runtime.clickhouse();
-    await insertRows(ch, TABLES.models, [MODELS_SINK.toRow(m, source, m.pipeline, 0)], { dedupToken: `${TABLES.models}:${source.topic}-${source.partition}-${source.offset}` });
-    const current = this.champions.get(m.pipeline);
-    if (m.stage === 'champion' && (!current || m.model_version > current.model_version)) this.champions.set(m.pipeline, m);
+  /**
+   * Mirrors a model version into the models table (a tombstone or unreadable record has no row) and folds the record
+   * into the pipeline's registry state.
+   */
+  async modelSeen(message: RegistryMessage, source: ConsumedRecord): Promise<void> {
+    if (message.kind === 'version') {
+      // Every instance reads the registry from its start: one record per insert, tokened by its offset, is idempotent.
+      const ch = await this.runtime.clickhouse();
+      const m = message.record;
+      await insertRows(ch, TABLES.models, [MODELS_SINK.toRow(m, source, m.pipeline, 0)], { dedupToken: `${TABLES.models}:${source.topic}-${source.partition}-${source.offset}` });
+    }
+    const pipeline = pipelineOfMessage(message);
+    if (pipeline === undefined) return;
+    this.registries.set(pipeline, foldRegistry(this.registries.get(pipeline) ?? emptyRegistry(), [message]));
+  }
+
+  /** The model monitoring measures for a pipeline: the registry's champion (@streamloop/model-registry's rule). */
+  measuredModel(pipeline: string): ModelRegistryRecord | undefined {
+    const registry = this.registries.get(pipeline);
+    return registry && championOf(registry, pipeline)?.record;
   }
 
   private async runDriftJobs(): Promise<void> {
@@ -126,7 +140,7 @@ export class MonitoringService implements OnApplicationBootstrap {
 
   private async runDriftJob(pipeline: string): Promise<DriftReport | undefined> {
     const ctx = this.runtime.pipeline(pipeline);
-    const model = this.champions.get(pipeline);
+    const model = this.measuredModel(pipeline);
     if (!model) return undefined;
     const ch = await this.runtime.clickhouse();
     const { monitoring } = ctx.spec;
@@ -194,8 +208,10 @@ export class MonitoringService implements OnApplicationBootstrap {
       if (dataset.drift) alert('feature_drift', DATASET_FEATURE, 'drifted_share', dataset.share, share);
     }
 
-    // The champion's scores and the true labels: this window against the one just before it.
-    const window = (from: number, to: number) => ({ pipeline, from, to, role: 'champion' as const, modelName: model.model_name });
+    // The champion's scores and the true labels: this window against the one just before it. The champion's own
+    // predictions only (name and version, as the registry names it): another model's scores are not its drift.
+    const champion = { role: 'champion' as const, modelName: model.model_name, modelVersion: model.model_version };
+    const window = (from: number, to: number) => ({ pipeline, from, to, ...champion });
     const previous = window(windowStart - monitoring.windowMs, windowStart);
     const now = window(windowStart, windowEnd);
     const scores = (await numericDrift(ch, { kind: 'predictions', ...previous }, { kind: 'predictions', ...now }, { bins: monitoring.psiBins })).get('score');
@@ -215,7 +231,7 @@ export class MonitoringService implements OnApplicationBootstrap {
     await this.runtime.send(ctx.topics.alerts, this.runtime.types.alert, alerts.map((a) => ({ key: a.feature, value: a })));
 
     // Live performance from the labels known so far (they arrive late: a later run of the same window sees more).
-    const [perf] = await performanceOverTime(ch, { pipeline, from: windowStart, to: windowEnd, windowMs: windowEnd - windowStart, threshold: model.threshold });
+    const [perf] = await performanceOverTime(ch, { pipeline, from: windowStart, to: windowEnd, windowMs: windowEnd - windowStart, threshold: model.threshold, ...champion });
     if (perf && perf.positives > 0 && perf.positives < perf.labelled) {
       report.performance = { labelled: perf.labelled, roc_auc: perf.rocAuc, precision: perf.precision, recall: perf.recall, f1: perf.f1, log_loss: perf.logLoss };
       await insertRows(ch, TABLES.performance_metrics, Object.entries(report.performance)

@@ -1,7 +1,7 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, Payload } from '@nestjs/microservices';
 import { TABLES, type SourcedRow } from '@streamloop/clickhouse';
-import type { ModelRegistryRecord } from '@streamloop/runtime';
+import { pipelineOfMessage, registryMessageOf, type ModelRegistryRecord } from '@streamloop/model-registry';
 import { StreamHandler, type StreamBatch, type StreamContext } from '@streamloop/stream';
 import { MonitoringService } from './monitoring.service';
 import { DLQ_SINK, eventRow, FEATURES_SINK, LABELS_SINK, PREDICTIONS_SINK, type SinkMapping } from './sink';
@@ -46,8 +46,10 @@ export class MonitoringStream {
   @StreamHandler({ role: 'models', mode: 'broadcast', stage: 'monitoring' })
   async models(@Payload() batch: StreamBatch<ModelRegistryRecord>, @Ctx() context: StreamContext): Promise<void> {
     for (const record of batch.records) {
-      if (record.error || !record.value) context.deadLetter(record, record.error ?? new Error('record has no value'));
-      else if (record.value.pipeline === context.pipeline.spec.pipeline) await this.monitoring.modelSeen(record.value, record.source);
+      const message = registryMessageOf(record.source, record.value);
+      // A tombstone deletes a version; any other record without a value is refused (its version number stays taken).
+      if (!record.value && message?.kind !== 'tombstone') context.deadLetter(record, record.error ?? new Error('record has no value'));
+      if (message && pipelineOfMessage(message) === context.pipeline.spec.pipeline) await this.monitoring.modelSeen(message, record.source);
     }
   }
 

@@ -1,4 +1,5 @@
-import type { FeatureVectorRecord, PredictionRecord, LabelRecord, ModelRegistryRecord } from '@streamloop/runtime';
+import type { ModelRegistryRecord } from '@streamloop/model-registry';
+import type { FeatureVectorRecord, PredictionRecord, LabelRecord } from '@streamloop/runtime';
 import type { DeadLetter } from '@streamloop/kafka';
 import type { ConsumedRecord } from '@streamloop/kafka';
 import { TABLES } from '@streamloop/clickhouse';

@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { PlatformError } from '@streamloop/errors';
-import { readTopicToEnd } from '@streamloop/kafka';
 import { loadExternalModel, parseExternalMapping } from '@streamloop/ml';
-import { RUNTIME, Runtime, type ModelRegistryRecord, type PipelineContext } from '@streamloop/runtime';
+import {
+  isRegistrationStage, nextVersion, publishModelVersion, readRegistry, REGISTRATION_STAGES, type ModelRegistryRecord, type RegistrationStage,
+} from '@streamloop/model-registry';
+import { RUNTIME, Runtime } from '@streamloop/runtime';
 
 const SERVICE = 'training';
-const STAGES = ['candidate', 'champion'] as const;
 /** The registry key is pipeline/model/version: a name must not contain the separator. */
 const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
@@ -73,10 +74,10 @@ export class ExternalModelService {
     const scorer = await loadExternalModel(onnx, mapping, { knownFeatures: this.runtime.featureComputer(pipeline).featureNames });
     await scorer.release();
 
-    const key = `${ctx.spec.pipeline}/${name}`;
-    const previous = this.queues.get(key) ?? Promise.resolve();
+    const queueKey = `${ctx.spec.pipeline}/${name}`;
+    const previous = this.queues.get(queueKey) ?? Promise.resolve();
     const run = previous.catch(() => undefined).then(async (): Promise<ExternalModelResult> => {
-      const version = (await this.latestVersion(ctx, name)) + 1;
+      const version = nextVersion(await readRegistry(this.runtime, ctx.topics.models, { pipeline: ctx.spec.pipeline }), ctx.spec.pipeline, name);
       const record: ModelRegistryRecord = {
         pipeline: ctx.spec.pipeline,
         model_name: name,
@@ -104,7 +105,7 @@ export class ExternalModelService {
         feature_importance: {},
         signature: { input_name: mapping.input, probability_output: mapping.probabilityOutput, positive_class_index: mapping.positiveClassIndex },
       };
-      await this.runtime.send(ctx.topics.models, this.runtime.types.modelRegistry, [{ key: `${key}/${version}`, value: record }]);
+      await publishModelVersion(this.runtime, ctx.topics.models, record);
       this.runtime.logger.info({ service: SERVICE, pipeline: ctx.spec.pipeline, model: name, version, stage: record.stage }, 'external model registered');
       return {
         pipeline: record.pipeline,
@@ -121,26 +122,16 @@ export class ExternalModelService {
         onnx_sha256: record.onnx_sha256,
       };
     });
-    this.queues.set(key, run);
+    this.queues.set(queueKey, run);
     try {
       return await run;
     } finally {
-      if (this.queues.get(key) === run) this.queues.delete(key);
+      if (this.queues.get(queueKey) === run) this.queues.delete(queueKey);
     }
-  }
-
-  /** The highest version of pipeline/name in the registry topic (0 when none). */
-  private async latestVersion(ctx: PipelineContext, name: string): Promise<number> {
-    let latest = 0;
-    await readTopicToEnd(this.runtime.kafka, ctx.topics.models, (r) => {
-      const [pipeline, model, version] = (r.key?.toString() ?? '').split('/');
-      if (pipeline === ctx.spec.pipeline && model === name) latest = Math.max(latest, Number(version) || 0);
-    });
-    return latest;
   }
 }
 
-function readRequest(body: unknown): ExternalModelRequest & { stage: (typeof STAGES)[number] } {
+function readRequest(body: unknown): ExternalModelRequest & { stage: RegistrationStage } {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new BadExternalModelError('expected a JSON object with onnx_base64, mapping and optionally name, stage, threshold');
   }
@@ -154,8 +145,8 @@ function readRequest(body: unknown): ExternalModelRequest & { stage: (typeof STA
   if (b.mapping === undefined) throw new BadExternalModelError('mapping: required (input, columns, probability_output, positive_class_index)');
   if (b.name !== undefined && typeof b.name !== 'string') throw new BadExternalModelError(`name: expected a string, got ${JSON.stringify(b.name)}`);
   const stage = b.stage ?? 'candidate';
-  if (typeof stage !== 'string' || !(STAGES as readonly string[]).includes(stage)) {
-    throw new BadExternalModelError(`stage: expected ${STAGES.join(' or ')}, got ${JSON.stringify(b.stage)}`);
+  if (!isRegistrationStage(stage)) {
+    throw new BadExternalModelError(`stage: expected ${REGISTRATION_STAGES.join(' or ')}, got ${JSON.stringify(b.stage)}`);
   }
   if (b.threshold !== undefined && (typeof b.threshold !== 'number' || !(b.threshold >= 0 && b.threshold <= 1))) {
     throw new BadExternalModelError(`threshold: expected a number in [0, 1], got ${JSON.stringify(b.threshold)}`);
@@ -164,7 +155,7 @@ function readRequest(body: unknown): ExternalModelRequest & { stage: (typeof STA
     name: b.name as string | undefined,
     onnx_base64: onnxBase64,
     mapping: b.mapping,
-    stage: stage as (typeof STAGES)[number],
+    stage,
     threshold: b.threshold as number | undefined,
   };
 }

@@ -2,9 +2,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { countLabelledFeatures, insertRows, loadEventField, loadTrainingDataset, TABLES, type ClickHouseClient, type ExperimentRow, type TrainingRow } from '@streamloop/clickhouse';
 import { PlatformError } from '@streamloop/errors';
-import { readTopicToEnd } from '@streamloop/kafka';
 import { roundToFloat32, timeSplit, trainClassifier, validateModel, type Algorithm, type ModelParamValue } from '@streamloop/ml';
-import { RUNTIME, Runtime, type ModelRegistryRecord, type PipelineContext } from '@streamloop/runtime';
+import { championOf, nextVersion, publishModelVersion, readRegistry, type ModelRegistryRecord } from '@streamloop/model-registry';
+import { RUNTIME, Runtime, type PipelineContext } from '@streamloop/runtime';
 import { heldOutMetrics, importanceReport, segmentEntries } from './held-out-report';
 import { chooseThreshold, metricName, searchParams, THRESHOLD_CV, trainingFolds, trialEntries, type ModelChoice, type SearchOutcome, type ThresholdOutcome, type TrainingPart } from './model-selection';
 
@@ -84,7 +84,9 @@ export class TrainingService implements OnApplicationBootstrap {
       const name = ctx.spec.pipeline;
       if (this.published.has(name) || this.running.has(name)) continue;
       try {
-        if ((await this.latestVersion(ctx)) > 0) {
+        // A pipeline that has had a model of its own, or has a champion from elsewhere, has its first model.
+        const registry = await readRegistry(this.runtime, ctx.topics.models, { pipeline: name });
+        if (nextVersion(registry, name, ctx.spec.model.name) > 1 || championOf(registry, name)) {
           this.published.add(name);
           continue;
         }
@@ -154,10 +156,10 @@ export class TrainingService implements OnApplicationBootstrap {
     const parity = await validateModel(onnx, testX, testScores, 1e-5);
     if (!parity.ok) {
       this.runtime.metrics.trainingRuns.inc({ pipeline: spec.pipeline, outcome: 'rejected' });
-      throw new Error(`pipeline ${spec.pipeline}: exported ONNX disagrees with the trained model by ${parity.maxAbsDiff} (> 1e-5); not published`);
+      throw new PlatformError('INTERNAL', `pipeline ${spec.pipeline}: exported ONNX disagrees with the trained model by ${parity.maxAbsDiff} (> 1e-5); not published`);
     }
     const searchSummary = search ? summarize(searchId, search) : null;
-    const version = (await this.latestVersion(ctx)) + 1;
+    const version = nextVersion(await readRegistry(this.runtime, topics.models, { pipeline: spec.pipeline }), spec.pipeline, spec.model.name);
     const record: ModelRegistryRecord = {
       pipeline: spec.pipeline,
       model_name: spec.model.name,
@@ -192,9 +194,7 @@ export class TrainingService implements OnApplicationBootstrap {
       reference: referenceSample(train, featureNames),
       feature_importance: importance.shares,
     };
-    await this.runtime.send(topics.models, this.runtime.types.modelRegistry, [
-      { key: `${spec.pipeline}/${spec.model.name}/${version}`, value: record },
-    ]);
+    await publishModelVersion(this.runtime, topics.models, record);
     this.published.add(spec.pipeline);
     const duration = Date.now() - started;
     await insertRows(ch, TABLES.experiments, [{
@@ -265,17 +265,6 @@ export class TrainingService implements OnApplicationBootstrap {
       return { segment_coverage: 0 };
     }
     return { segment_coverage: found / test.length, ...segmentEntries(field, y, scores, test.map((r) => values.get(r.event_id)), threshold) };
-  }
-
-  /** The highest version of this pipeline's model in the registry topic (0 when none). */
-  private async latestVersion(ctx: PipelineContext): Promise<number> {
-    let latest = 0;
-    await readTopicToEnd(this.runtime.kafka, ctx.topics.models, (r) => {
-      const key = r.key?.toString() ?? '';
-      const [pipeline, model, version] = key.split('/');
-      if (pipeline === ctx.spec.pipeline && model === ctx.spec.model.name) latest = Math.max(latest, Number(version) || 0);
-    });
-    return latest;
   }
 }
 

@@ -1,0 +1,11 @@
+export {
+  MODEL_STAGES, REGISTRATION_STAGES, isRegistrationStage,
+  type ModelRegistryRecord, type OnnxSignatureRecord, type ModelStage, type RegistrationStage,
+} from './records';
+export { registryKey, parseRegistryKey, checkPublishable, InvalidModelRecordError, type ModelVersionId } from './key';
+export {
+  emptyRegistry, foldRegistry, championOf, championsNewestFirst, nextVersion, sameEntry,
+  type RegistryEntry, type RegistryMessage, type RegistryState,
+} from './registry-state';
+export { registryMessageOf, pipelineOfMessage, type RawRegistryRecord } from './messages';
+export { readRegistry, publishModelVersion, type ReadRegistryOptions, type RegistryIo } from './registry-topic';

@@ -1,0 +1,99 @@
+// The model store follows the registry's champion rule with real ONNX models (no broker): an external champion
+// after an internal one, fallback past a champion that fails its checks, rollback by retiring the champion.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { exportOnnx, seededRandom, TabularPipeline } from '@streamloop/ml';
+import type { ModelRegistryRecord, ModelStage, RegistryMessage } from '@streamloop/model-registry';
+import { ModelStore } from './model-store';
+
+const FIXTURE = new URL('../../../examples/models/fraud-sklearn/', import.meta.url);
+const FEATURES = ['log_amount', 'foreign'];
+
+function internal(version: number, stage: ModelStage = 'champion'): ModelRegistryRecord {
+  const rnd = seededRandom(version);
+  const X = Array.from({ length: 200 }, () => FEATURES.map(() => rnd() * 4 - 2));
+  const y = X.map((row) => (row[0] > 0 ? 1 : 0));
+  const onnx = Buffer.from(exportOnnx(TabularPipeline.fit(X, y, { featureNames: FEATURES }), { modelName: 'fraud' }));
+  return record('fraud', version, stage, onnx, 'logistic_regression', FEATURES);
+}
+
+function external(version: number, stage: ModelStage = 'champion'): ModelRegistryRecord {
+  const mapping = JSON.parse(readFileSync(new URL('mapping.json', FIXTURE), 'utf8')) as { columns: string[] };
+  return {
+    ...record('fraud-sklearn', version, stage, readFileSync(new URL('model.onnx', FIXTURE)), 'external', mapping.columns),
+    signature: { input_name: 'float_input', probability_output: 'output_probability', positive_class_index: 1 },
+  };
+}
+
+function record(model: string, version: number, stage: ModelStage, onnx: Buffer, algorithm: string, featureNames: string[]): ModelRegistryRecord {
+  return {
+    pipeline: 'fraud', model_name: model, model_version: version, algorithm, stage, created_at: 0, feature_names: featureNames,
+    feature_spec_version: 'v1', threshold: 0.5, onnx, onnx_sha256: createHash('sha256').update(onnx).digest('hex'), metrics: {}, params: {},
+    data_window_start: 0, data_window_end: 0, training_rows: 0, reference: {}, feature_importance: {},
+  };
+}
+
+/** Registry messages at consecutive offsets from `from`. */
+function at(from: number, ...records: ModelRegistryRecord[]): RegistryMessage[] {
+  return records.map((r, i) => ({ kind: 'version', offset: BigInt(from + i), record: r }));
+}
+
+function serving(store: ModelStore): string | undefined {
+  const m = store.get('fraud')?.record;
+  return m && `${m.model_name} v${m.model_version}`;
+}
+
+test('an external champion after internal fraud v3 is served; the whole history in one batch loads only the champion', async () => {
+  const store = new ModelStore();
+  // v1 and v2 would fail their checks if they were loaded: nothing refused shows they were not.
+  const unloadable = (r: ModelRegistryRecord) => ({ ...r, onnx_sha256: '0'.repeat(64) });
+  const outcome = await store.follow('fraud', at(0, unloadable(internal(1)), unloadable(internal(2)), internal(3), external(1)));
+  assert.equal(serving(store), 'fraud-sklearn v1');
+  assert.equal(outcome.change?.from, undefined);
+  assert.equal(outcome.change?.to?.record.model_name, 'fraud-sklearn');
+  assert.deepEqual(outcome.refused, []);
+  assert.equal(store.get('fraud')?.scorer.inputName, 'float_input');
+  // A redelivered range changes nothing.
+  assert.deepEqual(await store.follow('fraud', at(0, internal(1), internal(2), internal(3), external(1))), { refused: [] });
+  assert.equal(serving(store), 'fraud-sklearn v1');
+});
+
+test('a champion that fails its checks is refused once, and the previous champion keeps serving', async () => {
+  const store = new ModelStore();
+  await store.follow('fraud', at(0, internal(1), internal(2)));
+  assert.equal(serving(store), 'fraud v2');
+  const corrupt = { ...external(1), onnx_sha256: 'f'.repeat(64) };
+  const outcome = await store.follow('fraud', at(2, corrupt));
+  assert.equal(serving(store), 'fraud v2');
+  assert.equal(outcome.change, undefined);
+  assert.deepEqual(outcome.refused.map((r) => `${r.entry.record.model_name} v${r.entry.record.model_version}`), ['fraud-sklearn v1']);
+  assert.match(String(outcome.refused[0].error), /sha256 .* does not match/);
+  // A later batch does not try the refused record again; a fixed record of the same version is tried.
+  assert.deepEqual((await store.follow('fraud', at(3, internal(3, 'candidate')))).refused, []);
+  await store.follow('fraud', at(4, external(1)));
+  assert.equal(serving(store), 'fraud-sklearn v1');
+
+  // On a fresh start the same history serves the newest champion that passes its checks.
+  const restarted = new ModelStore();
+  const replay = await restarted.follow('fraud', at(0, internal(1), internal(2), corrupt));
+  assert.equal(serving(restarted), 'fraud v2');
+  assert.equal(replay.refused.length, 1);
+});
+
+test('retiring the champion rolls back to the previous one; with none left nothing serves', async () => {
+  const store = new ModelStore();
+  await store.follow('fraud', at(0, internal(3), external(1)));
+  assert.equal(serving(store), 'fraud-sklearn v1');
+  const rollback = await store.follow('fraud', at(2, external(1, 'archived')));
+  assert.equal(serving(store), 'fraud v3');
+  assert.equal(rollback.change?.from?.record.model_name, 'fraud-sklearn');
+  const retired = await store.follow('fraud', at(3, internal(3, 'archived')));
+  assert.equal(store.get('fraud'), undefined);
+  assert.equal(retired.change?.from?.record.model_name, 'fraud');
+  assert.equal(retired.change?.to, undefined);
+  // Promotion: a stored version republished as champion serves again.
+  await store.follow('fraud', at(4, external(1, 'champion')));
+  assert.equal(serving(store), 'fraud-sklearn v1');
+});
