@@ -9,3 +9,4 @@ export { chunkMessages } from './chunks';
 export { SerialQueue } from './serial';
 export { forgetCoordinators, COORDINATOR_CACHE_TTL_MS } from './coordinator-cache';
 export { kafkaErrorRetriable } from './errors';
+export { partitionForKey } from './partitioner';

@@ -4,8 +4,7 @@ import { createClickHouse, closeClickHouse, migrate, type ClickHouseClient } fro
 import { loadPipelineSpec, topicsFor, type PipelineSpec, type PipelineTopics, type Settings } from '@streamloop/config';
 import { PlatformError } from '@streamloop/errors';
 import { FeatureComputer, featureStages, type FeatureStage } from '@streamloop/features';
-import { Partitioners, type PartitionMetadata } from 'kafkajs';
-import { chunkMessages, createKafka, ensureTopics, type Kafka, type Message, type Producer, type TopicSpec } from '@streamloop/kafka';
+import { chunkMessages, createKafka, ensureTopics, partitionForKey, type Kafka, type Message, type Producer, type TopicSpec } from '@streamloop/kafka';
 import { createLogger, HealthRegistry, StreamloopMetrics, type Logger } from '@streamloop/observability';
 import { loadPlatformTypes, type PlatformTypes } from './platform-types';
 
@@ -33,10 +32,9 @@ export class Runtime {
   private readonly partitionComputers = new Map<string, Map<string, FeatureComputer>>();
   /**
    * Per pipeline, what REST predict needs beside the owned state: the feature stages, a computer per stage without
-   * entity state (entities this process does not own), and the partition list the default partitioner reads.
+   * entity state (entities this process does not own).
    */
-  private readonly peekViews = new Map<string, { stages: FeatureStage[]; templates: FeatureComputer[]; partitionMetadata: PartitionMetadata[] }>();
-  private readonly partitioner = Partitioners.DefaultPartitioner();
+  private readonly peekViews = new Map<string, { stages: FeatureStage[]; templates: FeatureComputer[] }>();
   private producerPromise?: Promise<Producer>;
   private clickhousePromise?: Promise<ClickHouseClient>;
   /** Consumers and jobs; closed before the producer and ClickHouse they write to. */
@@ -142,7 +140,7 @@ export class Runtime {
    * partitioner); where this process does not own that partition, the aggregates are those of an entity without history.
    */
   peekFeatures(pipeline: string, event: Record<string, unknown>): ComputedFeaturesView {
-    const { spec, topics } = this.pipeline(pipeline);
+    const { spec } = this.pipeline(pipeline);
     const owned = this.partitionComputers.get(pipeline);
     let view = this.peekViews.get(pipeline);
     if (!view) {
@@ -150,21 +148,16 @@ export class Runtime {
       view = {
         stages,
         templates: stages.map((st) => new FeatureComputer(spec, { entities: st.entities })),
-        partitionMetadata: Array.from({ length: spec.events.partitions }, (_, partitionId): PartitionMetadata => (
-          { partitionId, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }
-        )),
       };
       this.peekViews.set(pipeline, view);
     }
-    const { stages, templates, partitionMetadata } = view;
+    const { stages, templates } = view;
     let partial: Record<string, number> = {};
     let values: Record<string, number> = {};
     let stateOwned = true;
     for (const stage of stages) {
       const key = event[stage.field];
-      const partition = this.partitioner({
-        topic: featureStageTopics(topics, stage).input, partitionMetadata, message: { key: key === null || key === undefined ? '' : String(key), value: null },
-      });
+      const partition = partitionForKey(key === null || key === undefined ? '' : String(key), spec.events.partitions);
       const computer = owned?.get(`${stage.index}/${partition}`);
       if (!computer) stateOwned = false;
       const used = computer ?? templates[stage.index];
