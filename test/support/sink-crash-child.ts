@@ -13,18 +13,12 @@
 // Prints one JSON line per batch written.
 import { closeClickHouse, createClickHouse, insertRows, migrate, PartitionSink, TABLES, type LabelRow } from '@streamloop/clickhouse';
 import { createKafka } from '@streamloop/kafka';
+import type { LabelRecord } from '@streamloop/contracts';
 
 function env(name: string): string {
   const value = process.env[name];
   if (!value) throw new Error(`sink-crash-child: ${name} is not set`);
   return value;
-}
-
-/** What the test producer writes as each record's value. */
-interface LabelMessage {
-  event_id: string;
-  label: number;
-  label_time: number;
 }
 
 async function main(): Promise<void> {
@@ -80,7 +74,7 @@ async function main(): Promise<void> {
     eachBatchAutoResolve: false,
     eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
       const records = batch.messages.map((m) => {
-        const value = m.value ? (JSON.parse(m.value.toString('utf8')) as LabelMessage) : undefined;
+        const value = m.value ? (JSON.parse(m.value.toString('utf8')) as LabelRecord) : undefined;
         const row: LabelRow | undefined = value && { pipeline, event_id: value.event_id, label: value.label, label_time: value.label_time };
         return { offset: m.offset, row };
       });
