@@ -11,7 +11,7 @@
 //   SINK_TOKENS=naive                            today's token `labels:topic-partition-first-last` per batch
 //   SINK_CHUNK=N                                 write (and commit) each fetched batch in chunks of at most N records
 // Prints one JSON line per batch written.
-import { closeClickHouse, createClickHouse, insertRows, migrate, PartitionSink, TABLES, type LabelRow } from '@streamloop/clickhouse';
+import { closeClickHouse, createClickHouse, insertRows, LABELS_SINK, migrate, PartitionSink, TABLES, type LabelRow } from '@streamloop/clickhouse';
 import { createKafka } from '@streamloop/kafka';
 import type { LabelRecord } from '@streamloop/contracts';
 
@@ -75,7 +75,8 @@ async function main(): Promise<void> {
     eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
       const records = batch.messages.map((m) => {
         const value = m.value ? (JSON.parse(m.value.toString('utf8')) as LabelRecord) : undefined;
-        const row: LabelRow | undefined = value && { pipeline, event_id: value.event_id, label: value.label, label_time: value.label_time };
+        // The monitoring sink's own mapping, so the crash test writes the rows the service writes.
+        const row: LabelRow | undefined = value && LABELS_SINK.toRow(value, { pipeline, partition: batch.partition, offset: m.offset, schemaId: 0 });
         return { offset: m.offset, row };
       });
       // Each fetched batch is written in chunks of at most SINK_CHUNK records: runs with different chunk sizes

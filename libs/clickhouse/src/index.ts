@@ -18,6 +18,10 @@ export {
   queryRows, countRows, countLabelledFeatures, latestEventTime, loadTrainingDataset, latestFeatureValues, loadLabelledPredictions,
   type QueryRowsOptions, type TrainingRow, type TrainingDatasetOptions, type FeatureWindowOptions, type LabelledPrediction,
 } from './queries';
+export {
+  FEATURES_SINK, PREDICTIONS_SINK, LABELS_SINK, DLQ_SINK, MODELS_SINK, PLATFORM_RECORD_SINKS, eventsSink,
+  type SinkMapping, type CompleteRow, type RecordOrigin, type EventFieldNames,
+} from './sink-mappings';
 export { loadEventField, type EventFieldOptions, type EventFieldValue } from './event-fields';
 export {
   PartitionSink, DEFAULT_SINK_STATE_TABLE,
