@@ -11,20 +11,14 @@
 //   SINK_TOKENS=naive                            today's token `labels:topic-partition-first-last` per batch
 //   SINK_CHUNK=N                                 write (and commit) each fetched batch in chunks of at most N records
 // Prints one JSON line per batch written.
-import { closeClickHouse, createClickHouse, insertRows, migrate, PartitionSink, TABLES, type LabelRow } from '@streamloop/clickhouse';
+import { closeClickHouse, createClickHouse, insertRows, LABELS_SINK, migrate, PartitionSink, TABLES, type LabelRow } from '@streamloop/clickhouse';
 import { createKafka } from '@streamloop/kafka';
+import type { LabelRecord } from '@streamloop/contracts';
 
 function env(name: string): string {
   const value = process.env[name];
   if (!value) throw new Error(`sink-crash-child: ${name} is not set`);
   return value;
-}
-
-/** What the test producer writes as each record's value. */
-interface LabelMessage {
-  event_id: string;
-  label: number;
-  label_time: number;
 }
 
 async function main(): Promise<void> {
@@ -80,8 +74,9 @@ async function main(): Promise<void> {
     eachBatchAutoResolve: false,
     eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
       const records = batch.messages.map((m) => {
-        const value = m.value ? (JSON.parse(m.value.toString('utf8')) as LabelMessage) : undefined;
-        const row: LabelRow | undefined = value && { pipeline, event_id: value.event_id, label: value.label, label_time: value.label_time };
+        const value = m.value ? (JSON.parse(m.value.toString('utf8')) as LabelRecord) : undefined;
+        // The monitoring sink's own mapping, so the crash test writes the rows the service writes.
+        const row: LabelRow | undefined = value && LABELS_SINK.toRow(value, { pipeline, partition: batch.partition, offset: m.offset, schemaId: 0 });
         return { offset: m.offset, row };
       });
       // Each fetched batch is written in chunks of at most SINK_CHUNK records: runs with different chunk sizes

@@ -6,8 +6,10 @@ export {
   TABLES, TABLE_DEFS, SCHEMA_MIGRATIONS_TABLE, DEDUP_WINDOW, tableDef, createTableSql, qualify, quoteIdent,
   type TableName, type TableDef, type ColumnDef, type TableRows, type RowOf, type TimeValue, type Int64Value,
   type EventRow, type FeatureRow, type PredictionRow, type LabelRow, type DlqRow, type DriftMetricRow,
-  type PerformanceMetricRow, type ModelRow, type ExperimentRow, type ModelRole, type ModelStage,
+  type PerformanceMetricRow, type ModelRow, type ExperimentRow,
 } from './schema';
+// The enums of the predictions and models rows are the Avro records' (generated from schemas/*.avsc).
+export type { ModelRole, ModelStage } from '@streamloop/contracts';
 export { migrate, MIGRATIONS, type Migration, type MigrateResult } from './migrate';
 export { encodeRow, encodeFloat, decodeFloat, formatDateTime64, RowValidationError } from './serialize';
 export { insertRows, encodeRows, InsertError, isClickHouseServerError, isPermanentError, type InsertOptions } from './insert';
@@ -16,6 +18,10 @@ export {
   queryRows, countRows, countLabelledFeatures, latestEventTime, loadTrainingDataset, latestFeatureValues, loadLabelledPredictions,
   type QueryRowsOptions, type TrainingRow, type TrainingDatasetOptions, type FeatureWindowOptions, type LabelledPrediction,
 } from './queries';
+export {
+  FEATURES_SINK, PREDICTIONS_SINK, LABELS_SINK, DLQ_SINK, MODELS_SINK, PLATFORM_RECORD_SINKS, eventsSink,
+  type SinkMapping, type CompleteRow, type RecordOrigin, type EventFieldNames,
+} from './sink-mappings';
 export { loadEventField, type EventFieldOptions, type EventFieldValue } from './event-fields';
 export {
   PartitionSink, DEFAULT_SINK_STATE_TABLE,

@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import type { ModelRole } from '@streamloop/contracts';
 import { qualify, TABLES, type TableName } from './schema';
 import { decodeFloat } from './serialize';
 
@@ -215,7 +216,7 @@ export interface LabelledPrediction {
  */
 export async function loadLabelledPredictions(
   client: ClickHouseClient,
-  opts: Scope & { pipeline: string; from: number; to: number; role?: 'champion' | 'challenger'; modelName?: string; modelVersion?: number },
+  opts: Scope & { pipeline: string; from: number; to: number; role?: ModelRole; modelName?: string; modelVersion?: number },
 ): Promise<LabelledPrediction[]> {
   const params: Record<string, unknown> = {
     pipeline: opts.pipeline, role: opts.role ?? 'champion',

@@ -1,3 +1,5 @@
+import type { ModelRole, ModelStage } from '@streamloop/contracts';
+
 /**
  * The analysts' contract: every table Streamloop writes, its columns, engine, partition and sort key.
  * The DDL in migrations and the row serializer both derive from these definitions, so the two cannot drift apart.
@@ -286,8 +288,6 @@ export interface FeatureRow {
   source_offset?: Int64Value;
 }
 
-export type ModelRole = 'champion' | 'challenger';
-
 export interface PredictionRow {
   pipeline: string;
   event_id: string;
@@ -348,8 +348,6 @@ export interface PerformanceMetricRow {
   labelled_count: Int64Value;
   computed_at: TimeValue;
 }
-
-export type ModelStage = 'candidate' | 'champion' | 'archived';
 
 export interface ModelRow {
   pipeline: string;

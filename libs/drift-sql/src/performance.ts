@@ -1,4 +1,4 @@
-import { queryRows, type ClickHouseClient } from '@streamloop/clickhouse';
+import { queryRows, type ClickHouseClient, type ModelRole } from '@streamloop/clickhouse';
 import { decodeNumber, QUERY_SETTINGS } from './rows';
 import { latestLabelsSql, latestPredictionsSql, type RenderedQuery } from './sources';
 
@@ -11,7 +11,7 @@ export interface PerformanceOptions {
   /** Predicted class is 1 when score ≥ threshold (as evaluateBinary). Default 0.5. */
   threshold?: number;
   /** Default 'champion'. */
-  role?: 'champion' | 'challenger';
+  role?: ModelRole;
   modelName?: string;
   modelVersion?: number;
   /** Only labels known by then (label_time <= labelsKnownAt, epoch ms): performance as it stood at that time. */

@@ -1,4 +1,4 @@
-import { qualify, TABLES } from '@streamloop/clickhouse';
+import { qualify, TABLES, type ModelRole } from '@streamloop/clickhouse';
 
 /**
  * Where one side (reference or current) of a drift comparison comes from. Each source renders to a SELECT of
@@ -35,7 +35,7 @@ export interface ValuesSource {
 
 interface PredictionFilter extends EventWindow {
   /** Default 'champion'. */
-  role?: 'champion' | 'challenger';
+  role?: ModelRole;
   modelName?: string;
   modelVersion?: number;
 }

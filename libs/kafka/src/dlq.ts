@@ -1,20 +1,8 @@
 import type { IHeaders, Message } from 'kafkajs';
+import type { DeadLetterRecord } from '@streamloop/contracts';
 
-/** What the DLQ envelope schema (schemas/dlq-envelope.avsc) holds. */
-export interface DeadLetter {
-  pipeline: string;
-  stage: string;
-  source_topic: string | null;
-  source_partition: number | null;
-  source_offset: number | null;
-  error_class: string;
-  error_message: string;
-  original_key: Buffer | null;
-  original_value: Buffer | null;
-  failed_at: number;
-  /** The original value's size in bytes when original_value holds only its first bytes (see fitDeadLetter); else null. */
-  original_size?: number | null;
-}
+/** The DLQ envelope (schemas/dlq-envelope.avsc), its type generated in @streamloop/contracts. */
+export type DeadLetter = DeadLetterRecord;
 
 export interface DeadLetterSource {
   topic?: string;

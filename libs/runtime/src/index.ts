@@ -5,7 +5,8 @@ export {
 export { isOutage } from '@streamloop/stream';
 export { streamPlatformOf } from './stream-platform';
 export { loadPlatformTypes, platformSchemaText, type PlatformTypes } from './platform-types';
-export type { FeatureVectorRecord, PredictionRecord, LabelRecord, AlertRecord } from './records';
+// The record types are generated from schemas/*.avsc (@streamloop/contracts); re-exported where services have always found them.
+export type { FeatureVectorRecord, PredictionRecord, LabelRecord, AlertRecord } from '@streamloop/contracts';
 export { RUNTIME } from './tokens';
 export { PlatformModule } from './platform.module';
 export { serveModules, runStandalone, startStreamHandlers, type ServingApp } from './http';

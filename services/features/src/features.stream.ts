@@ -1,5 +1,6 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, Payload } from '@nestjs/microservices';
+import type { FeaturePartialRecord } from '@streamloop/contracts';
 import { PlatformError } from '@streamloop/errors';
 import { RUNTIME, Runtime, type FeatureVectorRecord } from '@streamloop/runtime';
 import { classifyFailure, StreamHandler, type StreamBatch, type StreamContext, type StreamRecord } from '@streamloop/stream';
@@ -9,12 +10,6 @@ export class LateEventError extends PlatformError {
   constructor(message: string) {
     super('LATE_EVENT', message);
   }
-}
-
-/** A repartitioned event: the original event bytes and the aggregates of the stages before (schemas/feature-partial.avsc). */
-interface FeaturePartial {
-  event: Buffer;
-  aggregates: Record<string, number>;
 }
 
 /**
@@ -38,7 +33,7 @@ export class FeaturesStream {
   }
 
   @StreamHandler({ role: 'repartition', mode: 'exactly-once', stage: 'features', deadLetterStage: 'features.compute', state: FeatureStateFactory })
-  async laterStage(@Payload() batch: StreamBatch<FeaturePartial>, @Ctx() context: StreamContext<FeatureStageState>): Promise<void> {
+  async laterStage(@Payload() batch: StreamBatch<FeaturePartialRecord>, @Ctx() context: StreamContext<FeatureStageState>): Promise<void> {
     for (const record of batch.records) {
       if (record.error || !record.value) {
         context.deadLetter(record, record.error ?? new Error('record has no value'));
@@ -83,7 +78,7 @@ export class FeaturesStream {
       const aggregates = { ...partial };
       for (const name of owned) aggregates[name] = computed.values[name];
       const key = event[next.field];
-      context.emit('repartition', key === null || key === undefined ? '' : String(key), { event: eventBytes, aggregates } satisfies FeaturePartial, record, { field: next.field });
+      context.emit('repartition', key === null || key === undefined ? '' : String(key), { event: eventBytes, aggregates } satisfies FeaturePartialRecord, record, { field: next.field });
       return;
     }
     const vector: FeatureVectorRecord = {

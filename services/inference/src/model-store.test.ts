@@ -31,7 +31,7 @@ function record(model: string, version: number, stage: ModelStage, onnx: Buffer,
   return {
     pipeline: 'fraud', model_name: model, model_version: version, algorithm, stage, created_at: 0, feature_names: featureNames,
     feature_spec_version: 'v1', threshold: 0.5, onnx, onnx_sha256: createHash('sha256').update(onnx).digest('hex'), metrics: {}, params: {},
-    data_window_start: 0, data_window_end: 0, training_rows: 0, reference: {}, feature_importance: {},
+    data_window_start: 0, data_window_end: 0, training_rows: 0, reference: {}, feature_importance: {}, signature: null,
   };
 }
 

@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { insertRows, latestEventTime, loadLabelledPredictions, PartitionSink, TABLES, type ClickHouseClient, type SourcedRow } from '@streamloop/clickhouse';
+import { insertRows, latestEventTime, loadLabelledPredictions, MODELS_SINK, PartitionSink, TABLES, type ClickHouseClient, type SourcedRow } from '@streamloop/clickhouse';
 import { datasetDrift, ErrorStreamMonitor } from '@streamloop/drift';
 import { categoricalDrift, numericDrift, performanceOverTime, type NumericDrift } from '@streamloop/drift-sql';
 import { SerialQueue, type ConsumedRecord } from '@streamloop/kafka';
 import { championOf, emptyRegistry, foldRegistry, pipelineOfMessage, type ModelRegistryRecord, type RegistryMessage, type RegistryState } from '@streamloop/model-registry';
 import { RUNTIME, Runtime, type AlertRecord, type PipelineContext } from '@streamloop/runtime';
-import { MODELS_SINK } from './sink';
 
 const SERVICE = 'monitoring';
 
@@ -96,7 +95,8 @@ export class MonitoringService implements OnApplicationBootstrap {
       // Every instance reads the registry from its start: one record per insert, tokened by its offset, is idempotent.
       const ch = await this.runtime.clickhouse();
       const m = message.record;
-      await insertRows(ch, TABLES.models, [MODELS_SINK.toRow(m, source, m.pipeline, 0)], { dedupToken: `${TABLES.models}:${source.topic}-${source.partition}-${source.offset}` });
+      const row = MODELS_SINK.toRow(m, { pipeline: m.pipeline, partition: source.partition, offset: source.offset, schemaId: 0 });
+      await insertRows(ch, MODELS_SINK.table, [row], { dedupToken: `${TABLES.models}:${source.topic}-${source.partition}-${source.offset}` });
     }
     const pipeline = pipelineOfMessage(message);
     if (pipeline === undefined) return;

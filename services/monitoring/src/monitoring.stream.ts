@@ -1,10 +1,12 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, Payload } from '@nestjs/microservices';
-import { TABLES, type SourcedRow } from '@streamloop/clickhouse';
+import {
+  DLQ_SINK, eventsSink, FEATURES_SINK, LABELS_SINK, PREDICTIONS_SINK, type SinkMapping, type SourcedRow, type TableName,
+} from '@streamloop/clickhouse';
+import type { DeadLetterRecord, FeatureVectorRecord, LabelRecord, PredictionRecord } from '@streamloop/contracts';
 import { pipelineOfMessage, registryMessageOf, type ModelRegistryRecord } from '@streamloop/model-registry';
 import { StreamHandler, type StreamBatch, type StreamContext } from '@streamloop/stream';
 import { MonitoringService } from './monitoring.service';
-import { DLQ_SINK, eventRow, FEATURES_SINK, LABELS_SINK, PREDICTIONS_SINK, type SinkMapping } from './sink';
 
 /**
  * The ClickHouse sink: the loop's topics into their tables, at least once (insert, then commit the offsets) and
@@ -17,30 +19,29 @@ export class MonitoringStream {
   constructor(@Inject(MonitoringService) private readonly monitoring: MonitoringService) {}
 
   @StreamHandler({ role: 'events', mode: 'at-least-once', stage: 'monitoring', deadLetterStage: 'monitoring.sink' })
-  async events(@Payload() batch: StreamBatch<Record<string, unknown>>, @Ctx() context: StreamContext): Promise<void> {
+  events(@Payload() batch: StreamBatch<Record<string, unknown>>, @Ctx() context: StreamContext): Promise<void> {
     const { idField, timeField, entityField } = context.pipeline.spec.events;
-    const fields = { id: idField, time: timeField, entity: entityField };
-    await this.write(batch, context, TABLES.events, (value, _record, schemaId) => eventRow(value, context.pipeline.spec.pipeline, fields, schemaId));
+    return this.write(batch, context, eventsSink({ id: idField, time: timeField, entity: entityField }));
   }
 
   @StreamHandler({ role: 'features', mode: 'at-least-once', stage: 'monitoring', deadLetterStage: 'monitoring.sink' })
-  features(@Payload() batch: StreamBatch, @Ctx() context: StreamContext): Promise<void> {
-    return this.mapped(batch, context, FEATURES_SINK);
+  features(@Payload() batch: StreamBatch<FeatureVectorRecord>, @Ctx() context: StreamContext): Promise<void> {
+    return this.write(batch, context, FEATURES_SINK);
   }
 
   @StreamHandler({ role: 'predictions', mode: 'at-least-once', stage: 'monitoring', deadLetterStage: 'monitoring.sink' })
-  predictions(@Payload() batch: StreamBatch, @Ctx() context: StreamContext): Promise<void> {
-    return this.mapped(batch, context, PREDICTIONS_SINK);
+  predictions(@Payload() batch: StreamBatch<PredictionRecord>, @Ctx() context: StreamContext): Promise<void> {
+    return this.write(batch, context, PREDICTIONS_SINK);
   }
 
   @StreamHandler({ role: 'labels', mode: 'at-least-once', stage: 'monitoring', deadLetterStage: 'monitoring.sink' })
-  labels(@Payload() batch: StreamBatch, @Ctx() context: StreamContext): Promise<void> {
-    return this.mapped(batch, context, LABELS_SINK);
+  labels(@Payload() batch: StreamBatch<LabelRecord>, @Ctx() context: StreamContext): Promise<void> {
+    return this.write(batch, context, LABELS_SINK);
   }
 
   @StreamHandler({ role: 'dlq', mode: 'at-least-once', stage: 'monitoring', deadLetterStage: 'monitoring.sink' })
-  deadLetters(@Payload() batch: StreamBatch, @Ctx() context: StreamContext): Promise<void> {
-    return this.mapped(batch, context, DLQ_SINK);
+  deadLetters(@Payload() batch: StreamBatch<DeadLetterRecord>, @Ctx() context: StreamContext): Promise<void> {
+    return this.write(batch, context, DLQ_SINK);
   }
 
   @StreamHandler({ role: 'models', mode: 'broadcast', stage: 'monitoring' })
@@ -53,16 +54,7 @@ export class MonitoringStream {
     }
   }
 
-  private mapped(batch: StreamBatch, context: StreamContext, mapping: SinkMapping): Promise<void> {
-    return this.write(batch, context, mapping.table, (value, record, schemaId) => mapping.toRow(value, record, context.pipeline.spec.pipeline, schemaId));
-  }
-
-  private async write<T>(
-    batch: StreamBatch<T>,
-    context: StreamContext,
-    table: string,
-    toRow: (value: T, record: StreamBatch['records'][number]['source'], schemaId: number) => Record<string, unknown>,
-  ): Promise<void> {
+  private async write<Value, Table extends TableName>(batch: StreamBatch<Value>, context: StreamContext, mapping: SinkMapping<Value, Table>): Promise<void> {
     // Every consumed offset goes to the sink, with a row or without: it tracks which offsets it has attempted.
     const records: Array<SourcedRow<Record<string, unknown>>> = [];
     for (const record of batch.records) {
@@ -72,12 +64,13 @@ export class MonitoringStream {
         continue;
       }
       try {
-        records.push({ offset: record.source.offset, row: toRow(record.value, record.source, record.schemaId ?? 0) });
+        const origin = { pipeline: context.pipeline.spec.pipeline, partition: record.source.partition, offset: record.source.offset, schemaId: record.schemaId ?? 0 };
+        records.push({ offset: record.source.offset, row: mapping.toRow(record.value, origin) });
       } catch (error) {
         context.deadLetter(record, error);
         records.push({ offset: record.source.offset });
       }
     }
-    context.limitCommit(await this.monitoring.sink(table, { topic: context.topic, partition: context.partition }, records, context.fresh));
+    context.limitCommit(await this.monitoring.sink(mapping.table, { topic: context.topic, partition: context.partition }, records, context.fresh));
   }
 }

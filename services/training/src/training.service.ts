@@ -193,6 +193,8 @@ export class TrainingService implements OnApplicationBootstrap {
       training_rows: train.length,
       reference: referenceSample(train, featureNames),
       feature_importance: importance.shares,
+      // Our own models: input 'features', output 'probabilities' (see the schema's doc).
+      signature: null,
     };
     await publishModelVersion(this.runtime, topics.models, record);
     this.published.add(spec.pipeline);
