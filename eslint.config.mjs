@@ -38,13 +38,15 @@ export default [
             // Scope. Errors depend on nothing; the settings and spec only on errors.
             { sourceTag: 'scope:base', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'scope:config', onlyDependOnLibsWithTags: ['scope:base'] },
+            // The record types generated from schemas/*.avsc (the generator parses them with libs/avro).
+            { sourceTag: 'scope:contract', onlyDependOnLibsWithTags: ['scope:io', 'scope:config', 'scope:base'] },
             // Compute libraries are pure: no Kafka, Avro, HTTP, stream or runtime. drift-sql computes inside
             // ClickHouse by design, so the ClickHouse client is the one I/O library they may use.
             { sourceTag: 'scope:compute', onlyDependOnLibsWithTags: ['scope:compute', 'scope:config', 'scope:base', 'engine:clickhouse'] },
             // I/O adapters (Kafka, Avro, ClickHouse, the schema registry) know nothing of the platform above them.
-            { sourceTag: 'scope:io', onlyDependOnLibsWithTags: ['scope:io', 'scope:config', 'scope:base'] },
-            { sourceTag: 'scope:platform', onlyDependOnLibsWithTags: ['scope:platform', 'scope:io', 'scope:compute', 'scope:config', 'scope:base'] },
-            { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: ['scope:testing', 'scope:compute', 'scope:io', 'scope:platform', 'scope:config', 'scope:base'] },
+            { sourceTag: 'scope:io', onlyDependOnLibsWithTags: ['scope:io', 'scope:contract', 'scope:config', 'scope:base'] },
+            { sourceTag: 'scope:platform', onlyDependOnLibsWithTags: ['scope:platform', 'scope:io', 'scope:contract', 'scope:compute', 'scope:config', 'scope:base'] },
+            { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: ['scope:testing', 'scope:compute', 'scope:io', 'scope:contract', 'scope:platform', 'scope:config', 'scope:base'] },
           ],
         },
       ],
