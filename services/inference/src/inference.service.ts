@@ -37,7 +37,14 @@ export class InferenceService {
     const model = this.models.get(pipeline);
     if (!model) throw new NoModelYetError(`pipeline ${pipeline} has no champion model yet`);
     let features: Record<string, number>;
-    if (body.event) features = this.runtime.peekFeatures(pipeline, body.event).values;
+    if (body.event) {
+      const view = this.runtime.peekFeatures(pipeline, body.event);
+      // Features computed without an entity's history would score a different event than the stream does.
+      if (!view.stateOwned) {
+        throw new PlatformError('NOT_OWNER', `pipeline ${pipeline}: this process does not own the feature state of the event's entities (its feature stages run elsewhere, or their partitions are assigned to another process); send the request to that process, or send "features"`);
+      }
+      features = view.values;
+    }
     else if (body.features) features = numericFeatures(body.features, model.record.feature_names);
     else throw new BadPredictRequestError('expected a body with "event" (the event\'s fields) or "features" (name → number)');
     const [score] = await this.score(model, [features]);
