@@ -1,9 +1,9 @@
 /**
- * Defaults of settings whose owning library libs/config cannot import: libs/runtime (HTTP serving) and libs/stream
- * (the Kafka transport) import @streamloop/config themselves, so their defaults live here, where both the settings
- * schema and those libraries reach them without a cycle. Settings that belong to no library (which pipelines run,
- * the monitoring target's schedule) live here too. Every other library keeps its own (KAFKA_DEFAULTS,
- * CLICKHOUSE_DEFAULTS, OBSERVABILITY_DEFAULTS, REGISTRY_DEFAULTS), which the schema imports.
+ * Defaults of settings whose owning library libs/config cannot import without a cycle: libs/runtime (HTTP serving),
+ * libs/stream (the Kafka transport) and libs/ml (through libs/features) import @streamloop/config themselves, so their
+ * defaults live here, where both the settings schema and those libraries reach them. Settings that belong to no
+ * library (which pipelines run, the monitoring target's schedule) live here too. Every other library keeps its own
+ * (KAFKA_DEFAULTS, CLICKHOUSE_DEFAULTS, OBSERVABILITY_DEFAULTS, REGISTRY_DEFAULTS), which the schema imports.
  */
 
 /** The services' HTTP API (libs/runtime's serveModules). */
@@ -35,4 +35,13 @@ export const PIPELINE_DEFAULTS = {
 export const MONITORING_DEFAULTS = {
   /** Drift and performance jobs run this often: drift over a day's window moves little within half a minute. */
   driftIntervalMs: 30_000,
+} as const;
+
+/** Training's use of the machine (libs/ml). */
+export const ML_DEFAULTS = {
+  /**
+   * A gradient-boosted-trees fit uses the available cores up to this many threads unless STREAMLOOP_GBDT_THREADS
+   * says: wider splits of a row-major histogram pay more per row than they save.
+   */
+  gbdtThreadsCap: 4,
 } as const;

@@ -5,7 +5,7 @@ import { CLICKHOUSE_DEFAULTS } from '@streamloop/clickhouse';
 import { KAFKA_DEFAULTS } from '@streamloop/kafka';
 import { OBSERVABILITY_DEFAULTS } from '@streamloop/observability';
 import { REGISTRY_DEFAULTS } from '@streamloop/registry';
-import { HTTP_DEFAULTS, MONITORING_DEFAULTS, PIPELINE_DEFAULTS, STREAM_DEFAULTS } from './defaults';
+import { HTTP_DEFAULTS, ML_DEFAULTS, MONITORING_DEFAULTS, PIPELINE_DEFAULTS, STREAM_DEFAULTS } from './defaults';
 import { formatDuration } from './duration';
 import { describeSettings, loadSettings, SettingsError } from './settings';
 
@@ -53,6 +53,7 @@ test('settings: the documented defaults are the defaults objects\' values, as on
     STREAMLOOP_PIPELINES: PIPELINE_DEFAULTS.files.join(','),
     STREAMLOOP_FUSE_STAGES: String(STREAM_DEFAULTS.fuseStages),
     STREAMLOOP_DRIFT_INTERVAL: formatDuration(MONITORING_DEFAULTS.driftIntervalMs),
+    STREAMLOOP_GBDT_THREADS: undefined,
     LOG_LEVEL: OBSERVABILITY_DEFAULTS.logLevel,
   });
 });
@@ -78,4 +79,14 @@ test('settings: the session timeout floor is the broker\'s, from KAFKA_DEFAULTS'
     return true;
   });
   assert.throws(() => loadSettings({ STREAMLOOP_DRIFT_INTERVAL: 'hourly' }), /STREAMLOOP_DRIFT_INTERVAL: expected a duration like 30s or 5m, got "hourly"/);
+});
+
+test('settings: STREAMLOOP_GBDT_THREADS is a whole number of threads; unset, libs/ml picks (up to ML_DEFAULTS\' cap)', () => {
+  assert.equal(loadSettings({}).gbdtThreads, undefined);
+  assert.equal(loadSettings({ STREAMLOOP_GBDT_THREADS: '2' }).gbdtThreads, 2);
+  for (const bad of ['0', 'two', '1.5', '-1']) {
+    assert.throws(() => loadSettings({ STREAMLOOP_GBDT_THREADS: bad }), new RegExp(`STREAMLOOP_GBDT_THREADS: expected a whole number of threads, 1 or more, got "${bad}"`));
+  }
+  const documented = describeSettings().find((v) => v.name === 'STREAMLOOP_GBDT_THREADS')!;
+  assert.equal(documented.unset, `the available cores, at most ${ML_DEFAULTS.gbdtThreadsCap}`);
 });

@@ -4,7 +4,7 @@ import { PlatformError } from '@streamloop/errors';
 import { KAFKA_DEFAULTS, KAFKA_SASL_MECHANISMS, type KafkaSasl } from '@streamloop/kafka/defaults';
 import { LOG_LEVELS, OBSERVABILITY_DEFAULTS, type LogLevel } from '@streamloop/observability/defaults';
 import { REGISTRY_DEFAULTS } from '@streamloop/registry/defaults';
-import { HTTP_DEFAULTS, MONITORING_DEFAULTS, PIPELINE_DEFAULTS, STREAM_DEFAULTS } from './defaults';
+import { HTTP_DEFAULTS, ML_DEFAULTS, MONITORING_DEFAULTS, PIPELINE_DEFAULTS, STREAM_DEFAULTS } from './defaults';
 import { formatDuration, parseDuration } from './duration';
 import { describeIssue } from './issues';
 
@@ -36,6 +36,8 @@ export interface Settings {
   kafkaSessionTimeoutMs: number;
   /** STREAMLOOP_FUSE_STAGES: a process running features and inference scores in the features transaction (one hop less). */
   fuseStages: boolean;
+  /** STREAMLOOP_GBDT_THREADS: threads of a GBDT fit; unset, libs/ml's default (the cores up to ML_DEFAULTS.gbdtThreadsCap). */
+  gbdtThreads?: number;
 }
 
 /** Settings that cannot be used; the message names every offending environment variable. */
@@ -112,6 +114,11 @@ const envSchema = z.object({
     '`true`: a process that runs both features and inference scores each vector inside the features transaction (P.features is still written, marked so the inference consumer passes over it); `false`: one Kafka hop per stage'),
   STREAMLOOP_DRIFT_INTERVAL: withDefault(duration('30s or 5m'), formatDuration(MONITORING_DEFAULTS.driftIntervalMs),
     'how often the monitoring target runs its drift and performance jobs (a duration)'),
+  // The upper bound (the most threads a fit can split its work into) is libs/ml's to check, when a fit starts.
+  STREAMLOOP_GBDT_THREADS: optional(z.string().regex(/^[1-9]\d*$/, 'expected a whole number of threads, 1 or more').transform(Number), {
+    description: 'threads of a gradient-boosted-trees fit in the training target (`1`: no helper threads); the model is the same whatever the count',
+    unset: `the available cores, at most ${ML_DEFAULTS.gbdtThreadsCap}`,
+  }),
   LOG_LEVEL: withDefault(z.enum(LOG_LEVELS), OBSERVABILITY_DEFAULTS.logLevel, `level of the JSON logs on stderr: ${LOG_LEVELS.map((l) => `\`${l}\``).join(', ')}`),
 });
 
@@ -176,5 +183,6 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     driftIntervalMs: e.STREAMLOOP_DRIFT_INTERVAL,
     kafkaSessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT,
     fuseStages: e.STREAMLOOP_FUSE_STAGES,
+    gbdtThreads: e.STREAMLOOP_GBDT_THREADS,
   };
 }
