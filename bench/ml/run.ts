@@ -7,11 +7,12 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { availableParallelism, cpus, homedir, totalmem } from 'node:os';
+import { cpus, homedir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { GradientBoostedTrees, rocAuc, TabularPipeline } from '@streamloop/ml';
+import { loadSettings } from '@streamloop/config';
+import { gbdtThreads, GradientBoostedTrees, rocAuc, TabularPipeline } from '@streamloop/ml';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SCRIPT = join(ROOT, 'scripts/python/ml_reference/bench_ml.py');
@@ -117,9 +118,10 @@ const lines: Line[] = [];
 const gs = sk.settings.gbdt;
 const cpu = cpus();
 console.log(`streamloop bench:ml — ${new Date().toISOString().slice(0, 10)}, node ${process.version}, ${cpu.length} × ${cpu[0]?.model.trim() ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB`);
-// The GBDT's thread count, by the rule of libs/ml/src/gbdt/workspace.ts (gbdtThreads); the logistic regression uses one.
-const gbdtThreads = process.env.STREAMLOOP_GBDT_THREADS || String(Math.min(availableParallelism(), 4));
-console.log(`scikit-learn ${sk.versions.sklearn} (numpy ${sk.versions.numpy}), ${sk.threads} threads, results of ${sk.generated_at}; ours: GBDT ${gbdtThreads} thread(s), logistic 1 (Node)`);
+// The GBDT's thread count as the training target takes it: STREAMLOOP_GBDT_THREADS through the settings schema, else
+// libs/ml's default (gbdtThreads); the logistic regression uses one.
+const threads = gbdtThreads(loadSettings({ STREAMLOOP_GBDT_THREADS: process.env.STREAMLOOP_GBDT_THREADS }).gbdtThreads);
+console.log(`scikit-learn ${sk.versions.sklearn} (numpy ${sk.versions.numpy}), ${sk.threads} threads, results of ${sk.generated_at}; ours: GBDT ${threads} thread(s), logistic 1 (Node)`);
 
 for (const [name, ref] of Object.entries(sk.datasets)) {
   if (args.only && args.only !== name) continue;
@@ -130,7 +132,7 @@ for (const [name, ref] of Object.entries(sk.datasets)) {
   const featureNames = Array.from({ length: ref.n_features }, (_, j) => `x${j}`);
   const gbdt = timedFit(ref.repeats, () => GradientBoostedTrees.fit(data.Xtr, data.ytr, {
     maxIter: gs.max_iter, learningRate: gs.learning_rate, maxLeafNodes: gs.max_leaf_nodes, minSamplesLeaf: gs.min_samples_leaf,
-    earlyStopping: gs.early_stopping, l2Regularization: gs.l2_regularization, maxBins: gs.max_bins, seed: 0,
+    earlyStopping: gs.early_stopping, l2Regularization: gs.l2_regularization, maxBins: gs.max_bins, seed: 0, threads,
   }));
   const lr = timedFit(ref.repeats, () => TabularPipeline.fit(data.Xtr, data.ytr, { featureNames, l2: 1 / sk.settings.logistic.C }));
   for (const [model, ours, r] of [

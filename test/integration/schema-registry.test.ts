@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
-import { startSchemaRegistry } from '@streamloop/schema-registry';
+import { loadSettings } from '@streamloop/config';
+import { schemaRegistryOptions, startSchemaRegistry } from '@streamloop/schema-registry';
 
 const brokers = process.env.KAFKA_BROKERS?.split(',');
 const unique = (p: string) => `${p}_${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
@@ -115,10 +116,13 @@ test('schema registry speaks the Confluent API and keeps ids across restarts', {
     assert.deepEqual((await http(base, 'GET', `/subjects/${subject}/versions?deleted=true`)).json, [1, 2]);
     assert.equal((await http(base, 'GET', `/schemas/ids/${id2}`)).status, 200, 'a soft-deleted version keeps its id readable');
 
-    // Restart on the same topic: everything is rebuilt from the log, ids stay and keep increasing.
+    // Restart on the same topic: everything is rebuilt from the log, ids stay and keep increasing. This time the
+    // target is configured as `streamloop start` and main.ts configure it: from environment variables, through the settings schema.
     await registry.close();
     closed = true;
-    registry = await startSchemaRegistry({ brokers: brokers!, topic, port: 0, host: '127.0.0.1' });
+    registry = await startSchemaRegistry(schemaRegistryOptions(loadSettings({
+      KAFKA_BROKERS: brokers!.join(','), SCHEMA_REGISTRY_TOPIC: topic, SCHEMA_REGISTRY_PORT: '0', SCHEMA_REGISTRY_HOST: '127.0.0.1',
+    })));
     closed = false;
     const client2 = new SchemaRegistry({ host: registry.url });
     assert.equal(JSON.parse((await http(registry.url, 'GET', `/schemas/ids/${id2}`)).json.schema).fields.length, 4);

@@ -48,6 +48,8 @@ const LABEL_LAG = 250;
 export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const { log } = options;
   const started = Date.now();
+  // The demo's own choices (free ports, a fresh chDB directory, a quicker drift job) apply where the environment sets
+  // nothing; everything is then read through the settings schema like any start.
   const env = options.env ?? process.env;
   const kafka = startLocalKafka(options.kafkaPort ?? 39092, env);
   log(`kafka      ${kafka.brokers.join(',')}${kafka.started ? ' (local Apache Kafka, started for the demo)' : ''}`);

@@ -47,9 +47,9 @@ program
   .command('train')
   .description('train, evaluate and publish a model now, through the admin API of a running training target')
   .requiredOption('--pipeline <name>', 'pipeline name')
-  .option('--api <url>', 'base URL of the running services', `http://127.0.0.1:${process.env.PORT ?? 8080}`)
-  .action(async (opts: { pipeline: string; api: string }) => {
-    const res = await fetch(`${opts.api}/v1/pipelines/${encodeURIComponent(opts.pipeline)}/train`, { method: 'POST' });
+  .option('--api <url>', 'base URL of the running services (default: http://127.0.0.1:$PORT, from the settings)')
+  .action(async (opts: { pipeline: string; api?: string }) => {
+    const res = await fetch(`${opts.api ?? servicesUrl()}/v1/pipelines/${encodeURIComponent(opts.pipeline)}/train`, { method: 'POST' });
     const body = await res.text();
     if (!res.ok) {
       console.error(`training failed (${describeHttpError(res.status, body)})`);
@@ -67,8 +67,8 @@ program
   .option('--name <model>', 'model name (default: the mapping\'s name)')
   .option('--stage <stage>', 'candidate (stored, not served) or champion (served by inference)', toStage, 'candidate')
   .option('--threshold <p>', 'decision threshold on P(positive) (default: the mapping\'s, else the pipeline\'s)', toProbability)
-  .option('--api <url>', 'base URL of the running services', `http://127.0.0.1:${process.env.PORT ?? 8080}`)
-  .action(async (opts: { pipeline: string; onnx: string; mapping: string; name?: string; stage: string; threshold?: number; api: string }) => {
+  .option('--api <url>', 'base URL of the running services (default: http://127.0.0.1:$PORT, from the settings)')
+  .action(async (opts: { pipeline: string; onnx: string; mapping: string; name?: string; stage: string; threshold?: number; api?: string }) => {
     const onnx = readFileSync(opts.onnx);
     let mapping: unknown;
     try {
@@ -77,7 +77,7 @@ program
       throw new Error(`--mapping ${opts.mapping}: not readable JSON (${(error as Error).message})`);
     }
     const body = { name: opts.name, onnx_base64: onnx.toString('base64'), mapping, stage: opts.stage, threshold: opts.threshold };
-    const res = await fetch(`${opts.api}/v1/pipelines/${encodeURIComponent(opts.pipeline)}/models/external`, {
+    const res = await fetch(`${opts.api ?? servicesUrl()}/v1/pipelines/${encodeURIComponent(opts.pipeline)}/models/external`, {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
     });
     const text = await res.text();
@@ -88,6 +88,14 @@ program
     }
     console.log(JSON.stringify(JSON.parse(text), null, 2));
   });
+
+/**
+ * The services on this machine, at the port the settings give them (PORT): read when a command needs it, so a bad
+ * unrelated variable does not stop `--help`, and `--api` makes it unnecessary.
+ */
+function servicesUrl(): string {
+  return `http://127.0.0.1:${loadSettings(process.env).httpPort}`;
+}
 
 /** An error answer of the services (docs/errors.md) as "HTTP 409 NOT_ENOUGH_DATA: …"; another body is shown as it is. */
 function describeHttpError(status: number, text: string): string {

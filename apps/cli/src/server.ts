@@ -6,7 +6,7 @@ import { FeaturesModule } from '@streamloop/features-service';
 import { InferenceModule } from '@streamloop/inference';
 import { IngestionModule } from '@streamloop/ingestion';
 import { MonitoringModule } from '@streamloop/monitoring';
-import { startSchemaRegistry } from '@streamloop/schema-registry';
+import { schemaRegistryOptions, startSchemaRegistry } from '@streamloop/schema-registry';
 import { TrainingModule } from '@streamloop/training';
 
 export const SERVICE_TARGETS = ['ingestion', 'features', 'training', 'inference', 'monitoring', 'schema-registry'] as const;
@@ -48,11 +48,7 @@ export async function startStreamloop(settings: Settings, targets: ServiceTarget
   try {
     let registryUrl: string | undefined;
     if (targets.includes('schema-registry')) {
-      const registry = await startSchemaRegistry({
-        brokers: settings.kafkaBrokers,
-        port: settings.registryPort,
-        host: settings.httpHost,
-      });
+      const registry = await startSchemaRegistry(schemaRegistryOptions(settings));
       closers.push(() => registry.close());
       registryUrl = registry.url;
     }

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { CLICKHOUSE_DEFAULTS } from './defaults';
 import { quoteIdent } from './schema';
 
 export type { ClickHouseClient } from '@clickhouse/client';
@@ -8,16 +9,13 @@ export type { ClickHouseClient } from '@clickhouse/client';
 export interface ClickHouseOptions {
   /** A ClickHouse server over HTTP(S), e.g. http://localhost:8123 (CLICKHOUSE_URL). Wins over dataDir. */
   url?: string;
-  /** Embedded chDB data directory, created if missing (default `.streamloop/chdb`). */
+  /** Embedded chDB data directory, created if missing (default CLICKHOUSE_DEFAULTS.dataDir). */
   dataDir?: string;
-  /** Default database for unqualified table names; created if missing (default `streamloop`). */
+  /** Default database for unqualified table names; created if missing (default CLICKHOUSE_DEFAULTS.database). */
   database?: string;
   username?: string;
   password?: string;
 }
-
-export const DEFAULT_DATABASE = 'streamloop';
-export const DEFAULT_DATA_DIR = '.streamloop/chdb';
 
 // @clickhouse/client and chdb each declare the Connection contract (same shape, separate declarations):
 // name the client's one.
@@ -169,12 +167,12 @@ export function embeddedDataDir(): string | undefined {
 }
 
 /**
- * A @clickhouse/client over a server (`url`) or over embedded chDB (`dataDir`, default `.streamloop/chdb`),
+ * A @clickhouse/client over a server (`url`) or over embedded chDB (`dataDir`, default CLICKHOUSE_DEFAULTS.dataDir),
  * with `database` (created if missing) as its default database so unqualified table names work.
  * Embedded clients share one engine per process (reference counted); close each with closeClickHouse.
  */
 export async function createClickHouse(opts: ClickHouseOptions = {}): Promise<ClickHouseClient> {
-  const database = opts.database ?? DEFAULT_DATABASE;
+  const database = opts.database ?? CLICKHOUSE_DEFAULTS.database;
   const quoted = quoteIdent(database, 'database name');
   if (opts.url) {
     const auth = { username: opts.username, password: opts.password };
@@ -189,7 +187,7 @@ export async function createClickHouse(opts: ClickHouseOptions = {}): Promise<Cl
     }
     return createClient({ url: opts.url, ...auth, database });
   }
-  const engine = acquireEngine(opts.dataDir ?? DEFAULT_DATA_DIR);
+  const engine = acquireEngine(opts.dataDir ?? CLICKHOUSE_DEFAULTS.dataDir);
   try {
     await enqueue(engine, async () => (await engine.connection).command({ query: `CREATE DATABASE IF NOT EXISTS ${quoted}` }));
   } catch (error) {

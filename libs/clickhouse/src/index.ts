@@ -1,5 +1,6 @@
+export { CLICKHOUSE_DEFAULTS } from './defaults';
 export {
-  createClickHouse, closeClickHouse, embeddedDataDir, DEFAULT_DATABASE, DEFAULT_DATA_DIR,
+  createClickHouse, closeClickHouse, embeddedDataDir,
   type ClickHouseClient, type ClickHouseOptions,
 } from './client';
 export {
@@ -24,6 +25,6 @@ export {
 } from './sink-mappings';
 export { loadEventField, type EventFieldOptions, type EventFieldValue } from './event-fields';
 export {
-  PartitionSink, DEFAULT_SINK_STATE_TABLE,
+  PartitionSink,
   type PartitionSinkOptions, type PartitionWriteResult, type SourcePartition, type SourcedRow, type OffsetValue,
 } from './partition-sink';

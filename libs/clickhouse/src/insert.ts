@@ -1,5 +1,6 @@
 import { ClickHouseError, type ClickHouseClient } from '@clickhouse/client';
 import { PlatformError } from '@streamloop/errors';
+import { CLICKHOUSE_DEFAULTS } from './defaults';
 import { qualify } from './schema';
 import { encodeRow, RowValidationError } from './serialize';
 
@@ -14,9 +15,9 @@ export interface InsertOptions {
   database?: string;
   /** Attempts in total for errors a retry can fix (default 1: no retry). */
   attempts?: number;
-  /** First backoff in ms, doubled per attempt up to maxBackoffMs (default 200). */
+  /** First backoff in ms, doubled per attempt up to maxBackoffMs (default CLICKHOUSE_DEFAULTS.insertBackoffMs). */
   backoffMs?: number;
-  /** Backoff cap in ms (default 5000). */
+  /** Backoff cap in ms (default CLICKHOUSE_DEFAULTS.insertMaxBackoffMs). */
   maxBackoffMs?: number;
 }
 
@@ -68,8 +69,8 @@ export function encodeRows(table: string, rows: readonly unknown[]): Record<stri
 export async function insertEncoded(client: ClickHouseClient, table: string, values: Record<string, unknown>[], opts: InsertOptions = {}): Promise<void> {
   if (values.length === 0) return;
   const attempts = Math.max(1, opts.attempts ?? 1);
-  const backoff = opts.backoffMs ?? 200;
-  const cap = opts.maxBackoffMs ?? 5000;
+  const backoff = opts.backoffMs ?? CLICKHOUSE_DEFAULTS.insertBackoffMs;
+  const cap = opts.maxBackoffMs ?? CLICKHOUSE_DEFAULTS.insertMaxBackoffMs;
   const target = qualify(table.replace(/^.*\./, ''), opts.database ?? (table.includes('.') ? table.slice(0, table.indexOf('.')) : undefined));
   let lastError: unknown;
   let attempt = 0;

@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import { CLICKHOUSE_DEFAULTS } from './defaults';
 import { encodeRows, insertEncoded } from './insert';
 import { qualify, quoteIdent } from './schema';
 
@@ -59,9 +60,9 @@ export interface PartitionSinkOptions {
   table: string;
   /** Database of the table and of the state table (default: the client's default database). */
   database?: string;
-  /** Table holding the last insert attempt per (table, topic, partition); created if missing (default sink_attempts). */
+  /** Table holding the last insert attempt per (table, topic, partition); created if missing (default CLICKHOUSE_DEFAULTS.sinkStateTable). */
   stateTable?: string;
-  /** Attempts per insert for retriable errors (default 4), with doubling backoff from backoffMs up to maxBackoffMs. */
+  /** Attempts per insert for retriable errors (default CLICKHOUSE_DEFAULTS.writerInsertAttempts), with doubling backoff from backoffMs up to maxBackoffMs. */
   attempts?: number;
   backoffMs?: number;
   maxBackoffMs?: number;
@@ -83,7 +84,6 @@ export interface PartitionWriteResult {
   held: number;
 }
 
-export const DEFAULT_SINK_STATE_TABLE = 'sink_attempts';
 
 interface AttemptRange {
   first: bigint;
@@ -140,7 +140,7 @@ export class PartitionSink<Row extends object = Record<string, unknown>> {
     const bare = options.table.replace(/^.*\./, '');
     quoteIdent(bare, 'table name');
     this.table = bare;
-    this.stateTable = options.stateTable ?? DEFAULT_SINK_STATE_TABLE;
+    this.stateTable = options.stateTable ?? CLICKHOUSE_DEFAULTS.sinkStateTable;
     quoteIdent(this.stateTable, 'table name');
   }
 
@@ -229,7 +229,7 @@ export class PartitionSink<Row extends object = Record<string, unknown>> {
     return insertEncoded(this.client, this.options.table, rows, {
       dedupToken: token,
       database: this.options.database,
-      attempts: this.options.attempts ?? 4,
+      attempts: this.options.attempts ?? CLICKHOUSE_DEFAULTS.writerInsertAttempts,
       backoffMs: this.options.backoffMs,
       maxBackoffMs: this.options.maxBackoffMs,
     });
@@ -324,7 +324,7 @@ FROM ${this.qualifiedState} FINAL WHERE sink_table = {table:String} AND topic = 
         sink_table: this.table, topic: source.topic, partition: source.partition,
         first_offset: range.first.toString(), last_offset: range.last.toString(), dedup_token: range.token, version: version.toString(),
       }],
-      { database: this.options.database, attempts: this.options.attempts ?? 4, backoffMs: this.options.backoffMs, maxBackoffMs: this.options.maxBackoffMs },
+      { database: this.options.database, attempts: this.options.attempts ?? CLICKHOUSE_DEFAULTS.writerInsertAttempts, backoffMs: this.options.backoffMs, maxBackoffMs: this.options.maxBackoffMs },
     );
     state.remembered = range;
     state.held = undefined;

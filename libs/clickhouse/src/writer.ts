@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import { CLICKHOUSE_DEFAULTS } from './defaults';
 import { encodeRows, insertEncoded } from './insert';
 
 /** Where a group of rows came from: consecutive offsets of one topic partition. */
@@ -14,16 +15,16 @@ export interface BatchedWriterOptions {
   table: string;
   /** Qualify the table with this database instead of the client's default. */
   database?: string;
-  /** Flush once this many rows are buffered (default 1000). */
+  /** Flush once this many rows are buffered (default CLICKHOUSE_DEFAULTS.batchMaxRows). */
   maxRows?: number;
-  /** Flush this long after the first row of a batch was added (default 1000 ms). */
+  /** Flush this long after the first row of a batch was added (default CLICKHOUSE_DEFAULTS.batchMaxDelayMs). */
   maxDelayMs?: number;
-  /** Attempts per insert for retriable errors (default 4), with doubling backoff. */
+  /** Attempts per insert for retriable errors (default CLICKHOUSE_DEFAULTS.writerInsertAttempts), with doubling backoff. */
   attempts?: number;
-  /** First backoff (default 200 ms), doubled per attempt up to maxBackoffMs (default 5000 ms). */
+  /** First backoff, doubled per attempt up to maxBackoffMs (defaults CLICKHOUSE_DEFAULTS.insertBackoffMs and insertMaxBackoffMs). */
   backoffMs?: number;
   maxBackoffMs?: number;
-  /** add() throws once this many rows are pending, e.g. while ClickHouse is down (default 100 000). */
+  /** add() throws once this many rows are pending, e.g. while ClickHouse is down (default CLICKHOUSE_DEFAULTS.maxPendingRows). */
   maxPendingRows?: number;
   /** Called with the error of a size- or time-triggered flush (it is also thrown by the next flush()/close()). */
   onError?: (error: Error) => void;
@@ -73,9 +74,9 @@ export class BatchedWriter<Row extends object = Record<string, unknown>> {
 
   constructor(private readonly client: ClickHouseClient, private readonly opts: BatchedWriterOptions) {
     if (!opts?.table) throw new Error('BatchedWriter: options.table is required');
-    this.maxRows = Math.max(1, opts.maxRows ?? 1000);
-    this.maxDelayMs = Math.max(0, opts.maxDelayMs ?? 1000);
-    this.maxPending = Math.max(this.maxRows, opts.maxPendingRows ?? 100_000);
+    this.maxRows = Math.max(1, opts.maxRows ?? CLICKHOUSE_DEFAULTS.batchMaxRows);
+    this.maxDelayMs = Math.max(0, opts.maxDelayMs ?? CLICKHOUSE_DEFAULTS.batchMaxDelayMs);
+    this.maxPending = Math.max(this.maxRows, opts.maxPendingRows ?? CLICKHOUSE_DEFAULTS.maxPendingRows);
   }
 
   private static emptyBatch(): Batch {
@@ -184,7 +185,7 @@ export class BatchedWriter<Row extends object = Record<string, unknown>> {
       await insertEncoded(this.client, this.opts.table, batch.rows, {
         dedupToken: batch.token,
         database: this.opts.database,
-        attempts: this.opts.attempts ?? 4,
+        attempts: this.opts.attempts ?? CLICKHOUSE_DEFAULTS.writerInsertAttempts,
         backoffMs: this.opts.backoffMs,
         maxBackoffMs: this.opts.maxBackoffMs,
       });

@@ -11,4 +11,9 @@ export {
 } from './spec';
 export { topicsFor, DEFAULT_MODELS_TOPIC, type PipelineTopics } from './topics';
 export { readEventSchema, type EventField, type EventSchemaInfo } from './event-schema';
-export { loadSettings, SettingsError, type Settings } from './settings';
+export {
+  loadSettings, describeSettings, SettingsError,
+  type Settings, type SettingName, type SettingDescription, type VariableDoc,
+} from './settings';
+export { HTTP_DEFAULTS, STREAM_DEFAULTS, PIPELINE_DEFAULTS, MONITORING_DEFAULTS, ML_DEFAULTS } from './defaults';
+export { renderEnvTable, updateEnvTables, ENV_TABLE_NOTE, type EnvTableBlock } from './env-docs';

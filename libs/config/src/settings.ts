@@ -1,6 +1,11 @@
 import { z } from 'zod';
+import { CLICKHOUSE_DEFAULTS } from '@streamloop/clickhouse/defaults';
 import { PlatformError } from '@streamloop/errors';
-import { parseDuration } from './duration';
+import { KAFKA_DEFAULTS, KAFKA_SASL_MECHANISMS, type KafkaSasl } from '@streamloop/kafka/defaults';
+import { LOG_LEVELS, OBSERVABILITY_DEFAULTS, type LogLevel } from '@streamloop/observability/defaults';
+import { REGISTRY_DEFAULTS } from '@streamloop/registry/defaults';
+import { HTTP_DEFAULTS, ML_DEFAULTS, MONITORING_DEFAULTS, PIPELINE_DEFAULTS, STREAM_DEFAULTS } from './defaults';
+import { formatDuration, parseDuration } from './duration';
 import { describeIssue } from './issues';
 
 /** Process settings, from the environment. */
@@ -8,7 +13,7 @@ export interface Settings {
   kafkaBrokers: string[];
   kafkaClientId: string;
   kafkaSsl: boolean;
-  kafkaSasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
+  kafkaSasl?: KafkaSasl;
   /** SCHEMA_REGISTRY_URL, or the built-in registry target on SCHEMA_REGISTRY_PORT of this machine. */
   schemaRegistryUrl: string;
   /** True when SCHEMA_REGISTRY_URL was set (an external registry); false means the built-in one is expected. */
@@ -19,14 +24,20 @@ export interface Settings {
   httpHost: string;
   httpPort: number;
   httpBodyLimit: string;
+  /** Where the built-in registry target listens: SCHEMA_REGISTRY_HOST, else HOST. */
+  registryHost: string;
   registryPort: number;
+  /** The built-in registry's topic. */
+  registryTopic: string;
   pipelineFiles: string[];
-  logLevel: string;
+  logLevel: LogLevel;
   driftIntervalMs: number;
   /** Consumer group session timeout (KAFKA_SESSION_TIMEOUT): how long a silent instance keeps its partitions. */
   kafkaSessionTimeoutMs: number;
   /** STREAMLOOP_FUSE_STAGES: a process running features and inference scores in the features transaction (one hop less). */
   fuseStages: boolean;
+  /** STREAMLOOP_GBDT_THREADS: threads of a GBDT fit; unset, libs/ml's default (the cores up to ML_DEFAULTS.gbdtThreadsCap). */
+  gbdtThreads?: number;
 }
 
 /** Settings that cannot be used; the message names every offending environment variable. */
@@ -36,30 +47,104 @@ export class SettingsError extends PlatformError {
   }
 }
 
+/**
+ * What the generated docs (docs/pipeline-spec.md, README.md; `npm run gen:env-docs`) say of a variable, attached to
+ * its schema with `.meta()`. A variable with a default shows it; one without says in `unset` what happens instead.
+ */
+export interface VariableDoc {
+  description: string;
+  unset?: string;
+}
+
+const documented = <T extends z.ZodType>(schema: T, doc: VariableDoc): T => schema.meta({ ...doc });
+/**
+ * A variable with a default: the text it stands for when unset, validated and transformed like a set value (so a
+ * default that the schema refuses fails every start, and the unit tests).
+ */
+const withDefault = <T extends z.ZodType<unknown, string>>(schema: T, value: string, description: string) =>
+  documented(schema.prefault(value as z.input<T>), { description });
+const optional = <T extends z.ZodType<unknown, string>>(schema: T, doc: VariableDoc) => documented(schema.optional(), doc);
+
 // Kept as text until validated, so an error shows the value that was set rather than a coerced NaN.
 const port = z.string().refine((s) => /^\d{1,5}$/.test(s) && Number(s) <= 65535, 'expected a port number 0-65535').transform(Number);
+const boolean = z.enum(['true', 'false']).transform((s) => s === 'true');
+/** A duration like `30s`, as milliseconds; `floor` (with the reason for it) when there is a least value. */
+const duration = (example: string, floor?: { ms: number; why: string }) => z.string()
+  .refine((s) => (parseDuration(s) ?? 0) >= (floor?.ms ?? 1), floor ? `expected a duration of at least ${formatDuration(floor.ms)} (${floor.why}), like ${example}` : `expected a duration like ${example}`)
+  .transform((s) => parseDuration(s)!);
+const list = (s: string) => s.split(',').map((item) => item.trim()).filter(Boolean);
 
+/**
+ * Every environment variable a target reads, in the order the docs list them. Defaults come from the libraries'
+ * defaults objects; the descriptions are what the generated tables show.
+ */
 const envSchema = z.object({
-  KAFKA_BROKERS: z.string().regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'expected host:port[,host:port...]').default('127.0.0.1:9092'),
-  KAFKA_CLIENT_ID: z.string().min(1).default('streamloop'),
-  KAFKA_SSL: z.enum(['true', 'false']).default('false'),
-  KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
-  KAFKA_SASL_USERNAME: z.string().optional(),
-  KAFKA_SASL_PASSWORD: z.string().optional(),
-  SCHEMA_REGISTRY_URL: z.url().optional(),
-  CLICKHOUSE_URL: z.url().optional(),
-  CLICKHOUSE_DATA_DIR: z.string().min(1).default('.streamloop/chdb'),
-  CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a ClickHouse identifier').default('streamloop'),
-  HOST: z.string().min(1).default('127.0.0.1'),
-  PORT: port.default(8080),
-  HTTP_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/, 'expected a size like 512kb or 1mb').default('1mb'),
-  SCHEMA_REGISTRY_PORT: port.default(8081),
-  STREAMLOOP_PIPELINES: z.string().min(1).default('examples/pipelines/fraud.yaml'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  KAFKA_SESSION_TIMEOUT: z.string().refine((s) => (parseDuration(s) ?? 0) >= 6000, 'expected a duration of at least 6s (the broker\'s group.min.session.timeout.ms), like 10s or 30s').default('10s'),
-  STREAMLOOP_FUSE_STAGES: z.enum(['true', 'false']).default('true'),
-  STREAMLOOP_DRIFT_INTERVAL: z.string().refine((s) => parseDuration(s) !== undefined, 'expected a duration like 30s or 5m').default('30s'),
+  KAFKA_BROKERS: withDefault(z.string().regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'expected host:port[,host:port...]').transform(list),
+    KAFKA_DEFAULTS.brokers.join(','), 'brokers of the Kafka cluster, `host:port[,host:port…]`'),
+  KAFKA_CLIENT_ID: withDefault(z.string().min(1), KAFKA_DEFAULTS.clientId,
+    'client id the brokers see (the built-in registry\'s clients add `-schema-registry`)'),
+  KAFKA_SSL: withDefault(boolean, String(KAFKA_DEFAULTS.ssl), '`true`: TLS to the brokers, for every Kafka client of the process (the built-in registry\'s too)'),
+  KAFKA_SASL_MECHANISM: optional(z.enum(KAFKA_SASL_MECHANISMS), {
+    description: `SASL authentication to the brokers: ${KAFKA_SASL_MECHANISMS.map((m) => `\`${m}\``).join(', ')}, with both credentials below`,
+    unset: 'no SASL',
+  }),
+  KAFKA_SASL_USERNAME: optional(z.string(), { description: 'SASL user name (with `KAFKA_SASL_MECHANISM`)' }),
+  KAFKA_SASL_PASSWORD: optional(z.string(), { description: 'SASL password (with `KAFKA_SASL_MECHANISM`); never shown in an error' }),
+  KAFKA_SESSION_TIMEOUT: withDefault(duration('10s or 30s', { ms: KAFKA_DEFAULTS.minSessionTimeoutMs, why: 'the broker\'s group.min.session.timeout.ms' }), formatDuration(KAFKA_DEFAULTS.sessionTimeoutMs),
+    `consumer group session timeout: how long a silent (killed) instance keeps its partitions before others take them over (at least ${formatDuration(KAFKA_DEFAULTS.minSessionTimeoutMs)}, the broker's \`group.min.session.timeout.ms\`)`),
+  SCHEMA_REGISTRY_URL: optional(z.url(), {
+    description: 'a Confluent-compatible schema registry (Confluent, Apicurio, Karapace) the services use',
+    unset: 'the built-in registry target, `http://127.0.0.1:$SCHEMA_REGISTRY_PORT`',
+  }),
+  SCHEMA_REGISTRY_HOST: optional(z.string().min(1), { description: 'address the built-in registry target listens on', unset: 'the value of `HOST`' }),
+  SCHEMA_REGISTRY_PORT: withDefault(port, String(REGISTRY_DEFAULTS.port), 'port of the built-in registry target (`0`: any free port)'),
+  SCHEMA_REGISTRY_TOPIC: withDefault(z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'expected a Kafka topic name (letters, digits, . _ -)'), REGISTRY_DEFAULTS.topic,
+    'compacted single-partition topic holding the built-in registry\'s schemas'),
+  CLICKHOUSE_URL: optional(z.url(), { description: 'a ClickHouse server over HTTP(S)', unset: 'embedded chDB in `CLICKHOUSE_DATA_DIR`' }),
+  CLICKHOUSE_DATA_DIR: withDefault(z.string().min(1), CLICKHOUSE_DEFAULTS.dataDir, 'embedded chDB\'s data directory (without `CLICKHOUSE_URL`)'),
+  CLICKHOUSE_DATABASE: withDefault(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a ClickHouse identifier'), CLICKHOUSE_DEFAULTS.database,
+    'database of the platform\'s tables, created if missing'),
+  HOST: withDefault(z.string().min(1), HTTP_DEFAULTS.host, 'address the services\' HTTP API listens on'),
+  PORT: withDefault(port, String(HTTP_DEFAULTS.port), 'port of the services\' HTTP API (`0`: any free port)'),
+  HTTP_BODY_LIMIT: withDefault(z.string().regex(/^\d+(b|kb|mb)$/, 'expected a size like 512kb or 1mb'), HTTP_DEFAULTS.bodyLimit,
+    'largest HTTP request body (`512kb`, `1mb`); an ONNX model registered over HTTP travels in it as base64'),
+  STREAMLOOP_PIPELINES: withDefault(z.string().min(1).transform(list),
+    PIPELINE_DEFAULTS.files.join(','), 'comma-separated pipeline spec files the process runs'),
+  STREAMLOOP_FUSE_STAGES: withDefault(boolean, String(STREAM_DEFAULTS.fuseStages),
+    '`true`: a process that runs both features and inference scores each vector inside the features transaction (P.features is still written, marked so the inference consumer passes over it); `false`: one Kafka hop per stage'),
+  STREAMLOOP_DRIFT_INTERVAL: withDefault(duration('30s or 5m'), formatDuration(MONITORING_DEFAULTS.driftIntervalMs),
+    'how often the monitoring target runs its drift and performance jobs (a duration)'),
+  // The upper bound (the most threads a fit can split its work into) is libs/ml's to check, when a fit starts.
+  STREAMLOOP_GBDT_THREADS: optional(z.string().regex(/^[1-9]\d*$/, 'expected a whole number of threads, 1 or more').transform(Number), {
+    description: 'threads of a gradient-boosted-trees fit in the training target (`1`: no helper threads); the model is the same whatever the count',
+    unset: `the available cores, at most ${ML_DEFAULTS.gbdtThreadsCap}`,
+  }),
+  LOG_LEVEL: withDefault(z.enum(LOG_LEVELS), OBSERVABILITY_DEFAULTS.logLevel, `level of the JSON logs on stderr: ${LOG_LEVELS.map((l) => `\`${l}\``).join(', ')}`),
 });
+
+export type SettingName = keyof typeof envSchema.shape;
+
+/** One variable as the docs show it, read from the schema. */
+export interface SettingDescription {
+  name: SettingName;
+  description: string;
+  /** The default as it would be set, e.g. `10s`; absent for a variable without one. */
+  default?: string;
+  /** What happens when a variable without a default is unset. */
+  unset?: string;
+}
+
+/** Every variable of the settings schema with its default and description, in the schema's order. */
+export function describeSettings(): SettingDescription[] {
+  return (Object.keys(envSchema.shape) as SettingName[]).map((name) => {
+    const field: z.ZodType = envSchema.shape[name];
+    const doc = field.meta() as Partial<VariableDoc> | undefined;
+    if (!doc?.description) throw new Error(`settings schema: ${name} has no description`);
+    const def = field._zod.def;
+    const defaultValue = def.type === 'prefault' ? String((def as z.core.$ZodPrefaultDef).defaultValue) : undefined;
+    return { name, description: doc.description, ...(defaultValue !== undefined ? { default: defaultValue } : {}), ...(doc.unset ? { unset: doc.unset } : {}) };
+  });
+}
 
 /** Reads settings from the environment; a bad value is an error naming the variable and what was expected. */
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
@@ -75,12 +160,12 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     kafkaSasl = { mechanism: e.KAFKA_SASL_MECHANISM, username: e.KAFKA_SASL_USERNAME!, password: e.KAFKA_SASL_PASSWORD! };
   } else if (e.KAFKA_SASL_USERNAME || e.KAFKA_SASL_PASSWORD) {
     // Credentials without a mechanism would be silently unused: a misconfiguration worth stopping for.
-    throw new SettingsError(['KAFKA_SASL_MECHANISM: required when KAFKA_SASL_USERNAME or KAFKA_SASL_PASSWORD is set (plain, scram-sha-256 or scram-sha-512)']);
+    throw new SettingsError([`KAFKA_SASL_MECHANISM: required when KAFKA_SASL_USERNAME or KAFKA_SASL_PASSWORD is set (${KAFKA_SASL_MECHANISMS.join(', ').replace(/, ([^,]*)$/, ' or $1')})`]);
   }
   return {
-    kafkaBrokers: e.KAFKA_BROKERS.split(','),
+    kafkaBrokers: e.KAFKA_BROKERS,
     kafkaClientId: e.KAFKA_CLIENT_ID,
-    kafkaSsl: e.KAFKA_SSL === 'true',
+    kafkaSsl: e.KAFKA_SSL,
     kafkaSasl,
     schemaRegistryUrl: e.SCHEMA_REGISTRY_URL ?? `http://127.0.0.1:${e.SCHEMA_REGISTRY_PORT}`,
     schemaRegistryExternal: e.SCHEMA_REGISTRY_URL !== undefined,
@@ -90,11 +175,14 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     httpHost: e.HOST,
     httpPort: e.PORT,
     httpBodyLimit: e.HTTP_BODY_LIMIT,
+    registryHost: e.SCHEMA_REGISTRY_HOST ?? e.HOST,
     registryPort: e.SCHEMA_REGISTRY_PORT,
-    pipelineFiles: e.STREAMLOOP_PIPELINES.split(',').map((s) => s.trim()).filter(Boolean),
+    registryTopic: e.SCHEMA_REGISTRY_TOPIC,
+    pipelineFiles: e.STREAMLOOP_PIPELINES,
     logLevel: e.LOG_LEVEL,
-    driftIntervalMs: parseDuration(e.STREAMLOOP_DRIFT_INTERVAL)!,
-    kafkaSessionTimeoutMs: parseDuration(e.KAFKA_SESSION_TIMEOUT)!,
-    fuseStages: e.STREAMLOOP_FUSE_STAGES === 'true',
+    driftIntervalMs: e.STREAMLOOP_DRIFT_INTERVAL,
+    kafkaSessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT,
+    fuseStages: e.STREAMLOOP_FUSE_STAGES,
+    gbdtThreads: e.STREAMLOOP_GBDT_THREADS,
   };
 }

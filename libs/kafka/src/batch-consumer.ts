@@ -1,6 +1,7 @@
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import { PartitionBackoff } from './partition-backoff';
-import { DEFAULT_SESSION_TIMEOUT_MS, heartbeatIntervalFor, type BatchInfo } from './transactional-processor';
+import { heartbeatIntervalFor, KAFKA_DEFAULTS } from './defaults';
+import type { BatchInfo } from './transactional-processor';
 
 export interface ConsumedRecord {
   topic: string;
@@ -19,6 +20,7 @@ export interface BatchConsumerOptions {
   fromBeginning?: boolean;
   /** read_committed by default: outputs of transactional producers are only seen once committed. */
   readUncommitted?: boolean;
+  /** Default KAFKA_DEFAULTS.sessionTimeoutMs. */
   sessionTimeoutMs?: number;
   /**
    * Processes one batch of one partition. Must dead-letter bad records itself; a throw means "retry this batch".
@@ -28,8 +30,9 @@ export interface BatchConsumerOptions {
   handle: (records: ConsumedRecord[], batch: BatchInfo) => Promise<bigint | void>;
   /** Called when a batch failed and will be retried (infrastructure trouble, not bad records). */
   onBatchError?: (error: unknown, attempt: number, topic: string, partition: number) => void;
+  /** Default KAFKA_DEFAULTS.maxBytesPerPartition. */
   maxBytesPerPartition?: number;
-  /** How long a fetch waits for data when there is none (default 200 ms). */
+  /** How long a fetch waits for data when there is none (default KAFKA_DEFAULTS.fetchMaxWaitMs). */
   maxWaitTimeInMs?: number;
   /** Partitions handled at once (default 1); a slow partition then does not hold up the others. */
   partitionsConsumedConcurrently?: number;
@@ -49,10 +52,10 @@ export async function runBatchConsumer(options: BatchConsumerOptions): Promise<R
   const consumer = options.kafka.consumer({
     groupId: options.groupId,
     readUncommitted: options.readUncommitted ?? false,
-    sessionTimeout: options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS,
-    heartbeatInterval: heartbeatIntervalFor(options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS),
-    maxBytesPerPartition: options.maxBytesPerPartition ?? 1048576,
-    maxWaitTimeInMs: options.maxWaitTimeInMs ?? 200,
+    sessionTimeout: options.sessionTimeoutMs ?? KAFKA_DEFAULTS.sessionTimeoutMs,
+    heartbeatInterval: heartbeatIntervalFor(options.sessionTimeoutMs ?? KAFKA_DEFAULTS.sessionTimeoutMs),
+    maxBytesPerPartition: options.maxBytesPerPartition ?? KAFKA_DEFAULTS.maxBytesPerPartition,
+    maxWaitTimeInMs: options.maxWaitTimeInMs ?? KAFKA_DEFAULTS.fetchMaxWaitMs,
   });
   await consumer.connect();
   for (const topic of options.topics) {

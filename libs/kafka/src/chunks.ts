@@ -1,4 +1,5 @@
 import type { Message } from 'kafkajs';
+import { KAFKA_DEFAULTS } from './defaults';
 
 /**
  * Splits messages into sends that a broker with the default limits accepts: kafkajs writes one send's messages
@@ -6,7 +7,7 @@ import type { Message } from 'kafkajs';
  * a send's messages in time quadratic in their number. A chunk holds at most `maxCount` messages and about
  * `maxBytes` of keys, values and headers (a single larger message goes alone; the broker judges it).
  */
-export function chunkMessages(messages: Message[], maxBytes = 512 * 1024, maxCount = 500): Message[][] {
+export function chunkMessages(messages: Message[], maxBytes: number = KAFKA_DEFAULTS.sendChunkBytes, maxCount: number = KAFKA_DEFAULTS.sendChunkMessages): Message[][] {
   const chunks: Message[][] = [];
   let current: Message[] = [];
   let bytes = 0;

@@ -1,11 +1,13 @@
 import { Kafka, logLevel as KafkaLogLevel, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
 import { installCoordinatorCache } from './coordinator-cache';
+import { KAFKA_DEFAULTS, type KafkaSasl } from './defaults';
 
 export interface KafkaConnectionOptions {
   brokers: string[];
   clientId: string;
+  /** TLS to the brokers (with the system's trusted CAs). */
   ssl?: boolean;
-  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
+  sasl?: KafkaSasl;
   /** Receives kafkajs' own log lines; by default only errors are kept, as kafkajs is chatty. */
   log?: (level: 'error' | 'warn' | 'info' | 'debug', message: string, extra: Record<string, unknown>) => void;
   logLevel?: 'error' | 'warn' | 'info' | 'debug';
@@ -28,9 +30,9 @@ export function createKafka(options: KafkaConnectionOptions): Kafka {
     brokers: options.brokers,
     ssl: options.ssl,
     sasl: options.sasl as SASLOptions | undefined,
-    connectionTimeout: 5000,
-    requestTimeout: 30000,
-    retry: { initialRetryTime: 200, retries: 10, maxRetryTime: 5000 },
+    connectionTimeout: KAFKA_DEFAULTS.connectionTimeoutMs,
+    requestTimeout: KAFKA_DEFAULTS.requestTimeoutMs,
+    retry: { ...KAFKA_DEFAULTS.retry },
     logLevel: LEVELS[options.logLevel ?? 'error'],
   };
   const sink = options.log ?? ((level, message, extra) => console.error(JSON.stringify({ level, message, ...extra })));

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { KAFKA_DEFAULTS } from './defaults';
 
 /**
  * kafkajs 2.2.4 asks the cluster which broker coordinates a transaction (FindCoordinator) before every
@@ -8,9 +9,8 @@ import { createRequire } from 'node:module';
  * an error. This does the same for kafkajs: `Cluster#findGroupCoordinator` answers from a cache, and any failed
  * request to a coordinator that may have moved (NOT_COORDINATOR, a lost connection, a timeout) empties it, so the retry that follows
  * asks the cluster again. Entries also expire, so a coordinator that moved without an error being seen is
- * found again within COORDINATOR_CACHE_TTL_MS.
+ * found again within KAFKA_DEFAULTS.coordinatorCacheTtlMs.
  */
-export const COORDINATOR_CACHE_TTL_MS = 30_000;
 
 /** The Broker methods whose requests go to a group or transaction coordinator. */
 const COORDINATOR_REQUESTS = [
@@ -43,7 +43,7 @@ export function installCoordinatorCache(): void {
     const cache = (this[cacheKey] ??= new Map());
     const key = `${query.coordinatorType ?? 0}:${query.groupId}`;
     const hit = cache.get(key);
-    if (hit && hit.generation === generation && Date.now() - hit.at < COORDINATOR_CACHE_TTL_MS) return hit.broker;
+    if (hit && hit.generation === generation && Date.now() - hit.at < KAFKA_DEFAULTS.coordinatorCacheTtlMs) return hit.broker;
     const broker = find.call(this, query);
     cache.set(key, { broker, at: Date.now(), generation });
     broker.catch(() => cache.delete(key));

@@ -1,5 +1,5 @@
 export { createKafka, type KafkaConnectionOptions } from './client';
-export { ensureTopics, consumerLag, fetchTopicEnds, fetchMaxMessageBytes, readTopicToEnd, DEFAULT_MAX_MESSAGE_BYTES, type TopicSpec } from './topics';
+export { ensureTopics, consumerLag, fetchTopicEnds, fetchMaxMessageBytes, readTopicToEnd, type TopicSpec } from './topics';
 export { runBatchConsumer, type BatchConsumerOptions, type ConsumedRecord, type RunningConsumer } from './batch-consumer';
 export { deadLetter, deadLetterHeaders, deadLetterMessage, fitDeadLetter, TRUNCATED_HEADER, type DeadLetter, type DeadLetterSource } from './dlq';
 export { DedupWindow } from './dedup';
@@ -7,6 +7,7 @@ export type { Kafka, Producer, Consumer, Message, IHeaders, TopicMessages } from
 export { runTransactionalProcessor, type BatchInfo, type PartitionTask, type RunningProcessor, type TransactionalProcessorOptions } from './transactional-processor';
 export { chunkMessages } from './chunks';
 export { SerialQueue } from './serial';
-export { forgetCoordinators, COORDINATOR_CACHE_TTL_MS } from './coordinator-cache';
+export { forgetCoordinators } from './coordinator-cache';
+export { KAFKA_DEFAULTS, KAFKA_SASL_MECHANISMS, heartbeatIntervalFor, type KafkaSasl, type KafkaSaslMechanism } from './defaults';
 export { kafkaErrorRetriable } from './errors';
 export { partitionForKey } from './partitioner';

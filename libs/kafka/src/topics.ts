@@ -1,4 +1,5 @@
 import kafkajs, { type Kafka, type ITopicConfig } from 'kafkajs';
+import { KAFKA_DEFAULTS } from './defaults';
 
 // kafkajs is CommonJS; Node's ESM loader does not see this enum as a named export.
 const { ConfigResourceTypes } = kafkajs;
@@ -122,10 +123,8 @@ export async function readTopicToEnd(
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`reading ${topic} to its end timed out after ${options.timeoutMs ?? 60000} ms`)),
-        options.timeoutMs ?? 60000,
-      );
+      const timeoutMs = options.timeoutMs ?? KAFKA_DEFAULTS.readToEndTimeoutMs;
+      const timer = setTimeout(() => reject(new Error(`reading ${topic} to its end timed out after ${timeoutMs} ms`)), timeoutMs);
       const passed = (partition: number, lastOffset: string) => {
         // With transactions the last offsets can be control or aborted records, which never reach eachBatch;
         // the batch's last offset (reported for filtered batches too) tells that they were passed.
@@ -167,9 +166,6 @@ export async function readTopicToEnd(
   return count;
 }
 
-/** Kafka's own default for a topic's max.message.bytes (broker message.max.bytes), used when a topic does not say. */
-export const DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
-
 /** Each topic's max.message.bytes as the broker reports it (the topic's setting, else the broker default). */
 export async function fetchMaxMessageBytes(kafka: Kafka, topics: string[]): Promise<Map<string, number>> {
   const limits = new Map<string, number>();
@@ -184,7 +180,7 @@ export async function fetchMaxMessageBytes(kafka: Kafka, topics: string[]): Prom
     for (const resource of described.resources) {
       const entry = resource.configEntries.find((e) => e.configName === 'max.message.bytes');
       const value = Number(entry?.configValue);
-      limits.set(resource.resourceName, Number.isFinite(value) && value > 0 ? value : DEFAULT_MAX_MESSAGE_BYTES);
+      limits.set(resource.resourceName, Number.isFinite(value) && value > 0 ? value : KAFKA_DEFAULTS.maxMessageBytes);
     }
   } finally {
     await admin.disconnect();

@@ -1,6 +1,7 @@
 import type { Consumer, Kafka, Producer, TopicMessages } from 'kafkajs';
 import type { ConsumedRecord } from './batch-consumer';
 import { chunkMessages } from './chunks';
+import { heartbeatIntervalFor, KAFKA_DEFAULTS } from './defaults';
 import { PartitionBackoff } from './partition-backoff';
 import { SerialQueue } from './serial';
 
@@ -41,9 +42,11 @@ export interface TransactionalProcessorOptions {
    * A long restore calls `keepAlive` as it goes, so the group does not take this member for dead meanwhile.
    */
   createTask(partition: number, keepAlive: () => void): Promise<PartitionTask>;
+  /** Default KAFKA_DEFAULTS.sessionTimeoutMs. */
   sessionTimeoutMs?: number;
+  /** Default KAFKA_DEFAULTS.maxBytesPerPartition. */
   maxBytesPerPartition?: number;
-  /** How long a fetch waits for data when there is none (default 200 ms): a floor under an idle stage's latency. */
+  /** How long a fetch waits for data when there is none (default KAFKA_DEFAULTS.fetchMaxWaitMs). */
   maxWaitTimeInMs?: number;
   /** A batch failed and will be retried from restored state (infrastructure trouble, not bad records). */
   onBatchError?(error: unknown, attempt: number, partition: number): void;
@@ -74,21 +77,6 @@ interface Owned {
 }
 
 /**
- * Session timeout unless told otherwise: a member killed with SIGKILL is noticed this long after its last heartbeat,
- * so it bounds how long its partitions wait after a crash (its replacement's join waits for it). Kafka's own
- * default is 45 s; 10 s keeps recovery within seconds while leaving room for a slow batch.
- */
-export const DEFAULT_SESSION_TIMEOUT_MS = 10_000;
-
-/** Heartbeats a third of the session or every second, whichever is sooner. */
-export function heartbeatIntervalFor(sessionTimeoutMs: number): number {
-  return Math.max(100, Math.min(1000, Math.floor(sessionTimeoutMs / 3)));
-}
-
-/** How long offsets of batches that write nothing may wait for a transaction. */
-const IDLE_COMMIT_INTERVAL_MS = 5000;
-
-/**
  * Exactly-once consume → transform → produce (Kafka Streams' "exactly_once_v2" on kafkajs):
  * per batch, the outputs and the input offsets commit in one Kafka transaction, so a crash anywhere leaves
  * either all of a batch or none of it visible to read_committed readers.
@@ -109,10 +97,10 @@ export async function runTransactionalProcessor(options: TransactionalProcessorO
   const consumer = kafka.consumer({
     groupId,
     readUncommitted: false,
-    sessionTimeout: options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS,
-    heartbeatInterval: heartbeatIntervalFor(options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS),
-    maxBytesPerPartition: options.maxBytesPerPartition ?? 1048576,
-    maxWaitTimeInMs: options.maxWaitTimeInMs ?? 200,
+    sessionTimeout: options.sessionTimeoutMs ?? KAFKA_DEFAULTS.sessionTimeoutMs,
+    heartbeatInterval: heartbeatIntervalFor(options.sessionTimeoutMs ?? KAFKA_DEFAULTS.sessionTimeoutMs),
+    maxBytesPerPartition: options.maxBytesPerPartition ?? KAFKA_DEFAULTS.maxBytesPerPartition,
+    maxWaitTimeInMs: options.maxWaitTimeInMs ?? KAFKA_DEFAULTS.fetchMaxWaitMs,
   });
   const owned = new Map<number, Owned>();
   // Every operation on a partition's producer (fence, transaction, drop) runs in that partition's queue, so no two
@@ -141,9 +129,7 @@ export async function runTransactionalProcessor(options: TransactionalProcessorO
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
-      // The broker answers CONCURRENT_TRANSACTIONS while it still writes the previous transaction's markers; that
-      // clears within milliseconds, so retry soon (as Kafka's Java producer does) instead of the client's 200 ms.
-      retry: { initialRetryTime: 10, maxRetryTime: 1000, retries: 20 },
+      retry: { ...KAFKA_DEFAULTS.transactionRetry },
     });
     await producer.connect();
     try {
@@ -213,7 +199,7 @@ export async function runTransactionalProcessor(options: TransactionalProcessorO
             }
             // A batch that writes nothing (every record passed over) need not commit at once: re-reading it after a
             // crash writes nothing either. Its offsets go with the next batch that writes, or after a while.
-            if (outputs.every((o) => o.messages.length === 0) && Date.now() - current.committedAt < IDLE_COMMIT_INTERVAL_MS) {
+            if (outputs.every((o) => o.messages.length === 0) && Date.now() - current.committedAt < KAFKA_DEFAULTS.idleCommitIntervalMs) {
               options.onCommitted?.(info, records.length, outputs);
               resolveOffset(batch.lastOffset());
               backoff.succeeded(batch.topic, partition);

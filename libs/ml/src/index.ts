@@ -56,6 +56,7 @@ export {
 } from './onnx-scorer';
 export {
   exportGbdtOnnx,
+  gbdtThreads,
   GradientBoostedTrees,
   ONNX_REGRESSION_OUTPUT,
   type ExportGbdtOnnxOptions,
@@ -65,7 +66,7 @@ export {
   type GbdtTask,
   type GbdtTree,
 } from './gbdt';
-export { ALGORITHMS, parseGbdtParams, trainClassifier, type Algorithm, type ModelParamValue, type TrainedClassifier } from './trainer';
+export { ALGORITHMS, parseGbdtParams, trainClassifier, type Algorithm, type ModelParamValue, type TrainedClassifier, type TrainClassifierOptions } from './trainer';
 export { featureImportance, meanAbsShap, treeShap, TreeShapExplainer, type FeatureImportance, type TreeEnsemble, type TreeShapResult } from './explain';
 export type { OnnxIo } from './onnx-scorer';
 export { ExternalModelError, externalIo, loadExternalModel, parseExternalMapping, type ExternalModelMapping, type LoadExternalModelOptions } from './external-model';

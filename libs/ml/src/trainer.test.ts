@@ -64,3 +64,12 @@ test('impute params are checked by name', () => {
   assert.throws(() => trainClassifier('gbdt', X, y, { featureNames: ['x'], params: { impute: 'median', impute_value: 3 } }), /model\.params\.impute_value: only with impute: constant, not median/);
   assert.throws(() => trainClassifier('logistic_regression', X, y, { featureNames: ['x'], params: { impute_value: 3 } }), /model\.params\.impute_value: only with impute: constant/);
 });
+
+test('gbdtThreads reaches the GBDT fit, imputed or not; it is not a model param', () => {
+  const { X, y } = dataset(200);
+  const featureNames = ['a', 'b', 'noise'];
+  assert.throws(() => trainClassifier('gbdt', X, y, { featureNames, gbdtThreads: 16 }), /option threads is 16 \(STREAMLOOP_GBDT_THREADS\)/);
+  assert.throws(() => trainClassifier('gbdt', X, y, { featureNames, params: { impute: 'median' }, gbdtThreads: 0 }), /option threads is 0/);
+  assert.equal(trainClassifier('gbdt', X, y, { featureNames, params: { max_iter: 3 }, gbdtThreads: 1 }).algorithm, 'gbdt');
+  assert.throws(() => parseGbdtParams({ threads: 2 }), /model\.params\.threads: unknown param for gbdt/);
+});

@@ -27,6 +27,14 @@ export interface TrainedClassifier {
   modelInputs?(X: Matrix): Matrix;
 }
 
+export interface TrainClassifierOptions {
+  featureNames: readonly string[];
+  /** The spec's `model.params`. */
+  params?: Record<string, ModelParamValue>;
+  /** Threads of a GBDT fit (the settings' STREAMLOOP_GBDT_THREADS; not a model param: the model does not depend on it). */
+  gbdtThreads?: number;
+}
+
 /** Spec parameter name (snake_case, like scikit-learn) → GBDT option. */
 const GBDT_PARAMS: Record<string, keyof GbdtOptions> = {
   max_iter: 'maxIter', learning_rate: 'learningRate', max_leaf_nodes: 'maxLeafNodes', max_depth: 'maxDepth',
@@ -79,13 +87,13 @@ export function trainClassifier(
   algorithm: Algorithm,
   X: Matrix,
   y: ArrayLike<number>,
-  opts: { featureNames: readonly string[]; params?: Record<string, ModelParamValue> },
+  opts: TrainClassifierOptions,
 ): TrainedClassifier {
   const featureNames = [...opts.featureNames];
   const { impute, rest: params } = splitImpute(opts.params ?? {});
-  if (impute) return trainImputed(algorithm, X, y, featureNames, impute, params);
+  if (impute) return trainImputed(algorithm, X, y, featureNames, impute, params, opts.gbdtThreads);
   if (algorithm === 'gbdt') {
-    const model = GradientBoostedTrees.fit(X, y, { ...parseGbdtParams(params), task: 'classification', featureNames });
+    const model = GradientBoostedTrees.fit(X, y, { ...parseGbdtParams(params), task: 'classification', featureNames, threads: opts.gbdtThreads });
     return {
       algorithm,
       featureNames,
@@ -130,6 +138,7 @@ function trainImputed(
   featureNames: string[],
   impute: { strategy: ImputeStrategy; fillValue?: number },
   params: Record<string, ModelParamValue>,
+  gbdtThreads: number | undefined,
 ): TrainedClassifier {
   if (!ALGORITHMS.includes(algorithm)) throw new RangeError(`model.algorithm: expected one of ${ALGORITHMS.join(', ')}, got ${JSON.stringify(algorithm)}`);
   const raw = (M: Matrix): RawRow[] => Array.from(M, (row) => Object.fromEntries(featureNames.map((f, j) => [f, row[j]])));
@@ -139,7 +148,7 @@ function trainImputed(
   const Xt = inputs(X);
   const model = linear
     ? LogisticRegression.fit(Xt, y, parseModelParams(params))
-    : GradientBoostedTrees.fit(Xt, y, { ...parseGbdtParams(params), task: 'classification', featureNames });
+    : GradientBoostedTrees.fit(Xt, y, { ...parseGbdtParams(params), task: 'classification', featureNames, threads: gbdtThreads });
   const described = { impute: impute.strategy, ...(impute.fillValue !== undefined ? { impute_value: String(impute.fillValue) } : {}) };
   return {
     algorithm,

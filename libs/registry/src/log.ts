@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Kafka, Partitioners, logLevel, type Admin, type KafkaConfig, type Producer } from 'kafkajs';
+import { Kafka, Partitioners, logLevel, type Admin, type KafkaConfig, type Producer, type SASLOptions } from 'kafkajs';
+import type { KafkaSasl } from '@streamloop/kafka';
+import { REGISTRY_DEFAULTS } from './defaults';
 
 /** Keys of the registry topic. JSON with a fixed field order, so compaction keeps one record per key. */
 export type RecordKey =
@@ -59,18 +61,31 @@ export class MemoryRegistryLog implements RegistryLog {
 
 export interface KafkaRegistryLogOptions {
   brokers: string[];
-  /** Default `_streamloop_schemas`. */
+  /** Default REGISTRY_DEFAULTS.topic. */
   topic?: string;
+  /** Default REGISTRY_DEFAULTS.clientId. */
   clientId?: string;
+  /** TLS to the brokers, as the platform's other clients (KAFKA_SSL). */
+  ssl?: boolean;
+  /** SASL authentication to the brokers, as the platform's other clients (KAFKA_SASL_*). */
+  sasl?: KafkaSasl;
   /** Replication factor when the topic is created; default the broker's default. */
   replicationFactor?: number;
-  /** Extra kafkajs settings (ssl, sasl, ...). */
-  kafka?: Partial<KafkaConfig>;
-  /** How long replaying the topic may take on start. Default 60 s. */
+  /** How long replaying the topic may take on start. Default REGISTRY_DEFAULTS.startTimeoutMs. */
   startTimeoutMs?: number;
 }
 
-export const DEFAULT_SCHEMAS_TOPIC = '_streamloop_schemas';
+/** The kafkajs configuration of the registry's clients. */
+export function registryKafkaConfig(opts: KafkaRegistryLogOptions): KafkaConfig {
+  return {
+    clientId: opts.clientId ?? REGISTRY_DEFAULTS.clientId,
+    brokers: opts.brokers,
+    ssl: opts.ssl,
+    sasl: opts.sasl as SASLOptions | undefined,
+    // kafkajs logs retriable broker errors (coordinator loading...) as ERROR; failures reach callers as exceptions.
+    logLevel: logLevel.NOTHING,
+  };
+}
 
 /**
  * The registry's log on a compacted, single-partition Kafka topic (like Confluent's `_schemas`).
@@ -85,9 +100,8 @@ export class KafkaRegistryLog implements RegistryLog {
 
   constructor(private readonly opts: KafkaRegistryLogOptions) {
     if (!opts.brokers?.length) throw new Error('the schema registry needs Kafka brokers (KAFKA_BROKERS)');
-    this.topic = opts.topic ?? DEFAULT_SCHEMAS_TOPIC;
-    // kafkajs logs retriable broker errors (coordinator loading...) as ERROR; failures reach callers as exceptions.
-    this.kafka = new Kafka({ clientId: opts.clientId ?? 'streamloop-schema-registry', brokers: opts.brokers, logLevel: logLevel.NOTHING, ...opts.kafka });
+    this.topic = opts.topic ?? REGISTRY_DEFAULTS.topic;
+    this.kafka = new Kafka(registryKafkaConfig(opts));
   }
 
   async start(apply: (record: LogRecord) => void): Promise<void> {
@@ -125,16 +139,17 @@ export class KafkaRegistryLog implements RegistryLog {
     const low = Number(offsets.low);
     if (high <= low) return;
     // kafkajs cannot assign partitions without a group: a fresh group per start, removed afterwards.
-    const groupId = `${this.opts.clientId ?? 'streamloop-schema-registry'}-replay-${randomUUID()}`;
+    const groupId = `${this.opts.clientId ?? REGISTRY_DEFAULTS.clientId}-replay-${randomUUID()}`;
     const consumer = this.kafka.consumer({ groupId, allowAutoTopicCreation: false });
     let failure: Error | undefined;
+    const timeoutMs = this.opts.startTimeoutMs ?? REGISTRY_DEFAULTS.startTimeoutMs;
     try {
       await consumer.connect();
       await consumer.subscribe({ topic: this.topic, fromBeginning: true });
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(
-          () => reject(new Error(`timed out after ${this.opts.startTimeoutMs ?? 60_000} ms replaying schema registry topic ${this.topic} (to offset ${high})`)),
-          this.opts.startTimeoutMs ?? 60_000,
+          () => reject(new Error(`timed out after ${timeoutMs} ms replaying schema registry topic ${this.topic} (to offset ${high})`)),
+          timeoutMs,
         );
         consumer
           .run({

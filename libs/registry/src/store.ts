@@ -2,13 +2,12 @@ import {
   canonicalSchema, checkCompatibility, isCompatibilityLevel, parseSchema,
   type AvroType, type CompatibilityLevel,
 } from '@streamloop/avro';
+import { REGISTRY_DEFAULTS } from './defaults';
 import { ErrorCodes, SchemaRegistryError, notFound, unprocessable } from './errors';
 import {
   KafkaRegistryLog, type ConfigValue, type KafkaRegistryLogOptions, type LogRecord, type RegistryLog,
   type SchemaValue, type WatermarkValue,
 } from './log';
-
-export const DEFAULT_COMPATIBILITY: CompatibilityLevel = 'BACKWARD';
 
 export interface SchemaVersion {
   subject: string;
@@ -46,7 +45,7 @@ export class SchemaRegistryStore {
   private readonly byId = new Map<number, { schema: string; canonical: string }>();
   private readonly idByCanonical = new Map<string, number>();
   private readonly subjectConfig = new Map<string, CompatibilityLevel>();
-  private globalConfig: CompatibilityLevel = DEFAULT_COMPATIBILITY;
+  private globalConfig: CompatibilityLevel = REGISTRY_DEFAULTS.compatibility;
   private maxId = 0;
   private started = false;
   /** Writes are serialized so two registrations never take the same id or version. */
@@ -76,7 +75,7 @@ export class SchemaRegistryStore {
     }
     if (key.keytype === 'CONFIG') {
       const level = (value as ConfigValue | null)?.compatibilityLevel;
-      if (key.subject === null) this.globalConfig = level && isCompatibilityLevel(level) ? level : DEFAULT_COMPATIBILITY;
+      if (key.subject === null) this.globalConfig = level && isCompatibilityLevel(level) ? level : REGISTRY_DEFAULTS.compatibility;
       else if (level && isCompatibilityLevel(level)) this.subjectConfig.set(key.subject, level);
       else this.subjectConfig.delete(key.subject);
       return;

@@ -4,7 +4,7 @@ import { createClickHouse, closeClickHouse, migrate, type ClickHouseClient } fro
 import { loadPipelineSpec, topicsFor, type PipelineSpec, type PipelineTopics, type Settings } from '@streamloop/config';
 import { PlatformError } from '@streamloop/errors';
 import { FeatureComputer, featureStages, type FeatureStage } from '@streamloop/features';
-import { chunkMessages, createKafka, ensureTopics, partitionForKey, type Kafka, type Message, type Producer, type TopicSpec } from '@streamloop/kafka';
+import { chunkMessages, createKafka, ensureTopics, KAFKA_DEFAULTS, partitionForKey, type Kafka, type Message, type Producer, type TopicSpec } from '@streamloop/kafka';
 import { createLogger, HealthRegistry, StreamloopMetrics, type Logger } from '@streamloop/observability';
 import { loadPlatformTypes, type PlatformTypes } from './platform-types';
 
@@ -213,9 +213,9 @@ export function featureStageTopics(topics: PipelineTopics, stage: FeatureStage):
     : { input: topics.repartition(stage.field), changelog: topics.changelog(`features.${stage.field}`) };
 }
 
-/** max.message.bytes of the topics the platform creates (see Runtime.topicPlan). */
-export const DATA_TOPIC_MAX_MESSAGE_BYTES = 1_048_588;
-export const DLQ_TOPIC_MAX_MESSAGE_BYTES = 2 * 1_048_588;
+/** max.message.bytes of the topics the platform creates (see Runtime.topicPlan): data topics keep Kafka's default. */
+export const DATA_TOPIC_MAX_MESSAGE_BYTES = KAFKA_DEFAULTS.maxMessageBytes;
+export const DLQ_TOPIC_MAX_MESSAGE_BYTES = 2 * KAFKA_DEFAULTS.maxMessageBytes;
 export const MODELS_TOPIC_MAX_MESSAGE_BYTES = 16 * 1_048_576;
 
 export interface ComputedFeaturesView {

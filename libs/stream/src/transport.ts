@@ -4,9 +4,10 @@ import { Server, type CustomTransportStrategy, type MessageHandler } from '@nest
 import { lastValueFrom } from 'rxjs';
 import type { Type } from 'avsc';
 import {
-  chunkMessages, DEFAULT_MAX_MESSAGE_BYTES, fetchMaxMessageBytes, runBatchConsumer, runTransactionalProcessor,
+  chunkMessages, fetchMaxMessageBytes, KAFKA_DEFAULTS, runBatchConsumer, runTransactionalProcessor,
   type BatchInfo, type ConsumedRecord, type Kafka, type Producer, type TopicMessages,
 } from '@streamloop/kafka';
+import { STREAM_DEFAULTS } from '@streamloop/config';
 import type { HealthRegistry, Logger } from '@streamloop/observability';
 import { BatchProcessor, outcomeOf, type Fusion, type StreamIO } from './batch-processor';
 import type { StreamBatch, StreamContext } from './context';
@@ -28,7 +29,7 @@ export interface StreamPlatform extends Omit<StreamIO, 'maxMessageBytes'> {
   /** Replays one partition of a changelog (committed records only) into `apply`. */
   restore(topic: string, partition: number, apply: (key: string, value: Buffer | null) => void): Promise<number>;
   sessionTimeoutMs: number;
-  /** Run `fusable` handlers inside the transaction of the stage that writes their input (default true). */
+  /** Run `fusable` handlers inside the transaction of the stage that writes their input (default STREAM_DEFAULTS.fuseStages). */
   fuseStages?: boolean;
 }
 
@@ -82,7 +83,7 @@ export class StreamServer extends Server implements CustomTransportStrategy {
       const options = (handler.extras as Record<string, unknown> | undefined)?.[STREAM_EXTRAS_KEY] as StreamHandlerOptions | undefined;
       if (options) handlers.push({ handler, options });
     }
-    const fusions: Fusion[] = this.platform.fuseStages === false ? [] : handlers
+    const fusions: Fusion[] = !(this.platform.fuseStages ?? STREAM_DEFAULTS.fuseStages) ? [] : handlers
       .filter(({ options }) => options.fusable && options.mode === 'exactly-once' && !options.state)
       .map(({ handler, options }) => ({ role: options.role, options, invoke: this.invoker(handler) }));
     for (const { handler, options } of handlers) {
@@ -96,7 +97,7 @@ export class StreamServer extends Server implements CustomTransportStrategy {
   }
 
   private io(): StreamIO {
-    return { ...this.platform, maxMessageBytes: (topic) => this.maxBytes.get(topic) ?? DEFAULT_MAX_MESSAGE_BYTES };
+    return { ...this.platform, maxMessageBytes: (topic) => this.maxBytes.get(topic) ?? KAFKA_DEFAULTS.maxMessageBytes };
   }
 
   private invoker(handler: MessageHandler): (batch: StreamBatch, context: StreamContext) => Promise<void> {

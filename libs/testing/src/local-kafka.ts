@@ -12,7 +12,9 @@ export interface LocalKafka {
 
 /**
  * The broker for tests and the demo: KAFKA_BROKERS when set, otherwise a fresh single-node
- * Apache Kafka started by deploy/local/kafka.sh on the given port.
+ * Apache Kafka started by deploy/local/kafka.sh on the given port. It reads KAFKA_BROKERS itself, not through the
+ * settings schema: whether the variable is set at all decides whether to start a broker, which settings with a
+ * default cannot tell; the demo then reads its settings (these brokers included) through the schema.
  */
 export function startLocalKafka(port: number, env: NodeJS.ProcessEnv = process.env): LocalKafka {
   if (env.KAFKA_BROKERS) return { brokers: env.KAFKA_BROKERS.split(','), started: false, stop: () => undefined };

@@ -1,19 +1,11 @@
 // Runs the schema registry alone: `node --import tsx services/schema-registry/src/main.ts`
-// (or `streamloop start --target schema-registry`). Env: KAFKA_BROKERS, SCHEMA_REGISTRY_PORT (8081),
-// SCHEMA_REGISTRY_HOST (127.0.0.1), SCHEMA_REGISTRY_TOPIC (_streamloop_schemas).
+// (or `streamloop start --target schema-registry`). It reads the settings schema like every target
+// (docs/pipeline-spec.md, "Service settings"): KAFKA_* for its topic's cluster, SCHEMA_REGISTRY_HOST, _PORT and _TOPIC.
+import { loadSettings } from '@streamloop/config';
 import { startSchemaRegistry } from './server';
+import { schemaRegistryOptions } from './settings';
 
-const brokers = process.env.KAFKA_BROKERS?.split(',').map((b) => b.trim()).filter(Boolean);
-if (!brokers?.length) {
-  console.error('KAFKA_BROKERS is not set (e.g. KAFKA_BROKERS=127.0.0.1:9092)');
-  process.exit(2);
-}
-const registry = await startSchemaRegistry({
-  brokers,
-  topic: process.env.SCHEMA_REGISTRY_TOPIC || undefined,
-  port: Number(process.env.SCHEMA_REGISTRY_PORT ?? 8081),
-  host: process.env.SCHEMA_REGISTRY_HOST ?? '127.0.0.1',
-});
+const registry = await startSchemaRegistry(schemaRegistryOptions(loadSettings(process.env)));
 console.log(`schema registry listening on ${registry.url}`);
 const stop = async () => {
   await registry.close();

@@ -2,19 +2,24 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Module } from '@nestjs/common';
+import { HTTP_DEFAULTS } from '@streamloop/config';
+import { REGISTRY_DEFAULTS } from '@streamloop/registry';
 import { RegistryErrorFilter } from './error.filter';
 import { RegistryRequestTypeGuard } from './request-type.guard';
 import { SchemaRegistryModule, type SchemaRegistryModuleOptions } from './schema-registry.module';
 import { REGISTRY_REQUEST_TYPES } from './tokens';
 
-export type StartSchemaRegistryOptions = SchemaRegistryModuleOptions & {
-  /** Default 8081 (Confluent's); 0 picks a free port. */
+/** Where and how the registry serves HTTP. */
+export interface RegistryServerOptions {
+  /** Default REGISTRY_DEFAULTS.port (Confluent's); 0 picks a free port. */
   port?: number;
-  /** Default 127.0.0.1. */
+  /** Default HTTP_DEFAULTS.host, as the services'. */
   host?: string;
-  /** Largest request body, default '1mb'. */
+  /** Largest request body, default REGISTRY_DEFAULTS.bodyLimit. */
   bodyLimit?: string | number;
-};
+}
+
+export type StartSchemaRegistryOptions = SchemaRegistryModuleOptions & RegistryServerOptions;
 
 export interface RunningSchemaRegistry {
   url: string;
@@ -34,7 +39,7 @@ export function useRegistryHttp(app: NestExpressApplication, bodyLimit: string |
 
 /** Starts the registry as its own HTTP app (like Confluent's on :8081) and resolves once it serves. */
 export async function startSchemaRegistry(opts: StartSchemaRegistryOptions): Promise<RunningSchemaRegistry> {
-  const { port = 8081, host = '127.0.0.1', bodyLimit = '1mb', ...storeOptions } = opts;
+  const { port = REGISTRY_DEFAULTS.port, host = HTTP_DEFAULTS.host, bodyLimit = REGISTRY_DEFAULTS.bodyLimit, ...storeOptions } = opts;
 
   @Module({ imports: [SchemaRegistryModule.register(storeOptions as SchemaRegistryModuleOptions)] })
   class SchemaRegistryAppModule {}

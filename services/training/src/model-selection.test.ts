@@ -118,3 +118,13 @@ test('threshold fallbacks: an unreachable precision takes the max-F1 threshold; 
   const fixed = chooseThreshold({ strategy: 'max_f1' }, LR, early, { params, folds: trainingFolds(cv, early), fallback: 0.35 });
   assert.deepEqual(fixed, { threshold: 0.35, strategy: 'fixed', metrics: { threshold_oof_rows: 300, threshold_chosen: 0 } });
 });
+
+test('the GBDT thread count of the choice (STREAMLOOP_GBDT_THREADS) reaches every fit of the search and of the threshold choice', () => {
+  const data = part(200, 4);
+  const search: SearchSpec = { strategy: 'random', trials: 2, cv, metric: 'log_loss', seed: 1, space: { max_iter: 3 } };
+  const badThreads = { ...GBDT, gbdtThreads: 16 };
+  assert.throws(() => searchParams(search, badThreads, data, { baseParams: {}, threshold: 0.5 }), /no trial produced a score; first failure \(trial 0\): GradientBoostedTrees: option threads is 16/);
+  const folds = trainingFolds(cv, data);
+  assert.throws(() => chooseThreshold({ strategy: 'max_f1' }, badThreads, data, { params: { max_iter: 3 }, folds, fallback: 0.5 }), /option threads is 16/);
+  assert.equal(searchParams(search, { ...GBDT, gbdtThreads: 1 }, data, { baseParams: {}, threshold: 0.5 }).result.trials.length, 2);
+});

@@ -18,6 +18,8 @@ export interface TrainingPart {
 export interface ModelChoice {
   algorithm: Algorithm;
   featureNames: readonly string[];
+  /** Threads of each GBDT fit (the settings' STREAMLOOP_GBDT_THREADS); the model does not depend on them. */
+  gbdtThreads?: number;
 }
 
 /** Folds over the training part, as the spec's `model.search.cv` describes them. */
@@ -73,7 +75,7 @@ export function searchParams(
   const folds = trainingFolds(search.cv, part);
   const objective = crossValidationObjective({
     algorithm: model.algorithm, featureNames: model.featureNames, X: part.X, y: part.y, folds,
-    baseParams: opts.baseParams, threshold: opts.threshold, seed: search.seed,
+    baseParams: opts.baseParams, threshold: opts.threshold, seed: search.seed, gbdtThreads: model.gbdtThreads,
   });
   const space = parseSearchSpace(search.space, 'model.search.space');
   const startedAt: number[] = [];
@@ -143,7 +145,7 @@ export function chooseThreshold(
   part: TrainingPart,
   opts: { params: Record<string, ModelParamValue>; folds: Fold[]; fallback: number },
 ): ThresholdOutcome {
-  const cv = crossValidate(part.X, part.y, { folds: opts.folds, fit: classifierFactory(model.algorithm, { featureNames: model.featureNames, params: opts.params }) });
+  const cv = crossValidate(part.X, part.y, { folds: opts.folds, fit: classifierFactory(model.algorithm, { featureNames: model.featureNames, params: opts.params, gbdtThreads: model.gbdtThreads }) });
   const scored: number[] = [];
   for (let i = 0; i < cv.predictions.length; i++) if (!Number.isNaN(cv.predictions[i])) scored.push(i);
   const y = scored.map((i) => part.y[i]);

@@ -120,7 +120,7 @@ export class TrainingService implements OnApplicationBootstrap {
       );
     }
     const featureNames = this.runtime.featureComputer(spec.pipeline).featureNames;
-    const choice: ModelChoice = { algorithm: spec.model.algorithm as Algorithm, featureNames };
+    const choice: ModelChoice = { algorithm: spec.model.algorithm as Algorithm, featureNames, gbdtThreads: this.runtime.settings.gbdtThreads };
     const { train, test } = timeSplit(rows, { timeKey: 'event_time', holdoutFraction: spec.training.holdoutFraction });
     const matrix = (part: typeof rows) => part.map((r) => featureNames.map((n) => r.values[n] ?? Number.NaN));
     const labels = (part: typeof rows) => part.map((r) => r.label);
@@ -138,7 +138,7 @@ export class TrainingService implements OnApplicationBootstrap {
       const best = search.result.best;
       log.info({ search_id: searchId, trials: search.result.trials.length, best_trial: best.trialId, [metricName(search.result.metric)]: best.score, params }, 'hyperparameter search done');
     }
-    const model = trainClassifier(choice.algorithm, part.X, part.y, { featureNames, params });
+    const model = trainClassifier(choice.algorithm, part.X, part.y, { featureNames, params, gbdtThreads: choice.gbdtThreads });
     const threshold: ThresholdOutcome = spec.model.thresholdSelection
       ? chooseThreshold(spec.model.thresholdSelection, choice, part, {
         params, folds: search?.folds ?? trainingFolds(THRESHOLD_CV, part), fallback: spec.model.threshold,

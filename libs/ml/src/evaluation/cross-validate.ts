@@ -1,6 +1,6 @@
 import type { Matrix } from '../data';
 import { evaluateBinary } from '../metrics';
-import { trainClassifier, type Algorithm, type ModelParamValue } from '../trainer';
+import { trainClassifier, type Algorithm, type TrainClassifierOptions } from '../trainer';
 import { checkLabels, pick } from './checks';
 import type { Fold } from './folds';
 import { averagePrecision } from './pr-curve';
@@ -26,7 +26,7 @@ export type ModelFactory = (X: Matrix, y: ArrayLike<number>) => ProbabilisticMod
 /** A ModelFactory over trainClassifier with spec-style params (e.g. { max_iter: 50, learning_rate: 0.1 }). */
 export function classifierFactory(
   algorithm: Algorithm,
-  opts: { featureNames: readonly string[]; params?: Record<string, ModelParamValue> },
+  opts: TrainClassifierOptions,
 ): ModelFactory {
   return (X, y) => trainClassifier(algorithm, X, y, opts);
 }

@@ -1,16 +1,19 @@
 // Ad-hoc profiling harness (not a test): fits the bench:ml 200k × 30 set once and prints CPU time, wall time and a
 // hash of the fitted model, so a speed change can be checked for bit-identical output.
-// Usage: node --import tsx libs/ml/src/gbdt/fit200k.bench.ts [dataset] [repeats]
+// Usage: [STREAMLOOP_GBDT_THREADS=n] node --import tsx libs/ml/src/gbdt/fit200k.bench.ts [dataset] [repeats]
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { loadSettings } from '@streamloop/config';
 import { rocAuc } from '../metrics';
 import { GradientBoostedTrees } from './model';
 
 const name = process.argv[2] ?? 'classification_200k';
 const repeats = Number(process.argv[3] ?? 1);
 const cache = process.env.STREAMLOOP_BENCH_ML_CACHE ?? join(homedir(), '.cache/streamloop/bench-ml');
+// The thread count as the training target takes it (the settings schema); unset, libs/ml's default.
+const threads = loadSettings({ STREAMLOOP_GBDT_THREADS: process.env.STREAMLOOP_GBDT_THREADS }).gbdtThreads;
 const manifest = JSON.parse(readFileSync(join(cache, 'manifest.json'), 'utf8'));
 const m = manifest.datasets[name];
 const rows = (file: string, n: number): Float64Array[] => {
@@ -29,7 +32,7 @@ const mainCpu = (): number => {
 for (let r = 0; r < repeats; r++) {
   const m0 = mainCpu();
   const c0 = process.cpuUsage(), t0 = performance.now();
-  const model = GradientBoostedTrees.fit(Xtr, ytr, { maxIter: 100, learningRate: 0.1, maxLeafNodes: 31, minSamplesLeaf: 20, earlyStopping: false, l2Regularization: 0, maxBins: 255, seed: 0 });
+  const model = GradientBoostedTrees.fit(Xtr, ytr, { maxIter: 100, learningRate: 0.1, maxLeafNodes: 31, minSamplesLeaf: 20, earlyStopping: false, l2Regularization: 0, maxBins: 255, seed: 0, threads });
   const wall = (performance.now() - t0) / 1000;
   const c = process.cpuUsage(c0);
   const mainS = mainCpu() - m0;

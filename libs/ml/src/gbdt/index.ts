@@ -6,4 +6,5 @@ export {
   type GbdtTask,
   type GbdtTree,
 } from './model';
+export { gbdtThreads } from './workspace';
 export { exportGbdtOnnx, ONNX_REGRESSION_OUTPUT, type ExportGbdtOnnxOptions } from './onnx';

@@ -43,6 +43,11 @@ export interface GbdtOptions {
   tol?: number;
   /** Seed of every random choice (validation split, subsampling). Default 0. */
   seed?: number;
+  /**
+   * Threads of the fit, helpers included (1: none); the model is the same bit for bit whatever the count. Default the
+   * available cores up to ML_DEFAULTS.gbdtThreadsCap (see gbdtThreads).
+   */
+  threads?: number;
   /** Names for the model card and the ONNX metadata; default f0, f1, … */
   featureNames?: string[];
 }
@@ -222,11 +227,12 @@ export class GradientBoostedTrees {
 
   /**
    * Fits on the rows of X. Histograms and gradients of large data sets (≥ 2^20 bin values) are shared with helper
-   * threads: STREAMLOOP_GBDT_THREADS threads in all, by default the cores up to 4. The model is the same bit for bit
-   * whatever the thread count (see workspace.ts).
+   * threads: `opts.threads` in all, by default the cores up to ML_DEFAULTS.gbdtThreadsCap. The model is the same bit for bit whatever the
+   * thread count (see workspace.ts).
    */
   static fit(X: Matrix, y: ArrayLike<number>, opts: GbdtOptions = {}): GradientBoostedTrees {
     const o = resolve(opts);
+    const threads = gbdtThreads(opts.threads);
     const { n, d } = matrixShape(X, 'GradientBoostedTrees.fit');
     if (n === 0 || d === 0) throw new RangeError(`GradientBoostedTrees.fit: needs at least one row and one feature, got ${n} × ${d}`);
     const featureNames = opts.featureNames ?? Array.from({ length: d }, (_, j) => `f${j}`);
@@ -305,7 +311,7 @@ export class GradientBoostedTrees {
       scores.push(-history.validationLoss[0]);
     }
     // The margins, targets, gradients and hessians live in the workspace with the bins, where the threads read them.
-    const workspace = new GrowerWorkspace(binnedTr.bins, nTr, d, gbdtThreads());
+    const workspace = new GrowerWorkspace(binnedTr.bins, nTr, d, threads);
     const ctx: GrowerContext = { workspace, observedBins, hasMissing };
     const { gradients: g, hessians: h, rows, raw, loss: lossTerms } = workspace;
     try {

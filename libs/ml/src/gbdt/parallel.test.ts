@@ -17,16 +17,7 @@ function data(seed: number): { X: Float64Array[]; y: number[]; target: number[] 
   return { X, y, target };
 }
 
-function fitWithThreads(threads: string, X: Float64Array[], y: number[], opts: GbdtOptions): GradientBoostedTrees {
-  const before = process.env.STREAMLOOP_GBDT_THREADS;
-  process.env.STREAMLOOP_GBDT_THREADS = threads;
-  try {
-    return GradientBoostedTrees.fit(X, y, opts);
-  } finally {
-    if (before === undefined) delete process.env.STREAMLOOP_GBDT_THREADS;
-    else process.env.STREAMLOOP_GBDT_THREADS = before;
-  }
-}
+const fitWithThreads = (threads: number, X: Float64Array[], y: number[], opts: GbdtOptions) => GradientBoostedTrees.fit(X, y, { ...opts, threads });
 
 test('a fit with helper threads gives the same model and history as on one thread', () => {
   const { X, y, target } = data(4);
@@ -36,8 +27,8 @@ test('a fit with helper threads gives the same model and history as on one threa
     ['regression, 63 leaves', target, { task: 'regression', maxIter: 8, maxLeafNodes: 63, minSamplesLeaf: 5, earlyStopping: false }],
   ];
   for (const [label, labels, opts] of configs) {
-    const one = fitWithThreads('1', X, labels, opts);
-    for (const threads of ['2', '3']) {
+    const one = fitWithThreads(1, X, labels, opts);
+    for (const threads of [2, 3]) {
       const many = fitWithThreads(threads, X, labels, opts);
       assert.deepEqual(many.toJSON(), one.toJSON(), `${label}: ${threads} threads`);
       assert.deepEqual(many.history, one.history, `${label}: ${threads} threads`);
@@ -45,7 +36,9 @@ test('a fit with helper threads gives the same model and history as on one threa
   }
 });
 
-test('STREAMLOOP_GBDT_THREADS must be a thread count', () => {
+test('threads must be a thread count a fit can use', () => {
   const { X, y } = data(5);
-  assert.throws(() => fitWithThreads('two', X.slice(0, 50), y.slice(0, 50), { maxIter: 1 }), /STREAMLOOP_GBDT_THREADS is 'two', expected an integer in 1\.\.15/);
+  for (const threads of [0, 1.5, 16]) {
+    assert.throws(() => fitWithThreads(threads, X.slice(0, 50), y.slice(0, 50), { maxIter: 1 }), new RegExp(`option threads is ${threads} \\(STREAMLOOP_GBDT_THREADS\\), expected an integer in 1\\.\\.15`));
+  }
 });

@@ -13,6 +13,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { ML_DEFAULTS } from '@streamloop/config';
 import { FEATURE_BYTES, instantiateKernels, kernelModule, MAX_PAGES, PAGE_BYTES, sharedMemory, type GrowerKernels, type WasmMemory } from './kernels';
 
 /** Int32 words of the control block shared with helper threads. */
@@ -53,17 +54,17 @@ const PARALLEL_MIN_ROWS = 1 << 14;
 const HELPERS_MIN_WORK = 1 << 20;
 
 /**
- * Threads a fit uses: STREAMLOOP_GBDT_THREADS when set (1 = no helper threads), else the available cores up to 4
- * (wider splits of a row-major histogram pay more per row than they save).
+ * Threads a fit uses: `requested` when given (the training target passes the settings' STREAMLOOP_GBDT_THREADS;
+ * 1 = no helper threads), else the available cores up to ML_DEFAULTS.gbdtThreadsCap.
  */
-export function gbdtThreads(): number {
-  const env = process.env.STREAMLOOP_GBDT_THREADS;
-  if (env !== undefined && env !== '') {
-    const t = Number(env);
-    if (!Number.isInteger(t) || t < 1 || t > MAX_CHUNKS) throw new RangeError(`STREAMLOOP_GBDT_THREADS is '${env}', expected an integer in 1..${MAX_CHUNKS}`);
-    return t;
+export function gbdtThreads(requested?: number): number {
+  if (requested !== undefined) {
+    if (!Number.isInteger(requested) || requested < 1 || requested > MAX_CHUNKS) {
+      throw new RangeError(`GradientBoostedTrees: option threads is ${requested} (STREAMLOOP_GBDT_THREADS), expected an integer in 1..${MAX_CHUNKS}`);
+    }
+    return requested;
   }
-  return Math.max(1, Math.min(availableParallelism(), 4));
+  return Math.max(1, Math.min(availableParallelism(), ML_DEFAULTS.gbdtThreadsCap));
 }
 
 /** Byte offsets of the fixed regions, shared with helper threads. */

@@ -29,6 +29,8 @@ export interface CrossValidationObjectiveOptions {
   threshold?: number;
   /** Seed of the row subsamples of a 'rows' budget. Default 0. */
   seed?: number;
+  /** Threads of each GBDT fit (see TrainClassifierOptions). */
+  gbdtThreads?: number;
 }
 
 /**
@@ -73,6 +75,6 @@ export function crossValidationObjective(opts: CrossValidationObjectiveOptions):
     } else if (budget) {
       merged[budget.resource] = budget.value;
     }
-    return crossValidate(X, y, { folds: trialFolds, fit: classifierFactory(algorithm, { featureNames, params: merged }), threshold: opts.threshold });
+    return crossValidate(X, y, { folds: trialFolds, fit: classifierFactory(algorithm, { featureNames, params: merged, gbdtThreads: opts.gbdtThreads }), threshold: opts.threshold });
   };
 }

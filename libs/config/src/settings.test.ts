@@ -1,0 +1,92 @@
+// The settings schema takes its defaults from the libraries' defaults objects and documents every variable.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CLICKHOUSE_DEFAULTS } from '@streamloop/clickhouse';
+import { KAFKA_DEFAULTS } from '@streamloop/kafka';
+import { OBSERVABILITY_DEFAULTS } from '@streamloop/observability';
+import { REGISTRY_DEFAULTS } from '@streamloop/registry';
+import { HTTP_DEFAULTS, ML_DEFAULTS, MONITORING_DEFAULTS, PIPELINE_DEFAULTS, STREAM_DEFAULTS } from './defaults';
+import { formatDuration } from './duration';
+import { describeSettings, loadSettings, SettingsError } from './settings';
+
+test('settings: every default is the one of its library\'s defaults object', () => {
+  const s = loadSettings({});
+  assert.deepEqual(s.kafkaBrokers, [...KAFKA_DEFAULTS.brokers]);
+  assert.equal(s.kafkaClientId, KAFKA_DEFAULTS.clientId);
+  assert.equal(s.kafkaSsl, KAFKA_DEFAULTS.ssl);
+  assert.equal(s.kafkaSessionTimeoutMs, KAFKA_DEFAULTS.sessionTimeoutMs);
+  assert.equal(s.registryPort, REGISTRY_DEFAULTS.port);
+  assert.equal(s.registryTopic, REGISTRY_DEFAULTS.topic);
+  assert.equal(s.schemaRegistryUrl, `http://127.0.0.1:${REGISTRY_DEFAULTS.port}`);
+  assert.equal(s.clickhouseDataDir, CLICKHOUSE_DEFAULTS.dataDir);
+  assert.equal(s.clickhouseDatabase, CLICKHOUSE_DEFAULTS.database);
+  assert.equal(s.httpHost, HTTP_DEFAULTS.host);
+  assert.equal(s.registryHost, HTTP_DEFAULTS.host);
+  assert.equal(s.httpPort, HTTP_DEFAULTS.port);
+  assert.equal(s.httpBodyLimit, HTTP_DEFAULTS.bodyLimit);
+  assert.deepEqual(s.pipelineFiles, [...PIPELINE_DEFAULTS.files]);
+  assert.equal(s.fuseStages, STREAM_DEFAULTS.fuseStages);
+  assert.equal(s.driftIntervalMs, MONITORING_DEFAULTS.driftIntervalMs);
+  assert.equal(s.logLevel, OBSERVABILITY_DEFAULTS.logLevel);
+});
+
+test('settings: the documented defaults are the defaults objects\' values, as one would set them', () => {
+  const documented = Object.fromEntries(describeSettings().map((v) => [v.name, v.default]));
+  assert.deepEqual(documented, {
+    KAFKA_BROKERS: KAFKA_DEFAULTS.brokers.join(','),
+    KAFKA_CLIENT_ID: KAFKA_DEFAULTS.clientId,
+    KAFKA_SSL: String(KAFKA_DEFAULTS.ssl),
+    KAFKA_SASL_MECHANISM: undefined,
+    KAFKA_SASL_USERNAME: undefined,
+    KAFKA_SASL_PASSWORD: undefined,
+    KAFKA_SESSION_TIMEOUT: formatDuration(KAFKA_DEFAULTS.sessionTimeoutMs),
+    SCHEMA_REGISTRY_URL: undefined,
+    SCHEMA_REGISTRY_HOST: undefined,
+    SCHEMA_REGISTRY_PORT: String(REGISTRY_DEFAULTS.port),
+    SCHEMA_REGISTRY_TOPIC: REGISTRY_DEFAULTS.topic,
+    CLICKHOUSE_URL: undefined,
+    CLICKHOUSE_DATA_DIR: CLICKHOUSE_DEFAULTS.dataDir,
+    CLICKHOUSE_DATABASE: CLICKHOUSE_DEFAULTS.database,
+    HOST: HTTP_DEFAULTS.host,
+    PORT: String(HTTP_DEFAULTS.port),
+    HTTP_BODY_LIMIT: HTTP_DEFAULTS.bodyLimit,
+    STREAMLOOP_PIPELINES: PIPELINE_DEFAULTS.files.join(','),
+    STREAMLOOP_FUSE_STAGES: String(STREAM_DEFAULTS.fuseStages),
+    STREAMLOOP_DRIFT_INTERVAL: formatDuration(MONITORING_DEFAULTS.driftIntervalMs),
+    STREAMLOOP_GBDT_THREADS: undefined,
+    LOG_LEVEL: OBSERVABILITY_DEFAULTS.logLevel,
+  });
+});
+
+test('settings: setting every variable to its documented default changes nothing', () => {
+  const env = Object.fromEntries(describeSettings().filter((v) => v.default !== undefined).map((v) => [v.name, v.default]));
+  assert.deepEqual(loadSettings(env), loadSettings({}));
+});
+
+test('settings: every variable has a description, and one without a default says what happens unset or is plainly unset', () => {
+  for (const v of describeSettings()) {
+    assert.ok(v.description.length >= 10, `${v.name}: a description`);
+    assert.ok(v.default === undefined || v.unset === undefined, `${v.name}: a default or an unset text, not both`);
+  }
+});
+
+test('settings: the session timeout floor is the broker\'s, from KAFKA_DEFAULTS', () => {
+  const floor = formatDuration(KAFKA_DEFAULTS.minSessionTimeoutMs);
+  assert.equal(loadSettings({ KAFKA_SESSION_TIMEOUT: floor }).kafkaSessionTimeoutMs, KAFKA_DEFAULTS.minSessionTimeoutMs);
+  assert.throws(() => loadSettings({ KAFKA_SESSION_TIMEOUT: `${KAFKA_DEFAULTS.minSessionTimeoutMs - 1}ms` }), (e: unknown) => {
+    assert.ok(e instanceof SettingsError);
+    assert.deepEqual(e.problems, [`KAFKA_SESSION_TIMEOUT: expected a duration of at least ${floor} (the broker's group.min.session.timeout.ms), like 10s or 30s, got "${KAFKA_DEFAULTS.minSessionTimeoutMs - 1}ms"`]);
+    return true;
+  });
+  assert.throws(() => loadSettings({ STREAMLOOP_DRIFT_INTERVAL: 'hourly' }), /STREAMLOOP_DRIFT_INTERVAL: expected a duration like 30s or 5m, got "hourly"/);
+});
+
+test('settings: STREAMLOOP_GBDT_THREADS is a whole number of threads; unset, libs/ml picks (up to ML_DEFAULTS\' cap)', () => {
+  assert.equal(loadSettings({}).gbdtThreads, undefined);
+  assert.equal(loadSettings({ STREAMLOOP_GBDT_THREADS: '2' }).gbdtThreads, 2);
+  for (const bad of ['0', 'two', '1.5', '-1']) {
+    assert.throws(() => loadSettings({ STREAMLOOP_GBDT_THREADS: bad }), new RegExp(`STREAMLOOP_GBDT_THREADS: expected a whole number of threads, 1 or more, got "${bad}"`));
+  }
+  const documented = describeSettings().find((v) => v.name === 'STREAMLOOP_GBDT_THREADS')!;
+  assert.equal(documented.unset, `the available cores, at most ${ML_DEFAULTS.gbdtThreadsCap}`);
+});

@@ -1,0 +1,22 @@
+import type { Settings } from '@streamloop/config';
+import type { KafkaRegistryLogOptions } from '@streamloop/registry';
+import type { RegistryServerOptions } from './server';
+
+/** What the registry target runs with: its store on the platform's Kafka cluster, and where it serves. */
+export type SchemaRegistryTargetOptions = KafkaRegistryLogOptions & Required<Pick<RegistryServerOptions, 'host' | 'port'>>;
+
+/**
+ * The registry target's options from the process settings, the same schema every target reads: its Kafka clients
+ * connect as the platform's others do (brokers, TLS, SASL), under the client id KAFKA_CLIENT_ID-schema-registry.
+ */
+export function schemaRegistryOptions(settings: Settings): SchemaRegistryTargetOptions {
+  return {
+    brokers: settings.kafkaBrokers,
+    clientId: `${settings.kafkaClientId}-schema-registry`,
+    ssl: settings.kafkaSsl,
+    sasl: settings.kafkaSasl,
+    topic: settings.registryTopic,
+    host: settings.registryHost,
+    port: settings.registryPort,
+  };
+}
