@@ -280,12 +280,12 @@ export class MonitoringService implements OnApplicationBootstrap {
         ...base, window_start: d.event_time, window_end: d.event_time + 1, feature: ERROR_FEATURE, statistic: d.detector,
         value: d.recent_error_rate, threshold: Number.NaN, drifted: 1,
       })));
-      // A detector has no threshold on the value: the alert's threshold is NaN and its value the recent error rate.
+      // A detector has no threshold on the value: the alert's threshold is null (JSON has no NaN) and its value the recent error rate.
       await this.runtime.send(ctx.topics.alerts, this.runtime.types.alert, detections.map((d) => ({
         key: ERROR_FEATURE,
         value: {
           alert_id: randomUUID(), pipeline, kind: 'performance', feature: ERROR_FEATURE, statistic: d.detector, value: d.recent_error_rate,
-          threshold: Number.NaN, window_start: d.event_time, window_end: d.event_time + 1, model_name: model.model_name,
+          threshold: null, window_start: d.event_time, window_end: d.event_time + 1, model_name: model.model_name,
           model_version: model.model_version, created_at: computedAt,
         } satisfies AlertRecord,
       })));
