@@ -9,7 +9,7 @@ import { ErrorStreamMonitor, jensenShannonDistance, ksTest, psi, wasserstein1 } 
 import { evaluateBinary } from '@streamloop/ml';
 import { MonitoringModule, MonitoringService } from '@streamloop/monitoring';
 import type { ModelRegistryRecord } from '@streamloop/model-registry';
-import type { AlertRecord, FeatureVectorRecord, LabelRecord, PredictionRecord } from '@streamloop/runtime';
+import { serveModules, type AlertRecord, type FeatureVectorRecord, type LabelRecord, type PredictionRecord, type ServingApp } from '@streamloop/runtime';
 import { seededRandom } from '@streamloop/testing';
 import { brokersOrSkip, eventually, readAll, startStack, testPipeline, uniqueName } from '../support/stack';
 
@@ -141,6 +141,7 @@ test('monitoring runs ADWIN, Page-Hinkley and DDM on the champion\'s settled err
   });
   const stack = await startStack(brokers!, [spec], (r) => [MonitoringModule.register(r)]);
   const producer = stack.kafka.producer({ idempotent: true });
+  let restarted: ServingApp | undefined;
   await producer.connect();
   try {
     const ctx = stack.runtime.pipeline(name);
@@ -194,8 +195,17 @@ test('monitoring runs ADWIN, Page-Hinkley and DDM on the champion\'s settled err
     assert.ok(alerts.every((a) => a.threshold === null), 'a detection has no threshold: null, not NaN');
     const metrics = await (await fetch(`${stack.serving.url}/metrics`)).text();
     assert.match(metrics, new RegExp(`streamloop_drift_score\\{pipeline="${name}",feature="__error__",statistic="recent_error_rate"\\}`));
+
+    // A restarted monitoring service feeds the stream from its start and detects the same changes: no new alert.
+    await stack.serving.close();
+    restarted = await serveModules(stack.runtime, [MonitoringModule.register(stack.runtime)]);
+    const again = await eventually(() => restarted!.app.get(MonitoringService).driftJob(name), 'a drift report after the restart');
+    assert.equal(again.error_stream?.detections.length, expected.length, 'the same detections');
+    const after = (await readAll<AlertRecord>(stack.kafka, stack.serde, ctx.topics.alerts)).map((a) => a.value).filter((a) => a.kind === 'performance');
+    assert.equal(after.length, alerts.length, 'no alert again for a detection already alerted on');
   } finally {
     await producer.disconnect();
+    await restarted?.close();
     await stack.close();
   }
 });

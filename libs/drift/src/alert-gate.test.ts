@@ -66,3 +66,21 @@ test('memory is bounded: beyond maxKeys the least recently seen key is forgotten
   assert.equal(gate.size, 3);
   assert.throws(() => new AlertGate({ cooldownMs: 0, maxKeys: 0 }), RangeError);
 });
+
+test('a detection alerts once: a replay of the same or an earlier event time is a repeat, also after a restore', () => {
+  const gate = new AlertGate({ cooldownMs: 24 * HOUR });
+  const adwin = { ...psiKey, kind: 'performance', feature: '__error__', statistic: 'adwin' };
+  assert.equal(gate.observeDetection(adwin, 1000), true);
+  assert.equal(gate.observeDetection(adwin, 1000), false, 'the same detection replayed');
+  assert.equal(gate.observeDetection(adwin, 500), false, 'an earlier one replayed');
+  assert.equal(gate.observeDetection({ ...adwin, statistic: 'ddm' }, 500), true, 'another detector is another key');
+  assert.equal(gate.observeDetection(adwin, 2000), true, 'a later change');
+  // A condition with the same key fields is judged apart from detections.
+  assert.equal(gate.observe(adwin, above(0.4, 0)), true);
+  const restarted = new AlertGate({ cooldownMs: 24 * HOUR });
+  restarted.restoreDetection(adwin, 2000);
+  restarted.restoreDetection(adwin, 1000);
+  assert.equal(restarted.observeDetection(adwin, 1000), false);
+  assert.equal(restarted.observeDetection(adwin, 2000), false);
+  assert.equal(restarted.observeDetection(adwin, 3000), true);
+});

@@ -10,6 +10,9 @@
  *   magnitude, so a relative 25 % is noise there);
  * - or the cooldown has passed since the last alert for the key.
  * A run where the condition is not crossed clears the key, so a later recurrence alerts again.
+ * Detections (a change detector firing at an event time) are events, not conditions: each alerts once, judged by
+ * `observeDetection` — one at or before the last alerted detection's event time for its key is a repeat (a restarted
+ * monitor replays its error stream and detects the same changes again).
  * The keys are bounded: beyond `maxKeys`, the least recently seen key is forgotten (it would alert again).
  */
 
@@ -89,6 +92,26 @@ export class AlertGate {
     return true;
   }
 
+  /** True when a detection at `eventTime` raises an alert: it is later than the key's last alerted detection. */
+  observeDetection(key: AlertKey, eventTime: number): boolean {
+    const id = detectionKeyId(key);
+    const previous = this.last.get(id);
+    if (previous && eventTime <= previous.at) {
+      this.touch(id, previous);
+      return false;
+    }
+    this.touch(id, { value: eventTime, at: eventTime });
+    return true;
+  }
+
+  /** Restores a detection alerted before; the latest event time per key wins. */
+  restoreDetection(key: AlertKey, eventTime: number): void {
+    const id = detectionKeyId(key);
+    const previous = this.last.get(id);
+    if (previous && previous.at > eventTime) return;
+    this.touch(id, { value: eventTime, at: eventTime });
+  }
+
   /** Restores an alert raised before (e.g. by a previous run of the process); the latest one per key wins. */
   restore(alert: RaisedAlert): void {
     const id = alertKeyId(alert);
@@ -118,4 +141,9 @@ export class AlertGate {
 /** Unambiguous: JSON of the fields in a fixed order (names may contain any separator). */
 function alertKeyId(k: AlertKey): string {
   return JSON.stringify([k.pipeline, k.kind, k.feature, k.statistic, k.modelName, k.modelVersion]);
+}
+
+/** Detections live in the same bounded map as conditions, under ids that cannot collide with theirs. */
+function detectionKeyId(k: AlertKey): string {
+  return `detection:${alertKeyId(k)}`;
 }

@@ -135,7 +135,8 @@ export class MonitoringService implements OnApplicationBootstrap, OnModuleDestro
 
   /**
    * Reads the alerts topic (read_committed) to its end and remembers each drift alert this pipeline raised: its key
-   * (kind, feature, statistic, model), value and time. An unreadable record is skipped; an outage throws.
+   * (kind, feature, statistic, model), value and time, or a detection's event time. An unreadable record is skipped;
+   * an outage throws.
    */
   private async restoreAlertGate(ctx: PipelineContext): Promise<AlertGate> {
     const pipeline = ctx.spec.pipeline;
@@ -153,9 +154,11 @@ export class MonitoringService implements OnApplicationBootstrap, OnModuleDestro
         if (error instanceof Error && (error.name === 'WireFormatError' || error.name === 'AvroDecodeError')) continue;
         throw error;
       }
-      // Performance alerts are detections (events), not persisting conditions: the gate does not judge them.
-      if (a.pipeline !== pipeline || a.kind === 'performance') continue;
-      gate.restore({ pipeline, kind: a.kind, feature: a.feature, statistic: a.statistic, modelName: a.model_name, modelVersion: a.model_version, value: a.value, at: a.created_at });
+      if (a.pipeline !== pipeline) continue;
+      const key = { pipeline, kind: a.kind, feature: a.feature, statistic: a.statistic, modelName: a.model_name, modelVersion: a.model_version };
+      // Performance alerts are detections (events at an event time), not persisting conditions.
+      if (a.kind === 'performance') gate.restoreDetection(key, a.window_start);
+      else gate.restore({ ...key, value: a.value, at: a.created_at });
       restored++;
     }
     this.runtime.logger.info({ service: SERVICE, pipeline, restored, remembered: gate.size }, 'alert gate restored from the alerts topic');
@@ -330,6 +333,11 @@ export class MonitoringService implements OnApplicationBootstrap, OnModuleDestro
     }
     const recent = state.monitor.recentErrorRate;
     if (Number.isFinite(recent)) this.runtime.metrics.driftScore.set({ pipeline, feature: ERROR_FEATURE, statistic: 'recent_error_rate' }, recent);
+    // The stream starts over after a restart: a detection already alerted on is recorded again, not alerted again.
+    const gate = await this.alertGate(ctx);
+    const alerting = detections.filter((d) => gate.observeDetection(
+      { pipeline, kind: 'performance', feature: ERROR_FEATURE, statistic: d.detector, modelName: model.model_name, modelVersion: model.model_version }, d.event_time,
+    ));
     if (detections.length > 0) {
       const base = { pipeline, model_name: model.model_name, model_version: model.model_version, computed_at: computedAt };
       await insertRows(ch, TABLES.drift_metrics, detections.map((d) => ({
@@ -337,7 +345,7 @@ export class MonitoringService implements OnApplicationBootstrap, OnModuleDestro
         value: d.recent_error_rate, threshold: Number.NaN, drifted: 1,
       })));
       // A detector has no threshold on the value: the alert's threshold is null (JSON has no NaN) and its value the recent error rate.
-      await this.runtime.send(ctx.topics.alerts, this.runtime.types.alert, detections.map((d) => ({
+      await this.runtime.send(ctx.topics.alerts, this.runtime.types.alert, alerting.map((d) => ({
         key: ERROR_FEATURE,
         value: {
           alert_id: randomUUID(), pipeline, kind: 'performance', feature: ERROR_FEATURE, statistic: d.detector, value: d.recent_error_rate,
