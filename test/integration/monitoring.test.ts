@@ -9,7 +9,7 @@ import { ErrorStreamMonitor, jensenShannonDistance, ksTest, psi, wasserstein1 } 
 import { evaluateBinary } from '@streamloop/ml';
 import { MonitoringModule, MonitoringService } from '@streamloop/monitoring';
 import type { ModelRegistryRecord } from '@streamloop/model-registry';
-import type { AlertRecord, FeatureVectorRecord, LabelRecord, PredictionRecord } from '@streamloop/runtime';
+import { serveModules, type AlertRecord, type FeatureVectorRecord, type LabelRecord, type PredictionRecord, type ServingApp } from '@streamloop/runtime';
 import { seededRandom } from '@streamloop/testing';
 import { brokersOrSkip, eventually, readAll, startStack, testPipeline, uniqueName } from '../support/stack';
 
@@ -62,12 +62,13 @@ test('monitoring sinks the loop into ClickHouse and measures drift against the t
       feature_names: ['amount', 'hour'], feature_spec_version: 'v1', threshold: 0.5, onnx: Buffer.from([1]), onnx_sha256: 'x',
       metrics: { roc_auc: 0.8 }, params: {}, data_window_start: t0, data_window_end: t0, training_rows: 500, reference, feature_importance: {}, signature: null,
     };
-    await producer.send({ topic: spec.topics.models!, messages: await encode(spec.topics.models!, types.modelRegistry, [model], () => `${name}/m/1`) });
 
     const ch = await stack.runtime.clickhouse();
     await eventually(async () => ((await countRows(ch, 'features', name)) >= n && (await countRows(ch, 'labels', name)) >= n + previous && (await countRows(ch, 'predictions', name)) >= n + previous ? true : undefined), 'all rows in ClickHouse');
     await new Promise((r) => setTimeout(r, 1000));
     assert.equal(await countRows(ch, 'features', name), n, 'the redelivered batch did not duplicate rows');
+    // Only now the champion: every drift run (the schedule's and this test's) sees the whole stream.
+    await producer.send({ topic: spec.topics.models!, messages: await encode(spec.topics.models!, types.modelRegistry, [model], () => `${name}/m/1`) });
 
     const monitoring = stack.serving.app.get(MonitoringService);
     const report = await eventually(() => monitoring.driftJob(name), 'a drift report (needs the model record)');
@@ -104,11 +105,13 @@ test('monitoring sinks the loop into ClickHouse and measures drift against the t
     const perf = await ch.query({ query: `SELECT DISTINCT metric FROM performance_metrics WHERE pipeline = {p:String} ORDER BY metric`, query_params: { p: name }, format: 'JSONEachRow' });
     assert.deepEqual(((await perf.json()) as Array<{ metric: string }>).map((r) => r.metric), ['f1', 'log_loss', 'precision', 'recall', 'roc_auc']);
 
-    // Timer runs on partial data may alert for other windows; the final window's alerts are exactly these two.
+    // Scheduled runs and this one saw the same drift: one alert per drifted statistic, however many runs.
+    await monitoring.driftJob(name);
     const alerts = await eventually(async () => {
-      const all = (await readAll<AlertRecord>(stack.kafka, stack.serde, ctx.topics.alerts)).map((a) => a.value).filter((a) => a.window_start === report.window_start);
+      const all = (await readAll<AlertRecord>(stack.kafka, stack.serde, ctx.topics.alerts)).map((a) => a.value);
       return all.length >= 5 ? all : undefined;
     }, 'feature, dataset and prediction drift alerts');
+    assert.ok(alerts.every((a) => a.window_start === report.window_start), 'every alert is of the one window');
     // PSI always alerts; KS because the spec sets a p-value threshold; the dataset because half the features drifted.
     assert.deepEqual(alerts.map((a) => `${a.kind}:${a.feature}:${a.statistic}:${a.threshold}`).sort(), [
       'feature_drift:__dataset__:drifted_share:0.5', 'feature_drift:amount:ks_p_value:0.001', 'feature_drift:amount:psi:0.2',
@@ -138,6 +141,7 @@ test('monitoring runs ADWIN, Page-Hinkley and DDM on the champion\'s settled err
   });
   const stack = await startStack(brokers!, [spec], (r) => [MonitoringModule.register(r)]);
   const producer = stack.kafka.producer({ idempotent: true });
+  let restarted: ServingApp | undefined;
   await producer.connect();
   try {
     const ctx = stack.runtime.pipeline(name);
@@ -188,10 +192,20 @@ test('monitoring runs ADWIN, Page-Hinkley and DDM on the champion\'s settled err
       return all.length >= expected.length ? all : undefined;
     }, 'a performance alert per detection');
     assert.deepEqual(alerts.map((a) => `${a.statistic}@${(a.window_start - t0) / 1000}`).sort(), expected.map((d) => `${d.detector}@${d.index}`).sort());
+    assert.ok(alerts.every((a) => a.threshold === null), 'a detection has no threshold: null, not NaN');
     const metrics = await (await fetch(`${stack.serving.url}/metrics`)).text();
     assert.match(metrics, new RegExp(`streamloop_drift_score\\{pipeline="${name}",feature="__error__",statistic="recent_error_rate"\\}`));
+
+    // A restarted monitoring service feeds the stream from its start and detects the same changes: no new alert.
+    await stack.serving.close();
+    restarted = await serveModules(stack.runtime, [MonitoringModule.register(stack.runtime)]);
+    const again = await eventually(() => restarted!.app.get(MonitoringService).driftJob(name), 'a drift report after the restart');
+    assert.equal(again.error_stream?.detections.length, expected.length, 'the same detections');
+    const after = (await readAll<AlertRecord>(stack.kafka, stack.serde, ctx.topics.alerts)).map((a) => a.value).filter((a) => a.kind === 'performance');
+    assert.equal(after.length, alerts.length, 'no alert again for a detection already alerted on');
   } finally {
     await producer.disconnect();
+    await restarted?.close();
     await stack.close();
   }
 });

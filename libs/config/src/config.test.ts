@@ -88,7 +88,7 @@ test('defaults fill every optional key; relative paths resolve against the YAML 
   assert.deepEqual(spec.training, { minLabels: 500, holdoutFraction: 0.2, scheduleMs: null, segmentBy: null });
   assert.equal(spec.model.search, null);
   assert.equal(spec.model.thresholdSelection, null);
-  assert.deepEqual(spec.monitoring, { window: '5m', windowMs: 300_000, psiBins: 10, psiThreshold: 0.2, thresholds: { ksPValue: null, jensenShannon: null, wasserstein: null }, datasetDrift: { alpha: 0.05, share: 0.5 }, detectors: { labelDelayMs: 3_600_000, adwin: {}, pageHinkley: {}, ddm: {} } });
+  assert.deepEqual(spec.monitoring, { window: '5m', windowMs: 300_000, alertCooldownMs: 86_400_000, psiBins: 10, psiThreshold: 0.2, thresholds: { ksPValue: null, jensenShannon: null, wasserstein: null }, datasetDrift: { alpha: 0.05, share: 0.5 }, detectors: { labelDelayMs: 3_600_000, adwin: {}, pageHinkley: {}, ddm: {} } });
   // Topics named in the spec win; the rest still derive from the pipeline name.
   const custom = parsePipelineSpec(`${MINIMAL}topics: { raw: app.clicks, models: tiny.models }\ntraining: { schedule: 10m }\n`, join(dir, 'tiny.yaml'));
   assert.equal(topicsFor(custom).raw, 'app.clicks');
@@ -478,5 +478,15 @@ test('monitoring.detectors: parameters in snake_case become camelCase options; f
   assert.throws(
     () => parsePipelineSpec(yaml.replace('delta: 0.01', 'delta: 2'), FRAUD),
     (e: Error) => e.message.includes('monitoring.detectors.adwin'),
+  );
+});
+
+test('monitoring.alert_cooldown: a duration in milliseconds, 24h by default; anything else is refused with the hint', () => {
+  const yaml = readFileSync(FRAUD, 'utf8');
+  assert.equal(parsePipelineSpec(yaml, FRAUD).monitoring.alertCooldownMs, 86_400_000);
+  assert.equal(parsePipelineSpec(yaml.replace('  psi_threshold: 0.2', '  psi_threshold: 0.2\n  alert_cooldown: 90m'), FRAUD).monitoring.alertCooldownMs, 5_400_000);
+  assert.throws(
+    () => parsePipelineSpec(yaml.replace('  psi_threshold: 0.2', '  psi_threshold: 0.2\n  alert_cooldown: soon'), FRAUD),
+    (e: Error) => e.message.includes('monitoring.alert_cooldown: expected a duration like 5m, 1h, 7d'),
   );
 });

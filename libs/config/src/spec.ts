@@ -197,6 +197,8 @@ const specSchema = z.object({
   }).strict().prefault({}),
   monitoring: z.object({
     window: duration.default('5m'),
+    // A drift that persists alerts again after this long (or sooner when it worsens).
+    alert_cooldown: duration.default('24h'),
     psi_bins: z.number().int().min(2).max(100).default(10),
     psi_threshold: z.number().positive().default(0.2),
     // Further alert thresholds, per statistic; unset ones do not alert.
@@ -345,6 +347,8 @@ export interface MonitoringSpec {
   /** The drift window as written (e.g. "5m"), for reports. */
   window: string;
   windowMs: number;
+  /** A condition still crossed alerts again after this long since its last alert (`monitoring.alert_cooldown`). */
+  alertCooldownMs: number;
   psiBins: number;
   psiThreshold: number;
   /** Alert thresholds besides PSI's: KS alerts below its p-value threshold, the others above theirs; null: no alert. */
@@ -441,6 +445,7 @@ export function parsePipelineSpec(text: string, fileName: string): PipelineSpec 
     monitoring: {
       window: raw.monitoring.window,
       windowMs: parseDuration(raw.monitoring.window)!,
+      alertCooldownMs: parseDuration(raw.monitoring.alert_cooldown)!,
       psiBins: raw.monitoring.psi_bins,
       psiThreshold: raw.monitoring.psi_threshold,
       thresholds: {

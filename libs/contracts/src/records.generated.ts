@@ -11,7 +11,8 @@ export interface AlertRecord {
   feature: string;
   statistic: string;
   value: number;
-  threshold: number;
+  /** the threshold the value crossed; null when the alert has none (a change detector on the error stream) */
+  threshold: number | null;
   window_start: number;
   window_end: number;
   model_name: string;

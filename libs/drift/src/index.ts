@@ -9,3 +9,6 @@ export {
   ADWIN, DDM, PageHinkley, type AdwinOptions, type ChangeDetector, type DdmOptions, type PageHinkleyOptions,
 } from './detectors';
 export { ErrorStreamMonitor, type ErrorStreamDetection, type ErrorStreamOptions } from './error-stream';
+export {
+  AlertGate, DEFAULT_ALERT_GATE_MAX_KEYS, type AlertDirection, type AlertGateOptions, type AlertKey, type RaisedAlert,
+} from './alert-gate';

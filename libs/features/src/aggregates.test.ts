@@ -27,7 +27,7 @@ function spec(aggregates: AggregateInput[], lateness: { allowedLatenessMs?: numb
     labels: { field: 'y' },
     model: { name: 'm', algorithm: 'logistic_regression', params: {}, threshold: 0.5 },
     training: { minLabels: 10, holdoutFraction: 0.2, scheduleMs: null },
-    monitoring: { window: '5m', windowMs: 5 * M, psiBins: 10, psiThreshold: 0.2, thresholds: { ksPValue: null, jensenShannon: null, wasserstein: null }, datasetDrift: { alpha: 0.05, share: 0.5 }, detectors: { labelDelayMs: 60 * M, adwin: {}, pageHinkley: {}, ddm: {} } },
+    monitoring: { window: '5m', windowMs: 5 * M, alertCooldownMs: 24 * 60 * M, psiBins: 10, psiThreshold: 0.2, thresholds: { ksPValue: null, jensenShannon: null, wasserstein: null }, datasetDrift: { alpha: 0.05, share: 0.5 }, detectors: { labelDelayMs: 60 * M, adwin: {}, pageHinkley: {}, ddm: {} } },
   };
 }
 

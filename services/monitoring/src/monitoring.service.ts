@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { insertRows, latestEventTime, loadLabelledPredictions, MODELS_SINK, PartitionSink, TABLES, type ClickHouseClient, type SourcedRow } from '@streamloop/clickhouse';
-import { datasetDrift, ErrorStreamMonitor } from '@streamloop/drift';
+import { AlertGate, datasetDrift, ErrorStreamMonitor, type AlertDirection } from '@streamloop/drift';
 import { categoricalDrift, numericDrift, performanceOverTime, type NumericDrift } from '@streamloop/drift-sql';
-import { SerialQueue, type ConsumedRecord } from '@streamloop/kafka';
+import { readTopicToEnd, SerialQueue, type ConsumedRecord } from '@streamloop/kafka';
 import { championOf, emptyRegistry, foldRegistry, pipelineOfMessage, type ModelRegistryRecord, type RegistryMessage, type RegistryState } from '@streamloop/model-registry';
 import { RUNTIME, Runtime, type AlertRecord, type PipelineContext } from '@streamloop/runtime';
 
@@ -41,15 +41,21 @@ export interface DriftReport {
  * training reference and the latest event-time window, prediction and label drift, and live performance.
  */
 @Injectable()
-export class MonitoringService implements OnApplicationBootstrap {
+export class MonitoringService implements OnApplicationBootstrap, OnModuleDestroy {
   /** The registry topic folded, per pipeline: its champion (the rule inference serves by) is what is measured. */
   private readonly registries = new Map<string, RegistryState>();
-  private readonly alerted = new Set<string>();
+  /**
+   * Per pipeline: which persisting conditions have alerted (libs/drift AlertGate), restored from the alerts topic
+   * before the pipeline's first drift run so that a restart does not alert again.
+   */
+  private readonly alertGates = new Map<string, Promise<AlertGate>>();
   private readonly lastReports = new Map<string, DriftReport>();
   private readonly driftQueues = new Map<string, SerialQueue>();
   private readonly sinks = new Map<string, Promise<PartitionSink<Record<string, unknown>>>>();
   /** Per pipeline: the champion's error stream, fed up to `cursor` (event time, exclusive). */
   private readonly errorStreams = new Map<string, { monitor: ErrorStreamMonitor; cursor: number; model: string }>();
+
+  private driftTimer: NodeJS.Timeout | undefined;
 
   constructor(@Inject(RUNTIME) private readonly runtime: Runtime) {}
 
@@ -59,7 +65,13 @@ export class MonitoringService implements OnApplicationBootstrap {
     const every = this.runtime.settings.driftIntervalMs;
     const timer = setInterval(() => void this.runDriftJobs(), every);
     timer.unref();
+    this.driftTimer = timer;
     this.runtime.onClose(async () => clearInterval(timer));
+  }
+
+  /** The application closing stops the schedule (the runtime may outlive it, e.g. when monitoring restarts in it). */
+  onModuleDestroy(): void {
+    clearInterval(this.driftTimer);
   }
 
   /**
@@ -107,6 +119,50 @@ export class MonitoringService implements OnApplicationBootstrap {
   measuredModel(pipeline: string): ModelRegistryRecord | undefined {
     const registry = this.registries.get(pipeline);
     return registry && championOf(registry, pipeline)?.record;
+  }
+
+  /** The pipeline's alert gate, restored once from its alerts topic; a failed restore is retried by the next run. */
+  private alertGate(ctx: PipelineContext): Promise<AlertGate> {
+    const pipeline = ctx.spec.pipeline;
+    let gate = this.alertGates.get(pipeline);
+    if (!gate) {
+      gate = this.restoreAlertGate(ctx);
+      void gate.catch(() => this.alertGates.delete(pipeline));
+      this.alertGates.set(pipeline, gate);
+    }
+    return gate;
+  }
+
+  /**
+   * Reads the alerts topic (read_committed) to its end and remembers each drift alert this pipeline raised: its key
+   * (kind, feature, statistic, model), value and time, or a detection's event time. An unreadable record is skipped;
+   * an outage throws.
+   */
+  private async restoreAlertGate(ctx: PipelineContext): Promise<AlertGate> {
+    const pipeline = ctx.spec.pipeline;
+    const gate = new AlertGate({ cooldownMs: ctx.spec.monitoring.alertCooldownMs });
+    const values: Buffer[] = [];
+    await readTopicToEnd(this.runtime.kafka, ctx.topics.alerts, (r) => {
+      if (r.value && r.value.length > 0) values.push(r.value);
+    }, { isolation: 'read_committed' });
+    let restored = 0;
+    for (const value of values) {
+      let a: AlertRecord;
+      try {
+        a = (await this.runtime.serde.decode<AlertRecord>(value, this.runtime.types.alert)).value;
+      } catch (error) {
+        if (error instanceof Error && (error.name === 'WireFormatError' || error.name === 'AvroDecodeError')) continue;
+        throw error;
+      }
+      if (a.pipeline !== pipeline) continue;
+      const key = { pipeline, kind: a.kind, feature: a.feature, statistic: a.statistic, modelName: a.model_name, modelVersion: a.model_version };
+      // Performance alerts are detections (events at an event time), not persisting conditions.
+      if (a.kind === 'performance') gate.restoreDetection(key, a.window_start);
+      else gate.restore({ ...key, value: a.value, at: a.created_at });
+      restored++;
+    }
+    this.runtime.logger.info({ service: SERVICE, pipeline, restored, remembered: gate.size }, 'alert gate restored from the alerts topic');
+    return gate;
   }
 
   private async runDriftJobs(): Promise<void> {
@@ -160,10 +216,11 @@ export class MonitoringService implements OnApplicationBootstrap {
         model_name: model.model_name, model_version: model.model_version, computed_at: computedAt,
       });
     };
-    const alert = (kind: AlertRecord['kind'], feature: string, statistic: string, value: number, threshold: number) => {
-      const alertKey = `${pipeline}/${kind}/${feature}/${statistic}/${model.model_version}/${windowStart}`;
-      if (this.alerted.has(alertKey)) return;
-      this.alerted.add(alertKey);
+    const gate = await this.alertGate(ctx);
+    // Every judged statistic goes through the gate, crossed or not: one not crossed clears its key.
+    const alert = (kind: AlertRecord['kind'], feature: string, statistic: string, value: number, threshold: number, crossed: boolean) => {
+      const key = { pipeline, kind, feature, statistic, modelName: model.model_name, modelVersion: model.model_version };
+      if (!gate.observe(key, { crossed, value, direction: directionOf(statistic), at: computedAt })) return;
       alerts.push({
         alert_id: randomUUID(), pipeline, kind, feature, statistic, value, threshold,
         window_start: windowStart, window_end: windowEnd, model_name: model.model_name, model_version: model.model_version, created_at: computedAt,
@@ -175,12 +232,14 @@ export class MonitoringService implements OnApplicationBootstrap {
       let drifted = false;
       for (const [statistic, v] of Object.entries(statistics)) {
         const limit = limits.get(statistic);
-        const crossed = limit !== undefined && Number.isFinite(v) && (statistic === 'ks_p_value' ? v < limit : v > limit);
-        record(feature, statistic, v, limit ?? Number.NaN, crossed);
-        if (crossed) {
-          drifted = true;
-          alert(kind, feature, statistic, v, limit);
+        if (limit === undefined || !Number.isFinite(v)) {
+          record(feature, statistic, v);
+          continue;
         }
+        const crossed = directionOf(statistic) === 'below' ? v < limit : v > limit;
+        record(feature, statistic, v, limit, crossed);
+        alert(kind, feature, statistic, v, limit, crossed);
+        drifted ||= crossed;
       }
       return drifted;
     };
@@ -205,7 +264,7 @@ export class MonitoringService implements OnApplicationBootstrap {
       const dataset = datasetDrift(pValues, { alpha, shareThreshold: share });
       report.dataset = { drift: dataset.drift, share: dataset.share, drifted: dataset.features.filter((f) => f.drifted).map((f) => f.feature) };
       record(DATASET_FEATURE, 'drifted_share', dataset.share, share, dataset.drift);
-      if (dataset.drift) alert('feature_drift', DATASET_FEATURE, 'drifted_share', dataset.share, share);
+      alert('feature_drift', DATASET_FEATURE, 'drifted_share', dataset.share, share, dataset.drift);
     }
 
     // The champion's scores and the true labels: this window against the one just before it. The champion's own
@@ -274,18 +333,23 @@ export class MonitoringService implements OnApplicationBootstrap {
     }
     const recent = state.monitor.recentErrorRate;
     if (Number.isFinite(recent)) this.runtime.metrics.driftScore.set({ pipeline, feature: ERROR_FEATURE, statistic: 'recent_error_rate' }, recent);
+    // The stream starts over after a restart: a detection already alerted on is recorded again, not alerted again.
+    const gate = await this.alertGate(ctx);
+    const alerting = detections.filter((d) => gate.observeDetection(
+      { pipeline, kind: 'performance', feature: ERROR_FEATURE, statistic: d.detector, modelName: model.model_name, modelVersion: model.model_version }, d.event_time,
+    ));
     if (detections.length > 0) {
       const base = { pipeline, model_name: model.model_name, model_version: model.model_version, computed_at: computedAt };
       await insertRows(ch, TABLES.drift_metrics, detections.map((d) => ({
         ...base, window_start: d.event_time, window_end: d.event_time + 1, feature: ERROR_FEATURE, statistic: d.detector,
         value: d.recent_error_rate, threshold: Number.NaN, drifted: 1,
       })));
-      // A detector has no threshold on the value: the alert's threshold is NaN and its value the recent error rate.
-      await this.runtime.send(ctx.topics.alerts, this.runtime.types.alert, detections.map((d) => ({
+      // A detector has no threshold on the value: the alert's threshold is null (JSON has no NaN) and its value the recent error rate.
+      await this.runtime.send(ctx.topics.alerts, this.runtime.types.alert, alerting.map((d) => ({
         key: ERROR_FEATURE,
         value: {
           alert_id: randomUUID(), pipeline, kind: 'performance', feature: ERROR_FEATURE, statistic: d.detector, value: d.recent_error_rate,
-          threshold: Number.NaN, window_start: d.event_time, window_end: d.event_time + 1, model_name: model.model_name,
+          threshold: null, window_start: d.event_time, window_end: d.event_time + 1, model_name: model.model_name,
           model_version: model.model_version, created_at: computedAt,
         } satisfies AlertRecord,
       })));
@@ -302,6 +366,11 @@ const LABEL_FEATURE = '__label__';
 const ERROR_FEATURE = '__error__';
 
 type NumericStatistics = Omit<DriftReport['features'][number], 'feature' | 'drifted'>;
+
+/** A p-value alerts below its threshold (smaller is worse); every other statistic above it. */
+function directionOf(statistic: string): AlertDirection {
+  return statistic === 'ks_p_value' ? 'below' : 'above';
+}
 
 /** Statistic → alert threshold, from the spec (PSI always; the others when set). */
 function alertThresholds(monitoring: PipelineContext['spec']['monitoring']): Map<string, number> {
