@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import kafkajs from 'kafkajs';
 import { KAFKA_DEFAULTS } from './defaults';
 
 /**
@@ -69,8 +70,7 @@ export function installCoordinatorCache(): void {
  * something else (CONCURRENT_TRANSACTIONS, REBALANCE_IN_PROGRESS, a fenced epoch… come from the right coordinator).
  */
 function mayHaveMoved(error: unknown): boolean {
-  const { name, type } = (error ?? {}) as { name?: string; type?: string };
-  return name !== 'KafkaJSProtocolError' || /COORDINATOR/.test(type ?? '');
+  return !(error instanceof kafkajs.KafkaJSProtocolError) || /COORDINATOR/.test(error.type);
 }
 
 /** Empties every client's cache (a coordinator answered with an error, or could not be reached). */
