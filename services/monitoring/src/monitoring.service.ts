@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { insertRows, latestEventTime, loadLabelledPredictions, MODELS_SINK, PartitionSink, TABLES, type ClickHouseClient, type SourcedRow } from '@streamloop/clickhouse';
+import { PlatformError } from '@streamloop/errors';
 import { AlertGate, datasetDrift, ErrorStreamMonitor, type AlertDirection } from '@streamloop/drift';
 import { categoricalDrift, numericDrift, performanceOverTime, type NumericDrift } from '@streamloop/drift-sql';
 import { readTopicToEnd, SerialQueue, type ConsumedRecord } from '@streamloop/kafka';
@@ -151,7 +152,8 @@ export class MonitoringService implements OnApplicationBootstrap, OnModuleDestro
       try {
         a = (await this.runtime.serde.decode<AlertRecord>(value, this.runtime.types.alert)).value;
       } catch (error) {
-        if (error instanceof Error && (error.name === 'WireFormatError' || error.name === 'AvroDecodeError')) continue;
+        // A record that does not decode is skipped; a registry outage fails the restore (retried by the next run).
+        if (error instanceof PlatformError && !error.retriable) continue;
         throw error;
       }
       if (a.pipeline !== pipeline) continue;
