@@ -1,6 +1,7 @@
 import { Kafka, logLevel as KafkaLogLevel, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
 import { installCoordinatorCache } from './coordinator-cache';
 import { KAFKA_DEFAULTS, type KafkaSasl } from './defaults';
+import { rememberConnection } from './rdkafka';
 
 export interface KafkaConnectionOptions {
   brokers: string[];
@@ -22,7 +23,10 @@ const LEVELS: Record<string, KafkaLogLevel> = {
 
 const RETRIABLE = /concurrent operation on the same transaction|rebalanc|coordinator is (not available|loading)|not the (correct )?coordinator|leader(ship)? (not available|election)|not leader/i;
 
-/** The single place a kafkajs client is made, so the library can be swapped later (DESIGN.md pitfalls). */
+/**
+ * The single place a Kafka client is made: kafkajs for admin and plain clients, and beside it (made on first use from
+ * the same settings) librdkafka for the exactly-once processors (rdkafka.ts).
+ */
 export function createKafka(options: KafkaConnectionOptions): Kafka {
   installCoordinatorCache();
   const config: KafkaConfig = {
@@ -46,5 +50,7 @@ export function createKafka(options: KafkaConnectionOptions): Kafka {
     if (!options.log && level === 'debug') return;
     sink(level, `${entry.namespace}: ${message}`, extra);
   };
-  return new Kafka(config);
+  const kafka = new Kafka(config);
+  rememberConnection(kafka, options);
+  return kafka;
 }

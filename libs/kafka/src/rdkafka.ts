@@ -1,0 +1,57 @@
+import { KafkaJS } from '@confluentinc/kafka-javascript';
+import type { Kafka } from 'kafkajs';
+import type { KafkaConnectionOptions } from './client';
+
+/**
+ * librdkafka (through @confluentinc/kafka-javascript's KafkaJS-shaped API) carries the exactly-once hot path: it
+ * encodes and sends records in C with a fraction of kafkajs' CPU per record (BENCHMARKS.md, "where the CPU goes"),
+ * and its transactional producer takes the consumer's group metadata when it commits offsets (KIP-447), so the broker
+ * refuses offsets from a member the group has moved on from. kafkajs stays for the admin client and the plain clients.
+ */
+export type RdKafka = KafkaJS.Kafka;
+
+const connections = new WeakMap<Kafka, KafkaConnectionOptions>();
+const rdClients = new WeakMap<Kafka, RdKafka>();
+
+/** Remembers how a kafkajs client was made, so a librdkafka client can reach the same cluster the same way. */
+export function rememberConnection(kafka: Kafka, options: KafkaConnectionOptions): void {
+  connections.set(kafka, options);
+}
+
+/** The librdkafka client beside a client made by createKafka (one per kafkajs client). */
+export function rdKafkaFor(kafka: Kafka): RdKafka {
+  let rd = rdClients.get(kafka);
+  if (rd) return rd;
+  const options = connections.get(kafka);
+  if (!options) throw new Error('this Kafka client was not made by createKafka: its connection settings are unknown');
+  rd = createRdKafka(options);
+  rdClients.set(kafka, rd);
+  return rd;
+}
+
+const RD_LEVELS = { error: KafkaJS.logLevel.ERROR, warn: KafkaJS.logLevel.WARN, info: KafkaJS.logLevel.INFO, debug: KafkaJS.logLevel.DEBUG } as const;
+
+function createRdKafka(options: KafkaConnectionOptions): RdKafka {
+  const level = options.logLevel ?? 'error';
+  const sink = options.log ?? ((lvl, message, extra) => console.error(JSON.stringify({ level: lvl, message, ...extra })));
+  const logger = {
+    info: (message: string, extra?: object) => sink('info', `librdkafka: ${message}`, { ...extra }),
+    warn: (message: string, extra?: object) => sink('warn', `librdkafka: ${message}`, { ...extra }),
+    error: (message: string, extra?: object) => sink('error', `librdkafka: ${message}`, { ...extra }),
+    debug: (message: string, extra?: object) => sink('debug', `librdkafka: ${message}`, { ...extra }),
+    namespace() {
+      return logger;
+    },
+    setLogLevel() {},
+  };
+  return new KafkaJS.Kafka({
+    kafkaJS: {
+      brokers: options.brokers,
+      clientId: options.clientId,
+      ssl: options.ssl ?? false,
+      ...(options.sasl ? { sasl: options.sasl } : {}),
+      logLevel: RD_LEVELS[level],
+      logger,
+    },
+  });
+}
