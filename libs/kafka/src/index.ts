@@ -1,5 +1,5 @@
 export { createKafka, type KafkaConnectionOptions } from './client';
-export { ensureTopics, consumerLag, fetchTopicEnds, fetchMaxMessageBytes, readTopicToEnd, type TopicSpec } from './topics';
+export { ensureTopics, topicPartitionCount, consumerLag, fetchTopicEnds, fetchMaxMessageBytes, readTopicToEnd, type TopicSpec } from './topics';
 export { runBatchConsumer, type BatchConsumerOptions, type ConsumedRecord, type RunningConsumer } from './batch-consumer';
 export { deadLetter, deadLetterHeaders, deadLetterMessage, fitDeadLetter, TRUNCATED_HEADER, type DeadLetter, type DeadLetterSource } from './dlq';
 export { DedupWindow } from './dedup';

@@ -166,6 +166,18 @@ export async function readTopicToEnd(
   return count;
 }
 
+/** How many partitions a topic has (0 when the broker does not know it). */
+export async function topicPartitionCount(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+    return topics[0]?.partitions.length ?? 0;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** Each topic's max.message.bytes as the broker reports it (the topic's setting, else the broker default). */
 export async function fetchMaxMessageBytes(kafka: Kafka, topics: string[]): Promise<Map<string, number>> {
   const limits = new Map<string, number>();

@@ -1,6 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import { Kafka, Partitioners, logLevel, type Admin, type KafkaConfig, type Producer, type SASLOptions } from 'kafkajs';
-import type { KafkaSasl } from '@streamloop/kafka';
+import { createKafka, ensureTopics, readTopicToEnd, topicPartitionCount, type Kafka, type KafkaConnectionOptions, type KafkaSasl, type Producer } from '@streamloop/kafka';
 import { REGISTRY_DEFAULTS } from './defaults';
 
 /** Keys of the registry topic. JSON with a fixed field order, so compaction keeps one record per key. */
@@ -75,15 +73,17 @@ export interface KafkaRegistryLogOptions {
   startTimeoutMs?: number;
 }
 
-/** The kafkajs configuration of the registry's clients. */
-export function registryKafkaConfig(opts: KafkaRegistryLogOptions): KafkaConfig {
+/** The connection settings of the registry's Kafka clients (made by createKafka, as every other client). */
+export function registryKafkaConfig(opts: KafkaRegistryLogOptions): KafkaConnectionOptions {
   return {
     clientId: opts.clientId ?? REGISTRY_DEFAULTS.clientId,
     brokers: opts.brokers,
-    ssl: opts.ssl,
-    sasl: opts.sasl as SASLOptions | undefined,
-    // kafkajs logs retriable broker errors (coordinator loading...) as ERROR; failures reach callers as exceptions.
-    logLevel: logLevel.NOTHING,
+    ssl: opts.ssl ?? false,
+    sasl: opts.sasl,
+    logLevel: 'error',
+    // Retriable broker answers (a coordinator still loading) are retried by the client; failures reach the callers
+    // as exceptions, and the registry's HTTP answers say what went wrong.
+    log: () => undefined,
   };
 }
 
@@ -95,86 +95,44 @@ export function registryKafkaConfig(opts: KafkaRegistryLogOptions): KafkaConfig 
 export class KafkaRegistryLog implements RegistryLog {
   readonly topic: string;
   private readonly kafka: Kafka;
-  private admin?: Admin;
   private producer?: Producer;
 
   constructor(private readonly opts: KafkaRegistryLogOptions) {
     if (!opts.brokers?.length) throw new Error('the schema registry needs Kafka brokers (KAFKA_BROKERS)');
     this.topic = opts.topic ?? REGISTRY_DEFAULTS.topic;
-    this.kafka = new Kafka(registryKafkaConfig(opts));
+    this.kafka = createKafka(registryKafkaConfig(opts));
   }
 
   async start(apply: (record: LogRecord) => void): Promise<void> {
-    this.admin = this.kafka.admin();
-    await this.admin.connect();
-    await this.ensureTopic();
-    await this.replay(apply);
-    // Not idempotent: a retried duplicate is the same upsert of the same key, harmless in a compacted log.
-    this.producer = this.kafka.producer({ maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
-    await this.producer.connect();
-  }
-
-  private async ensureTopic(): Promise<void> {
-    const admin = this.admin!;
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [{
-        topic: this.topic,
-        numPartitions: 1,
-        replicationFactor: this.opts.replicationFactor ?? -1,
-        configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
-      }],
-    });
-    const meta = await admin.fetchTopicMetadata({ topics: [this.topic] });
-    const partitions = meta.topics[0]?.partitions.length ?? 0;
+    await ensureTopics(this.kafka, [{ topic: this.topic, partitions: 1, replicationFactor: this.opts.replicationFactor, config: { 'cleanup.policy': 'compact' } }]);
+    const partitions = await topicPartitionCount(this.kafka, this.topic);
     if (partitions !== 1) {
       throw new Error(`schema registry topic ${this.topic} has ${partitions} partitions; it needs exactly 1 (a total order of changes)`);
     }
+    await this.replay(apply);
+    // Not idempotent: a retried duplicate is the same upsert of the same key, harmless in a compacted log.
+    this.producer = this.kafka.producer({ maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    await this.producer.connect();
   }
 
   /** Reads the topic from the beginning up to its high watermark at start. */
   private async replay(apply: (record: LogRecord) => void): Promise<void> {
-    const [offsets] = await this.admin!.fetchTopicOffsets(this.topic);
-    const high = Number(offsets.high);
-    const low = Number(offsets.low);
-    if (high <= low) return;
-    // kafkajs cannot assign partitions without a group: a fresh group per start, removed afterwards.
-    const groupId = `${this.opts.clientId ?? REGISTRY_DEFAULTS.clientId}-replay-${randomUUID()}`;
-    const consumer = this.kafka.consumer({ groupId, allowAutoTopicCreation: false });
     let failure: Error | undefined;
     const timeoutMs = this.opts.startTimeoutMs ?? REGISTRY_DEFAULTS.startTimeoutMs;
     try {
-      await consumer.connect();
-      await consumer.subscribe({ topic: this.topic, fromBeginning: true });
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`timed out after ${timeoutMs} ms replaying schema registry topic ${this.topic} (to offset ${high})`)),
-          timeoutMs,
-        );
-        consumer
-          .run({
-            autoCommit: false,
-            eachMessage: async ({ message }) => {
-              if (failure) return;
-              try {
-                const record = decodeRecord(message.key, message.value);
-                if (record) apply(record);
-              } catch (error) {
-                failure = new Error(`schema registry topic ${this.topic} offset ${message.offset}: ${(error as Error).message}`);
-              }
-              if (failure || Number(message.offset) >= high - 1) {
-                clearTimeout(timer);
-                if (failure) reject(failure);
-                else resolve();
-              }
-            },
-          })
-          .catch(reject);
-      });
-    } finally {
-      await consumer.disconnect().catch(() => undefined);
-      await this.admin!.deleteGroups([groupId]).catch(() => undefined);
+      await readTopicToEnd(this.kafka, this.topic, (message) => {
+        if (failure) return;
+        try {
+          const record = decodeRecord(message.key, message.value);
+          if (record) apply(record);
+        } catch (error) {
+          failure = new Error(`schema registry topic ${this.topic} offset ${message.offset}: ${(error as Error).message}`);
+        }
+      }, { isolation: 'read_uncommitted', timeoutMs });
+    } catch (error) {
+      throw new Error(`replaying schema registry topic ${this.topic}: ${(error as Error).message}`);
     }
+    if (failure) throw failure;
   }
 
   async append(records: LogRecord[]): Promise<void> {
@@ -188,7 +146,6 @@ export class KafkaRegistryLog implements RegistryLog {
 
   async close(): Promise<void> {
     await this.producer?.disconnect().catch(() => undefined);
-    await this.admin?.disconnect().catch(() => undefined);
   }
 }
 
