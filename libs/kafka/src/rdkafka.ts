@@ -34,17 +34,25 @@ const RD_LEVELS = { error: KafkaJS.logLevel.ERROR, warn: KafkaJS.logLevel.WARN, 
 function createRdKafka(options: KafkaConnectionOptions): RdKafka {
   const level = options.logLevel ?? 'error';
   const sink = options.log ?? ((lvl, message, extra) => console.error(JSON.stringify({ level: lvl, message, ...extra })));
+  // The client logs connects, disconnects and rebalances at info whatever level it is given: filtered here.
+  const rank = { error: 0, warn: 1, info: 2, debug: 3 } as const;
+  const emit = (lvl: keyof typeof rank) => (message: string, extra?: object) => {
+    if (rank[lvl] <= rank[level]) sink(lvl, `librdkafka: ${message}`, { ...extra });
+  };
   const logger = {
-    info: (message: string, extra?: object) => sink('info', `librdkafka: ${message}`, { ...extra }),
-    warn: (message: string, extra?: object) => sink('warn', `librdkafka: ${message}`, { ...extra }),
-    error: (message: string, extra?: object) => sink('error', `librdkafka: ${message}`, { ...extra }),
-    debug: (message: string, extra?: object) => sink('debug', `librdkafka: ${message}`, { ...extra }),
+    info: emit('info'),
+    warn: emit('warn'),
+    error: emit('error'),
+    debug: emit('debug'),
     namespace() {
       return logger;
     },
     setLogLevel() {},
   };
   return new KafkaJS.Kafka({
+    // Requests go out at once (TCP_NODELAY, as Kafka's Java client does): a transaction is a chain of small requests,
+    // and Nagle's algorithm would hold each one back behind the previous one's acknowledgement.
+    'socket.nagle.disable': true,
     kafkaJS: {
       brokers: options.brokers,
       clientId: options.clientId,
