@@ -5,8 +5,9 @@ import { insertRows, migrate, queryRows, TABLES, type FeatureRow, type LabelRow 
 import { openTestClickHouse, type TestClickHouse } from '@streamloop/clickhouse/testing';
 import { loadPipelineSpec, type PipelineSpec } from '@streamloop/config';
 import { seededRandom } from '@streamloop/ml';
-import { emptyRegistry, foldRegistry, type ModelRegistryRecord, type RegistryState } from '@streamloop/model-registry';
+import { emptyRegistry, foldRegistry, type ModelRegistryRecord } from '@streamloop/model-registry';
 import { createLogger } from '@streamloop/observability';
+import { memoryRegistry, registryRecord } from './test-support';
 import { hasFirstModel, NotEnoughDataError, runTraining, type TrainingDeps } from './training-run';
 
 const FEATURES = ['signal', 'noise'];
@@ -48,24 +49,6 @@ async function insertDataset(pipeline: string, events: number, labelled: number,
   await insertRows(ch.client, TABLES.labels, labels);
 }
 
-/** A registry in memory: what was published, folded as the topic would be. */
-function memoryRegistry(seed: ModelRegistryRecord[] = []) {
-  const published: ModelRegistryRecord[] = [];
-  let state: RegistryState = emptyRegistry();
-  const add = (record: ModelRegistryRecord) => {
-    state = foldRegistry(state, [{ kind: 'version', offset: BigInt(published.length + seed.length), record }]);
-  };
-  seed.forEach(add);
-  return {
-    published,
-    read: async () => state,
-    publish: async (record: ModelRegistryRecord) => {
-      add(record);
-      published.push(record);
-    },
-  };
-}
-
 function deps(registry: ReturnType<typeof memoryRegistry>, outcomes: string[] = []): TrainingDeps {
   let clock = T0 + 10_000_000;
   return {
@@ -74,14 +57,6 @@ function deps(registry: ReturnType<typeof memoryRegistry>, outcomes: string[] = 
     logger: createLogger('training-test', 'silent'),
     now: () => (clock += 250),
     countRun: (outcome) => outcomes.push(outcome),
-  };
-}
-
-function registryRecord(pipeline: string, modelName: string, version: number, stage: ModelRegistryRecord['stage']): ModelRegistryRecord {
-  return {
-    pipeline, model_name: modelName, model_version: version, algorithm: 'external', stage, created_at: T0, feature_names: FEATURES,
-    feature_spec_version: 'v1', threshold: 0.5, onnx: Buffer.from([1]), onnx_sha256: '00', metrics: {}, params: {}, data_window_start: 0,
-    data_window_end: 0, training_rows: 0, reference: {}, feature_importance: {}, signature: null,
   };
 }
 
@@ -100,7 +75,7 @@ test('below training.min_labels the run refuses with NOT_ENOUGH_DATA and publish
 test('a run trains on the labelled vectors of its feature-spec version, holds out the newest window and publishes the next version', async () => {
   await insertDataset('full', 700, 600, 2);
   // Versions 1 and 2 of the model were published before: this run takes 3.
-  const registry = memoryRegistry([registryRecord('full', 'fraud-lr', 2, 'archived')]);
+  const registry = memoryRegistry([registryRecord('full', 'fraud-lr', 2, 'archived', FEATURES)]);
   const outcomes: string[] = [];
   const spec = specFor('full', (s) => {
     s.training.segmentBy = 'merchant_category'; // no event is stored: segments are skipped with coverage 0
@@ -140,8 +115,8 @@ test('hasFirstModel: a version of its own, or a champion from elsewhere; a candi
   const spec = { pipeline: 'p', model: specFor('p').model };
   const fold = (...records: ModelRegistryRecord[]) => foldRegistry(emptyRegistry(), records.map((record, i) => ({ kind: 'version' as const, offset: BigInt(i), record })));
   assert.equal(hasFirstModel(emptyRegistry(), spec), false);
-  assert.equal(hasFirstModel(fold(registryRecord('p', 'other', 1, 'candidate')), spec), false);
-  assert.equal(hasFirstModel(fold(registryRecord('q', spec.model.name, 1, 'champion')), spec), false, "another pipeline's model");
-  assert.equal(hasFirstModel(fold(registryRecord('p', 'other', 1, 'champion')), spec), true);
-  assert.equal(hasFirstModel(fold(registryRecord('p', spec.model.name, 1, 'archived')), spec), true);
+  assert.equal(hasFirstModel(fold(registryRecord('p', 'other', 1, 'candidate', FEATURES)), spec), false);
+  assert.equal(hasFirstModel(fold(registryRecord('q', spec.model.name, 1, 'champion', FEATURES)), spec), false, "another pipeline's model");
+  assert.equal(hasFirstModel(fold(registryRecord('p', 'other', 1, 'champion', FEATURES)), spec), true);
+  assert.equal(hasFirstModel(fold(registryRecord('p', spec.model.name, 1, 'archived', FEATURES)), spec), true);
 });
