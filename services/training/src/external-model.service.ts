@@ -1,56 +1,13 @@
-import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { PlatformError } from '@streamloop/errors';
-import { loadExternalModel, parseExternalMapping } from '@streamloop/ml';
-import {
-  isRegistrationStage, nextVersion, publishModelVersion, readRegistry, REGISTRATION_STAGES, type ModelRegistryRecord, type RegistrationStage,
-} from '@streamloop/model-registry';
 import { RUNTIME, Runtime } from '@streamloop/runtime';
+import { checkExternalModel, publishExternalModel, type ExternalModelResult } from '@streamloop/training-lib';
+import { registryAccess } from './registry-access';
 
 const SERVICE = 'training';
-/** The registry key is pipeline/model/version: a name must not contain the separator. */
-const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
-/** The request to register a model trained elsewhere (POST /v1/pipelines/:p/models/external). */
-export interface ExternalModelRequest {
-  /** Model name (else mapping.name). */
-  name?: string;
-  /** The ONNX file, base64. */
-  onnx_base64: string;
-  /** As in a mapping file: input, columns, probability_output, positive_class_index (and optional name, threshold). */
-  mapping: unknown;
-  /** 'candidate' (default: stored, not served) or 'champion' (served by inference). */
-  stage?: string;
-  /** Decision threshold on P(positive) (else mapping.threshold, else the pipeline's model.threshold). */
-  threshold?: number;
-}
-
-export interface ExternalModelResult {
-  pipeline: string;
-  model_name: string;
-  model_version: number;
-  algorithm: 'external';
-  stage: string;
-  threshold: number;
-  feature_names: string[];
-  input_name: string;
-  probability_output: string;
-  positive_class_index: number;
-  onnx_bytes: number;
-  onnx_sha256: string;
-}
-
-/** A registration request that is not what the endpoint takes (a missing name, an unknown stage, …). */
-export class BadExternalModelError extends PlatformError {
-  constructor(message: string) {
-    super('INVALID_INPUT', message);
-  }
-}
 
 /**
- * Registers an ONNX classifier trained elsewhere: checks it against its declared mapping (the same checks
- * inference repeats when it loads it) and publishes it to the model registry topic with algorithm 'external'.
+ * Registers an ONNX classifier trained elsewhere (libs/training): checks it against its declared mapping and
+ * publishes it to the model registry topic with algorithm 'external'.
  */
 @Injectable()
 export class ExternalModelService {
@@ -61,67 +18,15 @@ export class ExternalModelService {
 
   async register(pipeline: string, body: unknown): Promise<ExternalModelResult> {
     const ctx = this.runtime.pipeline(pipeline);
-    const request = readRequest(body);
-    const mapping = parseExternalMapping(request.mapping, 'mapping');
-    const name = request.name ?? mapping.name;
-    if (name === undefined) throw new BadExternalModelError('name: required (in the request or as mapping.name)');
-    if (!MODEL_NAME.test(name)) throw new BadExternalModelError(`name: '${name}' must be 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit`);
-    if (name === ctx.spec.model.name) {
-      throw new BadExternalModelError(`name: '${name}' is the pipeline's own trained model (model.name); give the external model a name of its own`);
-    }
-    const threshold = request.threshold ?? mapping.threshold ?? ctx.spec.model.threshold;
-    const onnx = Buffer.from(request.onnx_base64, 'base64');
-    const scorer = await loadExternalModel(onnx, mapping, { knownFeatures: this.runtime.featureComputer(pipeline).featureNames });
-    await scorer.release();
-
-    const queueKey = `${ctx.spec.pipeline}/${name}`;
+    const model = await checkExternalModel(body, { spec: ctx.spec, featureNames: this.runtime.featureComputer(pipeline).featureNames });
+    const deps = {
+      registry: registryAccess(this.runtime, ctx),
+      logger: this.runtime.logger.child({ service: SERVICE }),
+      now: Date.now,
+    };
+    const queueKey = `${ctx.spec.pipeline}/${model.name}`;
     const previous = this.queues.get(queueKey) ?? Promise.resolve();
-    const run = previous.catch(() => undefined).then(async (): Promise<ExternalModelResult> => {
-      const version = nextVersion(await readRegistry(this.runtime, ctx.topics.models, { pipeline: ctx.spec.pipeline }), ctx.spec.pipeline, name);
-      const record: ModelRegistryRecord = {
-        pipeline: ctx.spec.pipeline,
-        model_name: name,
-        model_version: version,
-        algorithm: 'external',
-        stage: request.stage,
-        created_at: Date.now(),
-        feature_names: mapping.columns,
-        feature_spec_version: ctx.spec.features.version,
-        threshold,
-        onnx,
-        onnx_sha256: createHash('sha256').update(onnx).digest('hex'),
-        metrics: {},
-        params: {
-          source: 'external',
-          input: mapping.input,
-          probability_output: mapping.probabilityOutput,
-          positive_class_index: String(mapping.positiveClassIndex),
-        },
-        // Not trained here: no data window, row count or training sample travels with it.
-        data_window_start: 0,
-        data_window_end: 0,
-        training_rows: 0,
-        reference: {},
-        feature_importance: {},
-        signature: { input_name: mapping.input, probability_output: mapping.probabilityOutput, positive_class_index: mapping.positiveClassIndex },
-      };
-      await publishModelVersion(this.runtime, ctx.topics.models, record);
-      this.runtime.logger.info({ service: SERVICE, pipeline: ctx.spec.pipeline, model: name, version, stage: record.stage }, 'external model registered');
-      return {
-        pipeline: record.pipeline,
-        model_name: name,
-        model_version: version,
-        algorithm: 'external',
-        stage: record.stage,
-        threshold,
-        feature_names: record.feature_names,
-        input_name: mapping.input,
-        probability_output: mapping.probabilityOutput,
-        positive_class_index: mapping.positiveClassIndex,
-        onnx_bytes: onnx.length,
-        onnx_sha256: record.onnx_sha256,
-      };
-    });
+    const run = previous.catch(() => undefined).then(() => publishExternalModel(deps, model));
     this.queues.set(queueKey, run);
     try {
       return await run;
@@ -129,33 +34,4 @@ export class ExternalModelService {
       if (this.queues.get(queueKey) === run) this.queues.delete(queueKey);
     }
   }
-}
-
-function readRequest(body: unknown): ExternalModelRequest & { stage: RegistrationStage } {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new BadExternalModelError('expected a JSON object with onnx_base64, mapping and optionally name, stage, threshold');
-  }
-  const b = body as Record<string, unknown>;
-  const known = ['name', 'onnx_base64', 'mapping', 'stage', 'threshold'];
-  const unknown = Object.keys(b).filter((k) => !known.includes(k));
-  if (unknown.length > 0) throw new BadExternalModelError(`unknown field(s) ${unknown.join(', ')} (expected ${known.join(', ')})`);
-  if (typeof b.onnx_base64 !== 'string' || b.onnx_base64.length === 0) throw new BadExternalModelError('onnx_base64: expected the ONNX file as a base64 string');
-  const onnxBase64 = b.onnx_base64.replace(/\s+/g, '');
-  if (!BASE64.test(onnxBase64)) throw new BadExternalModelError('onnx_base64: not valid base64');
-  if (b.mapping === undefined) throw new BadExternalModelError('mapping: required (input, columns, probability_output, positive_class_index)');
-  if (b.name !== undefined && typeof b.name !== 'string') throw new BadExternalModelError(`name: expected a string, got ${JSON.stringify(b.name)}`);
-  const stage = b.stage ?? 'candidate';
-  if (!isRegistrationStage(stage)) {
-    throw new BadExternalModelError(`stage: expected ${REGISTRATION_STAGES.join(' or ')}, got ${JSON.stringify(b.stage)}`);
-  }
-  if (b.threshold !== undefined && (typeof b.threshold !== 'number' || !(b.threshold >= 0 && b.threshold <= 1))) {
-    throw new BadExternalModelError(`threshold: expected a number in [0, 1], got ${JSON.stringify(b.threshold)}`);
-  }
-  return {
-    name: b.name as string | undefined,
-    onnx_base64: onnxBase64,
-    mapping: b.mapping,
-    stage,
-    threshold: b.threshold as number | undefined,
-  };
 }

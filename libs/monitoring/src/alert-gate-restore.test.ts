@@ -1,0 +1,54 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { AlertRecord } from '@streamloop/contracts';
+import { PlatformError } from '@streamloop/errors';
+import { createLogger } from '@streamloop/observability';
+import { restoreAlertGate, type AlertLog } from './alert-gate-restore';
+
+const logger = createLogger('alert-gate-test', 'silent');
+const HOUR = 3_600_000;
+
+function alert(over: Partial<AlertRecord>): AlertRecord {
+  return {
+    alert_id: 'a', pipeline: 'p', kind: 'feature_drift', feature: 'amount', statistic: 'psi', value: 0.4, threshold: 0.2,
+    window_start: 0, window_end: 1, model_name: 'm', model_version: 1, created_at: 10 * HOUR, ...over,
+  };
+}
+
+/** An alerts topic in memory: JSON values; 'unreadable' does not decode, 'outage' fails as the registry being away. */
+function alertLog(values: Array<AlertRecord | 'unreadable' | 'outage'>): AlertLog {
+  return {
+    readValues: async () => values.map((v) => Buffer.from(JSON.stringify(v))),
+    decode: async (value) => {
+      const v = JSON.parse(value.toString()) as AlertRecord | string;
+      if (v === 'unreadable') throw new PlatformError('AVRO_DECODE_FAILED', 'bad bytes');
+      if (v === 'outage') throw new PlatformError('SCHEMA_REGISTRY_UNAVAILABLE', 'registry away');
+      return v as AlertRecord;
+    },
+  };
+}
+
+const key = { pipeline: 'p', kind: 'feature_drift' as const, feature: 'amount', statistic: 'psi', modelName: 'm', modelVersion: 1 };
+
+test("the gate remembers this pipeline's alerts, skips unreadable records and other pipelines'", async () => {
+  const gate = await restoreAlertGate({ alerts: alertLog([
+    alert({}),
+    'unreadable',
+    alert({ pipeline: 'q', feature: 'hour' }),
+    alert({ kind: 'performance', feature: '__error__', statistic: 'adwin', value: 0.4, threshold: null, window_start: 5000 }),
+  ]), logger }, { pipeline: 'p', cooldownMs: 24 * HOUR });
+  assert.equal(gate.size, 2);
+  // The same condition within the cooldown, no worse: no second alert. 25 % worse: an alert.
+  assert.equal(gate.observe(key, { crossed: true, value: 0.45, direction: 'above', at: 11 * HOUR }), false);
+  assert.equal(gate.observe(key, { crossed: true, value: 0.6, direction: 'above', at: 11 * HOUR }), true);
+  // Another pipeline's alert was not restored into this gate.
+  assert.equal(gate.observe({ ...key, feature: 'hour' }, { crossed: true, value: 0.4, direction: 'above', at: 11 * HOUR }), true);
+  // A detection alerted before is not alerted again; a later one is.
+  const detection = { ...key, kind: 'performance' as const, feature: '__error__', statistic: 'adwin' };
+  assert.equal(gate.observeDetection(detection, 5000), false);
+  assert.equal(gate.observeDetection(detection, 6000), true);
+});
+
+test('an outage while decoding fails the restore (the next run retries it)', async () => {
+  await assert.rejects(restoreAlertGate({ alerts: alertLog([alert({}), 'outage']), logger }, { pipeline: 'p', cooldownMs: HOUR }), /registry away/);
+});

@@ -1,0 +1,15 @@
+import type { ClickHouseClient } from '@streamloop/clickhouse';
+import type { AlertRecord } from '@streamloop/contracts';
+import type { Logger } from '@streamloop/observability';
+
+/** What the monitoring jobs need from the process. */
+export interface MonitoringDeps {
+  clickhouse: ClickHouseClient;
+  /** Publishes alerts to the pipeline's alerts topic (called with every run's list, empty included). */
+  sendAlerts(alerts: AlertRecord[]): Promise<void>;
+  /** The latest value of a drift statistic (the drift-score gauge). */
+  gauge?(labels: { pipeline: string; feature: string; statistic: string }, value: number): void;
+  logger: Pick<Logger, 'info' | 'warn'>;
+  /** Epoch milliseconds (computed_at, created_at, the alert cooldown). */
+  now(): number;
+}

@@ -1,0 +1,104 @@
+// The error-stream job against a real ClickHouse engine (embedded chDB): settled labelled predictions through the
+// change detectors, detections recorded and alerted once.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { insertRows, migrate, queryRows, TABLES, type LabelRow, type PredictionRow } from '@streamloop/clickhouse';
+import { openTestClickHouse, type TestClickHouse } from '@streamloop/clickhouse/testing';
+import type { AlertRecord } from '@streamloop/contracts';
+import { AlertGate } from '@streamloop/drift';
+import { seededRandom } from '@streamloop/ml';
+import type { ModelRegistryRecord } from '@streamloop/model-registry';
+import { createLogger } from '@streamloop/observability';
+import type { MonitoringDeps } from './deps';
+import { ERROR_FEATURE } from './drift-report';
+import { ErrorStreamJob, type ErrorStreamRun } from './error-stream-job';
+
+const T = Date.UTC(2026, 3, 1);
+/** Predictions one second apart: errors 5 % of the time, then 50 % from CHANGE on. */
+const N = 2000;
+const CHANGE = 1000;
+const DETECTORS = { labelDelayMs: 60_000, adwin: {}, pageHinkley: {}, ddm: {} };
+let ch: TestClickHouse;
+
+before(async () => {
+  ch = await openTestClickHouse('errorstream');
+  await migrate(ch.client, { database: ch.database });
+  const rnd = seededRandom(5);
+  const predictions: PredictionRow[] = [];
+  const labels: LabelRow[] = [];
+  for (let i = 0; i < N; i++) {
+    const time = T + i * 1000;
+    const wrong = rnd() < (i < CHANGE ? 0.05 : 0.5);
+    predictions.push({
+      pipeline: 'p', event_id: `e${i}`, entity_key: 'x', event_time: time, model_name: 'm', model_version: 1, role: 'champion',
+      score: 0.1, label: 0, threshold: 0.5, latency_ms: 1, predicted_at: time,
+    });
+    labels.push({ pipeline: 'p', event_id: `e${i}`, label: wrong ? 1 : 0, label_time: time + 1 });
+  }
+  await insertRows(ch.client, TABLES.predictions, predictions);
+  await insertRows(ch.client, TABLES.labels, labels);
+});
+after(async () => ch?.close());
+
+const model = (version: number) => ({ pipeline: 'p', model_name: 'm', model_version: version }) as ModelRegistryRecord;
+/** The newest feature vector's event time such that every prediction up to `index` has settled. */
+const settledThrough = (index: number) => T + index * 1000 + DETECTORS.labelDelayMs;
+
+function memoryDeps() {
+  const sent: AlertRecord[][] = [];
+  const deps: MonitoringDeps = {
+    clickhouse: ch.client,
+    sendAlerts: async (alerts) => void sent.push(alerts),
+    logger: createLogger('error-stream-test', 'silent'),
+    now: () => T,
+  };
+  return { deps, sent };
+}
+
+const run = (over: Partial<ErrorStreamRun> & Pick<ErrorStreamRun, 'gate'>): ErrorStreamRun =>
+  ({ pipeline: 'p', detectors: DETECTORS, model: model(1), latest: settledThrough(N - 1), computedAt: T + N * 1000, ...over });
+
+test('settled predictions only, in event-time order: the detectors fire after the change, each detection alerts once', async () => {
+  const job = new ErrorStreamJob();
+  const gate = new AlertGate({ cooldownMs: 0 });
+  const { deps, sent } = memoryDeps();
+
+  // Only predictions older than the newest event time minus the label delay are in the stream.
+  const early = await job.run(deps, run({ gate, latest: settledThrough(CHANGE - 1) }));
+  assert.equal(early?.fed, CHANGE);
+  assert.deepEqual(early?.detections, [], 'no false alarm on the stable 5 % stretch');
+
+  const report = await job.run(deps, run({ gate }));
+  assert.ok(report);
+  assert.equal(report.fed, N, 'fed once each: the cursor moved on');
+  assert.ok(report.detections.length > 0, 'the detectors saw the error rate jump');
+  for (const d of report.detections) assert.ok(d.event_time >= T + CHANGE * 1000, `${d.detector} fired at ${d.event_time - T} ms, before the change`);
+  assert.ok(report.recent_error_rate > 0.3, `recent error rate ${report.recent_error_rate}`);
+  assert.deepEqual(sent.flat().map((a) => [a.kind, a.feature, a.statistic, a.threshold, a.window_start]), report.detections.map((d) => ['performance', ERROR_FEATURE, d.detector, null, d.event_time]));
+  const rows = await queryRows<{ n: string }>(ch.client, `SELECT count() AS n FROM ${TABLES.drift_metrics} WHERE pipeline = 'p' AND feature = {f:String} AND drifted = 1`, { f: ERROR_FEATURE });
+  assert.equal(Number(rows[0].n), report.detections.length);
+
+  // Nothing new has settled: nothing fed, nothing detected.
+  const idle = await job.run(deps, run({ gate }));
+  assert.deepEqual([idle?.fed, idle?.detections], [N, []]);
+
+  // A restarted monitor (a new job, the gate restored with what was alerted) replays the stream: the same
+  // detections are reported, none is alerted again.
+  const restored = new AlertGate({ cooldownMs: 0 });
+  for (const a of sent.flat()) {
+    restored.restoreDetection({ pipeline: 'p', kind: a.kind, feature: a.feature, statistic: a.statistic, modelName: a.model_name, modelVersion: a.model_version }, a.window_start);
+  }
+  const again = memoryDeps();
+  const replay = await new ErrorStreamJob().run(again.deps, run({ gate: restored }));
+  assert.deepEqual(replay?.detections, report.detections);
+  assert.deepEqual(again.sent, [[]]);
+});
+
+test("a new champion's errors are a new stream; with every detector off there is no stream", async () => {
+  const job = new ErrorStreamJob();
+  const { deps } = memoryDeps();
+  const gate = new AlertGate({ cooldownMs: 0 });
+  assert.equal((await job.run(deps, run({ gate })))?.fed, N);
+  assert.equal((await job.run(deps, run({ gate, model: model(2) })))?.fed, 0, 'version 2 has no predictions');
+  assert.equal(await job.run(deps, run({ gate, detectors: { labelDelayMs: 0, adwin: null, pageHinkley: null, ddm: null } })), undefined);
+});

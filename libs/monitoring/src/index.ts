@@ -1,0 +1,8 @@
+export type { MonitoringDeps } from './deps';
+export {
+  DATASET_FEATURE, SCORE_FEATURE, LABEL_FEATURE, ERROR_FEATURE, alertThresholds, directionOf, featureStatistics,
+  type DriftReport, type ErrorStreamReport, type NumericStatistics,
+} from './drift-report';
+export { runDriftJob, type DriftJobInput } from './drift-job';
+export { ErrorStreamJob, type ErrorStreamRun } from './error-stream-job';
+export { restoreAlertGate, type AlertLog } from './alert-gate-restore';

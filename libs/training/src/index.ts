@@ -1,0 +1,13 @@
+export {
+  runTraining, hasFirstModel, referenceSample, NotEnoughDataError, REFERENCE_SAMPLE, PARITY_TOLERANCE,
+  type TrainingDeps, type TrainingRequest, type TrainingResult, type SearchSummary, type ModelRegistryAccess, type JobLogger,
+} from './training-run';
+export {
+  checkExternalModel, externalModelRecord, publishExternalModel, BadExternalModelError,
+  type ExternalModel, type ExternalModelRequest, type ExternalModelResult,
+} from './external-model';
+export {
+  searchParams, chooseThreshold, trainingFolds, trialEntries, metricName, THRESHOLD_CV,
+  type ModelChoice, type SearchOutcome, type ThresholdOutcome, type TrainingPart,
+} from './model-selection';
+export { heldOutMetrics, importanceReport, segmentEntries, CALIBRATION_BINS, SHAP_ROWS, type ImportanceReport } from './held-out-report';

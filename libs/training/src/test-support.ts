@@ -1,0 +1,29 @@
+// Shared by this lib's tests: the model registry in memory.
+import { emptyRegistry, foldRegistry, type ModelRegistryRecord, type RegistryState } from '@streamloop/model-registry';
+
+/** A registry in memory: what was published, folded as the topic would be. */
+export function memoryRegistry(seed: ModelRegistryRecord[] = []) {
+  const published: ModelRegistryRecord[] = [];
+  let state: RegistryState = emptyRegistry();
+  const add = (record: ModelRegistryRecord) => {
+    state = foldRegistry(state, [{ kind: 'version', offset: BigInt(published.length + seed.length), record }]);
+  };
+  seed.forEach(add);
+  return {
+    published,
+    read: async () => state,
+    publish: async (record: ModelRegistryRecord) => {
+      add(record);
+      published.push(record);
+    },
+  };
+}
+
+/** A minimal registry record of an external model (its bytes are not a model). */
+export function registryRecord(pipeline: string, modelName: string, version: number, stage: ModelRegistryRecord['stage'], featureNames: string[]): ModelRegistryRecord {
+  return {
+    pipeline, model_name: modelName, model_version: version, algorithm: 'external', stage, created_at: 0, feature_names: featureNames,
+    feature_spec_version: 'v1', threshold: 0.5, onnx: Buffer.from([1]), onnx_sha256: '00', metrics: {}, params: {}, data_window_start: 0,
+    data_window_end: 0, training_rows: 0, reference: {}, feature_importance: {}, signature: null,
+  };
+}
