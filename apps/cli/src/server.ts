@@ -1,7 +1,7 @@
 import 'reflect-metadata';
-import type { DynamicModule, INestApplication } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
 import type { Settings } from '@streamloop/config';
-import { Runtime, serveModules } from '@streamloop/runtime';
+import { Runtime, serveModules, type ServiceModule } from '@streamloop/runtime';
 import { FeaturesModule } from '@streamloop/features-service';
 import { InferenceModule } from '@streamloop/inference';
 import { IngestionModule } from '@streamloop/ingestion';
@@ -12,11 +12,12 @@ import { TrainingModule } from '@streamloop/training';
 export const SERVICE_TARGETS = ['ingestion', 'features', 'training', 'inference', 'monitoring', 'schema-registry'] as const;
 export type ServiceTarget = (typeof SERVICE_TARGETS)[number];
 
-const MODULES: Record<Exclude<ServiceTarget, 'schema-registry'>, (r: Runtime) => DynamicModule> = {
-  ingestion: (r) => IngestionModule.register(r),
-  features: (r) => FeaturesModule.register(r),
+// Monitoring and training still take the Runtime (RUNTIME); the others inject the platform's providers.
+const MODULES: Record<Exclude<ServiceTarget, 'schema-registry'>, (r: Runtime) => ServiceModule> = {
+  ingestion: () => IngestionModule,
+  features: () => FeaturesModule,
   training: (r) => TrainingModule.register(r),
-  inference: (r) => InferenceModule.register(r),
+  inference: () => InferenceModule,
   monitoring: (r) => MonitoringModule.register(r),
 };
 
