@@ -11,5 +11,5 @@ export {
 export { OwnedFeatureState, type KeyPartitioner, type PeekedFeatures } from './owned-state';
 export {
   FeatureStageState, LateEventError, openStageState, processStage, stageOfInput,
-  type LateEventOutcome, type StageFeatureVector, type StageInput, type StagePartial, type StageSink,
+  type LateEventOutcome, type StageInput, type StageSink,
 } from './stage';

@@ -2,15 +2,16 @@
 // restored, late events by policy, failures dead-lettered.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { FeaturePartialRecord, FeatureVectorRecord } from '@streamloop/contracts';
 import { featureStages } from './computer';
-import { LateEventError, openStageState, processStage, stageOfInput, type StageFeatureVector, type StageInput, type StagePartial, type StageSink } from './stage';
+import { LateEventError, openStageState, processStage, stageOfInput, type StageInput, type StageSink } from './stage';
 import { topicsOf, twoStageSpec } from './test-support';
 
 const T0 = Date.UTC(2026, 0, 5, 10, 0, 0);
 
 interface Collected {
-  vectors: Array<{ key: string; value: StageFeatureVector; record: number }>;
-  partials: Array<{ key: string; value: StagePartial; record: number; field: string }>;
+  vectors: Array<{ key: string; value: FeatureVectorRecord; record: number }>;
+  partials: Array<{ key: string; value: FeaturePartialRecord; record: number; field: string }>;
   dead: Array<{ record: number; error: unknown }>;
   late: string[];
 }

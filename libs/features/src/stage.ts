@@ -1,4 +1,5 @@
 import { featureStageTopics, type PipelineSpec, type PipelineTopics } from '@streamloop/config';
+import type { FeaturePartialRecord, FeatureVectorRecord } from '@streamloop/contracts';
 import { PlatformError } from '@streamloop/errors';
 import { FeatureComputer, FeatureInputError, featureStages, type FeatureStage } from './computer';
 
@@ -14,23 +15,6 @@ export class LateEventError extends PlatformError {
 
 /** What a late event came to: applied to state as usual, dropped, or dead-lettered (docs/pipeline-spec.md). */
 export type LateEventOutcome = 'applied' | 'drop' | 'dead_letter';
-
-/** The feature vector a last stage writes (the shape of the platform's feature-vector record). */
-export interface StageFeatureVector {
-  event_id: string;
-  pipeline: string;
-  entity_key: string;
-  event_time: number;
-  feature_spec_version: string;
-  values: Record<string, number>;
-  computed_at: number;
-}
-
-/** What a stage that is not the last passes on: the event as read, and the aggregates computed so far. */
-export interface StagePartial {
-  event: Buffer;
-  aggregates: Record<string, number>;
-}
 
 /**
  * The entity state of one input partition of a feature stage: a FeatureComputer restored from the stage's compacted
@@ -126,9 +110,9 @@ export interface StageInput<R> {
 export interface StageSink<R> {
   deadLetter(record: R, error: unknown): void;
   /** To the next stage, keyed by its field. */
-  repartition(key: string, value: StagePartial, record: R, field: string): void;
+  repartition(key: string, value: FeaturePartialRecord, record: R, field: string): void;
   /** From the last stage: the event's feature vector, keyed by the pipeline's entity. */
-  vector(key: string, value: StageFeatureVector, record: R): void;
+  vector(key: string, value: FeatureVectorRecord, record: R): void;
   /** A late event and what was done with it (for metrics). */
   late?(policy: LateEventOutcome): void;
 }

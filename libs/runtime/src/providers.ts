@@ -1,8 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Type } from 'avsc';
-import { AvroSerde } from '@streamloop/avro';
 import { closeClickHouse, createClickHouse, migrate, type ClickHouseClient } from '@streamloop/clickhouse';
-import { loadAvsc } from '@streamloop/avro';
+import { AvroSerde, loadAvsc } from '@streamloop/avro';
 import { topicsFor, type PipelineSpec, type PipelineTopics, type Settings } from '@streamloop/config';
 import { PlatformError } from '@streamloop/errors';
 import { chunkMessages, type Kafka, type Message, type Producer } from '@streamloop/kafka';
@@ -84,20 +83,40 @@ export class PipelineRegistry {
   }
 }
 
+/** A client opened on first use, once (concurrent callers share the opening), and closed only if it was opened. */
+class OpenedOnce<T> {
+  private opening?: Promise<T>;
+
+  constructor(private readonly open: () => Promise<T>, private readonly shut: (value: T) => Promise<void>) {}
+
+  get(): Promise<T> {
+    this.opening ??= this.open();
+    return this.opening;
+  }
+
+  async close(): Promise<void> {
+    const opening = this.opening;
+    this.opening = undefined;
+    const value = await opening?.catch(() => undefined);
+    if (value !== undefined) await this.shut(value);
+  }
+}
+
 /** One idempotent producer per process, connected on first use; kafkajs batches concurrent sends on it. */
 @Injectable()
 export class SharedProducer {
-  private connecting?: Promise<Producer>;
+  private readonly connected: OpenedOnce<Producer>;
 
-  constructor(@Inject(KAFKA) private readonly kafka: Kafka, @Inject(AvroSerde) private readonly serde: AvroSerde) {}
-
-  producer(): Promise<Producer> {
-    this.connecting ??= (async () => {
-      const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 5, allowAutoTopicCreation: false });
+  constructor(@Inject(KAFKA) kafka: Kafka, @Inject(AvroSerde) private readonly serde: AvroSerde) {
+    this.connected = new OpenedOnce(async () => {
+      const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 5, allowAutoTopicCreation: false });
       await producer.connect();
       return producer;
-    })();
-    return this.connecting;
+    }, (producer) => producer.disconnect());
+  }
+
+  producer(): Promise<Producer> {
+    return this.connected.get();
   }
 
   /** Encodes values with the topic's value subject (Confluent TopicNameStrategy) and sends them (acks all). */
@@ -117,39 +136,32 @@ export class SharedProducer {
   }
 
   /** Disconnects the producer when one was connected. */
-  async close(): Promise<void> {
-    const connecting = this.connecting;
-    this.connecting = undefined;
-    if (!connecting) return;
-    const producer = await connecting.catch(() => undefined);
-    await producer?.disconnect();
+  close(): Promise<void> {
+    return this.connected.close();
   }
 }
 
 /** The ClickHouse client (a server by CLICKHOUSE_URL, or embedded chDB), created and migrated on first use. */
 @Injectable()
 export class ClickHouseConnection {
-  private opening?: Promise<ClickHouseClient>;
+  private readonly opened: OpenedOnce<ClickHouseClient>;
 
-  constructor(@Inject(SETTINGS) private readonly settings: Settings, @Inject(HealthRegistry) private readonly health: HealthRegistry) {}
-
-  client(): Promise<ClickHouseClient> {
-    this.opening ??= (async () => {
-      const s = this.settings;
+  constructor(@Inject(SETTINGS) settings: Settings, @Inject(HealthRegistry) health: HealthRegistry) {
+    this.opened = new OpenedOnce(async () => {
+      const s = settings;
       const client = await createClickHouse({ url: s.clickhouseUrl, dataDir: s.clickhouseDataDir, database: s.clickhouseDatabase });
       await migrate(client, { database: s.clickhouseDatabase });
-      this.health.set('clickhouse', true);
+      health.set('clickhouse', true);
       return client;
-    })();
-    return this.opening;
+    }, (client) => closeClickHouse(client));
+  }
+
+  client(): Promise<ClickHouseClient> {
+    return this.opened.get();
   }
 
   /** Closes the client when one was opened. */
-  async close(): Promise<void> {
-    const opening = this.opening;
-    this.opening = undefined;
-    if (!opening) return;
-    const client = await opening.catch(() => undefined);
-    if (client) await closeClickHouse(client);
+  close(): Promise<void> {
+    return this.opened.close();
   }
 }

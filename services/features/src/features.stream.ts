@@ -1,7 +1,7 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, Payload } from '@nestjs/microservices';
 import { AvroSerde } from '@streamloop/avro';
-import type { FeaturePartialRecord, FeatureVectorRecord } from '@streamloop/contracts';
+import type { FeaturePartialRecord } from '@streamloop/contracts';
 import { processStage, type FeatureStageState, type StageInput, type StageSink } from '@streamloop/features';
 import { StreamloopMetrics } from '@streamloop/observability';
 import { classifyFailure, StreamHandler, type StreamBatch, type StreamContext, type StreamRecord } from '@streamloop/stream';
@@ -63,8 +63,8 @@ export class FeaturesStream {
     const pipeline = context.pipeline.spec.pipeline;
     return {
       deadLetter: (record, error) => context.deadLetter(record, error),
-      repartition: (key, value, record, field) => context.emit('repartition', key, value satisfies FeaturePartialRecord, record, { field }),
-      vector: (key, value, record) => context.emit('features', key, value satisfies FeatureVectorRecord, record),
+      repartition: (key, value, record, field) => context.emit('repartition', key, value, record, { field }),
+      vector: (key, value, record) => context.emit('features', key, value, record),
       late: (policy) => this.metrics.lateEvents.inc({ pipeline, policy }),
     };
   }
