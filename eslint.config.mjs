@@ -43,8 +43,9 @@ export default [
             // The record types generated from schemas/*.avsc (the generator parses them with libs/avro).
             { sourceTag: 'scope:contract', onlyDependOnLibsWithTags: ['scope:io', 'scope:config', 'scope:base'] },
             // Compute libraries are pure: no Kafka, Avro, HTTP, stream or runtime. drift-sql computes inside
-            // ClickHouse by design, so the ClickHouse client is the one I/O library they may use.
-            { sourceTag: 'scope:compute', onlyDependOnLibsWithTags: ['scope:compute', 'scope:config', 'scope:base', 'engine:clickhouse'] },
+            // ClickHouse by design, so the ClickHouse client is the one I/O library they may use. They may name the
+            // platform's record types (contracts: generated interfaces, no code), e.g. the feature stage's vectors.
+            { sourceTag: 'scope:compute', onlyDependOnLibsWithTags: ['scope:compute', 'scope:contract', 'scope:config', 'scope:base', 'engine:clickhouse'] },
             // I/O adapters (Kafka, Avro, ClickHouse, the schema registry) know nothing of the platform above them.
             { sourceTag: 'scope:io', onlyDependOnLibsWithTags: ['scope:io', 'scope:contract', 'scope:config', 'scope:base'] },
             { sourceTag: 'scope:platform', onlyDependOnLibsWithTags: ['scope:platform', 'scope:io', 'scope:contract', 'scope:compute', 'scope:config', 'scope:base'] },

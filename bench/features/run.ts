@@ -22,7 +22,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import kafkajs from 'kafkajs';
 import { loadPipelineSpec, loadSettings, type PipelineSpec, type Settings } from '@streamloop/config';
-import type { FeatureComputer } from '@streamloop/features';
+import { OwnedFeatureState } from '@streamloop/features';
 import { FeaturesModule } from '@streamloop/features-service';
 import {
   ensureTopics, readTopicToEnd, runBatchConsumer, runTransactionalProcessor, type ConsumedRecord, type Kafka, type Message,
@@ -80,26 +80,6 @@ interface RunResult {
   written: string;
   heapPerState?: number;
   states?: number;
-}
-
-/** A Runtime that keeps a reference to each partition's feature state, so the bench can count entity states. */
-class ObservedRuntime extends Runtime {
-  private readonly featureStates = new Map<string, FeatureComputer>();
-
-  // Whatever identifies the partition comes first and the computer (or undefined) last.
-  override setPartitionFeatures(...args: Parameters<Runtime['setPartitionFeatures']>): void {
-    super.setPartitionFeatures(...args);
-    const computer = args[args.length - 1] as FeatureComputer | undefined;
-    const at = args.slice(0, -1).join('/');
-    if (computer) this.featureStates.set(at, computer);
-    else this.featureStates.delete(at);
-  }
-
-  entityStates(): number {
-    let n = 0;
-    for (const c of this.featureStates.values()) n += c.entityCount();
-    return n;
-  }
 }
 
 /**
@@ -300,18 +280,18 @@ async function timed(
 }
 
 async function runFeatures(settings: Settings, spec: PipelineSpec, c: BenchCase): Promise<RunResult> {
-  const runtime = new ObservedRuntime(settings, [spec]);
+  const runtime = new Runtime(settings, [spec]);
   const { topics } = runtime.pipeline(spec.pipeline);
   let heapPerState: number | undefined;
   let states = 0;
   gc?.();
   const heapBefore = process.memoryUsage().heapUsed;
   const out = await timed(runtime.kafka, topics.features, c, 'features', async () => {
-    const app = await startStreamHandlers(runtime, [FeaturesModule.register(runtime)]);
+    const app = await startStreamHandlers(runtime, [FeaturesModule]);
     return {
       finished: () => {
         gc?.();
-        states = runtime.entityStates();
+        states = app.app.get(OwnedFeatureState).entityCount();
         if (c.memory && gc) heapPerState = (process.memoryUsage().heapUsed - heapBefore) / states;
       },
       stop: async () => {

@@ -21,7 +21,7 @@ test('events in, predictions out: every valid event is predicted, every invalid 
     s.training.minLabels = 300;
   });
   const stack = await startStack(brokers!, [spec], (r) => [
-    IngestionModule.register(r), FeaturesModule.register(r), TrainingModule.register(r), InferenceModule.register(r), MonitoringModule.register(r),
+    IngestionModule, FeaturesModule, TrainingModule.register(r), InferenceModule, MonitoringModule.register(r),
   ]);
   const producer = stack.kafka.producer({ idempotent: true });
   await producer.connect();

@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FeaturesModule } from '@streamloop/features-service';
+import { OwnedFeatureState } from '@streamloop/features';
 import type { FeatureVectorRecord } from '@streamloop/runtime';
 import { readTopicToEnd } from '@streamloop/kafka';
 import { brokersOrSkip, eventually, readAll, startStack, testPipeline, uniqueName } from '../support/stack';
@@ -10,7 +11,7 @@ const brokers = brokersOrSkip();
 
 test('features computes transforms and per-card windows from state before each event', { skip: !brokers && 'KAFKA_BROKERS is not set', timeout: 120_000 }, async () => {
   const name = uniqueName('feat');
-  const stack = await startStack(brokers!, [testPipeline(name)], (r) => [FeaturesModule.register(r)]);
+  const stack = await startStack(brokers!, [testPipeline(name)], () => [FeaturesModule]);
   const producer = stack.kafka.producer();
   await producer.connect();
   try {
@@ -60,7 +61,7 @@ test('events later than the allowed lateness are dead-lettered when the spec say
     s.features.allowedLatenessMs = 10 * 60_000;
     s.features.lateEvents = 'dead_letter';
   });
-  const stack = await startStack(brokers!, [spec], (r) => [FeaturesModule.register(r)]);
+  const stack = await startStack(brokers!, [spec], () => [FeaturesModule]);
   const producer = stack.kafka.producer();
   await producer.connect();
   try {
@@ -97,7 +98,7 @@ test('events later than the allowed lateness are dead-lettered when the spec say
 test('merchant aggregates count every card of the merchant, whichever partition the card is on', { skip: !brokers && 'KAFKA_BROKERS is not set', timeout: 120_000 }, async () => {
   const name = uniqueName('merchant');
   const spec = testPipeline(name);
-  const stack = await startStack(brokers!, [spec], (r) => [FeaturesModule.register(r)]);
+  const stack = await startStack(brokers!, [spec], () => [FeaturesModule]);
   const producer = stack.kafka.producer({ idempotent: true });
   await producer.connect();
   try {
@@ -121,7 +122,7 @@ test('merchant aggregates count every card of the merchant, whichever partition 
     const counts = vectors.map((v) => v.value.values.merchant_txn_count_1h).sort((a, b) => a - b);
     assert.deepEqual(counts, events.map((_, i) => i));
     // REST predict's view: each stage's state is read from the partition that owns the event's key for that stage.
-    const peeked = stack.runtime.peekFeatures(name, { ...events[0], transaction_id: `${name}-peek` });
+    const peeked = stack.serving.app.get(OwnedFeatureState).peek(ctx.spec, { ...events[0], transaction_id: `${name}-peek` });
     assert.equal(peeked.stateOwned, true);
     assert.equal(peeked.values.merchant_txn_count_1h, events.length, 'the merchant stage saw every card');
     assert.equal(peeked.values.card_txn_count_1h, 1, 'the card stage saw card-0 once');

@@ -1,11 +1,10 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DynamicModule } from '@nestjs/common';
 import { AvroSerde, HttpRegistryClient } from '@streamloop/avro';
 import { loadPipelineSpec, loadSettings, type PipelineSpec, type Settings } from '@streamloop/config';
 import { createKafka, readTopicToEnd, type Kafka } from '@streamloop/kafka';
-import { Runtime, serveModules, type ServingApp } from '@streamloop/runtime';
+import { Runtime, serveModules, type ServiceModule, type ServingApp } from '@streamloop/runtime';
 import { startSchemaRegistry } from '@streamloop/schema-registry';
 
 export const FRAUD_SPEC = new URL('../../examples/pipelines/fraud.yaml', import.meta.url).pathname;
@@ -39,7 +38,7 @@ export interface TestStack {
 }
 
 /** The real parts for an integration test: the registry on the real broker, embedded ClickHouse, the chosen modules. */
-export async function startStack(brokers: string[], specs: PipelineSpec[], modules: (r: Runtime) => DynamicModule[]): Promise<TestStack> {
+export async function startStack(brokers: string[], specs: PipelineSpec[], modules: (r: Runtime) => ServiceModule[]): Promise<TestStack> {
   const registry = await startSchemaRegistry({ brokers, port: 0, host: '127.0.0.1', topic: uniqueName('_schemas') });
   const settings = loadSettings({
     KAFKA_BROKERS: brokers.join(','),

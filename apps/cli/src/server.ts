@@ -1,33 +1,25 @@
 import 'reflect-metadata';
-import type { DynamicModule, INestApplication } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
 import type { Settings } from '@streamloop/config';
-import { Runtime, serveModules } from '@streamloop/runtime';
+import { Runtime, serveModules, type ServiceModule } from '@streamloop/runtime';
 import { FeaturesModule } from '@streamloop/features-service';
 import { InferenceModule } from '@streamloop/inference';
 import { IngestionModule } from '@streamloop/ingestion';
 import { MonitoringModule } from '@streamloop/monitoring';
 import { schemaRegistryOptions, startSchemaRegistry } from '@streamloop/schema-registry';
 import { TrainingModule } from '@streamloop/training';
+import { assertTargetsCanRun, embeddedChdbDir, lockChdbDir, type ServiceTarget } from './targets';
 
-export const SERVICE_TARGETS = ['ingestion', 'features', 'training', 'inference', 'monitoring', 'schema-registry'] as const;
-export type ServiceTarget = (typeof SERVICE_TARGETS)[number];
+export { SERVICE_TARGETS, parseTargets, type ServiceTarget } from './targets';
 
-const MODULES: Record<Exclude<ServiceTarget, 'schema-registry'>, (r: Runtime) => DynamicModule> = {
-  ingestion: (r) => IngestionModule.register(r),
-  features: (r) => FeaturesModule.register(r),
+// Monitoring and training still take the Runtime (RUNTIME); the others inject the platform's providers.
+const MODULES: Record<Exclude<ServiceTarget, 'schema-registry'>, (r: Runtime) => ServiceModule> = {
+  ingestion: () => IngestionModule,
+  features: () => FeaturesModule,
   training: (r) => TrainingModule.register(r),
-  inference: (r) => InferenceModule.register(r),
+  inference: () => InferenceModule,
   monitoring: (r) => MonitoringModule.register(r),
 };
-
-/** `all`, or a comma list of targets, like Mimir's -target. */
-export function parseTargets(spec: string): ServiceTarget[] {
-  const names = spec.split(',').map((s) => s.trim()).filter(Boolean);
-  if (names.length === 0 || names.includes('all')) return [...SERVICE_TARGETS];
-  const unknown = names.filter((n) => !(SERVICE_TARGETS as readonly string[]).includes(n));
-  if (unknown.length > 0) throw new Error(`--target: unknown target(s) ${unknown.join(', ')}; expected all or some of ${SERVICE_TARGETS.join(', ')}`);
-  return names as ServiceTarget[];
-}
 
 export interface RunningStreamloop {
   runtime?: Runtime;
@@ -39,13 +31,22 @@ export interface RunningStreamloop {
   close(): Promise<void>;
 }
 
-/** Starts the chosen targets in this process: the registry on its own port, the rest in one Nest app. */
+/**
+ * Starts the chosen targets in this process: the registry on its own port, the rest in one Nest app. A combination
+ * that cannot work is refused first (TargetConflictError saying why): see ./targets.
+ */
 export async function startStreamloop(settings: Settings, targets: ServiceTarget[]): Promise<RunningStreamloop> {
+  assertTargetsCanRun(settings, targets);
   const closers: Array<() => Promise<void>> = [];
   const close = async () => {
     for (const fn of closers.splice(0).reverse()) await fn();
   };
   try {
+    const chdbDir = embeddedChdbDir(settings, targets);
+    if (chdbDir) {
+      const lock = lockChdbDir(chdbDir);
+      closers.push(async () => lock.release());
+    }
     let registryUrl: string | undefined;
     if (targets.includes('schema-registry')) {
       const registry = await startSchemaRegistry(schemaRegistryOptions(settings));

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  featureNamesOf, formatDuration, loadPipelineSpec, loadSettings, parseDuration, parsePipelineSpec, SettingsError, SpecError, topicsFor,
+  featureNamesOf, featureStageTopics, formatDuration, loadPipelineSpec, loadSettings, parseDuration, parsePipelineSpec, SettingsError, SpecError, topicsFor,
 } from './index';
 
 const FRAUD = fileURLToPath(new URL('../../../examples/pipelines/fraud.yaml', import.meta.url));
@@ -68,6 +68,8 @@ test('the example pipeline loads: durations in ms, absolute schema path, derived
     repartition: undefined,
   });
   assert.equal(topics.changelog('features'), 'fraud.changelog.features');
+  assert.deepEqual(featureStageTopics(topics, { index: 0, field: 'card_id' }), { input: 'fraud.events', changelog: 'fraud.changelog.features' });
+  assert.deepEqual(featureStageTopics(topics, { index: 1, field: 'merchant_id' }), { input: 'fraud.repartition.features.merchant_id', changelog: 'fraud.changelog.features.merchant_id' });
   assert.deepEqual(featureNamesOf(spec.features).slice(4, 10), [
     'category=grocery', 'category=restaurant', 'category=electronics', 'category=gaming', 'category=travel', 'category=__other__',
   ]);

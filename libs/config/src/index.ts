@@ -9,7 +9,7 @@ export {
   SEARCH_STRATEGIES, SEARCH_METRICS, CV_KINDS, ROWS_RESOURCE,
   type SearchSpec, type SearchStrategy, type SearchMetric, type SearchDistribution, type CvKind, type ThresholdSelection,
 } from './spec';
-export { topicsFor, DEFAULT_MODELS_TOPIC, type PipelineTopics } from './topics';
+export { topicsFor, featureStageTopics, DEFAULT_MODELS_TOPIC, type PipelineTopics } from './topics';
 export { readEventSchema, type EventField, type EventSchemaInfo } from './event-schema';
 export {
   loadSettings, describeSettings, SettingsError,

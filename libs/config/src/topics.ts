@@ -31,3 +31,14 @@ export function topicsFor(spec: Pick<PipelineSpec, 'pipeline' | 'topics'>): Pipe
     repartition: (field: string) => `${p}.repartition.features.${field}`,
   };
 }
+
+/**
+ * A feature stage's input topic and the changelog topic of its state: stage 0 reads `P.events` and keeps
+ * `P.changelog.features`; a later stage keyed by `field` reads `P.repartition.features.<field>` and keeps
+ * `P.changelog.features.<field>`.
+ */
+export function featureStageTopics(topics: PipelineTopics, stage: { index: number; field: string }): { input: string; changelog: string } {
+  return stage.index === 0
+    ? { input: topics.events, changelog: topics.changelog('features') }
+    : { input: topics.repartition(stage.field), changelog: topics.changelog(`features.${stage.field}`) };
+}

@@ -8,3 +8,8 @@ export {
   encodeEntityState, decodeEntityState, layoutFingerprint, SNAPSHOT_VERSION,
   type EncodedEntityState, type EncodedSeries, type SeriesShape,
 } from './snapshot';
+export { OwnedFeatureState, type KeyPartitioner, type PeekedFeatures } from './owned-state';
+export {
+  FeatureStageState, LateEventError, openStageState, processStage, stageOfInput,
+  type LateEventOutcome, type StageInput, type StageSink,
+} from './stage';

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Module, type DynamicModule, type INestApplication, type INestMicroservice } from '@nestjs/common';
+import { Module, type DynamicModule, type INestApplication, type INestMicroservice, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { StreamServer } from '@streamloop/stream';
@@ -8,6 +8,9 @@ import { PlatformModule } from './platform.module';
 import type { Runtime } from './runtime';
 import { streamPlatformOf } from './stream-platform';
 
+/** A service module: a plain module class (its providers injected from the global PlatformModule) or a dynamic one. */
+export type ServiceModule = Type<unknown> | DynamicModule;
+
 export interface ServingApp {
   app: INestApplication;
   url: string;
@@ -15,10 +18,11 @@ export interface ServingApp {
 }
 
 /**
- * One Nest HTTP application holding the given service modules plus /metrics and /health.
+ * One Nest HTTP application holding the given service modules plus the global PlatformModule (the runtime's
+ * providers, /metrics and /health).
  * Used by every service's own main and by the CLI, which composes several targets in one process.
  */
-export async function serveModules(runtime: Runtime, modules: DynamicModule[]): Promise<ServingApp> {
+export async function serveModules(runtime: Runtime, modules: ServiceModule[]): Promise<ServingApp> {
   @Module({ imports: [PlatformModule.register(runtime), ...modules] })
   class StreamloopAppModule {}
 
@@ -35,7 +39,7 @@ export async function serveModules(runtime: Runtime, modules: DynamicModule[]): 
 }
 
 /** A service target started alone (microservices mode): its module, the shared runtime, signal handling. */
-export async function runStandalone(runtime: Runtime, module: DynamicModule, name: string): Promise<ServingApp> {
+export async function runStandalone(runtime: Runtime, module: ServiceModule, name: string): Promise<ServingApp> {
   await runtime.ensureTopics();
   const serving = await serveModules(runtime, [module]);
   runtime.logger.info({ url: serving.url, target: name }, 'service started');
@@ -53,7 +57,7 @@ export async function runStandalone(runtime: Runtime, module: DynamicModule, nam
  * The given service modules' stream handlers without HTTP (a bench or a worker that serves no API): a Nest
  * microservice on the platform's Kafka transport.
  */
-export async function startStreamHandlers(runtime: Runtime, modules: DynamicModule[]): Promise<{ close(): Promise<void> }> {
+export async function startStreamHandlers(runtime: Runtime, modules: ServiceModule[]): Promise<{ app: INestMicroservice; close(): Promise<void> }> {
   @Module({ imports: [PlatformModule.register(runtime), ...modules] })
   class StreamloopStreamModule {}
 
@@ -63,5 +67,5 @@ export async function startStreamHandlers(runtime: Runtime, modules: DynamicModu
   const app = await NestFactory.createMicroservice(StreamloopStreamModule, { strategy, logger: ['error', 'warn'] });
   created.app = app;
   await app.listen();
-  return { close: () => app.close() };
+  return { app, close: () => app.close() };
 }

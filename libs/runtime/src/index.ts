@@ -1,13 +1,16 @@
+export { Runtime } from './runtime';
 export {
-  Runtime, UnknownPipelineError, featureStageTopics, DATA_TOPIC_MAX_MESSAGE_BYTES, DLQ_TOPIC_MAX_MESSAGE_BYTES, MODELS_TOPIC_MAX_MESSAGE_BYTES,
-  type ComputedFeaturesView, type PipelineContext,
-} from './runtime';
+  KAFKA, LOGGER, SETTINGS, PLATFORM_TYPES, PipelineRegistry, SharedProducer, ClickHouseConnection, UnknownPipelineError, type PipelineContext,
+} from './providers';
+export { topicPlan, ensurePipelineTopics, DATA_TOPIC_MAX_MESSAGE_BYTES, DLQ_TOPIC_MAX_MESSAGE_BYTES, MODELS_TOPIC_MAX_MESSAGE_BYTES } from './topics';
+// Stage topics are named in libs/config; re-exported where the platform's users have found them.
+export { featureStageTopics } from '@streamloop/config';
 export { isOutage } from '@streamloop/stream';
-export { streamPlatformOf } from './stream-platform';
+export { streamPlatformOf, type StreamPlatformParts } from './stream-platform';
 export { loadPlatformTypes, platformSchemaText, type PlatformTypes } from './platform-types';
 // The record types are generated from schemas/*.avsc (@streamloop/contracts); re-exported where services have always found them.
 export type { FeatureVectorRecord, PredictionRecord, LabelRecord, AlertRecord } from '@streamloop/contracts';
 export { RUNTIME } from './tokens';
-export { PlatformModule } from './platform.module';
-export { serveModules, runStandalone, startStreamHandlers, type ServingApp } from './http';
+export { PlatformModule, platformProviders } from './platform.module';
+export { serveModules, runStandalone, startStreamHandlers, type ServingApp, type ServiceModule } from './http';
 export { HttpErrorFilter, JsonBodyGuard, hasRequestBody, isJsonMediaType, useJsonHttp, INTERNAL_ERROR_MESSAGE } from './http-errors';

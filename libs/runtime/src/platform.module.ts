@@ -1,6 +1,11 @@
-import { Controller, Get, Inject, Module, Res, type DynamicModule } from '@nestjs/common';
-import { RUNTIME } from './tokens';
+import { Controller, Get, Inject, Module, Res, type DynamicModule, type Provider } from '@nestjs/common';
+import { AvroSerde } from '@streamloop/avro';
+import { OwnedFeatureState } from '@streamloop/features';
+import { partitionForKey } from '@streamloop/kafka';
+import { HealthRegistry, StreamloopMetrics } from '@streamloop/observability';
+import { ClickHouseConnection, KAFKA, LOGGER, PipelineRegistry, PLATFORM_TYPES, SETTINGS, SharedProducer } from './providers';
 import type { Runtime } from './runtime';
+import { RUNTIME } from './tokens';
 
 /** The part of Express's response used here (the platform runs on @nestjs/platform-express). */
 interface HttpResponse {
@@ -13,24 +18,59 @@ interface HttpResponse {
 /** /metrics (Prometheus text format, the process's own registry) and /health for every target. */
 @Controller()
 class PlatformController {
-  constructor(@Inject(RUNTIME) private readonly runtime: Runtime) {}
+  constructor(
+    @Inject(StreamloopMetrics) private readonly metrics: StreamloopMetrics,
+    @Inject(HealthRegistry) private readonly health: HealthRegistry,
+  ) {}
 
   @Get('metrics')
-  async metrics(@Res() res: HttpResponse): Promise<void> {
-    const { contentType, body } = await this.runtime.metrics.exposition();
+  async exposition(@Res() res: HttpResponse): Promise<void> {
+    const { contentType, body } = await this.metrics.exposition();
     res.status(200).type(contentType).send(body);
   }
 
   @Get('health')
-  health(@Res() res: HttpResponse): void {
-    const report = this.runtime.health.report();
+  report(@Res() res: HttpResponse): void {
+    const report = this.health.report();
     res.status(report.status === 'ok' ? 200 : 503).json(report);
   }
 }
 
+/** The providers of one process, by token, built from its Runtime (the composition root). */
+export function platformProviders(runtime: Runtime): Provider[] {
+  return [
+    { provide: KAFKA, useValue: runtime.kafka },
+    { provide: LOGGER, useValue: runtime.logger },
+    { provide: SETTINGS, useValue: runtime.settings },
+    { provide: PLATFORM_TYPES, useValue: runtime.types },
+    { provide: AvroSerde, useValue: runtime.serde },
+    { provide: StreamloopMetrics, useValue: runtime.metrics },
+    { provide: HealthRegistry, useValue: runtime.health },
+    { provide: PipelineRegistry, useValue: runtime.pipelines },
+    { provide: SharedProducer, useValue: runtime.sharedProducer },
+    { provide: ClickHouseConnection, useValue: runtime.clickhouseConnection },
+    // The feature state this process's feature stages own, read by REST predict (one per application).
+    { provide: OwnedFeatureState, useFactory: () => new OwnedFeatureState(partitionForKey) },
+    // Monitoring and training still take the whole Runtime; the other targets inject only the providers above.
+    { provide: RUNTIME, useValue: runtime },
+  ];
+}
+
+/**
+ * Global: every module of the application injects the platform's providers (Kafka client, shared producer, serde,
+ * ClickHouse, metrics, logger, health, settings, platform types, pipeline registry, owned feature state) without
+ * importing anything; and it serves /metrics and /health.
+ */
 @Module({})
 export class PlatformModule {
   static register(runtime: Runtime): DynamicModule {
-    return { module: PlatformModule, controllers: [PlatformController], providers: [{ provide: RUNTIME, useValue: runtime }] };
+    const providers = platformProviders(runtime);
+    return {
+      module: PlatformModule,
+      global: true,
+      controllers: [PlatformController],
+      providers,
+      exports: providers.map((p) => (typeof p === 'function' ? p : p.provide)),
+    };
   }
 }

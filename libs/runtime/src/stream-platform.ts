@@ -1,12 +1,30 @@
 import type { Type } from 'avsc';
+import type { AvroSerde } from '@streamloop/avro';
+import { featureStageTopics, type Settings } from '@streamloop/config';
 import { featureStages } from '@streamloop/features';
-import { readTopicToEnd } from '@streamloop/kafka';
+import { readTopicToEnd, type Kafka } from '@streamloop/kafka';
+import type { HealthRegistry, Logger, StreamloopMetrics } from '@streamloop/observability';
 import type { StreamPipeline, StreamPlatform, TopicRole } from '@streamloop/stream';
-import { featureStageTopics, type Runtime } from './runtime';
+import type { PlatformTypes } from './platform-types';
+import type { PipelineRegistry, SharedProducer } from './providers';
+import { topicPlan } from './topics';
+
+/** What the stream transport uses of the platform's providers (a Runtime has them all). */
+export interface StreamPlatformParts {
+  kafka: Kafka;
+  serde: AvroSerde;
+  logger: Logger;
+  health: HealthRegistry;
+  metrics: StreamloopMetrics;
+  types: PlatformTypes;
+  settings: Pick<Settings, 'kafkaSessionTimeoutMs' | 'fuseStages'>;
+  pipelines: PipelineRegistry;
+  sharedProducer: SharedProducer;
+}
 
 /** The process's clients and pipelines as the stream transport sees them: roles → topics and Avro types. */
-export function streamPlatformOf(runtime: Runtime): StreamPlatform {
-  const types = runtime.types;
+export function streamPlatformOf(parts: StreamPlatformParts): StreamPlatform {
+  const types = parts.types;
   const roleType = (pipeline: StreamPipeline, role: TopicRole): Type => {
     switch (role) {
       case 'raw':
@@ -30,15 +48,15 @@ export function streamPlatformOf(runtime: Runtime): StreamPlatform {
   };
   const roleTopic = (pipeline: StreamPipeline, role: Exclude<TopicRole, 'repartition'>): string => pipeline.topics[role];
   return {
-    kafka: runtime.kafka,
-    serde: runtime.serde,
-    logger: runtime.logger,
-    health: runtime.health,
-    metrics: runtime.metrics,
+    kafka: parts.kafka,
+    serde: parts.serde,
+    logger: parts.logger,
+    health: parts.health,
+    metrics: parts.metrics,
     deadLetterType: types.deadLetter,
-    sessionTimeoutMs: runtime.settings.kafkaSessionTimeoutMs,
-    fuseStages: runtime.settings.fuseStages,
-    pipelines: () => [...runtime.pipelines.values()],
+    sessionTimeoutMs: parts.settings.kafkaSessionTimeoutMs,
+    fuseStages: parts.settings.fuseStages,
+    pipelines: () => [...parts.pipelines.values()],
     inputs: (pipeline, role) => {
       if (role === 'repartition') {
         return featureStages(pipeline.spec).filter((s) => s.index > 0).map((s) => ({ topic: featureStageTopics(pipeline.topics, s).input, type: types.featurePartial }));
@@ -52,9 +70,9 @@ export function streamPlatformOf(runtime: Runtime): StreamPlatform {
       }
       return { topic: roleTopic(pipeline, role), type: roleType(pipeline, role) };
     },
-    outputTopics: (pipeline) => runtime.topicPlan(pipeline).map((t) => t.topic),
-    producer: () => runtime.producer(),
-    restore: (topic, partition, apply) => readTopicToEnd(runtime.kafka, topic, (r) => {
+    outputTopics: (pipeline) => topicPlan(pipeline).map((t) => t.topic),
+    producer: () => parts.sharedProducer.producer(),
+    restore: (topic, partition, apply) => readTopicToEnd(parts.kafka, topic, (r) => {
       if (r.key) apply(r.key.toString('utf8'), r.value);
     }, { isolation: 'read_committed', partitions: [partition], timeoutMs: 300_000 }),
   };

@@ -1,2 +1,5 @@
-/** Nest injection token under which every service module finds the process's Runtime. */
+/**
+ * Nest injection token of the whole Runtime: only monitoring and training still inject it (until they are converted);
+ * every other target injects the providers of ./providers.
+ */
 export const RUNTIME = Symbol.for('streamloop.runtime');

@@ -1,11 +1,7 @@
-import { Module, type DynamicModule } from '@nestjs/common';
-import { RUNTIME, type Runtime } from '@streamloop/runtime';
+import { Module } from '@nestjs/common';
 import { FeatureStateFactory } from './feature-state';
 import { FeaturesStream } from './features.stream';
 
-@Module({})
-export class FeaturesModule {
-  static register(runtime: Runtime): DynamicModule {
-    return { module: FeaturesModule, controllers: [FeaturesStream], providers: [{ provide: RUNTIME, useValue: runtime }, FeatureStateFactory] };
-  }
-}
+/** Features: the feature stages' stream handlers. Its platform providers come from the global PlatformModule. */
+@Module({ controllers: [FeaturesStream], providers: [FeatureStateFactory] })
+export class FeaturesModule {}

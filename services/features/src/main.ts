@@ -4,4 +4,4 @@ import { Runtime, runStandalone } from '@streamloop/runtime';
 import { FeaturesModule } from './features.module';
 
 const runtime = Runtime.fromFiles(loadSettings(process.env));
-await runStandalone(runtime, FeaturesModule.register(runtime), 'features');
+await runStandalone(runtime, FeaturesModule, 'features');

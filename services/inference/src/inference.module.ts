@@ -1,17 +1,12 @@
-import { Module, type DynamicModule } from '@nestjs/common';
-import { RUNTIME, type Runtime } from '@streamloop/runtime';
+import { Module } from '@nestjs/common';
 import { InferenceService } from './inference.service';
 import { InferenceStream } from './inference.stream';
 import { PredictController } from './predict.controller';
 
-@Module({})
-export class InferenceModule {
-  static register(runtime: Runtime): DynamicModule {
-    return {
-      module: InferenceModule,
-      controllers: [PredictController, InferenceStream],
-      providers: [{ provide: RUNTIME, useValue: runtime }, InferenceService],
-      exports: [InferenceService],
-    };
-  }
-}
+/** Inference: streaming and REST predict, the served champion. Its platform providers come from the global PlatformModule. */
+@Module({
+  controllers: [PredictController, InferenceStream],
+  providers: [InferenceService],
+  exports: [InferenceService],
+})
+export class InferenceModule {}

@@ -1,7 +1,8 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, Payload } from '@nestjs/microservices';
 import { pipelineOfMessage, registryMessageOf, type ModelRegistryRecord, type RegistryMessage } from '@streamloop/model-registry';
-import { RUNTIME, Runtime, type FeatureVectorRecord, type PredictionRecord } from '@streamloop/runtime';
+import { LOGGER, type FeatureVectorRecord, type PredictionRecord } from '@streamloop/runtime';
+import { StreamloopMetrics, type Logger } from '@streamloop/observability';
 import { StreamHandler, type StreamBatch, type StreamContext, type StreamRecord } from '@streamloop/stream';
 import { InferenceService, NoModelYetError } from './inference.service';
 
@@ -13,7 +14,8 @@ import { InferenceService, NoModelYetError } from './inference.service';
 @Controller()
 export class InferenceStream {
   constructor(
-    @Inject(RUNTIME) private readonly runtime: Runtime,
+    @Inject(StreamloopMetrics) private readonly metrics: StreamloopMetrics,
+    @Inject(LOGGER) private readonly logger: Logger,
     @Inject(InferenceService) private readonly inference: InferenceService,
   ) {}
 
@@ -49,7 +51,7 @@ export class InferenceStream {
       };
       context.emit('predictions', vector.entity_key, prediction, record);
     }
-    const histogram = this.runtime.metrics.predictionLatency;
+    const histogram = this.metrics.predictionLatency;
     context.onCommitted(() => {
       for (let i = 0; i < vectors.length; i++) histogram.observe({ pipeline: spec.pipeline, model: m.model_name }, latency / 1000);
     });
@@ -76,18 +78,18 @@ export class InferenceStream {
     for (const { entry, error } of outcome.refused) {
       const record = byOffset.get(entry.offset);
       if (record) context.deadLetter(record, error);
-      else this.runtime.logger.error({ pipeline, model: entry.record.model_name, version: entry.record.model_version, err: error }, 'earlier champion refused');
+      else this.logger.error({ pipeline, model: entry.record.model_name, version: entry.record.model_version, err: error }, 'earlier champion refused');
     }
     const { change } = outcome;
     if (!change) return;
     const labels = (m: ModelRegistryRecord) => ({ pipeline, model: m.model_name, role: 'champion' });
-    if (change.from) this.runtime.metrics.modelVersion.remove(labels(change.from.record));
+    if (change.from) this.metrics.modelVersion.remove(labels(change.from.record));
     if (change.to) {
       const m = change.to.record;
-      this.runtime.metrics.modelVersion.set(labels(m), m.model_version);
-      this.runtime.logger.info({ pipeline, model: m.model_name, version: m.model_version }, 'serving new champion');
+      this.metrics.modelVersion.set(labels(m), m.model_version);
+      this.logger.info({ pipeline, model: m.model_name, version: m.model_version }, 'serving new champion');
     } else {
-      this.runtime.logger.warn({ pipeline }, 'no champion can serve (retired, deleted or refused): predictions wait for one');
+      this.logger.warn({ pipeline }, 'no champion can serve (retired, deleted or refused): predictions wait for one');
     }
   }
 }

@@ -4,4 +4,4 @@ import { Runtime, runStandalone } from '@streamloop/runtime';
 import { InferenceModule } from './inference.module';
 
 const runtime = Runtime.fromFiles(loadSettings(process.env));
-await runStandalone(runtime, InferenceModule.register(runtime), 'inference');
+await runStandalone(runtime, InferenceModule, 'inference');

@@ -1,18 +1,13 @@
-import { Module, type DynamicModule } from '@nestjs/common';
-import { RUNTIME, type Runtime } from '@streamloop/runtime';
+import { Module } from '@nestjs/common';
 import { DedupStateFactory } from './dedup-state';
 import { IngestController } from './ingest.controller';
 import { IngestionService } from './ingestion.service';
 import { IngestionStream } from './ingestion.stream';
 
-@Module({})
-export class IngestionModule {
-  static register(runtime: Runtime): DynamicModule {
-    return {
-      module: IngestionModule,
-      controllers: [IngestController, IngestionStream],
-      providers: [{ provide: RUNTIME, useValue: runtime }, IngestionService, DedupStateFactory],
-      exports: [IngestionService],
-    };
-  }
-}
+/** Ingestion: HTTP ingest and the raw → events stream. Its platform providers come from the global PlatformModule. */
+@Module({
+  controllers: [IngestController, IngestionStream],
+  providers: [IngestionService, DedupStateFactory],
+  exports: [IngestionService],
+})
+export class IngestionModule {}

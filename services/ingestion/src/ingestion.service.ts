@@ -1,7 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { validateRecord } from '@streamloop/avro';
-import { chunkMessages, fetchMaxMessageBytes, type Message } from '@streamloop/kafka';
-import { RUNTIME, Runtime } from '@streamloop/runtime';
+import { AvroSerde } from '@streamloop/avro';
+import { fetchMaxMessageBytes, type Kafka, type Message } from '@streamloop/kafka';
+import { StreamloopMetrics } from '@streamloop/observability';
+import { KAFKA, PipelineRegistry, SharedProducer } from '@streamloop/runtime';
 import { messageBytes } from '@streamloop/stream';
 import { identifyEvent, InvalidEventError } from './identify';
 
@@ -20,14 +22,20 @@ const RECORD_OVERHEAD_BYTES = 512;
 export class IngestionService {
   private readonly rawLimits = new Map<string, Promise<number>>();
 
-  constructor(@Inject(RUNTIME) private readonly runtime: Runtime) {}
+  constructor(
+    @Inject(PipelineRegistry) private readonly pipelines: PipelineRegistry,
+    @Inject(AvroSerde) private readonly serde: AvroSerde,
+    @Inject(SharedProducer) private readonly producer: SharedProducer,
+    @Inject(KAFKA) private readonly kafka: Kafka,
+    @Inject(StreamloopMetrics) private readonly metrics: StreamloopMetrics,
+  ) {}
 
   /**
    * Validates every record first; publishes to P.events.raw only when all are valid. A record whose encoding is larger
    * than the raw topic accepts is refused here, by index, with the limit (the body limit bounds the request as a whole).
    */
   async ingestJson(pipeline: string, body: unknown): Promise<HttpIngestResult> {
-    const ctx = this.runtime.pipeline(pipeline);
+    const ctx = this.pipelines.pipeline(pipeline);
     const limit = await this.rawLimit(ctx.topics.raw);
     const items = Array.isArray(body) ? body : [body];
     const rejected: HttpIngestResult['rejected'] = [];
@@ -44,7 +52,7 @@ export class IngestionService {
       }
       try {
         const { entity } = identifyEvent(ctx.spec, result.value as Record<string, unknown>);
-        const message: Message = { key: entity, value: await this.runtime.serde.encodeValue(ctx.topics.raw, ctx.eventType, result.value) };
+        const message: Message = { key: entity, value: await this.serde.encodeValue(ctx.topics.raw, ctx.eventType, result.value) };
         const bytes = messageBytes(message);
         if (bytes + RECORD_OVERHEAD_BYTES > limit) {
           rejected.push({ index, errors: [`the encoded event is ${bytes} bytes, over the ${ctx.topics.raw} topic's max.message.bytes of ${limit}`] });
@@ -57,16 +65,15 @@ export class IngestionService {
       }
     }
     if (rejected.length > 0) return { accepted: 0, rejected };
-    const producer = await this.runtime.producer();
-    for (const chunk of chunkMessages(messages)) await producer.send({ topic: ctx.topics.raw, messages: chunk, acks: -1 });
-    this.runtime.metrics.recordsOut.inc({ service: 'ingestion', pipeline, topic: ctx.topics.raw }, messages.length);
+    await this.producer.sendMessages(ctx.topics.raw, messages);
+    this.metrics.recordsOut.inc({ service: 'ingestion', pipeline, topic: ctx.topics.raw }, messages.length);
     return { accepted: messages.length, rejected: [] };
   }
 
   private rawLimit(topic: string): Promise<number> {
     let limit = this.rawLimits.get(topic);
     if (!limit) {
-      limit = fetchMaxMessageBytes(this.runtime.kafka, [topic]).then((m) => m.get(topic)!);
+      limit = fetchMaxMessageBytes(this.kafka, [topic]).then((m) => m.get(topic)!);
       limit.catch(() => this.rawLimits.delete(topic));
       this.rawLimits.set(topic, limit);
     }

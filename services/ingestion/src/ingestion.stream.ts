@@ -1,6 +1,6 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, Payload } from '@nestjs/microservices';
-import { RUNTIME, Runtime } from '@streamloop/runtime';
+import { StreamloopMetrics } from '@streamloop/observability';
 import { StreamHandler, type StreamBatch, type StreamContext } from '@streamloop/stream';
 import type { DedupState } from './dedup-state';
 import { DedupStateFactory } from './dedup-state';
@@ -13,7 +13,7 @@ import { identifyEvent, InvalidEventError } from './identify';
  */
 @Controller()
 export class IngestionStream {
-  constructor(@Inject(RUNTIME) private readonly runtime: Runtime) {}
+  constructor(@Inject(StreamloopMetrics) private readonly metrics: StreamloopMetrics) {}
 
   @StreamHandler({ role: 'raw', mode: 'exactly-once', stage: 'ingestion', deadLetterStage: 'ingestion.validate', state: DedupStateFactory })
   validate(@Payload() batch: StreamBatch<Record<string, unknown>>, @Ctx() context: StreamContext<DedupState>): void {
@@ -40,6 +40,6 @@ export class IngestionStream {
       context.state.accept(identity.id, now);
       context.emit('events', identity.entity, record.value, record);
     }
-    if (duplicates > 0) context.onCommitted(() => this.runtime.metrics.duplicatesDropped.inc({ pipeline: context.pipeline.spec.pipeline }, duplicates));
+    if (duplicates > 0) context.onCommitted(() => this.metrics.duplicatesDropped.inc({ pipeline: context.pipeline.spec.pipeline }, duplicates));
   }
 }

@@ -4,4 +4,4 @@ import { Runtime, runStandalone } from '@streamloop/runtime';
 import { IngestionModule } from './ingestion.module';
 
 const runtime = Runtime.fromFiles(loadSettings(process.env));
-await runStandalone(runtime, IngestionModule.register(runtime), 'ingestion');
+await runStandalone(runtime, IngestionModule, 'ingestion');
