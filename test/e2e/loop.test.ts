@@ -20,8 +20,8 @@ test('events in, predictions out: every valid event is predicted, every invalid 
   const spec = testPipeline(name, (s) => {
     s.training.minLabels = 300;
   });
-  const stack = await startStack(brokers!, [spec], (r) => [
-    IngestionModule, FeaturesModule, TrainingModule.register(r), InferenceModule, MonitoringModule.register(r),
+  const stack = await startStack(brokers!, [spec], [
+    IngestionModule, FeaturesModule, TrainingModule, InferenceModule, MonitoringModule,
   ]);
   const producer = stack.kafka.producer({ idempotent: true });
   await producer.connect();

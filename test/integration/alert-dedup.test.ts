@@ -24,7 +24,7 @@ test('a persisting drift alerts once, not again after a restart of monitoring, a
     s.monitoring.thresholds = { ksPValue: null, jensenShannon: null, wasserstein: null };
     s.monitoring.detectors = { labelDelayMs: HOUR, adwin: null, pageHinkley: null, ddm: null };
   });
-  const stack = await startStack(brokers!, [spec], (r) => [MonitoringModule.register(r)]);
+  const stack = await startStack(brokers!, [spec], [MonitoringModule]);
   let restarted: ServingApp | undefined;
   const producer = stack.kafka.producer();
   await producer.connect();
@@ -68,7 +68,7 @@ test('a persisting drift alerts once, not again after a restart of monitoring, a
 
     // Restart monitoring (a new service: nothing in memory) on the same broker, registry and ClickHouse.
     await stack.serving.close();
-    restarted = await serveModules(stack.runtime, [MonitoringModule.register(stack.runtime)]);
+    restarted = await serveModules(stack.runtime, [MonitoringModule]);
     const second = restarted.app.get(MonitoringService);
     const run3 = await eventually(() => second.driftJob(name), 'a drift report after the restart');
     assert.ok(run3.features[0]?.drifted && run3.window_start === run1.window_start, 'the same drift in the same window');

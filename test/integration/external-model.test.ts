@@ -53,7 +53,7 @@ test('an external scikit-learn model registered with its mapping scores feature 
   const spec = testPipeline(name, (s) => { s.topics.models = uniqueName('models'); });
   // The fixture's rows are full feature vectors of the example fraud pipeline.
   assert.deepEqual(expected.feature_names, featureNamesOf(spec.features));
-  const stack = await startStack(brokers!, [spec], (r) => [TrainingModule.register(r), InferenceModule]);
+  const stack = await startStack(brokers!, [spec], [TrainingModule, InferenceModule]);
   const producer = stack.kafka.producer();
   await producer.connect();
   try {

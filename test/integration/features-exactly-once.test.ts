@@ -27,7 +27,7 @@ async function scenario(events: number, seed: number): Promise<Scenario> {
   const name = uniqueName('eos');
   const specFile = writeSpecFile(name);
   const spec = loadPipelineSpec(specFile);
-  const stack = await startStack(brokers!, [spec], () => []);
+  const stack = await startStack(brokers!, [spec], []);
   const ctx = stack.runtime.pipeline(name);
   const env = {
     KAFKA_BROKERS: brokers!.join(','),

@@ -11,7 +11,7 @@ const brokers = brokersOrSkip();
 
 test('features computes transforms and per-card windows from state before each event', { skip: !brokers && 'KAFKA_BROKERS is not set', timeout: 120_000 }, async () => {
   const name = uniqueName('feat');
-  const stack = await startStack(brokers!, [testPipeline(name)], () => [FeaturesModule]);
+  const stack = await startStack(brokers!, [testPipeline(name)], [FeaturesModule]);
   const producer = stack.kafka.producer();
   await producer.connect();
   try {
@@ -61,7 +61,7 @@ test('events later than the allowed lateness are dead-lettered when the spec say
     s.features.allowedLatenessMs = 10 * 60_000;
     s.features.lateEvents = 'dead_letter';
   });
-  const stack = await startStack(brokers!, [spec], () => [FeaturesModule]);
+  const stack = await startStack(brokers!, [spec], [FeaturesModule]);
   const producer = stack.kafka.producer();
   await producer.connect();
   try {
@@ -98,7 +98,7 @@ test('events later than the allowed lateness are dead-lettered when the spec say
 test('merchant aggregates count every card of the merchant, whichever partition the card is on', { skip: !brokers && 'KAFKA_BROKERS is not set', timeout: 120_000 }, async () => {
   const name = uniqueName('merchant');
   const spec = testPipeline(name);
-  const stack = await startStack(brokers!, [spec], () => [FeaturesModule]);
+  const stack = await startStack(brokers!, [spec], [FeaturesModule]);
   const producer = stack.kafka.producer({ idempotent: true });
   await producer.connect();
   try {

@@ -39,7 +39,7 @@ function registryRecord(pipeline: string, version: number, model: TabularPipelin
 test('inference scores with the champion, hot-swaps a newer one, and refuses a corrupt one', { skip: !brokers && 'KAFKA_BROKERS is not set', timeout: 120_000 }, async () => {
   const name = uniqueName('inf');
   const spec = testPipeline(name, (s) => { s.topics.models = uniqueName('models'); });
-  const stack = await startStack(brokers!, [spec], () => [InferenceModule]);
+  const stack = await startStack(brokers!, [spec], [InferenceModule]);
   const producer = stack.kafka.producer();
   await producer.connect();
   try {

@@ -10,7 +10,7 @@ const brokers = brokersOrSkip();
 
 test('ingestion validates, fills defaults, drops duplicates and dead-letters bad records', { skip: !brokers && 'KAFKA_BROKERS is not set', timeout: 120_000 }, async () => {
   const name = uniqueName('ing');
-  const stack = await startStack(brokers!, [testPipeline(name)], () => [IngestionModule]);
+  const stack = await startStack(brokers!, [testPipeline(name)], [IngestionModule]);
   const producer = stack.kafka.producer();
   await producer.connect();
   try {

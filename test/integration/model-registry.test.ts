@@ -30,7 +30,7 @@ test('after an external champion follows an internal one, monitoring measures th
     s.monitoring.windowMs = 3_600_000;
   });
   const own = spec.model.name;
-  const stack = await startStack(brokers!, [spec], (r) => [TrainingModule.register(r), InferenceModule, MonitoringModule.register(r)]);
+  const stack = await startStack(brokers!, [spec], [TrainingModule, InferenceModule, MonitoringModule]);
   const producer = stack.kafka.producer();
   await producer.connect();
   try {

@@ -23,7 +23,7 @@ test('monitoring sinks the loop into ClickHouse and measures drift against the t
     s.monitoring.windowMs = 3_600_000;
     s.monitoring.thresholds = { ksPValue: 1e-3, jensenShannon: null, wasserstein: null };
   });
-  const stack = await startStack(brokers!, [spec], (r) => [MonitoringModule.register(r)]);
+  const stack = await startStack(brokers!, [spec], [MonitoringModule]);
   const producer = stack.kafka.producer();
   await producer.connect();
   try {
@@ -139,7 +139,7 @@ test('monitoring runs ADWIN, Page-Hinkley and DDM on the champion\'s settled err
     s.monitoring.windowMs = 3_600_000;
     s.monitoring.detectors = { labelDelayMs, adwin: {}, pageHinkley: {}, ddm: {} };
   });
-  const stack = await startStack(brokers!, [spec], (r) => [MonitoringModule.register(r)]);
+  const stack = await startStack(brokers!, [spec], [MonitoringModule]);
   const producer = stack.kafka.producer({ idempotent: true });
   let restarted: ServingApp | undefined;
   await producer.connect();
@@ -198,7 +198,7 @@ test('monitoring runs ADWIN, Page-Hinkley and DDM on the champion\'s settled err
 
     // A restarted monitoring service feeds the stream from its start and detects the same changes: no new alert.
     await stack.serving.close();
-    restarted = await serveModules(stack.runtime, [MonitoringModule.register(stack.runtime)]);
+    restarted = await serveModules(stack.runtime, [MonitoringModule]);
     const again = await eventually(() => restarted!.app.get(MonitoringService).driftJob(name), 'a drift report after the restart');
     assert.equal(again.error_stream?.detections.length, expected.length, 'the same detections');
     const after = (await readAll<AlertRecord>(stack.kafka, stack.serde, ctx.topics.alerts)).map((a) => a.value).filter((a) => a.kind === 'performance');

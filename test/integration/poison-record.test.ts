@@ -50,7 +50,7 @@ test('a 5 MB event is dead-lettered and stops nothing: every other event predict
   const name = uniqueName('poison');
   const specFile = writeSpecFile(name);
   const spec = loadPipelineSpec(specFile);
-  const stack = await startStack(brokers!, [spec], () => []);
+  const stack = await startStack(brokers!, [spec], []);
   const ctx = stack.runtime.pipeline(name);
   const processes: ServiceProcess[] = [];
   const why = () => processes.map((p) => `--- ${p.name}\n${p.output().slice(-3000)}`).join('\n');
@@ -176,7 +176,7 @@ test('a 5 MB event is dead-lettered and stops nothing: every other event predict
     await t.test('HTTP with a raised body limit: an event larger than the raw topic allows gets a 4xx naming the record and the limit', async () => {
       const other = uniqueName('poisonhttp');
       const otherSpecFile = writeSpecFile(other);
-      const otherStack = await startStack(brokers!, [loadPipelineSpec(otherSpecFile)], () => []);
+      const otherStack = await startStack(brokers!, [loadPipelineSpec(otherSpecFile)], []);
       try {
         const otherPort = await freePort();
         const ingestion = startServiceProcess('ingestion (HTTP_BODY_LIMIT=8mb)', 'ingestion', {

@@ -19,7 +19,7 @@ test('training builds a dataset from ClickHouse, evaluates on the latest window 
     s.training.minLabels = 500;
     s.topics.models = uniqueName('models');
   });
-  const stack = await startStack(brokers!, [spec], (r) => [TrainingModule.register(r)]);
+  const stack = await startStack(brokers!, [spec], [TrainingModule]);
   try {
     const url = `${stack.serving.url}/v1/pipelines/${name}/train`;
     const tooEarly = assertErrorBody(await request(url, { method: 'POST' }), 409, 'NOT_ENOUGH_DATA');
@@ -77,7 +77,7 @@ test('the model type comes from the spec: gradient-boosted trees train, export a
     s.model.algorithm = 'gbdt';
     s.model.params = { max_iter: 50, learning_rate: 0.1, max_leaf_nodes: 15 };
   });
-  const stack = await startStack(brokers!, [spec], (r) => [TrainingModule.register(r)]);
+  const stack = await startStack(brokers!, [spec], [TrainingModule]);
   try {
     const computer = new FeatureComputer(spec);
     const stream = generateCardTransactions({ seed: 22, events: 1500, idPrefix: name, compromiseRate: 0.03 });
@@ -116,7 +116,7 @@ test('model selection from the spec: a random search on the training part, every
       space: { learning_rate: { type: 'log_uniform', low: 0.05, high: 0.3 }, max_leaf_nodes: { type: 'int', low: 4, high: 24 }, min_samples_leaf: 10 },
     };
   });
-  const stack = await startStack(brokers!, [spec], (r) => [TrainingModule.register(r)]);
+  const stack = await startStack(brokers!, [spec], [TrainingModule]);
   try {
     const computer = new FeatureComputer(spec);
     const stream = generateCardTransactions({ seed: 23, events: 1500, idPrefix: name, compromiseRate: 0.03 });

@@ -38,7 +38,7 @@ export interface TestStack {
 }
 
 /** The real parts for an integration test: the registry on the real broker, embedded ClickHouse, the chosen modules. */
-export async function startStack(brokers: string[], specs: PipelineSpec[], modules: (r: Runtime) => ServiceModule[]): Promise<TestStack> {
+export async function startStack(brokers: string[], specs: PipelineSpec[], modules: ServiceModule[]): Promise<TestStack> {
   const registry = await startSchemaRegistry({ brokers, port: 0, host: '127.0.0.1', topic: uniqueName('_schemas') });
   const settings = loadSettings({
     KAFKA_BROKERS: brokers.join(','),
@@ -51,7 +51,7 @@ export async function startStack(brokers: string[], specs: PipelineSpec[], modul
   settings.pipelineFiles = [];
   const runtime = new Runtime(settings, specs);
   await runtime.ensureTopics();
-  const serving = await serveModules(runtime, modules(runtime));
+  const serving = await serveModules(runtime, modules);
   const kafka = createKafka({ brokers, clientId: uniqueName('test-app') });
   return {
     runtime,

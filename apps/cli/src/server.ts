@@ -12,13 +12,13 @@ import { assertTargetsCanRun, embeddedChdbDir, lockChdbDir, type ServiceTarget }
 
 export { SERVICE_TARGETS, parseTargets, type ServiceTarget } from './targets';
 
-// Monitoring and training still take the Runtime (RUNTIME); the others inject the platform's providers.
-const MODULES: Record<Exclude<ServiceTarget, 'schema-registry'>, (r: Runtime) => ServiceModule> = {
-  ingestion: () => IngestionModule,
-  features: () => FeaturesModule,
-  training: (r) => TrainingModule.register(r),
-  inference: () => InferenceModule,
-  monitoring: (r) => MonitoringModule.register(r),
+// Plain modules: their constructors inject the platform's providers (the global PlatformModule).
+const MODULES: Record<Exclude<ServiceTarget, 'schema-registry'>, ServiceModule> = {
+  ingestion: IngestionModule,
+  features: FeaturesModule,
+  training: TrainingModule,
+  inference: InferenceModule,
+  monitoring: MonitoringModule,
 };
 
 export interface RunningStreamloop {
@@ -62,7 +62,7 @@ export async function startStreamloop(settings: Settings, targets: ServiceTarget
     closers.push(() => runtime.close());
     await runtime.ensureTopics();
 
-    const serving = await serveModules(runtime, services.map((s) => MODULES[s](runtime)));
+    const serving = await serveModules(runtime, services.map((s) => MODULES[s]));
     closers.push(() => serving.close());
     return {
       runtime,

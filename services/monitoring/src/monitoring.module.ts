@@ -1,17 +1,12 @@
-import { Module, type DynamicModule } from '@nestjs/common';
-import { RUNTIME, type Runtime } from '@streamloop/runtime';
+import { Module } from '@nestjs/common';
 import { MonitoringController } from './monitoring.controller';
 import { MonitoringService } from './monitoring.service';
 import { MonitoringStream } from './monitoring.stream';
 
-@Module({})
-export class MonitoringModule {
-  static register(runtime: Runtime): DynamicModule {
-    return {
-      module: MonitoringModule,
-      controllers: [MonitoringController, MonitoringStream],
-      providers: [{ provide: RUNTIME, useValue: runtime }, MonitoringService],
-      exports: [MonitoringService],
-    };
-  }
-}
+/** Monitoring: the ClickHouse sink, the drift job and its alerts. Its platform providers come from the global PlatformModule. */
+@Module({
+  controllers: [MonitoringController, MonitoringStream],
+  providers: [MonitoringService],
+  exports: [MonitoringService],
+})
+export class MonitoringModule {}

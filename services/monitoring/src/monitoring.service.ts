@@ -1,10 +1,15 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { AvroSerde } from '@streamloop/avro';
+import type { Settings } from '@streamloop/config';
 import { insertRows, MODELS_SINK, PartitionSink, TABLES, type SourcedRow } from '@streamloop/clickhouse';
 import type { AlertGate } from '@streamloop/drift';
-import { readTopicToEnd, SerialQueue, type ConsumedRecord } from '@streamloop/kafka';
+import { readTopicToEnd, SerialQueue, type ConsumedRecord, type Kafka } from '@streamloop/kafka';
 import { championOf, emptyRegistry, foldRegistry, pipelineOfMessage, type ModelRegistryRecord, type RegistryMessage, type RegistryState } from '@streamloop/model-registry';
 import { ErrorStreamJob, restoreAlertGate, runDriftJob, type AlertLog, type DriftReport, type MonitoringDeps } from '@streamloop/monitoring-lib';
-import { RUNTIME, Runtime, type AlertRecord, type PipelineContext } from '@streamloop/runtime';
+import { StreamloopMetrics, type Logger } from '@streamloop/observability';
+import {
+  ClickHouseConnection, KAFKA, LOGGER, PipelineRegistry, PLATFORM_TYPES, SETTINGS, SharedProducer, type AlertRecord, type PipelineContext, type PlatformTypes,
+} from '@streamloop/runtime';
 
 export type { DriftReport } from '@streamloop/monitoring-lib';
 
@@ -33,21 +38,29 @@ export class MonitoringService implements OnApplicationBootstrap, OnModuleDestro
 
   private driftTimer: NodeJS.Timeout | undefined;
 
-  constructor(@Inject(RUNTIME) private readonly runtime: Runtime) {
-    this.logger = runtime.logger.child({ service: SERVICE });
+  constructor(
+    @Inject(PipelineRegistry) private readonly pipelines: PipelineRegistry,
+    @Inject(ClickHouseConnection) private readonly clickhouse: ClickHouseConnection,
+    @Inject(SharedProducer) private readonly producer: SharedProducer,
+    @Inject(KAFKA) private readonly kafka: Kafka,
+    @Inject(AvroSerde) private readonly serde: AvroSerde,
+    @Inject(PLATFORM_TYPES) private readonly types: PlatformTypes,
+    @Inject(StreamloopMetrics) private readonly metrics: StreamloopMetrics,
+    @Inject(SETTINGS) private readonly settings: Settings,
+    @Inject(LOGGER) logger: Logger,
+  ) {
+    this.logger = logger.child({ service: SERVICE });
   }
 
   async onApplicationBootstrap(): Promise<void> {
     // ClickHouse is migrated before the sinks start (they run once the application has bootstrapped).
-    await this.runtime.clickhouse();
-    const every = this.runtime.settings.driftIntervalMs;
-    const timer = setInterval(() => void this.runDriftJobs(), every);
+    await this.clickhouse.client();
+    const timer = setInterval(() => void this.runDriftJobs(), this.settings.driftIntervalMs);
     timer.unref();
     this.driftTimer = timer;
-    this.runtime.onClose(async () => clearInterval(timer));
   }
 
-  /** The application closing stops the schedule (the runtime may outlive it, e.g. when monitoring restarts in it). */
+  /** The application closing stops the schedule (the platform's clients may outlive it, e.g. when monitoring restarts). */
   onModuleDestroy(): void {
     clearInterval(this.driftTimer);
   }
@@ -63,14 +76,14 @@ export class MonitoringService implements OnApplicationBootstrap, OnModuleDestro
     if (reassigned) sink.forget(source);
     const result = await sink.write(source, records);
     const written = result.inserted + result.replayed;
-    if (written > 0) this.runtime.metrics.rowsWritten.inc({ table }, written);
+    if (written > 0) this.metrics.rowsWritten.inc({ table }, written);
     return result.commitOffset;
   }
 
   private partitionSink(table: string): Promise<PartitionSink<Record<string, unknown>>> {
     let sink = this.sinks.get(table);
     if (!sink) {
-      sink = this.runtime.clickhouse().then((ch) => new PartitionSink<Record<string, unknown>>(ch, { table, database: this.runtime.settings.clickhouseDatabase }));
+      sink = this.clickhouse.client().then((ch) => new PartitionSink<Record<string, unknown>>(ch, { table, database: this.settings.clickhouseDatabase }));
       this.sinks.set(table, sink);
     }
     return sink;
@@ -83,7 +96,7 @@ export class MonitoringService implements OnApplicationBootstrap, OnModuleDestro
   async modelSeen(message: RegistryMessage, source: ConsumedRecord): Promise<void> {
     if (message.kind === 'version') {
       // Every instance reads the registry from its start: one record per insert, tokened by its offset, is idempotent.
-      const ch = await this.runtime.clickhouse();
+      const ch = await this.clickhouse.client();
       const m = message.record;
       const row = MODELS_SINK.toRow(m, { pipeline: m.pipeline, partition: source.partition, offset: source.offset, schemaId: 0 });
       await insertRows(ch, MODELS_SINK.table, [row], { dedupToken: `${TABLES.models}:${source.topic}-${source.partition}-${source.offset}` });
@@ -116,28 +129,28 @@ export class MonitoringService implements OnApplicationBootstrap, OnModuleDestro
     return {
       readValues: async () => {
         const values: Buffer[] = [];
-        await readTopicToEnd(this.runtime.kafka, ctx.topics.alerts, (r) => {
+        await readTopicToEnd(this.kafka, ctx.topics.alerts, (r) => {
           if (r.value && r.value.length > 0) values.push(r.value);
         }, { isolation: 'read_committed' });
         return values;
       },
-      decode: async (value) => (await this.runtime.serde.decode<AlertRecord>(value, this.runtime.types.alert)).value,
+      decode: async (value) => (await this.serde.decode<AlertRecord>(value, this.types.alert)).value,
     };
   }
 
   private async runDriftJobs(): Promise<void> {
-    for (const ctx of this.runtime.pipelines.values()) {
+    for (const ctx of this.pipelines.values()) {
       try {
         await this.driftJob(ctx.spec.pipeline);
       } catch (error) {
-        this.runtime.logger.warn({ service: SERVICE, pipeline: ctx.spec.pipeline, err: error }, 'drift job failed');
+        this.logger.warn({ pipeline: ctx.spec.pipeline, err: error }, 'drift job failed');
       }
     }
   }
 
   /** The latest report, if any; an unknown pipeline throws UnknownPipelineError (404 PIPELINE_NOT_FOUND). */
   lastDriftReport(pipeline: string): DriftReport | undefined {
-    this.runtime.pipeline(pipeline);
+    this.pipelines.pipeline(pipeline);
     return this.lastReports.get(pipeline);
   }
 
@@ -154,15 +167,15 @@ export class MonitoringService implements OnApplicationBootstrap, OnModuleDestro
   }
 
   private async runDriftJob(pipeline: string): Promise<DriftReport | undefined> {
-    const ctx = this.runtime.pipeline(pipeline);
+    const ctx = this.pipelines.pipeline(pipeline);
     const model = this.measuredModel(pipeline);
     if (!model) return undefined;
     let errorStream = this.errorStreams.get(pipeline);
     if (!errorStream) this.errorStreams.set(pipeline, (errorStream = new ErrorStreamJob()));
     const deps: MonitoringDeps = {
-      clickhouse: await this.runtime.clickhouse(),
-      sendAlerts: (alerts) => this.runtime.send(ctx.topics.alerts, this.runtime.types.alert, alerts.map((a) => ({ key: a.feature, value: a }))),
-      gauge: (labels, value) => this.runtime.metrics.driftScore.set(labels, value),
+      clickhouse: await this.clickhouse.client(),
+      sendAlerts: (alerts) => this.producer.send(ctx.topics.alerts, this.types.alert, alerts.map((a) => ({ key: a.feature, value: a }))),
+      gauge: (labels, value) => this.metrics.driftScore.set(labels, value),
       logger: this.logger,
       now: Date.now,
     };

@@ -1,7 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { RUNTIME, Runtime } from '@streamloop/runtime';
+import { featureNamesOf } from '@streamloop/config';
+import type { Logger } from '@streamloop/observability';
+import { LOGGER, PipelineRegistry } from '@streamloop/runtime';
 import { checkExternalModel, publishExternalModel, type ExternalModelResult } from '@streamloop/training-lib';
-import { registryAccess } from './registry-access';
+import { RegistryAccess } from './registry-access';
 
 const SERVICE = 'training';
 
@@ -14,14 +16,18 @@ export class ExternalModelService {
   /** Registrations of the same model name are serialized so two cannot take the same version. */
   private readonly queues = new Map<string, Promise<unknown>>();
 
-  constructor(@Inject(RUNTIME) private readonly runtime: Runtime) {}
+  constructor(
+    @Inject(PipelineRegistry) private readonly pipelines: PipelineRegistry,
+    @Inject(RegistryAccess) private readonly registries: RegistryAccess,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
 
   async register(pipeline: string, body: unknown): Promise<ExternalModelResult> {
-    const ctx = this.runtime.pipeline(pipeline);
-    const model = await checkExternalModel(body, { spec: ctx.spec, featureNames: this.runtime.featureComputer(pipeline).featureNames });
+    const ctx = this.pipelines.pipeline(pipeline);
+    const model = await checkExternalModel(body, { spec: ctx.spec, featureNames: featureNamesOf(ctx.spec.features) });
     const deps = {
-      registry: registryAccess(this.runtime, ctx),
-      logger: this.runtime.logger.child({ service: SERVICE }),
+      registry: this.registries.of(ctx),
+      logger: this.logger.child({ service: SERVICE }),
       now: Date.now,
     };
     const queueKey = `${ctx.spec.pipeline}/${model.name}`;

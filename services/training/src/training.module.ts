@@ -1,18 +1,14 @@
-import { Module, type DynamicModule } from '@nestjs/common';
-import { RUNTIME, type Runtime } from '@streamloop/runtime';
+import { Module } from '@nestjs/common';
 import { ExternalModelController } from './external-model.controller';
 import { ExternalModelService } from './external-model.service';
+import { RegistryAccess } from './registry-access';
 import { TrainingController } from './training.controller';
 import { TrainingService } from './training.service';
 
-@Module({})
-export class TrainingModule {
-  static register(runtime: Runtime): DynamicModule {
-    return {
-      module: TrainingModule,
-      controllers: [TrainingController, ExternalModelController],
-      providers: [{ provide: RUNTIME, useValue: runtime }, TrainingService, ExternalModelService],
-      exports: [TrainingService],
-    };
-  }
-}
+/** Training: runs on command, schedule and first labels, external models. Its platform providers come from the global PlatformModule. */
+@Module({
+  controllers: [TrainingController, ExternalModelController],
+  providers: [TrainingService, ExternalModelService, RegistryAccess],
+  exports: [TrainingService],
+})
+export class TrainingModule {}

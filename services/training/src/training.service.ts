@@ -1,8 +1,10 @@
-import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { countLabelledFeatures } from '@streamloop/clickhouse';
-import { RUNTIME, Runtime, type PipelineContext } from '@streamloop/runtime';
+import { featureNamesOf, type Settings } from '@streamloop/config';
+import { StreamloopMetrics, type Logger } from '@streamloop/observability';
+import { ClickHouseConnection, LOGGER, PipelineRegistry, SETTINGS, type PipelineContext } from '@streamloop/runtime';
 import { hasFirstModel, runTraining, type ModelRegistryAccess, type TrainingResult } from '@streamloop/training-lib';
-import { registryAccess } from './registry-access';
+import { RegistryAccess } from './registry-access';
 
 export { NotEnoughDataError, type SearchSummary, type TrainingResult } from '@streamloop/training-lib';
 
@@ -14,30 +16,39 @@ const AUTO_TRAIN_CHECK_MS = 3000;
  * command (HTTP, CLI) or on the spec's schedule. One run at a time per pipeline.
  */
 @Injectable()
-export class TrainingService implements OnApplicationBootstrap {
+export class TrainingService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly running = new Map<string, Promise<TrainingResult>>();
   private readonly published = new Set<string>();
+  private readonly timers: NodeJS.Timeout[] = [];
 
-  constructor(@Inject(RUNTIME) private readonly runtime: Runtime) {}
+  constructor(
+    @Inject(PipelineRegistry) private readonly pipelines: PipelineRegistry,
+    @Inject(ClickHouseConnection) private readonly clickhouse: ClickHouseConnection,
+    @Inject(RegistryAccess) private readonly registries: RegistryAccess,
+    @Inject(StreamloopMetrics) private readonly metrics: StreamloopMetrics,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(SETTINGS) private readonly settings: Settings,
+  ) {}
 
   onApplicationBootstrap(): void {
     // The first model of a pipeline is trained as soon as enough labels exist; later ones on command or schedule.
     const timer = setInterval(() => void this.autoTrain(), AUTO_TRAIN_CHECK_MS);
     timer.unref();
-    const schedules: NodeJS.Timeout[] = [];
-    for (const ctx of this.runtime.pipelines.values()) {
+    this.timers.push(timer);
+    for (const ctx of this.pipelines.values()) {
       const every = ctx.spec.training.scheduleMs;
-      if (every) schedules.push(setInterval(() => void this.train(ctx.spec.pipeline, 'schedule').catch(() => undefined), every));
+      if (every) this.timers.push(setInterval(() => void this.train(ctx.spec.pipeline, 'schedule').catch(() => undefined), every));
     }
-    this.runtime.onClose(async () => {
-      clearInterval(timer);
-      schedules.forEach(clearInterval);
-      await Promise.allSettled(this.running.values());
-    });
+  }
+
+  /** The application closing stops the schedules and waits for the runs under way (the platform closes ClickHouse after it). */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.timers.splice(0).forEach(clearInterval);
+    await Promise.allSettled(this.running.values());
   }
 
   private async autoTrain(): Promise<void> {
-    for (const ctx of this.runtime.pipelines.values()) {
+    for (const ctx of this.pipelines.values()) {
       const name = ctx.spec.pipeline;
       if (this.published.has(name) || this.running.has(name)) continue;
       try {
@@ -45,11 +56,11 @@ export class TrainingService implements OnApplicationBootstrap {
           this.published.add(name);
           continue;
         }
-        const ch = await this.runtime.clickhouse();
+        const ch = await this.clickhouse.client();
         const labelled = await countLabelledFeatures(ch, { pipeline: name, featureSpecVersion: ctx.spec.features.version });
         if (labelled >= ctx.spec.training.minLabels) await this.train(name, 'first model: enough labels');
       } catch (error) {
-        this.runtime.logger.warn({ service: SERVICE, pipeline: name, err: error }, 'automatic training failed');
+        this.logger.warn({ service: SERVICE, pipeline: name, err: error }, 'automatic training failed');
       }
     }
   }
@@ -58,7 +69,7 @@ export class TrainingService implements OnApplicationBootstrap {
   train(pipeline: string, reason = 'on command'): Promise<TrainingResult> {
     const existing = this.running.get(pipeline);
     if (existing) return existing;
-    const run = this.runOnce(this.runtime.pipeline(pipeline), reason).finally(() => this.running.delete(pipeline));
+    const run = this.runOnce(this.pipelines.pipeline(pipeline), reason).finally(() => this.running.delete(pipeline));
     this.running.set(pipeline, run);
     return run;
   }
@@ -66,18 +77,18 @@ export class TrainingService implements OnApplicationBootstrap {
   private async runOnce(ctx: PipelineContext, reason: string): Promise<TrainingResult> {
     const { spec } = ctx;
     const deps = {
-      clickhouse: await this.runtime.clickhouse(),
+      clickhouse: await this.clickhouse.client(),
       registry: this.registry(ctx),
-      logger: this.runtime.logger.child({ service: SERVICE, pipeline: spec.pipeline }),
+      logger: this.logger.child({ service: SERVICE, pipeline: spec.pipeline }),
       now: Date.now,
-      countRun: (outcome: string) => this.runtime.metrics.trainingRuns.inc({ pipeline: spec.pipeline, outcome }),
+      countRun: (outcome: string) => this.metrics.trainingRuns.inc({ pipeline: spec.pipeline, outcome }),
     };
-    return runTraining(deps, { spec, featureNames: this.runtime.featureComputer(spec.pipeline).featureNames, gbdtThreads: this.runtime.settings.gbdtThreads, reason });
+    return runTraining(deps, { spec, featureNames: featureNamesOf(spec.features), gbdtThreads: this.settings.gbdtThreads, reason });
   }
 
   /** The pipeline's registry; a published model marks the pipeline as having its first model. */
   private registry(ctx: PipelineContext): ModelRegistryAccess {
-    const registry = registryAccess(this.runtime, ctx);
+    const registry = this.registries.of(ctx);
     return {
       read: registry.read,
       publish: async (record) => {
