@@ -219,10 +219,10 @@ function copyOf(r: ConsumedRecord): Message {
 
 async function preload(settings: Settings, spec: PipelineSpec, events: Array<Record<string, unknown>>): Promise<number> {
   const runtime = new Runtime(settings, [spec]);
-  const ctx = runtime.pipeline(spec.pipeline);
+  const ctx = runtime.pipelines.pipeline(spec.pipeline);
   try {
     await runtime.ensureTopics();
-    const producer = await runtime.producer();
+    const producer = await runtime.sharedProducer.producer();
     const subject = `${ctx.topics.events}-value`;
     const started = performance.now();
     const inFlight: Promise<unknown>[] = [];
@@ -281,7 +281,7 @@ async function timed(
 
 async function runFeatures(settings: Settings, spec: PipelineSpec, c: BenchCase): Promise<RunResult> {
   const runtime = new Runtime(settings, [spec]);
-  const { topics } = runtime.pipeline(spec.pipeline);
+  const { topics } = runtime.pipelines.pipeline(spec.pipeline);
   let heapPerState: number | undefined;
   let states = 0;
   gc?.();
@@ -316,7 +316,7 @@ async function runFeatures(settings: Settings, spec: PipelineSpec, c: BenchCase)
 
 async function runPassthroughExactlyOnce(settings: Settings, spec: PipelineSpec, c: BenchCase, output: string): Promise<RunResult> {
   const runtime = new Runtime(settings, [spec]);
-  const input = runtime.pipeline(spec.pipeline).topics.events;
+  const input = runtime.pipelines.pipeline(spec.pipeline).topics.events;
   const groupId = `bench-passthrough-eos-${input}`;
   let failedBatches = 0;
   const out = await timed(runtime.kafka, output, c, 'exactly-once passthrough', async () => {
@@ -343,11 +343,11 @@ async function runPassthroughExactlyOnce(settings: Settings, spec: PipelineSpec,
 
 async function runPassthroughAtLeastOnce(settings: Settings, spec: PipelineSpec, c: BenchCase, output: string): Promise<RunResult> {
   const runtime = new Runtime(settings, [spec]);
-  const input = runtime.pipeline(spec.pipeline).topics.events;
+  const input = runtime.pipelines.pipeline(spec.pipeline).topics.events;
   let failedBatches = 0;
   const out = await timed(runtime.kafka, output, c, 'at-least-once passthrough', async () => {
     // The platform's producer: idempotent, 5 requests in flight, acks from all replicas.
-    const producer = await runtime.producer();
+    const producer = await runtime.sharedProducer.producer();
     const running = await runBatchConsumer({
       kafka: runtime.kafka,
       groupId: `bench-passthrough-alo-${input}`,

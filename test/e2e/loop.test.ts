@@ -26,7 +26,7 @@ test('events in, predictions out: every valid event is predicted, every invalid 
   const producer = stack.kafka.producer({ idempotent: true });
   await producer.connect();
   try {
-    const ctx = stack.runtime.pipeline(name);
+    const ctx = stack.runtime.pipelines.pipeline(name);
     const stream = generateCardTransactions({ seed: 11, events: 700, idPrefix: name });
     const viaKafka = stream.slice(0, 600);
     const viaHttp = stream.slice(600);

@@ -29,7 +29,7 @@ test('a persisting drift alerts once, not again after a restart of monitoring, a
   const producer = stack.kafka.producer();
   await producer.connect();
   try {
-    const ctx = stack.runtime.pipeline(name);
+    const ctx = stack.runtime.pipelines.pipeline(name);
     const types = stack.runtime.types;
     const rnd = seededRandom(17);
     const t0 = Date.UTC(2026, 10, 5, 0, 0, 0);
@@ -42,7 +42,7 @@ test('a persisting drift alerts once, not again after a restart of monitoring, a
       topic: ctx.topics.features,
       messages: await Promise.all(vectors.map(async (v) => ({ key: v.entity_key, value: await stack.serde.encode(`${ctx.topics.features}-value`, types.featureVector, v) }))),
     });
-    const ch = await stack.runtime.clickhouse();
+    const ch = await stack.runtime.clickhouseConnection.client();
     await sendFeatures(batch(t0, 20));
     await eventually(async () => ((await countRows(ch, 'features', name)) >= 300 ? true : undefined), 'the first batch in ClickHouse');
     // Only now the champion: every drift run sees the same window.

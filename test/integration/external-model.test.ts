@@ -57,7 +57,7 @@ test('an external scikit-learn model registered with its mapping scores feature 
   const producer = stack.kafka.producer();
   await producer.connect();
   try {
-    const ctx = stack.runtime.pipeline(name);
+    const ctx = stack.runtime.pipelines.pipeline(name);
     const inference = stack.serving.app.get(InferenceService);
     const endpoint = `${stack.serving.url}/v1/pipelines/${name}/models/external`;
     const post = (body: unknown) => request(endpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });

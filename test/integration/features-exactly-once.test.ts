@@ -28,7 +28,7 @@ async function scenario(events: number, seed: number): Promise<Scenario> {
   const specFile = writeSpecFile(name);
   const spec = loadPipelineSpec(specFile);
   const stack = await startStack(brokers!, [spec], []);
-  const ctx = stack.runtime.pipeline(name);
+  const ctx = stack.runtime.pipelines.pipeline(name);
   const env = {
     KAFKA_BROKERS: brokers!.join(','),
     SCHEMA_REGISTRY_URL: stack.registryUrl,

@@ -15,7 +15,7 @@ test('features computes transforms and per-card windows from state before each e
   const producer = stack.kafka.producer();
   await producer.connect();
   try {
-    const ctx = stack.runtime.pipeline(name);
+    const ctx = stack.runtime.pipelines.pipeline(name);
     const t0 = Date.UTC(2026, 10, 2, 9, 0, 0);
     const base = { merchant_id: 'm1', merchant_category: 'electronics', currency: 'EUR', country: 'NL', is_online: true, device_id: null };
     const events = [
@@ -65,7 +65,7 @@ test('events later than the allowed lateness are dead-lettered when the spec say
   const producer = stack.kafka.producer();
   await producer.connect();
   try {
-    const ctx = stack.runtime.pipeline(name);
+    const ctx = stack.runtime.pipelines.pipeline(name);
     const t0 = Date.UTC(2026, 10, 2, 9, 0, 0);
     const base = { merchant_id: 'm1', merchant_category: 'grocery', currency: 'EUR', country: 'NL', is_online: false, device_id: null, card_id: 'A', amount: 10 };
     const events = [
@@ -102,7 +102,7 @@ test('merchant aggregates count every card of the merchant, whichever partition 
   const producer = stack.kafka.producer({ idempotent: true });
   await producer.connect();
   try {
-    const ctx = stack.runtime.pipeline(name);
+    const ctx = stack.runtime.pipelines.pipeline(name);
     const t0 = Date.UTC(2026, 10, 2, 9, 0, 0);
     // Twelve cards (spread over the partitions of P.events), one merchant, one instant: whatever order the merchant
     // stage sees them in, the k-th sees k-1 earlier transactions at the merchant.

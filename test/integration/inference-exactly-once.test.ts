@@ -89,7 +89,7 @@ test('inference survives SIGKILL mid-stream: exactly one prediction per event, s
   const spec = loadPipelineSpec(specFile);
   for (const f of MODEL_FEATURES) assert.ok(featureNamesOf(spec.features).includes(f), `${f} is a feature of the example pipeline`);
   const stack = await startStack(brokers!, [spec], []);
-  const ctx = stack.runtime.pipeline(name);
+  const ctx = stack.runtime.pipelines.pipeline(name);
   const env = {
     KAFKA_BROKERS: brokers!.join(','),
     SCHEMA_REGISTRY_URL: stack.registryUrl,

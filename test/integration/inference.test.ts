@@ -43,7 +43,7 @@ test('inference scores with the champion, hot-swaps a newer one, and refuses a c
   const producer = stack.kafka.producer();
   await producer.connect();
   try {
-    const ctx = stack.runtime.pipeline(name);
+    const ctx = stack.runtime.pipelines.pipeline(name);
     const inference = stack.serving.app.get(InferenceService);
     const sendModel = async (record: ModelRegistryRecord) => producer.send({
       topic: ctx.topics.models,

@@ -14,7 +14,7 @@ test('ingestion validates, fills defaults, drops duplicates and dead-letters bad
   const producer = stack.kafka.producer();
   await producer.connect();
   try {
-    const ctx = stack.runtime.pipeline(name);
+    const ctx = stack.runtime.pipelines.pipeline(name);
     const events = generateCardTransactions({ seed: 5, events: 20, idPrefix: name }).map((x) => x.event);
     // A producer on an older schema version (no currency, no is_online, no device_id): defaults must be filled.
     const olderWriter = {

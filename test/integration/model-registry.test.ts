@@ -34,7 +34,7 @@ test('after an external champion follows an internal one, monitoring measures th
   const producer = stack.kafka.producer();
   await producer.connect();
   try {
-    const ctx = stack.runtime.pipeline(name);
+    const ctx = stack.runtime.pipelines.pipeline(name);
     const api = `${stack.serving.url}/v1/pipelines/${name}`;
     const servedModel = async (): Promise<ModelView | undefined> => {
       const res = await fetch(`${api}/model`);
@@ -95,7 +95,7 @@ test('after an external champion follows an internal one, monitoring measures th
       topic: ctx.topics.labels,
       messages: await Promise.all(labels.map(async (l) => ({ key: l.event_id, value: await stack.serde.encode(`${ctx.topics.labels}-value`, stack.runtime.types.label, l) }))),
     });
-    const ch = await stack.runtime.clickhouse();
+    const ch = await stack.runtime.clickhouseConnection.client();
     await eventually(async () => (
       (await countRows(ch, 'features', name)) >= rows.length && (await countRows(ch, 'predictions', name)) >= rows.length
         && (await countRows(ch, 'labels', name)) >= rows.length && (await countRows(ch, 'models', name)) >= 4 ? true : undefined

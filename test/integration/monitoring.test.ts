@@ -27,7 +27,7 @@ test('monitoring sinks the loop into ClickHouse and measures drift against the t
   const producer = stack.kafka.producer();
   await producer.connect();
   try {
-    const ctx = stack.runtime.pipeline(name);
+    const ctx = stack.runtime.pipelines.pipeline(name);
     const types = stack.runtime.types;
     const rnd = seededRandom(9);
     const t0 = Date.UTC(2026, 10, 3, 0, 0, 0);
@@ -63,7 +63,7 @@ test('monitoring sinks the loop into ClickHouse and measures drift against the t
       metrics: { roc_auc: 0.8 }, params: {}, data_window_start: t0, data_window_end: t0, training_rows: 500, reference, feature_importance: {}, signature: null,
     };
 
-    const ch = await stack.runtime.clickhouse();
+    const ch = await stack.runtime.clickhouseConnection.client();
     await eventually(async () => ((await countRows(ch, 'features', name)) >= n && (await countRows(ch, 'labels', name)) >= n + previous && (await countRows(ch, 'predictions', name)) >= n + previous ? true : undefined), 'all rows in ClickHouse');
     await new Promise((r) => setTimeout(r, 1000));
     assert.equal(await countRows(ch, 'features', name), n, 'the redelivered batch did not duplicate rows');
@@ -144,7 +144,7 @@ test('monitoring runs ADWIN, Page-Hinkley and DDM on the champion\'s settled err
   let restarted: ServingApp | undefined;
   await producer.connect();
   try {
-    const ctx = stack.runtime.pipeline(name);
+    const ctx = stack.runtime.pipelines.pipeline(name);
     const types = stack.runtime.types;
     const rnd = seededRandom(21);
     const t0 = Date.UTC(2026, 10, 4, 0, 0, 0);
@@ -165,7 +165,7 @@ test('monitoring runs ADWIN, Page-Hinkley and DDM on the champion\'s settled err
     await producer.send({ topic: ctx.topics.features, messages: await encode(ctx.topics.features, types.featureVector, vectors, (v) => v.entity_key) });
     await producer.send({ topic: ctx.topics.predictions, messages: await encode(ctx.topics.predictions, types.prediction, predictions, (p) => p.entity_key) });
     await producer.send({ topic: ctx.topics.labels, messages: await encode(ctx.topics.labels, types.label, labels, (l) => l.event_id) });
-    const ch = await stack.runtime.clickhouse();
+    const ch = await stack.runtime.clickhouseConnection.client();
     await eventually(async () => ((await countRows(ch, 'features', name)) >= n && (await countRows(ch, 'labels', name)) >= n && (await countRows(ch, 'predictions', name)) >= n ? true : undefined), 'all rows in ClickHouse');
     // Only now the champion: every drift job run sees the whole stream.
     const model: ModelRegistryRecord = {

@@ -51,7 +51,7 @@ test('a 5 MB event is dead-lettered and stops nothing: every other event predict
   const specFile = writeSpecFile(name);
   const spec = loadPipelineSpec(specFile);
   const stack = await startStack(brokers!, [spec], []);
-  const ctx = stack.runtime.pipeline(name);
+  const ctx = stack.runtime.pipelines.pipeline(name);
   const processes: ServiceProcess[] = [];
   const why = () => processes.map((p) => `--- ${p.name}\n${p.output().slice(-3000)}`).join('\n');
   const producer = stack.kafka.producer({ idempotent: true });
@@ -196,7 +196,7 @@ test('a 5 MB event is dead-lettered and stops nothing: every other event predict
         assert.ok(res.text.includes(id) || /"index"\s*:\s*0/.test(res.text), `the response names the record: ${res.text.slice(0, 500)}`);
         assert.match(res.text, new RegExp(`max\\.message\\.bytes|${DEFAULT_MAX_MESSAGE_BYTES}|limit`, 'i'), 'the response names the limit');
         let published = 0;
-        await readTopicToEnd(otherStack.kafka, otherStack.runtime.pipeline(other).topics.raw, () => void published++);
+        await readTopicToEnd(otherStack.kafka, otherStack.runtime.pipelines.pipeline(other).topics.raw, () => void published++);
         assert.equal(published, 0, 'nothing published to the raw topic');
       } finally {
         await otherStack.close();

@@ -32,7 +32,7 @@ test('training builds a dataset from ClickHouse, evaluates on the latest window 
       const f = computer.compute(event as unknown as Record<string, unknown>);
       return { pipeline: name, event_id: event.transaction_id, entity_key: f.entityKey, event_time: f.eventTime, feature_spec_version: 'v1', values: f.values, computed_at: Date.now(), source_partition: 0, source_offset: 0 };
     });
-    const ch = await stack.runtime.clickhouse();
+    const ch = await stack.runtime.clickhouseConnection.client();
     await insertRows(ch, TABLES.features, features);
     await insertRows(ch, TABLES.labels, stream.slice(0, 1400).map(({ event, label }) => ({ pipeline: name, event_id: event.transaction_id, label, label_time: event.event_time + 1000 })));
 
@@ -81,7 +81,7 @@ test('the model type comes from the spec: gradient-boosted trees train, export a
   try {
     const computer = new FeatureComputer(spec);
     const stream = generateCardTransactions({ seed: 22, events: 1500, idPrefix: name, compromiseRate: 0.03 });
-    const ch = await stack.runtime.clickhouse();
+    const ch = await stack.runtime.clickhouseConnection.client();
     await insertRows(ch, TABLES.features, stream.map(({ event }) => {
       const f = computer.compute(event as unknown as Record<string, unknown>);
       return { pipeline: name, event_id: event.transaction_id, entity_key: f.entityKey, event_time: f.eventTime, feature_spec_version: 'v1', values: f.values, computed_at: Date.now(), source_partition: 0, source_offset: 0 };
@@ -120,7 +120,7 @@ test('model selection from the spec: a random search on the training part, every
   try {
     const computer = new FeatureComputer(spec);
     const stream = generateCardTransactions({ seed: 23, events: 1500, idPrefix: name, compromiseRate: 0.03 });
-    const ch = await stack.runtime.clickhouse();
+    const ch = await stack.runtime.clickhouseConnection.client();
     await insertRows(ch, TABLES.features, stream.map(({ event }) => {
       const f = computer.compute(event as unknown as Record<string, unknown>);
       return { pipeline: name, event_id: event.transaction_id, entity_key: f.entityKey, event_time: f.eventTime, feature_spec_version: 'v1', values: f.values, computed_at: Date.now(), source_partition: 0, source_offset: 0 };

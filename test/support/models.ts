@@ -31,7 +31,8 @@ export function championRecord(pipeline: string, modelName: string, version: num
 
 /** Publishes a registry record to the pipeline's model registry topic, as the training target does. */
 export async function publishModel(stack: TestStack, pipeline: string, record: ModelRegistryRecord): Promise<void> {
-  await publishModelVersion(stack.runtime, stack.runtime.pipeline(pipeline).topics.models, record);
+  const { kafka, serde, types, sharedProducer, pipelines } = stack.runtime;
+  await publishModelVersion({ kafka, serde, types, producer: () => sharedProducer.producer() }, pipelines.pipeline(pipeline).topics.models, record);
 }
 
 /**

@@ -68,7 +68,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const producer = producerKafka.producer({ idempotent: true });
   try {
     const runtime = running.runtime!;
-    const ctx = runtime.pipeline(PIPELINE);
+    const ctx = runtime.pipelines.pipeline(PIPELINE);
     log(`services   ${running.url} (registry ${running.registryUrl}, ClickHouse ${settings.clickhouseUrl ?? `chDB in ${dataDir}`})`);
     await producer.connect();
     // The payments app is an ordinary Confluent-style producer: it registers its schema and sends wire-format Avro.
@@ -124,7 +124,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     await sendLabels(stream.slice(labelled));
     labelled = total;
 
-    const ch = await runtime.clickhouse();
+    const ch = await runtime.clickhouseConnection.client();
     log('waiting    for every valid event to be predicted and every label stored ...');
     await waitFor(async () => {
       const [p, l, d] = await Promise.all([

@@ -10,7 +10,6 @@ export { streamPlatformOf, type StreamPlatformParts } from './stream-platform';
 export { loadPlatformTypes, platformSchemaText, type PlatformTypes } from './platform-types';
 // The record types are generated from schemas/*.avsc (@streamloop/contracts); re-exported where services have always found them.
 export type { FeatureVectorRecord, PredictionRecord, LabelRecord, AlertRecord } from '@streamloop/contracts';
-export { RUNTIME } from './tokens';
 export { PlatformModule, platformProviders } from './platform.module';
 export { serveModules, runStandalone, startStreamHandlers, type ServingApp, type ServiceModule } from './http';
 export { HttpErrorFilter, JsonBodyGuard, hasRequestBody, isJsonMediaType, useJsonHttp, INTERNAL_ERROR_MESSAGE } from './http-errors';

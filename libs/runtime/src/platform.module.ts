@@ -5,7 +5,6 @@ import { partitionForKey } from '@streamloop/kafka';
 import { HealthRegistry, StreamloopMetrics } from '@streamloop/observability';
 import { ClickHouseConnection, KAFKA, LOGGER, PipelineRegistry, PLATFORM_TYPES, SETTINGS, SharedProducer } from './providers';
 import type { Runtime } from './runtime';
-import { RUNTIME } from './tokens';
 
 /** The part of Express's response used here (the platform runs on @nestjs/platform-express). */
 interface HttpResponse {
@@ -51,8 +50,6 @@ export function platformProviders(runtime: Runtime): Provider[] {
     { provide: ClickHouseConnection, useValue: runtime.clickhouseConnection },
     // The feature state this process's feature stages own, read by REST predict (one per application).
     { provide: OwnedFeatureState, useFactory: () => new OwnedFeatureState(partitionForKey) },
-    // Monitoring and training still take the whole Runtime; the other targets inject only the providers above.
-    { provide: RUNTIME, useValue: runtime },
   ];
 }
 
