@@ -1,11 +1,12 @@
 // Two real `streamloop start` processes on one embedded chDB directory: the second is refused, with the reason and a
-// non-zero exit, while the first keeps running; once the first has stopped the directory can be taken again.
+// non-zero exit, while the first keeps running, and so is a ClickHouse service started alone (services/*/src/main.ts);
+// once the first has stopped the directory can be taken again, by a service started alone too.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startCliProcess, writeSpecFile, type ServiceProcess } from '../support/processes';
+import { startCliProcess, startServiceProcess, writeSpecFile, type ServiceProcess } from '../support/processes';
 import { brokersOrSkip, eventually, uniqueName } from '../support/stack';
 
 const brokers = brokersOrSkip();
@@ -36,9 +37,24 @@ test('a second streamloop process on the same chDB directory exits non-zero sayi
     assert.match(second.output(), /chDB binds one data directory per process/);
     assert.equal(first.child.exitCode, null, 'the first process still runs');
 
+    const alone = startServiceProcess('training alone', 'training', env);
+    processes.push(alone);
+    assert.notEqual(await alone.exited, 0, alone.output());
+    assert.match(alone.output(), new RegExp(`is in use by process ${first.child.pid}`));
+    assert.equal(first.child.exitCode, null, 'the first process still runs');
+
     first.signal('SIGTERM');
     assert.equal(await first.exited, 0, first.output());
     assert.equal(existsSync(lockFile), false, 'a stopped process leaves no lock');
+
+    const monitoring = startServiceProcess('monitoring alone', 'monitoring', { ...env, LOG_LEVEL: 'info' });
+    processes.push(monitoring);
+    await eventually(() => (existsSync(lockFile) ? true : monitoring.child.exitCode !== null ? fail(monitoring) : undefined), 'the service started alone to lock the directory', 120_000);
+    assert.equal(readFileSync(lockFile, 'utf8').trim(), String(monitoring.child.pid), 'the lock holds the service\'s pid');
+    await eventually(() => (monitoring.output().includes('service started') || monitoring.child.exitCode !== null ? true : undefined), 'the service to start', 120_000);
+    monitoring.signal('SIGTERM');
+    assert.equal(await monitoring.exited, 0, monitoring.output());
+    assert.equal(existsSync(lockFile), false, 'a stopped service leaves no lock');
   } finally {
     for (const p of processes) p.signal('SIGKILL');
     await Promise.all(processes.map((p) => p.exited));

@@ -1,12 +1,12 @@
-// Target combinations the CLI refuses, and the chDB directory lock, without a broker.
+// Target combinations the CLI refuses, without a broker (the chDB directory lock: libs/runtime/src/chdb-lock.test.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSettings } from '@streamloop/config';
 import {
-  assertTargetsCanRun, CHDB_LOCK_FILE, embeddedChdbDir, lockChdbDir, parseTargets, processIsAlive, targetConflicts, TargetConflictError,
+  assertTargetsCanRun, embeddedChdbDir, parseTargets, targetConflicts, TargetConflictError,
 } from './targets';
 
 const settings = (env: Record<string, string> = {}) => loadSettings({ STREAMLOOP_PIPELINES: '', ...env });
@@ -47,41 +47,4 @@ test('embeddedChdbDir: only ClickHouse targets without CLICKHOUSE_URL open chDB'
   assert.equal(embeddedChdbDir(settings({ CLICKHOUSE_DATA_DIR: dir }), ['training']), dir);
   assert.equal(embeddedChdbDir(settings({ CLICKHOUSE_DATA_DIR: dir }), ['ingestion', 'inference', 'schema-registry']), undefined);
   assert.equal(embeddedChdbDir(settings({ CLICKHOUSE_DATA_DIR: dir, CLICKHOUSE_URL: 'http://ch:8123' }), ['monitoring']), undefined);
-});
-
-test('the chDB lock: holds the pid, refuses a live holder with the reason, takes over a dead one, is released', () => {
-  const dir = join(mkdtempSync(join(tmpdir(), 'sl-lock-')), 'chdb');
-  const file = join(dir, CHDB_LOCK_FILE);
-  const lock = lockChdbDir(dir, { pid: 4242, isAlive: () => true });
-  assert.equal(readFileSync(file, 'utf8').trim(), '4242');
-  // Another live process on the same directory.
-  assert.throws(() => lockChdbDir(dir, { pid: 5151, isAlive: (pid) => pid === 4242 }), (e) => e instanceof TargetConflictError && /in use by process 4242/.test(e.message) && e.message.includes(file));
-  lock.release();
-  assert.equal(existsSync(file), false);
-
-  // A lock left by a process that is gone is taken over.
-  writeFileSync(file, '999999\n');
-  const taken = lockChdbDir(dir, { pid: 5151, isAlive: () => false });
-  assert.equal(readFileSync(file, 'utf8').trim(), '5151');
-  taken.release();
-  // An unreadable lock file is taken over too.
-  writeFileSync(file, 'garbage');
-  lockChdbDir(dir, { pid: 6161, isAlive: () => true }).release();
-  assert.equal(existsSync(file), false);
-});
-
-test('the chDB lock is shared by two starts in one process, and released by the last', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'sl-lock-'));
-  const file = join(dir, CHDB_LOCK_FILE);
-  const a = lockChdbDir(dir);
-  const b = lockChdbDir(dir);
-  a.release();
-  assert.equal(readFileSync(file, 'utf8').trim(), String(process.pid));
-  b.release();
-  assert.equal(existsSync(file), false);
-});
-
-test('processIsAlive: this process runs; a pid far beyond pid_max does not', () => {
-  assert.equal(processIsAlive(process.pid), true);
-  assert.equal(processIsAlive(2 ** 30), false);
 });

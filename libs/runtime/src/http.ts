@@ -3,6 +3,7 @@ import { Module, type DynamicModule, type INestApplication, type INestMicroservi
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { StreamServer } from '@streamloop/stream';
+import { embeddedChdbDirOf, lockChdbDir } from './chdb-lock';
 import { useJsonHttp } from './http-errors';
 import { PlatformModule } from './platform.module';
 import type { Runtime } from './runtime';
@@ -38,14 +39,33 @@ export async function serveModules(runtime: Runtime, modules: ServiceModule[]): 
   return { app, url: `http://${runtime.settings.httpHost}:${address.port}`, close: () => app.close() };
 }
 
+export interface StandaloneOptions {
+  /**
+   * The target reads or writes ClickHouse (training, monitoring): with embedded chDB (no CLICKHOUSE_URL) it takes the
+   * data directory's lock first, as `streamloop start` does, so a second process on the directory is refused (a
+   * TargetConflictError naming the holder) instead of failing inside chDB.
+   */
+  usesClickHouse?: boolean;
+}
+
 /** A service target started alone (microservices mode): its module, the shared runtime, signal handling. */
-export async function runStandalone(runtime: Runtime, module: ServiceModule, name: string): Promise<ServingApp> {
-  await runtime.ensureTopics();
-  const serving = await serveModules(runtime, [module]);
+export async function runStandalone(runtime: Runtime, module: ServiceModule, name: string, options: StandaloneOptions = {}): Promise<ServingApp> {
+  const chdbDir = options.usesClickHouse ? embeddedChdbDirOf(runtime.settings) : undefined;
+  const lock = chdbDir ? lockChdbDir(chdbDir) : undefined;
+  let serving: ServingApp;
+  try {
+    await runtime.ensureTopics();
+    serving = await serveModules(runtime, [module]);
+  } catch (error) {
+    await runtime.close();
+    lock?.release();
+    throw error;
+  }
   runtime.logger.info({ url: serving.url, target: name }, 'service started');
   const stop = async () => {
     await serving.close();
     await runtime.close();
+    lock?.release();
     process.exit(0);
   };
   process.once('SIGINT', () => void stop());

@@ -4,4 +4,4 @@ import { Runtime, runStandalone } from '@streamloop/runtime';
 import { MonitoringModule } from './monitoring.module';
 
 const runtime = Runtime.fromFiles(loadSettings(process.env));
-await runStandalone(runtime, MonitoringModule, 'monitoring');
+await runStandalone(runtime, MonitoringModule, 'monitoring', { usesClickHouse: true });

@@ -4,4 +4,4 @@ import { Runtime, runStandalone } from '@streamloop/runtime';
 import { TrainingModule } from './training.module';
 
 const runtime = Runtime.fromFiles(loadSettings(process.env));
-await runStandalone(runtime, TrainingModule, 'training');
+await runStandalone(runtime, TrainingModule, 'training', { usesClickHouse: true });
