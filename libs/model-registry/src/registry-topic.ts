@@ -6,7 +6,7 @@ import { pipelineOfMessage, registryMessageOf, type RawRegistryRecord } from './
 import type { ModelRegistryRecord } from './records';
 import { emptyRegistry, foldRegistry, type RegistryEntry, type RegistryMessage, type RegistryState } from './registry-state';
 
-/** What reading and publishing need from the process (the platform Runtime has all of it). */
+/** What reading and publishing need from the process (the platform's KAFKA, AvroSerde, SharedProducer and PLATFORM_TYPES). */
 export interface RegistryIo {
   kafka: Kafka;
   serde: AvroSerde;
