@@ -1,4 +1,5 @@
-import { KafkaJS } from '@confluentinc/kafka-javascript';
+// CommonJS: Node's ESM loader finds `KafkaJS` among its named exports, but not the classic API's `KafkaConsumer`.
+import rdkafka, { KafkaJS, type ConsumerGlobalConfig, type KafkaConsumer } from '@confluentinc/kafka-javascript';
 import type { Kafka } from 'kafkajs';
 import type { KafkaConnectionOptions } from './client';
 
@@ -62,4 +63,40 @@ function createRdKafka(options: KafkaConnectionOptions): RdKafka {
       logger,
     },
   });
+}
+
+/** librdkafka's own configuration for the connection settings (for the clients made without the KafkaJS-shaped API). */
+function rdConnectionConfig(options: KafkaConnectionOptions): ConsumerGlobalConfig {
+  const protocol = options.sasl ? (options.ssl ? 'sasl_ssl' : 'sasl_plaintext') : options.ssl ? 'ssl' : 'plaintext';
+  return {
+    'bootstrap.servers': options.brokers.join(','),
+    'client.id': options.clientId,
+    'security.protocol': protocol,
+    ...(options.sasl
+      ? { 'sasl.mechanisms': options.sasl.mechanism.toUpperCase(), 'sasl.username': options.sasl.username, 'sasl.password': options.sasl.password }
+      : {}),
+    'socket.nagle.disable': true,
+  };
+}
+
+/**
+ * A consumer that reads assigned partitions without joining a group (nothing to rebalance, nothing committed), for
+ * reading a topic to its end. read_committed by default: librdkafka leaves out aborted transactions' records
+ * correctly also where several producers' aborted transactions overlap (kafkajs 2.2.4 lets the first record of the
+ * second such transaction through).
+ */
+export function rdAssignedConsumer(kafka: Kafka, isolation: 'read_committed' | 'read_uncommitted'): KafkaConsumer {
+  const options = connections.get(kafka);
+  if (!options) throw new Error('this Kafka client was not made by createKafka: its connection settings are unknown');
+  return new rdkafka.KafkaConsumer(
+    {
+      ...rdConnectionConfig(options),
+      // librdkafka wants a group id even for a consumer that never joins or commits.
+      'group.id': `streamloop-reader-${process.pid}`,
+      'enable.auto.commit': false,
+      'enable.partition.eof': true,
+      'isolation.level': isolation,
+    },
+    { 'auto.offset.reset': 'earliest' },
+  );
 }

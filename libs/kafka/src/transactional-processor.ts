@@ -154,7 +154,7 @@ export async function runTransactionalProcessor(options: TransactionalProcessorO
     const producer = rd.producer({
       kafkaJS: { transactionalId: `${options.transactionalIdPrefix}-${partition}`, idempotent: true, allowAutoTopicCreation: false },
       // Sent at once: a transaction's records are all handed over before its commit, which flushes them anyway.
-      'linger.ms': 0,
+      'linger.ms': 2,
       'message.max.bytes': PRODUCER_MESSAGE_MAX_BYTES,
       // The Java client's partitioner (murmur2 of the key), as kafkajs' default and partitionForKey compute it.
       partitioner: 'murmur2_random',
@@ -220,11 +220,15 @@ export async function runTransactionalProcessor(options: TransactionalProcessorO
             try {
               // librdkafka takes the messages over (it rewrites their fields), so it gets copies: the outputs go on to
               // onCommitted unchanged.
-              await transaction.sendBatch({
+              // The records' acknowledgements and the offsets' round trips overlap: the commit fails if any record was
+              // not written, so nothing is committed without its outputs.
+              const sent = transaction.sendBatch({
                 topicMessages: outputs.filter((o) => o.messages.length > 0).map((o) => ({ topic: o.topic, messages: o.messages.map((m) => ({ ...m })) })),
               });
+              sent.catch(() => undefined);
               const next = (BigInt(batch.lastOffset()) + 1n).toString();
               await transaction.sendOffsets({ consumer, topics: [{ topic: batch.topic, partitions: [{ partition, offset: next }] }] });
+              await sent;
               await transaction.commit();
             } catch (error) {
               await transaction.abort().catch(() => undefined);
