@@ -20,6 +20,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import '@streamloop/kafka'; // before kafkajs: it fixes kafkajs' read_committed filter as kafkajs loads
 import kafkajs from 'kafkajs';
 import { loadPipelineSpec, loadSettings, type PipelineSpec, type Settings } from '@streamloop/config';
 import { OwnedFeatureState } from '@streamloop/features';

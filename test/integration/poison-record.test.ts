@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import '@streamloop/kafka'; // before kafkajs: it fixes kafkajs' read_committed filter as kafkajs loads
 import { CompressionTypes } from 'kafkajs';
 import { loadPipelineSpec } from '@streamloop/config';
 import { readTopicToEnd, type DeadLetter } from '@streamloop/kafka';

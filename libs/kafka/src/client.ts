@@ -1,7 +1,9 @@
+// Must load before kafkajs: it replaces kafkajs' read_committed filter (see the file).
+import './aborted-filter';
 import { Kafka, logLevel as KafkaLogLevel, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
+import { verifyAbortedFilter } from './aborted-filter';
 import { installCoordinatorCache } from './coordinator-cache';
 import { KAFKA_DEFAULTS, type KafkaSasl } from './defaults';
-import { rememberConnection } from './rdkafka';
 
 export interface KafkaConnectionOptions {
   brokers: string[];
@@ -23,11 +25,9 @@ const LEVELS: Record<string, KafkaLogLevel> = {
 
 const RETRIABLE = /concurrent operation on the same transaction|rebalanc|coordinator is (not available|loading)|not the (correct )?coordinator|leader(ship)? (not available|election)|not leader/i;
 
-/**
- * The single place a Kafka client is made: kafkajs for admin and plain clients, and beside it (made on first use from
- * the same settings) librdkafka for the exactly-once processors (rdkafka.ts).
- */
+/** The single place a kafkajs client is made, so the library can be swapped later (DESIGN.md pitfalls). */
 export function createKafka(options: KafkaConnectionOptions): Kafka {
+  verifyAbortedFilter();
   installCoordinatorCache();
   const config: KafkaConfig = {
     clientId: options.clientId,
@@ -50,7 +50,5 @@ export function createKafka(options: KafkaConnectionOptions): Kafka {
     if (!options.log && level === 'debug') return;
     sink(level, `${entry.namespace}: ${message}`, extra);
   };
-  const kafka = new Kafka(config);
-  rememberConnection(kafka, options);
-  return kafka;
+  return new Kafka(config);
 }

@@ -1,3 +1,5 @@
+// Must load before kafkajs: it replaces kafkajs' read_committed filter (see the file).
+import './aborted-filter';
 import { createRequire } from 'node:module';
 import kafkajs from 'kafkajs';
 import { KAFKA_DEFAULTS } from './defaults';

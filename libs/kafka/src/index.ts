@@ -1,3 +1,5 @@
+// Must load before kafkajs: it replaces kafkajs' read_committed filter (see the file).
+import './aborted-filter';
 export { createKafka, type KafkaConnectionOptions } from './client';
 export { ensureTopics, topicPartitionCount, consumerLag, fetchTopicEnds, fetchMaxMessageBytes, readTopicToEnd, type TopicSpec } from './topics';
 export { runBatchConsumer, type BatchConsumerOptions, type ConsumedRecord, type RunningConsumer } from './batch-consumer';

@@ -1,9 +1,4 @@
-/** What the backoff needs of a consumer: kafkajs' and librdkafka's KafkaJS-shaped consumers both have it. */
-export interface PausableConsumer {
-  pause(topics: Array<{ topic: string; partitions: number[] }>): unknown;
-  resume(topics: Array<{ topic: string; partitions: number[] }>): unknown;
-  seek(target: { topic: string; partition: number; offset: string }): unknown;
-}
+import type { Consumer } from 'kafkajs';
 
 /** Backoff before the n-th retry of a partition's failed batch: 200 ms doubling to 5 s. */
 export function retryDelayMs(attempt: number): number {
@@ -20,7 +15,7 @@ export class PartitionBackoff {
   private readonly attempts = new Map<string, number>();
   private readonly timers = new Set<NodeJS.Timeout>();
 
-  constructor(private readonly consumer: PausableConsumer) {}
+  constructor(private readonly consumer: Consumer) {}
 
   /** Records a failure of the batch starting at `firstOffset`; returns which attempt it was. */
   failed(topic: string, partition: number, firstOffset: string): number {

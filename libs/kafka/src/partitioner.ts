@@ -1,3 +1,5 @@
+// Must load before kafkajs: it replaces kafkajs' read_committed filter (see the file).
+import './aborted-filter';
 import { Partitioners, type PartitionMetadata } from 'kafkajs';
 
 const defaultPartitioner = Partitioners.DefaultPartitioner();

@@ -1,7 +1,7 @@
+// Must load before kafkajs: it replaces kafkajs' read_committed filter (see the file).
+import './aborted-filter';
 import kafkajs, { type Kafka, type ITopicConfig } from 'kafkajs';
-import type { Message } from '@confluentinc/kafka-javascript';
 import { KAFKA_DEFAULTS } from './defaults';
-import { rdAssignedConsumer } from './rdkafka';
 
 // kafkajs is CommonJS; Node's ESM loader does not see this enum as a named export.
 const { ConfigResourceTypes } = kafkajs;
@@ -95,7 +95,7 @@ export async function consumerLag(kafka: Kafka, groupId: string, topic: string):
   }
 }
 
-/** Reads every record of a topic from the beginning up to its current end (the high watermarks at the start), then stops. */
+/** Reads every record of a topic from the beginning up to its current end, then stops. */
 export async function readTopicToEnd(
   kafka: Kafka,
   topic: string,
@@ -105,8 +105,9 @@ export async function readTopicToEnd(
   const admin = kafka.admin();
   await admin.connect();
   let ends: Map<number, bigint>;
+  let offsets: Array<{ partition: number; high: string }>;
   try {
-    const offsets = await fetchTopicEnds(admin, topic);
+    offsets = await fetchTopicEnds(admin, topic);
     const wanted = options.partitions ? new Set(options.partitions) : undefined;
     ends = new Map(offsets.filter((o) => !wanted || wanted.has(o.partition)).map((o) => [o.partition, BigInt(o.high)]));
   } finally {
@@ -114,43 +115,57 @@ export async function readTopicToEnd(
   }
   const pending = new Set([...ends.entries()].filter(([, end]) => end > 0n).map(([p]) => p));
   if (pending.size === 0) return 0;
-  const consumer = rdAssignedConsumer(kafka, options.isolation ?? 'read_committed');
-  const timeoutMs = options.timeoutMs ?? KAFKA_DEFAULTS.readToEndTimeoutMs;
-  const deadline = Date.now() + timeoutMs;
+  // kafkajs consumers need a group; a throwaway one that never commits reads the topic once.
+  const consumer = kafka.consumer({
+    groupId: `streamloop-reader-${topic}-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`,
+    readUncommitted: options.isolation === 'read_uncommitted',
+  });
   let count = 0;
-  await new Promise<void>((resolve, reject) => consumer.connect({ timeout: timeoutMs }, (error) => (error ? reject(error) : resolve())));
+  await consumer.connect();
   try {
-    // With transactions the last offsets can be control or aborted records, which are never returned: reaching the
-    // partition's end (librdkafka's end-of-partition event, with the position) tells that they were passed.
-    const passed = (partition: number, nextOffset: bigint) => {
-      if (pending.has(partition) && nextOffset >= (ends.get(partition) ?? 0n)) pending.delete(partition);
-    };
-    consumer.on('partition.eof', (eof) => passed(eof.partition, BigInt(eof.offset)));
-    consumer.assign([...pending].map((partition) => ({ topic, partition, offset: 0 })));
-    consumer.setDefaultConsumeTimeout(100);
-    while (pending.size > 0) {
-      if (Date.now() > deadline) throw new Error(`reading ${topic} to its end timed out after ${timeoutMs} ms`);
-      const messages = await new Promise<Message[]>((resolve, reject) => consumer.consume(500, (error, got) => (error ? reject(error) : resolve(got))));
-      for (const m of messages) {
-        const end = ends.get(m.partition) ?? 0n;
-        if (BigInt(m.offset) < end) {
-          count++;
-          const headers: Record<string, Buffer | undefined> = {};
-          for (const h of m.headers ?? []) for (const [k, v] of Object.entries(h)) headers[k] ??= typeof v === 'string' ? Buffer.from(v) : (v as Buffer);
-          await onRecord({ partition: m.partition, offset: String(m.offset), key: toBuffer(m.key), value: m.value ?? null, headers });
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timeoutMs = options.timeoutMs ?? KAFKA_DEFAULTS.readToEndTimeoutMs;
+      const timer = setTimeout(() => reject(new Error(`reading ${topic} to its end timed out after ${timeoutMs} ms`)), timeoutMs);
+      const passed = (partition: number, lastOffset: string) => {
+        // With transactions the last offsets can be control or aborted records, which never reach eachBatch;
+        // the batch's last offset (reported for filtered batches too) tells that they were passed.
+        if (pending.has(partition) && BigInt(lastOffset) + 1n >= (ends.get(partition) ?? 0n)) {
+          pending.delete(partition);
+          if (pending.size === 0) {
+            clearTimeout(timer);
+            resolve();
+          }
         }
-        passed(m.partition, BigInt(m.offset) + 1n);
-      }
-    }
+      };
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => passed(payload.partition, payload.lastOffset));
+      consumer
+        .run({
+          autoCommit: false,
+          eachBatch: async ({ batch }) => {
+            const end = ends.get(batch.partition);
+            if (end === undefined) return;
+            for (const m of batch.messages) {
+              if (BigInt(m.offset) >= end) break;
+              count++;
+              const headers: Record<string, Buffer | undefined> = {};
+              for (const [k, v] of Object.entries(m.headers ?? {})) headers[k] = Array.isArray(v) ? (v[0] as Buffer) : (v as Buffer | undefined);
+              await onRecord({ partition: batch.partition, offset: m.offset, key: m.key, value: m.value, headers });
+            }
+            passed(batch.partition, batch.lastOffset());
+          },
+        })
+        .then(() => {
+          // Partitions nobody asked for are paused so that only the wanted ones are fetched.
+          const others = offsets.map((o) => o.partition).filter((p) => !ends.has(p));
+          if (others.length > 0) consumer.pause([{ topic, partitions: others }]);
+        })
+        .catch(reject);
+    });
   } finally {
-    await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
+    await consumer.disconnect();
   }
   return count;
-}
-
-function toBuffer(key: Buffer | string | null | undefined): Buffer | null {
-  if (key === null || key === undefined) return null;
-  return typeof key === 'string' ? Buffer.from(key) : key;
 }
 
 /** How many partitions a topic has (0 when the broker does not know it). */

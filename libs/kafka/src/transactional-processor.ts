@@ -1,8 +1,7 @@
-import type { KafkaJS } from '@confluentinc/kafka-javascript';
-import type { Kafka, TopicMessages } from 'kafkajs';
+import type { Consumer, Kafka, Producer, TopicMessages } from 'kafkajs';
 import type { ConsumedRecord } from './batch-consumer';
+import { chunkMessages } from './chunks';
 import { heartbeatIntervalFor, KAFKA_DEFAULTS } from './defaults';
-import { rdKafkaFor } from './rdkafka';
 import { PartitionBackoff } from './partition-backoff';
 import { SerialQueue } from './serial';
 
@@ -36,10 +35,7 @@ export interface TransactionalProcessorOptions {
   kafka: Kafka;
   groupId: string;
   topic: string;
-  /**
-   * One transactional id per input partition: `<prefix>-<partition>`. A new owner's producer fences the previous one by
-   * this id before it restores anything (DESIGN.md pitfalls).
-   */
+  /** One transactional id per input partition: `<prefix>-<partition>` (DESIGN.md pitfalls: kafkajs has no group fencing). */
   transactionalIdPrefix: string;
   /**
    * Restores and returns the task of a partition; called before its first batch after every (re)assignment or failure.
@@ -61,16 +57,14 @@ export interface TransactionalProcessorOptions {
 }
 
 export interface RunningProcessor {
+  consumer: Consumer;
   /** Partitions with a live task right now. */
   activePartitions(): number[];
   stop(): Promise<void>;
 }
 
-type RdProducer = KafkaJS.Producer;
-type RdConsumer = KafkaJS.Consumer;
-
 interface Owned {
-  producer: RdProducer;
+  producer: Producer;
   task: PartitionTask;
   /**
    * The group's committed offset read right after this owner's fence. Every batch of the task is cut below it, not
@@ -82,32 +76,35 @@ interface Owned {
   committedAt: number;
 }
 
-/** librdkafka's own cap on a produced record (1,000,000 bytes by default) is lifted: the topic's max.message.bytes decides. */
-const PRODUCER_MESSAGE_MAX_BYTES = 64 * 1024 * 1024;
-
 /**
- * Exactly-once consume → transform → produce (Kafka Streams' exactly-once on librdkafka):
+ * Exactly-once consume → transform → produce (Kafka Streams' "exactly_once_v2" on kafkajs):
  * per batch, the outputs and the input offsets commit in one Kafka transaction, so a crash anywhere leaves
  * either all of a batch or none of it visible to read_committed readers.
  *
- * Ownership is made safe in two ways:
- * - the transactional id is tied to the input partition, so a new owner's producer fences the old one (its
- *   InitProducerId, on connect) and the broker finishes the old owner's open transaction before anything is restored;
- *   the offsets go with the consumer's group metadata (KIP-447), so a member the group has moved on from cannot commit;
- * - only after that fence does the new owner restore state and read the group's committed offset again (stable
- *   offsets only: a transaction still being completed is waited for), skipping records below it;
+ * kafkajs does not fence zombies across rebalances, so ownership is made safe by hand:
+ * - the transactional id is tied to the input partition, so a new owner's producer fences the old one and
+ *   the broker aborts the old owner's open transaction;
+ * - only after that fence does the new owner restore state and read the group's committed offset again
+ *   (the offset fetched at join time may predate a transaction the old owner committed just before it was
+ *   fenced), skipping records below it;
  * - any failure of a transaction (fenced, indefinite commit, broker trouble) drops the producer and the task;
  *   the retry re-creates both from what is committed.
  * Every rebalance drops every task: a partition kept across a rebalance may have been processed elsewhere in
  * between (an instance paused past its session timeout is one example).
  */
 export async function runTransactionalProcessor(options: TransactionalProcessorOptions): Promise<RunningProcessor> {
-  const { groupId, topic } = options;
-  const rd = rdKafkaFor(options.kafka);
-  const sessionTimeoutMs = options.sessionTimeoutMs ?? KAFKA_DEFAULTS.sessionTimeoutMs;
+  const { kafka, groupId, topic } = options;
+  const consumer = kafka.consumer({
+    groupId,
+    readUncommitted: false,
+    sessionTimeout: options.sessionTimeoutMs ?? KAFKA_DEFAULTS.sessionTimeoutMs,
+    heartbeatInterval: heartbeatIntervalFor(options.sessionTimeoutMs ?? KAFKA_DEFAULTS.sessionTimeoutMs),
+    maxBytesPerPartition: options.maxBytesPerPartition ?? KAFKA_DEFAULTS.maxBytesPerPartition,
+    maxWaitTimeInMs: options.maxWaitTimeInMs ?? KAFKA_DEFAULTS.fetchMaxWaitMs,
+  });
   const owned = new Map<number, Owned>();
   // Every operation on a partition's producer (fence, transaction, drop) runs in that partition's queue, so no two
-  // overlap: one transaction at a time per producer.
+  // overlap: kafkajs refuses "a concurrent operation on the same transaction" (a drop during a rebalance did it).
   const queues = new Map<number, SerialQueue>();
   const queue = (partition: number): SerialQueue => {
     let q = queues.get(partition);
@@ -123,48 +120,31 @@ export async function runTransactionalProcessor(options: TransactionalProcessorO
     o.task.close?.();
     await o.producer.disconnect().catch(() => undefined);
   };
-  const dropAll = () => {
-    for (const partition of [...owned.keys()]) void queue(partition).run(() => drop(partition));
-  };
 
-  const consumer: RdConsumer = rd.consumer({
-    kafkaJS: {
-      groupId,
-      readUncommitted: false,
-      fromBeginning: true,
-      autoCommit: false,
-      sessionTimeout: sessionTimeoutMs,
-      heartbeatInterval: heartbeatIntervalFor(sessionTimeoutMs),
-      maxBytesPerPartition: options.maxBytesPerPartition ?? KAFKA_DEFAULTS.maxBytesPerPartition,
-      maxWaitTimeInMs: options.maxWaitTimeInMs ?? KAFKA_DEFAULTS.fetchMaxWaitMs,
-      allowAutoTopicCreation: false,
-    },
-    // A batch is whatever has arrived for the partition (as kafkajs gave it), not librdkafka's default of 32 records.
-    'js.consumer.max.batch.size': KAFKA_DEFAULTS.sendChunkMessages,
-    // Every task is rebuilt after a rebalance (see above); the drop waits for a batch in flight on that partition.
-    rebalance_cb: () => {
-      backoff.reset();
-      dropAll();
-    },
-  });
-
-  const acquire = async (partition: number): Promise<Owned> => {
+  const acquire = async (partition: number, heartbeat: () => Promise<void>): Promise<Owned> => {
     const existing = owned.get(partition);
     if (existing) return existing;
-    const producer = rd.producer({
-      kafkaJS: { transactionalId: `${options.transactionalIdPrefix}-${partition}`, idempotent: true, allowAutoTopicCreation: false },
-      // Sent at once: a transaction's records are all handed over before its commit, which flushes them anyway.
-      'linger.ms': 2,
-      'message.max.bytes': PRODUCER_MESSAGE_MAX_BYTES,
-      // The Java client's partitioner (murmur2 of the key), as kafkajs' default and partitionForKey compute it.
-      partitioner: 'murmur2_random',
+    const producer = kafka.producer({
+      transactionalId: `${options.transactionalIdPrefix}-${partition}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      retry: { ...KAFKA_DEFAULTS.transactionRetry },
     });
-    // Connecting initialises the transactional id: that fences the previous owner and makes the broker finish its
-    // open transaction.
     await producer.connect();
     try {
+      // Initialising the transactional id (kafkajs does it on the first transaction) fences the previous owner
+      // and makes the broker finish its open transaction; an empty transaction ends at once.
+      const fence = await producer.transaction();
+      await fence.commit();
       const floor = await committedOffset(partition);
-      const task = await options.createTask(partition, () => undefined);
+      let lastBeat = Date.now();
+      const keepAlive = () => {
+        if (Date.now() - lastBeat < 1000) return;
+        lastBeat = Date.now();
+        heartbeat().catch(() => undefined);
+      };
+      const task = await options.createTask(partition, keepAlive);
       const o = { producer, task, floor, committedAt: Date.now() };
       owned.set(partition, o);
       return o;
@@ -175,33 +155,42 @@ export async function runTransactionalProcessor(options: TransactionalProcessorO
   };
 
   const committedOffset = async (partition: number): Promise<bigint> => {
-    // read_committed consumers ask for stable offsets: an offset commit still inside an open transaction is waited for.
-    const [entry] = await consumer.committed([{ topic, partition }], KAFKA_DEFAULTS.requestTimeoutMs);
-    // No commit yet comes back as a null or negative offset.
-    const offset = entry?.offset == null ? -1n : BigInt(entry.offset);
-    return offset >= 0n ? offset : -1n;
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      const p = offsets?.partitions.find((x) => x.partition === partition);
+      return p && Number(p.offset) >= 0 ? BigInt(p.offset) : -1n;
+    } finally {
+      await admin.disconnect();
+    }
   };
 
   await consumer.connect();
   const backoff = new PartitionBackoff(consumer);
-  await consumer.subscribe({ topics: [topic] });
-  void consumer.run({
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    backoff.reset();
+    // Every task is rebuilt after a rebalance (see above); the drop waits for a batch in flight on that partition.
+    for (const partition of [...owned.keys()]) void queue(partition).run(() => drop(partition));
+  });
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: Math.max(1, options.partitionsConsumedConcurrently ?? 1),
-    eachBatch: async ({ batch, resolveOffset, isRunning, isStale }) => {
+    eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
       if (batch.messages.length === 0) return;
       const partition = batch.partition;
       const info: BatchInfo = { topic: batch.topic, partition, highWatermark: batch.highWatermark, lastOffset: batch.lastOffset() };
       await queue(partition).run(async () => {
         if (!isRunning() || isStale() || stopping) return;
         try {
-          const current = await acquire(partition);
+          const current = await acquire(partition, heartbeat);
           const floor = current.floor;
           const messages = batch.messages.filter((m) => BigInt(m.offset) >= floor);
           if (messages.length > 0) {
             const records: ConsumedRecord[] = messages.map((m) => ({
-              topic: batch.topic, partition, offset: m.offset, key: m.key ?? null, value: m.value, timestamp: m.timestamp,
-              headers: m.headers as ConsumedRecord['headers'],
+              topic: batch.topic, partition, offset: m.offset, key: m.key, value: m.value, timestamp: m.timestamp, headers: m.headers,
             }));
             const outputs = await current.task.process(records, info);
             if (!isRunning() || isStale() || stopping) {
@@ -218,17 +207,13 @@ export async function runTransactionalProcessor(options: TransactionalProcessorO
             }
             const transaction = await current.producer.transaction();
             try {
-              // librdkafka takes the messages over (it rewrites their fields), so it gets copies: the outputs go on to
-              // onCommitted unchanged.
-              // The records' acknowledgements and the offsets' round trips overlap: the commit fails if any record was
-              // not written, so nothing is committed without its outputs.
-              const sent = transaction.sendBatch({
-                topicMessages: outputs.filter((o) => o.messages.length > 0).map((o) => ({ topic: o.topic, messages: o.messages.map((m) => ({ ...m })) })),
-              });
-              sent.catch(() => undefined);
+              // All topics in one produce request per round (one AddPartitionsToTxn, one round trip); a topic with more
+              // than one chunk's worth of messages continues in the next round (see chunkMessages).
+              const rounds: TopicMessages[][] = [];
+              for (const out of outputs) chunkMessages(out.messages).forEach((chunk, i) => (rounds[i] ??= []).push({ topic: out.topic, messages: chunk }));
+              for (const topicMessages of rounds) await transaction.sendBatch({ topicMessages, acks: -1 });
               const next = (BigInt(batch.lastOffset()) + 1n).toString();
-              await transaction.sendOffsets({ consumer, topics: [{ topic: batch.topic, partitions: [{ partition, offset: next }] }] });
-              await sent;
+              await transaction.sendOffsets({ consumerGroupId: groupId, topics: [{ topic: batch.topic, partitions: [{ partition, offset: next }] }] });
               await transaction.commit();
             } catch (error) {
               await transaction.abort().catch(() => undefined);
@@ -245,11 +230,16 @@ export async function runTransactionalProcessor(options: TransactionalProcessorO
           await drop(partition);
           const attempt = backoff.failed(batch.topic, partition, batch.firstOffset() ?? batch.messages[0].offset);
           options.onBatchError?.(error, attempt, partition);
+          return;
         }
+        // Committed. A heartbeat that fails now (a rebalance under way) is kafkajs' to handle on its next fetch;
+        // it must not send a committed batch back through the retry path.
+        await heartbeat().catch(() => undefined);
       });
     },
   });
   return {
+    consumer,
     activePartitions: () => [...owned.keys()].sort((a, b) => a - b),
     async stop() {
       stopping = true;

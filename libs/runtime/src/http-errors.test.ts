@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import { Body, Controller, Get, HttpCode, Module, Post } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import '@streamloop/kafka'; // before kafkajs: it fixes kafkajs' read_committed filter as kafkajs loads
 import kafkajs from 'kafkajs';
 import { PlatformError, type ErrorBody } from '@streamloop/errors';
 import { createLogger } from '@streamloop/observability';
