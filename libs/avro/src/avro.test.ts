@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
+import type { Type } from 'avsc';
 import {
-  AvroDecodeError, WireFormatError, checkCompatibility, encodeWire, loadAvsc, parseSchema, readWireHeader,
+  AvroDecodeError, AvroSerde, WireFormatError, checkCompatibility, encodeWire, loadAvsc, parseSchema, readWireHeader,
   safeDecode, validateRecord, type CompatibilityLevel,
 } from './index';
 
@@ -171,4 +172,34 @@ test('compatibility levels', () => {
   assert.equal(ok(v1, [v3, dropA], 'FORWARD_TRANSITIVE'), false);
   assert.equal(ok(v3, [v1, v2], 'FULL_TRANSITIVE'), false);
   assert.ok(ok(v2, [v1, v2], 'FULL_TRANSITIVE'));
+});
+
+test('AvroSerde: once a schema id and a writer are known, records encode and decode without a promise, byte for byte as the async path', async () => {
+  const type = parseSchema({ type: 'record', name: 'Probe', fields: [{ name: 'id', type: 'string' }, { name: 'n', type: 'long' }] });
+  const texts = new Map<number, string>();
+  let registrations = 0;
+  const client = {
+    async register(_subject: string, schema: string | object | Type) {
+      registrations++;
+      texts.set(7, JSON.stringify((schema as Type).schema()));
+      return 7;
+    },
+    async getSchemaById(id: number) {
+      return texts.get(id)!;
+    },
+    async getLatest(): Promise<never> {
+      throw new Error('not used');
+    },
+  };
+  const serde = new AvroSerde(client);
+  const value = { id: 'e-1', n: 42 };
+  assert.equal(serde.encodeValueIfKnown('probe', type, value), undefined, 'unknown before the first registration');
+  const bytes = await serde.encodeValue('probe', type, value);
+  assert.deepEqual(serde.encodeValueIfKnown('probe', type, value), bytes);
+  assert.equal(serde.encodeValueIfKnown('other', type, value), undefined, 'another topic is another subject');
+  assert.equal(serde.decodeIfKnown(bytes, type), undefined, 'the writer schema is not fetched yet');
+  const decoded = await serde.decode(bytes, type);
+  assert.deepEqual(serde.decodeIfKnown(bytes, type), decoded);
+  assert.deepEqual({ ...decoded.value as object }, value);
+  assert.equal(registrations, 1);
 });

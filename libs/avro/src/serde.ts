@@ -24,7 +24,11 @@ export type AvroSerdeOptions = Pick<SafeDecodeOptions, 'maxZeroSizeItems' | 'max
  */
 export class AvroSerde {
   private readonly ids = new WeakMap<Type, Map<string, Promise<number>>>();
+  /** The ids above once known, for encoding without a promise per record on a hot path. */
+  private readonly knownIds = new WeakMap<Type, Map<string, number>>();
   private readonly writers = new Map<number, Promise<Type>>();
+  /** The writer types above once fetched, for decoding without a promise per record on a hot path. */
+  private readonly knownWriters = new Map<number, Type>();
   private readonly resolvers = new WeakMap<Type, Map<number, Resolver>>();
 
   constructor(
@@ -40,7 +44,14 @@ export class AvroSerde {
     if (!id) {
       id = this.client.register(subject, type);
       const map = bySubject;
-      id.catch(() => map.delete(subject));
+      id.then(
+        (known) => {
+          let ids = this.knownIds.get(type);
+          if (!ids) this.knownIds.set(type, (ids = new Map()));
+          ids.set(subject, known);
+        },
+        () => map.delete(subject),
+      );
       bySubject.set(subject, id);
     }
     return id;
@@ -49,6 +60,15 @@ export class AvroSerde {
   /** Encodes a value for a topic under its value subject (Confluent's TopicNameStrategy: `<topic>-value`). */
   encodeValue(topic: string, type: Type, value: unknown): Promise<Buffer> {
     return this.encode(valueSubject(topic), type, value);
+  }
+
+  /**
+   * encodeValue without waiting when the id of (topic's subject, type) is already known: a stage encodes every output
+   * this way, so a batch allocates no promise per record. undefined when the id is not known yet (use encodeValue).
+   */
+  encodeValueIfKnown(topic: string, type: Type, value: unknown): Buffer | undefined {
+    const id = this.knownIds.get(type)?.get(valueSubject(topic));
+    return id === undefined ? undefined : encodeWire(id, type, value);
   }
 
   async encode(subject: string, type: Type, value: unknown): Promise<Buffer> {
@@ -61,7 +81,10 @@ export class AvroSerde {
     let t = this.writers.get(schemaId);
     if (!t) {
       t = this.client.getSchemaById(schemaId).then((text) => parseSchema(text));
-      t.catch(() => this.writers.delete(schemaId));
+      t.then(
+        (type) => this.knownWriters.set(schemaId, type),
+        () => this.writers.delete(schemaId),
+      );
       this.writers.set(schemaId, t);
     }
     return t;
@@ -73,6 +96,8 @@ export class AvroSerde {
    * AvroDecodeError, RegistryError (e.g. unknown id) or RegistryUnavailableError (retry later).
    */
   async decode<T = unknown>(buf: Buffer, reader?: Type): Promise<DecodedRecord<T>> {
+    const known = this.decodeIfKnown<T>(buf, reader);
+    if (known) return known;
     const { schemaId, payload } = readWireHeader(buf);
     let writerType: Type;
     try {
@@ -86,6 +111,18 @@ export class AvroSerde {
     const resolver = reader && reader !== writerType ? this.resolver(reader, schemaId, writerType) : undefined;
     const value = safeDecode<T>(writerType, payload, { ...this.opts, reader, resolver });
     return { schemaId, writerType, value };
+  }
+
+  /**
+   * decode without waiting when the record's writer schema has been fetched already (a stage decodes every record
+   * this way, so a batch allocates no promise per record). undefined when it has not (use decode); throws as decode.
+   */
+  decodeIfKnown<T = unknown>(buf: Buffer, reader?: Type): DecodedRecord<T> | undefined {
+    const { schemaId, payload } = readWireHeader(buf);
+    const writerType = this.knownWriters.get(schemaId);
+    if (!writerType) return undefined;
+    const resolver = reader && reader !== writerType ? this.resolver(reader, schemaId, writerType) : undefined;
+    return { schemaId, writerType, value: safeDecode<T>(writerType, payload, { ...this.opts, reader, resolver }) };
   }
 
   private resolver(reader: Type, schemaId: number, writer: Type): Resolver {

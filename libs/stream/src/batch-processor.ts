@@ -20,6 +20,12 @@ export interface StreamIO {
 /** Calls the Nest handler (through its interceptors and filters) with one batch. */
 export type InvokeHandler = (batch: StreamBatch, context: StreamContext) => Promise<void>;
 
+/** An output encoded for its topic. */
+interface EncodedMessage {
+  topic: string;
+  message: Message;
+}
+
 /** A stage that runs fused into the transaction of the stage that writes its input role (see StreamHandlerOptions.fusable). */
 export interface Fusion {
   role: TopicRole;
@@ -79,7 +85,7 @@ export class BatchProcessor {
         continue;
       }
       try {
-        const { value, schemaId } = await this.io.serde.decode(source.value, this.inputType);
+        const { value, schemaId } = this.io.serde.decodeIfKnown(source.value, this.inputType) ?? (await this.io.serde.decode(source.value, this.inputType));
         decoded.push({ source, value, schemaId });
       } catch (error) {
         if (classifyFailure(error) !== 'record') throw error;
@@ -156,7 +162,9 @@ export class BatchProcessor {
     for (const output of context.outputs) {
       if (refused.has(output.from)) continue;
       try {
-        encoded.push({ ...(await this.encodeOutput(output)), from: output.from, role: output.role, value: output.value });
+        const pending = this.encodeOutput(output);
+        const { topic, message } = pending instanceof Promise ? await pending : pending;
+        encoded.push({ topic, message, from: output.from, role: output.role, value: output.value });
       } catch (error) {
         if (classifyFailure(error) !== 'record') throw error;
         refused.add(output.from);
@@ -210,7 +218,9 @@ export class BatchProcessor {
       if (left.has(output.from)) continue;
       try {
         const source = bySynthetic.get(output.from)!;
-        out.push({ ...(await this.encodeOutput(output)), from: source.from, role: output.role, value: output.value, fusedFrom: output.from });
+        const pending = this.encodeOutput(output);
+        const { topic, message } = pending instanceof Promise ? await pending : pending;
+        out.push({ topic, message, from: source.from, role: output.role, value: output.value, fusedFrom: output.from });
       } catch (error) {
         if (classifyFailure(error) !== 'record') throw error;
         left.add(output.from);
@@ -224,9 +234,15 @@ export class BatchProcessor {
     return handled;
   }
 
-  private async encodeOutput(output: PendingOutput): Promise<{ topic: string; message: Message }> {
+  /** Encodes an output for its topic: synchronously once the topic's schema id is known (no promise per record). */
+  private encodeOutput(output: PendingOutput): EncodedMessage | Promise<EncodedMessage> {
     const { topic, type } = this.io.output(this.pipeline, output.role, output.field);
-    const value = await this.io.serde.encodeValue(topic, type, output.value);
+    const known = this.io.serde.encodeValueIfKnown(topic, type, output.value);
+    if (known) return this.sizedMessage(topic, output, known);
+    return this.io.serde.encodeValue(topic, type, output.value).then((value) => this.sizedMessage(topic, output, value));
+  }
+
+  private sizedMessage(topic: string, output: PendingOutput, value: Buffer): EncodedMessage {
     const message: Message = { key: output.key, value, headers: output.headers };
     const bytes = messageBytes(message);
     const limit = this.io.maxMessageBytes(topic);
