@@ -16,6 +16,7 @@ test('the chDB lock: holds the pid, refuses a live holder with the reason, takes
   assert.equal(readFileSync(file, 'utf8').trim(), '4242');
   // Another live process on the same directory.
   assert.throws(() => lockChdbDir(dir, { pid: 5151, isAlive: (pid) => pid === 4242 }), (e) => e instanceof TargetConflictError && /in use by process 4242/.test(e.message) && e.message.includes(file));
+  assert.throws(() => lockChdbDir(dir, { pid: 5151, isAlive: (pid) => pid === 4242 }), { code: 'INVALID_SETTINGS', retriable: false }, 'a platform error with a stable code');
   lock.release();
   assert.equal(existsSync(file), false);
 

@@ -1,13 +1,16 @@
 import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Settings } from '@streamloop/config';
+import { PlatformError } from '@streamloop/errors';
 
 /** The name of the lock file a process running embedded chDB keeps in the data directory. */
 export const CHDB_LOCK_FILE = 'streamloop.lock';
 
 /** A combination of targets and settings that cannot work; the message says why and what to do instead. */
-export class TargetConflictError extends Error {
-  override readonly name = 'TargetConflictError';
+export class TargetConflictError extends PlatformError {
+  constructor(message: string) {
+    super('INVALID_SETTINGS', message);
+  }
 }
 
 /** The embedded chDB data directory a process that uses ClickHouse opens with these settings (none with CLICKHOUSE_URL). */

@@ -83,14 +83,24 @@ export class PipelineRegistry {
   }
 }
 
-/** A client opened on first use, once (concurrent callers share the opening), and closed only if it was opened. */
-class OpenedOnce<T> {
+/**
+ * A client opened on first use, once (concurrent callers share the opening), and closed only if it was opened. An
+ * opening that fails is forgotten, so the next caller tries again: a broker or ClickHouse that was away at the first
+ * use is an outage to retry, not a state the process keeps until it restarts.
+ */
+export class OpenedOnce<T> {
   private opening?: Promise<T>;
 
   constructor(private readonly open: () => Promise<T>, private readonly shut: (value: T) => Promise<void>) {}
 
   get(): Promise<T> {
-    this.opening ??= this.open();
+    if (!this.opening) {
+      const opening = this.open();
+      this.opening = opening;
+      opening.catch(() => {
+        if (this.opening === opening) this.opening = undefined;
+      });
+    }
     return this.opening;
   }
 
