@@ -4,6 +4,7 @@ import { Kafka, logLevel as KafkaLogLevel, type KafkaConfig, type LogEntry, type
 import { verifyAbortedFilter } from './aborted-filter';
 import { installCoordinatorCache } from './coordinator-cache';
 import { KAFKA_DEFAULTS, type KafkaSasl } from './defaults';
+import { installGroupFencing } from './group-fencing';
 
 export interface KafkaConnectionOptions {
   brokers: string[];
@@ -29,6 +30,7 @@ const RETRIABLE = /concurrent operation on the same transaction|rebalanc|coordin
 export function createKafka(options: KafkaConnectionOptions): Kafka {
   verifyAbortedFilter();
   installCoordinatorCache();
+  installGroupFencing();
   const config: KafkaConfig = {
     clientId: options.clientId,
     brokers: options.brokers,

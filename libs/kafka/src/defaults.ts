@@ -63,6 +63,13 @@ export const KAFKA_DEFAULTS = {
    * previous transaction's markers; that clears within milliseconds, so retry soon (as Kafka's Java producer does).
    */
   transactionRetry: { initialRetryTime: 10, maxRetryTime: 1_000, retries: 20 },
+  /**
+   * How long a transaction may stay open before the broker aborts it (kafkajs' default is 60 s). A stage's producer
+   * has a random transactional id per run, so a crashed run's open transaction is not aborted by its successor's
+   * initialisation: it holds back read_committed readers of the topics it wrote, and the next owner's offsets, until
+   * this runs out. A stage's transaction only sends what was already computed, so 10 s (Kafka Streams' choice) is ample.
+   */
+  transactionTimeoutMs: 10_000,
   /** How long the offsets of batches that write nothing may wait for a transaction to carry them. */
   idleCommitIntervalMs: 5_000,
   /** How long reading a topic to its end (a registry, a changelog) may take unless the caller says. */

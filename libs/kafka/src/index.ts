@@ -10,6 +10,7 @@ export { runTransactionalProcessor, type BatchInfo, type PartitionTask, type Run
 export { chunkMessages } from './chunks';
 export { SerialQueue } from './serial';
 export { forgetCoordinators } from './coordinator-cache';
+export { fetchStableOffsets, generationOf, withGroupMetadata, type GroupMetadata } from './group-fencing';
 export { KAFKA_DEFAULTS, KAFKA_SASL_MECHANISMS, heartbeatIntervalFor, type KafkaSasl, type KafkaSaslMechanism } from './defaults';
 export { kafkaErrorRetriable } from './errors';
 export { partitionForKey } from './partitioner';

@@ -1,7 +1,11 @@
-import type { Consumer, Kafka, Producer, TopicMessages } from 'kafkajs';
+// Must load before kafkajs: it replaces kafkajs' read_committed filter (see the file).
+import './aborted-filter';
+import { randomUUID } from 'node:crypto';
+import type { Batch, Consumer, Kafka, Producer, TopicMessages } from 'kafkajs';
 import type { ConsumedRecord } from './batch-consumer';
 import { chunkMessages } from './chunks';
 import { heartbeatIntervalFor, KAFKA_DEFAULTS } from './defaults';
+import { fetchStableOffsets, generationOf, withGroupMetadata, type GroupMetadata } from './group-fencing';
 import { PartitionBackoff } from './partition-backoff';
 import { SerialQueue } from './serial';
 
@@ -17,8 +21,8 @@ export interface BatchInfo {
 }
 
 /**
- * The work of one input partition, built after its transactional producer has fenced every earlier owner,
- * so whatever it restores (a changelog, read_committed) is final.
+ * The work of one input partition, built once no transaction of an earlier owner that consumed the partition can
+ * still commit, so whatever it restores (a changelog, read_committed) is final.
  */
 export interface PartitionTask {
   /**
@@ -35,10 +39,11 @@ export interface TransactionalProcessorOptions {
   kafka: Kafka;
   groupId: string;
   topic: string;
-  /** One transactional id per input partition: `<prefix>-<partition>` (DESIGN.md pitfalls: kafkajs has no group fencing). */
+  /** The processor's producer has the transactional id `<prefix>-<random>`, new for every run. */
   transactionalIdPrefix: string;
   /**
-   * Restores and returns the task of a partition; called before its first batch after every (re)assignment or failure.
+   * Restores and returns the task of a partition; called before its first batch after every (re)assignment or failure,
+   * once the group's committed offset of the partition is final (no open transaction holds it).
    * A long restore calls `keepAlive` as it goes, so the group does not take this member for dead meanwhile.
    */
   createTask(partition: number, keepAlive: () => void): Promise<PartitionTask>;
@@ -52,7 +57,10 @@ export interface TransactionalProcessorOptions {
   onBatchError?(error: unknown, attempt: number, partition: number): void;
   /** After each committed transaction (for metrics): counts are of what the transaction made visible. */
   onCommitted?(batch: BatchInfo, records: number, outputs: TopicMessages[]): void;
-  /** Partitions of the input topic processed at once (each has its own producer and task; default 1). */
+  /**
+   * Partitions of the input topic processed at once (default 1). The batches of one fetch that are processed together
+   * commit in one transaction, so this should be the topic's partition count.
+   */
   partitionsConsumedConcurrently?: number;
 }
 
@@ -64,33 +72,52 @@ export interface RunningProcessor {
 }
 
 interface Owned {
-  producer: Producer;
   task: PartitionTask;
   /**
-   * The group's committed offset read right after this owner's fence. Every batch of the task is cut below it, not
-   * only the first: the consumer's position comes from when the group was joined, and a previous owner (or a zombie
-   * woken after its session expired) may have committed several batches beyond it since.
+   * The group's committed offset read, stable, when the task was built. Every batch of the task is cut below it, not
+   * only the first: the consumer's position comes from when the group was joined, and a previous owner may have
+   * committed several batches beyond it since (a zombie woken after its session expired, whose transaction had sent
+   * its offsets before the rebalance).
    */
   floor: bigint;
-  /** When this owner last committed a transaction. */
+  /** When this partition's offsets last went out in a transaction. */
   committedAt: number;
 }
 
+/** One partition's batch waiting in a round, with kafkajs' controls for it. */
+interface Entry {
+  batch: Batch;
+  resolveOffset(offset: string): void;
+  heartbeat(): Promise<void>;
+  isRunning(): boolean;
+  isStale(): boolean;
+  done(): void;
+}
+
+/** A batch that was processed and waits for its round's transaction. */
+interface Processed {
+  entry: Entry;
+  info: BatchInfo;
+  records: number;
+  outputs: TopicMessages[];
+}
+
 /**
- * Exactly-once consume → transform → produce (Kafka Streams' "exactly_once_v2" on kafkajs):
- * per batch, the outputs and the input offsets commit in one Kafka transaction, so a crash anywhere leaves
- * either all of a batch or none of it visible to read_committed readers.
+ * Exactly-once consume → transform → produce, as Kafka Streams' exactly_once_v2 does it, on kafkajs: the batches of
+ * one fetch (one per partition) are processed and their outputs and input offsets commit in one Kafka transaction of
+ * the processor's single producer, so a crash anywhere leaves either all of a round or none of it visible to
+ * read_committed readers.
  *
- * kafkajs does not fence zombies across rebalances, so ownership is made safe by hand:
- * - the transactional id is tied to the input partition, so a new owner's producer fences the old one and
- *   the broker aborts the old owner's open transaction;
- * - only after that fence does the new owner restore state and read the group's committed offset again
- *   (the offset fetched at join time may predate a transaction the old owner committed just before it was
- *   fenced), skipping records below it;
- * - any failure of a transaction (fenced, indefinite commit, broker trouble) drops the producer and the task;
- *   the retry re-creates both from what is committed.
- * Every rebalance drops every task: a partition kept across a rebalance may have been processed elsewhere in
- * between (an instance paused past its session timeout is one example).
+ * Fencing uses the consumer group (KIP-447, see group-fencing.ts; kafkajs itself has none):
+ * - the offsets of a transaction carry this member's generation: after a rebalance the group coordinator refuses
+ *   those of a member that lost its partitions, and that member's transaction aborts with everything it wrote;
+ * - a partition's task is built only after the group's committed offset of it is stable (no open transaction holds
+ *   it): an earlier owner's transaction that sent its offsets before the rebalance is committed or aborted first, and
+ *   the new task restores state and skips records below that offset;
+ * - any failure of a transaction (refused offsets, an indefinite commit, broker trouble) drops the producer and the
+ *   tasks of the round; the retry re-creates them from what is committed.
+ * Every rebalance drops every task: a partition kept across a rebalance may have been processed elsewhere in between
+ * (an instance paused past its session timeout is one example).
  */
 export async function runTransactionalProcessor(options: TransactionalProcessorOptions): Promise<RunningProcessor> {
   const { kafka, groupId, topic } = options;
@@ -102,76 +129,194 @@ export async function runTransactionalProcessor(options: TransactionalProcessorO
     maxBytesPerPartition: options.maxBytesPerPartition ?? KAFKA_DEFAULTS.maxBytesPerPartition,
     maxWaitTimeInMs: options.maxWaitTimeInMs ?? KAFKA_DEFAULTS.fetchMaxWaitMs,
   });
+  const transactionalId = `${options.transactionalIdPrefix}-${randomUUID()}`;
   const owned = new Map<number, Owned>();
-  // Every operation on a partition's producer (fence, transaction, drop) runs in that partition's queue, so no two
-  // overlap: kafkajs refuses "a concurrent operation on the same transaction" (a drop during a rebalance did it).
-  const queues = new Map<number, SerialQueue>();
-  const queue = (partition: number): SerialQueue => {
-    let q = queues.get(partition);
-    if (!q) queues.set(partition, (q = new SerialQueue()));
-    return q;
-  };
+  // Rounds, task drops and every operation on the producer run one at a time: kafkajs refuses "a concurrent operation
+  // on the same transaction", and a drop must not pull a task from under a round.
+  const serial = new SerialQueue();
+  let producer: Producer | undefined;
+  let member: GroupMetadata | undefined;
   let stopping = false;
 
-  const drop = async (partition: number): Promise<void> => {
+  const dropTask = (partition: number): void => {
     const o = owned.get(partition);
     if (!o) return;
     owned.delete(partition);
     o.task.close?.();
-    await o.producer.disconnect().catch(() => undefined);
   };
-
-  const acquire = async (partition: number, heartbeat: () => Promise<void>): Promise<Owned> => {
-    const existing = owned.get(partition);
-    if (existing) return existing;
-    const producer = kafka.producer({
-      transactionalId: `${options.transactionalIdPrefix}-${partition}`,
+  const dropProducer = async (): Promise<void> => {
+    const p = producer;
+    producer = undefined;
+    await p?.disconnect().catch(() => undefined);
+  };
+  const openProducer = async (): Promise<Producer> => {
+    if (producer) return producer;
+    const p = kafka.producer({
+      transactionalId,
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
+      transactionTimeout: KAFKA_DEFAULTS.transactionTimeoutMs,
       retry: { ...KAFKA_DEFAULTS.transactionRetry },
     });
-    await producer.connect();
-    try {
-      // Initialising the transactional id (kafkajs does it on the first transaction) fences the previous owner
-      // and makes the broker finish its open transaction; an empty transaction ends at once.
-      const fence = await producer.transaction();
-      await fence.commit();
-      const floor = await committedOffset(partition);
-      let lastBeat = Date.now();
-      const keepAlive = () => {
-        if (Date.now() - lastBeat < 1000) return;
-        lastBeat = Date.now();
-        heartbeat().catch(() => undefined);
-      };
-      const task = await options.createTask(partition, keepAlive);
-      const o = { producer, task, floor, committedAt: Date.now() };
-      owned.set(partition, o);
-      return o;
-    } catch (error) {
-      await producer.disconnect().catch(() => undefined);
-      throw error;
-    }
+    await p.connect();
+    producer = p;
+    return p;
   };
 
-  const committedOffset = async (partition: number): Promise<bigint> => {
+  const stableOffsets = async (): Promise<Map<number, bigint>> => {
     const admin = kafka.admin();
     await admin.connect();
     try {
-      const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
-      const p = offsets?.partitions.find((x) => x.partition === partition);
-      return p && Number(p.offset) >= 0 ? BigInt(p.offset) : -1n;
+      // An earlier owner's open transaction ends within its timeout (committed, aborted or timed out).
+      return await fetchStableOffsets(admin, groupId, topic, 2 * KAFKA_DEFAULTS.transactionTimeoutMs);
     } finally {
       await admin.disconnect();
     }
   };
 
+  const buildTask = async (partition: number, floor: bigint, heartbeat: () => Promise<void>): Promise<Owned> => {
+    let lastBeat = Date.now();
+    const keepAlive = () => {
+      if (Date.now() - lastBeat < 1000) return;
+      lastBeat = Date.now();
+      heartbeat().catch(() => undefined);
+    };
+    const task = await options.createTask(partition, keepAlive);
+    const o = { task, floor, committedAt: Date.now() };
+    owned.set(partition, o);
+    return o;
+  };
+
   await consumer.connect();
   const backoff = new PartitionBackoff(consumer);
-  consumer.on(consumer.events.GROUP_JOIN, () => {
+  const failed = (entry: Entry, error: unknown): void => {
+    // The task's state may hold part of the failed batch: rebuild it. The partition waits out its backoff paused, so
+    // the other partitions go on meanwhile.
+    const { batch } = entry;
+    dropTask(batch.partition);
+    const attempt = backoff.failed(batch.topic, batch.partition, batch.firstOffset() ?? batch.messages[0].offset);
+    options.onBatchError?.(error, attempt, batch.partition);
+  };
+  const live = (entry: Entry): boolean => entry.isRunning() && !entry.isStale() && !stopping;
+
+  const runRound = async (entries: Entry[]): Promise<void> => {
+    const current = entries.filter(live);
+    const metadata = member;
+    let floors: Map<number, bigint> | undefined;
+    if (current.some((e) => !owned.has(e.batch.partition))) {
+      try {
+        floors = await stableOffsets();
+      } catch (error) {
+        for (const e of current.filter((x) => !owned.has(x.batch.partition))) failed(e, error);
+      }
+    }
+    const processed: Processed[] = [];
+    for (const entry of current) {
+      const { batch } = entry;
+      const partition = batch.partition;
+      let task = owned.get(partition);
+      if (!task && !floors) continue; // its stable offset could not be read (failed above)
+      try {
+        task ??= await buildTask(partition, floors!.get(partition) ?? -1n, entry.heartbeat);
+        const floor = task.floor;
+        const info: BatchInfo = { topic: batch.topic, partition, highWatermark: batch.highWatermark, lastOffset: batch.lastOffset() };
+        const records: ConsumedRecord[] = [];
+        for (const m of batch.messages) {
+          if (BigInt(m.offset) >= floor) records.push({ topic: batch.topic, partition, offset: m.offset, key: m.key, value: m.value, timestamp: m.timestamp, headers: m.headers });
+        }
+        const outputs = records.length > 0 ? await task.task.process(records, info) : [];
+        processed.push({ entry, info, records: records.length, outputs });
+      } catch (error) {
+        failed(entry, error);
+      }
+    }
+    // A batch whose partition was taken away meanwhile is dropped unwritten; kafkajs fetches it again if it comes back.
+    const round = processed.filter((p) => {
+      if (live(p.entry)) return true;
+      dropTask(p.info.partition);
+      return false;
+    });
+    if (round.length === 0) return;
+    const finish = (p: Processed, committed: boolean): void => {
+      if (committed) owned.get(p.info.partition)!.committedAt = Date.now();
+      if (p.records > 0) options.onCommitted?.(p.info, p.records, p.outputs);
+      p.entry.resolveOffset(p.info.lastOffset);
+      backoff.succeeded(p.info.topic, p.info.partition);
+    };
+    // Batches that write nothing (every record passed over) need not commit at once: re-reading them after a crash
+    // writes nothing either. Their offsets go with the next transaction, or after a while.
+    const writes = round.some((p) => p.outputs.some((o) => o.messages.length > 0)
+      || (p.records > 0 && Date.now() - owned.get(p.info.partition)!.committedAt >= KAFKA_DEFAULTS.idleCommitIntervalMs));
+    if (!writes) {
+      for (const p of round) finish(p, false);
+      return;
+    }
+    try {
+      if (!metadata) throw new Error(`consumer group ${groupId}: no generation known for this member yet`);
+      const p = await openProducer();
+      const transaction = await p.transaction();
+      try {
+        // All topics in one produce request per round (one AddPartitionsToTxn, one round trip); a topic with more
+        // than one chunk's worth of messages continues in the next round (see chunkMessages).
+        const sends: TopicMessages[][] = [];
+        for (const { outputs } of round) {
+          for (const out of outputs) chunkMessages(out.messages).forEach((chunk, i) => (sends[i] ??= []).push({ topic: out.topic, messages: chunk }));
+        }
+        for (const topicMessages of sends) await transaction.sendBatch({ topicMessages, acks: -1 });
+        const partitions = round.map((r) => ({ partition: r.info.partition, offset: (BigInt(r.info.lastOffset) + 1n).toString() }));
+        const offsets = { consumerGroupId: groupId, topics: withGroupMetadata([{ topic, partitions }], metadata) };
+        // kafkajs retries a send's CONCURRENT_TRANSACTIONS (the previous transaction's markers still being written),
+        // not AddOffsetsToTxn's, which a transaction of offsets only (an idle partition's) meets first.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await transaction.sendOffsets(offsets);
+            break;
+          } catch (error) {
+            if ((error as { type?: string }).type !== 'CONCURRENT_TRANSACTIONS' || attempt >= KAFKA_DEFAULTS.transactionRetry.retries) throw error;
+            await new Promise((resolve) => setTimeout(resolve, KAFKA_DEFAULTS.transactionRetry.initialRetryTime * attempt));
+          }
+        }
+        await transaction.commit();
+      } catch (error) {
+        await transaction.abort().catch(() => undefined);
+        throw error;
+      }
+    } catch (error) {
+      // The producer may be fenced or in an unknown state: a new one is made for the retry.
+      await dropProducer();
+      for (const r of round) failed(r.entry, error);
+      return;
+    }
+    for (const r of round) finish(r, true);
+    // Committed. A heartbeat that fails now (a rebalance under way) is kafkajs' to handle on its next fetch; it must
+    // not send a committed round back through the retry path.
+    await round[0].entry.heartbeat().catch(() => undefined);
+  };
+
+  // The batches kafkajs hands over in one turn of the event loop (one fetch's, processed concurrently) form a round.
+  let gathering: Entry[] | undefined;
+  const joinRound = (entry: Omit<Entry, 'done'>): Promise<void> => new Promise<void>((resolve) => {
+    if (!gathering) {
+      const round: Entry[] = (gathering = []);
+      setImmediate(() => {
+        gathering = undefined;
+        void serial.run(() => runRound(round))
+          .catch((error: unknown) => { for (const e of round) failed(e, error); })
+          .finally(() => { for (const e of round) e.done(); });
+      });
+    }
+    gathering.push({ ...entry, done: resolve });
+  });
+
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     backoff.reset();
-    // Every task is rebuilt after a rebalance (see above); the drop waits for a batch in flight on that partition.
-    for (const partition of [...owned.keys()]) void queue(partition).run(() => drop(partition));
+    const generationId = generationOf(payload.memberId);
+    member = generationId === undefined ? undefined : { memberId: payload.memberId, generationId };
+    // Every task is rebuilt after a rebalance (see above); the drop waits for a round in flight.
+    void serial.run(async () => {
+      for (const partition of [...owned.keys()]) dropTask(partition);
+    });
   });
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({
@@ -180,62 +325,7 @@ export async function runTransactionalProcessor(options: TransactionalProcessorO
     partitionsConsumedConcurrently: Math.max(1, options.partitionsConsumedConcurrently ?? 1),
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
       if (batch.messages.length === 0) return;
-      const partition = batch.partition;
-      const info: BatchInfo = { topic: batch.topic, partition, highWatermark: batch.highWatermark, lastOffset: batch.lastOffset() };
-      await queue(partition).run(async () => {
-        if (!isRunning() || isStale() || stopping) return;
-        try {
-          const current = await acquire(partition, heartbeat);
-          const floor = current.floor;
-          const messages = batch.messages.filter((m) => BigInt(m.offset) >= floor);
-          if (messages.length > 0) {
-            const records: ConsumedRecord[] = messages.map((m) => ({
-              topic: batch.topic, partition, offset: m.offset, key: m.key, value: m.value, timestamp: m.timestamp, headers: m.headers,
-            }));
-            const outputs = await current.task.process(records, info);
-            if (!isRunning() || isStale() || stopping) {
-              await drop(partition);
-              return;
-            }
-            // A batch that writes nothing (every record passed over) need not commit at once: re-reading it after a
-            // crash writes nothing either. Its offsets go with the next batch that writes, or after a while.
-            if (outputs.every((o) => o.messages.length === 0) && Date.now() - current.committedAt < KAFKA_DEFAULTS.idleCommitIntervalMs) {
-              options.onCommitted?.(info, records.length, outputs);
-              resolveOffset(batch.lastOffset());
-              backoff.succeeded(batch.topic, partition);
-              return;
-            }
-            const transaction = await current.producer.transaction();
-            try {
-              // All topics in one produce request per round (one AddPartitionsToTxn, one round trip); a topic with more
-              // than one chunk's worth of messages continues in the next round (see chunkMessages).
-              const rounds: TopicMessages[][] = [];
-              for (const out of outputs) chunkMessages(out.messages).forEach((chunk, i) => (rounds[i] ??= []).push({ topic: out.topic, messages: chunk }));
-              for (const topicMessages of rounds) await transaction.sendBatch({ topicMessages, acks: -1 });
-              const next = (BigInt(batch.lastOffset()) + 1n).toString();
-              await transaction.sendOffsets({ consumerGroupId: groupId, topics: [{ topic: batch.topic, partitions: [{ partition, offset: next }] }] });
-              await transaction.commit();
-            } catch (error) {
-              await transaction.abort().catch(() => undefined);
-              throw error;
-            }
-            current.committedAt = Date.now();
-            options.onCommitted?.(info, records.length, outputs);
-          }
-          resolveOffset(batch.lastOffset());
-          backoff.succeeded(batch.topic, partition);
-        } catch (error) {
-          // The task's state may hold part of the failed batch and the producer may be fenced: rebuild both. The
-          // partition waits out its backoff paused, so the other partitions go on meanwhile.
-          await drop(partition);
-          const attempt = backoff.failed(batch.topic, partition, batch.firstOffset() ?? batch.messages[0].offset);
-          options.onBatchError?.(error, attempt, partition);
-          return;
-        }
-        // Committed. A heartbeat that fails now (a rebalance under way) is kafkajs' to handle on its next fetch;
-        // it must not send a committed batch back through the retry path.
-        await heartbeat().catch(() => undefined);
-      });
+      await joinRound({ batch, resolveOffset, heartbeat, isRunning, isStale });
     },
   });
   return {
@@ -245,7 +335,10 @@ export async function runTransactionalProcessor(options: TransactionalProcessorO
       stopping = true;
       backoff.stop();
       await consumer.disconnect();
-      for (const partition of [...owned.keys()]) await queue(partition).run(() => drop(partition));
+      await serial.run(async () => {
+        for (const partition of [...owned.keys()]) dropTask(partition);
+        await dropProducer();
+      });
     },
   };
 }
