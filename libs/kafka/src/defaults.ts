@@ -62,7 +62,7 @@ export const KAFKA_DEFAULTS = {
    * Retries of a transactional producer: the broker answers CONCURRENT_TRANSACTIONS while it still writes the
    * previous transaction's markers; that clears within milliseconds, so retry soon (as Kafka's Java producer does).
    */
-  transactionRetry: { initialRetryTime: 10, maxRetryTime: 1_000, retries: 20 },
+  transactionRetry: { initialRetryTime: 3, maxRetryTime: 1_000, retries: 20 },
   /**
    * How long a transaction may stay open before the broker aborts it (kafkajs' default is 60 s). A stage's producer
    * has a random transactional id per run, so a crashed run's open transaction is not aborted by its successor's
