@@ -185,6 +185,10 @@ export class BatchProcessor {
       const changes = context.state.changes();
       if (changes.length > 0) messages.push({ topic: this.changelog, messages: changes.map((c) => ({ key: c.key, value: c.value, partition })) });
     }
+    // Encoded, the pending outputs (and through them the batch's decoded records) are no longer needed. Released now,
+    // before the transaction's round trips, they die young instead of being promoted to the old generation, whose
+    // collections grow with the entity states (bench:features with 1M entities).
+    context.outputs.length = 0;
     return messages;
   }
 
@@ -227,6 +231,7 @@ export class BatchProcessor {
       }
     }
     const handled = out.filter((o) => !left.has(o.fusedFrom!));
+    fused.outputs.length = 0; // (as in messages: only the encoded outputs are kept until the commit)
     for (const [record, input] of bySynthetic) {
       if (!left.has(record)) input.message.headers = { ...input.message.headers, [FUSED_HEADER]: fusion.options.stage };
     }
