@@ -1,7 +1,7 @@
 // Must load before kafkajs: it replaces kafkajs' read_committed filter (see the file).
 import './aborted-filter';
 import { randomUUID } from 'node:crypto';
-import type { Batch, Consumer, Kafka, Producer, TopicMessages } from 'kafkajs';
+import type { Batch, Consumer, Kafka, Message, Producer, TopicMessages } from 'kafkajs';
 import type { ConsumedRecord } from './batch-consumer';
 import { chunkMessages } from './chunks';
 import { heartbeatIntervalFor, KAFKA_DEFAULTS } from './defaults';
@@ -259,10 +259,18 @@ export async function runTransactionalProcessor(options: TransactionalProcessorO
       try {
         // All topics in one produce request per round (one AddPartitionsToTxn, one round trip); a topic with more
         // than one chunk's worth of messages continues in the next round (see chunkMessages).
-        const sends: TopicMessages[][] = [];
+        // Chunked per topic over the whole round: kafkajs merges a send's entries of one topic, so chunks made per
+        // partition's outputs would add up past a record batch's size limit.
+        const byTopic = new Map<string, Message[]>();
         for (const { outputs } of round) {
-          for (const out of outputs) chunkMessages(out.messages).forEach((chunk, i) => (sends[i] ??= []).push({ topic: out.topic, messages: chunk }));
+          for (const out of outputs) {
+            let list = byTopic.get(out.topic);
+            if (!list) byTopic.set(out.topic, (list = []));
+            for (const m of out.messages) list.push(m);
+          }
         }
+        const sends: TopicMessages[][] = [];
+        for (const [topic, messages] of byTopic) chunkMessages(messages).forEach((chunk, i) => (sends[i] ??= []).push({ topic, messages: chunk }));
         for (const topicMessages of sends) await transaction.sendBatch({ topicMessages, acks: -1 });
         const partitions = round.map((r) => ({ partition: r.info.partition, offset: (BigInt(r.info.lastOffset) + 1n).toString() }));
         const offsets = { consumerGroupId: groupId, topics: withGroupMetadata([{ topic, partitions }], metadata) };
