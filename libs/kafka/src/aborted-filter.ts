@@ -1,4 +1,6 @@
 import { createRequire } from 'node:module';
+// The other replacement of a kafkajs module, which must happen at the same early moment.
+import './linear-grouping';
 
 /**
  * kafkajs 2.2.4 lets records of aborted transactions through to read_committed consumers. A fetch answer lists the

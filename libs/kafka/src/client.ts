@@ -5,6 +5,7 @@ import { verifyAbortedFilter } from './aborted-filter';
 import { installCoordinatorCache } from './coordinator-cache';
 import { KAFKA_DEFAULTS, type KafkaSasl } from './defaults';
 import { installGroupFencing } from './group-fencing';
+import { verifyLinearGrouping } from './linear-grouping';
 
 export interface KafkaConnectionOptions {
   brokers: string[];
@@ -29,6 +30,7 @@ const RETRIABLE = /concurrent operation on the same transaction|rebalanc|coordin
 /** The single place a kafkajs client is made, so the library can be swapped later (DESIGN.md pitfalls). */
 export function createKafka(options: KafkaConnectionOptions): Kafka {
   verifyAbortedFilter();
+  verifyLinearGrouping();
   installCoordinatorCache();
   installGroupFencing();
   const config: KafkaConfig = {
