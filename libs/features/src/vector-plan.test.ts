@@ -14,7 +14,7 @@ test('featureColumns: the vector in model order, transforms in the last stage, e
   const byName = new Map(columns.map((c) => [c.name, c]));
   assert.deepEqual({ ...byName.get('category=__other__'), stage: undefined }, {
     name: 'category=__other__', type: 'one-hot column', key: 'features.transforms[4]', stage: undefined,
-    computedBy: 'one_hot(merchant_category) not in [grocery, restaurant, electronics, gaming, travel] (__other__)',
+    computedBy: 'one_hot(merchant_category) = any other value (__other__)',
   });
   assert.equal(byName.get('card_amount_mean_24h')?.computedBy, 'mean(amount) per card_id over 24h');
   assert.equal(byName.get('card_amount_mean_24h')?.stage.index, 0);

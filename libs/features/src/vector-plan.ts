@@ -24,7 +24,7 @@ export function featureColumns(spec: PipelineSpec): FeatureColumn[] {
     const key = `features.transforms[${i}]`;
     if (t.op === 'one_hot') {
       for (const [j, name] of oneHotColumns(t.name, t.categories).entries()) {
-        const category = j < t.categories.length ? `= ${JSON.stringify(t.categories[j])}` : `not in [${t.categories.join(', ')}] (${ONE_HOT_OTHER})`;
+        const category = j < t.categories.length ? `= ${JSON.stringify(t.categories[j])}` : `= any other value (${ONE_HOT_OTHER})`;
         columns.push({ name, type: 'one-hot column', computedBy: `one_hot(${t.field}) ${category}`, key, stage: last });
       }
     } else if (t.op === 'hash') {
