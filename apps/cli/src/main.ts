@@ -3,8 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { loadSettings } from '@streamloop/config';
 import type { ErrorBody } from '@streamloop/errors';
 import { isRegistrationStage, REGISTRATION_STAGES } from '@streamloop/model-registry';
-import { parseTargets, startStreamloop } from './server';
-import { runDemo } from './demo';
+import { describeFailure, describeFeatures, loadCheckedSpec, validateSpec } from './spec-check';
 
 const program = new Command();
 program.name('streamloop').description('The machine-learning life cycle as Kafka streams').showHelpAfterError();
@@ -16,6 +15,8 @@ program
   .option('-p, --port <port>', 'HTTP port of the services (PORT)', toPort)
   .action(async (opts: { target: string; port?: number }) => {
     const settings = loadSettings(process.env);
+    // Imported here: the services take seconds to load, which the offline commands do not need.
+    const { parseTargets, startStreamloop } = await import('./server');
     if (opts.port !== undefined) settings.httpPort = opts.port;
     const running = await startStreamloop(settings, parseTargets(opts.target));
     const lines = [`streamloop running targets: ${opts.target}`];
@@ -38,6 +39,7 @@ program
   .option('--after <n>', 'events after the first model (with a shifted world)', toPositiveInt, 2000)
   .option('--seed <n>', 'random seed of the workload', toPositiveInt, 42)
   .action(async (opts: { events: number; after: number; seed: number }) => {
+    const { runDemo } = await import('./demo');
     const summary = await runDemo({ eventsBeforeModel: opts.events, eventsAfterModel: opts.after, seed: opts.seed, log: (l) => console.log(l) });
     console.log(summary.text);
     process.exit(summary.ok ? 0 : 1);
@@ -87,6 +89,41 @@ program
       process.exit(1);
     }
     console.log(JSON.stringify(JSON.parse(text), null, 2));
+  });
+
+program
+  .command('validate')
+  .description('check pipeline specs offline (no broker, no registry): YAML keys, durations, fields and types against the event schema, model params')
+  .argument('<spec...>', 'pipeline spec files (YAML)')
+  .action((files: string[]) => {
+    let failed = 0;
+    for (const file of files) {
+      const report = validateSpec(file);
+      if (report.ok) console.log(report.text);
+      else {
+        failed++;
+        console.error(report.text);
+      }
+    }
+    if (failed > 0) {
+      console.error(`${failed} of ${files.length} spec(s) invalid`);
+      process.exit(1);
+    }
+  });
+
+program
+  .command('features')
+  .description('print the feature vector a pipeline spec produces, in model order: name, type, what computes it, which stage')
+  .argument('<spec>', 'a pipeline spec file (YAML)')
+  .action((file: string) => {
+    let spec;
+    try {
+      spec = loadCheckedSpec(file);
+    } catch (error) {
+      console.error(describeFailure(file, error));
+      process.exit(1);
+    }
+    console.log(describeFeatures(spec));
   });
 
 /**

@@ -200,7 +200,7 @@ test('files: unreadable spec, missing schema, invalid YAML, empty document', () 
   assert.throws(() => loadPipelineSpec('/nonexistent/p.yaml'), /^SpecError: \/nonexistent\/p\.yaml: cannot read the pipeline spec: ENOENT/);
   const dir = tempDir();
   assert.throws(() => parsePipelineSpec(MINIMAL.replace('./event.avsc', './missing.avsc'), join(dir, 'p.yaml')), (e: unknown) => {
-    assert.match((e as Error).message, /p\.yaml: events\.schema: ENOENT: no such file or directory, open '.*missing\.avsc'/);
+    assert.match((e as Error).message, /p\.yaml: events\.schema: expected an Avro schema file at \/.*\/missing\.avsc \(relative to the spec file\), there is none$/);
     return true;
   });
   writeFileSync(join(dir, 'bad.avsc'), '{"type": "record", "name": "B", "fields": [{"name": "a", "type": "strin"}]}');

@@ -28,7 +28,14 @@ export interface EventSchemaInfo {
  * logical type implementation is registered.
  */
 export function readEventSchema(path: string): EventSchemaInfo {
-  const text = readFileSync(path, 'utf8');
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+    // The spec names it relative to its own file, which is easy to get wrong: say where it was looked for.
+    throw new Error(missing ? `expected an Avro schema file at ${path} (relative to the spec file), there is none` : `cannot read ${path}: ${(error as Error).message}`);
+  }
   let json: unknown;
   try {
     json = JSON.parse(text);

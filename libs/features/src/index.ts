@@ -13,3 +13,4 @@ export {
   FeatureStageState, LateEventError, openStageState, processStage, stageOfInput,
   type LateEventOutcome, type StageInput, type StageSink,
 } from './stage';
+export { featureColumns, type FeatureColumn } from './vector-plan';

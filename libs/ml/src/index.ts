@@ -66,10 +66,11 @@ export {
   type GbdtTask,
   type GbdtTree,
 } from './gbdt';
-export { ALGORITHMS, parseGbdtParams, trainClassifier, type Algorithm, type ModelParamValue, type TrainedClassifier, type TrainClassifierOptions } from './trainer';
+export { ALGORITHMS, checkClassifierParams, parseGbdtParams, trainClassifier, type Algorithm, type ModelParamValue, type TrainedClassifier, type TrainClassifierOptions } from './trainer';
 export { featureImportance, meanAbsShap, treeShap, TreeShapExplainer, type FeatureImportance, type TreeEnsemble, type TreeShapResult } from './explain';
 export type { OnnxIo } from './onnx-scorer';
 export { ExternalModelError, externalIo, loadExternalModel, parseExternalMapping, type ExternalModelMapping, type LoadExternalModelOptions } from './external-model';
 export * from './evaluation';
 export * from './search';
+export { checkSearchParams, modelSpecProblems } from './model-params';
 export * from './preprocessing';

@@ -82,6 +82,17 @@ function splitImpute(params: Record<string, ModelParamValue>): { impute: { strat
   return { impute: { strategy, ...(strategy === 'constant' ? { fillValue: (value as number | undefined) ?? 0 } : {}) }, rest };
 }
 
+/**
+ * Reads `model.params` as a fit of the algorithm would (imputation included) without fitting, so a spec can be
+ * checked before any data exists: an unknown or mistyped param throws, naming its `model.params` key.
+ */
+export function checkClassifierParams(algorithm: Algorithm, params: Record<string, ModelParamValue>): void {
+  const { rest } = splitImpute(params);
+  if (algorithm === 'gbdt') parseGbdtParams(rest);
+  else if (algorithm === 'logistic_regression') parseModelParams(rest);
+  else throw new RangeError(`model.algorithm: expected one of ${ALGORITHMS.join(', ')}, got ${JSON.stringify(algorithm)}`);
+}
+
 /** Fits a binary classifier of the given algorithm on rows X (columns in featureNames order) and 0/1 labels y. */
 export function trainClassifier(
   algorithm: Algorithm,

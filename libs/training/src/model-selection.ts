@@ -2,8 +2,8 @@
 // by the final model, so its metrics are an honest estimate of what the published model will do.
 import type { SearchSpec, ThresholdSelection } from '@streamloop/config';
 import {
-  classifierFactory, CV_METRICS, crossValidate, crossValidationObjective, parseGbdtParams, parseModelParams, parseSearchSpace,
-  randomSearch, ROWS_RESOURCE, sampleParams, seededRandom, selectThreshold, stratifiedKFoldSplit, successiveHalving, thresholdMaxF1,
+  checkSearchParams, classifierFactory, CV_METRICS, crossValidate, crossValidationObjective, parseSearchSpace,
+  randomSearch, ROWS_RESOURCE, selectThreshold, stratifiedKFoldSplit, successiveHalving, thresholdMaxF1,
   timeSeriesSplit, type Algorithm, type CvMetric, type Fold, type Matrix, type ModelParamValue, type SearchResult, type TrialRecord,
 } from '@streamloop/ml';
 
@@ -33,28 +33,6 @@ export function metricName(metric: CvMetric): string {
   return metric === 'average_precision' ? 'pr_auc' : metric;
 }
 
-/**
- * Fails before any trial when a searched param is unknown to the algorithm or of the wrong type, naming its
- * `model.search.space` key (otherwise every trial would fail with the same error).
- */
-function checkSpaceParams(algorithm: Algorithm, search: SearchSpec, baseParams: Record<string, ModelParamValue>): void {
-  const space = parseSearchSpace(search.space, 'model.search.space');
-  const probe: Record<string, ModelParamValue> = { ...baseParams, ...sampleParams(space, seededRandom(search.seed)) };
-  if (search.strategy === 'successive_halving' && search.resource !== ROWS_RESOURCE) probe[search.resource] = search.maxResource;
-  try {
-    if (algorithm === 'gbdt') parseGbdtParams(probe);
-    else parseModelParams(probe);
-  } catch (error) {
-    const message = (error as Error).message;
-    const key = /^model\.params\.([A-Za-z0-9_]+)/.exec(message)?.[1];
-    if (key && key in search.space) throw new RangeError(message.replace(`model.params.${key}`, `model.search.space.${key}`), { cause: error });
-    if (key && search.strategy === 'successive_halving' && key === search.resource) {
-      throw new RangeError(message.replace(`model.params.${key}`, 'model.search.resource'), { cause: error });
-    }
-    throw error;
-  }
-}
-
 export interface SearchOutcome {
   result: SearchResult;
   /** What the final model is fitted with: model.params, overridden by the winner's sampled values and, when the halving resource is a model param, its last-rung budget. */
@@ -71,7 +49,8 @@ export function searchParams(
   part: TrainingPart,
   opts: { baseParams: Record<string, ModelParamValue>; threshold: number },
 ): SearchOutcome {
-  checkSpaceParams(model.algorithm, search, opts.baseParams);
+  // Before any trial: a bad param would otherwise fail every one of them with the same error.
+  checkSearchParams(model.algorithm, search, opts.baseParams);
   const folds = trainingFolds(search.cv, part);
   const objective = crossValidationObjective({
     algorithm: model.algorithm, featureNames: model.featureNames, X: part.X, y: part.y, folds,
