@@ -3,8 +3,7 @@ import { KAFKA_DEFAULTS } from './defaults';
 
 /**
  * Splits messages into sends that a broker with the default limits accepts: kafkajs writes one send's messages
- * to a partition as one record batch, which must fit the topic's max.message.bytes (1 MB by default), and it groups
- * a send's messages in time quadratic in their number. A chunk holds at most `maxCount` messages and about
+ * to a partition as one record batch, which must fit the topic's max.message.bytes (1 MB by default). A chunk holds at most `maxCount` messages and about
  * `maxBytes` of keys, values and headers (a single larger message goes alone; the broker judges it).
  */
 export function chunkMessages(messages: Message[], maxBytes: number = KAFKA_DEFAULTS.sendChunkBytes, maxCount: number = KAFKA_DEFAULTS.sendChunkMessages): Message[][] {

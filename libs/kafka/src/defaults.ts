@@ -50,8 +50,11 @@ export const KAFKA_DEFAULTS = {
   maxMessageBytes: 1_048_588,
   /** A send holds at most this many bytes of keys, values and headers, half a default record batch (chunkMessages). */
   sendChunkBytes: 512 * 1024,
-  /** ...and at most this many messages: kafkajs groups a send's messages in time quadratic in their number. */
-  sendChunkMessages: 500,
+  /**
+   * ...and at most this many messages. kafkajs' own grouping of a send's messages took time quadratic in their number,
+   * which made this 500; with the grouping replaced (linear-grouping.ts) the bytes are what limit a send.
+   */
+  sendChunkMessages: 5_000,
   /** How long opening a connection to a broker may take before it is retried (kafkajs' default is 1 s). */
   connectionTimeoutMs: 5_000,
   /** How long a broker may take to answer a request (kafkajs' default). */
