@@ -492,3 +492,50 @@ test('monitoring.alert_cooldown: a duration in milliseconds, 24h by default; any
     (e: Error) => e.message.includes('monitoring.alert_cooldown: expected a duration like 5m, 1h, 7d'),
   );
 });
+
+test('one_hot and hash read int, long and boolean fields (nullable too); categories compared as text; float/double refused', () => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'event.avsc'), JSON.stringify({
+    type: 'record', name: 'E', fields: [
+      { name: 'id', type: 'string' }, { name: 'ts', type: 'long' }, { name: 'user', type: 'string' },
+      { name: 'mcc', type: 'int' }, { name: 'zip', type: ['null', 'long'] }, { name: 'ok', type: ['null', 'boolean'] }, { name: 'score', type: 'double' },
+    ],
+  }));
+  const withTransforms = (transforms: string) => MINIMAL.replace('  version: v1\n', `  version: v1\n  transforms:\n${transforms}`);
+  const parse = (transforms: string) => parsePipelineSpec(withTransforms(transforms), join(dir, 'tiny.yaml'));
+  const problems = (transforms: string): string[] => {
+    try {
+      parse(transforms);
+    } catch (e) {
+      assert.ok(e instanceof SpecError, `expected a SpecError, got ${String(e)}`);
+      return e.problems;
+    }
+    assert.fail('the spec was accepted');
+  };
+  const spec = parse([
+    '    - { name: mcc, op: one_hot, field: mcc, categories: [5411, "5812", -1] }',
+    '    - { name: zip, op: one_hot, field: zip, categories: [1012] }',
+    '    - { name: ok, op: one_hot, field: ok, categories: [true, "false"] }',
+    '    - { name: mcc_h, op: hash, field: mcc, buckets: 8 }',
+    '    - { name: zip_h, op: hash, field: zip, buckets: 8 }',
+    '    - { name: ok_h, op: hash, field: ok, buckets: 2 }',
+  ].join('\n') + '\n');
+  // YAML numbers and booleans become the text the value is compared as.
+  assert.deepEqual(spec.features.transforms.map((t) => (t.op === 'one_hot' ? t.categories : t.op)), [['5411', '5812', '-1'], ['1012'], ['true', 'false'], 'hash', 'hash', 'hash']);
+  assert.ok(featureNamesOf(spec.features).includes('mcc=5411') && featureNamesOf(spec.features).includes('ok=true'));
+  assert.deepEqual(problems([
+    '    - { name: s, op: one_hot, field: score, categories: [1] }',
+    '    - { name: s_h, op: hash, field: score, buckets: 8 }',
+    '    - { name: mcc, op: one_hot, field: mcc, categories: [1.5, 3, "3", x] }',
+    '    - { name: ok, op: one_hot, field: ok, categories: [yes] }',
+  ].join('\n') + '\n'), [
+    // A category listed twice by its text ("3" and 3) also claims its column twice, as for strings.
+    'features.transforms[2].name: feature name "mcc=3" is used twice (also by features.transforms[2].name)',
+    'features.transforms[0].field: field "score" is double in the event schema, expected a string, enum, int, long or boolean (a float or double has no exact text to compare as a category)',
+    'features.transforms[1].field: field "score" is double in the event schema, expected a string, enum, int, long or boolean (a float or double has no exact text to compare as a category)',
+    'features.transforms[2].categories[0]: expected an integer like the field "mcc" (int), got "1.5"',
+    'features.transforms[2].categories[2]: "3" is listed twice',
+    'features.transforms[2].categories[3]: expected an integer like the field "mcc" (int), got "x"',
+    'features.transforms[3].categories[0]: expected true or false like the field "ok" (["null", boolean]), got "yes"',
+  ]);
+});

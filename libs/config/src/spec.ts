@@ -36,7 +36,9 @@ const transformSchema = z.discriminatedUnion('op', [
   numericOp('log1p'),
   z.object({ name: featureName, op: z.literal('clip'), field: fieldName, min: z.number(), max: z.number() }).strict(),
   z.object({ name: featureName, op: z.literal('bucketize'), field: fieldName, boundaries: z.array(z.number()).min(1) }).strict(),
-  z.object({ name: featureName, op: z.literal('one_hot'), field: fieldName, categories: z.array(z.string().min(1)).min(1) }).strict(),
+  // Categories are compared as text (see categoryText in @streamloop/features), so YAML numbers and booleans are kept as
+  // their text: `3` and `"3"` are the same category.
+  z.object({ name: featureName, op: z.literal('one_hot'), field: fieldName, categories: z.array(z.union([z.string().min(1), z.number(), z.boolean()]).transform(String)).min(1) }).strict(),
   z.object({ name: featureName, op: z.literal('hash'), field: fieldName, buckets: z.number().int().min(2).max(4096) }).strict(),
   z.object({ name: featureName, op: z.literal('hour_of_day') }).strict(),
   z.object({ name: featureName, op: z.literal('day_of_week') }).strict(),
@@ -555,6 +557,15 @@ function crossCheck(spec: PipelineSpec): string[] {
     const f = field(path, name);
     if (f && f.kind !== 'number' && f.kind !== 'boolean') typeProblem(path, f, 'a number (int, long, float, double) or boolean');
   };
+  /** A field read as category text: strings, enums, int/long (decimal digits) and booleans; not float/double, whose text is not exact. */
+  const categorical = (path: string, name: string): EventField | undefined => {
+    const f = field(path, name);
+    const integer = f?.kind === 'number' && (f.typeName === 'int' || f.typeName === 'long');
+    if (f && !integer && f.kind !== 'string' && f.kind !== 'enum' && f.kind !== 'boolean') {
+      typeProblem(path, f, 'a string, enum, int, long or boolean (a float or double has no exact text to compare as a category)');
+    }
+    return f;
+  };
   const keyLike = (path: string, name: string) => {
     const f = field(path, name);
     if (f && !['string', 'enum', 'number'].includes(f.kind)) typeProblem(path, f, 'a string, enum or integer entity key');
@@ -612,22 +623,23 @@ function crossCheck(spec: PipelineSpec): string[] {
         });
         break;
       case 'one_hot': {
-        const f = field(`${path}.field`, t.field);
-        if (f && f.kind !== 'string' && f.kind !== 'enum') typeProblem(`${path}.field`, f, 'a string or enum');
+        const f = categorical(`${path}.field`, t.field);
         const seen = new Set<string>();
         t.categories.forEach((c, j) => {
-          if (seen.has(c)) problems.push(`${path}.categories[${j}]: "${c}" is listed twice`);
+          const at = `${path}.categories[${j}]`;
+          if (seen.has(c)) problems.push(`${at}: "${c}" is listed twice`);
           seen.add(c);
-          if (c === ONE_HOT_OTHER) problems.push(`${path}.categories[${j}]: "${ONE_HOT_OTHER}" is reserved for values outside the list`);
-          else if (f?.symbols && !f.symbols.includes(c)) problems.push(`${path}.categories[${j}]: "${c}" is not a symbol of the enum field "${f.name}" (${f.symbols.join(', ')})`);
+          if (c === ONE_HOT_OTHER) problems.push(`${at}: "${ONE_HOT_OTHER}" is reserved for values outside the list`);
+          else if (f?.symbols && !f.symbols.includes(c)) problems.push(`${at}: "${c}" is not a symbol of the enum field "${f.name}" (${f.symbols.join(', ')})`);
+          // A category the field can never take would be a column that is always 0: almost certainly a typo.
+          else if (f?.kind === 'number' && !/^-?\d+$/.test(c)) problems.push(`${at}: expected an integer like the field "${f.name}" (${describeFieldType(f)}), got "${c}"`);
+          else if (f?.kind === 'boolean' && c !== 'true' && c !== 'false') problems.push(`${at}: expected true or false like the field "${f.name}" (${describeFieldType(f)}), got "${c}"`);
         });
         break;
       }
-      case 'hash': {
-        const f = field(`${path}.field`, t.field);
-        if (f && f.kind !== 'string' && f.kind !== 'enum') typeProblem(`${path}.field`, f, 'a string or enum');
+      case 'hash':
+        categorical(`${path}.field`, t.field);
         break;
-      }
       case 'not_equal': {
         const f = field(`${path}.field`, t.field);
         if (!f) break;

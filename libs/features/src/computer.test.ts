@@ -355,3 +355,30 @@ test('hash transform: one column per bucket, murmur3_32 of the UTF-8 value mod b
   const missing = f.peek(ev('x', T0, 'c', 1, { category: null })).values;
   assert.ok(Object.values(missing).every(Number.isNaN));
 });
+
+test('one_hot and hash over int, long and boolean fields: compared by their text ("3", decimal digits, "true"/"false")', () => {
+  const BIG_LONG = 9_007_199_254_740_991; // the largest long avsc decodes (it refuses beyond 2^53 - 1)
+  const f = new FeatureComputer(spec({
+    transforms: [
+      // The config loader turns YAML numbers and booleans in categories into their text.
+      { name: 'mcc', op: 'one_hot', field: 'mcc', categories: ['3', String(BIG_LONG)] },
+      { name: 'flag', op: 'one_hot', field: 'flag', categories: ['true'] },
+      { name: 'h', op: 'hash', field: 'mcc', buckets: 16 },
+    ],
+  }));
+  const columns = (values: Record<string, number>, prefix: string) => f.featureNames.filter((n) => n.startsWith(prefix)).map((n) => values[n]);
+  const at = (extra: Record<string, unknown>) => f.peek(ev('x', T0, 'c', 1, extra)).values;
+  // An int from Avro, the same value as a REST caller's JSON string, a long, another int, a missing value.
+  assert.deepEqual(columns(at({ mcc: 3, flag: true }), 'mcc='), [1, 0, 0]);
+  assert.deepEqual(columns(at({ mcc: '3', flag: true }), 'mcc='), [1, 0, 0]);
+  assert.deepEqual(columns(at({ mcc: BIG_LONG, flag: true }), 'mcc='), [0, 1, 0]);
+  assert.deepEqual(columns(at({ mcc: 4, flag: true }), 'mcc='), [0, 0, 1], 'an unlisted int goes to __other__');
+  assert.ok(columns(at({ mcc: null, flag: true }), 'mcc=').every(Number.isNaN));
+  assert.deepEqual(columns(at({ mcc: 3, flag: true }), 'flag='), [1, 0]);
+  assert.deepEqual(columns(at({ mcc: 3, flag: false }), 'flag='), [0, 1], 'false is not listed: __other__');
+  // Hash: the int 3 lands where the text "3" does (murmur3_32("3") = 264741300 → bucket 4 of 16).
+  assert.deepEqual(columns(at({ mcc: 3 }), 'h=#'), columns(at({ mcc: '3' }), 'h=#'));
+  assert.equal(columns(at({ mcc: 3 }), 'h=#').indexOf(1), 4);
+  assert.deepEqual(columns(at({ mcc: BIG_LONG }), 'h=#'), columns(at({ mcc: String(BIG_LONG) }), 'h=#'));
+  assert.equal(columns(at({ mcc: BIG_LONG }), 'h=#').reduce((a, b) => a + b, 0), 1);
+});

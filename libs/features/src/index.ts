@@ -3,7 +3,7 @@ export {
 } from './computer';
 export { BucketedWindow, type WindowStats, type BucketedWindowOptions } from './window';
 export { HllWindow, HLL_PRECISION, HLL_REGISTERS, murmur3, hashString, addHash, hllEstimate } from './hll';
-export { compileTransform, toNumber, type CompiledTransform, type TransformInput } from './transforms';
+export { categoryText, compileTransform, toNumber, type CompiledTransform, type TransformInput } from './transforms';
 export {
   encodeEntityState, decodeEntityState, layoutFingerprint, SNAPSHOT_VERSION,
   type EncodedEntityState, type EncodedSeries, type SeriesShape,

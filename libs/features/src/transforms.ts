@@ -30,6 +30,15 @@ export function toNumber(v: unknown): number {
 
 const missing = (v: unknown) => v === null || v === undefined;
 
+/**
+ * The text a one-hot or hash compares: strings and enum symbols as they are, int and long in decimal digits (avsc
+ * decodes a long as a number and refuses one beyond 2^53, so its digits are exact), booleans "true"/"false". REST
+ * callers may send 3 or "3": both are the category "3".
+ */
+export function categoryText(v: unknown): string {
+  return String(v);
+}
+
 /** Compiles one transform of a validated spec. New ops are a new case here plus their schema in @streamloop/config. */
 export function compileTransform(t: TransformSpec): CompiledTransform {
   const one = (f: (input: TransformInput) => number): CompiledTransform => ({ columns: [t.name], write: (input, out) => void out.push(f(input)) });
@@ -69,7 +78,7 @@ export function compileTransform(t: TransformSpec): CompiledTransform {
             for (let i = 0; i < width; i++) out.push(Number.NaN);
             return;
           }
-          const hit = index.get(String(v)) ?? width - 1; // the last column is name=__other__
+          const hit = index.get(categoryText(v)) ?? width - 1; // the last column is name=__other__
           for (let i = 0; i < width; i++) out.push(i === hit ? 1 : 0);
         },
       };
@@ -81,7 +90,7 @@ export function compileTransform(t: TransformSpec): CompiledTransform {
         columns: hashColumns(t.name, t.buckets),
         write: ({ event }, out) => {
           const v = event[t.field];
-          const hit = missing(v) ? -1 : hashString(String(v)) % t.buckets;
+          const hit = missing(v) ? -1 : hashString(categoryText(v)) % t.buckets;
           // Missing is not a value: NaN in every column, as for one-hot.
           for (let i = 0; i < t.buckets; i++) out.push(hit < 0 ? Number.NaN : i === hit ? 1 : 0);
         },
