@@ -106,8 +106,11 @@ test('durations', () => {
   assert.equal(parseDuration('30s'), 30_000);
   assert.equal(parseDuration('1.5h'), 5_400_000);
   assert.equal(parseDuration('7d'), 7 * 86_400_000);
-  for (const bad of ['1 hour', '0s', '5', 'm', '-1m', '1w', '']) assert.equal(parseDuration(bad), undefined, bad);
-  assert.deepEqual([300_000, 86_400_000, 1500, 90_000].map(formatDuration), ['5m', '1d', '1500ms', '90s']);
+  assert.equal(parseDuration('1w'), 7 * 86_400_000);
+  assert.equal(parseDuration('2w'), parseDuration('14d'));
+  assert.equal(parseDuration('0.5w'), 84 * 3_600_000);
+  for (const bad of ['1 hour', '0s', '5', 'm', '-1m', '1W', '1wk', 'w', '']) assert.equal(parseDuration(bad), undefined, bad);
+  assert.deepEqual([300_000, 86_400_000, 1500, 90_000, 7 * 86_400_000, 14 * 86_400_000, 8 * 86_400_000].map(formatDuration), ['5m', '1d', '1500ms', '90s', '1w', '2w', '8d']);
 });
 
 test('a bad duration names the file, the key path, what was expected and what was found', () => {
