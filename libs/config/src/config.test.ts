@@ -542,3 +542,29 @@ test('one_hot and hash read int, long and boolean fields (nullable too); categor
     'features.transforms[3].categories[0]: expected true or false like the field "ok" (["null", boolean]), got "yes"',
   ]);
 });
+
+test('entity keys (events.entity_field, aggregate entity) are a string, enum, int or long; not float, double or boolean', () => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'event.avsc'), JSON.stringify({
+    type: 'record', name: 'E', fields: [
+      { name: 'id', type: 'string' }, { name: 'ts', type: 'long' }, { name: 'user', type: ['null', 'string'] },
+      { name: 'n', type: 'int' }, { name: 'account', type: ['null', 'long'] }, { name: 'tier', type: { type: 'enum', name: 'Tier', symbols: ['a', 'b'] } },
+      { name: 'score', type: 'double' }, { name: 'ratio', type: ['null', 'float'] }, { name: 'ok', type: 'boolean' },
+    ],
+  }));
+  const yaml = (entityField: string, aggregateEntity: string) => MINIMAL
+    .replace('entity_field: user', `entity_field: ${entityField}`)
+    .replace('entity: user', `entity: ${aggregateEntity}`);
+  for (const key of ['user', 'n', 'account', 'tier']) assert.equal(parsePipelineSpec(yaml(key, key), join(dir, 'tiny.yaml')).events.entityField, key);
+  assert.throws(() => parsePipelineSpec(yaml('score', 'ok'), join(dir, 'tiny.yaml')), (e: unknown) => {
+    assert.ok(e instanceof SpecError);
+    assert.deepEqual(e.problems, [
+      'events.entity_field: field "score" is double in the event schema, expected a string, enum, int or long entity key',
+      'features.aggregates[0].entity: field "ok" is boolean in the event schema, expected a string, enum, int or long entity key',
+    ]);
+    assert.ok(e.message.includes(join(dir, 'tiny.yaml')), 'the message names the file');
+    return true;
+  });
+  assert.throws(() => parsePipelineSpec(yaml('user', 'ratio'), join(dir, 'tiny.yaml')),
+    /tiny\.yaml: features\.aggregates\[0\]\.entity: field "ratio" is \["null", float\] in the event schema, expected a string, enum, int or long entity key$/);
+});

@@ -566,9 +566,11 @@ function crossCheck(spec: PipelineSpec): string[] {
     }
     return f;
   };
+  /** An entity key: its text keys state and Kafka partitions, so it must be exact; a float or double (1.0 vs 1) is not. */
   const keyLike = (path: string, name: string) => {
     const f = field(path, name);
-    if (f && !['string', 'enum', 'number'].includes(f.kind)) typeProblem(path, f, 'a string, enum or integer entity key');
+    const integer = f?.kind === 'number' && (f.typeName === 'int' || f.typeName === 'long');
+    if (f && !integer && f.kind !== 'string' && f.kind !== 'enum') typeProblem(path, f, 'a string, enum, int or long entity key');
   };
 
   const id = field('events.id_field', spec.events.idField);
