@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 // The other replacement of a kafkajs module, which must happen at the same early moment.
 import './linear-grouping';
+import { replaceKafkajsModule } from './module-patch';
 
 /**
  * kafkajs 2.2.4 lets records of aborted transactions through to read_committed consumers. A fetch answer lists the
@@ -57,15 +58,7 @@ const require = createRequire(import.meta.url);
 const FILTER_MODULE = 'kafkajs/src/consumer/filterAbortedMessages';
 const BATCH_MODULE = 'kafkajs/src/consumer/batch';
 
-(function installAbortedFilter(): void {
-  const version = (require('kafkajs/package.json') as { version: string }).version;
-  if (version !== '2.2.4') throw new Error(`aborted-filter: written for kafkajs 2.2.4, found ${version}; check its consumer/filterAbortedMessages.js`);
-  const path = require.resolve(FILTER_MODULE);
-  if (require.cache[path]?.exports === filterAbortedRecords) return;
-  if (require.cache[require.resolve(BATCH_MODULE)]) return; // too late: verifyAbortedFilter says so
-  require(FILTER_MODULE); // make kafkajs' own module entry, then put the fix in its place
-  require.cache[path]!.exports = filterAbortedRecords;
-})();
+replaceKafkajsModule(FILTER_MODULE, BATCH_MODULE, filterAbortedRecords);
 
 /** Throws unless kafkajs' consumer batches filter aborted transactions with the fix above. */
 export function verifyAbortedFilter(): void {

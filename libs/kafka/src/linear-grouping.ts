@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { isReplaced, replaceKafkajsModule } from './module-patch';
 
 /**
  * kafkajs 2.2.4 groups a send's messages by partition with `{ [partition]: [...current, message] }` for each message:
@@ -24,22 +24,14 @@ export function groupMessagesPerPartition<M>({ topic, partitionMetadata, message
   return grouped;
 }
 
-const require = createRequire(import.meta.url);
 const GROUPING_MODULE = 'kafkajs/src/producer/groupMessagesPerPartition';
 const SEND_MODULE = 'kafkajs/src/producer/sendMessages';
 
-(function installLinearGrouping(): void {
-  const path = require.resolve(GROUPING_MODULE);
-  if (require.cache[path]?.exports === groupMessagesPerPartition) return;
-  if (require.cache[require.resolve(SEND_MODULE)]) return; // too late: verifyLinearGrouping says so
-  require(GROUPING_MODULE);
-  require.cache[path]!.exports = groupMessagesPerPartition;
-})();
+replaceKafkajsModule(GROUPING_MODULE, SEND_MODULE, groupMessagesPerPartition);
 
 /** Throws unless kafkajs' producer groups messages with the function above. */
 export function verifyLinearGrouping(): void {
-  const path = require.resolve(GROUPING_MODULE);
-  if (require.cache[path]?.exports !== groupMessagesPerPartition) {
+  if (!isReplaced(GROUPING_MODULE, groupMessagesPerPartition)) {
     throw new Error('kafkajs was loaded before @streamloop/kafka could replace its message grouping: import @streamloop/kafka before kafkajs');
   }
 }

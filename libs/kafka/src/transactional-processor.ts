@@ -257,10 +257,9 @@ export async function runTransactionalProcessor(options: TransactionalProcessorO
       const p = await openProducer();
       const transaction = await p.transaction();
       try {
-        // All topics in one produce request per round (one AddPartitionsToTxn, one round trip); a topic with more
-        // than one chunk's worth of messages continues in the next round (see chunkMessages).
-        // Chunked per topic over the whole round: kafkajs merges a send's entries of one topic, so chunks made per
-        // partition's outputs would add up past a record batch's size limit.
+        // All topics in one produce request per send (one AddPartitionsToTxn, one round trip); a topic with more than
+        // one chunk's worth of messages continues in the next send. Chunked per topic over the whole round: kafkajs
+        // merges a send's entries of one topic, so chunks made per partition would add up past a record batch's limit.
         const byTopic = new Map<string, Message[]>();
         for (const { outputs } of round) {
           for (const out of outputs) {
