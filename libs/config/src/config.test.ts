@@ -138,7 +138,7 @@ test('every problem is reported at once, each with its key path and the value fo
   assert.deepEqual(problems, [
     'pipeline: expected lowercase letters, digits, _ or -, starting with a letter, got "Fraud!"',
     'events.partitions: expected a number, got "three"',
-    'features.transforms[1].op: expected one of passthrough, log1p, clip, bucketize, one_hot, hash, hour_of_day, day_of_week, not_equal, ratio, got "log2"',
+    'features.transforms[1].op: expected one of passthrough, log1p, clip, bucketize, one_hot, hash, hour_of_day, day_of_week, not_equal, ratio, expr, got "log2"',
     'model.algorithm: expected one of logistic_regression, gbdt, got "svm"',
     'model.threshold: expected a number <= 1, got 1.5',
     'monitoring.psi_bins: expected an integer, got 2.5',
@@ -148,7 +148,7 @@ test('every problem is reported at once, each with its key path and the value fo
     return true;
   });
   assert.deepEqual(problemsOf((t) => t.replace(/^labels:\n {2}field: is_fraud\n/m, '')), ['labels: required, expected an object']);
-  assert.deepEqual(problemsOf((t) => t.replace('- { name: hour_of_day, op: hour_of_day }', '- { name: hour_of_day }')), ['features.transforms[3].op: required, one of passthrough, log1p, clip, bucketize, one_hot, hash, hour_of_day, day_of_week, not_equal, ratio']);
+  assert.deepEqual(problemsOf((t) => t.replace('- { name: hour_of_day, op: hour_of_day }', '- { name: hour_of_day }')), ['features.transforms[3].op: required, one of passthrough, log1p, clip, bucketize, one_hot, hash, hour_of_day, day_of_week, not_equal, ratio, expr']);
 });
 
 test('references are checked against the event schema: existence and type', () => {
@@ -171,9 +171,21 @@ test('references are checked against the event schema: existence and type', () =
   ]);
 });
 
-test('ratio operands must be aggregates or numeric event fields; names must be unique', () => {
+test('ratio operands must be aggregates, earlier one-number transforms or numeric event fields; names must be unique', () => {
   assert.deepEqual(problemsOf((t) => t.replace('denominator: card_amount_mean_24h', 'denominator: nope')), [
-    'features.transforms[8].denominator: "nope" is neither an aggregate (card_txn_count_1h, card_txn_count_24h, card_amount_mean_24h, card_amount_max_24h, card_secs_since_last, merchant_txn_count_1h) nor an event field (transaction_id, event_time, card_id, merchant_id, merchant_category, amount, currency, country, is_online, device_id)',
+    'features.transforms[8].denominator: "nope" is neither an aggregate (card_txn_count_1h, card_txn_count_24h, card_amount_mean_24h, card_amount_max_24h, card_secs_since_last, merchant_txn_count_1h), an earlier transform (amount, log_amount, is_online, hour_of_day, amount_clipped, amount_bucket, foreign) nor an event field (transaction_id, event_time, card_id, merchant_id, merchant_category, amount, currency, country, is_online, device_id)',
+  ]);
+  // An earlier transform is read like an aggregate; a later one, or one of several columns, is not one number to read.
+  const ratioOf = variant((t) => t.replace('numerator: amount, denominator: card_amount_mean_24h', 'numerator: amount_clipped, denominator: log_amount'));
+  assert.deepEqual(ratioOf.features.transforms[8], { name: 'amount_vs_card_mean', op: 'ratio', numerator: 'amount_clipped', denominator: 'log_amount' });
+  assert.deepEqual(problemsOf((t) => t.replace('denominator: card_amount_mean_24h', 'denominator: category')), [
+    'features.transforms[8].denominator: "category" is a one_hot transform (features.transforms[4]) of several columns, not one number',
+  ]);
+  assert.deepEqual(problemsOf((t) => t.replace('denominator: card_amount_mean_24h', 'denominator: amount_vs_card_mean')), [
+    'features.transforms[8].denominator: "amount_vs_card_mean" is features.transforms[8], this transform itself; a transform reads only the transforms before it',
+  ]);
+  assert.deepEqual(problemsOf((t) => t.replace('{ name: amount_clipped,', '{ name: amount_vs_card_mean_2, op: ratio, numerator: amount, denominator: amount_clip }\n    - { name: amount_clip,')), [
+    'features.transforms[5].denominator: "amount_clip" is features.transforms[6], declared after this one; a transform reads only the transforms before it',
   ]);
   assert.deepEqual(problemsOf((t) => t.replace('numerator: amount', 'numerator: country')), [
     'features.transforms[8].numerator: field "country" is string in the event schema, expected a number or boolean',

@@ -3,12 +3,16 @@ export {
   loadPipelineSpec, parsePipelineSpec, featureNamesOf, hashColumns, oneHotColumns, SpecError,
   ONE_HOT_OTHER, TRANSFORM_OPS, AGGREGATE_OPS, LATE_EVENT_POLICIES, MODEL_ALGORITHMS, TOPIC_ROLES,
   type PipelineSpec, type EventsSpec, type FeaturesSpec, type LabelsSpec, type ModelSpec, type TrainingSpec, type MonitoringSpec,
-  type TransformSpec, type TransformOp, type AggregateSpec, type AggregateOp, type WindowedAggregateSpec, type TimeSinceLastSpec,
+  type TransformSpec, type TransformOp, type ExprTransformSpec, type AggregateSpec, type AggregateOp, type WindowedAggregateSpec, type TimeSinceLastSpec,
   type LastSpec, type EwmMeanSpec, type LateEventPolicy,
   type ModelAlgorithm, type TopicRole,
   SEARCH_STRATEGIES, SEARCH_METRICS, CV_KINDS, ROWS_RESOURCE,
   type SearchSpec, type SearchStrategy, type SearchMetric, type SearchDistribution, type CvKind, type ThresholdSelection,
 } from './spec';
+export {
+  parseExpr, exprNames, ExprError, EXPR_FUNCTIONS,
+  type ExprNode, type ExprFunction, type ExprBinaryOp, type ExprArithmeticOp, type ExprComparisonOp,
+} from './expr';
 export { topicsFor, featureStageTopics, DEFAULT_MODELS_TOPIC, type PipelineTopics } from './topics';
 export { readEventSchema, type EventField, type EventSchemaInfo } from './event-schema';
 export {

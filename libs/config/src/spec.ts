@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { PlatformError } from '@streamloop/errors';
 import { parseDuration } from './duration';
 import { describeFieldType, readEventSchema, type EventField, type EventSchemaInfo } from './event-schema';
+import { exprNames, parseExpr, ExprError, type ExprNode } from './expr';
 import { describeIssue, shown } from './issues';
 import { topicsFor } from './topics';
 
@@ -30,7 +31,7 @@ const topicName = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'expected a Kafka 
 const numericOp = <Op extends string>(op: Op) => z.object({ name: featureName, op: z.literal(op), field: fieldName }).strict();
 
 /** Per-event transforms; `op` picks the shape. */
-export const TRANSFORM_OPS = ['passthrough', 'log1p', 'clip', 'bucketize', 'one_hot', 'hash', 'hour_of_day', 'day_of_week', 'not_equal', 'ratio'] as const;
+export const TRANSFORM_OPS = ['passthrough', 'log1p', 'clip', 'bucketize', 'one_hot', 'hash', 'hour_of_day', 'day_of_week', 'not_equal', 'ratio', 'expr'] as const;
 const transformSchema = z.discriminatedUnion('op', [
   numericOp('passthrough'),
   numericOp('log1p'),
@@ -44,6 +45,8 @@ const transformSchema = z.discriminatedUnion('op', [
   z.object({ name: featureName, op: z.literal('day_of_week') }).strict(),
   z.object({ name: featureName, op: z.literal('not_equal'), field: fieldName, value: z.union([z.string(), z.number(), z.boolean()]) }).strict(),
   z.object({ name: featureName, op: z.literal('ratio'), numerator: fieldName, denominator: fieldName }).strict(),
+  // Parsed and checked by the loader (parseExpr, crossCheck); the text stays for messages and `streamloop features`.
+  z.object({ name: featureName, op: z.literal('expr'), expr: z.string().min(1) }).strict(),
 ]);
 
 /** Per-entity aggregates; count … distinct_count run over a sliding event-time window, the others keep no window. */
@@ -237,7 +240,10 @@ const specSchema = z.object({
 // ---------------------------------------------------------------------------------------------------------
 // The validated spec as the services use it: camelCase, durations in ms, the schema path absolute.
 
-export type TransformSpec = z.infer<typeof transformSchema>;
+type RawTransformSpec = z.infer<typeof transformSchema>;
+/** An `expr` transform; `ast` is its parsed expression, set by the loader (a hand-built spec may carry only the text). */
+export type ExprTransformSpec = Extract<RawTransformSpec, { op: 'expr' }> & { ast?: ExprNode };
+export type TransformSpec = Exclude<RawTransformSpec, { op: 'expr' }> | ExprTransformSpec;
 export type TransformOp = TransformSpec['op'];
 /** An aggregate over a sliding event-time window; `windowMs` is `window` in milliseconds. */
 export type WindowedAggregateSpec = Extract<z.infer<typeof aggregateSchema>, { window: string }> & { windowMs: number };
@@ -420,7 +426,7 @@ export function parsePipelineSpec(text: string, fileName: string): PipelineSpec 
     topics: raw.topics,
     features: {
       version: raw.features.version,
-      transforms: raw.features.transforms,
+      transforms: raw.features.transforms.map((t): TransformSpec => (t.op === 'expr' ? { ...t, ast: parsedOrUndefined(t.expr) } : t)),
       aggregates: raw.features.aggregates.map((a): AggregateSpec => {
         if ('window' in a) return { ...a, windowMs: parseDuration(a.window)! };
         if (a.op === 'ewm_mean') return { ...a, halfLifeMs: parseDuration(a.half_life)! };
@@ -462,6 +468,16 @@ export function parsePipelineSpec(text: string, fileName: string): PipelineSpec 
   const problems = crossCheck(spec);
   if (problems.length > 0) throw new SpecError(fileName, problems);
   return spec;
+}
+
+/** The expression's AST; undefined when it does not parse (crossCheck reports why, with the key). */
+function parsedOrUndefined(text: string): ExprNode | undefined {
+  try {
+    return parseExpr(text);
+  } catch (error) {
+    if (error instanceof ExprError) return undefined;
+    throw error;
+  }
 }
 
 function thresholdSelectionOf(threshold: unknown): ThresholdSelection | null {
@@ -607,6 +623,27 @@ function crossCheck(spec: PipelineSpec): string[] {
     } else if ('field' in a) numeric(`${path}.field`, a.field);
   });
 
+  /**
+   * What is wrong with `name` as a number read by transforms[i] (a ratio operand, a name in an expr), or undefined.
+   * It reads, in this order: an aggregate (the entity's state before the event), a one-number transform declared
+   * before i, a number or boolean event field; the features computer resolves names the same way.
+   */
+  const transformsByName = new Map(spec.features.transforms.map((t, j) => [t.name, { t, j }]));
+  const oneNumber = (t: TransformSpec) => t.op !== 'one_hot' && t.op !== 'hash';
+  const operandProblem = (name: string, i: number): string | undefined => {
+    if (aggregateNames.has(name)) return undefined;
+    const declared = transformsByName.get(name);
+    if (declared && declared.j < i && oneNumber(declared.t)) return undefined;
+    const f = fields.get(name);
+    if (f) return f.kind === 'number' || f.kind === 'boolean' ? undefined : `field "${f.name}" is ${describeFieldType(f)} in the event schema, expected a number or boolean`;
+    if (declared && declared.j >= i) {
+      return `"${name}" is features.transforms[${declared.j}], ${declared.j === i ? 'this transform itself' : 'declared after this one'}; a transform reads only the transforms before it`;
+    }
+    if (declared) return `"${name}" is a ${declared.t.op} transform (features.transforms[${declared.j}]) of several columns, not one number`;
+    const earlier = spec.features.transforms.slice(0, i).filter(oneNumber).map((t) => t.name);
+    return `"${name}" is neither an aggregate (${[...aggregateNames].join(', ') || 'none declared'}), an earlier transform (${earlier.join(', ') || 'none'}) nor an event field (${fieldList()})`;
+  };
+
   spec.features.transforms.forEach((t, i) => {
     const path = `features.transforms[${i}]`;
     switch (t.op) {
@@ -653,14 +690,28 @@ function crossCheck(spec: PipelineSpec): string[] {
       }
       case 'ratio':
         for (const side of ['numerator', 'denominator'] as const) {
-          const ref = t[side];
-          // An aggregate of that name wins over an event field of the same name.
-          if (aggregateNames.has(ref)) continue;
-          const f = fields.get(ref);
-          if (!f) problems.push(`${path}.${side}: "${ref}" is neither an aggregate (${[...aggregateNames].join(', ') || 'none declared'}) nor an event field (${fieldList()})`);
-          else if (f.kind !== 'number' && f.kind !== 'boolean') typeProblem(`${path}.${side}`, f, 'a number or boolean');
+          const problem = operandProblem(t[side], i);
+          if (problem) problems.push(`${path}.${side}: ${problem}`);
         }
         break;
+      case 'expr': {
+        // The loader leaves no AST when the text does not parse: parse again for the reason.
+        let ast = t.ast;
+        if (!ast) {
+          try {
+            ast = parseExpr(t.expr);
+          } catch (error) {
+            if (!(error instanceof ExprError)) throw error;
+            problems.push(`${path}.expr: ${error.message}`);
+            break;
+          }
+        }
+        for (const { name, column } of exprNames(ast)) {
+          const problem = operandProblem(name, i);
+          if (problem) problems.push(`${path}.expr: column ${column}: ${problem}`);
+        }
+        break;
+      }
       case 'hour_of_day':
       case 'day_of_week':
         break;

@@ -239,16 +239,20 @@ export class FeatureComputer {
   /** The feature vector of an event without changing any state (REST predict). */
   peek(event: Record<string, unknown>, external?: Readonly<Record<string, number>>): ComputedFeatures {
     const time = this.eventTimeOf(event);
-    const aggregates = new Map<string, number>();
+    // What a ratio or an expr may read: the aggregates, then each one-number transform once computed.
+    const features = new Map<string, number>();
     const aggregateValues: number[] = [];
     for (const plan of this.plans) {
       const v = this.ownedPlans.has(plan) ? this.readAggregate(plan, event, time) : (external?.[plan.spec.name] ?? Number.NaN);
-      aggregates.set(plan.spec.name, v);
+      features.set(plan.spec.name, v);
       aggregateValues.push(v);
     }
     const out: number[] = [];
-    const input = { event, time, aggregates };
-    for (const t of this.transforms) t.write(input, out);
+    const input = { event, time, features };
+    for (const t of this.transforms) {
+      t.write(input, out);
+      if (t.columns.length === 1) features.set(t.columns[0], out[out.length - 1]);
+    }
     out.push(...aggregateValues);
     const values: Record<string, number> = {};
     this.names.forEach((name, i) => (values[name] = out[i]));

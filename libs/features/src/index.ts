@@ -3,6 +3,7 @@ export {
 } from './computer';
 export { BucketedWindow, type WindowStats, type BucketedWindowOptions } from './window';
 export { HllWindow, HLL_PRECISION, HLL_REGISTERS, murmur3, hashString, addHash, hllEstimate } from './hll';
+export { evaluateExpr, type ExprReader } from './expr';
 export { categoryText, compileTransform, toNumber, type CompiledTransform, type TransformInput } from './transforms';
 export {
   encodeEntityState, decodeEntityState, layoutFingerprint, SNAPSHOT_VERSION,

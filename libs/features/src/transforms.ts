@@ -1,13 +1,17 @@
-import { hashColumns, oneHotColumns, type TransformSpec } from '@streamloop/config';
+import { hashColumns, oneHotColumns, parseExpr, type TransformSpec } from '@streamloop/config';
+import { evaluateExpr } from './expr';
 import { hashString } from './hll';
 
-/** What a transform can read besides the event: its event time and the aggregates computed before it. */
+/** What a transform can read besides the event: its event time and the features computed before it. */
 export interface TransformInput {
   event: Record<string, unknown>;
   /** Event time, epoch ms. */
   time: number;
-  /** Aggregate values from the entity's state before this event, by aggregate name. */
-  aggregates: ReadonlyMap<string, number>;
+  /**
+   * By feature name: every aggregate (from the entity's state before this event) and each one-number transform
+   * computed so far, i.e. declared before the one reading it.
+   */
+  features: ReadonlyMap<string, number>;
 }
 
 /** A transform compiled once per spec: its output column names and a function writing them in that order. */
@@ -107,13 +111,21 @@ export function compileTransform(t: TransformSpec): CompiledTransform {
         if (missing(v)) return Number.NaN;
         return v === t.value ? 0 : 1;
       });
-    case 'ratio': {
-      const operand = (name: string, { event, aggregates }: TransformInput) => aggregates.get(name) ?? toNumber(event[name]);
+    case 'ratio':
       return one((input) => {
-        const d = operand(t.denominator, input);
+        const d = operandOf(t.denominator, input);
         if (d === 0 || Number.isNaN(d)) return Number.NaN;
-        return operand(t.numerator, input) / d;
+        return operandOf(t.numerator, input) / d;
       });
+    case 'expr': {
+      // The loader has parsed and checked it; a hand-built spec may carry only the text.
+      const ast = t.ast ?? parseExpr(t.expr);
+      return one((input) => evaluateExpr(ast, (name) => operandOf(name, input)));
     }
   }
+}
+
+/** A name a ratio or an expr reads: a feature computed before it wins over an event field of that name (as checked by the loader). */
+function operandOf(name: string, { event, features }: TransformInput): number {
+  return features.get(name) ?? toNumber(event[name]);
 }

@@ -62,6 +62,8 @@ function describeTransform(t: Exclude<TransformSpec, { op: 'one_hot' | 'hash' }>
       return `not_equal(${t.field}, ${JSON.stringify(t.value)})`;
     case 'ratio':
       return `ratio(${t.numerator} / ${t.denominator})`;
+    case 'expr':
+      return `expr(${t.expr.replace(/\s+/g, ' ').trim()})`;
   }
 }
 
