@@ -82,6 +82,8 @@ test('syntax errors say what was expected and at which column', () => {
   assert.equal(syntaxError('2x'), 'column 1: "2x" is not a number or a name');
   assert.equal(syntaxError('a < b < c'), 'column 7: comparisons do not chain; write (a < b) and (b < c)');
   assert.equal(syntaxError('a and or b'), 'column 7: expected a value, got the operator "or"');
+  assert.equal(syntaxError('1 - not a'), 'column 5: a "not" inside arithmetic or a comparison needs parentheses: (not x)');
+  assert.equal(parsed('1 - (not a)'), '(1 - (not a))');
   assert.equal(syntaxError('max(a b)'), 'column 7: expected "," or ")" to close the call of max at column 1, got "b"');
   assert.equal(syntaxError('max(a,)'), 'column 7: expected a number, a name, a function call or "(", got ")"');
   assert.equal(syntaxError(''), 'column 1: expected a number, a name, a function call or "(", got the end');

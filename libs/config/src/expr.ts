@@ -181,6 +181,8 @@ export function parseExpr(text: string): ExprNode {
     pos++;
     if (t.text === 'true' || t.text === 'false') return { kind: 'number', value: t.text === 'true' ? 1 : 0, column: t.column };
     if (t.text === 'null') return { kind: 'null', column: t.column };
+    // `a - not b` as in Python: not binds looser than arithmetic and comparisons.
+    if (t.text === 'not') throw new ExprError(t.column, 'a "not" inside arithmetic or a comparison needs parentheses: (not x)');
     if (KEYWORDS.has(t.text)) throw new ExprError(t.column, `expected a value, got the operator "${t.text}"`);
     if (!isOp('(')) return { kind: 'name', name: t.text, column: t.column };
     if (!Object.hasOwn(EXPR_FUNCTIONS, t.text)) throw new ExprError(t.column, `unknown function "${t.text}"; the functions are ${Object.keys(EXPR_FUNCTIONS).join(', ')}`);
