@@ -24,6 +24,7 @@ function streamloop(...args: string[]): Promise<CliRun> {
   });
 }
 
+const RATIO = '- { name: amount_vs_card_mean, op: ratio, numerator: amount, denominator: card_amount_mean_24h }';
 const dir = mkdtempSync(join(tmpdir(), 'streamloop-validate-'));
 /** fraud.yaml with its event schema at an absolute path, changed by `edit`, written to the temp dir as `name`. */
 function brokenSpec(name: string, edit: (yaml: string) => string): string {
@@ -75,6 +76,16 @@ const BROKEN: Array<{ name: string; edit: (yaml: string) => string; expected: Re
     expected: /unknown-param\.yaml: model\.params\.l3: unknown parameter for logistic_regression; expected one of l2, C/,
   },
   {
+    name: 'bad-expr.yaml',
+    edit: (y) => y.replace(RATIO, `${RATIO}\n    - { name: amount_z, op: expr, expr: "amount - sqrt(card_amount_mean_24h, 2)" }`),
+    expected: /bad-expr\.yaml: features\.transforms\[9\]\.expr: column 10: sqrt takes 1 argument, got 2/,
+  },
+  {
+    name: 'expr-string-field.yaml',
+    edit: (y) => y.replace(RATIO, `${RATIO}\n    - { name: amount_z, op: expr, expr: "amount * country" }`),
+    expected: /expr-string-field\.yaml: features\.transforms\[9\]\.expr: column 10: field "country" is string in the event schema, expected a number or boolean/,
+  },
+  {
     name: 'unknown-key.yaml',
     edit: (y) => y.replace('labels:\n  field: is_fraud', 'labels:\n  field: is_fraud\n  column: label'),
     expected: /unknown-key\.yaml: labels\.column: unknown key/,
@@ -109,6 +120,18 @@ test('features prints the vector in model order with what computes each column a
   assert.match(run.stdout, /^4 +category=grocery +one-hot column +one_hot\(merchant_category\) = "grocery" +1 \(merchant_id\)$/m);
   assert.match(run.stdout, /^16 +card_amount_mean_24h +double +mean\(amount\) per card_id over 24h +0 \(card_id\)$/m);
   assert.match(run.stdout, /^19 +merchant_txn_count_1h +double +count per merchant_id over 1h +1 \(merchant_id\)$/m);
+});
+
+test('validate and features accept expr transforms: one double column each, computed in the last stage', async () => {
+  const file = brokenSpec('with-expr.yaml', (y) => y.replace(RATIO, `${RATIO}
+    - { name: amount_z, op: expr, expr: "coalesce((amount - card_amount_mean_24h) / card_amount_max_24h, 0)" }
+    - { name: quiet_foreign, op: expr, expr: "if(foreign and merchant_txn_count_1h < 2, amount_z, -1)" }`));
+  const [validate, features] = await Promise.all([streamloop('validate', file), streamloop('features', file)]);
+  assert.equal(validate.code, 0, validate.stderr);
+  assert.equal(validate.stdout, `ok  ${file} (pipeline fraud: 22 features)\n`);
+  assert.equal(features.code, 0, features.stderr);
+  assert.match(features.stdout, /^14 +amount_z +double +expr\(coalesce\(\(amount - card_amount_mean_24h\) \/ card_amount_max_24h, 0\)\) +1 \(merchant_id\)$/m);
+  assert.match(features.stdout, /^15 +quiet_foreign +double +expr\(if\(foreign and merchant_txn_count_1h < 2, amount_z, -1\)\) +1 \(merchant_id\)$/m);
 });
 
 test('features on an invalid spec exits 1 with the same message as validate', async () => {
