@@ -89,6 +89,16 @@ test('syntax errors say what was expected and at which column', () => {
   assert.equal(syntaxError(''), 'column 1: expected a number, a name, a function call or "(", got the end');
 });
 
+test('limits: length and nesting stay far from the stack\'s end, refused with a message instead', () => {
+  assert.equal(parsed(`${'('.repeat(50)}a${')'.repeat(50)}`), 'a');
+  assert.equal(syntaxError(`${'('.repeat(51)}a${')'.repeat(51)}`), 'column 51: nested more than 50 levels deep (parentheses, calls, not, unary minus)');
+  assert.equal(syntaxError(`${'-'.repeat(60)}a`), 'column 51: nested more than 50 levels deep (parentheses, calls, not, unary minus)');
+  assert.equal(syntaxError(`${'abs('.repeat(51)}a${')'.repeat(51)}`), 'column 201: nested more than 50 levels deep (parentheses, calls, not, unary minus)');
+  // A long flat chain is fine up to the length limit.
+  assert.equal(parseExpr(Array.from({ length: 500 }, () => 'a').join(' + ')).kind, 'binary');
+  assert.equal(syntaxError('a + '.repeat(500) + 'a'), 'column 2001: an expression has at most 2000 characters, this one 2001');
+});
+
 test('functions: an unknown one and a wrong argument count are refused at the call', () => {
   assert.equal(syntaxError('1 + lg(amount)'), 'column 5: unknown function "lg"; the functions are if, min, max, abs, log1p, sqrt, coalesce');
   assert.equal(syntaxError('abs(a, b)'), 'column 1: abs takes 1 argument, got 2');

@@ -102,10 +102,23 @@ function tokenize(text: string): Token[] {
 
 const describeToken = (t: Token) => (t.type === 'end' ? 'the end' : `"${t.text}"`);
 
+/** Limits that keep parsing and evaluation (both recursive) far from the stack's end; no real feature comes near. */
+export const EXPR_MAX_LENGTH = 2000;
+const MAX_NESTING = 50;
+
 /** Parses an expression; throws ExprError (with the column) on a syntax error, an unknown function or a wrong argument count. */
 export function parseExpr(text: string): ExprNode {
+  if (text.length > EXPR_MAX_LENGTH) throw new ExprError(EXPR_MAX_LENGTH + 1, `an expression has at most ${EXPR_MAX_LENGTH} characters, this one ${text.length}`);
   const tokens = tokenize(text);
   let pos = 0;
+  let nesting = 0;
+  /** Parentheses, calls, not and unary minus nest; each level is a few stack frames here and in the evaluator. */
+  const nested = <T>(column: number, parse: () => T): T => {
+    if (++nesting > MAX_NESTING) throw new ExprError(column, `nested more than ${MAX_NESTING} levels deep (parentheses, calls, not, unary minus)`);
+    const node = parse();
+    nesting--;
+    return node;
+  };
   const peek = () => tokens[pos];
   const isOp = (...ops: string[]) => peek().type === 'op' && ops.includes(peek().text);
   const isKeyword = (word: string) => peek().type === 'name' && peek().text === word;
@@ -133,7 +146,7 @@ export function parseExpr(text: string): ExprNode {
   const not = (): ExprNode => {
     if (!isKeyword('not')) return comparison();
     const column = tokens[pos++].column;
-    return { kind: 'not', operand: not(), column };
+    return { kind: 'not', operand: nested(column, not), column };
   };
   const comparison = (): ExprNode => {
     const left = additive();
@@ -163,7 +176,7 @@ export function parseExpr(text: string): ExprNode {
   const unary = (): ExprNode => {
     if (!isOp('-')) return primary();
     const column = tokens[pos++].column;
-    return { kind: 'negate', operand: unary(), column };
+    return { kind: 'negate', operand: nested(column, unary), column };
   };
   const primary = (): ExprNode => {
     const t = tokens[pos];
@@ -173,7 +186,7 @@ export function parseExpr(text: string): ExprNode {
     }
     if (t.type === 'op' && t.text === '(') {
       pos++;
-      const inner = or();
+      const inner = nested(t.column, or);
       expect(')', `")" to close the "(" at column ${t.column}`);
       return inner;
     }
@@ -190,10 +203,10 @@ export function parseExpr(text: string): ExprNode {
     pos++;
     const args: ExprNode[] = [];
     if (!isOp(')')) {
-      args.push(or());
+      args.push(nested(t.column, or));
       while (isOp(',')) {
         pos++;
-        args.push(or());
+        args.push(nested(t.column, or));
       }
     }
     expect(')', `"," or ")" to close the call of ${fn} at column ${t.column}`);

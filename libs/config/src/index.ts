@@ -10,7 +10,7 @@ export {
   type SearchSpec, type SearchStrategy, type SearchMetric, type SearchDistribution, type CvKind, type ThresholdSelection,
 } from './spec';
 export {
-  parseExpr, exprNames, ExprError, EXPR_FUNCTIONS,
+  parseExpr, exprNames, ExprError, EXPR_FUNCTIONS, EXPR_MAX_LENGTH,
   type ExprNode, type ExprFunction, type ExprBinaryOp, type ExprArithmeticOp, type ExprComparisonOp,
 } from './expr';
 export { topicsFor, featureStageTopics, DEFAULT_MODELS_TOPIC, type PipelineTopics } from './topics';
