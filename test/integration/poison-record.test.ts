@@ -106,7 +106,12 @@ test('a 5 MB event is dead-lettered and stops nothing: every other event predict
       topic: ctx.topics.raw, acks: -1, compression: CompressionTypes.GZIP,
       messages: [{ key: bigEvent.card_id, value: bigBytes }],
     });
-    const messages = await Promise.all(events.map(async (e) => ({ key: e.card_id, value: await stack.serde.encode(`${ctx.topics.raw}-value`, ctx.eventType, e) })));
+    // Each raw record carries its own timestamp, a minute ago: every stage keeps it, and a prediction's latency_ms is
+    // measured from it.
+    const rawTimestamps = new Map(events.map((e, i) => [e.transaction_id, Date.now() - 60_000 - i]));
+    const messages = await Promise.all(events.map(async (e) => ({
+      key: e.card_id, value: await stack.serde.encode(`${ctx.topics.raw}-value`, ctx.eventType, e), timestamp: String(rawTimestamps.get(e.transaction_id)),
+    })));
     const sent = await producer.send({ topic: ctx.topics.raw, acks: -1, messages });
     assert.deepEqual([...new Set(sent.map((m) => m.partition))].sort(), Array.from({ length: spec.events.partitions }, (_, i) => i), 'the ordinary events hit every raw partition');
 
@@ -147,9 +152,15 @@ test('a 5 MB event is dead-lettered and stops nothing: every other event predict
     });
 
     await t.test('every valid event gets exactly one prediction (read_committed)', async () => {
+      const latencyFromRaw: string[] = [];
       const count = async () => {
         const counts = new Map<string, number>();
-        for (const { value } of await readAll<PredictionRecord>(stack.kafka, stack.serde, ctx.topics.predictions)) counts.set(value.event_id, (counts.get(value.event_id) ?? 0) + 1);
+        latencyFromRaw.length = 0;
+        for (const { value } of await readAll<PredictionRecord>(stack.kafka, stack.serde, ctx.topics.predictions)) {
+          counts.set(value.event_id, (counts.get(value.event_id) ?? 0) + 1);
+          const raw = rawTimestamps.get(value.event_id);
+          if (raw !== undefined && value.predicted_at - value.latency_ms !== raw) latencyFromRaw.push(`${value.event_id}: predicted_at ${value.predicted_at} − latency_ms ${value.latency_ms} ≠ raw timestamp ${raw}`);
+        }
         return counts;
       };
       await eventually(async () => {
@@ -163,6 +174,7 @@ test('a 5 MB event is dead-lettered and stops nothing: every other event predict
       t.diagnostic(`predictions: ${validIds.size - missing.length} of ${validIds.size} valid events predicted, ${repeated.length} more than once`);
       assert.deepEqual({ missing: missing.length, repeated: repeated.length }, { missing: 0, repeated: 0 },
         `every valid event predicted once; missing e.g. ${missing.slice(0, 5).join(', ')}\n${why()}`);
+      assert.deepEqual(latencyFromRaw.slice(0, 5), [], 'each prediction\'s latency_ms runs from its raw record\'s timestamp');
     });
 
     await t.test('/health is 200 at the end', async () => {

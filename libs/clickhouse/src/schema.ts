@@ -96,7 +96,7 @@ export const TABLE_DEFS: readonly TableDef[] = [
       { name: 'score', type: 'Float64', comment: 'probability of the positive class' },
       { name: 'label', type: 'Int8', comment: 'predicted class (score >= threshold)' },
       { name: 'threshold', type: 'Float64', comment: 'decision threshold used' },
-      { name: 'latency_ms', type: 'Float64', comment: 'scoring latency' },
+      { name: 'latency_ms', type: 'Float64', comment: 'event arrival (raw record timestamp) to prediction, ms' },
       { name: 'predicted_at', type: TIME, comment: 'when the prediction was made' },
     ],
     version: 'predicted_at',

@@ -151,7 +151,7 @@ export interface PredictionRecord {
   /** Predicted class at the model's threshold. */
   label: number;
   threshold: number;
-  /** From the feature vector's arrival at inference to the score. */
+  /** From the event's arrival at the platform (the timestamp of its record on the raw events topic: the producer's, or the HTTP ingest time) to this prediction, in ms. */
   latency_ms: number;
   predicted_at: number;
 }

@@ -13,6 +13,7 @@ export class StreamloopMetrics {
   readonly lateEvents: Counter<'pipeline' | 'policy'>;
   readonly batchDuration: Histogram<'service' | 'pipeline'>;
   readonly predictionLatency: Histogram<'pipeline' | 'model'>;
+  readonly eventToPrediction: Histogram<'pipeline' | 'model'>;
   readonly consumerLag: Gauge<'service' | 'topic' | 'partition'>;
   readonly modelVersion: Gauge<'pipeline' | 'model' | 'role'>;
   readonly driftScore: Gauge<'pipeline' | 'feature' | 'statistic'>;
@@ -33,8 +34,12 @@ export class StreamloopMetrics {
       labelNames: ['service', 'pipeline'], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: r,
     });
     this.predictionLatency = new Histogram({
-      name: 'streamloop_prediction_latency_seconds', help: 'From feature vector arrival to score',
+      name: 'streamloop_prediction_latency_seconds', help: 'Scoring time of the micro-batch a prediction was in, per prediction',
       labelNames: ['pipeline', 'model'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: r,
+    });
+    this.eventToPrediction = new Histogram({
+      name: 'streamloop_event_to_prediction_seconds', help: 'From an event\'s arrival at the platform (its raw record\'s timestamp) to its prediction',
+      labelNames: ['pipeline', 'model'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10], registers: r,
     });
     this.consumerLag = new Gauge({ name: 'streamloop_consumer_lag', help: 'Records behind the end of the partition after the last committed batch', labelNames: ['service', 'topic', 'partition'], registers: r });
     this.modelVersion = new Gauge({ name: 'streamloop_model_version', help: 'Model version serving per role', labelNames: ['pipeline', 'model', 'role'], registers: r });

@@ -176,3 +176,18 @@ test('a fusable stage runs inside the writing stage\'s transaction: its outputs 
   await own.process('fraud.events', consumed, undefined);
   assert.deepEqual(seen, ['c']);
 });
+
+test('every output keeps the timestamp of the record it came from, through a fused stage too', async () => {
+  const platform = io();
+  const fusedInvoke = async (batch: StreamBatch, context: StreamContext) => {
+    for (const r of batch.records) context.emit('features', null, { id: `scored-${(r.value as { id: string }).id}` }, r);
+  };
+  const writer = new BatchProcessor(platform, pipeline(), { role: 'raw', mode: 'exactly-once', stage: 'writer' }, eventType, forward, undefined, [
+    { role: 'events', options: { role: 'events', mode: 'exactly-once', stage: 'scorer', fusable: true }, invoke: fusedInvoke },
+  ]);
+  const batch = (await records(platform.serde, [{ id: 'a' }, { id: 'b' }])).map((r, i) => ({ ...r, timestamp: String(1_700_000_000_000 + i) }));
+  const { messages } = await writer.process('fraud.events.raw', batch, undefined);
+  for (const topic of ['fraud.events', 'fraud.features']) {
+    assert.deepEqual(messages.find((m) => m.topic === topic)!.messages.map((m) => m.timestamp), ['1700000000000', '1700000000001'], topic);
+  }
+});

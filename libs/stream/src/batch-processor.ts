@@ -203,7 +203,7 @@ export class BatchProcessor {
     const records: StreamRecord[] = inputs.map((input) => {
       const m = input.message;
       const record: StreamRecord = {
-        source: { topic: input.topic, partition: context.partition, offset: '-1', key: toBuffer(m.key), value: m.value as Buffer, timestamp: String(Date.now()), headers: {} },
+        source: { topic: input.topic, partition: context.partition, offset: '-1', key: toBuffer(m.key), value: m.value as Buffer, timestamp: m.timestamp ?? String(Date.now()), headers: {} },
         value: input.value,
       };
       bySynthetic.set(record, input);
@@ -248,7 +248,9 @@ export class BatchProcessor {
   }
 
   private sizedMessage(topic: string, output: PendingOutput, value: Buffer): EncodedMessage {
-    const message: Message = { key: output.key, value, headers: output.headers };
+    // An output keeps the timestamp of the record it came from, as in Kafka Streams: every topic downstream of
+    // P.events.raw carries the time the event reached the platform, from which inference measures its latency.
+    const message: Message = { key: output.key, value, headers: output.headers, timestamp: output.from.source.timestamp };
     const bytes = messageBytes(message);
     const limit = this.io.maxMessageBytes(topic);
     if (bytes + RECORD_OVERHEAD_BYTES > limit) throw new RecordTooLargeError(topic, bytes, limit);

@@ -32,8 +32,12 @@ export class InferenceStream {
       else vectors.push({ vector: record.value, record });
     }
     const scores = await this.inference.score(model, vectors.map((v) => v.vector.values));
-    const latency = performance.now() - arrivedAt;
+    const scoringSeconds = (performance.now() - arrivedAt) / 1000;
+    const predictedAt = Date.now();
     const m = model.record;
+    // Each event's latency: from its arrival at the platform (the timestamp its P.events.raw record carries, kept by
+    // every stage since) to this prediction.
+    const latencies = vectors.map(({ record }) => Math.max(0, predictedAt - Number(record.source.timestamp)));
     for (const [i, { vector, record }] of vectors.entries()) {
       const prediction: PredictionRecord = {
         event_id: vector.event_id,
@@ -46,14 +50,18 @@ export class InferenceStream {
         score: scores[i],
         label: scores[i] >= m.threshold ? 1 : 0,
         threshold: m.threshold,
-        latency_ms: latency,
-        predicted_at: Date.now(),
+        latency_ms: latencies[i],
+        predicted_at: predictedAt,
       };
       context.emit('predictions', vector.entity_key, prediction, record);
     }
-    const histogram = this.metrics.predictionLatency;
+    const { predictionLatency, eventToPrediction } = this.metrics;
     context.onCommitted(() => {
-      for (let i = 0; i < vectors.length; i++) histogram.observe({ pipeline: spec.pipeline, model: m.model_name }, latency / 1000);
+      const labels = { pipeline: spec.pipeline, model: m.model_name };
+      for (const latency of latencies) {
+        predictionLatency.observe(labels, scoringSeconds);
+        eventToPrediction.observe(labels, latency / 1000);
+      }
     });
   }
 
