@@ -97,7 +97,7 @@ function syntheticChampion(spec: PipelineSpec): ModelRegistryRecord {
     training_rows: X.length,
     reference: {},
     feature_importance: {},
-    signature: null,
+    signature: null, decided_by: '', decided_at: 0, decision_reason: '', decision_metrics: {},
   };
 }
 

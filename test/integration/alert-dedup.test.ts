@@ -50,7 +50,7 @@ test('a persisting drift alerts once, not again after a restart of monitoring, a
       pipeline: name, model_name: 'm', model_version: 1, algorithm: 'logistic_regression', stage: 'champion', created_at: Date.now(),
       feature_names: ['amount'], feature_spec_version: 'v1', threshold: 0.5, onnx: Buffer.from([1]), onnx_sha256: 'x', metrics: {}, params: {},
       data_window_start: t0, data_window_end: t0, training_rows: 500, reference: { amount: Array.from({ length: 500 }, () => 50 + rnd() * 50) },
-      feature_importance: {}, signature: null,
+      feature_importance: {}, signature: null, decided_by: '', decided_at: 0, decision_reason: '', decision_metrics: {},
     };
     await producer.send({ topic: spec.topics.models!, messages: [{ key: `${name}/m/1`, value: await stack.serde.encode(`${spec.topics.models!}-value`, types.modelRegistry, model) }] });
 

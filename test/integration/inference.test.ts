@@ -32,7 +32,7 @@ function registryRecord(pipeline: string, version: number, model: TabularPipelin
     pipeline, model_name: 'm', model_version: version, algorithm: 'logistic_regression', stage: 'champion',
     created_at: Date.now(), feature_names: NAMES, feature_spec_version: 'v1', threshold: 0.5, onnx,
     onnx_sha256: createHash('sha256').update(onnx).digest('hex'), metrics: { roc_auc: 0.9 }, params: {},
-    data_window_start: 0, data_window_end: 1, training_rows: 400, reference: {}, feature_importance: {}, signature: null, ...overrides,
+    data_window_start: 0, data_window_end: 1, training_rows: 400, reference: {}, feature_importance: {}, signature: null, decided_by: '', decided_at: 0, decision_reason: '', decision_metrics: {}, ...overrides,
   };
 }
 

@@ -60,7 +60,7 @@ test('monitoring sinks the loop into ClickHouse and measures drift against the t
     const model: ModelRegistryRecord = {
       pipeline: name, model_name: 'm', model_version: 1, algorithm: 'logistic_regression', stage: 'champion', created_at: Date.now(),
       feature_names: ['amount', 'hour'], feature_spec_version: 'v1', threshold: 0.5, onnx: Buffer.from([1]), onnx_sha256: 'x',
-      metrics: { roc_auc: 0.8 }, params: {}, data_window_start: t0, data_window_end: t0, training_rows: 500, reference, feature_importance: {}, signature: null,
+      metrics: { roc_auc: 0.8 }, params: {}, data_window_start: t0, data_window_end: t0, training_rows: 500, reference, feature_importance: {}, signature: null, decided_by: '', decided_at: 0, decision_reason: '', decision_metrics: {},
     };
 
     const ch = await stack.runtime.clickhouseConnection.client();
@@ -171,7 +171,7 @@ test('monitoring runs ADWIN, Page-Hinkley and DDM on the champion\'s settled err
     const model: ModelRegistryRecord = {
       pipeline: name, model_name: 'm', model_version: 1, algorithm: 'logistic_regression', stage: 'champion', created_at: Date.now(),
       feature_names: ['amount'], feature_spec_version: 'v1', threshold: 0.5, onnx: Buffer.from([1]), onnx_sha256: 'x',
-      metrics: {}, params: {}, data_window_start: t0, data_window_end: t0, training_rows: 100, reference: { amount: Array.from({ length: 200 }, () => rnd() * 100) }, feature_importance: {}, signature: null,
+      metrics: {}, params: {}, data_window_start: t0, data_window_end: t0, training_rows: 100, reference: { amount: Array.from({ length: 200 }, () => rnd() * 100) }, feature_importance: {}, signature: null, decided_by: '', decided_at: 0, decision_reason: '', decision_metrics: {},
     };
     await producer.send({ topic: spec.topics.models!, messages: await encode(spec.topics.models!, types.modelRegistry, [model], () => `${name}/m/1`) });
     const monitoring = stack.serving.app.get(MonitoringService);

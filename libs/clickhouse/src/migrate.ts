@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { createTableSql, qualify, quoteIdent, SCHEMA_MIGRATIONS_TABLE, TABLE_DEFS } from './schema';
+import { createTableSql, MODEL_STAGE_ENUM, qualify, quoteIdent, SCHEMA_MIGRATIONS_TABLE, TABLE_DEFS, tableDef } from './schema';
 import { formatDateTime64 } from './serialize';
 
 export interface Migration {
@@ -20,6 +20,14 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 2,
     name: 'dlq.original_size: dead letters whose original was cut to fit the DLQ topic',
     statements: (db) => [`ALTER TABLE ${qualify('dlq', db)} ADD COLUMN IF NOT EXISTS original_size Nullable(Int64) DEFAULT NULL COMMENT 'size in bytes of the original value when original_value was cut to fit the DLQ topic; NULL when whole'`],
+  },
+  {
+    version: 3,
+    name: 'registry stages challenger and rejected; model_events: the audit trail of stage changes',
+    statements: (db) => [
+      `ALTER TABLE ${qualify('models', db)} MODIFY COLUMN stage ${MODEL_STAGE_ENUM}`,
+      createTableSql(tableDef('model_events')!, db),
+    ],
   },
 ];
 

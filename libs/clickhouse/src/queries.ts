@@ -63,6 +63,7 @@ const COUNT_EXPRESSIONS: Record<TableName, string> = {
   drift_metrics: 'uniqExact(window_start, window_end, feature, statistic, model_name, model_version)',
   performance_metrics: 'uniqExact(window_start, window_end, model_name, model_version, metric)',
   models: 'uniqExact(model_name, model_version)',
+  model_events: 'uniqExact(registry_offset)',
   experiments: 'uniqExact(experiment_id, run_id)',
 };
 

@@ -15,6 +15,7 @@ export const TABLES = {
   drift_metrics: 'drift_metrics',
   performance_metrics: 'performance_metrics',
   models: 'models',
+  model_events: 'model_events',
   experiments: 'experiments',
 } as const;
 
@@ -45,6 +46,8 @@ export interface TableDef {
 export const DEDUP_WINDOW = 10_000;
 
 const TIME = "DateTime64(3, 'UTC')";
+/** The registry's stages (schemas/model-registry.avsc), in the order they were added: Enum8 values never change. */
+export const MODEL_STAGE_ENUM = "Enum8('candidate' = 1, 'champion' = 2, 'archived' = 3, 'challenger' = 4, 'rejected' = 5)";
 const PIPELINE: ColumnDef = { name: 'pipeline', type: 'LowCardinality(String)', comment: 'pipeline name from the pipeline spec' };
 
 export const TABLE_DEFS: readonly TableDef[] = [
@@ -183,7 +186,7 @@ export const TABLE_DEFS: readonly TableDef[] = [
       { name: 'model_name', type: 'LowCardinality(String)', comment: 'model name' },
       { name: 'model_version', type: 'UInt32', comment: 'model version' },
       { name: 'algorithm', type: 'LowCardinality(String)', comment: 'training algorithm' },
-      { name: 'stage', type: "Enum8('candidate' = 1, 'champion' = 2, 'archived' = 3)", comment: 'registry stage' },
+      { name: 'stage', type: MODEL_STAGE_ENUM, comment: 'registry stage' },
       { name: 'created_at', type: TIME, comment: 'when the model was trained' },
       { name: 'feature_names', type: 'Array(String)', comment: 'input features, in order' },
       { name: 'feature_spec_version', type: 'LowCardinality(String)', comment: 'feature spec version trained on' },
@@ -197,6 +200,26 @@ export const TABLE_DEFS: readonly TableDef[] = [
     ],
     partitionBy: 'toDate(created_at)',
     orderBy: ['pipeline', 'model_name', 'model_version'],
+  },
+  {
+    name: TABLES.model_events,
+    comment: 'Every record of the model registry topic, in topic order: the audit trail of each version\'s stage changes (who, when, why, on what numbers)',
+    columns: [
+      PIPELINE,
+      { name: 'model_name', type: 'LowCardinality(String)', comment: 'model name' },
+      { name: 'model_version', type: 'UInt32', comment: 'model version' },
+      { name: 'stage', type: MODEL_STAGE_ENUM, comment: 'the stage this record put the version in' },
+      { name: 'decided_by', type: 'LowCardinality(String)', comment: "training, external, cli, api or policy ('' before the audit trail)" },
+      { name: 'decided_at', type: TIME, comment: 'when the stage was decided (1970 before the audit trail)' },
+      { name: 'decision_reason', type: 'String', comment: 'why, in words' },
+      { name: 'decision_metrics', type: 'Map(String, Float64)', comment: 'the numbers that justified it' },
+      { name: 'algorithm', type: 'LowCardinality(String)', comment: 'training algorithm' },
+      { name: 'created_at', type: TIME, comment: 'when the model was trained' },
+      { name: 'onnx_sha256', type: 'String', comment: 'SHA-256 of the ONNX bytes' },
+      { name: 'registry_offset', type: 'Int64', comment: 'offset of the record on the registry topic (one partition: orders every record)' },
+    ],
+    partitionBy: 'toDate(decided_at)',
+    orderBy: ['pipeline', 'registry_offset'],
   },
   {
     name: TABLES.experiments,
@@ -367,6 +390,21 @@ export interface ModelRow {
   training_rows: Int64Value;
 }
 
+export interface ModelEventRow {
+  pipeline: string;
+  model_name: string;
+  model_version: number;
+  stage: ModelStage;
+  decided_by: string;
+  decided_at: TimeValue;
+  decision_reason: string;
+  decision_metrics: Record<string, number>;
+  algorithm: string;
+  created_at: TimeValue;
+  onnx_sha256: string;
+  registry_offset: Int64Value;
+}
+
 export interface ExperimentRow {
   pipeline: string;
   experiment_id: string;
@@ -389,6 +427,7 @@ export interface TableRows {
   drift_metrics: DriftMetricRow;
   performance_metrics: PerformanceMetricRow;
   models: ModelRow;
+  model_events: ModelEventRow;
   experiments: ExperimentRow;
 }
 export type RowOf<T extends TableName> = TableRows[T];

@@ -47,7 +47,17 @@ const CASES: { [K in keyof PlatformSinks]: { schema: string; record: ValueOf<K> 
       feature_names: ['amount', 'hour'], feature_spec_version: 'v1', threshold: 0.5, onnx: Buffer.from([8, 1]), onnx_sha256: 'ab'.repeat(32),
       metrics: { roc_auc: 0.9 }, params: { depth: '4' }, data_window_start: T0 - 86_400_000, data_window_end: T0, training_rows: 1200,
       reference: { amount: [1, 2] }, feature_importance: { amount: 0.7, hour: 0.3 },
-      signature: { input_name: 'float_input', probability_output: 'probabilities', positive_class_index: 1 },
+      signature: { input_name: 'float_input', probability_output: 'probabilities', positive_class_index: 1 }, decided_by: '', decided_at: 0, decision_reason: '', decision_metrics: {},
+    },
+  },
+  model_events: {
+    schema: 'model-registry.avsc',
+    record: {
+      pipeline: ORIGIN.pipeline, model_name: 'fraud', model_version: 3, algorithm: 'external', stage: 'rejected', created_at: T0,
+      feature_names: ['amount', 'hour'], feature_spec_version: 'v1', threshold: 0.5, onnx: Buffer.from([8, 1]), onnx_sha256: 'ab'.repeat(32),
+      metrics: { roc_auc: 0.9 }, params: { depth: '4' }, data_window_start: T0 - 86_400_000, data_window_end: T0, training_rows: 1200,
+      reference: { amount: [1, 2] }, feature_importance: { amount: 0.7, hour: 0.3 },
+      signature: { input_name: 'float_input', probability_output: 'probabilities', positive_class_index: 1 }, decided_by: 'cli', decided_at: T0 + 1, decision_reason: 'rolled back', decision_metrics: { roc_auc: 0.61 },
     },
   },
 };
@@ -131,5 +141,5 @@ test('an Avro enum stored in an Enum column: the column has every symbol, so eve
       checked += 1;
     }
   }
-  assert.equal(checked, 2, 'predictions.role and models.stage');
+  assert.equal(checked, 3, 'predictions.role, models.stage and model_events.stage');
 });

@@ -69,7 +69,8 @@ export const MODELS_SINK: SinkMapping<ModelRegistryRecord, 'models'> = {
   table: TABLES.models,
   // A mirror for analysts: the model bytes stay in the registry topic (onnx_sha256 names them), and so do the
   // drift reference sample, the importances and the external tensor names, which serving and monitoring read there.
-  omits: ['onnx', 'reference', 'feature_importance', 'signature'],
+  // The audit fields of the latest record are in model_events with every earlier one.
+  omits: ['onnx', 'reference', 'feature_importance', 'signature', 'decided_by', 'decided_at', 'decision_reason', 'decision_metrics'],
   toRow: (m) => ({
     pipeline: m.pipeline, model_name: m.model_name, model_version: m.model_version, algorithm: m.algorithm, stage: m.stage,
     created_at: m.created_at, feature_names: m.feature_names, feature_spec_version: m.feature_spec_version,
@@ -102,6 +103,18 @@ export function eventsSink(fields: EventFieldNames): SinkMapping<Record<string, 
   };
 }
 
+export const MODEL_EVENTS_SINK: SinkMapping<ModelRegistryRecord, 'model_events'> = {
+  table: TABLES.model_events,
+  // The version's contents are in models and on the registry topic; an event says what happened to it.
+  omits: ['onnx', 'reference', 'feature_importance', 'signature', 'feature_names', 'feature_spec_version', 'threshold', 'metrics', 'params',
+    'data_window_start', 'data_window_end', 'training_rows'],
+  toRow: (m, origin) => ({
+    pipeline: m.pipeline, model_name: m.model_name, model_version: m.model_version, stage: m.stage, decided_by: m.decided_by,
+    decided_at: m.decided_at, decision_reason: m.decision_reason, decision_metrics: m.decision_metrics, algorithm: m.algorithm,
+    created_at: m.created_at, onnx_sha256: m.onnx_sha256, registry_offset: Number(origin.offset),
+  }),
+};
+
 /** The platform records the sink writes, by table (events are the user's, see eventsSink). */
 export const PLATFORM_RECORD_SINKS = {
   features: FEATURES_SINK,
@@ -109,4 +122,5 @@ export const PLATFORM_RECORD_SINKS = {
   labels: LABELS_SINK,
   dlq: DLQ_SINK,
   models: MODELS_SINK,
+  model_events: MODEL_EVENTS_SINK,
 } as const;

@@ -117,11 +117,23 @@ export interface ModelRegistryRecord {
   feature_importance: Record<string, number>;
   /** null for Streamloop's own models (input 'features', output 'probabilities', positive class in column 1). */
   signature: OnnxSignatureRecord | null;
+  /** Who put the version in its stage: training, external (a registration), cli, api or policy; empty on records from before the audit trail. */
+  decided_by: string;
+  /** When this record's stage was decided (0 on records from before the audit trail). */
+  decided_at: number;
+  /** Why, in words. */
+  decision_reason: string;
+  /** The numbers that justified the decision, if any. */
+  decision_metrics: Record<string, number>;
 }
 
 /** The symbols of ModelStage, in schema order. */
-export const MODEL_STAGE_SYMBOLS = ['candidate', 'champion', 'archived'] as const;
-/** Avro `dev.streamloop.ModelStage` (in schemas/model-registry.avsc). */
+export const MODEL_STAGE_SYMBOLS = ['candidate', 'champion', 'archived', 'challenger', 'rejected'] as const;
+/**
+ * candidate: stored, not served. challenger: scored beside the champion. champion: eligible to serve (the newest champion record serves). archived: retired. rejected: pulled for cause (rolled back, demoted).
+ *
+ * Avro `dev.streamloop.ModelStage` (in schemas/model-registry.avsc).
+ */
 export type ModelStage = (typeof MODEL_STAGE_SYMBOLS)[number];
 
 /**

@@ -1,5 +1,5 @@
 export {
-  MODEL_STAGES, REGISTRATION_STAGES, isRegistrationStage,
+  MODEL_STAGES, REGISTRATION_STAGES, isRegistrationStage, DECIDERS, NO_DECISION, type Decider,
   type ModelRegistryRecord, type OnnxSignatureRecord, type ModelStage, type RegistrationStage,
 } from './records';
 export { registryKey, parseRegistryKey, checkPublishable, InvalidModelRecordError, type ModelVersionId } from './key';

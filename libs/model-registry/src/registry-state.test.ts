@@ -9,7 +9,7 @@ function record(pipeline: string, model: string, version: number, stage: ModelSt
   return {
     pipeline, model_name: model, model_version: version, algorithm, stage, created_at: 1_700_000_000_000 + version,
     feature_names: ['amount'], feature_spec_version: 'v1', threshold: 0.5, onnx: Buffer.from([version]), onnx_sha256: `sha-${model}-${version}`,
-    metrics: {}, params: {}, data_window_start: 0, data_window_end: 0, training_rows: 0, reference: {}, feature_importance: {}, signature: null,
+    metrics: {}, params: {}, data_window_start: 0, data_window_end: 0, training_rows: 0, reference: {}, feature_importance: {}, signature: null, decided_by: '', decided_at: 0, decision_reason: '', decision_metrics: {},
   };
 }
 

@@ -44,7 +44,7 @@ function champion(pipeline: string): ModelRegistryRecord {
     feature_names: ['shifted', 'steady'], feature_spec_version: 'v1', threshold: 0.5, onnx: Buffer.from([1]), onnx_sha256: '00',
     metrics: {}, params: {}, data_window_start: 0, data_window_end: 0, training_rows: 2000,
     reference: { shifted: Array.from({ length: 2000 }, () => rnd()), steady: Array.from({ length: 2000 }, () => rnd()) },
-    feature_importance: {}, signature: null,
+    feature_importance: {}, signature: null, decided_by: '', decided_at: 0, decision_reason: '', decision_metrics: {},
   };
 }
 

@@ -112,6 +112,10 @@ export function externalModelRecord(model: ExternalModel, version: number, creat
     reference: {},
     feature_importance: {},
     signature: { input_name: mapping.input, probability_output: mapping.probabilityOutput, positive_class_index: mapping.positiveClassIndex },
+    decided_by: 'external',
+    decided_at: createdAt,
+    decision_reason: `registered from elsewhere as ${model.stage}`,
+    decision_metrics: {},
   };
 }
 

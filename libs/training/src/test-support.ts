@@ -24,6 +24,6 @@ export function registryRecord(pipeline: string, modelName: string, version: num
   return {
     pipeline, model_name: modelName, model_version: version, algorithm: 'external', stage, created_at: 0, feature_names: featureNames,
     feature_spec_version: 'v1', threshold: 0.5, onnx: Buffer.from([1]), onnx_sha256: '00', metrics: {}, params: {}, data_window_start: 0,
-    data_window_end: 0, training_rows: 0, reference: {}, feature_importance: {}, signature: null,
+    data_window_end: 0, training_rows: 0, reference: {}, feature_importance: {}, signature: null, decided_by: '', decided_at: 0, decision_reason: '', decision_metrics: {},
   };
 }

@@ -183,6 +183,10 @@ export async function runTraining(deps: TrainingDeps, request: TrainingRequest):
     feature_importance: importance.shares,
     // Our own models: input 'features', output 'probabilities' (see the schema's doc).
     signature: null,
+    decided_by: 'training',
+    decided_at: deps.now(),
+    decision_reason: `trained ${reason}; a new model serves as champion`,
+    decision_metrics: pick(evaluation, ['roc_auc', 'pr_auc']),
   };
   await deps.registry.publish(record);
   const duration = deps.now() - started;
@@ -296,4 +300,9 @@ export function referenceSample(rows: Array<{ values: Record<string, number> }>,
     out[n] = Array.from({ length: count }, (_, k) => rows[Math.floor(k * step)].values[n] ?? Number.NaN);
   }
   return out;
+}
+
+/** The named entries of a metrics record that are finite numbers. */
+function pick(metrics: Record<string, number>, names: string[]): Record<string, number> {
+  return Object.fromEntries(names.filter((n) => Number.isFinite(metrics[n])).map((n) => [n, metrics[n]]));
 }

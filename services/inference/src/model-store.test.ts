@@ -23,7 +23,7 @@ function external(version: number, stage: ModelStage = 'champion'): ModelRegistr
   const mapping = JSON.parse(readFileSync(new URL('mapping.json', FIXTURE), 'utf8')) as { columns: string[] };
   return {
     ...record('fraud-sklearn', version, stage, readFileSync(new URL('model.onnx', FIXTURE)), 'external', mapping.columns),
-    signature: { input_name: 'float_input', probability_output: 'output_probability', positive_class_index: 1 },
+    signature: { input_name: 'float_input', probability_output: 'output_probability', positive_class_index: 1 }, decided_by: '', decided_at: 0, decision_reason: '', decision_metrics: {},
   };
 }
 
@@ -31,7 +31,7 @@ function record(model: string, version: number, stage: ModelStage, onnx: Buffer,
   return {
     pipeline: 'fraud', model_name: model, model_version: version, algorithm, stage, created_at: 0, feature_names: featureNames,
     feature_spec_version: 'v1', threshold: 0.5, onnx, onnx_sha256: createHash('sha256').update(onnx).digest('hex'), metrics: {}, params: {},
-    data_window_start: 0, data_window_end: 0, training_rows: 0, reference: {}, feature_importance: {}, signature: null,
+    data_window_start: 0, data_window_end: 0, training_rows: 0, reference: {}, feature_importance: {}, signature: null, decided_by: '', decided_at: 0, decision_reason: '', decision_metrics: {},
   };
 }
 

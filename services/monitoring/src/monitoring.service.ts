@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { AvroSerde } from '@streamloop/avro';
 import type { Settings } from '@streamloop/config';
-import { insertRows, MODELS_SINK, PartitionSink, TABLES, type SourcedRow } from '@streamloop/clickhouse';
+import { insertRows, MODEL_EVENTS_SINK, MODELS_SINK, PartitionSink, type SourcedRow } from '@streamloop/clickhouse';
 import type { AlertGate } from '@streamloop/drift';
 import { readTopicToEnd, SerialQueue, type ConsumedRecord, type Kafka } from '@streamloop/kafka';
 import { championOf, emptyRegistry, foldRegistry, pipelineOfMessage, type ModelRegistryRecord, type RegistryMessage, type RegistryState } from '@streamloop/model-registry';
@@ -90,7 +90,8 @@ export class MonitoringService implements OnApplicationBootstrap, OnModuleDestro
   }
 
   /**
-   * Mirrors a model version into the models table (a tombstone or unreadable record has no row) and folds the record
+   * Mirrors a model version into the models table and its record into model_events (a tombstone or unreadable record
+   * has no row), and folds the record
    * into the pipeline's registry state.
    */
   async modelSeen(message: RegistryMessage, source: ConsumedRecord): Promise<void> {
@@ -98,8 +99,10 @@ export class MonitoringService implements OnApplicationBootstrap, OnModuleDestro
       // Every instance reads the registry from its start: one record per insert, tokened by its offset, is idempotent.
       const ch = await this.clickhouse.client();
       const m = message.record;
-      const row = MODELS_SINK.toRow(m, { pipeline: m.pipeline, partition: source.partition, offset: source.offset, schemaId: 0 });
-      await insertRows(ch, MODELS_SINK.table, [row], { dedupToken: `${TABLES.models}:${source.topic}-${source.partition}-${source.offset}` });
+      const origin = { pipeline: m.pipeline, partition: source.partition, offset: source.offset, schemaId: 0 };
+      for (const sink of [MODELS_SINK, MODEL_EVENTS_SINK]) {
+        await insertRows(ch, sink.table, [sink.toRow(m, origin)], { dedupToken: `${sink.table}:${source.topic}-${source.partition}-${source.offset}` });
+      }
     }
     const pipeline = pipelineOfMessage(message);
     if (pipeline === undefined) return;
