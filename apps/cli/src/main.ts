@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { loadSettings } from '@streamloop/config';
 import type { ErrorBody } from '@streamloop/errors';
 import { isRegistrationStage, REGISTRATION_STAGES } from '@streamloop/model-registry';
+import { addModelsCommand } from './models-command';
 import { describeFailure, describeFeatures, loadCheckedSpec, validateSpec } from './spec-check';
 
 const program = new Command();
@@ -90,6 +91,8 @@ program
     }
     console.log(JSON.stringify(JSON.parse(text), null, 2));
   });
+
+addModelsCommand(program, { servicesUrl: () => servicesUrl(), describeHttpError: (status, text) => describeHttpError(status, text) });
 
 program
   .command('validate')

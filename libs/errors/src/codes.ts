@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   PIPELINE_NOT_FOUND: { status: 404, retriable: false, meaning: 'a pipeline this process does not run' },
   NOT_OWNER: { status: 421, retriable: false, meaning: "REST predict of an event whose entities' feature state another process owns (or no feature stage runs here): ask the owner, or send the feature vector" },
   NOT_ENOUGH_DATA: { status: 409, retriable: false, meaning: 'training or drift needs more than there is yet (labels, features, a champion model)' },
+  MODEL_STAGE_CONFLICT: { status: 409, retriable: false, meaning: "a model stage change the registry's rules refuse (promoting the serving champion, rolling back without an earlier champion)" },
   INVALID_MODEL: { status: 400, retriable: false, meaning: 'an ONNX model, or its input mapping, that fails the checks a model must pass to serve' },
   INVALID_SCHEMA: { status: 422, retriable: false, meaning: 'an Avro schema that does not parse' },
   INCOMPATIBLE_SCHEMA: { status: 409, retriable: false, meaning: "a schema that breaks its subject's compatibility level" },

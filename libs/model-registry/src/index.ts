@@ -9,3 +9,7 @@ export {
 } from './registry-state';
 export { registryMessageOf, pipelineOfMessage, type RawRegistryRecord } from './messages';
 export { readRegistry, publishModelVersion, type ReadRegistryOptions, type RegistryIo } from './registry-topic';
+export {
+  planTransition, listModels, findVersion, TransitionRefusedError,
+  type ModelAction, type TransitionRequest, type Transition, type ModelSummary,
+} from './transitions';

@@ -1,14 +1,16 @@
 import { Module } from '@nestjs/common';
 import { ExternalModelController } from './external-model.controller';
 import { ExternalModelService } from './external-model.service';
+import { ModelsController } from './models.controller';
+import { ModelsService } from './models.service';
 import { RegistryAccess } from './registry-access';
 import { TrainingController } from './training.controller';
 import { TrainingService } from './training.service';
 
-/** Training: runs on command, schedule and first labels, external models. Its platform providers come from the global PlatformModule. */
+/** Training: runs on command, schedule and first labels, external models, operators' stage changes. Its platform providers come from the global PlatformModule. */
 @Module({
-  controllers: [TrainingController, ExternalModelController],
-  providers: [TrainingService, ExternalModelService, RegistryAccess],
+  controllers: [TrainingController, ExternalModelController, ModelsController],
+  providers: [TrainingService, ExternalModelService, ModelsService, RegistryAccess],
   exports: [TrainingService],
 })
 export class TrainingModule {}

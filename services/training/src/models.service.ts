@@ -1,0 +1,106 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { PlatformError } from '@streamloop/errors';
+import {
+  findVersion, listModels, planTransition, type ModelAction, type ModelRegistryRecord, type ModelSummary,
+} from '@streamloop/model-registry';
+import type { Logger } from '@streamloop/observability';
+import { LOGGER, PipelineRegistry } from '@streamloop/runtime';
+import { RegistryAccess } from './registry-access';
+
+/** What a stage change request may carry besides the version in the path. */
+export interface TransitionBody {
+  model?: string;
+  reason?: string;
+  /** Who asks: the CLI says 'cli'; any other caller is recorded as 'api'. */
+  decided_by?: 'cli' | 'api';
+}
+
+/** A version as `models show` answers: its record without the model bytes and the drift reference sample. */
+export type ModelDetails = Omit<ModelRegistryRecord, 'onnx' | 'reference'> & { serving: boolean };
+
+export interface TransitionResult {
+  model_name: string;
+  model_version: number;
+  from: string;
+  to: string;
+  serving: { model_name: string; model_version: number } | null;
+  decided_by: string;
+  decision_reason: string;
+}
+
+const BODY_KEYS = new Set(['model', 'reason', 'decided_by']);
+
+/**
+ * Operators' view and control of the model registry (libs/model-registry decides; this reads the topic, asks, and
+ * publishes): list, show, promote, archive, rollback. Changes of one pipeline run one at a time, each planned on the
+ * registry as read just before, so two at once cannot both pass a check that only one of them may pass.
+ */
+@Injectable()
+export class ModelsService {
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  constructor(
+    @Inject(PipelineRegistry) private readonly pipelines: PipelineRegistry,
+    @Inject(RegistryAccess) private readonly registries: RegistryAccess,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async list(pipeline: string): Promise<{ pipeline: string; models: ModelSummary[] }> {
+    const ctx = this.pipelines.pipeline(pipeline);
+    return { pipeline: ctx.spec.pipeline, models: listModels(await this.registries.of(ctx).read(), ctx.spec.pipeline) };
+  }
+
+  async show(pipeline: string, version: number, model?: string): Promise<ModelDetails> {
+    const ctx = this.pipelines.pipeline(pipeline);
+    const state = await this.registries.of(ctx).read();
+    const entry = findVersion(state, ctx.spec.pipeline, version, model);
+    const { onnx: _onnx, reference: _reference, ...rest } = entry.record;
+    return { ...rest, serving: listModels(state, ctx.spec.pipeline).some((m) => m.serving && m.model_name === rest.model_name && m.model_version === version) };
+  }
+
+  async transition(pipeline: string, action: ModelAction, version: number | undefined, body: unknown): Promise<TransitionResult> {
+    const ctx = this.pipelines.pipeline(pipeline);
+    const request = checkBody(body);
+    const key = ctx.spec.pipeline;
+    const run = (this.queues.get(key) ?? Promise.resolve()).catch(() => undefined).then(async () => {
+      const registry = this.registries.of(ctx);
+      const planned = planTransition(await registry.read(), key, {
+        action, version, model: request.model, reason: request.reason, decidedBy: request.decided_by ?? 'api', now: Date.now(),
+      });
+      await registry.publish(planned.record);
+      const r = planned.record;
+      this.logger.info({ pipeline: key, model: r.model_name, version: r.model_version, from: planned.from, to: r.stage, decided_by: r.decided_by, reason: r.decision_reason }, `model ${action}`);
+      return {
+        model_name: r.model_name, model_version: r.model_version, from: planned.from, to: r.stage,
+        serving: planned.servingAfter ?? null, decided_by: r.decided_by, decision_reason: r.decision_reason,
+      };
+    });
+    this.queues.set(key, run);
+    try {
+      return await run;
+    } finally {
+      if (this.queues.get(key) === run) this.queues.delete(key);
+    }
+  }
+}
+
+/** A version in the path: a whole number ≥ 1. */
+export function parseVersion(text: string): number {
+  const version = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(version) || version < 1) {
+    throw new PlatformError('INVALID_INPUT', `version: expected a whole number ≥ 1, got '${text}'`);
+  }
+  return version;
+}
+
+function checkBody(body: unknown): TransitionBody {
+  if (body === undefined || body === null || (typeof body === 'object' && Object.keys(body).length === 0)) return {};
+  if (typeof body !== 'object' || Array.isArray(body)) throw new PlatformError('INVALID_INPUT', 'body: expected a JSON object with model, reason or decided_by');
+  const b = body as Record<string, unknown>;
+  const unknown = Object.keys(b).filter((k) => !BODY_KEYS.has(k));
+  if (unknown.length > 0) throw new PlatformError('INVALID_INPUT', `body: unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (expected model, reason, decided_by)`);
+  if (b.model !== undefined && (typeof b.model !== 'string' || b.model === '')) throw new PlatformError('INVALID_INPUT', 'model: expected a model name');
+  if (b.reason !== undefined && (typeof b.reason !== 'string' || b.reason.length > 2000)) throw new PlatformError('INVALID_INPUT', 'reason: expected text of at most 2000 characters');
+  if (b.decided_by !== undefined && b.decided_by !== 'cli' && b.decided_by !== 'api') throw new PlatformError('INVALID_INPUT', "decided_by: expected 'cli' or 'api'");
+  return { model: b.model as string | undefined, reason: b.reason as string | undefined, decided_by: b.decided_by as TransitionBody['decided_by'] };
+}
