@@ -148,13 +148,14 @@ export async function runTraining(deps: TrainingDeps, request: TrainingRequest):
   }
   const searchSummary = search ? summarize(searchId, search) : null;
   const version = nextVersion(await deps.registry.read(), spec.pipeline, spec.model.name);
+  const createdAt = deps.now();
   const record: ModelRegistryRecord = {
     pipeline: spec.pipeline,
     model_name: spec.model.name,
     model_version: version,
     algorithm: spec.model.algorithm,
     stage: 'champion',
-    created_at: deps.now(),
+    created_at: createdAt,
     feature_names: featureNames,
     feature_spec_version: spec.features.version,
     threshold: threshold.threshold,
@@ -184,7 +185,7 @@ export async function runTraining(deps: TrainingDeps, request: TrainingRequest):
     // Our own models: input 'features', output 'probabilities' (see the schema's doc).
     signature: null,
     decided_by: 'training',
-    decided_at: deps.now(),
+    decided_at: createdAt,
     decision_reason: `trained ${reason}; a new model serves as champion`,
     decision_metrics: pick(evaluation, ['roc_auc', 'pr_auc']),
   };
