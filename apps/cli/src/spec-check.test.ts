@@ -109,6 +109,11 @@ const BROKEN: Array<{ name: string; edit: (yaml: string) => string; expected: Re
     edit: (y) => ownLabels(y, `field: is_fraud\n  schema: ${join(dir, 'nowhere-labels.avsc')}\n  event_id_field: transaction_id`),
     expected: /label-schema-missing\.yaml: labels\.schema: expected an Avro schema file at \S*nowhere-labels\.avsc \(relative to the spec file\), there is none/,
   },
+  {
+    name: 'labels-from-events.yaml',
+    edit: (y) => ownLabels(y, 'field: is_fraud\n  from_events: { event_id_field: chargeback_of, label: 1 }'),
+    expected: /labels-from-events\.yaml: labels\.from_events\.event_id_field: the event schema com\.example\.payments\.CardTransaction has no field "chargeback_of"/,
+  },
 ];
 
 test("validate accepts labels in the producer's own schema, checked offline against it", async () => {

@@ -23,7 +23,7 @@ export {
   FEATURES_SINK, PREDICTIONS_SINK, LABELS_SINK, DLQ_SINK, MODELS_SINK, PLATFORM_RECORD_SINKS, eventsSink, labelsSink,
   type SinkMapping, type CompleteRow, type RecordOrigin, type EventFieldNames,
 } from './sink-mappings';
-export { labelRecordOf, LabelRecordError, type LabelFieldNames } from './label-records';
+export { labelRecordOf, labelFromEvent, LabelRecordError, type LabelFieldNames, type EventLabelFieldNames } from './label-records';
 export { loadEventField, type EventFieldOptions, type EventFieldValue } from './event-fields';
 export {
   PartitionSink,

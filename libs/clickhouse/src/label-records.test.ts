@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { loadAvsc, parseSchema } from '@streamloop/avro';
-import { labelRecordOf, LabelRecordError, type LabelFieldNames } from './label-records';
+import { labelFromEvent, labelRecordOf, LabelRecordError, type LabelFieldNames } from './label-records';
 import { labelsSink } from './sink-mappings';
 
 const PLATFORM_FIELDS: LabelFieldNames = { eventId: 'event_id', label: 'label', time: 'label_time' };
@@ -68,4 +68,18 @@ test('labelsSink writes the mapped label as a row of the labels table; the pipel
     pipeline: 'labelmap', event_id: '42', label: 1, label_time: T0 + 5,
   });
   assert.throws(() => sink.toRow({ txn_id: 42, is_fraud: null }, ORIGIN), LabelRecordError);
+});
+
+test('a later event naming an earlier one gives its label, at its own time; other events give none', () => {
+  const byField = { eventId: 'disputes', label: 'fraud', value: null, time: 'ts' } as const;
+  assert.deepEqual(labelFromEvent({ id: 'cb-1', ts: T0, disputes: 'tx-1', fraud: true }, byField), { event_id: 'tx-1', label: 1, label_time: T0 });
+  assert.deepEqual(labelFromEvent({ id: 'cb-2', ts: T0, disputes: 'tx-2', fraud: 0 }, byField), { event_id: 'tx-2', label: 0, label_time: T0 });
+  assert.equal(labelFromEvent({ id: 'tx-3', ts: T0, disputes: null, fraud: false }, byField), undefined);
+  assert.equal(labelFromEvent({ id: 'tx-4', ts: T0 }, byField), undefined);
+  assert.throws(() => labelFromEvent({ id: 'cb-5', ts: T0, disputes: 'tx-5', fraud: 3 }, byField), /^LabelRecordError: label field "fraud" of event tx-5: expected a boolean or 0 or 1 .*got 3$/);
+  assert.throws(() => labelFromEvent({ id: 'cb-6', ts: T0, disputes: '', fraud: true }, byField), /^LabelRecordError: event id field "disputes": expected a non-empty string/);
+  // Every event naming another gives the one label the spec states.
+  const constant = { eventId: 'disputes', label: null, value: 1, time: 'ts' } as const;
+  assert.deepEqual(labelFromEvent({ id: 'cb-7', ts: T0 + 1, disputes: 99, fraud: false }, constant), { event_id: '99', label: 1, label_time: T0 + 1 });
+  assert.equal(labelFromEvent({ id: 'tx-8', ts: T0, disputes: null }, constant), undefined);
 });

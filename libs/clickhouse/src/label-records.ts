@@ -38,3 +38,26 @@ export function labelRecordOf(value: Record<string, unknown>, fields: LabelField
 }
 
 const describeValue = (v: unknown): string => (v === undefined ? 'nothing' : typeof v === 'bigint' ? `${v}n` : JSON.stringify(v) ?? String(v));
+
+/** The event fields a label is read from when labels come from later events (eventLabelFieldsOf in @streamloop/config). */
+export interface EventLabelFieldNames {
+  /** The field naming the labelled event. */
+  eventId: string;
+  /** The field holding the label; null: `value` is the label of every event naming another. */
+  label: string | null;
+  value: 0 | 1 | null;
+  /** The event's time field: when the label became known. */
+  time: string;
+}
+
+/**
+ * The label a later event carries for the event it names (a chargeback for its payment), or undefined for an event
+ * that names none (the field is null or absent). Read by labelRecordOf, so it is checked the same way; throws
+ * LabelRecordError for a label that is not a boolean or 0 or 1.
+ */
+export function labelFromEvent(event: Record<string, unknown>, fields: EventLabelFieldNames): LabelRecord | undefined {
+  const refersTo = event[fields.eventId];
+  if (refersTo === null || refersTo === undefined) return undefined;
+  if (fields.label !== null) return labelRecordOf(event, { eventId: fields.eventId, label: fields.label, time: fields.time });
+  return labelRecordOf({ [fields.eventId]: refersTo, label: fields.value, [fields.time]: event[fields.time] }, { eventId: fields.eventId, label: 'label', time: fields.time });
+}

@@ -15,7 +15,9 @@ export {
 } from './expr';
 export { topicsFor, featureStageTopics, DEFAULT_MODELS_TOPIC, type PipelineTopics } from './topics';
 export { readEventSchema, type EventField, type EventSchemaInfo } from './event-schema';
-export { labelFieldsOf, PLATFORM_LABEL_FIELDS, type LabelFields, type ProducerLabelSchema } from './labels';
+export {
+  labelFieldsOf, eventLabelFieldsOf, PLATFORM_LABEL_FIELDS, type LabelFields, type ProducerLabelSchema, type EventLabelSpec, type EventLabelFields,
+} from './labels';
 export {
   loadSettings, describeSettings, SettingsError,
   type Settings, type SettingName, type SettingDescription, type VariableDoc,

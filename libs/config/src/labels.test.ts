@@ -3,9 +3,17 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { labelFieldsOf, parsePipelineSpec, PLATFORM_LABEL_FIELDS, SpecError } from './index';
+import { eventLabelFieldsOf, labelFieldsOf, parsePipelineSpec, PLATFORM_LABEL_FIELDS, SpecError } from './index';
 
-const EVENT = { type: 'record', name: 'E', fields: [{ name: 'id', type: 'string' }, { name: 'ts', type: 'long' }, { name: 'user', type: 'string' }] };
+const EVENT = {
+  type: 'record', name: 'E', fields: [
+    { name: 'id', type: 'string' }, { name: 'ts', type: 'long' }, { name: 'user', type: 'string' },
+    // A later event may name an earlier one and carry its label.
+    { name: 'disputes', type: ['null', 'string'], default: null }, { name: 'fraud', type: 'boolean', default: false },
+    { name: 'fraud_score', type: ['null', 'double'], default: null }, { name: 'kind', type: 'string', default: '' },
+    { name: 'amount', type: 'double', default: 0 },
+  ],
+};
 const CHARGEBACK = {
   type: 'record', name: 'Chargeback', namespace: 'com.example', fields: [
     { name: 'txn_id', type: 'long' },
@@ -47,7 +55,8 @@ function problemsOf(labels: string): string[] {
 
 test("without labels.schema, labels are the platform's label.avsc and labels.field is only the target's name", () => {
   const spec = parsePipelineSpec(specWith('{ field: churned }'), FILE);
-  assert.deepEqual(spec.labels, { field: 'churned', producerSchema: null });
+  assert.deepEqual(spec.labels, { field: 'churned', producerSchema: null, fromEvents: null });
+  assert.equal(eventLabelFieldsOf(spec), null);
   assert.deepEqual(labelFieldsOf(spec.labels), PLATFORM_LABEL_FIELDS);
   assert.deepEqual(labelFieldsOf({ field: 'hand_built' }), { eventId: 'event_id', label: 'label', time: 'label_time' }, 'a hand-built spec without the key');
 });
@@ -57,6 +66,7 @@ test("labels.schema: the producer's own label records, the path resolved against
   assert.deepEqual(spec.labels, {
     field: 'is_fraud',
     producerSchema: { schemaPath: join(dir, 'chargeback.avsc'), eventIdField: 'txn_id', labelField: 'is_fraud', timeField: 'decided_at' },
+    fromEvents: null,
   });
   assert.deepEqual(labelFieldsOf(spec.labels), { eventId: 'txn_id', label: 'is_fraud', time: 'decided_at' });
   // Without a time field, the Kafka record's timestamp says when the label became known.
@@ -102,4 +112,42 @@ test('labels.schema: a missing, invalid or non-record schema; the keys it needs 
   // Shape errors are reported with the rest of the spec's, before any schema is read.
   const problems = problemsOf('{ field: y, schema: ./chargeback.avsc, event_id: txn_id }');
   assert.deepEqual(problems, ['labels.event_id: unknown key']);
+});
+
+test('labels.from_events: a later event names the labelled event and carries its label, or every such event gives one', () => {
+  const byField = parsePipelineSpec(specWith('{ field: fraud, from_events: { event_id_field: disputes, label_field: fraud } }'), FILE);
+  assert.deepEqual(byField.labels, { field: 'fraud', producerSchema: null, fromEvents: { eventIdField: 'disputes', labelField: 'fraud', label: null } });
+  assert.deepEqual(eventLabelFieldsOf(byField), { eventId: 'disputes', label: 'fraud', value: null, time: 'ts' });
+  // The labels topic stays schemas/label.avsc: the platform writes these records there.
+  assert.deepEqual(labelFieldsOf(byField.labels), PLATFORM_LABEL_FIELDS);
+  for (const [written, value] of [['1', 1], ['true', 1], ['0', 0], ['false', 0]] as const) {
+    const constant = parsePipelineSpec(specWith(`{ field: fraud, from_events: { event_id_field: disputes, label: ${written} } }`), FILE);
+    assert.deepEqual(eventLabelFieldsOf(constant), { eventId: 'disputes', label: null, value, time: 'ts' });
+  }
+});
+
+test('labels.from_events: fields are checked against the event schema; each problem names the key', () => {
+  const fields = 'id, ts, user, disputes, fraud, fraud_score, kind, amount';
+  assert.deepEqual(problemsOf('{ field: fraud, from_events: { event_id_field: refers, label_field: is_fraud } }'), [
+    `labels.from_events.event_id_field: the event schema E has no field "refers" (it has ${fields})`,
+    `labels.from_events.label_field: the event schema E has no field "is_fraud" (it has ${fields})`,
+  ]);
+  assert.deepEqual(problemsOf('{ field: fraud, from_events: { event_id_field: amount, label_field: fraud_score } }'), [
+    'labels.from_events.event_id_field: field "amount" is double in the event schema, expected a string, int or long (nullable: an event without it is no label)',
+    'labels.from_events.label_field: field "fraud_score" is ["null", double] in the event schema, expected a boolean, or an int, long, float or double of 0 or 1, that is never null',
+  ]);
+  assert.deepEqual(problemsOf('{ field: fraud, from_events: { event_id_field: id, label_field: kind } }'), [
+    'labels.from_events.event_id_field: "id" is events.id_field; expected the field naming another, earlier event',
+    'labels.from_events.label_field: field "kind" is string in the event schema, expected a boolean, or an int, long, float or double of 0 or 1, that is never null',
+  ]);
+  assert.deepEqual(problemsOf('{ field: fraud, from_events: { event_id_field: disputes } }'), [
+    'labels.from_events: expected label_field (the event field holding the label) or label (0 or 1: the label every such event gives)',
+  ]);
+  assert.deepEqual(problemsOf('{ field: fraud, from_events: { event_id_field: disputes, label_field: fraud, label: 1 } }'), [
+    'labels.from_events: expected label_field or label, not both',
+  ]);
+  assert.deepEqual(problemsOf('{ field: fraud, from_events: { event_id_field: disputes, label: 2 } }').length, 1, 'a label other than 0, 1, true or false');
+  assert.deepEqual(problemsOf('{ field: is_fraud, schema: ./chargeback.avsc, event_id_field: txn_id, from_events: { event_id_field: disputes, label: 1 } }'), [
+    "labels.from_events: not with labels.schema: labels made from events are written in schemas/label.avsc to the labels topic, which labels.schema says holds the producer's records",
+  ]);
 });

@@ -11,6 +11,11 @@ export const labelsSchema = z.object({
   schema: z.string().min(1).optional(),
   event_id_field: fieldName.optional(),
   time_field: fieldName.optional(),
+  from_events: z.object({
+    event_id_field: fieldName,
+    label_field: fieldName.optional(),
+    label: z.union([z.literal(0), z.literal(1), z.boolean()]).optional(),
+  }).strict().optional(),
 }).strict();
 type RawLabels = z.infer<typeof labelsSchema>;
 
@@ -26,17 +31,39 @@ export interface ProducerLabelSchema {
   timeField: string | null;
 }
 
+/**
+ * Labels carried by later events of the pipeline (a chargeback naming the payment it disputes): ingestion writes a
+ * label record (schemas/label.avsc) for each such event, in the transaction that forwards it.
+ */
+export interface EventLabelSpec {
+  /** The event field naming the labelled event's id; an event where it is null is no label. */
+  eventIdField: string;
+  /** The event field holding the label (a boolean, or a number of 0 or 1); null: every such event labels `label`. */
+  labelField: string | null;
+  /** The label of every referring event when labelField is null. */
+  label: 0 | 1 | null;
+}
+
 export interface LabelsSpec {
   /** The target's name, recorded in model metadata; with a producer's own label schema, also its label field. */
   field: string;
   /** Labels in the producer's own schema; null or absent: schemas/label.avsc. The loader always sets it. */
   producerSchema?: ProducerLabelSchema | null;
+  /** Labels made from later events; null or absent: none. The loader always sets it. */
+  fromEvents?: EventLabelSpec | null;
 }
 
 export function labelsSpecOf(raw: RawLabels, specFile: string): LabelsSpec {
-  if (raw.schema === undefined) return { field: raw.field, producerSchema: null };
+  const from = raw.from_events;
+  const fromEvents = from === undefined ? null : {
+    eventIdField: from.event_id_field,
+    labelField: from.label_field ?? null,
+    label: from.label === undefined ? null : from.label === true ? 1 : from.label === false ? 0 : from.label,
+  };
+  if (raw.schema === undefined) return { field: raw.field, producerSchema: null, fromEvents };
   return {
     field: raw.field,
+    fromEvents,
     producerSchema: {
       schemaPath: resolve(dirname(resolve(specFile)), raw.schema),
       // Missing is reported by labelsProblems; '' never names a field.
@@ -47,8 +74,15 @@ export function labelsSpecOf(raw: RawLabels, specFile: string): LabelsSpec {
   };
 }
 
-/** What is wrong with the `labels` section against the producer's label schema (nothing to check without one). */
-export function labelsProblems(raw: RawLabels, labels: LabelsSpec): string[] {
+/**
+ * What is wrong with the `labels` section: against the producer's label schema, and for labels from events against
+ * the event schema (whose own problems crossCheck reports).
+ */
+export function labelsProblems(raw: RawLabels, labels: LabelsSpec, events: { schemaPath: string; idField: string }): string[] {
+  return [...producerSchemaProblems(raw, labels), ...fromEventsProblems(raw, labels, events)];
+}
+
+function producerSchemaProblems(raw: RawLabels, labels: LabelsSpec): string[] {
   const own = labels.producerSchema;
   if (!own) {
     // The platform's label.avsc has its own fields; naming others would silently do nothing.
@@ -90,6 +124,47 @@ export function labelsProblems(raw: RawLabels, labels: LabelsSpec): string[] {
   return problems;
 }
 
+function fromEventsProblems(raw: RawLabels, labels: LabelsSpec, events: { schemaPath: string; idField: string }): string[] {
+  const from = labels.fromEvents;
+  if (!from) return [];
+  const problems: string[] = [];
+  // The platform writes these labels in label.avsc; a labels topic in the producer's schema could not hold them.
+  if (raw.schema !== undefined) problems.push('labels.from_events: not with labels.schema: labels made from events are written in schemas/label.avsc to the labels topic, which labels.schema says holds the producer\'s records');
+  if ((from.labelField === null) === (from.label === null)) {
+    problems.push(from.labelField === null
+      ? 'labels.from_events: expected label_field (the event field holding the label) or label (0 or 1: the label every such event gives)'
+      : 'labels.from_events: expected label_field or label, not both');
+  }
+  let schema: EventSchemaInfo;
+  try {
+    schema = readEventSchema(events.schemaPath);
+  } catch {
+    return problems;
+  }
+  const field = (path: string, name: string): EventField | undefined => {
+    const f = schema.fields.get(name);
+    if (!f) problems.push(`${path}: the event schema ${schema.name} has no field "${name}" (it has ${[...schema.fields.keys()].join(', ')})`);
+    return f;
+  };
+  const typeProblem = (path: string, f: EventField, expected: string) =>
+    problems.push(`${path}: field "${f.name}" is ${describeFieldType(f)} in the event schema, expected ${expected}`);
+  const path = 'labels.from_events.event_id_field';
+  if (from.eventIdField === events.idField) {
+    problems.push(`${path}: "${from.eventIdField}" is events.id_field; expected the field naming another, earlier event`);
+  } else {
+    // Nullable on purpose: an event without it is an ordinary event.
+    const id = field(path, from.eventIdField);
+    if (id && !['string', 'int', 'long'].includes(id.typeName)) typeProblem(path, id, 'a string, int or long (nullable: an event without it is no label)');
+  }
+  if (from.labelField !== null) {
+    const label = field('labels.from_events.label_field', from.labelField);
+    if (label && (label.nullable || (label.kind !== 'boolean' && label.kind !== 'number'))) {
+      typeProblem('labels.from_events.label_field', label, 'a boolean, or an int, long, float or double of 0 or 1, that is never null');
+    }
+  }
+  return problems;
+}
+
 /** The fields of a label record holding the event id, the label and when it became known (null: the Kafka record's timestamp). */
 export interface LabelFields {
   eventId: string;
@@ -104,4 +179,20 @@ export const PLATFORM_LABEL_FIELDS: Readonly<LabelFields> = { eventId: 'event_id
 export function labelFieldsOf(labels: LabelsSpec): LabelFields {
   const own = labels.producerSchema;
   return own ? { eventId: own.eventIdField, label: own.labelField, time: own.timeField } : { ...PLATFORM_LABEL_FIELDS };
+}
+
+/** The event fields a label is read from, when the pipeline's labels come from later events (else null). */
+export interface EventLabelFields {
+  /** The field naming the labelled event. */
+  eventId: string;
+  /** The field holding the label; null: `value` is every such event's label. */
+  label: string | null;
+  value: 0 | 1 | null;
+  /** The later event's time (events.time_field): when the label became known. */
+  time: string;
+}
+
+export function eventLabelFieldsOf(spec: { events: { timeField: string }; labels: LabelsSpec }): EventLabelFields | null {
+  const from = spec.labels.fromEvents;
+  return from ? { eventId: from.eventIdField, label: from.labelField, value: from.label, time: spec.events.timeField } : null;
 }

@@ -463,7 +463,7 @@ export function parsePipelineSpec(text: string, fileName: string): PipelineSpec 
       detectors: detectorsOf(raw.monitoring.detectors),
     },
   };
-  const problems = [...crossCheck(spec), ...labelsProblems(raw.labels, spec.labels)];
+  const problems = [...crossCheck(spec), ...labelsProblems(raw.labels, spec.labels, spec.events)];
   if (problems.length > 0) throw new SpecError(fileName, problems);
   return spec;
 }
