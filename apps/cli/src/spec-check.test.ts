@@ -12,6 +12,10 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const FRAUD = 'examples/pipelines/fraud.yaml';
 const EXAMPLES = ['examples/pipelines/fraud.yaml', 'examples/pipelines/fraud-gbdt-search.yaml'];
 const EVENT_SCHEMA = join(ROOT, 'examples/schemas/card_transaction.avsc');
+const LABEL_SCHEMA = join(ROOT, 'examples/schemas/chargeback.avsc');
+/** fraud.yaml's labels as the payments app's own chargeback decisions. */
+const ownLabels = (y: string, labels = `field: is_fraud\n  schema: ${LABEL_SCHEMA}\n  event_id_field: transaction_id\n  time_field: decided_at`) =>
+  y.replace('labels:\n  field: is_fraud', `labels:\n  ${labels}`);
 
 interface CliRun { code: number; stdout: string; stderr: string }
 
@@ -90,7 +94,34 @@ const BROKEN: Array<{ name: string; edit: (yaml: string) => string; expected: Re
     edit: (y) => y.replace('labels:\n  field: is_fraud', 'labels:\n  field: is_fraud\n  column: label'),
     expected: /unknown-key\.yaml: labels\.column: unknown key/,
   },
+  {
+    name: 'label-field-type.yaml',
+    edit: (y) => ownLabels(y, `field: reason\n  schema: ${LABEL_SCHEMA}\n  event_id_field: transaction_id`),
+    expected: /label-field-type\.yaml: labels\.field: field "reason" is \["null", string\] in the label schema, expected a boolean, or an int, long, float or double of 0 or 1/,
+  },
+  {
+    name: 'label-id-missing.yaml',
+    edit: (y) => ownLabels(y, `field: is_fraud\n  schema: ${LABEL_SCHEMA}\n  event_id_field: txn_id`),
+    expected: /label-id-missing\.yaml: labels\.event_id_field: the label schema com\.example\.payments\.ChargebackDecision has no field "txn_id" \(it has case_id, transaction_id, is_fraud, decided_at, reason\)/,
+  },
+  {
+    name: 'label-schema-missing.yaml',
+    edit: (y) => ownLabels(y, `field: is_fraud\n  schema: ${join(dir, 'nowhere-labels.avsc')}\n  event_id_field: transaction_id`),
+    expected: /label-schema-missing\.yaml: labels\.schema: expected an Avro schema file at \S*nowhere-labels\.avsc \(relative to the spec file\), there is none/,
+  },
+  {
+    name: 'labels-from-events.yaml',
+    edit: (y) => ownLabels(y, 'field: is_fraud\n  from_events: { event_id_field: chargeback_of, label: 1 }'),
+    expected: /labels-from-events\.yaml: labels\.from_events\.event_id_field: the event schema com\.example\.payments\.CardTransaction has no field "chargeback_of"/,
+  },
 ];
+
+test("validate accepts labels in the producer's own schema, checked offline against it", async () => {
+  const file = brokenSpec('own-labels.yaml', (y) => ownLabels(y));
+  const run = await streamloop('validate', file);
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stdout, `ok  ${file} (pipeline fraud: 20 features)\n`);
+});
 
 test('validate: a broken spec exits 1 with a message naming the file, the key and what was expected', async () => {
   const runs = await Promise.all(BROKEN.map(async (c) => ({ c, run: await streamloop('validate', brokenSpec(c.name, c.edit)) })));

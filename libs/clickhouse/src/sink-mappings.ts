@@ -1,4 +1,5 @@
 import type { DeadLetterRecord, FeatureVectorRecord, LabelRecord, ModelRegistryRecord, PredictionRecord } from '@streamloop/contracts';
+import { labelRecordOf, type LabelFieldNames } from './label-records';
 import { TABLES, type RowOf, type TableName } from './schema';
 
 /**
@@ -14,6 +15,8 @@ export interface RecordOrigin {
   offset: string;
   /** Registry id of the record's writer schema. */
   schemaId: number;
+  /** The Kafka record's timestamp (epoch ms), where the reader has it: the time of a label whose record names none. */
+  timestamp?: number;
 }
 
 /** How one topic's records (a type generated from schemas/*.avsc) become rows of one ClickHouse table. */
@@ -50,6 +53,15 @@ export const LABELS_SINK: SinkMapping<LabelRecord, 'labels'> = {
   // A label carries no pipeline: it is the pipeline whose labels topic it was read from.
   toRow: (l, origin) => ({ pipeline: origin.pipeline, event_id: l.event_id, label: l.label, label_time: l.label_time }),
 };
+
+/** The pipeline's label records (whichever schema labelFieldsOf describes) into the labels table. */
+export function labelsSink(fields: LabelFieldNames): SinkMapping<Record<string, unknown>, 'labels'> {
+  return {
+    table: TABLES.labels,
+    omits: [],
+    toRow: (value, origin) => LABELS_SINK.toRow(labelRecordOf(value, fields, origin.timestamp), origin),
+  };
+}
 
 export const DLQ_SINK: SinkMapping<DeadLetterRecord, 'dlq'> = {
   table: TABLES.dlq,

@@ -16,6 +16,9 @@ export {
 export { topicsFor, featureStageTopics, DEFAULT_MODELS_TOPIC, type PipelineTopics } from './topics';
 export { readEventSchema, type EventField, type EventSchemaInfo } from './event-schema';
 export {
+  labelFieldsOf, eventLabelFieldsOf, PLATFORM_LABEL_FIELDS, type LabelFields, type ProducerLabelSchema, type EventLabelSpec, type EventLabelFields,
+} from './labels';
+export {
   loadSettings, describeSettings, SettingsError,
   type Settings, type SettingName, type SettingDescription, type VariableDoc,
 } from './settings';

@@ -7,6 +7,7 @@ import { parseDuration } from './duration';
 import { describeFieldType, readEventSchema, type EventField, type EventSchemaInfo } from './event-schema';
 import { exprNames, parseExpr, ExprError, type ExprNode } from './expr';
 import { describeIssue, shown } from './issues';
+import { labelsProblems, labelsSchema, labelsSpecOf, type LabelsSpec } from './labels';
 import { topicsFor } from './topics';
 
 /** A pipeline spec that cannot be used; the message names the file and every offending key path. */
@@ -186,7 +187,7 @@ const specSchema = z.object({
     allowed_lateness: duration.optional(),
     late_events: z.enum(LATE_EVENT_POLICIES).default('drop'),
   }).strict(),
-  labels: z.object({ field: fieldName }).strict(),
+  labels: labelsSchema,
   model: z.object({
     name: modelName,
     algorithm: z.enum(MODEL_ALGORITHMS),
@@ -285,10 +286,7 @@ export interface FeaturesSpec {
   lateEvents?: LateEventPolicy;
 }
 
-export interface LabelsSpec {
-  /** The target's name, recorded in model metadata. Labels travel as schemas/label.avsc on the labels topic. */
-  field: string;
-}
+export type { LabelsSpec } from './labels';
 
 export type SearchStrategy = (typeof SEARCH_STRATEGIES)[number];
 export type CvKind = (typeof CV_KINDS)[number];
@@ -435,7 +433,7 @@ export function parsePipelineSpec(text: string, fileName: string): PipelineSpec 
       allowedLatenessMs: raw.features.allowed_lateness === undefined ? null : parseDuration(raw.features.allowed_lateness)!,
       lateEvents: raw.features.late_events,
     },
-    labels: raw.labels,
+    labels: labelsSpecOf(raw.labels, fileName),
     model: {
       name: raw.model.name,
       algorithm: raw.model.algorithm,
@@ -465,7 +463,7 @@ export function parsePipelineSpec(text: string, fileName: string): PipelineSpec 
       detectors: detectorsOf(raw.monitoring.detectors),
     },
   };
-  const problems = crossCheck(spec);
+  const problems = [...crossCheck(spec), ...labelsProblems(raw.labels, spec.labels, spec.events)];
   if (problems.length > 0) throw new SpecError(fileName, problems);
   return spec;
 }

@@ -4,9 +4,14 @@ import { loadAvsc } from '@streamloop/avro';
 
 const SCHEMA_DIR = fileURLToPath(new URL('../../../schemas/', import.meta.url));
 
+/** The path of one of the platform's own schemas (schemas/*.avsc). */
+export function platformSchemaPath(file: string): string {
+  return `${SCHEMA_DIR}${file}`;
+}
+
 /** The platform's own record types (schemas/*.avsc), loaded once per process. */
 export function loadPlatformTypes() {
-  const load = (file: string) => loadAvsc(`${SCHEMA_DIR}${file}`);
+  const load = (file: string) => loadAvsc(platformSchemaPath(file));
   return {
     featureVector: load('feature-vector.avsc'),
     prediction: load('prediction.avsc'),

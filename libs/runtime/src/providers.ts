@@ -6,6 +6,7 @@ import { topicsFor, type PipelineSpec, type PipelineTopics, type Settings } from
 import { PlatformError } from '@streamloop/errors';
 import { chunkMessages, type Kafka, type Message, type Producer } from '@streamloop/kafka';
 import { HealthRegistry } from '@streamloop/observability';
+import { platformSchemaPath } from './platform-types';
 
 /*
  * The providers every target of a process shares, injected by what they are (PlatformModule provides them all,
@@ -26,6 +27,8 @@ export interface PipelineContext {
   topics: PipelineTopics;
   /** The pipeline's event schema as the platform reads it (reader schema for every writer version). */
   eventType: Type;
+  /** The schema its labels topic is read with: the producer's own (labels.schema) or the platform's label.avsc. */
+  labelType: Type;
 }
 
 export class UnknownPipelineError extends PlatformError {
@@ -42,9 +45,14 @@ export class PipelineRegistry {
     for (const ctx of contexts) this.byName.set(ctx.spec.pipeline, ctx);
   }
 
-  /** Each spec with its topics (libs/config) and its event schema read from the spec's `.avsc`. */
+  /** Each spec with its topics (libs/config) and its event and label schemas read from their `.avsc` files. */
   static fromSpecs(specs: PipelineSpec[]): PipelineRegistry {
-    return new PipelineRegistry(specs.map((spec) => ({ spec, topics: topicsFor(spec), eventType: loadAvsc(spec.events.schemaPath) })));
+    return new PipelineRegistry(specs.map((spec) => ({
+      spec,
+      topics: topicsFor(spec),
+      eventType: loadAvsc(spec.events.schemaPath),
+      labelType: loadAvsc(spec.labels.producerSchema?.schemaPath ?? platformSchemaPath('label.avsc')),
+    })));
   }
 
   /** The pipeline named so; an unknown name throws UnknownPipelineError (404 PIPELINE_NOT_FOUND). */

@@ -37,7 +37,7 @@ export function streamPlatformOf(parts: StreamPlatformParts): StreamPlatform {
       case 'predictions':
         return types.prediction;
       case 'labels':
-        return types.label;
+        return pipeline.labelType;
       case 'dlq':
         return types.deadLetter;
       case 'alerts':

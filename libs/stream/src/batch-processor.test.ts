@@ -37,7 +37,7 @@ const deadLetterType = parseSchema(JSON.parse(await import('node:fs').then((fs) 
 const spec = loadPipelineSpec(new URL('../../../examples/pipelines/fraud.yaml', import.meta.url).pathname);
 
 function pipeline(): StreamPipeline {
-  return { spec, topics: topicsFor(spec), eventType };
+  return { spec, topics: topicsFor(spec), eventType, labelType: eventType };
 }
 
 function io(limits: Record<string, number> = {}): StreamIO & { serde: AvroSerde } {

@@ -21,6 +21,8 @@ export interface StreamPipeline {
   topics: PipelineTopics;
   /** The pipeline's event schema as the platform reads it (reader schema for every writer version). */
   eventType: Type;
+  /** The schema its labels topic is read with: the producer's own (labels.schema) or the platform's label.avsc. */
+  labelType: Type;
 }
 
 /**

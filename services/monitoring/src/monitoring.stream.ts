@@ -1,9 +1,10 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, Payload } from '@nestjs/microservices';
 import {
-  DLQ_SINK, eventsSink, FEATURES_SINK, LABELS_SINK, PREDICTIONS_SINK, type SinkMapping, type SourcedRow, type TableName,
+  DLQ_SINK, eventsSink, FEATURES_SINK, labelsSink, PREDICTIONS_SINK, type SinkMapping, type SourcedRow, type TableName,
 } from '@streamloop/clickhouse';
-import type { DeadLetterRecord, FeatureVectorRecord, LabelRecord, PredictionRecord } from '@streamloop/contracts';
+import { labelFieldsOf } from '@streamloop/config';
+import type { DeadLetterRecord, FeatureVectorRecord, PredictionRecord } from '@streamloop/contracts';
 import { pipelineOfMessage, registryMessageOf, type ModelRegistryRecord } from '@streamloop/model-registry';
 import { StreamHandler, type StreamBatch, type StreamContext } from '@streamloop/stream';
 import { MonitoringService } from './monitoring.service';
@@ -35,8 +36,9 @@ export class MonitoringStream {
   }
 
   @StreamHandler({ role: 'labels', mode: 'at-least-once', stage: 'monitoring', deadLetterStage: 'monitoring.sink' })
-  labels(@Payload() batch: StreamBatch<LabelRecord>, @Ctx() context: StreamContext): Promise<void> {
-    return this.write(batch, context, LABELS_SINK);
+  labels(@Payload() batch: StreamBatch<Record<string, unknown>>, @Ctx() context: StreamContext): Promise<void> {
+    // Decoded with the pipeline's label schema (the platform's or the producer's own); labelsSink maps either.
+    return this.write(batch, context, labelsSink(labelFieldsOf(context.pipeline.spec.labels)));
   }
 
   @StreamHandler({ role: 'dlq', mode: 'at-least-once', stage: 'monitoring', deadLetterStage: 'monitoring.sink' })
@@ -64,7 +66,10 @@ export class MonitoringStream {
         continue;
       }
       try {
-        const origin = { pipeline: context.pipeline.spec.pipeline, partition: record.source.partition, offset: record.source.offset, schemaId: record.schemaId ?? 0 };
+        const origin = {
+          pipeline: context.pipeline.spec.pipeline, partition: record.source.partition, offset: record.source.offset, schemaId: record.schemaId ?? 0,
+          timestamp: Number(record.source.timestamp),
+        };
         records.push({ offset: record.source.offset, row: mapping.toRow(record.value, origin) });
       } catch (error) {
         context.deadLetter(record, error);
