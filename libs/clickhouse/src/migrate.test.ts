@@ -62,6 +62,22 @@ test('migrate creates every table once; running it again changes nothing', async
   );
 });
 
+test('migration 3 adds labels.arrived_at to a labels table made before it; the rows already there have NULL', async () => {
+  await migrate(ch.client, { database: ch.database });
+  // The database as it was before migration 3: labels without arrived_at, version 3 not recorded.
+  await ch.client.command({ query: 'ALTER TABLE labels DROP COLUMN arrived_at' });
+  await ch.client.command({ query: 'ALTER TABLE schema_migrations DELETE WHERE version = 3', clickhouse_settings: { mutations_sync: '2' } });
+  await ch.client.command({ query: `INSERT INTO labels (pipeline, event_id, label, label_time) VALUES ('old', 'e1', 1, '2026-01-01 00:00:00')` });
+  const result = await migrate(ch.client, { database: ch.database });
+  assert.deepEqual(result.applied, [3]);
+  const [column] = await queryRows<{ type: string }>(ch.client, `SELECT type FROM system.columns WHERE database = {db:String} AND table = 'labels' AND name = 'arrived_at'`, { db: ch.database });
+  assert.equal(column?.type, "Nullable(DateTime64(3, 'UTC'))");
+  assert.equal(await count(ch.client, `SELECT count() AS n FROM labels WHERE pipeline = 'old' AND arrived_at IS NULL`), 1);
+  await insertRows(ch.client, TABLES.labels, [{ pipeline: 'new', event_id: 'e1', label: 1, label_time: 1_767_225_600_000, arrived_at: 1_767_225_660_000 }]);
+  const [row] = await queryRows<{ t: string }>(ch.client, `SELECT toUnixTimestamp64Milli(arrived_at) AS t FROM labels WHERE pipeline = 'new'`);
+  assert.equal(Number(row.t), 1_767_225_660_000);
+});
+
 test('unqualified names resolve to the client database; settings and parameters work together', async () => {
   await migrate(ch.client, { database: ch.database });
   const [row] = await queryRows<{ db: string; p: string; n: number }>(

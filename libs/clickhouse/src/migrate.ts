@@ -21,6 +21,11 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'dlq.original_size: dead letters whose original was cut to fit the DLQ topic',
     statements: (db) => [`ALTER TABLE ${qualify('dlq', db)} ADD COLUMN IF NOT EXISTS original_size Nullable(Int64) DEFAULT NULL COMMENT 'size in bytes of the original value when original_value was cut to fit the DLQ topic; NULL when whole'`],
   },
+  {
+    version: 3,
+    name: 'labels.arrived_at: the Kafka timestamp of each label record, for the observed label delay',
+    statements: (db) => [`ALTER TABLE ${qualify('labels', db)} ADD COLUMN IF NOT EXISTS arrived_at Nullable(DateTime64(3, 'UTC')) DEFAULT NULL COMMENT 'Kafka timestamp of the label record (its send time, or the append time on a LogAppendTime topic); NULL for rows written before it was kept'`],
+  },
 ];
 
 export interface MigrateResult {

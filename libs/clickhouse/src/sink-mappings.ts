@@ -14,6 +14,8 @@ export interface RecordOrigin {
   offset: string;
   /** Registry id of the record's writer schema. */
   schemaId: number;
+  /** The record's Kafka timestamp (epoch ms), where the reader has it. */
+  timestamp?: number;
 }
 
 /** How one topic's records (a type generated from schemas/*.avsc) become rows of one ClickHouse table. */
@@ -48,7 +50,7 @@ export const LABELS_SINK: SinkMapping<LabelRecord, 'labels'> = {
   table: TABLES.labels,
   omits: [],
   // A label carries no pipeline: it is the pipeline whose labels topic it was read from.
-  toRow: (l, origin) => ({ pipeline: origin.pipeline, event_id: l.event_id, label: l.label, label_time: l.label_time }),
+  toRow: (l, origin) => ({ pipeline: origin.pipeline, event_id: l.event_id, label: l.label, label_time: l.label_time, arrived_at: origin.timestamp ?? null }),
 };
 
 export const DLQ_SINK: SinkMapping<DeadLetterRecord, 'dlq'> = {
