@@ -146,12 +146,12 @@ test('each run measures the label delay from the labels\' arrival times and warn
   assert.equal(long.warning?.kind, 'too_long');
   await runWith(3_600_000);
   assert.deepEqual(logged.map((l) => l.level), ['warn'], 'the same warning is logged once, not on every run');
-  assert.match(logged[0].message, /label_delay 1h is more than 2× the observed p95/);
+  assert.match(logged[0].message, /label_delay 1h is longer than the observed p95/);
 
   const short = (await runWith(15 * MIN))?.label_delay;
   assert.equal(short?.warning?.kind, 'too_short');
   assert.ok(short.observed && short.observed.late_share > 0.7);
-  assert.equal((await runWith(30 * MIN))?.label_delay.warning, undefined);
+  assert.equal((await runWith(25 * MIN))?.label_delay.warning, undefined);
   assert.deepEqual(logged.map((l) => l.level), ['warn', 'warn', 'info']);
   assert.deepEqual(seen, [['q', 'too_long'], ['q', 'too_long'], ['q', 'too_short'], ['q', undefined]]);
 });

@@ -9,8 +9,6 @@ import { quantileSorted } from '@streamloop/drift';
 export const LABEL_DELAY_SAMPLE = 10_000;
 /** Fewer labels than this with an arrival time: too few to judge the setting. */
 export const LABEL_DELAY_MIN_LABELS = 100;
-/** label_delay longer than this many times the observed p95 is a warning: predictions wait for labels long since in. */
-export const LABEL_DELAY_TOO_LONG_FACTOR = 2;
 
 export interface ObservedLabelDelay {
   /** Labels measured. */
@@ -40,9 +38,8 @@ export function observeLabelDelays(delaysMs: readonly number[], configuredMs: nu
 
 /**
  * The configured label_delay against the observed delays: too short when most labels (more than half) arrive after
- * it, so the detectors see a minority of the stream; too long when it is more than LABEL_DELAY_TOO_LONG_FACTOR times
- * the observed p95, so every prediction waits far longer than its label needs. Undefined when it is neither, or when
- * there are too few labels to say.
+ * it, so the detectors see a minority of the stream; too long when it is longer than the observed p95, so every
+ * prediction waits longer than 95 % of labels need. Undefined when it is neither, or when there are too few labels.
  */
 export function judgeLabelDelay(observed: ObservedLabelDelay | undefined, configuredMs: number): LabelDelayStatus['warning'] {
   if (!observed || observed.labels < LABEL_DELAY_MIN_LABELS) return undefined;
@@ -56,10 +53,10 @@ export function judgeLabelDelay(observed: ObservedLabelDelay | undefined, config
       message: `monitoring.detectors.label_delay ${configured} is shorter than most labels take (observed p50 ${p50}, p95 ${p95}): ${share} of labels arrive after their prediction was fed, so the change detectors never see them; set label_delay to about the p95`,
     };
   }
-  if (configuredMs > LABEL_DELAY_TOO_LONG_FACTOR * observed.p95_ms) {
+  if (configuredMs > observed.p95_ms) {
     return {
       kind: 'too_long',
-      message: `monitoring.detectors.label_delay ${configured} is more than ${LABEL_DELAY_TOO_LONG_FACTOR}× the observed p95 ${p95} (p50 ${p50}): the change detectors see each prediction later than its label needs; set label_delay to about the p95`,
+      message: `monitoring.detectors.label_delay ${configured} is longer than the observed p95 ${p95} (p50 ${p50}): every prediction waits ${formatMs(configuredMs - observed.p95_ms)} more than 95 % of labels need before the change detectors see it; set label_delay to about the p95`,
     };
   }
   return undefined;
