@@ -94,6 +94,16 @@ test('settled predictions only, in event-time order: the detectors fire after th
   assert.deepEqual(again.sent, [[]]);
 });
 
+test('monitoring.detectors.warm_up reaches the detectors: none fires on its first warm_up settled predictions', async () => {
+  const { deps } = memoryDeps();
+  const report = await new ErrorStreamJob().run(deps, run({ gate: new AlertGate({ cooldownMs: 0 }), detectors: { ...DETECTORS, warmUp: N } }));
+  assert.equal(report?.fed, N);
+  assert.deepEqual(report?.detections, [], 'the change at 1000 falls inside a warm-up of 2000');
+  const shorter = await new ErrorStreamJob().run(deps, run({ gate: new AlertGate({ cooldownMs: 0 }), detectors: { ...DETECTORS, warmUp: 1200 } }));
+  assert.ok(shorter && shorter.detections.length > 0, 'after a warm-up of 1200 the change is seen');
+  for (const d of shorter.detections) assert.ok(d.event_time >= T + 1200 * 1000, `${d.detector} fired at ${(d.event_time - T) / 1000}`);
+});
+
 test("a new champion's errors are a new stream; with every detector off there is no stream", async () => {
   const job = new ErrorStreamJob();
   const { deps } = memoryDeps();
