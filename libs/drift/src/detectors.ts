@@ -6,9 +6,8 @@
  *
  * One addition of ours, `warmUp` (default 0, River's behaviour): no detection on the first warmUp values after the
  * detector starts or resets. River's own gates (ADWIN grace_period, Page-Hinkley min_instances, DDM warm_start)
- * are small (10–30 values), and on so few values the estimates are noisy enough to fire before any change; warmUp
- * raises each gate to at least its value, so the statistics the detector learns from are the same as River's
- * with that larger gate.
+ * are small (10–30 values), and on so few values the estimates are noisy enough to fire before any change. warmUp
+ * raises each gate to at least its value: a detector with warmUp N behaves as River's with that gate raised to N.
  */
 
 /** The number of first values (after a start or reset) a detector may not fire on: an integer ≥ 0. */
