@@ -4,14 +4,18 @@
 // River's defaults) watch its 0/1 error stream, ADWIN and Page-Hinkley also its score stream (no labels needed);
 // the statistics compare a reference window of feature values from the training period with sliding windows.
 // Reports detection delay (events from the change until the first alarm), misses and false alarms per 100k events,
-// prints tables and writes a JSON result. Options: --seeds N (default 5), --events N (default 100000, change
-// positions scale with it), --only STREAM, --out FILE (default bench/drift/results.json).
+// prints tables and writes a JSON result. Detectors run once per warm-up in --warm-up (no detection on a detector's
+// first N values after a start or reset; 0 is River's behaviour), and are also restarted on the stable stretch to
+// count false alarms on their first values, as after a new champion or a monitor restart. Options: --seeds N
+// (default 5), --events N (default 100000, change positions scale with it), --only STREAM, --warm-up N,N
+// (default 0 and the spec's default), --out FILE (default bench/drift/results.json).
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { DEFAULT_DETECTOR_WARM_UP } from '@streamloop/config';
 import { ADWIN, DDM, PageHinkley, datasetDrift, jensenShannonDistance, ksTest, psi, wasserstein1, type ChangeDetector } from '@streamloop/drift';
-import { trainClassifier, type Algorithm } from '@streamloop/ml';
+import { seededRandom, trainClassifier, type Algorithm } from '@streamloop/ml';
 import {
   AGRAWAL_FEATURES, changeStart, generateAgrawalStream, generateSeaStream, SEA_FEATURES, SEA_THRESHOLDS,
   type ConceptChange, type DriftStreamEvent,
@@ -22,6 +26,7 @@ const { values: args } = parseArgs({
     seeds: { type: 'string', default: '5' },
     events: { type: 'string', default: '100000' },
     only: { type: 'string' },
+    'warm-up': { type: 'string', default: `0,${DEFAULT_DETECTOR_WARM_UP}` },
     out: { type: 'string', default: fileURLToPath(new URL('./results.json', import.meta.url)) },
   },
 });
@@ -29,6 +34,8 @@ const SEEDS = Number(args.seeds);
 const EVENTS = Number(args.events);
 if (!(Number.isInteger(SEEDS) && SEEDS >= 1)) throw new RangeError(`bench:drift: --seeds must be an integer ≥ 1, got ${args.seeds}`);
 if (!(Number.isInteger(EVENTS) && EVENTS >= 20_000)) throw new RangeError(`bench:drift: --events must be an integer ≥ 20000, got ${args.events}`);
+const WARM_UPS = [...new Set(args['warm-up'].split(',').map(Number))];
+if (!WARM_UPS.every((w) => Number.isInteger(w) && w >= 0)) throw new RangeError(`bench:drift: --warm-up must list integers ≥ 0, got ${args['warm-up']}`);
 
 // Layout of every stream, as shares of its length: train on the first 10 %, change at 60 % (gradual: the middle of
 // a 10 % transition), a detection counts if it comes within 20 % of the stream after the change starts.
@@ -41,6 +48,12 @@ const MAX_DELAY = Math.round(EVENTS * 0.2);
 const REF = 2_000;
 const WINDOW = 2_000;
 const STEP = 1_000;
+// Restarts: on the stretch before the change, a fresh detector every START_SPAN events, watching START_SPAN values.
+const START_SPAN = 5_000;
+// Fresh starts on a stable error stream of a model better than the bench's (fraud models err on 1 % or less), where
+// DDM's first-values alarms are most frequent: STARTS_PER_RATE starts per error rate, START_SPAN values each.
+const START_ERROR_RATES = [0.01, 0.05];
+const STARTS_PER_RATE = 200;
 
 // A small boosted model is enough for Agrawal's rules (age and salary bands) and keeps scoring 90k events cheap.
 const GBDT_PARAMS = { max_iter: 30, max_leaf_nodes: 15, seed: 0 };
@@ -76,14 +89,17 @@ const STREAMS: StreamSpec[] = [
   { name: 'agrawal-none', description: 'Agrawal function 2 throughout (control)', features: AGRAWAL_FEATURES, algorithm: 'gbdt', make: agrawal(null) },
 ];
 
-interface DetectorSpec { name: string; input: 'error' | 'score'; make(): ChangeDetector }
-const DETECTORS: DetectorSpec[] = [
-  { name: 'ADWIN', input: 'error', make: () => new ADWIN() },
-  { name: 'PageHinkley', input: 'error', make: () => new PageHinkley() },
-  { name: 'DDM', input: 'error', make: () => new DDM() },
-  { name: 'ADWIN', input: 'score', make: () => new ADWIN() },
-  { name: 'PageHinkley', input: 'score', make: () => new PageHinkley() },
-];
+interface DetectorSpec { key: string; input: 'error' | 'score'; warmUp: number; make(): ChangeDetector }
+const DETECTORS: DetectorSpec[] = WARM_UPS.flatMap((warmUp) => {
+  const key = (name: string, input: string) => (warmUp === 0 ? `${name} (${input})` : `${name} (${input}, warm-up ${warmUp})`);
+  return [
+    { key: key('ADWIN', 'error'), input: 'error' as const, warmUp, make: () => new ADWIN({ warmUp }) },
+    { key: key('PageHinkley', 'error'), input: 'error' as const, warmUp, make: () => new PageHinkley({ warmUp }) },
+    { key: key('DDM', 'error'), input: 'error' as const, warmUp, make: () => new DDM({ warmUp }) },
+    { key: key('ADWIN', 'score'), input: 'score' as const, warmUp, make: () => new ADWIN({ warmUp }) },
+    { key: key('PageHinkley', 'score'), input: 'score' as const, warmUp, make: () => new PageHinkley({ warmUp }) },
+  ];
+});
 
 /** Per-feature values of one window comparison; each statistic turns them into an alarm or not. */
 interface FeatureStats { psi: number; ksP: number; js: number; w1Scaled: number }
@@ -100,7 +116,7 @@ const STATISTICS: StatisticSpec[] = [
 ];
 
 const METHODS = [
-  ...DETECTORS.map((d) => ({ key: `${d.name} (${d.input})`, kind: 'detector' as const })),
+  ...DETECTORS.map((d) => ({ key: d.key, kind: 'detector' as const })),
   ...STATISTICS.map((s) => ({ key: s.name, kind: 'statistic' as const })),
 ];
 
@@ -111,6 +127,9 @@ interface RunOutcome {
   preEvents: number;
   /** Events from the change start to the first alarm within MAX_DELAY; null when missed (or a control). */
   delay: number | null;
+  /** Detectors: fresh starts on the stretch before the change, and the alarms within their first START_SPAN values. */
+  starts?: number;
+  startAlarms?: number;
 }
 
 /** Alarm indices (increasing; the list may stop at the first alarm after the change) → outcome. */
@@ -133,6 +152,22 @@ function detectorAlarms(make: () => ChangeDetector, values: Float64Array, start:
     if (start !== null && t >= start) break; // the first alarm after the change is all that counts
   }
   return alarms;
+}
+
+/** A fresh detector every START_SPAN events before the change (or through a control), each fed START_SPAN values. */
+function restartAlarms(make: () => ChangeDetector, values: Float64Array, start: number | null, first = TRAIN, end = EVENTS): { starts: number; startAlarms: number } {
+  const stop = start ?? end;
+  let starts = 0;
+  let startAlarms = 0;
+  for (let from = first; from + START_SPAN <= stop; from += START_SPAN) {
+    const detector = make();
+    starts++;
+    for (let t = from; t < from + START_SPAN; t++) {
+      detector.update(values[t - first]);
+      if (detector.driftDetected) startAlarms++;
+    }
+  }
+  return { starts, startAlarms };
 }
 
 function std(xs: Float64Array): number {
@@ -200,7 +235,8 @@ function runStream(spec: StreamSpec, seed: number): StreamRun {
   };
   const outcomes: Record<string, RunOutcome> = {};
   for (const d of DETECTORS) {
-    outcomes[`${d.name} (${d.input})`] = outcome(detectorAlarms(d.make, d.input === 'error' ? error : score, start), start);
+    const values = d.input === 'error' ? error : score;
+    outcomes[d.key] = { ...outcome(detectorAlarms(d.make, values, start), start), ...restartAlarms(d.make, values, start) };
   }
   const columns = spec.features.map((_, j) => Float64Array.from(events, (e) => e.x[j]));
   statisticAlarms(columns, spec.features, start).forEach((alarms, k) => {
@@ -225,7 +261,7 @@ const t0 = process.hrtime.bigint();
 const cpu = cpus();
 console.log(`streamloop bench:drift — ${new Date().toISOString().slice(0, 10)}, node ${process.version}, ${cpu.length} × ${cpu[0]?.model.trim() ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB`);
 console.log(`${EVENTS.toLocaleString('en')} events per stream, ${SEEDS} seeds; model trained on events [0, ${TRAIN}); change at ${POSITION} (gradual: transition [${POSITION - WIDTH / 2}, ${POSITION + WIDTH / 2}], delay counted from its start); detection counts within ${MAX_DELAY.toLocaleString('en')} events`);
-console.log(`statistics: reference = ${REF} training events evenly spaced, current = last ${WINDOW} events, evaluated every ${STEP}; detectors: River defaults`);
+console.log(`statistics: reference = ${REF} training events evenly spaced, current = last ${WINDOW} events, evaluated every ${STEP}; detectors: River defaults, warm-up ${WARM_UPS.join(', ')}; restarts: a fresh detector every ${START_SPAN} events before the change, watching ${START_SPAN}`);
 
 const streams = STREAMS.filter((s) => !args.only || s.name === args.only);
 if (streams.length === 0) throw new RangeError(`bench:drift: --only ${args.only} names no stream; streams are ${STREAMS.map((s) => s.name).join(', ')}`);
@@ -239,17 +275,21 @@ for (const spec of streams) {
   console.log(`  ${spec.name.padEnd(18)} model error ${(100 * mean(runs.map((r) => r.errorBefore))).toFixed(1)} % before${after} (${seconds.toFixed(1)} s) — ${spec.description}`);
 }
 
-interface Summary { detected: number; runs: number; delays: number[]; falseAlarms: number; preEvents: number }
+interface Summary { detected: number; runs: number; delays: number[]; falseAlarms: number; preEvents: number; starts: number; startAlarms: number }
 function summarize(runs: StreamRun[], method: string): Summary {
   const os = runs.map((r) => r.outcomes[method]);
   const delays = os.flatMap((o) => (o.delay === null ? [] : [o.delay]));
-  return { detected: delays.length, runs: os.length, delays, falseAlarms: os.reduce((s, o) => s + o.falseAlarms, 0), preEvents: os.reduce((s, o) => s + o.preEvents, 0) };
+  const sum = (f: (o: RunOutcome) => number) => os.reduce((s, o) => s + f(o), 0);
+  return {
+    detected: delays.length, runs: os.length, delays, falseAlarms: sum((o) => o.falseAlarms), preEvents: sum((o) => o.preEvents),
+    starts: sum((o) => o.starts ?? 0), startAlarms: sum((o) => o.startAlarms ?? 0),
+  };
 }
 const per100k = (alarms: number, events: number): number => (events === 0 ? 0 : (alarms / events) * 100_000);
 
 const driftStreams = results.filter((r) => r.spec.change);
 const controls = results.filter((r) => !r.spec.change);
-const header = ['method', ...driftStreams.map((r) => r.spec.name), 'FA/100k pre-change', 'FA/100k control', `P(chance alarm in ${int(MAX_DELAY)})`];
+const header = ['method', ...driftStreams.map((r) => r.spec.name), 'FA/100k pre-change', 'FA/100k control', `P(chance alarm in ${int(MAX_DELAY)})`, 'FA/100 restarts'];
 const table = METHODS.map(({ key }) => {
   const cells = driftStreams.map((r) => {
     const s = summarize(r.runs, key);
@@ -261,7 +301,11 @@ const table = METHODS.map(({ key }) => {
   const fa = (ss: Summary[]) => (ss.length === 0 ? '—' : rate(ss).toFixed(1));
   // How often the detection window would hold an alarm by chance alone, at the control's false-alarm rate (Poisson).
   const chance = ctl.length === 0 ? '—' : (1 - Math.exp((-rate(ctl) * MAX_DELAY) / 100_000)).toFixed(2);
-  return [key, ...cells, fa(pre), fa(ctl), chance];
+  // Alarms on a fresh detector's first START_SPAN values, pre-change and controls together.
+  const all = [...pre, ...ctl];
+  const starts = all.reduce((a, s) => a + s.starts, 0);
+  const restarts = starts === 0 ? '—' : ((100 * all.reduce((a, s) => a + s.startAlarms, 0)) / starts).toFixed(1);
+  return [key, ...cells, fa(pre), fa(ctl), chance, restarts];
 });
 const widths = header.map((h, c) => Math.max(h.length, ...table.map((r) => r[c].length)));
 const fmt = (r: string[]) => r.map((v, c) => (c === 0 ? v.padEnd(widths[c]) : v.padStart(widths[c]))).join('  ').trimEnd();
@@ -273,6 +317,27 @@ for (const r of table) console.log(fmt(r));
 // Per control stream, for the reader who wants SEA and Agrawal apart.
 console.log('');
 console.log(`false alarms per 100k events on each control (${controls.map((r) => r.spec.name).join(', ')}): ` + METHODS.map(({ key }) => `${key} ${controls.map((r) => { const s = summarize(r.runs, key); return per100k(s.falseAlarms, s.preEvents).toFixed(1); }).join('/')}`).join('; '));
+
+// Stable Bernoulli error streams: every alarm is false; per 100 fresh starts of START_SPAN values.
+const errorDetectors = DETECTORS.filter((d) => d.input === 'error');
+const bernoulli = START_ERROR_RATES.map((rate) => {
+  const alarms = errorDetectors.map(() => 0);
+  const rnd = seededRandom(Math.round(rate * 1e6));
+  const values = new Float64Array(START_SPAN);
+  for (let k = 0; k < STARTS_PER_RATE; k++) {
+    for (let i = 0; i < START_SPAN; i++) values[i] = rnd() < rate ? 1 : 0;
+    errorDetectors.forEach((d, j) => {
+      alarms[j] += restartAlarms(d.make, values, null, 0, START_SPAN).startAlarms;
+    });
+  }
+  return { rate, alarmsPer100Starts: Object.fromEntries(errorDetectors.map((d, j) => [d.key, (100 * alarms[j]) / STARTS_PER_RATE])) };
+});
+console.log('');
+console.log(`false alarms per 100 fresh starts on a stable error stream (${STARTS_PER_RATE} starts of ${int(START_SPAN)} values per error rate)`);
+const bHeader = ['detector', ...START_ERROR_RATES.map((r) => `error ${r * 100} %`)];
+const bRows = errorDetectors.map((d) => [d.key, ...bernoulli.map((b) => b.alarmsPer100Starts[d.key].toFixed(1))]);
+const bWidths = bHeader.map((h, c) => Math.max(h.length, ...bRows.map((r) => r[c].length)));
+for (const r of [bHeader, ...bRows]) console.log(r.map((v, c) => (c === 0 ? v.padEnd(bWidths[c]) : v.padStart(bWidths[c]))).join('  ').trimEnd());
 const totalSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
 console.log(`total ${totalSeconds.toFixed(1)} s`);
 
@@ -280,7 +345,7 @@ const json = {
   generated_at: new Date().toISOString(),
   node: process.version,
   cpu: `${cpu.length} × ${cpu[0]?.model.trim() ?? '?'}`,
-  settings: { events: EVENTS, seeds: SEEDS, train: TRAIN, position: POSITION, width: WIDTH, maxDelay: MAX_DELAY, reference: REF, window: WINDOW, step: STEP },
+  settings: { events: EVENTS, seeds: SEEDS, train: TRAIN, position: POSITION, width: WIDTH, maxDelay: MAX_DELAY, reference: REF, window: WINDOW, step: STEP, warmUps: WARM_UPS, startSpan: START_SPAN },
   streams: results.map(({ spec, runs, seconds }) => ({
     name: spec.name,
     description: spec.description,
@@ -295,9 +360,11 @@ const json = {
         kind, detected: spec.change ? s.detected : null, runs: s.runs, delays: s.delays,
         medianDelay: s.detected ? median(s.delays) : null, meanDelay: s.detected ? mean(s.delays) : null,
         falseAlarms: s.falseAlarms, watchedEvents: s.preEvents, falseAlarmsPer100k: per100k(s.falseAlarms, s.preEvents),
+        ...(kind === 'detector' ? { restarts: s.starts, restartAlarms: s.startAlarms } : {}),
       }];
     })),
   })),
+  restartsOnStableErrors: { span: START_SPAN, startsPerRate: STARTS_PER_RATE, rates: bernoulli },
   totalSeconds,
 };
 writeFileSync(args.out!, JSON.stringify(json, null, 2) + '\n');

@@ -195,6 +195,16 @@ test('monitoring runs ADWIN, Page-Hinkley and DDM on the champion\'s settled err
     assert.ok(alerts.every((a) => a.threshold === null), 'a detection has no threshold: null, not NaN');
     const metrics = await (await fetch(`${stack.serving.url}/metrics`)).text();
     assert.match(metrics, new RegExp(`streamloop_drift_score\\{pipeline="${name}",feature="__error__",statistic="recent_error_rate"\\}`));
+    // The labels were sent now for events of a month ago: their delay (Kafka timestamp − event time) dwarfs the
+    // 60 s label_delay, which is a warning in the report and in the metrics.
+    const labelDelay = report.error_stream?.label_delay;
+    assert.equal(labelDelay?.configured_ms, labelDelayMs);
+    assert.equal(labelDelay?.observed?.labels, n);
+    assert.ok(labelDelay.observed.p50_ms > Date.now() - t0 - n * 1000 - 3_600_000, `p50 ${labelDelay.observed.p50_ms} ms`);
+    assert.equal(labelDelay.observed.late_share, 1);
+    assert.equal(labelDelay.warning?.kind, 'too_short');
+    assert.match(metrics, new RegExp(`streamloop_label_delay_seconds\\{pipeline="${name}",quantile="0.95"\\} \\d`));
+    assert.match(metrics, new RegExp(`streamloop_label_delay_warning\\{pipeline="${name}",kind="too_short"\\} 1`));
 
     // A restarted monitoring service feeds the stream from its start and detects the same changes: no new alert.
     await stack.serving.close();

@@ -174,6 +174,18 @@ test('features on an invalid spec exits 1 with the same message as validate', as
   assert.ok(validate.stderr.startsWith(features.stderr), `${features.stderr}\nvs\n${validate.stderr}`);
 });
 
+test('validate accepts monitoring.detectors.warm_up (0: River\'s behaviour) and refuses one that is not a whole number ≥ 0', async () => {
+  const withWarmUp = (name: string, v: string) => brokenSpec(name, (y) => y.replace('  psi_threshold: 0.2', `  psi_threshold: 0.2\n  detectors: { label_delay: 2h, warm_up: ${v} }`));
+  const [zero, some, negative] = await Promise.all([
+    streamloop('validate', withWarmUp('warm-up-0.yaml', '0')), streamloop('validate', withWarmUp('warm-up-300.yaml', '300')),
+    streamloop('validate', withWarmUp('warm-up-negative.yaml', '-5')),
+  ]);
+  assert.equal(zero.code, 0, zero.stderr);
+  assert.equal(some.code, 0, some.stderr);
+  assert.equal(negative.code, 1);
+  assert.match(negative.stderr, /warm-up-negative\.yaml: monitoring\.detectors\.warm_up: expected a number >= 0, got -5/);
+});
+
 test('validate without a spec is refused as bad usage', async () => {
   const run = await streamloop('validate');
   assert.notEqual(run.code, 0);

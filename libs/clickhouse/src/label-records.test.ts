@@ -65,7 +65,7 @@ test('labelsSink writes the mapped label as a row of the labels table; the pipel
   const sink = labelsSink({ ...CHARGEBACK_FIELDS, time: null });
   assert.equal(sink.table, 'labels');
   assert.deepEqual(sink.toRow({ txn_id: 42, is_fraud: true, decided_at: 0, reason: 'x' }, ORIGIN), {
-    pipeline: 'labelmap', event_id: '42', label: 1, label_time: T0 + 5,
+    pipeline: 'labelmap', event_id: '42', label: 1, label_time: T0 + 5, arrived_at: T0 + 5,
   });
   assert.throws(() => sink.toRow({ txn_id: 42, is_fraud: null }, ORIGIN), LabelRecordError);
 });

@@ -62,6 +62,38 @@ test('migrate creates every table once; running it again changes nothing', async
   );
 });
 
+test('migration 4 adds labels.arrived_at to a labels table made before it; the rows already there have NULL', async () => {
+  await migrate(ch.client, { database: ch.database });
+  // The database as it was before migration 4: labels without arrived_at, version 4 not recorded.
+  await ch.client.command({ query: 'ALTER TABLE labels DROP COLUMN arrived_at' });
+  await ch.client.command({ query: 'ALTER TABLE schema_migrations DELETE WHERE version = 4', clickhouse_settings: { mutations_sync: '2' } });
+  await ch.client.command({ query: `INSERT INTO labels (pipeline, event_id, label, label_time) VALUES ('old', 'e1', 1, '2026-01-01 00:00:00')` });
+  const result = await migrate(ch.client, { database: ch.database });
+  assert.deepEqual(result.applied, [4]);
+  const [column] = await queryRows<{ type: string }>(ch.client, `SELECT type FROM system.columns WHERE database = {db:String} AND table = 'labels' AND name = 'arrived_at'`, { db: ch.database });
+  assert.equal(column?.type, "Nullable(DateTime64(3, 'UTC'))");
+  assert.equal(await count(ch.client, `SELECT count() AS n FROM labels WHERE pipeline = 'old' AND arrived_at IS NULL`), 1);
+  await insertRows(ch.client, TABLES.labels, [{ pipeline: 'new', event_id: 'e1', label: 1, label_time: 1_767_225_600_000, arrived_at: 1_767_225_660_000 }]);
+  const [row] = await queryRows<{ t: string }>(ch.client, `SELECT toUnixTimestamp64Milli(arrived_at) AS t FROM labels WHERE pipeline = 'new'`);
+  assert.equal(Number(row.t), 1_767_225_660_000);
+});
+
+test('migration 3 widens models.stage to the registry\'s five stages and adds model_events; a models row already there keeps its stage', async () => {
+  await migrate(ch.client, { database: ch.database });
+  // The database as it was before migration 3: three stages, no model_events, version 3 not recorded.
+  await ch.client.command({ query: 'DROP TABLE model_events' });
+  await ch.client.command({ query: "ALTER TABLE models MODIFY COLUMN stage Enum8('candidate' = 1, 'champion' = 2, 'archived' = 3)" });
+  await ch.client.command({ query: 'ALTER TABLE schema_migrations DELETE WHERE version = 3', clickhouse_settings: { mutations_sync: '2' } });
+  await ch.client.command({ query: `INSERT INTO models (pipeline, model_name, model_version, stage) VALUES ('old', 'm', 1, 'archived')` });
+  const result = await migrate(ch.client, { database: ch.database });
+  assert.deepEqual(result.applied, [3]);
+  const [column] = await queryRows<{ type: string }>(ch.client, `SELECT type FROM system.columns WHERE database = {db:String} AND table = 'models' AND name = 'stage'`, { db: ch.database });
+  assert.equal(column?.type, "Enum8('candidate' = 1, 'champion' = 2, 'archived' = 3, 'challenger' = 4, 'rejected' = 5)");
+  assert.equal(await count(ch.client, `SELECT count() AS n FROM models WHERE pipeline = 'old' AND stage = 'archived'`), 1);
+  await ch.client.command({ query: `INSERT INTO models (pipeline, model_name, model_version, stage) VALUES ('new', 'm', 1, 'rejected')` });
+  assert.equal(await count(ch.client, `SELECT count() AS n FROM model_events`), 0, 'model_events exists');
+});
+
 test('unqualified names resolve to the client database; settings and parameters work together', async () => {
   await migrate(ch.client, { database: ch.database });
   const [row] = await queryRows<{ db: string; p: string; n: number }>(

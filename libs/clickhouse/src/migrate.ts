@@ -29,6 +29,11 @@ export const MIGRATIONS: readonly Migration[] = [
       createTableSql(tableDef('model_events')!, db),
     ],
   },
+  {
+    version: 4,
+    name: 'labels.arrived_at: the Kafka timestamp of each label record, for the observed label delay',
+    statements: (db) => [`ALTER TABLE ${qualify('labels', db)} ADD COLUMN IF NOT EXISTS arrived_at Nullable(DateTime64(3, 'UTC')) DEFAULT NULL COMMENT 'Kafka timestamp of the label record (its send time, or the append time on a LogAppendTime topic); NULL for rows written before it was kept'`],
+  },
 ];
 
 export interface MigrateResult {

@@ -114,6 +114,7 @@ export const TABLE_DEFS: readonly TableDef[] = [
       { name: 'event_id', type: 'String', comment: 'event id the label is for' },
       { name: 'label', type: 'Int8', comment: 'true class' },
       { name: 'label_time', type: TIME, comment: 'when the label became known' },
+      { name: 'arrived_at', type: `Nullable(${TIME})`, default: 'NULL', comment: 'Kafka timestamp of the label record (its send time, or the append time on a LogAppendTime topic); NULL for rows written before it was kept' },
     ],
     version: 'label_time',
     partitionBy: 'toDate(label_time)',
@@ -331,6 +332,7 @@ export interface LabelRow {
   event_id: string;
   label: number;
   label_time: TimeValue;
+  arrived_at?: TimeValue | null;
 }
 
 export interface DlqRow {

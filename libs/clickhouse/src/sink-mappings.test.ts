@@ -143,3 +143,9 @@ test('an Avro enum stored in an Enum column: the column has every symbol, so eve
   }
   assert.equal(checked, 3, 'predictions.role, models.stage and model_events.stage');
 });
+
+test("labels keep the record's Kafka timestamp as arrived_at; a reader without one writes NULL", () => {
+  const label = { event_id: 'e1', label: 1, label_time: T0 + 60_000 };
+  assert.equal(PLATFORM_RECORD_SINKS.labels.toRow(label, { ...ORIGIN, timestamp: T0 + 90_000 }).arrived_at, T0 + 90_000);
+  assert.equal(PLATFORM_RECORD_SINKS.labels.toRow(label, ORIGIN).arrived_at, null);
+});

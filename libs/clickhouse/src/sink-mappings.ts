@@ -15,7 +15,7 @@ export interface RecordOrigin {
   offset: string;
   /** Registry id of the record's writer schema. */
   schemaId: number;
-  /** The Kafka record's timestamp (epoch ms), where the reader has it: the time of a label whose record names none. */
+  /** The record's Kafka timestamp (epoch ms), where the reader has it: a label's arrival, and its time when its record names none. */
   timestamp?: number;
 }
 
@@ -51,7 +51,7 @@ export const LABELS_SINK: SinkMapping<LabelRecord, 'labels'> = {
   table: TABLES.labels,
   omits: [],
   // A label carries no pipeline: it is the pipeline whose labels topic it was read from.
-  toRow: (l, origin) => ({ pipeline: origin.pipeline, event_id: l.event_id, label: l.label, label_time: l.label_time }),
+  toRow: (l, origin) => ({ pipeline: origin.pipeline, event_id: l.event_id, label: l.label, label_time: l.label_time, arrived_at: origin.timestamp ?? null }),
 };
 
 /** The pipeline's label records (whichever schema labelFieldsOf describes) into the labels table. */

@@ -90,7 +90,7 @@ test('defaults fill every optional key; relative paths resolve against the YAML 
   assert.deepEqual(spec.training, { minLabels: 500, holdoutFraction: 0.2, scheduleMs: null, segmentBy: null });
   assert.equal(spec.model.search, null);
   assert.equal(spec.model.thresholdSelection, null);
-  assert.deepEqual(spec.monitoring, { window: '5m', windowMs: 300_000, alertCooldownMs: 86_400_000, psiBins: 10, psiThreshold: 0.2, thresholds: { ksPValue: null, jensenShannon: null, wasserstein: null }, datasetDrift: { alpha: 0.05, share: 0.5 }, detectors: { labelDelayMs: 3_600_000, adwin: {}, pageHinkley: {}, ddm: {} } });
+  assert.deepEqual(spec.monitoring, { window: '5m', windowMs: 300_000, alertCooldownMs: 86_400_000, psiBins: 10, psiThreshold: 0.2, thresholds: { ksPValue: null, jensenShannon: null, wasserstein: null }, datasetDrift: { alpha: 0.05, share: 0.5 }, detectors: { labelDelayMs: 3_600_000, warmUp: 1000, adwin: {}, pageHinkley: {}, ddm: {} } });
   // Topics named in the spec win; the rest still derive from the pipeline name.
   const custom = parsePipelineSpec(`${MINIMAL}topics: { raw: app.clicks, models: tiny.models }\ntraining: { schedule: 10m }\n`, join(dir, 'tiny.yaml'));
   assert.equal(topicsFor(custom).raw, 'app.clicks');
@@ -491,11 +491,22 @@ test('the gbdt search example loads: the fraud pipeline with a random search, a 
 test('monitoring.detectors: parameters in snake_case become camelCase options; false turns a detector off', () => {
   const yaml = readFileSync(FRAUD, 'utf8').replace('  psi_threshold: 0.2', '  psi_threshold: 0.2\n  detectors: { label_delay: 30m, adwin: { delta: 0.01, grace_period: 50 }, page_hinkley: false, ddm: { drift_threshold: 2.5 } }');
   const spec = parsePipelineSpec(yaml, FRAUD);
-  assert.deepEqual(spec.monitoring.detectors, { labelDelayMs: 1_800_000, adwin: { delta: 0.01, gracePeriod: 50 }, pageHinkley: null, ddm: { driftThreshold: 2.5 } });
+  assert.deepEqual(spec.monitoring.detectors, { labelDelayMs: 1_800_000, warmUp: 1000, adwin: { delta: 0.01, gracePeriod: 50 }, pageHinkley: null, ddm: { driftThreshold: 2.5 } });
   assert.throws(
     () => parsePipelineSpec(yaml.replace('delta: 0.01', 'delta: 2'), FRAUD),
     (e: Error) => e.message.includes('monitoring.detectors.adwin'),
   );
+});
+
+test('monitoring.detectors.warm_up: a whole number ≥ 0 shared by every detector, 1000 by default; 0 is River\'s behaviour', () => {
+  const yaml = readFileSync(FRAUD, 'utf8');
+  assert.equal(parsePipelineSpec(yaml, FRAUD).monitoring.detectors.warmUp, 1000);
+  const withWarmUp = (v: string) => yaml.replace('  psi_threshold: 0.2', `  psi_threshold: 0.2\n  detectors: { warm_up: ${v} }`);
+  assert.equal(parsePipelineSpec(withWarmUp('0'), FRAUD).monitoring.detectors.warmUp, 0);
+  assert.equal(parsePipelineSpec(withWarmUp('250'), FRAUD).monitoring.detectors.warmUp, 250);
+  for (const bad of ['-1', '2.5', 'soon']) {
+    assert.throws(() => parsePipelineSpec(withWarmUp(bad), FRAUD), (e: Error) => e.message.includes('monitoring.detectors.warm_up'), bad);
+  }
 });
 
 test('monitoring.alert_cooldown: a duration in milliseconds, 24h by default; anything else is refused with the hint', () => {

@@ -77,6 +77,13 @@ export const CV_KINDS = ['time_series', 'stratified_kfold'] as const;
 export const SEARCH_METRICS = ['roc_auc', 'pr_auc', 'average_precision', 'log_loss', 'brier', 'accuracy', 'precision', 'recall', 'f1'] as const;
 /** The halving resource that grows a rung's share of each fold's training rows (any other name is a model param). */
 export const ROWS_RESOURCE = 'rows';
+/**
+ * `monitoring.detectors.warm_up` by default: no change detector fires on its first 1000 settled values after it
+ * starts (a new champion, a restart) or resets (after a detection). Chosen with `npm run bench:drift`
+ * (BENCHMARKS.md): the smallest tried at which DDM's alarms on a fresh start fall below 10 in 100 starts; ADWIN's
+ * and Page-Hinkley's detections do not move.
+ */
+export const DEFAULT_DETECTOR_WARM_UP = 1000;
 
 const DISTRIBUTIONS = ['uniform', 'log_uniform', 'int', 'choice'] as const;
 type ParamScalar = number | string | boolean;
@@ -219,6 +226,8 @@ const specSchema = z.object({
     }).strict().prefault({}),
     detectors: z.object({
       label_delay: duration.default('1h'),
+      // Settled values a detector must see (after it starts or resets) before it may fire; 0 is River's behaviour.
+      warm_up: z.number().int().min(0).default(DEFAULT_DETECTOR_WARM_UP),
       // Each detector runs with River's defaults unless set; `false` turns one off.
       adwin: z.union([z.literal(false), z.object({
         delta: z.number().gt(0).lt(1).optional(), clock: z.number().int().min(1).optional(),
@@ -368,6 +377,8 @@ export interface MonitoringSpec {
 export interface DetectorsSpec {
   /** A prediction joins the error stream once this much event time has passed after it, so its label can arrive. */
   labelDelayMs: number;
+  /** No detector fires on its first warmUp values after it starts or resets; absent: 0 (River's behaviour). */
+  warmUp?: number;
   adwin: { delta?: number; clock?: number; maxBuckets?: number; minWindowLength?: number; gracePeriod?: number } | null;
   pageHinkley: { minInstances?: number; delta?: number; threshold?: number; alpha?: number; mode?: 'up' | 'down' | 'both' } | null;
   ddm: { warmStart?: number; warningThreshold?: number; driftThreshold?: number } | null;
@@ -516,6 +527,7 @@ function detectorsOf(raw: z.infer<typeof specSchema>['monitoring']['detectors'])
   const camel = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase()), v]));
   return {
     labelDelayMs: parseDuration(raw.label_delay)!,
+    warmUp: raw.warm_up,
     adwin: raw.adwin === false ? null : camel(raw.adwin),
     pageHinkley: raw.page_hinkley === false ? null : camel(raw.page_hinkley),
     ddm: raw.ddm === false ? null : camel(raw.ddm),

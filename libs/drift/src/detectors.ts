@@ -3,7 +3,18 @@
  * river.drift.PageHinkley, river.drift.binary.DDM), with the same parameters, defaults and semantics: call
  * update(x) per event, then read driftDetected. As in River, a detector that signalled drift resets itself
  * at the next update, so indices of detections match River's.
+ *
+ * One addition of ours, `warmUp` (default 0, River's behaviour): no detection on the first warmUp values after the
+ * detector starts or resets. River's own gates (ADWIN grace_period, Page-Hinkley min_instances, DDM warm_start)
+ * are small (10–30 values), and on so few values the estimates are noisy enough to fire before any change. warmUp
+ * raises each gate to at least its value: a detector with warmUp N behaves as River's with that gate raised to N.
  */
+
+/** The number of first values (after a start or reset) a detector may not fire on: an integer ≥ 0. */
+function checkWarmUp(warmUp: number, who: string): number {
+  if (!(Number.isInteger(warmUp) && warmUp >= 0)) throw new RangeError(`${who}: warmUp must be an integer ≥ 0, got ${warmUp}`);
+  return warmUp;
+}
 
 export interface ChangeDetector {
   update(x: number): void;
@@ -35,6 +46,8 @@ export interface AdwinOptions {
   minWindowLength?: number;
   /** No detection before the window holds more than this many values. Default 10. */
   gracePeriod?: number;
+  /** No detection on the first warmUp values after a start or reset (raises gracePeriod to it). Default 0. */
+  warmUp?: number;
 }
 
 /** One row of ADWIN's exponential histogram: up to maxBuckets + 1 buckets of size 2^level (totals, variances). */
@@ -90,6 +103,8 @@ export class ADWIN implements ChangeDetector {
     for (const [k, v] of [['minWindowLength', this.minWindowLength], ['gracePeriod', this.gracePeriod]] as const) {
       if (!(Number.isInteger(v) && v >= 0)) throw new RangeError(`ADWIN: ${k} must be an integer ≥ 0, got ${v}`);
     }
+    // The window holds every value since the last reset (a cut is a detection), so a grace period is a warm-up.
+    this.gracePeriod = Math.max(this.gracePeriod, checkWarmUp(opts.warmUp ?? 0, 'ADWIN'));
     this.reset();
   }
 
@@ -218,6 +233,8 @@ export interface PageHinkleyOptions {
   alpha?: number;
   /** 'up' (increases only), 'down' or 'both' (default). */
   mode?: 'up' | 'down' | 'both';
+  /** No detection on the first warmUp values after a start or reset (raises minInstances to warmUp + 1). Default 0. */
+  warmUp?: number;
 }
 
 /** Page-Hinkley test (River's variant: two cumulative sums with forgetting factor alpha). */
@@ -242,6 +259,8 @@ export class PageHinkley implements ChangeDetector {
     this.mode = opts.mode ?? 'both';
     if (!['up', 'down', 'both'].includes(this.mode)) throw new RangeError(`PageHinkley: mode must be 'up', 'down' or 'both', got ${String(this.mode)}`);
     if (!(Number.isInteger(this.minInstances) && this.minInstances >= 0)) throw new RangeError(`PageHinkley: minInstances must be an integer ≥ 0, got ${this.minInstances}`);
+    // River fires from the min_instances-th value on: the first warmUp values are quiet with warmUp + 1.
+    this.minInstances = Math.max(this.minInstances, checkWarmUp(opts.warmUp ?? 0, 'PageHinkley') + 1);
     if (!(this.alpha > 0 && this.alpha <= 1)) throw new RangeError(`PageHinkley: alpha must be in (0, 1], got ${this.alpha}`);
   }
 
@@ -283,6 +302,11 @@ export interface DdmOptions {
   warningThreshold?: number;
   /** Drift when p + s > p_min + driftThreshold·s_min. Default 3. */
   driftThreshold?: number;
+  /**
+   * No detection on the first warmUp values after a start or reset (raises warmStart to it, so p_min and s_min too
+   * are taken from settled estimates only). Default 0.
+   */
+  warmUp?: number;
 }
 
 /** Drift Detection Method (Gama et al. 2004) on a 0/1 error stream (1 = error). */
@@ -302,6 +326,7 @@ export class DDM implements ChangeDetector {
     this.warningThreshold = opts.warningThreshold ?? 2;
     this.driftThreshold = opts.driftThreshold ?? 3;
     if (!(Number.isInteger(this.warmStart) && this.warmStart >= 0)) throw new RangeError(`DDM: warmStart must be an integer ≥ 0, got ${this.warmStart}`);
+    this.warmStart = Math.max(this.warmStart, checkWarmUp(opts.warmUp ?? 0, 'DDM'));
   }
 
   get driftDetected(): boolean {

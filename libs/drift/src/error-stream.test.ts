@@ -45,3 +45,31 @@ test('ErrorStreamMonitor: detectors set to null are off; values other than 0/1 a
   assert.ok(detections.length > 0 && detections.every((d) => d.detector === 'ddm'));
   assert.throws(() => monitor.feed([0, 1, 0.5]), /value 6002 is 0.5, expected 0 \(right\) or 1 \(wrong\)/);
 });
+
+test('ErrorStreamMonitor: the shared warm-up reaches every detector; none fires on its first warmUp values', () => {
+  // A stream that is already worse on its first values than later: DDM (River's warm start 30) fires on them.
+  const stream = [...Array.from({ length: 40 }, () => 0), ...errors(4000, 2000)];
+  const river = new ErrorStreamMonitor({ adwin: {}, pageHinkley: {}, ddm: {} }).feed(stream);
+  assert.ok(river.some((d) => d.detector === 'ddm' && d.index < 500), `DDM fires early without a warm-up: ${JSON.stringify(river)}`);
+  const warmUp = 500;
+  const warmed = new ErrorStreamMonitor({ adwin: {}, pageHinkley: {}, ddm: {}, warmUp }).feed(stream);
+  const byDetector = (name: string) => warmed.filter((d) => d.detector === name).map((d) => d.index);
+  for (const [name, make] of [['adwin', () => new ADWIN({ warmUp })], ['page_hinkley', () => new PageHinkley({ warmUp })], ['ddm', () => new DDM({ warmUp })]] as const) {
+    const d = make();
+    const alone: number[] = [];
+    stream.forEach((e, i) => {
+      d.update(e);
+      if (d.driftDetected) alone.push(i);
+    });
+    assert.deepEqual(byDetector(name), alone, name);
+    let start = 0;
+    for (const at of alone) {
+      assert.ok(at - start >= warmUp, `${name} fired ${at - start} values after a (re)start`);
+      start = at + 1;
+    }
+  }
+  assert.ok(byDetector('ddm').some((i) => i >= 2040), 'DDM still sees the change after its warm-up');
+  // A detector's own warmUp wins over the shared one.
+  const own = new ErrorStreamMonitor({ adwin: null, pageHinkley: null, ddm: { warmUp: 0 }, warmUp }).feed(stream);
+  assert.deepEqual(own.map((d) => d.index), river.filter((d) => d.detector === 'ddm').map((d) => d.index));
+});

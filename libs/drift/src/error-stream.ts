@@ -5,6 +5,8 @@ export interface ErrorStreamOptions {
   adwin?: AdwinOptions | null;
   pageHinkley?: PageHinkleyOptions | null;
   ddm?: DdmOptions | null;
+  /** Every detector's warm-up (detectors.ts): no detection on its first warmUp values after a start or reset. Default 0. */
+  warmUp?: number;
 }
 
 export interface ErrorStreamDetection {
@@ -32,11 +34,12 @@ export class ErrorStreamMonitor {
 
   /** Forgets everything (e.g. when a new model starts serving: its errors are a new stream). */
   reset(): void {
-    const { adwin, pageHinkley, ddm } = this.options;
+    const { adwin, pageHinkley, ddm, warmUp } = this.options;
     this.detectors = [];
-    if (adwin) this.detectors.push({ name: 'adwin', detector: new ADWIN(adwin) });
-    if (pageHinkley) this.detectors.push({ name: 'page_hinkley', detector: new PageHinkley(pageHinkley) });
-    if (ddm) this.detectors.push({ name: 'ddm', detector: new DDM(ddm) });
+    // A detector's own warmUp, if given, wins over the shared one.
+    if (adwin) this.detectors.push({ name: 'adwin', detector: new ADWIN({ warmUp, ...adwin }) });
+    if (pageHinkley) this.detectors.push({ name: 'page_hinkley', detector: new PageHinkley({ warmUp, ...pageHinkley }) });
+    if (ddm) this.detectors.push({ name: 'ddm', detector: new DDM({ warmUp, ...ddm }) });
     this.recent.length = 0;
     this.recentSum = 0;
     this.fed = 0;

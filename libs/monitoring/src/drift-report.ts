@@ -2,6 +2,7 @@
 import type { MonitoringSpec } from '@streamloop/config';
 import type { AlertDirection } from '@streamloop/drift';
 import type { NumericDrift } from '@streamloop/drift-sql';
+import type { LabelDelayStatus } from './label-delay';
 
 export interface DriftReport {
   pipeline: string;
@@ -29,6 +30,8 @@ export interface ErrorStreamReport {
   recent_error_rate: number;
   /** Detections raised by this run, with the event time of the prediction that raised each. */
   detections: Array<{ detector: string; event_time: number; recent_error_rate: number }>;
+  /** monitoring.detectors.label_delay against the observed delay of the latest labels, with a warning when far off. */
+  label_delay: LabelDelayStatus;
 }
 
 /** drift_metrics / gauge feature names of the non-feature series. */

@@ -94,6 +94,16 @@ test('settled predictions only, in event-time order: the detectors fire after th
   assert.deepEqual(again.sent, [[]]);
 });
 
+test('monitoring.detectors.warm_up reaches the detectors: none fires on its first warm_up settled predictions', async () => {
+  const { deps } = memoryDeps();
+  const report = await new ErrorStreamJob().run(deps, run({ gate: new AlertGate({ cooldownMs: 0 }), detectors: { ...DETECTORS, warmUp: N } }));
+  assert.equal(report?.fed, N);
+  assert.deepEqual(report?.detections, [], 'the change at 1000 falls inside a warm-up of 2000');
+  const shorter = await new ErrorStreamJob().run(deps, run({ gate: new AlertGate({ cooldownMs: 0 }), detectors: { ...DETECTORS, warmUp: 1200 } }));
+  assert.ok(shorter && shorter.detections.length > 0, 'after a warm-up of 1200 the change is seen');
+  for (const d of shorter.detections) assert.ok(d.event_time >= T + 1200 * 1000, `${d.detector} fired at ${(d.event_time - T) / 1000}`);
+});
+
 test("a new champion's errors are a new stream; with every detector off there is no stream", async () => {
   const job = new ErrorStreamJob();
   const { deps } = memoryDeps();
@@ -101,4 +111,57 @@ test("a new champion's errors are a new stream; with every detector off there is
   assert.equal((await job.run(deps, run({ gate })))?.fed, N);
   assert.equal((await job.run(deps, run({ gate, model: model(2) })))?.fed, 0, 'version 2 has no predictions');
   assert.equal(await job.run(deps, run({ gate, detectors: { labelDelayMs: 0, adwin: null, pageHinkley: null, ddm: null } })), undefined);
+});
+
+test('each run measures the label delay from the labels\' arrival times and warns (log once, report, hook) when label_delay is far off', async () => {
+  // Pipeline q: 300 predictions a second apart whose labels arrive 10–30 minutes after the event (p50 20 min, p95 29 min).
+  const MIN = 60_000;
+  const predictions: PredictionRow[] = [];
+  const labels: LabelRow[] = [];
+  for (let i = 0; i < 300; i++) {
+    const time = T + i * 1000;
+    predictions.push({
+      pipeline: 'q', event_id: `q${i}`, entity_key: 'x', event_time: time, model_name: 'm', model_version: 1, role: 'champion',
+      score: 0.1, label: 0, threshold: 0.5, latency_ms: 1, predicted_at: time,
+    });
+    const delay = Math.round((10 + ((i * 7) % 300) * (20 / 299)) * MIN);
+    labels.push({ pipeline: 'q', event_id: `q${i}`, label: 0, label_time: time, arrived_at: time + delay });
+  }
+  // A label corrected 5 hours later: the label in effect (the latest label_time, as the join uses) has the correction's
+  // delay. A label with no arrival time is not measured.
+  labels.push({ pipeline: 'q', event_id: 'q0', label: 1, label_time: T + 1, arrived_at: T + 5 * 3_600_000 });
+  labels.push({ pipeline: 'q', event_id: 'q-old', label: 1, label_time: T });
+  await insertRows(ch.client, TABLES.predictions, predictions);
+  await insertRows(ch.client, TABLES.labels, labels);
+
+  const logged: Array<{ level: string; message: string }> = [];
+  const seen: unknown[] = [];
+  const { deps } = memoryDeps();
+  deps.logger = {
+    info: (_o: unknown, message?: string) => void logged.push({ level: 'info', message: message ?? '' }),
+    warn: (_o: unknown, message?: string) => void logged.push({ level: 'warn', message: message ?? '' }),
+  } as MonitoringDeps['logger'];
+  deps.labelDelay = (pipeline, status) => void seen.push([pipeline, status.warning?.kind]);
+  const job = new ErrorStreamJob();
+  const gate = new AlertGate({ cooldownMs: 0 });
+  const runWith = (labelDelayMs: number) => job.run(deps, run({ gate, pipeline: 'q', latest: T + 400_000, detectors: { ...DETECTORS, labelDelayMs } }));
+
+  const long = (await runWith(3_600_000))?.label_delay;
+  assert.ok(long?.observed);
+  assert.equal(long.configured_ms, 3_600_000);
+  assert.equal(long.observed.labels, 300);
+  assert.ok(Math.abs(long.observed.p50_ms - 20 * MIN) < MIN, `p50 ${long.observed.p50_ms / MIN} min`);
+  assert.ok(Math.abs(long.observed.p95_ms - 29 * MIN) < MIN, `p95 ${long.observed.p95_ms / MIN} min`);
+  assert.equal(long.observed.late_share, 1 / 300, 'the corrected label only');
+  assert.equal(long.warning?.kind, 'too_long');
+  await runWith(3_600_000);
+  assert.deepEqual(logged.map((l) => l.level), ['warn'], 'the same warning is logged once, not on every run');
+  assert.match(logged[0].message, /label_delay 1h is longer than the observed p95/);
+
+  const short = (await runWith(15 * MIN))?.label_delay;
+  assert.equal(short?.warning?.kind, 'too_short');
+  assert.ok(short.observed && short.observed.late_share > 0.7);
+  assert.equal((await runWith(25 * MIN))?.label_delay.warning, undefined);
+  assert.deepEqual(logged.map((l) => l.level), ['warn', 'warn', 'info']);
+  assert.deepEqual(seen, [['q', 'too_long'], ['q', 'too_long'], ['q', 'too_short'], ['q', undefined]]);
 });

@@ -7,6 +7,7 @@ import { ErrorStreamMonitor, type AlertGate } from '@streamloop/drift';
 import type { ModelRegistryRecord } from '@streamloop/model-registry';
 import type { MonitoringDeps } from './deps';
 import { ERROR_FEATURE, type ErrorStreamReport } from './drift-report';
+import { judgeLabelDelay, loadLabelDelays, observeLabelDelays, type LabelDelayStatus } from './label-delay';
 
 export interface ErrorStreamRun {
   pipeline: string;
@@ -24,11 +25,14 @@ export interface ErrorStreamRun {
  * (event time older than the newest minus monitoring.detectors.label_delay, so late labels have had time to arrive)
  * to ADWIN, Page-Hinkley and DDM in event-time order, records each detection in drift_metrics and alerts on it once
  * (the gate remembers detections already alerted, also across restarts). A prediction whose label comes later than
- * that is not in the stream.
+ * that is not in the stream. Each run also measures the latest labels' delay and warns (log, report) when label_delay
+ * is far from it, since a wrong value only shows as detectors that see little or see it late.
  */
 export class ErrorStreamJob {
   /** Fed up to `cursor` (event time, exclusive) for `model`. */
   private state: { monitor: ErrorStreamMonitor; cursor: number; model: string } | undefined;
+  /** The kind of label-delay warning last logged: logged again only when it changes (it is in every report). */
+  private loggedLabelDelayWarning: 'too_long' | 'too_short' | undefined;
 
   /** Undefined when every detector is turned off. */
   async run(deps: MonitoringDeps, run: ErrorStreamRun): Promise<ErrorStreamReport | undefined> {
@@ -70,6 +74,20 @@ export class ErrorStreamJob {
       })));
       deps.logger.info({ pipeline, detections }, 'change detected in the error stream');
     }
-    return { fed: state.monitor.count, recent_error_rate: recent, detections };
+    const labelDelay = await this.labelDelay(deps, pipeline, detectors.labelDelayMs);
+    return { fed: state.monitor.count, recent_error_rate: recent, detections, label_delay: labelDelay };
+  }
+
+  private async labelDelay(deps: MonitoringDeps, pipeline: string, configuredMs: number): Promise<LabelDelayStatus> {
+    const observed = observeLabelDelays(await loadLabelDelays(deps.clickhouse, { pipeline }), configuredMs);
+    const status: LabelDelayStatus = { configured_ms: configuredMs, observed, warning: judgeLabelDelay(observed, configuredMs) };
+    deps.labelDelay?.(pipeline, status);
+    const kind = status.warning?.kind;
+    if (kind !== this.loggedLabelDelayWarning) {
+      if (status.warning) deps.logger.warn({ pipeline, label_delay: status }, status.warning.message);
+      else deps.logger.info({ pipeline, label_delay: status }, 'monitoring.detectors.label_delay fits the observed label delay again');
+      this.loggedLabelDelayWarning = kind;
+    }
+    return status;
   }
 }

@@ -5,4 +5,8 @@ export {
 } from './drift-report';
 export { runDriftJob, type DriftJobInput } from './drift-job';
 export { ErrorStreamJob, type ErrorStreamRun } from './error-stream-job';
+export {
+  judgeLabelDelay, loadLabelDelays, observeLabelDelays, LABEL_DELAY_MIN_LABELS, LABEL_DELAY_SAMPLE,
+  type LabelDelayStatus, type ObservedLabelDelay,
+} from './label-delay';
 export { restoreAlertGate, type AlertLog } from './alert-gate-restore';

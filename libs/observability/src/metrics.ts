@@ -17,6 +17,9 @@ export class StreamloopMetrics {
   readonly consumerLag: Gauge<'service' | 'topic' | 'partition'>;
   readonly modelVersion: Gauge<'pipeline' | 'model' | 'role'>;
   readonly driftScore: Gauge<'pipeline' | 'feature' | 'statistic'>;
+  readonly labelDelay: Gauge<'pipeline' | 'quantile'>;
+  readonly labelDelayConfigured: Gauge<'pipeline'>;
+  readonly labelDelayWarning: Gauge<'pipeline' | 'kind'>;
   readonly rowsWritten: Counter<'table'>;
   readonly trainingRuns: Counter<'pipeline' | 'outcome'>;
 
@@ -44,6 +47,15 @@ export class StreamloopMetrics {
     this.consumerLag = new Gauge({ name: 'streamloop_consumer_lag', help: 'Records behind the end of the partition after the last committed batch', labelNames: ['service', 'topic', 'partition'], registers: r });
     this.modelVersion = new Gauge({ name: 'streamloop_model_version', help: 'Model version serving per role', labelNames: ['pipeline', 'model', 'role'], registers: r });
     this.driftScore = new Gauge({ name: 'streamloop_drift_score', help: 'Latest drift statistic per feature', labelNames: ['pipeline', 'feature', 'statistic'], registers: r });
+    this.labelDelay = new Gauge({
+      name: 'streamloop_label_delay_seconds', help: 'Observed label delay (Kafka timestamp of the label record minus event time) of the latest labels, by quantile',
+      labelNames: ['pipeline', 'quantile'], registers: r,
+    });
+    this.labelDelayConfigured = new Gauge({ name: 'streamloop_label_delay_configured_seconds', help: 'monitoring.detectors.label_delay', labelNames: ['pipeline'], registers: r });
+    this.labelDelayWarning = new Gauge({
+      name: 'streamloop_label_delay_warning', help: '1 while label_delay is far from the observed delay (kind too_long or too_short), else 0',
+      labelNames: ['pipeline', 'kind'], registers: r,
+    });
     this.rowsWritten = new Counter({ name: 'streamloop_clickhouse_rows_written_total', help: 'Rows written to ClickHouse', labelNames: ['table'], registers: r });
     this.trainingRuns = new Counter({ name: 'streamloop_training_runs_total', help: 'Training runs by outcome', labelNames: ['pipeline', 'outcome'], registers: r });
   }

@@ -179,6 +179,14 @@ export class MonitoringService implements OnApplicationBootstrap, OnModuleDestro
       clickhouse: await this.clickhouse.client(),
       sendAlerts: (alerts) => this.producer.send(ctx.topics.alerts, this.types.alert, alerts.map((a) => ({ key: a.feature, value: a }))),
       gauge: (labels, value) => this.metrics.driftScore.set(labels, value),
+      labelDelay: (p, status) => {
+        this.metrics.labelDelayConfigured.set({ pipeline: p }, status.configured_ms / 1000);
+        if (status.observed) {
+          this.metrics.labelDelay.set({ pipeline: p, quantile: '0.5' }, status.observed.p50_ms / 1000);
+          this.metrics.labelDelay.set({ pipeline: p, quantile: '0.95' }, status.observed.p95_ms / 1000);
+        }
+        for (const kind of ['too_long', 'too_short'] as const) this.metrics.labelDelayWarning.set({ pipeline: p, kind }, status.warning?.kind === kind ? 1 : 0);
+      },
       logger: this.logger,
       now: Date.now,
     };

@@ -15,6 +15,12 @@ import { MonitoringService } from './monitoring.service';
  * whole with the same dedup token after a crash; see libs/clickhouse PartitionSink). A record that cannot be
  * read or written is dead-lettered with the reason. The model registry is followed by every instance.
  */
+/** A consumed record's Kafka timestamp in epoch ms; undefined when it has none. */
+function kafkaTimestamp(timestamp: string | undefined): number | undefined {
+  const ms = Number(timestamp);
+  return timestamp && Number.isFinite(ms) && ms >= 0 ? ms : undefined;
+}
+
 @Controller()
 export class MonitoringStream {
   constructor(@Inject(MonitoringService) private readonly monitoring: MonitoringService) {}
@@ -68,7 +74,7 @@ export class MonitoringStream {
       try {
         const origin = {
           pipeline: context.pipeline.spec.pipeline, partition: record.source.partition, offset: record.source.offset, schemaId: record.schemaId ?? 0,
-          timestamp: Number(record.source.timestamp),
+          timestamp: kafkaTimestamp(record.source.timestamp),
         };
         records.push({ offset: record.source.offset, row: mapping.toRow(record.value, origin) });
       } catch (error) {
