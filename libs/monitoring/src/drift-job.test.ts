@@ -34,6 +34,9 @@ const monitoring: MonitoringSpec = {
   psiThreshold: 0.2,
   thresholds: { ksPValue: null, jensenShannon: null, wasserstein: null },
   detectors: { labelDelayMs: 0, adwin: null, pageHinkley: null, ddm: null },
+  // The champion's stored sample, and every feature with its defaults (fraud.yaml's features are not these).
+  reference: { source: 'training' },
+  features: {},
 };
 
 /** The champion: trained where `shifted` and `steady` were both uniform on [0, 1). */
@@ -97,7 +100,10 @@ test('a drift run judges each feature, the scores and the labels of the latest w
   assert.deepEqual([report.window_start, report.window_end], [latest + 1 - HOUR, latest + 1]);
 
   const byFeature = new Map(report.features.map((f) => [f.feature, f]));
+  // 2000 reference values: judged by the normed Wasserstein distance (Evidently's default for a large reference).
+  assert.deepEqual(report.features.map((f) => [f.feature, f.kind, f.statistic, f.threshold]), [['shifted', 'numeric', 'wasserstein_normed', 0.1], ['steady', 'numeric', 'wasserstein_normed', 0.1]]);
   assert.equal(byFeature.get('shifted')?.drifted, true);
+  assert.ok(byFeature.get('steady')!.wasserstein_normed < 0.1, `steady normed Wasserstein ${byFeature.get('steady')!.wasserstein_normed}`);
   assert.ok(byFeature.get('shifted')!.psi > 1, `shifted PSI ${byFeature.get('shifted')!.psi}`);
   assert.equal(byFeature.get('steady')?.drifted, false);
   assert.ok(byFeature.get('steady')!.psi < 0.1, `steady PSI ${byFeature.get('steady')!.psi}`);
@@ -107,24 +113,27 @@ test('a drift run judges each feature, the scores and the labels of the latest w
   assert.equal(report.performance?.labelled, N);
   assert.equal(report.error_stream, undefined, 'every detector is off');
 
-  // One list of alerts: PSI of the drifted feature, the dataset, the scores; nothing for the steady feature.
+  // One list of alerts: the drifted feature's statistic, the dataset, the scores' PSI; nothing for the steady feature.
   assert.equal(sent.length, 1);
   const alerted = sent[0].map((a) => `${a.kind}/${a.feature}/${a.statistic}`).sort();
-  assert.deepEqual(alerted, ['feature_drift/__dataset__/drifted_share', 'feature_drift/shifted/psi', `prediction_drift/${SCORE_FEATURE}/psi`]);
+  assert.deepEqual(alerted, ['feature_drift/__dataset__/drifted_share', 'feature_drift/shifted/wasserstein_normed', `prediction_drift/${SCORE_FEATURE}/psi`]);
   assert.ok(sent[0].every((a) => a.model_name === 'm' && a.model_version === 1 && a.created_at === T + 2 * HOUR && a.window_end === latest + 1));
   assert.equal(gauges.get('drift/shifted/psi'), byFeature.get('shifted')!.psi);
 
   const rows = await queryRows<{ feature: string; statistic: string; drifted: number; threshold: number }>(
-    ch.client, `SELECT feature, statistic, drifted, threshold FROM ${TABLES.drift_metrics} WHERE pipeline = 'drift' AND statistic = 'psi' ORDER BY feature`,
+    ch.client, `SELECT feature, statistic, drifted, threshold FROM ${TABLES.drift_metrics} WHERE pipeline = 'drift' AND statistic IN ('psi', 'wasserstein_normed') ORDER BY feature, statistic`,
   );
-  assert.deepEqual(rows.map((r) => `${r.feature}:${r.drifted}`), ['__label__:1', '__score__:1', 'shifted:1', 'steady:0']);
+  // PSI is recorded for every feature but judges only where it is the feature's statistic (here: the scores and labels).
+  assert.deepEqual(rows.map((r) => `${r.feature}/${r.statistic}:${r.drifted}`), [
+    '__label__/psi:1', '__score__/psi:1', '__score__/wasserstein_normed:0', 'shifted/psi:0', 'shifted/wasserstein_normed:1', 'steady/psi:0', 'steady/wasserstein_normed:0',
+  ]);
 
   // The same conditions half a minute later: recorded again, not alerted again (the gate).
   const later = memoryDeps(T + 2 * HOUR + 30_000);
   const again = await runDriftJob(later.deps, { pipeline: 'drift', monitoring, model: champion('drift'), alertGate: async () => gate, errorStream: new ErrorStreamJob() });
   assert.ok(again);
   assert.deepEqual(later.sent, [[]]);
-  const [{ n }] = await queryRows<{ n: string }>(ch.client, `SELECT count() AS n FROM ${TABLES.drift_metrics} WHERE pipeline = 'drift' AND feature = 'shifted' AND statistic = 'psi'`);
+  const [{ n }] = await queryRows<{ n: string }>(ch.client, `SELECT count() AS n FROM ${TABLES.drift_metrics} WHERE pipeline = 'drift' AND feature = 'shifted' AND statistic = 'wasserstein_normed'`);
   assert.equal(Number(n), 2);
 });
 
@@ -141,4 +150,58 @@ test('without feature vectors there is no window: no report, and the alert gate 
   assert.equal(report, undefined);
   assert.equal(asked, 0);
   assert.deepEqual(sent, []);
+});
+
+test('per-feature settings: an excluded feature is never judged, a statistic and threshold override the defaults, a one-hot column is judged as a category', async () => {
+  const pipeline = 'settings';
+  const rnd = seededRandom(23);
+  const normal = gaussian(rnd);
+  const bernoulli = (p: number) => (rnd() < p ? 1 : 0);
+  const rows: FeatureRow[] = Array.from({ length: N }, (_, i) => ({
+    pipeline, event_id: `s${i}`, entity_key: 'e', event_time: T + i * 5000, feature_spec_version: 'v1', computed_at: T + i * 5000,
+    values: { shifted: 2 + 0.5 * normal(), ignored: 5 + normal(), steady: rnd(), 'cat=a': bernoulli(0.6) },
+  }));
+  await insertRows(ch.client, TABLES.features, rows);
+  const model = (size: number): ModelRegistryRecord => ({
+    ...champion(pipeline), feature_names: ['shifted', 'ignored', 'steady', 'cat=a'],
+    reference: {
+      shifted: Array.from({ length: size }, () => rnd()), ignored: Array.from({ length: size }, () => rnd()),
+      steady: Array.from({ length: size }, () => rnd()), 'cat=a': Array.from({ length: size }, () => bernoulli(0.2)),
+    },
+  });
+  const settings: MonitoringSpec = {
+    ...monitoring,
+    features: {
+      ignored: { kind: 'numeric', statistic: null, threshold: null, exclude: true },
+      // A PSI threshold no sample of the same distribution stays under: the override is what decides.
+      steady: { kind: 'numeric', statistic: 'psi', threshold: 1e-4, exclude: false },
+      'cat=a': { kind: 'categorical', statistic: null, threshold: null, exclude: false },
+    },
+  };
+  const run = async (size: number) => {
+    const { deps, sent } = memoryDeps(T + 2 * HOUR);
+    const report = await runDriftJob(deps, { pipeline, monitoring: settings, model: model(size), alertGate: async () => new AlertGate({ cooldownMs: HOUR }), errorStream: new ErrorStreamJob() });
+    assert.ok(report);
+    return { report, alerted: sent.flat().map((a) => `${a.feature}/${a.statistic}`).sort() };
+  };
+
+  // 2000 reference values: distances (normed Wasserstein, Jensen–Shannon).
+  const large = await run(2000);
+  assert.deepEqual(large.report.features.map((f) => [f.feature, f.kind, f.statistic, f.threshold, f.drifted]), [
+    ['shifted', 'numeric', 'wasserstein_normed', 0.1, true],
+    ['steady', 'numeric', 'psi', 1e-4, true],
+    ['cat=a', 'categorical', 'jensen_shannon', 0.1, true],
+  ]);
+  const category = large.report.features.find((f) => f.feature === 'cat=a')!;
+  assert.ok(category.chi_square_p_value < 1e-10 && Number.isNaN(category.ks_p_value), JSON.stringify(category));
+  assert.deepEqual(large.alerted, ['__dataset__/drifted_share', 'cat=a/jensen_shannon', 'shifted/wasserstein_normed', 'steady/psi']);
+  assert.deepEqual(large.report.dataset?.drifted, ['shifted', 'cat=a'], 'KS for numeric features, chi-square for categorical ones; the excluded one not at all');
+  const [{ n }] = await queryRows<{ n: string }>(ch.client, `SELECT count() AS n FROM ${TABLES.drift_metrics} WHERE pipeline = '${pipeline}' AND feature = 'ignored'`);
+  assert.equal(Number(n), 0, 'nothing recorded for an excluded feature');
+
+  // 500 reference values: the tests (KS, chi-square) by their p-values.
+  const small = await run(500);
+  assert.deepEqual(small.report.features.map((f) => [f.feature, f.statistic, f.threshold]), [['shifted', 'ks_p_value', 0.05], ['steady', 'psi', 1e-4], ['cat=a', 'chi_square_p_value', 0.05]]);
+  assert.ok(small.alerted.includes('cat=a/chi_square_p_value') && small.alerted.includes('shifted/ks_p_value'), small.alerted.join());
+  assert.ok(!small.alerted.some((a) => a.startsWith('ignored/')));
 });
