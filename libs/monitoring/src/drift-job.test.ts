@@ -100,10 +100,10 @@ test('a drift run judges each feature, the scores and the labels of the latest w
   assert.deepEqual([report.window_start, report.window_end], [latest + 1 - HOUR, latest + 1]);
 
   const byFeature = new Map(report.features.map((f) => [f.feature, f]));
-  // 2000 reference values: judged by the normed Wasserstein distance (Evidently's default for a large reference).
-  assert.deepEqual(report.features.map((f) => [f.feature, f.kind, f.statistic, f.threshold]), [['shifted', 'numeric', 'wasserstein_normed', 0.1], ['steady', 'numeric', 'wasserstein_normed', 0.1]]);
+  // 2000 reference values: judged by the Jensen–Shannon distance (the default for a large reference).
+  assert.deepEqual(report.features.map((f) => [f.feature, f.kind, f.statistic, f.threshold]), [['shifted', 'numeric', 'jensen_shannon', 0.1], ['steady', 'numeric', 'jensen_shannon', 0.1]]);
   assert.equal(byFeature.get('shifted')?.drifted, true);
-  assert.ok(byFeature.get('steady')!.wasserstein_normed < 0.1, `steady normed Wasserstein ${byFeature.get('steady')!.wasserstein_normed}`);
+  assert.ok(byFeature.get('steady')!.jensen_shannon < 0.1, `steady Jensen–Shannon ${byFeature.get('steady')!.jensen_shannon}`);
   assert.ok(byFeature.get('shifted')!.psi > 1, `shifted PSI ${byFeature.get('shifted')!.psi}`);
   assert.equal(byFeature.get('steady')?.drifted, false);
   assert.ok(byFeature.get('steady')!.psi < 0.1, `steady PSI ${byFeature.get('steady')!.psi}`);
@@ -116,16 +116,16 @@ test('a drift run judges each feature, the scores and the labels of the latest w
   // One list of alerts: the drifted feature's statistic, the dataset, the scores' PSI; nothing for the steady feature.
   assert.equal(sent.length, 1);
   const alerted = sent[0].map((a) => `${a.kind}/${a.feature}/${a.statistic}`).sort();
-  assert.deepEqual(alerted, ['feature_drift/__dataset__/drifted_share', 'feature_drift/shifted/wasserstein_normed', `prediction_drift/${SCORE_FEATURE}/psi`]);
+  assert.deepEqual(alerted, ['feature_drift/__dataset__/drifted_share', 'feature_drift/shifted/jensen_shannon', `prediction_drift/${SCORE_FEATURE}/psi`]);
   assert.ok(sent[0].every((a) => a.model_name === 'm' && a.model_version === 1 && a.created_at === T + 2 * HOUR && a.window_end === latest + 1));
   assert.equal(gauges.get('drift/shifted/psi'), byFeature.get('shifted')!.psi);
 
   const rows = await queryRows<{ feature: string; statistic: string; drifted: number; threshold: number }>(
-    ch.client, `SELECT feature, statistic, drifted, threshold FROM ${TABLES.drift_metrics} WHERE pipeline = 'drift' AND statistic IN ('psi', 'wasserstein_normed') ORDER BY feature, statistic`,
+    ch.client, `SELECT feature, statistic, drifted, threshold FROM ${TABLES.drift_metrics} WHERE pipeline = 'drift' AND statistic IN ('psi', 'jensen_shannon') ORDER BY feature, statistic`,
   );
   // PSI is recorded for every feature but judges only where it is the feature's statistic (here: the scores and labels).
   assert.deepEqual(rows.map((r) => `${r.feature}/${r.statistic}:${r.drifted}`), [
-    '__label__/psi:1', '__score__/psi:1', '__score__/wasserstein_normed:0', 'shifted/psi:0', 'shifted/wasserstein_normed:1', 'steady/psi:0', 'steady/wasserstein_normed:0',
+    '__label__/psi:1', '__score__/jensen_shannon:0', '__score__/psi:1', 'shifted/jensen_shannon:1', 'shifted/psi:0', 'steady/jensen_shannon:0', 'steady/psi:0',
   ]);
 
   // The same conditions half a minute later: recorded again, not alerted again (the gate).
@@ -133,7 +133,7 @@ test('a drift run judges each feature, the scores and the labels of the latest w
   const again = await runDriftJob(later.deps, { pipeline: 'drift', monitoring, model: champion('drift'), alertGate: async () => gate, errorStream: new ErrorStreamJob() });
   assert.ok(again);
   assert.deepEqual(later.sent, [[]]);
-  const [{ n }] = await queryRows<{ n: string }>(ch.client, `SELECT count() AS n FROM ${TABLES.drift_metrics} WHERE pipeline = 'drift' AND feature = 'shifted' AND statistic = 'wasserstein_normed'`);
+  const [{ n }] = await queryRows<{ n: string }>(ch.client, `SELECT count() AS n FROM ${TABLES.drift_metrics} WHERE pipeline = 'drift' AND feature = 'shifted' AND statistic = 'jensen_shannon'`);
   assert.equal(Number(n), 2);
 });
 
@@ -185,16 +185,16 @@ test('per-feature settings: an excluded feature is never judged, a statistic and
     return { report, alerted: sent.flat().map((a) => `${a.feature}/${a.statistic}`).sort() };
   };
 
-  // 2000 reference values: distances (normed Wasserstein, Jensen–Shannon).
+  // 2000 reference values: the Jensen–Shannon distance (over quantile bins, over categories).
   const large = await run(2000);
   assert.deepEqual(large.report.features.map((f) => [f.feature, f.kind, f.statistic, f.threshold, f.drifted]), [
-    ['shifted', 'numeric', 'wasserstein_normed', 0.1, true],
+    ['shifted', 'numeric', 'jensen_shannon', 0.1, true],
     ['steady', 'numeric', 'psi', 1e-4, true],
     ['cat=a', 'categorical', 'jensen_shannon', 0.1, true],
   ]);
   const category = large.report.features.find((f) => f.feature === 'cat=a')!;
   assert.ok(category.chi_square_p_value < 1e-10 && Number.isNaN(category.ks_p_value), JSON.stringify(category));
-  assert.deepEqual(large.alerted, ['__dataset__/drifted_share', 'cat=a/jensen_shannon', 'shifted/wasserstein_normed', 'steady/psi']);
+  assert.deepEqual(large.alerted, ['__dataset__/drifted_share', 'cat=a/jensen_shannon', 'shifted/jensen_shannon', 'steady/psi']);
   assert.deepEqual(large.report.dataset?.drifted, ['shifted', 'cat=a'], 'KS for numeric features, chi-square for categorical ones; the excluded one not at all');
   const [{ n }] = await queryRows<{ n: string }>(ch.client, `SELECT count() AS n FROM ${TABLES.drift_metrics} WHERE pipeline = '${pipeline}' AND feature = 'ignored'`);
   assert.equal(Number(n), 0, 'nothing recorded for an excluded feature');
