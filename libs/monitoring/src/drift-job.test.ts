@@ -205,3 +205,108 @@ test('per-feature settings: an excluded feature is never judged, a statistic and
   assert.ok(small.alerted.includes('cat=a/chi_square_p_value') && small.alerted.includes('shifted/ks_p_value'), small.alerted.join());
   assert.ok(!small.alerted.some((a) => a.startsWith('ignored/')));
 });
+
+/**
+ * A card stream as the features service would write it: one event every 20 s, 1000 cards, lognormal amounts, a
+ * category one-hot, and per card the count and mean amount over the last 6 h (the aggregates fill up during the
+ * first 6 h). From `shiftAt` on, amounts are 1.5 times larger. Event times from T0.
+ */
+const T0 = Date.UTC(2026, 5, 1);
+const AGGREGATE_WINDOW = 6 * HOUR;
+const CATEGORY_SHARES: Array<[string, number]> = [['grocery', 0.4], ['restaurant', 0.25], ['electronics', 0.15], ['gaming', 0.1], ['travel', 0.1]];
+function cardStream(pipeline: string, seed: number, shiftAt = Infinity): FeatureRow[] {
+  const rnd = seededRandom(seed);
+  const normal = gaussian(rnd);
+  const history = new Map<number, Array<{ t: number; amount: number }>>();
+  const rows: FeatureRow[] = [];
+  for (let t = T0, i = 0; t < T0 + 72 * HOUR; t += 20_000, i++) {
+    const card = Math.floor(rnd() * 1000);
+    const amount = Math.exp(3 + 0.8 * normal()) * (t >= shiftAt ? 1.5 : 1);
+    let u = rnd(), k = 0;
+    while (k < CATEGORY_SHARES.length - 1 && u >= CATEGORY_SHARES[k][1]) u -= CATEGORY_SHARES[k++][1];
+    const recent = (history.get(card) ?? []).filter((e) => e.t > t - AGGREGATE_WINDOW);
+    recent.push({ t, amount });
+    history.set(card, recent);
+    const values: Record<string, number> = { amount, card_count_6h: recent.length, card_mean_6h: recent.reduce((s, e) => s + e.amount, 0) / recent.length };
+    CATEGORY_SHARES.forEach(([c], j) => (values[`category=${c}`] = j === k ? 1 : 0));
+    rows.push({ pipeline, event_id: `${pipeline}-${i}`, entity_key: `card${card}`, event_time: t, feature_spec_version: 'v1', values, computed_at: t });
+  }
+  return rows;
+}
+
+const CARD_FEATURES = ['amount', 'card_count_6h', 'card_mean_6h', ...CATEGORY_SHARES.map(([c]) => `category=${c}`)];
+const cardMonitoring: MonitoringSpec = {
+  ...monitoring,
+  windowMs: 4 * HOUR,
+  reference: { source: 'training_after_warm_up', warmUpMs: AGGREGATE_WINDOW },
+  features: Object.fromEntries(CARD_FEATURES.map((f) => [f, { kind: f.startsWith('category=') ? 'categorical' : 'numeric', statistic: null, threshold: null, exclude: false }])),
+};
+
+/**
+ * The champion trained on the stream's start, its held-out window from `heldOutFrom` on (by default 20 h, the rest
+ * of the first day); its stored sample is at most 2000 evenly spaced training vectors (as the training service takes it).
+ */
+function cardChampion(pipeline: string, rows: FeatureRow[], heldOutFrom = T0 + 20 * HOUR): ModelRegistryRecord {
+  const training = rows.filter((r) => Number(r.event_time) < heldOutFrom);
+  const size = Math.min(2000, training.length);
+  const sample = Array.from({ length: size }, (_, k) => training[Math.floor((k * training.length) / size)]);
+  return {
+    ...champion(pipeline), feature_names: CARD_FEATURES, data_window_start: T0, data_window_end: T0 + 24 * HOUR - 1,
+    params: { holdout_window_start: String(heldOutFrom) },
+    reference: Object.fromEntries(CARD_FEATURES.map((f) => [f, sample.map((r) => r.values[f])])),
+  };
+}
+
+/** Feeds the stream in 4 h steps after the first day and runs the drift job after each: 12 windows, days 2 and 3. */
+async function runOverDays(pipeline: string, rows: FeatureRow[], settings: MonitoringSpec, model = cardChampion(pipeline, rows)) {
+  const gate = new AlertGate({ cooldownMs: 24 * HOUR });
+  const alerts: AlertRecord[] = [];
+  const reports = [];
+  await insertRows(ch.client, TABLES.features, rows.filter((r) => Number(r.event_time) < T0 + 24 * HOUR));
+  for (let end = T0 + 28 * HOUR; end <= T0 + 72 * HOUR; end += 4 * HOUR) {
+    await insertRows(ch.client, TABLES.features, rows.filter((r) => Number(r.event_time) >= end - 4 * HOUR && Number(r.event_time) < end));
+    const { deps, sent } = memoryDeps(end);
+    const report = await runDriftJob(deps, { pipeline, monitoring: settings, model, alertGate: async () => gate, errorStream: new ErrorStreamJob() });
+    assert.ok(report);
+    reports.push(report);
+    alerts.push(...sent.flat());
+  }
+  return { reports, alerts };
+}
+
+test('a stationary stream with per-entity windowed aggregates raises no drift alert over 12 windows; the same stream shifted does, only after the shift', async () => {
+  const stationary = await runOverDays('cards-stationary', cardStream('cards-stationary', 5), cardMonitoring);
+  assert.equal(stationary.reports.length, 12);
+  for (const report of stationary.reports) {
+    // Not vacuous: every feature judged, against the training part after the 6 h warm-up.
+    assert.deepEqual(report.reference, { source: 'training_after_warm_up', from: T0 + AGGREGATE_WINDOW, to: T0 + 20 * HOUR });
+    assert.deepEqual(report.features.map((f) => f.feature), CARD_FEATURES);
+    assert.ok(report.features.every((f) => f.statistic === 'jensen_shannon'));
+  }
+  const worst = Math.max(...stationary.reports.flatMap((r) => r.features.map((f) => f.value)));
+  assert.deepEqual(stationary.alerts.map((a) => `${a.feature}/${a.statistic}=${a.value}`), [], `largest Jensen–Shannon distance ${worst}`);
+
+  const shiftAt = T0 + 48 * HOUR;
+  const shifted = await runOverDays('cards-shifted', cardStream('cards-shifted', 5, shiftAt), cardMonitoring);
+  assert.ok(shifted.alerts.length > 0);
+  assert.ok(shifted.alerts.every((a) => a.window_end > shiftAt), 'no alert before the shift');
+  assert.deepEqual([...new Set(shifted.alerts.map((a) => a.feature))].sort(), ['amount', 'card_mean_6h']);
+  const after = shifted.reports.filter((r) => r.window_start >= shiftAt);
+  assert.ok(after.length >= 5 && after.every((r) => r.features.find((f) => f.feature === 'amount')!.drifted), 'every window after the shift has drifted');
+});
+
+test('a champion trained while the aggregates filled up: its stored sample alerts on a stationary stream, and the warm-up leaves it unjudged', async () => {
+  // Trained on the first 6 h only: its sample is all warm-up (the case of issue 11).
+  const rows = cardStream('cards-early', 5);
+  const early = cardChampion('cards-early', rows, T0 + 6 * HOUR);
+  const sample = await runOverDays('cards-early', rows, { ...cardMonitoring, reference: { source: 'training' } }, early);
+  assert.deepEqual(sample.reports[0].reference, { source: 'training' });
+  assert.ok(sample.alerts.some((a) => a.feature === 'card_count_6h'), sample.alerts.map((a) => `${a.feature}/${a.statistic}`).join());
+
+  // After the warm-up nothing of its training part is left: no feature is judged, nothing alerts.
+  const { deps, sent } = memoryDeps(T0 + 72 * HOUR);
+  const report = await runDriftJob(deps, { pipeline: 'cards-early', monitoring: cardMonitoring, model: early, alertGate: async () => new AlertGate({ cooldownMs: HOUR }), errorStream: new ErrorStreamJob() });
+  assert.deepEqual(report?.reference, { source: 'training_after_warm_up', from: T0 + AGGREGATE_WINDOW, to: T0 + 6 * HOUR });
+  assert.deepEqual(report?.features, []);
+  assert.deepEqual(sent.flat().filter((a) => a.kind === 'feature_drift'), []);
+});
