@@ -107,7 +107,7 @@ export function directionOf(statistic: string): AlertDirection {
   return statistic === 'ks_p_value' || statistic === 'chi_square_p_value' ? 'below' : 'above';
 }
 
-/** Statistic → alert threshold, from the spec (PSI always; the others when set). */
+/** Statistic → alert threshold, from the spec: PSI (always, for the scores; for a feature only when it is its statistic) and the others when set. */
 export function alertThresholds(monitoring: Pick<MonitoringSpec, 'psiThreshold' | 'thresholds'>): Map<string, number> {
   const limits = new Map<string, number>([['psi', monitoring.psiThreshold]]);
   const { ksPValue, jensenShannon, wasserstein } = monitoring.thresholds;
