@@ -295,6 +295,26 @@ test('a stationary stream with per-entity windowed aggregates raises no drift al
   assert.ok(after.length >= 5 && after.every((r) => r.features.find((f) => f.feature === 'amount')!.drifted), 'every window after the shift has drifted');
 });
 
+test('a fixed event-time reference window reads the same vectors as the warm-up reference over the same span', async () => {
+  // Runs on the stationary stream the test above stored (its last window).
+  const model = cardChampion('cards-stationary', cardStream('cards-stationary', 5));
+  const run = async (settings: MonitoringSpec) => {
+    const { deps } = memoryDeps(T0 + 72 * HOUR);
+    const report = await runDriftJob(deps, { pipeline: 'cards-stationary', monitoring: settings, model, alertGate: async () => new AlertGate({ cooldownMs: HOUR }), errorStream: new ErrorStreamJob() });
+    assert.ok(report);
+    return report;
+  };
+  const window = await run({ ...cardMonitoring, reference: { source: 'window', fromMs: T0 + AGGREGATE_WINDOW, toMs: T0 + 20 * HOUR } });
+  const warmedUp = await run(cardMonitoring);
+  assert.deepEqual(window.reference, { source: 'window', from: T0 + AGGREGATE_WINDOW, to: T0 + 20 * HOUR });
+  assert.equal(window.features.length, CARD_FEATURES.length);
+  assert.deepEqual(window.features, warmedUp.features);
+  // A window of the first hour only (counts still filling up) is another reference.
+  const firstHour = await run({ ...cardMonitoring, reference: { source: 'window', fromMs: T0, toMs: T0 + HOUR } });
+  const count = firstHour.features.find((f) => f.feature === 'card_count_6h')!;
+  assert.ok(count.statistic === 'ks_p_value' && count.drifted, `180 reference vectors: KS, and the counts moved: ${JSON.stringify(count)}`);
+});
+
 test('a champion trained while the aggregates filled up: its stored sample alerts on a stationary stream, and the warm-up leaves it unjudged', async () => {
   // Trained on the first 6 h only: its sample is all warm-up (the case of issue 11).
   const rows = cardStream('cards-early', 5);
