@@ -23,6 +23,8 @@ test('a persisting drift alerts once, not again after a restart of monitoring, a
     // PSI alone judges "amount" (and the dataset share); no change detectors.
     s.monitoring.thresholds = { ksPValue: null, jensenShannon: null, wasserstein: null };
     s.monitoring.detectors = { labelDelayMs: HOUR, adwin: null, pageHinkley: null, ddm: null };
+    s.monitoring.reference = { source: 'training' };
+    s.monitoring.features = { amount: { kind: 'numeric', statistic: 'psi', threshold: null, exclude: false } };
   });
   const stack = await startStack(brokers!, [spec], [MonitoringModule]);
   let restarted: ServingApp | undefined;

@@ -22,6 +22,9 @@ test('monitoring sinks the loop into ClickHouse and measures drift against the t
     s.monitoring.window = '1h';
     s.monitoring.windowMs = 3_600_000;
     s.monitoring.thresholds = { ksPValue: 1e-3, jensenShannon: null, wasserstein: null };
+    // The stored sample, and PSI judging both features (the defaults are tested in libs/monitoring).
+    s.monitoring.reference = { source: 'training' };
+    s.monitoring.features = Object.fromEntries(['amount', 'hour'].map((f) => [f, { kind: 'numeric', statistic: 'psi', threshold: null, exclude: false }]));
   });
   const stack = await startStack(brokers!, [spec], [MonitoringModule]);
   const producer = stack.kafka.producer();
@@ -100,7 +103,7 @@ test('monitoring sinks the loop into ClickHouse and measures drift against the t
     assert.ok(((await drift.json()) as unknown[]).length >= 2);
     const stats = await ch.query({ query: `SELECT DISTINCT statistic FROM drift_metrics WHERE pipeline = {p:String} ORDER BY statistic`, query_params: { p: name }, format: 'JSONEachRow' });
     assert.deepEqual(((await stats.json()) as Array<{ statistic: string }>).map((r) => r.statistic), [
-      'chi_square', 'chi_square_p_value', 'drifted_share', 'jensen_shannon', 'ks_p_value', 'ks_statistic', 'psi', 'wasserstein',
+      'chi_square', 'chi_square_p_value', 'drifted_share', 'jensen_shannon', 'ks_p_value', 'ks_statistic', 'psi', 'wasserstein', 'wasserstein_normed',
     ]);
     const perf = await ch.query({ query: `SELECT DISTINCT metric FROM performance_metrics WHERE pipeline = {p:String} ORDER BY metric`, query_params: { p: name }, format: 'JSONEachRow' });
     assert.deepEqual(((await perf.json()) as Array<{ metric: string }>).map((r) => r.metric), ['f1', 'log_loss', 'precision', 'recall', 'roc_auc']);
@@ -112,7 +115,7 @@ test('monitoring sinks the loop into ClickHouse and measures drift against the t
       return all.length >= 5 ? all : undefined;
     }, 'feature, dataset and prediction drift alerts');
     assert.ok(alerts.every((a) => a.window_start === report.window_start), 'every alert is of the one window');
-    // PSI always alerts; KS because the spec sets a p-value threshold; the dataset because half the features drifted.
+    // PSI because it is the features' statistic (and the scores'); KS because the spec sets a p-value threshold; the dataset because half the features drifted.
     assert.deepEqual(alerts.map((a) => `${a.kind}:${a.feature}:${a.statistic}:${a.threshold}`).sort(), [
       'feature_drift:__dataset__:drifted_share:0.5', 'feature_drift:amount:ks_p_value:0.001', 'feature_drift:amount:psi:0.2',
       'prediction_drift:__score__:ks_p_value:0.001', 'prediction_drift:__score__:psi:0.2',

@@ -90,6 +90,11 @@ const BROKEN: Array<{ name: string; edit: (yaml: string) => string; expected: Re
     expected: /expr-string-field\.yaml: features\.transforms\[9\]\.expr: column 10: field "country" is string in the event schema, expected a number or boolean/,
   },
   {
+    name: 'unknown-drift-feature.yaml',
+    edit: (y) => y.replace('  psi_threshold: 0.2', '  psi_threshold: 0.2\n  features:\n    card_count_1h: { exclude: true }'),
+    expected: /unknown-drift-feature\.yaml: monitoring\.features\.card_count_1h: no feature "card_count_1h" in this spec; expected a feature column \(amount, /,
+  },
+  {
     name: 'unknown-key.yaml',
     edit: (y) => y.replace('labels:\n  field: is_fraud', 'labels:\n  field: is_fraud\n  column: label'),
     expected: /unknown-key\.yaml: labels\.column: unknown key/,

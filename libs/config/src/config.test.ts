@@ -90,7 +90,10 @@ test('defaults fill every optional key; relative paths resolve against the YAML 
   assert.deepEqual(spec.training, { minLabels: 500, holdoutFraction: 0.2, scheduleMs: null, segmentBy: null });
   assert.equal(spec.model.search, null);
   assert.equal(spec.model.thresholdSelection, null);
-  assert.deepEqual(spec.monitoring, { window: '5m', windowMs: 300_000, alertCooldownMs: 86_400_000, psiBins: 10, psiThreshold: 0.2, thresholds: { ksPValue: null, jensenShannon: null, wasserstein: null }, datasetDrift: { alpha: 0.05, share: 0.5 }, detectors: { labelDelayMs: 3_600_000, warmUp: 1000, adwin: {}, pageHinkley: {}, ddm: {} } });
+  assert.deepEqual(spec.monitoring, { window: '5m', windowMs: 300_000, alertCooldownMs: 86_400_000, psiBins: 10, psiThreshold: 0.2, thresholds: { ksPValue: null, jensenShannon: null, wasserstein: null }, datasetDrift: { alpha: 0.05, share: 0.5 }, detectors: { labelDelayMs: 3_600_000, warmUp: 1000, adwin: {}, pageHinkley: {}, ddm: {} },
+    features: { n: { kind: 'numeric', statistic: null, threshold: null, exclude: false } },
+    reference: { source: 'training_after_warm_up', warmUpMs: 90_000 },
+  });
   // Topics named in the spec win; the rest still derive from the pipeline name.
   const custom = parsePipelineSpec(`${MINIMAL}topics: { raw: app.clicks, models: tiny.models }\ntraining: { schedule: 10m }\n`, join(dir, 'tiny.yaml'));
   assert.equal(topicsFor(custom).raw, 'app.clicks');
@@ -590,4 +593,82 @@ test('entity keys (events.entity_field, aggregate entity) are a string, enum, in
   });
   assert.throws(() => parsePipelineSpec(yaml('user', 'ratio'), join(dir, 'tiny.yaml')),
     /tiny\.yaml: features\.aggregates\[0\]\.entity: field "ratio" is \["null", float\] in the event schema, expected a string, enum, int or long entity key$/);
+});
+
+/** fraud.yaml with `lines` added under its monitoring section. */
+const withMonitoring = (lines: string) => (t: string) => t.replace('  psi_threshold: 0.2', `  psi_threshold: 0.2\n${lines}`);
+
+test('monitoring.features: per column or per one_hot transform; one_hot and hash columns are categorical; the rest numeric with the defaults', () => {
+  const spec = variant(withMonitoring([
+    '  features:',
+    '    card_txn_count_24h: { exclude: true }',
+    '    amount: { statistic: psi, threshold: 0.3 }',
+    '    category: { statistic: chi_square, threshold: 0.01 }',
+    '    category=travel: { exclude: true }',
+    '    hour_of_day: { kind: categorical }',
+  ].join('\n')));
+  const features = spec.monitoring.features!;
+  assert.deepEqual(Object.keys(features), featureNamesOf(spec.features), 'every column, in model order');
+  assert.deepEqual(features.card_txn_count_24h, { kind: 'numeric', statistic: null, threshold: null, exclude: true });
+  assert.deepEqual(features.amount, { kind: 'numeric', statistic: 'psi', threshold: 0.3, exclude: false });
+  assert.deepEqual(features['category=grocery'], { kind: 'categorical', statistic: 'chi_square', threshold: 0.01, exclude: false });
+  assert.deepEqual(features['category=travel'], { kind: 'categorical', statistic: 'chi_square', threshold: 0.01, exclude: true }, 'a column key adds to its transform\'s');
+  assert.deepEqual(features.hour_of_day, { kind: 'categorical', statistic: null, threshold: null, exclude: false });
+  assert.deepEqual(features.log_amount, { kind: 'numeric', statistic: null, threshold: null, exclude: false });
+  assert.deepEqual(loadPipelineSpec(FRAUD).monitoring.features!['category=gaming'], { kind: 'categorical', statistic: null, threshold: null, exclude: false });
+});
+
+test('monitoring.features: an unknown feature or a setting that does not fit is refused, naming the key and what was expected', () => {
+  const problems = problemsOf(withMonitoring([
+    '  features:',
+    '    amount_eur: { exclude: true }',
+    '    amount: { statistic: chi_square }',
+    '    category: { kind: numeric }',
+    '    category=grocery: { statistic: ks }',
+    '    log_amount: { threshold: 0.2 }',
+    '    card_txn_count_1h: { statistic: ks, threshold: 2 }',
+    '    foreign: { exclude: true, statistic: psi }',
+    '    is_online: { statistic: kl }',
+  ].join('\n')));
+  const expected = [
+    /^monitoring\.features\.is_online\.statistic: expected one of psi, ks, wasserstein_normed, jensen_shannon, chi_square, got "kl"$/,
+  ];
+  // The shape is checked first: a bad statistic name stops the load before the names are checked.
+  assert.equal(problems.length, 1, problems.join('\n'));
+  assert.match(problems[0], expected[0]);
+  const named = problemsOf(withMonitoring([
+    '  features:',
+    '    amount_eur: { exclude: true }',
+    '    amount: { statistic: chi_square }',
+    '    category: { kind: numeric }',
+    '    category=grocery: { statistic: ks }',
+    '    log_amount: { threshold: 0.2 }',
+    '    card_txn_count_1h: { statistic: ks, threshold: 2 }',
+    '    foreign: { exclude: true, statistic: psi }',
+  ].join('\n')));
+  const patterns = [
+    /^monitoring\.features\.amount_eur: no feature "amount_eur" in this spec; expected a feature column \(amount, log_amount, .*\) or a one_hot\/hash transform name \(category\)$/,
+    /^monitoring\.features\.amount\.statistic: chi_square does not fit a numeric feature, expected one of wasserstein_normed, ks, psi, jensen_shannon$/,
+    /^monitoring\.features\.category\.kind: "category" is a one_hot column \(a category indicator\), expected categorical or no kind$/,
+    /^monitoring\.features\.category=grocery\.statistic: ks does not fit a categorical feature, expected one of jensen_shannon, chi_square, psi$/,
+    /^monitoring\.features\.log_amount\.threshold: set statistic too/,
+    /^monitoring\.features\.card_txn_count_1h\.threshold: ks is judged by its p-value, expected a number in \(0, 1\), got 2$/,
+    /^monitoring\.features\.foreign: exclude: true is never judged; remove statistic and threshold, or exclude$/,
+  ];
+  assert.equal(named.length, patterns.length, named.join('\n'));
+  patterns.forEach((p, i) => assert.match(named[i], p));
+});
+
+test('monitoring.reference: the training sample after the warm-up by default (the longest aggregate window), the stored sample, or a fixed window', () => {
+  assert.deepEqual(loadPipelineSpec(FRAUD).monitoring.reference, { source: 'training_after_warm_up', warmUpMs: 24 * 3_600_000 });
+  assert.deepEqual(variant(withMonitoring('  reference: training')).monitoring.reference, { source: 'training' });
+  assert.deepEqual(
+    variant(withMonitoring('  reference: { from: 2026-03-01T00:00:00Z, to: "2026-03-08T00:00:00+01:00" }')).monitoring.reference,
+    { source: 'window', fromMs: Date.UTC(2026, 2, 1), toMs: Date.UTC(2026, 2, 7, 23) },
+  );
+  assert.deepEqual(variant(withMonitoring('  reference: { from: 0, to: 1000 }')).monitoring.reference, { source: 'window', fromMs: 0, toMs: 1000 });
+  assert.match(problemsOf(withMonitoring('  reference: { from: 2026-03-08T00:00:00Z, to: 2026-03-01T00:00:00Z }'))[0],
+    /^monitoring\.reference\.from: expected a time before to \("2026-03-01T00:00:00Z"\), got "2026-03-08T00:00:00Z"$/);
+  assert.match(problemsOf(withMonitoring('  reference: { from: 2026-03-01 00:00, to: 2026-03-08T00:00:00Z }')).join('\n'), /monitoring\.reference/);
+  assert.match(problemsOf(withMonitoring('  reference: latest')).join('\n'), /monitoring\.reference/);
 });

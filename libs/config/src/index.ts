@@ -5,6 +5,7 @@ export {
   type PipelineSpec, type EventsSpec, type FeaturesSpec, type LabelsSpec, type ModelSpec, type TrainingSpec, type MonitoringSpec,
   type TransformSpec, type TransformOp, type ExprTransformSpec, type AggregateSpec, type AggregateOp, type WindowedAggregateSpec, type TimeSinceLastSpec,
   type LastSpec, type EwmMeanSpec, type LateEventPolicy,
+  DRIFT_STATISTICS, FEATURE_KINDS, REFERENCE_SOURCES, longestAggregateWindowMs, type DriftStatistic, type FeatureKind, type FeatureDriftSpec, type ReferenceSpec,
   type ModelAlgorithm, type TopicRole,
   SEARCH_STRATEGIES, SEARCH_METRICS, CV_KINDS, ROWS_RESOURCE,
   type SearchSpec, type SearchStrategy, type SearchMetric, type SearchDistribution, type CvKind, type ThresholdSelection,

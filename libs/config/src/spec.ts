@@ -168,6 +168,18 @@ function thresholdProblem(v: unknown): string | undefined {
   }
   return 'expected a number in [0, 1], max_f1 or { target_precision: p }';
 }
+/** Drift statistics a feature may be judged by (`monitoring.features.<name>.statistic`). */
+export const DRIFT_STATISTICS = ['psi', 'ks', 'wasserstein_normed', 'jensen_shannon', 'chi_square'] as const;
+export const FEATURE_KINDS = ['numeric', 'categorical'] as const;
+/** `monitoring.reference` as a word: the stored training sample, or the training part read back with the warm-up left out. */
+export const REFERENCE_SOURCES = ['training', 'training_after_warm_up'] as const;
+// An event-time bound of a reference window: ISO-8601 with an explicit zone (no local-time guess), or epoch ms.
+const eventTimeBound = z.union([
+  z.number().int().nonnegative(),
+  z.string().refine((s) => /(Z|[+-]\d{2}:?\d{2})$/.test(s) && !Number.isNaN(Date.parse(s)), { message: 'expected an ISO-8601 time with a zone, like 2026-03-01T00:00:00Z' }),
+]);
+const epochMsOf = (v: number | string | Date): number => (typeof v === 'number' ? v : v instanceof Date ? v.getTime() : Date.parse(v));
+
 const thresholdSchema = z.unknown().superRefine((v, ctx) => {
   const problem = thresholdProblem(v);
   if (problem) ctx.addIssue({ code: 'custom', message: problem, input: v });
@@ -224,6 +236,14 @@ const specSchema = z.object({
       alpha: z.number().gt(0).lt(1).default(0.05),
       share: z.number().gt(0).max(1).default(0.5),
     }).strict().prefault({}),
+    // Per feature (a column name, or a one_hot / hash transform's name for all its columns); names checked by crossCheck.
+    features: z.record(z.string(), z.object({
+      kind: z.enum(FEATURE_KINDS).optional(),
+      statistic: z.enum(DRIFT_STATISTICS).optional(),
+      threshold: z.number().positive().optional(),
+      exclude: z.boolean().default(false),
+    }).strict()).default({}),
+    reference: z.union([z.enum(REFERENCE_SOURCES), z.object({ from: eventTimeBound, to: eventTimeBound }).strict()]).default('training_after_warm_up'),
     detectors: z.object({
       label_delay: duration.default('1h'),
       // Settled values a detector must see (after it starts or resets) before it may fire; 0 is River's behaviour.
@@ -371,7 +391,42 @@ export interface MonitoringSpec {
   /** Evidently-style dataset drift: KS p-values corrected by Benjamini-Hochberg at `alpha`; drift when at least `share` of the features drifted. */
   datasetDrift: { alpha: number; share: number };
   detectors: DetectorsSpec;
+  /**
+   * Per feature column (every column of the spec, one-hot and hash columns one by one): kind, statistic, threshold,
+   * exclusion. A column absent here is numeric with the defaults. Optional so hand-built specs stay valid; the loader always sets it.
+   */
+  features?: Record<string, FeatureDriftSpec>;
+  /** What the latest window is compared with. Absent: the stored training sample. The loader always sets it. */
+  reference?: ReferenceSpec;
 }
+
+export type DriftStatistic = (typeof DRIFT_STATISTICS)[number];
+export type FeatureKind = (typeof FEATURE_KINDS)[number];
+
+/** How one feature column is judged for drift (`monitoring.features.<name>`). */
+export interface FeatureDriftSpec {
+  /** categorical: one_hot / hash columns, or declared; numeric otherwise. */
+  kind: FeatureKind;
+  /** null: the default for its kind and the reference's size (see docs/pipeline-spec.md, Drift monitoring). */
+  statistic: DriftStatistic | null;
+  /** null: the statistic's default. A p-value statistic (ks, chi_square) alerts below it, the others above. */
+  threshold: number | null;
+  /** Never judged, never alerted on, left out of dataset drift. */
+  exclude: boolean;
+}
+
+/**
+ * The reference sample (`monitoring.reference`):
+ * - training: the sample stored with the champion, as it was taken;
+ * - training_after_warm_up: the champion's training part read back from the features table, from `warmUpMs` after
+ *   the pipeline's first feature vector on (the longest aggregate window: before that, windowed aggregates were still
+ *   filling up); with no windowed aggregate (warmUpMs 0) the stored sample is used;
+ * - window: the feature vectors of a fixed event-time window [fromMs, toMs).
+ */
+export type ReferenceSpec =
+  | { source: 'training' }
+  | { source: 'training_after_warm_up'; warmUpMs: number }
+  | { source: 'window'; fromMs: number; toMs: number };
 
 /** Change detectors on the live error stream (`monitoring.detectors`); null: turned off. */
 export interface DetectorsSpec {
@@ -474,7 +529,9 @@ export function parsePipelineSpec(text: string, fileName: string): PipelineSpec 
       detectors: detectorsOf(raw.monitoring.detectors),
     },
   };
-  const problems = [...crossCheck(spec), ...labelsProblems(raw.labels, spec.labels, spec.events)];
+  spec.monitoring.features = featureDriftSpecsOf(spec.features, raw.monitoring.features);
+  spec.monitoring.reference = referenceOf(spec.features, raw.monitoring.reference);
+  const problems = [...crossCheck(spec), ...labelsProblems(raw.labels, spec.labels, spec.events), ...monitoringProblems(spec, raw.monitoring)];
   if (problems.length > 0) throw new SpecError(fileName, problems);
   return spec;
 }
@@ -523,6 +580,44 @@ function searchSpecOf(raw: z.infer<typeof searchSchema>): SearchSpec {
   };
 }
 
+type RawFeatureDrift = z.infer<typeof specSchema>['monitoring']['features'][string];
+
+/**
+ * Every column's drift settings: its kind (one_hot / hash columns are categorical) with the settings of its own key
+ * or of its transform's name (a column's own key wins). Unknown keys are left to crossCheck.
+ */
+function featureDriftSpecsOf(features: Pick<FeaturesSpec, 'transforms' | 'aggregates'>, raw: Record<string, RawFeatureDrift>): Record<string, FeatureDriftSpec> {
+  const out: Record<string, FeatureDriftSpec> = {};
+  const set = (column: string, group: string | undefined, kind: FeatureKind) => {
+    const own = raw[column];
+    const shared = group === undefined ? undefined : raw[group];
+    out[column] = {
+      kind: own?.kind ?? shared?.kind ?? kind,
+      statistic: own?.statistic ?? shared?.statistic ?? null,
+      threshold: own?.threshold ?? shared?.threshold ?? null,
+      exclude: own?.exclude ?? shared?.exclude ?? false,
+    };
+  };
+  for (const t of features.transforms) {
+    if (t.op === 'one_hot') for (const c of oneHotColumns(t.name, t.categories)) set(c, t.name, 'categorical');
+    else if (t.op === 'hash') for (const c of hashColumns(t.name, t.buckets)) set(c, t.name, 'categorical');
+    else set(t.name, undefined, 'numeric');
+  }
+  for (const a of features.aggregates) set(a.name, undefined, 'numeric');
+  return out;
+}
+
+/** The longest sliding window of the spec's aggregates: how long after the stream's start they are all filled. */
+export function longestAggregateWindowMs(features: Pick<FeaturesSpec, 'aggregates'>): number {
+  return Math.max(0, ...features.aggregates.map((a) => ('windowMs' in a ? a.windowMs : 0)));
+}
+
+function referenceOf(features: Pick<FeaturesSpec, 'aggregates'>, raw: z.infer<typeof specSchema>['monitoring']['reference']): ReferenceSpec {
+  if (raw === 'training') return { source: 'training' };
+  if (raw === 'training_after_warm_up') return { source: 'training_after_warm_up', warmUpMs: longestAggregateWindowMs(features) };
+  return { source: 'window', fromMs: epochMsOf(raw.from), toMs: epochMsOf(raw.to) };
+}
+
 function detectorsOf(raw: z.infer<typeof specSchema>['monitoring']['detectors']): DetectorsSpec {
   const camel = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase()), v]));
   return {
@@ -559,6 +654,49 @@ export function hashColumns(name: string, buckets: number): string[] {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+
+/** Which statistics fit which kind of feature: a KS or Wasserstein distance between category indicators means little. */
+const STATISTICS_BY_KIND: Record<FeatureKind, readonly DriftStatistic[]> = {
+  numeric: ['wasserstein_normed', 'ks', 'psi', 'jensen_shannon'],
+  categorical: ['jensen_shannon', 'chi_square', 'psi'],
+};
+
+/** `monitoring.features` names real features with settings that fit them; a reference window is not empty. */
+function monitoringProblems(spec: PipelineSpec, raw: z.infer<typeof specSchema>['monitoring']): string[] {
+  const problems: string[] = [];
+  const columns = featureNamesOf(spec.features);
+  const grouped = new Map<string, string>();
+  for (const t of spec.features.transforms) if (t.op === 'one_hot' || t.op === 'hash') grouped.set(t.name, t.op);
+  const known = new Set([...columns, ...grouped.keys()]);
+  for (const [name, settings] of Object.entries(raw.features)) {
+    const path = `monitoring.features.${name}`;
+    if (!known.has(name)) {
+      const listed = columns.length > 12 ? `${columns.slice(0, 12).join(', ')}, …` : columns.join(', ');
+      problems.push(`${path}: no feature "${name}" in this spec; expected a feature column (${listed})${grouped.size > 0 ? ` or a one_hot/hash transform name (${[...grouped.keys()].join(', ')})` : ''}`);
+      continue;
+    }
+    const op = grouped.get(name) ?? (columns.includes(name) && name.includes('=') ? grouped.get(name.split('=')[0]) : undefined);
+    if (op && settings.kind === 'numeric') problems.push(`${path}.kind: "${name}" is a ${op} column (a category indicator), expected categorical or no kind`);
+    const kind = settings.kind ?? (op ? 'categorical' : 'numeric');
+    if (settings.statistic && !STATISTICS_BY_KIND[kind].includes(settings.statistic)) {
+      problems.push(`${path}.statistic: ${settings.statistic} does not fit a ${kind} feature, expected one of ${STATISTICS_BY_KIND[kind].join(', ')}`);
+    }
+    if (settings.threshold !== undefined) {
+      const statistic = settings.statistic;
+      if (!statistic) problems.push(`${path}.threshold: set statistic too, since the threshold's meaning depends on it (a p-value, a distance or PSI)`);
+      else if ((statistic === 'ks' || statistic === 'chi_square') && !(settings.threshold < 1)) problems.push(`${path}.threshold: ${statistic} is judged by its p-value, expected a number in (0, 1), got ${settings.threshold}`);
+      else if (statistic === 'jensen_shannon' && settings.threshold > 1) problems.push(`${path}.threshold: the Jensen–Shannon distance is at most 1, expected a number in (0, 1], got ${settings.threshold}`);
+    }
+    if (settings.exclude && (settings.statistic || settings.threshold !== undefined)) {
+      problems.push(`${path}: exclude: true is never judged; remove statistic and threshold, or exclude`);
+    }
+  }
+  const reference = spec.monitoring.reference;
+  if (reference?.source === 'window' && !(reference.fromMs < reference.toMs)) {
+    problems.push(`monitoring.reference.from: expected a time before to (${shown(typeof raw.reference === 'object' ? raw.reference.to : undefined)}), got ${shown(typeof raw.reference === 'object' ? raw.reference.from : undefined)}`);
+  }
+  return problems;
+}
 
 /** Checks that need the whole spec and the event schema: fields exist with usable types, names are unique, references resolve. */
 function crossCheck(spec: PipelineSpec): string[] {

@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { insertRows, type FeatureRow } from '@streamloop/clickhouse';
-import { categoricalPsi, chiSquareTest } from '@streamloop/drift';
+import { categoricalPsi, chiSquareTest, jensenShannonFromCounts } from '@streamloop/drift';
 import { seededRandom } from '@streamloop/ml';
 import { categoricalCounts, categoricalDrift, type CategoricalDrift, type FeatureWindowSource } from './index';
 import { agree, openMigratedClickHouse, type TestClickHouse } from './test-support';
@@ -55,6 +55,8 @@ function assertAgrees(result: CategoricalDrift | undefined, reference: number[],
   agree(result.chiSquare?.pValue, chi.pValue, `${what}: chi-square p-value`);
   const p = categoricalPsi(refCounts, curCounts, { epsilon });
   agree(result.psi?.value, p.value, `${what}: categorical psi`);
+  const names = [...new Set([...refCounts.keys(), ...curCounts.keys()])];
+  agree(result.jensenShannon, jensenShannonFromCounts(names.map((n) => refCounts.get(n) ?? 0), names.map((n) => curCounts.get(n) ?? 0)), `${what}: categorical jensen-shannon`);
 }
 
 test('category counts, chi-square and categorical PSI agree with the TypeScript path (missing values as a category)', async () => {

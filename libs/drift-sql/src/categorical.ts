@@ -1,5 +1,5 @@
 import { queryRows, type ClickHouseClient } from '@streamloop/clickhouse';
-import { chi2Sf, type ChiSquareResult, type CategoricalPsiResult } from '@streamloop/drift';
+import { chi2Sf, jensenShannonFromCounts, type ChiSquareResult, type CategoricalPsiResult } from '@streamloop/drift';
 import { decodeNumber, QUERY_SETTINGS } from './rows';
 import { renderSides, type RenderedQuery, type SampleSource } from './sources';
 
@@ -19,6 +19,8 @@ export interface CategoricalDrift {
   chiSquare?: ChiSquareResult;
   /** As categoricalPsi(referenceCounts, currentCounts): undefined when either sample is empty. */
   psi?: CategoricalPsiResult;
+  /** Jensen–Shannon distance (base 2) of the category shares, from the counts: undefined when either sample is empty. */
+  jensenShannon?: number;
 }
 
 /**
@@ -114,6 +116,7 @@ export async function categoricalDrift(
         value: decodeNumber(row.psi, `${row.key} psi`),
         categories: categories.map((c) => ({ category: String(c.value), refShare: c.ref / refN, curShare: c.cur / curN })),
       };
+      result.jensenShannon = jensenShannonFromCounts(categories.map((c) => c.ref), categories.map((c) => c.cur));
     }
     out.set(row.key, result);
   }

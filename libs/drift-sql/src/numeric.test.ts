@@ -97,6 +97,8 @@ function assertAgrees(result: NumericDrift | undefined, reference: number[], cur
   agree(result.ks?.statistic, ks.statistic, `${what}: ks statistic`);
   agree(result.ks?.pValue, ks.pValue, `${what}: ks p-value`);
   agree(result.wasserstein, wasserstein1(refFinite, curFinite), `${what}: wasserstein`);
+  const mean = refFinite.reduce((a, b) => a + b, 0) / refFinite.length;
+  agree(result.referenceStd, Math.sqrt(refFinite.reduce((a, v) => a + (v - mean) ** 2, 0) / refFinite.length), `${what}: reference std`, 1e-9);
 }
 
 test('features window against features window: SQL agrees with the TypeScript path for every feature', async () => {

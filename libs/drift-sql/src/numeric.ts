@@ -36,6 +36,8 @@ export interface NumericDrift {
   ks?: KsResult;
   /** As wasserstein1 over the finite values: undefined when either sample has no finite value. */
   wasserstein?: number;
+  /** Population standard deviation of the reference's finite values (numpy's std): the scale of a normed Wasserstein. */
+  referenceStd?: number;
 }
 
 function checkOptions(opts: NumericDriftOptions): { bins: number; epsilon: number } {
@@ -68,7 +70,7 @@ export function numericDriftQuery(reference: SampleSource, current: SampleSource
   const quantile = `if(${frac} = 0 OR ${lo} + 1 >= n, ${at(1)}, ${at(1)} + (${at(2)} - ${at(1)}) * ${frac})`;
   const sql = `
 WITH sides AS (${sides.sql})
-SELECT key, ref_n, cur_n, ref_missing, cur_missing, ref_finite, cur_finite, edges, ks_d, w1, ref_bins, cur_bins,
+SELECT key, ref_n, cur_n, ref_missing, cur_missing, ref_finite, cur_finite, edges, ref_std, ks_d, w1, ref_bins, cur_bins,
   arrayMap(r -> if(r = 0, {eps:Float64}, r / ref_n), ref_bins) AS ref_smoothed,
   arrayMap(c -> if(c = 0, {eps:Float64}, c / cur_n), cur_bins) AS cur_smoothed,
   arraySum(arrayMap((r, c) -> (c - r) * log(c / r), ref_smoothed, cur_smoothed)) AS psi,
@@ -76,18 +78,18 @@ SELECT key, ref_n, cur_n, ref_missing, cur_missing, ref_finite, cur_finite, edge
   arrayMap(c -> c / cur_n, cur_bins) AS q_share,
   sqrt(greatest(arraySum(arrayMap((p, q) -> if(p > 0, p * log(p / ((p + q) / 2)), 0) + if(q > 0, q * log(q / ((p + q) / 2)), 0), p_share, q_share)) / log(2), 0) / 2) AS js
 FROM (
-  SELECT key, ref_n, cur_n, ref_missing, cur_missing, ref_finite, cur_finite, edges, ks_d, w1,
+  SELECT key, ref_n, cur_n, ref_missing, cur_missing, ref_finite, cur_finite, edges, ref_std, ks_d, w1,
     length(edges) + if(ref_missing + cur_missing > 0, 2, 1) AS n_bins,
     arrayMap(b -> ref_map.2[indexOf(ref_map.1, b)], range(n_bins)) AS ref_bins,
     arrayMap(b -> cur_map.2[indexOf(cur_map.1, b)], range(n_bins)) AS cur_bins
   FROM (
-    SELECT key, any(edges) AS edges, sum(r) AS ref_n, sum(c) AS cur_n, sumIf(r, m) AS ref_missing, sumIf(c, m) AS cur_missing,
+    SELECT key, any(edges) AS edges, any(ref_std) AS ref_std, sum(r) AS ref_n, sum(c) AS cur_n, sumIf(r, m) AS ref_missing, sumIf(c, m) AS cur_missing,
       sumIf(r, fin) AS ref_finite, sumIf(c, fin) AS cur_finite,
       maxIf(abs(cr / ref_fin - cc / cur_fin), fin) AS ks_d,
       sumIf(abs(cr / ref_fin - cc / cur_fin) * (nv - v), fin AND isFinite(nv)) AS w1,
       sumMap([bin], [r]) AS ref_map, sumMap([bin], [c]) AS cur_map
     FROM (
-      SELECT g.key AS key, g.m AS m, g.v AS v, g.r AS r, g.c AS c, e.edges AS edges,
+      SELECT g.key AS key, g.m AS m, g.v AS v, g.r AS r, g.c AS c, e.edges AS edges, e.ref_std AS ref_std,
         NOT m AND isFinite(v) AS fin,
         -- Right-closed bins: v lands in bin k when e_k < v ≤ e_{k+1}, i.e. k = the number of edges below v.
         if(m, length(edges) + 1, arrayCount(t -> t < v, edges)) AS bin,
@@ -98,10 +100,10 @@ FROM (
         SELECT key, m, v, countIf(side = 0) AS r, countIf(side = 1) AS c FROM sides GROUP BY key, m, v
       ) AS g
       LEFT JOIN (
-        SELECT key AS edge_key,
+        SELECT key AS edge_key, ref_std,
           if(n = 0, CAST([], 'Array(Float64)'), arrayMap(k -> ${quantile}, range(1, {bins:UInt32}))) AS qs,
           arrayFilter((q, i) -> i = 1 OR q > qs[i - 1], qs, arrayEnumerate(qs)) AS edges
-        FROM (SELECT key, arraySort(groupArrayIf(x, isFinite(x))) AS sorted, length(sorted) AS n FROM (${ref.sql}) GROUP BY key)
+        FROM (SELECT key, arraySort(groupArrayIf(x, isFinite(x))) AS sorted, length(sorted) AS n, stddevPopIf(x, isFinite(x)) AS ref_std FROM (${ref.sql}) GROUP BY key)
       ) AS e ON g.key = e.edge_key
       WINDOW running AS (PARTITION BY key, m ORDER BY v ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW),
              -- The same order as the others (no ORDER BY would need a sort of its own).
@@ -118,7 +120,7 @@ ORDER BY key`;
 interface NumericRow {
   key: string;
   ref_n: number; cur_n: number; ref_missing: number; cur_missing: number; ref_finite: number; cur_finite: number;
-  edges: unknown[]; ks_d: unknown; w1: unknown; ref_bins: number[]; cur_bins: number[]; psi: unknown; js: unknown;
+  edges: unknown[]; ref_std: unknown; ks_d: unknown; w1: unknown; ref_bins: number[]; cur_bins: number[]; psi: unknown; js: unknown;
 }
 
 /**
@@ -156,6 +158,7 @@ export async function numericDrift(
     if (ref.finite > 0 && cur.finite > 0) {
       result.ks = ksFromStatistic(decodeNumber(row.ks_d, `${row.key} ks statistic`), ref.finite, cur.finite, { method: opts.ksMethod });
       result.wasserstein = decodeNumber(row.w1, `${row.key} wasserstein`);
+      result.referenceStd = decodeNumber(row.ref_std, `${row.key} reference std`);
     }
     out.set(row.key, result);
   }

@@ -34,6 +34,9 @@ const monitoring: MonitoringSpec = {
   psiThreshold: 0.2,
   thresholds: { ksPValue: null, jensenShannon: null, wasserstein: null },
   detectors: { labelDelayMs: 0, adwin: null, pageHinkley: null, ddm: null },
+  // The champion's stored sample, and every feature with its defaults (fraud.yaml's features are not these).
+  reference: { source: 'training' },
+  features: {},
 };
 
 /** The champion: trained where `shifted` and `steady` were both uniform on [0, 1). */
@@ -97,7 +100,10 @@ test('a drift run judges each feature, the scores and the labels of the latest w
   assert.deepEqual([report.window_start, report.window_end], [latest + 1 - HOUR, latest + 1]);
 
   const byFeature = new Map(report.features.map((f) => [f.feature, f]));
+  // 2000 reference values: judged by the Jensen–Shannon distance (the default for a large reference).
+  assert.deepEqual(report.features.map((f) => [f.feature, f.kind, f.statistic, f.threshold]), [['shifted', 'numeric', 'jensen_shannon', 0.1], ['steady', 'numeric', 'jensen_shannon', 0.1]]);
   assert.equal(byFeature.get('shifted')?.drifted, true);
+  assert.ok(byFeature.get('steady')!.jensen_shannon < 0.1, `steady Jensen–Shannon ${byFeature.get('steady')!.jensen_shannon}`);
   assert.ok(byFeature.get('shifted')!.psi > 1, `shifted PSI ${byFeature.get('shifted')!.psi}`);
   assert.equal(byFeature.get('steady')?.drifted, false);
   assert.ok(byFeature.get('steady')!.psi < 0.1, `steady PSI ${byFeature.get('steady')!.psi}`);
@@ -107,24 +113,27 @@ test('a drift run judges each feature, the scores and the labels of the latest w
   assert.equal(report.performance?.labelled, N);
   assert.equal(report.error_stream, undefined, 'every detector is off');
 
-  // One list of alerts: PSI of the drifted feature, the dataset, the scores; nothing for the steady feature.
+  // One list of alerts: the drifted feature's statistic, the dataset, the scores' PSI; nothing for the steady feature.
   assert.equal(sent.length, 1);
   const alerted = sent[0].map((a) => `${a.kind}/${a.feature}/${a.statistic}`).sort();
-  assert.deepEqual(alerted, ['feature_drift/__dataset__/drifted_share', 'feature_drift/shifted/psi', `prediction_drift/${SCORE_FEATURE}/psi`]);
+  assert.deepEqual(alerted, ['feature_drift/__dataset__/drifted_share', 'feature_drift/shifted/jensen_shannon', `prediction_drift/${SCORE_FEATURE}/psi`]);
   assert.ok(sent[0].every((a) => a.model_name === 'm' && a.model_version === 1 && a.created_at === T + 2 * HOUR && a.window_end === latest + 1));
   assert.equal(gauges.get('drift/shifted/psi'), byFeature.get('shifted')!.psi);
 
   const rows = await queryRows<{ feature: string; statistic: string; drifted: number; threshold: number }>(
-    ch.client, `SELECT feature, statistic, drifted, threshold FROM ${TABLES.drift_metrics} WHERE pipeline = 'drift' AND statistic = 'psi' ORDER BY feature`,
+    ch.client, `SELECT feature, statistic, drifted, threshold FROM ${TABLES.drift_metrics} WHERE pipeline = 'drift' AND statistic IN ('psi', 'jensen_shannon') ORDER BY feature, statistic`,
   );
-  assert.deepEqual(rows.map((r) => `${r.feature}:${r.drifted}`), ['__label__:1', '__score__:1', 'shifted:1', 'steady:0']);
+  // PSI is recorded for every feature but judges only where it is the feature's statistic (here: the scores and labels).
+  assert.deepEqual(rows.map((r) => `${r.feature}/${r.statistic}:${r.drifted}`), [
+    '__label__/psi:1', '__score__/jensen_shannon:0', '__score__/psi:1', 'shifted/jensen_shannon:1', 'shifted/psi:0', 'steady/jensen_shannon:0', 'steady/psi:0',
+  ]);
 
   // The same conditions half a minute later: recorded again, not alerted again (the gate).
   const later = memoryDeps(T + 2 * HOUR + 30_000);
   const again = await runDriftJob(later.deps, { pipeline: 'drift', monitoring, model: champion('drift'), alertGate: async () => gate, errorStream: new ErrorStreamJob() });
   assert.ok(again);
   assert.deepEqual(later.sent, [[]]);
-  const [{ n }] = await queryRows<{ n: string }>(ch.client, `SELECT count() AS n FROM ${TABLES.drift_metrics} WHERE pipeline = 'drift' AND feature = 'shifted' AND statistic = 'psi'`);
+  const [{ n }] = await queryRows<{ n: string }>(ch.client, `SELECT count() AS n FROM ${TABLES.drift_metrics} WHERE pipeline = 'drift' AND feature = 'shifted' AND statistic = 'jensen_shannon'`);
   assert.equal(Number(n), 2);
 });
 
@@ -141,4 +150,183 @@ test('without feature vectors there is no window: no report, and the alert gate 
   assert.equal(report, undefined);
   assert.equal(asked, 0);
   assert.deepEqual(sent, []);
+});
+
+test('per-feature settings: an excluded feature is never judged, a statistic and threshold override the defaults, a one-hot column is judged as a category', async () => {
+  const pipeline = 'settings';
+  const rnd = seededRandom(23);
+  const normal = gaussian(rnd);
+  const bernoulli = (p: number) => (rnd() < p ? 1 : 0);
+  const rows: FeatureRow[] = Array.from({ length: N }, (_, i) => ({
+    pipeline, event_id: `s${i}`, entity_key: 'e', event_time: T + i * 5000, feature_spec_version: 'v1', computed_at: T + i * 5000,
+    values: { shifted: 2 + 0.5 * normal(), ignored: 5 + normal(), steady: rnd(), 'cat=a': bernoulli(0.6) },
+  }));
+  await insertRows(ch.client, TABLES.features, rows);
+  const model = (size: number): ModelRegistryRecord => ({
+    ...champion(pipeline), feature_names: ['shifted', 'ignored', 'steady', 'cat=a'],
+    reference: {
+      shifted: Array.from({ length: size }, () => rnd()), ignored: Array.from({ length: size }, () => rnd()),
+      steady: Array.from({ length: size }, () => rnd()), 'cat=a': Array.from({ length: size }, () => bernoulli(0.2)),
+    },
+  });
+  const settings: MonitoringSpec = {
+    ...monitoring,
+    features: {
+      ignored: { kind: 'numeric', statistic: null, threshold: null, exclude: true },
+      // A PSI threshold no sample of the same distribution stays under: the override is what decides.
+      steady: { kind: 'numeric', statistic: 'psi', threshold: 1e-4, exclude: false },
+      'cat=a': { kind: 'categorical', statistic: null, threshold: null, exclude: false },
+    },
+  };
+  const run = async (size: number) => {
+    const { deps, sent } = memoryDeps(T + 2 * HOUR);
+    const report = await runDriftJob(deps, { pipeline, monitoring: settings, model: model(size), alertGate: async () => new AlertGate({ cooldownMs: HOUR }), errorStream: new ErrorStreamJob() });
+    assert.ok(report);
+    return { report, alerted: sent.flat().map((a) => `${a.feature}/${a.statistic}`).sort() };
+  };
+
+  // 2000 reference values: the Jensen–Shannon distance (over quantile bins, over categories).
+  const large = await run(2000);
+  assert.deepEqual(large.report.features.map((f) => [f.feature, f.kind, f.statistic, f.threshold, f.drifted]), [
+    ['shifted', 'numeric', 'jensen_shannon', 0.1, true],
+    ['steady', 'numeric', 'psi', 1e-4, true],
+    ['cat=a', 'categorical', 'jensen_shannon', 0.1, true],
+  ]);
+  const category = large.report.features.find((f) => f.feature === 'cat=a')!;
+  assert.ok(category.chi_square_p_value < 1e-10 && Number.isNaN(category.ks_p_value), JSON.stringify(category));
+  assert.deepEqual(large.alerted, ['__dataset__/drifted_share', 'cat=a/jensen_shannon', 'shifted/jensen_shannon', 'steady/psi']);
+  assert.deepEqual(large.report.dataset?.drifted, ['shifted', 'cat=a'], 'KS for numeric features, chi-square for categorical ones; the excluded one not at all');
+  const [{ n }] = await queryRows<{ n: string }>(ch.client, `SELECT count() AS n FROM ${TABLES.drift_metrics} WHERE pipeline = '${pipeline}' AND feature = 'ignored'`);
+  assert.equal(Number(n), 0, 'nothing recorded for an excluded feature');
+
+  // 500 reference values: the tests (KS, chi-square) by their p-values.
+  const small = await run(500);
+  assert.deepEqual(small.report.features.map((f) => [f.feature, f.statistic, f.threshold]), [['shifted', 'ks_p_value', 0.05], ['steady', 'psi', 1e-4], ['cat=a', 'chi_square_p_value', 0.05]]);
+  assert.ok(small.alerted.includes('cat=a/chi_square_p_value') && small.alerted.includes('shifted/ks_p_value'), small.alerted.join());
+  assert.ok(!small.alerted.some((a) => a.startsWith('ignored/')));
+});
+
+/**
+ * A card stream as the features service would write it: one event every 20 s, 1000 cards, lognormal amounts, a
+ * category one-hot, and per card the count and mean amount over the last 6 h (the aggregates fill up during the
+ * first 6 h). From `shiftAt` on, amounts are 1.5 times larger. Event times from T0.
+ */
+const T0 = Date.UTC(2026, 5, 1);
+const AGGREGATE_WINDOW = 6 * HOUR;
+const CATEGORY_SHARES: Array<[string, number]> = [['grocery', 0.4], ['restaurant', 0.25], ['electronics', 0.15], ['gaming', 0.1], ['travel', 0.1]];
+function cardStream(pipeline: string, seed: number, shiftAt = Infinity): FeatureRow[] {
+  const rnd = seededRandom(seed);
+  const normal = gaussian(rnd);
+  const history = new Map<number, Array<{ t: number; amount: number }>>();
+  const rows: FeatureRow[] = [];
+  for (let t = T0, i = 0; t < T0 + 72 * HOUR; t += 20_000, i++) {
+    const card = Math.floor(rnd() * 1000);
+    const amount = Math.exp(3 + 0.8 * normal()) * (t >= shiftAt ? 1.5 : 1);
+    let u = rnd(), k = 0;
+    while (k < CATEGORY_SHARES.length - 1 && u >= CATEGORY_SHARES[k][1]) u -= CATEGORY_SHARES[k++][1];
+    const recent = (history.get(card) ?? []).filter((e) => e.t > t - AGGREGATE_WINDOW);
+    recent.push({ t, amount });
+    history.set(card, recent);
+    const values: Record<string, number> = { amount, card_count_6h: recent.length, card_mean_6h: recent.reduce((s, e) => s + e.amount, 0) / recent.length };
+    CATEGORY_SHARES.forEach(([c], j) => (values[`category=${c}`] = j === k ? 1 : 0));
+    rows.push({ pipeline, event_id: `${pipeline}-${i}`, entity_key: `card${card}`, event_time: t, feature_spec_version: 'v1', values, computed_at: t });
+  }
+  return rows;
+}
+
+const CARD_FEATURES = ['amount', 'card_count_6h', 'card_mean_6h', ...CATEGORY_SHARES.map(([c]) => `category=${c}`)];
+const cardMonitoring: MonitoringSpec = {
+  ...monitoring,
+  windowMs: 4 * HOUR,
+  reference: { source: 'training_after_warm_up', warmUpMs: AGGREGATE_WINDOW },
+  features: Object.fromEntries(CARD_FEATURES.map((f) => [f, { kind: f.startsWith('category=') ? 'categorical' : 'numeric', statistic: null, threshold: null, exclude: false }])),
+};
+
+/**
+ * The champion trained on the stream's start, its held-out window from `heldOutFrom` on (by default 20 h, the rest
+ * of the first day); its stored sample is at most 2000 evenly spaced training vectors (as the training service takes it).
+ */
+function cardChampion(pipeline: string, rows: FeatureRow[], heldOutFrom = T0 + 20 * HOUR): ModelRegistryRecord {
+  const training = rows.filter((r) => Number(r.event_time) < heldOutFrom);
+  const size = Math.min(2000, training.length);
+  const sample = Array.from({ length: size }, (_, k) => training[Math.floor((k * training.length) / size)]);
+  return {
+    ...champion(pipeline), feature_names: CARD_FEATURES, data_window_start: T0, data_window_end: T0 + 24 * HOUR - 1,
+    params: { holdout_window_start: String(heldOutFrom) },
+    reference: Object.fromEntries(CARD_FEATURES.map((f) => [f, sample.map((r) => r.values[f])])),
+  };
+}
+
+/** Feeds the stream in 4 h steps after the first day and runs the drift job after each: 12 windows, days 2 and 3. */
+async function runOverDays(pipeline: string, rows: FeatureRow[], settings: MonitoringSpec, model = cardChampion(pipeline, rows)) {
+  const gate = new AlertGate({ cooldownMs: 24 * HOUR });
+  const alerts: AlertRecord[] = [];
+  const reports = [];
+  await insertRows(ch.client, TABLES.features, rows.filter((r) => Number(r.event_time) < T0 + 24 * HOUR));
+  for (let end = T0 + 28 * HOUR; end <= T0 + 72 * HOUR; end += 4 * HOUR) {
+    await insertRows(ch.client, TABLES.features, rows.filter((r) => Number(r.event_time) >= end - 4 * HOUR && Number(r.event_time) < end));
+    const { deps, sent } = memoryDeps(end);
+    const report = await runDriftJob(deps, { pipeline, monitoring: settings, model, alertGate: async () => gate, errorStream: new ErrorStreamJob() });
+    assert.ok(report);
+    reports.push(report);
+    alerts.push(...sent.flat());
+  }
+  return { reports, alerts };
+}
+
+test('a stationary stream with per-entity windowed aggregates raises no drift alert over 12 windows; the same stream shifted does, only after the shift', async () => {
+  const stationary = await runOverDays('cards-stationary', cardStream('cards-stationary', 5), cardMonitoring);
+  assert.equal(stationary.reports.length, 12);
+  for (const report of stationary.reports) {
+    // Not vacuous: every feature judged, against the training part after the 6 h warm-up.
+    assert.deepEqual(report.reference, { source: 'training_after_warm_up', from: T0 + AGGREGATE_WINDOW, to: T0 + 20 * HOUR });
+    assert.deepEqual(report.features.map((f) => f.feature), CARD_FEATURES);
+    assert.ok(report.features.every((f) => f.statistic === 'jensen_shannon'));
+  }
+  const worst = Math.max(...stationary.reports.flatMap((r) => r.features.map((f) => f.value)));
+  assert.deepEqual(stationary.alerts.map((a) => `${a.feature}/${a.statistic}=${a.value}`), [], `largest Jensen–Shannon distance ${worst}`);
+
+  const shiftAt = T0 + 48 * HOUR;
+  const shifted = await runOverDays('cards-shifted', cardStream('cards-shifted', 5, shiftAt), cardMonitoring);
+  assert.ok(shifted.alerts.length > 0);
+  assert.ok(shifted.alerts.every((a) => a.window_end > shiftAt), 'no alert before the shift');
+  assert.deepEqual([...new Set(shifted.alerts.map((a) => a.feature))].sort(), ['amount', 'card_mean_6h']);
+  const after = shifted.reports.filter((r) => r.window_start >= shiftAt);
+  assert.ok(after.length >= 5 && after.every((r) => r.features.find((f) => f.feature === 'amount')!.drifted), 'every window after the shift has drifted');
+});
+
+test('a fixed event-time reference window reads the same vectors as the warm-up reference over the same span', async () => {
+  // Runs on the stationary stream the test above stored (its last window).
+  const model = cardChampion('cards-stationary', cardStream('cards-stationary', 5));
+  const run = async (settings: MonitoringSpec) => {
+    const { deps } = memoryDeps(T0 + 72 * HOUR);
+    const report = await runDriftJob(deps, { pipeline: 'cards-stationary', monitoring: settings, model, alertGate: async () => new AlertGate({ cooldownMs: HOUR }), errorStream: new ErrorStreamJob() });
+    assert.ok(report);
+    return report;
+  };
+  const window = await run({ ...cardMonitoring, reference: { source: 'window', fromMs: T0 + AGGREGATE_WINDOW, toMs: T0 + 20 * HOUR } });
+  const warmedUp = await run(cardMonitoring);
+  assert.deepEqual(window.reference, { source: 'window', from: T0 + AGGREGATE_WINDOW, to: T0 + 20 * HOUR });
+  assert.equal(window.features.length, CARD_FEATURES.length);
+  assert.deepEqual(window.features, warmedUp.features);
+  // A window of the first hour only (counts still filling up) is another reference.
+  const firstHour = await run({ ...cardMonitoring, reference: { source: 'window', fromMs: T0, toMs: T0 + HOUR } });
+  const count = firstHour.features.find((f) => f.feature === 'card_count_6h')!;
+  assert.ok(count.statistic === 'ks_p_value' && count.drifted, `180 reference vectors: KS, and the counts moved: ${JSON.stringify(count)}`);
+});
+
+test('a champion trained while the aggregates filled up: its stored sample alerts on a stationary stream, and the warm-up leaves it unjudged', async () => {
+  // Trained on the first 6 h only: its sample is all warm-up (the case of issue 11).
+  const rows = cardStream('cards-early', 5);
+  const early = cardChampion('cards-early', rows, T0 + 6 * HOUR);
+  const sample = await runOverDays('cards-early', rows, { ...cardMonitoring, reference: { source: 'training' } }, early);
+  assert.deepEqual(sample.reports[0].reference, { source: 'training' });
+  assert.ok(sample.alerts.some((a) => a.feature === 'card_count_6h'), sample.alerts.map((a) => `${a.feature}/${a.statistic}`).join());
+
+  // After the warm-up nothing of its training part is left: no feature is judged, nothing alerts.
+  const { deps, sent } = memoryDeps(T0 + 72 * HOUR);
+  const report = await runDriftJob(deps, { pipeline: 'cards-early', monitoring: cardMonitoring, model: early, alertGate: async () => new AlertGate({ cooldownMs: HOUR }), errorStream: new ErrorStreamJob() });
+  assert.deepEqual(report?.reference, { source: 'training_after_warm_up', from: T0 + AGGREGATE_WINDOW, to: T0 + 6 * HOUR });
+  assert.deepEqual(report?.features, []);
+  assert.deepEqual(sent.flat().filter((a) => a.kind === 'feature_drift'), []);
 });

@@ -1,14 +1,17 @@
 // The drift job: one run over a pipeline's latest event-time window, computed inside ClickHouse.
 import { randomUUID } from 'node:crypto';
-import { insertRows, latestEventTime, TABLES } from '@streamloop/clickhouse';
-import type { MonitoringSpec } from '@streamloop/config';
+import { insertRows, latestEventTime, queryRows, TABLES } from '@streamloop/clickhouse';
+import type { FeatureKind, MonitoringSpec } from '@streamloop/config';
 import type { AlertRecord } from '@streamloop/contracts';
 import { datasetDrift, type AlertGate } from '@streamloop/drift';
-import { categoricalDrift, numericDrift, performanceOverTime, type NumericDrift } from '@streamloop/drift-sql';
+import {
+  categoricalDrift, numericDrift, performanceOverTime, type CategoricalDrift, type NumericDrift, type SampleSource,
+} from '@streamloop/drift-sql';
 import type { ModelRegistryRecord } from '@streamloop/model-registry';
 import type { MonitoringDeps } from './deps';
 import {
-  alertThresholds, DATASET_FEATURE, directionOf, featureStatistics, LABEL_FEATURE, SCORE_FEATURE, type DriftReport, type NumericStatistics,
+  alertThresholds, DATASET_FEATURE, defaultStatistic, defaultThreshold, directionOf, featureDriftSpec, featureStatistics, LABEL_FEATURE,
+  SCORE_FEATURE, STATISTIC_COLUMN, type DriftReport, type FeatureDriftEntry, type NumericStatistics,
 } from './drift-report';
 import type { ErrorStreamJob } from './error-stream-job';
 
@@ -39,7 +42,10 @@ export async function runDriftJob(deps: MonitoringDeps, input: DriftJobInput): P
   const windowEnd = latest + 1;
   const windowStart = windowEnd - monitoring.windowMs;
   const computedAt = deps.now();
-  const report: DriftReport = { pipeline, model_name: model.model_name, model_version: model.model_version, window_start: windowStart, window_end: windowEnd, features: [] };
+  const report: DriftReport = {
+    pipeline, model_name: model.model_name, model_version: model.model_version, window_start: windowStart, window_end: windowEnd,
+    reference: { source: 'training' }, features: [],
+  };
   const rows: Record<string, unknown>[] = [];
   const alerts: AlertRecord[] = [];
   const record = (feature: string, statistic: string, value: number, threshold = Number.NaN, drifted = false) => {
@@ -62,10 +68,10 @@ export async function runDriftJob(deps: MonitoringDeps, input: DriftJobInput): P
   };
   // Each statistic with a configured threshold: recorded with it, and alerted on when it is crossed.
   const limits = alertThresholds(monitoring);
-  const judge = (kind: AlertRecord['kind'], feature: string, statistics: NumericStatistics): boolean => {
+  const judge = (kind: AlertRecord['kind'], feature: string, statistics: NumericStatistics | Partial<Record<string, number>>, opts: { except?: string } = {}): boolean => {
     let drifted = false;
-    for (const [statistic, v] of Object.entries(statistics)) {
-      const limit = limits.get(statistic);
+    for (const [statistic, v = Number.NaN] of Object.entries(statistics as Partial<Record<string, number>>)) {
+      const limit = statistic === opts.except ? undefined : limits.get(statistic);
       if (limit === undefined || !Number.isFinite(v)) {
         record(feature, statistic, v);
         continue;
@@ -78,20 +84,42 @@ export async function runDriftJob(deps: MonitoringDeps, input: DriftJobInput): P
     return drifted;
   };
 
-  // Missing values (absent or NaN) count in PSI's and JS's missing bin; KS and Wasserstein compare finite values.
-  const reference = Object.fromEntries(model.feature_names.filter((f) => model.reference[f]?.length > 0).map((f) => [f, model.reference[f]]));
-  const features = Object.keys(reference);
-  const current = { kind: 'features' as const, pipeline, from: windowStart, to: windowEnd, features };
-  const drift = features.length > 0 ? await numericDrift(ch, { kind: 'values', values: reference }, current, { bins: monitoring.psiBins }) : new Map<string, NumericDrift>();
+  // Each feature by its own statistic and threshold (monitoring.features; defaults by kind and reference size);
+  // excluded features are not computed at all. Missing values (absent or NaN) count in PSI's and JS's missing bin
+  // and as a category; KS and Wasserstein compare finite values.
+  const judged = model.feature_names.filter((f) => !featureDriftSpec(monitoring, f).exclude);
+  const { reference, sourceOf } = await referenceFor(deps, input, windowStart);
+  report.reference = reference;
+  const byKind = (kind: FeatureKind) => judged.filter((f) => featureDriftSpec(monitoring, f).kind === kind);
+  const current = (features: string[]) => ({ kind: 'features' as const, pipeline, from: windowStart, to: windowEnd, features });
+  const numericSide = sourceOf(byKind('numeric'));
+  const categoricalSide = sourceOf(byKind('categorical'));
+  const numeric = numericSide ? await numericDrift(ch, numericSide.source, current(numericSide.features), { bins: monitoring.psiBins }) : new Map<string, NumericDrift>();
+  const categorical = categoricalSide ? await categoricalDrift(ch, categoricalSide.source, current(categoricalSide.features)) : new Map<string, CategoricalDrift>();
   const pValues: Array<{ feature: string; pValue: number }> = [];
-  for (const feature of features) {
-    const d = drift.get(feature);
-    // No row, or no value at all in the window: nothing to compare.
-    if (!d?.psi) continue;
-    const statistics = featureStatistics(d);
-    const drifted = judge('feature_drift', feature, statistics);
-    report.features.push({ feature, drifted, ...statistics });
-    if (Number.isFinite(statistics.ks_p_value)) pValues.push({ feature, pValue: statistics.ks_p_value });
+  for (const feature of judged) {
+    const settings = featureDriftSpec(monitoring, feature);
+    const entry = settings.kind === 'numeric' ? numericEntry(numeric.get(feature)) : categoricalEntry(categorical.get(feature));
+    // No row, or no value at all on a side: nothing to compare.
+    if (!entry) continue;
+    const statistic = settings.statistic ?? defaultStatistic(settings.kind, entry.referenceSize);
+    const column = STATISTIC_COLUMN[statistic];
+    const threshold = settings.threshold ?? defaultThreshold(statistic, monitoring);
+    const statistics: Record<string, number> = { ...entry.statistics };
+    // The deciding statistic, then the spec's further thresholds (monitoring.thresholds) on the others.
+    let drifted = false;
+    const value = statistics[column];
+    if (Number.isFinite(value)) {
+      const crossed = directionOf(column) === 'below' ? value < threshold : value > threshold;
+      record(feature, column, value, threshold, crossed);
+      alert('feature_drift', feature, column, value, threshold, crossed);
+      drifted = crossed;
+    }
+    delete statistics[column];
+    if (judge('feature_drift', feature, statistics, { except: 'psi' })) drifted = true;
+    report.features.push({ feature, kind: settings.kind, statistic: column, value, threshold, drifted, ...entry.statistics });
+    const pValue = settings.kind === 'numeric' ? entry.statistics.ks_p_value : entry.statistics.chi_square_p_value;
+    if (Number.isFinite(pValue)) pValues.push({ feature, pValue });
   }
   if (pValues.length > 0) {
     const { alpha, share } = monitoring.datasetDrift;
@@ -136,4 +164,64 @@ export async function runDriftJob(deps: MonitoringDeps, input: DriftJobInput): P
   }
   report.error_stream = await input.errorStream.run(deps, { pipeline, detectors: monitoring.detectors, model, latest, computedAt, gate });
   return report;
+}
+
+type EntryStatistics = Omit<FeatureDriftEntry, 'feature' | 'kind' | 'statistic' | 'value' | 'threshold' | 'drifted'>;
+const NO_CATEGORIES = { chi_square: Number.NaN, chi_square_p_value: Number.NaN };
+
+function numericEntry(d: NumericDrift | undefined): { statistics: EntryStatistics; referenceSize: number } | undefined {
+  if (!d?.psi) return undefined;
+  return { statistics: { ...featureStatistics(d), ...NO_CATEGORIES }, referenceSize: d.reference.finite };
+}
+
+function categoricalEntry(d: CategoricalDrift | undefined): { statistics: EntryStatistics; referenceSize: number } | undefined {
+  if (!d?.chiSquare || !d.psi) return undefined;
+  const none = Number.NaN;
+  return {
+    statistics: {
+      psi: d.psi.value, jensen_shannon: d.jensenShannon ?? none, ks_statistic: none, ks_p_value: none, wasserstein: none, wasserstein_normed: none,
+      chi_square: d.chiSquare.statistic, chi_square_p_value: d.chiSquare.pValue,
+    },
+    referenceSize: [...d.referenceCounts.values()].reduce((a, b) => a + b, 0),
+  };
+}
+
+/**
+ * The reference of this run (monitoring.reference) and, per subset of features, the source to read it from:
+ * the champion's stored sample, its training part from the features table after the warm-up, or a fixed window.
+ * A side is undefined when it has nothing to compare (no feature, or an empty stored sample).
+ */
+async function referenceFor(deps: MonitoringDeps, input: DriftJobInput, windowStart: number): Promise<{
+  reference: DriftReport['reference'];
+  sourceOf(features: string[]): { source: SampleSource; features: string[] } | undefined;
+}> {
+  const { pipeline, model, monitoring } = input;
+  const spec = monitoring.reference ?? { source: 'training' as const };
+  const window = (from: number, to: number) => (features: string[]) => (features.length === 0 ? undefined : {
+    source: { kind: 'features' as const, pipeline, from, to, features, featureSpecVersion: model.feature_spec_version }, features,
+  });
+  if (spec.source === 'window') return { reference: { source: 'window', from: spec.fromMs, to: spec.toMs }, sourceOf: window(spec.fromMs, spec.toMs) };
+  if (spec.source === 'training' || spec.warmUpMs === 0) {
+    return {
+      reference: { source: spec.source },
+      sourceOf(features) {
+        const stored = features.filter((f) => model.reference[f]?.length > 0);
+        return stored.length === 0 ? undefined : { source: { kind: 'values', values: Object.fromEntries(stored.map((f) => [f, model.reference[f]])) }, features: stored };
+      },
+    };
+  }
+  // The training part (up to the held-out window) from the first moment every aggregate window was full: the
+  // pipeline's first feature vector plus the longest window. The features table keeps the entity key of the
+  // pipeline's primary entity only, so an entity's own first event (for aggregates keyed otherwise) is not known.
+  const [first] = await queryRows<{ t: string | number; n: string | number }>(deps.clickhouse,
+    `SELECT toUnixTimestamp64Milli(min(event_time)) AS t, count() AS n FROM ${TABLES.features} WHERE pipeline = {pipeline:String}`, { pipeline });
+  const heldOut = Number(model.params.holdout_window_start);
+  const to = Math.min(Number.isFinite(heldOut) ? heldOut : model.data_window_end + 1, windowStart);
+  const from = Math.max(model.data_window_start, Number(first?.t ?? 0) + spec.warmUpMs);
+  if (!(from < to)) {
+    deps.logger.warn({ pipeline, model: model.model_name, version: model.model_version, from, to },
+      'drift: the champion was trained before the warm-up ended (the longest aggregate window after the first vector); no feature drift until a later model');
+    return { reference: { source: 'training_after_warm_up', from, to }, sourceOf: () => undefined };
+  }
+  return { reference: { source: 'training_after_warm_up', from, to }, sourceOf: window(from, to) };
 }

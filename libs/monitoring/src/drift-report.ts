@@ -1,5 +1,5 @@
 // The drift report a monitoring run produces, the names of its non-feature series and how its statistics are judged.
-import type { MonitoringSpec } from '@streamloop/config';
+import type { DriftStatistic, FeatureDriftSpec, FeatureKind, MonitoringSpec } from '@streamloop/config';
 import type { AlertDirection } from '@streamloop/drift';
 import type { NumericDrift } from '@streamloop/drift-sql';
 import type { LabelDelayStatus } from './label-delay';
@@ -10,11 +10,14 @@ export interface DriftReport {
   model_version: number;
   window_start: number;
   window_end: number;
-  features: Array<{ feature: string; psi: number; drifted: boolean; ks_statistic: number; ks_p_value: number; jensen_shannon: number; wasserstein: number }>;
+  /** What the window was compared with; `rows` 0 when the reference is empty (e.g. every training vector fell in the warm-up). */
+  reference: { source: 'training' | 'training_after_warm_up' | 'window'; from?: number; to?: number };
+  /** Judged features (excluded ones are left out), each by its own statistic. */
+  features: FeatureDriftEntry[];
   /** Evidently-style dataset drift: KS p-values corrected by Benjamini-Hochberg, share of drifted features. */
   dataset?: { drift: boolean; share: number; drifted: string[] };
   /** The champion's score distribution against the previous window (drift_metrics feature '__score__'). */
-  prediction?: { psi: number; drifted: boolean; ks_statistic: number; ks_p_value: number; jensen_shannon: number; wasserstein: number };
+  prediction?: NumericStatistics & { drifted: boolean };
   /** The true labels (as known now) of this window's predictions against the previous window's ('__label__'). */
   label?: { chi_square: number; p_value: number; psi: number };
   /** NaN log loss when a score is not a probability. */
@@ -40,14 +43,74 @@ export const SCORE_FEATURE = '__score__';
 export const LABEL_FEATURE = '__label__';
 export const ERROR_FEATURE = '__error__';
 
-export type NumericStatistics = Omit<DriftReport['features'][number], 'feature' | 'drifted'>;
+/** NaN where a statistic is undefined (no finite value on a side; KS and Wasserstein for a categorical feature). */
+export interface NumericStatistics {
+  psi: number;
+  ks_statistic: number;
+  ks_p_value: number;
+  jensen_shannon: number;
+  /** In the feature's units. */
+  wasserstein: number;
+  /** Wasserstein-1 over the reference's standard deviation (at least 0.001), as Evidently's normed Wasserstein. */
+  wasserstein_normed: number;
+}
+
+export interface FeatureDriftEntry extends NumericStatistics {
+  feature: string;
+  kind: FeatureKind;
+  /** The statistic that decides `drifted` (a drift_metrics statistic name, e.g. wasserstein_normed, ks_p_value). */
+  statistic: string;
+  value: number;
+  threshold: number;
+  drifted: boolean;
+  /** Categorical features: Pearson chi-square over the categories and its p-value (NaN for numeric ones). */
+  chi_square: number;
+  chi_square_p_value: number;
+}
+
+/** Evidently's rule: at most this many reference values, a statistical test; more, a distance (a test at that size flags negligible changes). */
+export const LARGE_REFERENCE = 1000;
+
+/**
+ * The statistic a feature is judged by unless `monitoring.features.<name>.statistic` says otherwise: for a small
+ * reference (≤ 1000 values) KS (numeric) or chi-square (categorical), as Evidently; for a larger one Jensen–Shannon
+ * over the reference's quantile bins (numeric) or the categories. Not Evidently's normed Wasserstein for large numeric
+ * references: on per-entity windowed aggregates (consecutive values of an entity are alike) it alarmed in 17 of 60
+ * windows of a stationary stream, Jensen–Shannon in 2, both finding every shift. Evidence: BENCHMARKS.md,
+ * "Default drift statistics".
+ */
+export function defaultStatistic(kind: FeatureKind, referenceSize: number): DriftStatistic {
+  if (kind === 'categorical') return referenceSize <= LARGE_REFERENCE ? 'chi_square' : 'jensen_shannon';
+  return referenceSize <= LARGE_REFERENCE ? 'ks' : 'jensen_shannon';
+}
+
+/** The drift_metrics statistic a spec statistic is judged on (the tests by their p-values). */
+export const STATISTIC_COLUMN: Record<DriftStatistic, keyof FeatureDriftEntry> = {
+  psi: 'psi', ks: 'ks_p_value', wasserstein_normed: 'wasserstein_normed', jensen_shannon: 'jensen_shannon', chi_square: 'chi_square_p_value',
+};
+
+/** A statistic's threshold when the feature sets none: the spec's global one where it has one, else Evidently's default. */
+export function defaultThreshold(statistic: DriftStatistic, monitoring: Pick<MonitoringSpec, 'psiThreshold' | 'thresholds'>): number {
+  switch (statistic) {
+    case 'psi': return monitoring.psiThreshold;
+    case 'ks': return monitoring.thresholds.ksPValue ?? 0.05;
+    case 'jensen_shannon': return monitoring.thresholds.jensenShannon ?? 0.1;
+    case 'wasserstein_normed': return 0.1;
+    case 'chi_square': return 0.05;
+  }
+}
+
+/** A feature's settings; a feature the spec does not know (e.g. a model's older column) is numeric with the defaults. */
+export function featureDriftSpec(monitoring: Pick<MonitoringSpec, 'features'>, feature: string): FeatureDriftSpec {
+  return monitoring.features?.[feature] ?? { kind: 'numeric', statistic: null, threshold: null, exclude: false };
+}
 
 /** A p-value alerts below its threshold (smaller is worse); every other statistic above it. */
 export function directionOf(statistic: string): AlertDirection {
-  return statistic === 'ks_p_value' ? 'below' : 'above';
+  return statistic === 'ks_p_value' || statistic === 'chi_square_p_value' ? 'below' : 'above';
 }
 
-/** Statistic → alert threshold, from the spec (PSI always; the others when set). */
+/** Statistic → alert threshold, from the spec: PSI (always, for the scores; for a feature only when it is its statistic) and the others when set. */
 export function alertThresholds(monitoring: Pick<MonitoringSpec, 'psiThreshold' | 'thresholds'>): Map<string, number> {
   const limits = new Map<string, number>([['psi', monitoring.psiThreshold]]);
   const { ksPValue, jensenShannon, wasserstein } = monitoring.thresholds;
@@ -65,5 +128,6 @@ export function featureStatistics(d: NumericDrift): NumericStatistics {
     ks_p_value: d.ks?.pValue ?? Number.NaN,
     jensen_shannon: d.jensenShannon ?? Number.NaN,
     wasserstein: d.wasserstein ?? Number.NaN,
+    wasserstein_normed: d.wasserstein !== undefined && d.referenceStd !== undefined ? d.wasserstein / Math.max(d.referenceStd, 0.001) : Number.NaN,
   };
 }

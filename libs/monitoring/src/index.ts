@@ -1,7 +1,8 @@
 export type { MonitoringDeps } from './deps';
 export {
-  DATASET_FEATURE, SCORE_FEATURE, LABEL_FEATURE, ERROR_FEATURE, alertThresholds, directionOf, featureStatistics,
-  type DriftReport, type ErrorStreamReport, type NumericStatistics,
+  DATASET_FEATURE, SCORE_FEATURE, LABEL_FEATURE, ERROR_FEATURE, LARGE_REFERENCE, STATISTIC_COLUMN, alertThresholds, defaultStatistic, defaultThreshold,
+  directionOf, featureDriftSpec, featureStatistics,
+  type DriftReport, type ErrorStreamReport, type FeatureDriftEntry, type NumericStatistics,
 } from './drift-report';
 export { runDriftJob, type DriftJobInput } from './drift-job';
 export { ErrorStreamJob, type ErrorStreamRun } from './error-stream-job';
