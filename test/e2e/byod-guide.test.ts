@@ -49,7 +49,10 @@ test('docs/byod.md runs as written: from an .avsc and a labelled stream to predi
     assert.match(output, /^\*\s+returns\s+v\d+\s+champion/m, 'models list marks the serving champion');
     assert.match(output, /"score":0?\.\d+/, 'a prediction over HTTP');
     assert.match(output, /1000 outcomes sent to orders\.labels/);
-    assert.match(output, /"features"|"feature"/, 'a drift report with per-feature results');
+    assert.match(output, /^amount\s+jensen_shannon\s+\S+\s+drifted$/m, 'the drift report finds the bigger amounts');
+    assert.match(output, /^payment=invoice\s+chi_square_p_value\s+\S+\s+drifted$/m, 'and the payment mix');
+    assert.match(output, /^live roc_auc 0\.\d{3} on \d+ labelled orders$/m, 'live performance');
+    assert.doesNotMatch(output, /^customer_orders_1w /m, 'an excluded feature is not judged');
   } finally {
     // The guide stops what it started; after a failure part way, do it here.
     try {
