@@ -52,6 +52,7 @@ export class InferenceStream {
         threshold: m.threshold,
         latency_ms: latencies[i],
         predicted_at: predictedAt,
+        fallback: false,
       };
       context.emit('predictions', vector.entity_key, prediction, record);
     }
