@@ -591,3 +591,14 @@ test('entity keys (events.entity_field, aggregate entity) are a string, enum, in
   assert.throws(() => parsePipelineSpec(yaml('user', 'ratio'), join(dir, 'tiny.yaml')),
     /tiny\.yaml: features\.aggregates\[0\]\.entity: field "ratio" is \["null", float\] in the event schema, expected a string, enum, int or long entity key$/);
 });
+
+test('serving.max_model_failures: a whole number ≥ 1 of failed rows before a model is demoted, 100 by default', () => {
+  const yaml = readFileSync(FRAUD, 'utf8');
+  assert.deepEqual(parsePipelineSpec(yaml, FRAUD).serving, { maxModelFailures: 100 });
+  const withServing = (v: string) => `${yaml.trimEnd()}\nserving:\n  max_model_failures: ${v}\n`;
+  assert.equal(parsePipelineSpec(withServing('5'), FRAUD).serving?.maxModelFailures, 5);
+  for (const bad of ['0', '-1', '2.5', 'many']) {
+    assert.throws(() => parsePipelineSpec(withServing(bad), FRAUD), (e: Error) => e.message.includes('serving.max_model_failures'), bad);
+  }
+  assert.throws(() => parsePipelineSpec(`${yaml.trimEnd()}\nserving:\n  max_failures: 5\n`, FRAUD), (e: Error) => e.message.includes('serving'));
+});
