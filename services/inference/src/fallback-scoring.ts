@@ -96,7 +96,7 @@ async function attempt(score: RowScorer, model: ServingModel, rows: Array<Record
  * once: `add` answers true for the call that reaches it, and never again for that record.
  */
 export class ModelFailureLedger {
-  private readonly failedRows = new Map<string, number>();
+  private readonly failedRows = new Map<string, Partial<Record<ModelFailureReason, number>>>();
   private readonly due = new Set<string>();
 
   constructor(private readonly limit: number) {}
@@ -104,15 +104,21 @@ export class ModelFailureLedger {
   /** Counts the failure's rows; true when this makes the model reach the limit (the caller demotes it). */
   add(failure: ModelFailure): boolean {
     const id = servedRecordId(failure.model);
-    const total = (this.failedRows.get(id) ?? 0) + failure.rows;
-    this.failedRows.set(id, total);
-    if (total < this.limit || this.due.has(id)) return false;
+    const counts = this.failedRows.get(id) ?? {};
+    counts[failure.reason] = (counts[failure.reason] ?? 0) + failure.rows;
+    this.failedRows.set(id, counts);
+    if (this.failedRowsOf(failure.model) < this.limit || this.due.has(id)) return false;
     this.due.add(id);
     return true;
   }
 
   failedRowsOf(model: ServingModel): number {
-    return this.failedRows.get(servedRecordId(model)) ?? 0;
+    return Object.values(this.failedRows.get(servedRecordId(model)) ?? {}).reduce((a, b) => a + b, 0);
+  }
+
+  /** The model's failed rows per reason (only reasons it failed for). */
+  failedRowsByReason(model: ServingModel): Partial<Record<ModelFailureReason, number>> {
+    return { ...this.failedRows.get(servedRecordId(model)) };
   }
 
   /** A demotion that could not be published: the next failure tries again. */
