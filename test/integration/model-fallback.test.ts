@@ -117,3 +117,57 @@ test('a champion that scores outside [0, 1]: its rows are scored by the last goo
     await stack.close();
   }
 });
+
+test('the only champion scores outside [0, 1]: its records are dead-lettered with the reason, the partition moves on, and it is not demoted', { skip, timeout: 300_000 }, async () => {
+  const name = uniqueName('nofallback');
+  const specFile = writeSpecFile(name);
+  appendFileSync(specFile, `\nserving:\n  max_model_failures: 5\n`);
+  const stack = await startStack(brokers!, [loadPipelineSpec(specFile)], []);
+  const ctx = stack.runtime.pipelines.pipeline(name);
+  const processes: ServiceProcess[] = [];
+  const why = () => processes.map((p) => `--- ${p.name}\n${p.output().slice(-3000)}`).join('\n');
+  const producer = stack.kafka.producer({ idempotent: true });
+  await producer.connect();
+  try {
+    await publishModel(stack, name, outOfRangeRecord(name, 'broken-model', 1, trainTestModel(FEATURES, 11)));
+    const port = await freePort();
+    const api = `http://127.0.0.1:${port}`;
+    const service = startCliProcess('streamloop start', ['start', '--target', 'ingestion,features,inference', '--port', String(port)], {
+      KAFKA_BROKERS: brokers!.join(','),
+      SCHEMA_REGISTRY_URL: stack.registryUrl,
+      STREAMLOOP_PIPELINES: specFile,
+      CLICKHOUSE_DATA_DIR: mkdtempSync(join(tmpdir(), 'streamloop-chdb-')),
+    });
+    processes.push(service);
+    await waitForApi(api, service);
+    await eventually(async () => ((await fetch(`${api}/v1/pipelines/${name}/model`)).ok ? true : undefined), `inference serving v1\n${why()}`, 60_000);
+    const events = generateCardTransactions({ seed: 6, events: 50, cards: 10, idPrefix: name }).map((x) => x.event);
+    const messages = await Promise.all(events.map(async (e) => ({ key: e.card_id, value: await stack.serde.encode(`${ctx.topics.raw}-value`, ctx.eventType, e) })));
+    await producer.send({ topic: ctx.topics.raw, acks: -1, messages });
+
+    // Every event is either predicted (a row the model happened to score in [0, 1]) or dead-lettered by inference.
+    const settled = await eventually(async () => {
+      const predictions = (await readAll<PredictionRecord>(stack.kafka, stack.serde, ctx.topics.predictions)).map((r) => r.value);
+      const dead = (await readAll<{ stage: string; error_class: string; error_message: string }>(stack.kafka, stack.serde, ctx.topics.dlq)).map((r) => r.value);
+      return predictions.length + dead.length >= events.length ? { predictions, dead } : undefined;
+    }, `each of ${events.length} events predicted or dead-lettered\n${why()}`, 90_000);
+    assert.equal(settled.predictions.length + settled.dead.length, events.length);
+    assert.ok(settled.dead.length > 0);
+    assert.ok(settled.predictions.every((p) => p.score >= 0 && p.score <= 1 && !p.fallback));
+    const [first] = settled.dead;
+    assert.equal(first.stage, 'inference');
+    assert.equal(first.error_class, 'ModelFailedError');
+    assert.match(first.error_message, /model broken-model v1 scored \S+, expected a probability in \[0, 1\]; no earlier champion loaded to fall back to/);
+
+    // Nothing would serve after it: the registry keeps it as champion, and inference says why it did not demote it.
+    const registry = await readRegistry(stack.runtime, ctx.topics.models, { pipeline: name });
+    assert.deepEqual(listModels(registry, name).map((m) => [m.model_version, m.stage, m.serving]), [[1, 'champion', true]]);
+    assert.match(service.output(), /failing model not demoted/);
+  } finally {
+    await producer.disconnect().catch(() => undefined);
+    for (const p of processes) p.signal('SIGTERM');
+    await Promise.all(processes.map((p) => Promise.race([p.exited, sleep(10_000)])));
+    for (const p of processes) p.signal('SIGKILL');
+    await stack.close();
+  }
+});

@@ -54,7 +54,7 @@ export class InferenceStream {
     for (const [i, { vector, record }] of vectors.entries()) {
       const row = scored.rows[i];
       if (row.score === undefined) {
-        context.deadLetter(record, new ModelFailedError(row.error));
+        context.deadLetter(record, new ModelFailedError(row.error), 'inference');
         continue;
       }
       const m = row.model.record;
