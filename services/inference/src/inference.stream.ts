@@ -45,11 +45,11 @@ export class InferenceStream {
     // Rows the champion fails on are scored by the last good champion, or dead-lettered: a model never stalls the batch.
     const fallback = this.inference.models.fallbackOf(spec.pipeline);
     const scored = await scoreWithFallback((m, rows) => this.inference.score(m, rows), model, fallback, vectors.map((v) => v.vector.values));
+    const scoringSeconds = (performance.now() - arrivedAt) / 1000;
+    const predictedAt = Date.now();
     if (scored.failures.length > 0) {
       await this.demotion.record(context.pipeline, this.inference.models.registryOf(spec.pipeline), scored.failures, fallback && describeModel(fallback));
     }
-    const scoringSeconds = (performance.now() - arrivedAt) / 1000;
-    const predictedAt = Date.now();
     const latencies: Array<{ model: string; latency: number }> = [];
     for (const [i, { vector, record }] of vectors.entries()) {
       const row = scored.rows[i];
