@@ -1,9 +1,12 @@
 // A small champion model for tests that need inference to serve: trained in code (deterministic for a seed),
 // exported to ONNX and published to the model registry topic as the training target would.
 import { createHash } from 'node:crypto';
+import onnxProto from 'onnx-proto';
 import { exportOnnx, OnnxScorer, seededRandom, TabularPipeline } from '@streamloop/ml';
 import { publishModelVersion, type ModelRegistryRecord } from '@streamloop/model-registry';
 import type { TestStack } from './stack';
+
+const { onnx } = onnxProto;
 
 /** A logistic regression over `featureNames` whose label depends on the first two features. */
 export function trainTestModel(featureNames: string[], seed = 7): TabularPipeline {
@@ -53,4 +56,23 @@ export async function referenceScores(record: ModelRegistryRecord, rows: Array<R
   } finally {
     await scorer.release();
   }
+}
+
+/**
+ * A model that loads and passes inference's checks but fails at serve time: `model`'s graph with its logistic link
+ * removed (LinearClassifier post_transform NONE) and intercept 0.5, so it outputs 0.5 + coefficients · standardized
+ * features: a probability for rows near the training means (the probe row of missing values scores 0.5), a value
+ * outside [0, 1] for rows far from them. A real ONNX model of the kind a broken export makes, no test hook.
+ */
+export function outOfRangeRecord(pipeline: string, modelName: string, version: number, model: TabularPipeline): ModelRegistryRecord {
+  const record = championRecord(pipeline, modelName, version, model);
+  const decoded = onnx.ModelProto.decode(record.onnx);
+  const classifier = decoded.graph?.node?.find((n) => n.opType === 'LinearClassifier');
+  const post = classifier?.attribute?.find((a) => a.name === 'post_transform');
+  const intercepts = classifier?.attribute?.find((a) => a.name === 'intercepts');
+  if (!post || !intercepts) throw new Error('outOfRangeRecord: the exported graph has no LinearClassifier post_transform/intercepts');
+  post.s = new TextEncoder().encode('NONE');
+  intercepts.floats = [0.5];
+  const bytes = Buffer.from(onnx.ModelProto.encode(decoded).finish());
+  return { ...record, onnx: bytes, onnx_sha256: createHash('sha256').update(bytes).digest('hex') };
 }

@@ -78,6 +78,24 @@ test('migration 4 adds labels.arrived_at to a labels table made before it; the r
   assert.equal(Number(row.t), 1_767_225_660_000);
 });
 
+test('migration 5 adds predictions.fallback to a predictions table made before it; the rows already there read false', async () => {
+  await migrate(ch.client, { database: ch.database });
+  // The database as it was before migration 5: predictions without fallback, version 5 not recorded.
+  await ch.client.command({ query: 'ALTER TABLE predictions DROP COLUMN fallback' });
+  await ch.client.command({ query: 'ALTER TABLE schema_migrations DELETE WHERE version = 5', clickhouse_settings: { mutations_sync: '2' } });
+  await ch.client.command({ query: `INSERT INTO predictions (pipeline, event_id, model_name, model_version, score) VALUES ('old', 'e1', 'm', 1, 0.5)` });
+  const result = await migrate(ch.client, { database: ch.database });
+  assert.deepEqual(result.applied, [5]);
+  const [column] = await queryRows<{ type: string }>(ch.client, `SELECT type FROM system.columns WHERE database = {db:String} AND table = 'predictions' AND name = 'fallback'`, { db: ch.database });
+  assert.equal(column?.type, 'Bool');
+  assert.equal(await count(ch.client, `SELECT count() AS n FROM predictions WHERE pipeline = 'old' AND NOT fallback`), 1);
+  await insertRows(ch.client, TABLES.predictions, [{
+    pipeline: 'new', event_id: 'e1', entity_key: 'c1', event_time: 1_767_225_600_000, model_name: 'm', model_version: 1, role: 'champion',
+    score: 0.5, label: 1, threshold: 0.5, latency_ms: 1, predicted_at: 1_767_225_600_010, fallback: true,
+  }]);
+  assert.equal(await count(ch.client, `SELECT count() AS n FROM predictions WHERE pipeline = 'new' AND fallback`), 1);
+});
+
 test('migration 3 widens models.stage to the registry\'s five stages and adds model_events; a models row already there keeps its stage', async () => {
   await migrate(ch.client, { database: ch.database });
   // The database as it was before migration 3: three stages, no model_events, version 3 not recorded.

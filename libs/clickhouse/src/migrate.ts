@@ -34,6 +34,11 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'labels.arrived_at: the Kafka timestamp of each label record, for the observed label delay',
     statements: (db) => [`ALTER TABLE ${qualify('labels', db)} ADD COLUMN IF NOT EXISTS arrived_at Nullable(DateTime64(3, 'UTC')) DEFAULT NULL COMMENT 'Kafka timestamp of the label record (its send time, or the append time on a LogAppendTime topic); NULL for rows written before it was kept'`],
   },
+  {
+    version: 5,
+    name: 'predictions.fallback: predictions scored by the last good champion because the serving model failed',
+    statements: (db) => [`ALTER TABLE ${qualify('predictions', db)} ADD COLUMN IF NOT EXISTS fallback Bool DEFAULT 0 COMMENT 'true when the serving model failed on this event and the last good champion (model_name, model_version) scored it'`],
+  },
 ];
 
 export interface MigrateResult {

@@ -101,6 +101,7 @@ export const TABLE_DEFS: readonly TableDef[] = [
       { name: 'threshold', type: 'Float64', comment: 'decision threshold used' },
       { name: 'latency_ms', type: 'Float64', comment: 'event arrival (raw record timestamp) to prediction, ms' },
       { name: 'predicted_at', type: TIME, comment: 'when the prediction was made' },
+      { name: 'fallback', type: 'Bool', default: '0', comment: 'true when the serving model failed on this event and the last good champion (model_name, model_version) scored it' },
     ],
     version: 'predicted_at',
     partitionBy: 'toDate(event_time)',
@@ -325,6 +326,8 @@ export interface PredictionRow {
   threshold: number;
   latency_ms: number;
   predicted_at: TimeValue;
+  /** Scored by the last good champion because the serving model failed; absent: false (the column's default). */
+  fallback?: boolean;
 }
 
 export interface LabelRow {

@@ -137,6 +137,7 @@ function encoderFor(type: string): Encoder {
   if (t.startsWith('DateTime64')) return timeEncoder;
   if (t === 'Float64' || t === 'Float32') return floatEncoder;
   if (t === 'String') return stringEncoder;
+  if (t === 'Bool') return (value, fail) => (typeof value === 'boolean' ? value : fail('a boolean (Bool)'));
   if (/^U?Int(8|16|32|64)$/.test(t)) return intEncoder(t);
   if (t.startsWith('Enum8(') || t.startsWith('Enum16(')) return enumEncoder(t);
   if ((m = /^Array\((.*)\)$/.exec(t))) {

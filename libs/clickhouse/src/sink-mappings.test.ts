@@ -28,7 +28,7 @@ const CASES: { [K in keyof PlatformSinks]: { schema: string; record: ValueOf<K> 
     schema: 'prediction.avsc',
     record: {
       event_id: 'e1', pipeline: ORIGIN.pipeline, entity_key: 'card-1', event_time: T0, model_name: 'fraud', model_version: 3, role: 'challenger',
-      score: 0.91, label: 1, threshold: 0.5, latency_ms: 1.25, predicted_at: T0 + 9,
+      score: 0.91, label: 1, threshold: 0.5, latency_ms: 1.25, predicted_at: T0 + 9, fallback: true,
     },
   },
   labels: { schema: 'label.avsc', record: { event_id: 'e1', label: 1, label_time: T0 + 60_000 } },
@@ -142,6 +142,12 @@ test('an Avro enum stored in an Enum column: the column has every symbol, so eve
     }
   }
   assert.equal(checked, 3, 'predictions.role, models.stage and model_events.stage');
+});
+
+test('a fallback-scored prediction keeps its flag; an ordinary one writes false', () => {
+  const prediction = CASES.predictions.record as ValueOf<'predictions'>;
+  assert.equal(PLATFORM_RECORD_SINKS.predictions.toRow({ ...prediction, fallback: true }, ORIGIN).fallback, true);
+  assert.equal(PLATFORM_RECORD_SINKS.predictions.toRow({ ...prediction, fallback: false }, ORIGIN).fallback, false);
 });
 
 test("labels keep the record's Kafka timestamp as arrived_at; a reader without one writes NULL", () => {

@@ -672,3 +672,14 @@ test('monitoring.reference: the training sample after the warm-up by default (th
   assert.match(problemsOf(withMonitoring('  reference: { from: 2026-03-01 00:00, to: 2026-03-08T00:00:00Z }')).join('\n'), /monitoring\.reference/);
   assert.match(problemsOf(withMonitoring('  reference: latest')).join('\n'), /monitoring\.reference/);
 });
+
+test('serving.max_model_failures: a whole number ≥ 1 of failed rows before a model is demoted, 100 by default', () => {
+  const yaml = readFileSync(FRAUD, 'utf8');
+  assert.deepEqual(parsePipelineSpec(yaml, FRAUD).serving, { maxModelFailures: 100 });
+  const withServing = (v: string) => `${yaml.trimEnd()}\nserving:\n  max_model_failures: ${v}\n`;
+  assert.equal(parsePipelineSpec(withServing('5'), FRAUD).serving?.maxModelFailures, 5);
+  for (const bad of ['0', '-1', '2.5', 'many']) {
+    assert.throws(() => parsePipelineSpec(withServing(bad), FRAUD), (e: Error) => e.message.includes('serving.max_model_failures'), bad);
+  }
+  assert.throws(() => parsePipelineSpec(`${yaml.trimEnd()}\nserving:\n  max_failures: 5\n`, FRAUD), (e: Error) => e.message.includes('serving'));
+});

@@ -85,6 +85,14 @@ export const ROWS_RESOURCE = 'rows';
  */
 export const DEFAULT_DETECTOR_WARM_UP = 1000;
 
+/**
+ * `serving.max_model_failures` by default: a model is demoted once 100 of its rows failed at serve time (a thrown
+ * scoring call counts each row it was given). Until then its failed rows are scored by the last good champion, so
+ * waiting costs a little latency, not predictions; 100 is a tenth of a second at 1k events/s for a model that fails
+ * on everything, and above the few odd rows (one extreme input) a usable model may fail on in a day.
+ */
+export const DEFAULT_MAX_MODEL_FAILURES = 100;
+
 const DISTRIBUTIONS = ['uniform', 'log_uniform', 'int', 'choice'] as const;
 type ParamScalar = number | string | boolean;
 const isScalar = (v: unknown): v is ParamScalar => typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
@@ -219,6 +227,9 @@ const specSchema = z.object({
     holdout_fraction: z.number().gt(0).lt(1).default(0.2),
     schedule: duration.nullable().default(null),
     segment_by: fieldName.optional(),
+  }).strict().prefault({}),
+  serving: z.object({
+    max_model_failures: z.number().int().min(1).max(1_000_000_000).default(DEFAULT_MAX_MODEL_FAILURES),
   }).strict().prefault({}),
   monitoring: z.object({
     window: duration.default('5m'),
@@ -378,6 +389,12 @@ export interface TrainingSpec {
   segmentBy?: string | null;
 }
 
+/** How inference treats a model that fails at serve time (`serving`). */
+export interface ServingSpec {
+  /** Failed rows (a thrown call counts each of its rows) after which a model is demoted (stage rejected, by policy). */
+  maxModelFailures: number;
+}
+
 export interface MonitoringSpec {
   /** The drift window as written (e.g. "5m"), for reports. */
   window: string;
@@ -451,6 +468,8 @@ export interface PipelineSpec {
   labels: LabelsSpec;
   model: ModelSpec;
   training: TrainingSpec;
+  /** The loader always sets it; absent (a hand-built spec): the defaults. */
+  serving?: ServingSpec;
   monitoring: MonitoringSpec;
 }
 
@@ -514,6 +533,7 @@ export function parsePipelineSpec(text: string, fileName: string): PipelineSpec 
       scheduleMs: raw.training.schedule === null ? null : parseDuration(raw.training.schedule)!,
       segmentBy: raw.training.segment_by ?? null,
     },
+    serving: { maxModelFailures: raw.serving.max_model_failures },
     monitoring: {
       window: raw.monitoring.window,
       windowMs: parseDuration(raw.monitoring.window)!,

@@ -166,6 +166,8 @@ export interface PredictionRecord {
   /** From the event's arrival at the platform (the timestamp of its record on the raw events topic: the producer's, or the HTTP ingest time) to this prediction, in ms. */
   latency_ms: number;
   predicted_at: number;
+  /** True when the serving model failed on this event (threw, or scored outside [0, 1]) and the last good champion scored it instead; model_name and model_version name the model that scored. */
+  fallback: boolean;
 }
 
 /** The symbols of ModelRole, in schema order. */

@@ -85,3 +85,28 @@ test('a version number two models share needs the model name; unknown versions a
   assert.throws(() => r.apply({ action: 'archive', version: 7 }), refused(404, /no model version 7/));
   assert.throws(() => r.apply({ action: 'promote' }), refused(400, /needs the version/));
 });
+
+test('demote: a failing serving champion is rejected by policy with its counts, and the previous champion serves', () => {
+  const r = registry(record('fraud', 1, 'champion'), record('fraud', 2, 'champion'));
+  const t = planTransition(r.state, 'fraud', {
+    action: 'demote', version: 2, decidedBy: 'policy', now: 7, reason: 'failed on 100 rows at serve time', metrics: { failed_rows: 100, error: 100 },
+  });
+  assert.equal(t.record.stage, 'rejected');
+  assert.equal(t.from, 'champion');
+  assert.deepEqual([t.record.decided_by, t.record.decided_at, t.record.decision_reason], ['policy', 7, 'failed on 100 rows at serve time']);
+  assert.deepEqual(t.record.decision_metrics, { failed_rows: 100, error: 100 });
+  assert.deepEqual(t.servingAfter, { model_name: 'fraud', model_version: 1 });
+  assert.match(r.apply({ action: 'demote', version: 2 }).record.decision_reason, /^demoted fraud v2; fraud v1 serves$/);
+  assert.equal(r.serving(), 'fraud v1');
+  // Demoting it again, or the only champion left, is refused: a demotion never leaves nothing serving.
+  assert.throws(() => r.apply({ action: 'demote', version: 2 }), refused(409, /fraud v2 is rejected, not a champion/));
+  assert.throws(() => r.apply({ action: 'demote', version: 1 }), refused(409, /cannot demote fraud v1: no earlier champion/));
+});
+
+test('demote: an earlier champion (a failing fallback) is rejected and the serving champion stays', () => {
+  const r = registry(record('fraud', 1, 'champion'), record('fraud', 2, 'champion'));
+  const t = r.apply({ action: 'demote', version: 1 });
+  assert.deepEqual(t.servingAfter, { model_name: 'fraud', model_version: 2 });
+  assert.equal(r.serving(), 'fraud v2');
+  assert.equal(listModels(r.state, 'fraud').find((m) => m.model_version === 1)?.stage, 'rejected');
+});

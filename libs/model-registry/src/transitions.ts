@@ -8,7 +8,7 @@ import { championOf, championsNewestFirst, type RegistryEntry, type RegistryStat
  * who, when and why. The champion rule (registry-state.ts) then says which version serves.
  */
 
-export type ModelAction = 'promote' | 'archive' | 'rollback';
+export type ModelAction = 'promote' | 'archive' | 'rollback' | 'demote';
 
 export interface TransitionRequest {
   action: ModelAction;
@@ -87,7 +87,9 @@ export function findVersion(state: RegistryState, pipeline: string, version: num
  * The record that carries out a requested change, or a refusal:
  * - promote N: N becomes champion and serves (from any stage; promoting the serving champion is refused);
  * - archive N: N is retired; the serving champion may be archived only if an earlier champion remains to serve;
- * - rollback: the serving champion is rejected and the newest earlier champion serves again (refused without one).
+ * - rollback: the serving champion is rejected and the newest earlier champion serves again (refused without one);
+ * - demote N: champion N is rejected for cause (inference's policy, after it failed at serve time); when N serves,
+ *   the newest earlier champion serves instead (refused without one, and for a version not in stage champion).
  */
 export function planTransition(state: RegistryState, pipeline: string, request: TransitionRequest): Transition {
   const serving = championOf(state, pipeline);
@@ -101,7 +103,10 @@ export function planTransition(state: RegistryState, pipeline: string, request: 
   } else {
     if (request.version === undefined) throw new TransitionRefusedError('INVALID_INPUT', `${request.action} needs the version (--version)`);
     target = findVersion(state, pipeline, request.version, request.model);
-    stage = request.action === 'promote' ? 'champion' : 'archived';
+    stage = request.action === 'promote' ? 'champion' : request.action === 'demote' ? 'rejected' : 'archived';
+    if (request.action === 'demote' && target.record.stage !== 'champion') {
+      throw new TransitionRefusedError('MODEL_STAGE_CONFLICT', `${describe(target)} is ${target.record.stage}, not a champion: nothing to demote`);
+    }
     if (request.action === 'promote' && target === serving) {
       throw new TransitionRefusedError('MODEL_STAGE_CONFLICT', `${describe(target)} is already the serving champion`);
     }
@@ -115,7 +120,7 @@ export function planTransition(state: RegistryState, pipeline: string, request: 
     // The rule hands the role to the newest earlier version still in stage champion.
     servingAfter = championsNewestFirst(state, pipeline).find((e) => e !== target);
     if (!servingAfter) {
-      const what = request.action === 'rollback' ? 'roll back' : 'archive';
+      const what = request.action === 'rollback' ? 'roll back' : request.action === 'demote' ? 'demote' : 'archive';
       throw new TransitionRefusedError('MODEL_STAGE_CONFLICT', `cannot ${what} ${describe(target)}: no earlier champion would serve after it (promote another version first)`);
     }
   } else servingAfter = serving;
@@ -137,6 +142,7 @@ export function planTransition(state: RegistryState, pipeline: string, request: 
 function defaultReason(action: ModelAction, target: RegistryEntry, servingAfter: RegistryEntry | undefined): string {
   if (action === 'promote') return `promoted ${describe(target)} to champion`;
   const after = servingAfter ? `; ${describe(servingAfter)} serves` : '';
+  if (action === 'demote') return `demoted ${describe(target)}${after}`;
   return action === 'rollback' ? `rolled back ${describe(target)}${after}` : `archived ${describe(target)}${after}`;
 }
 

@@ -16,6 +16,8 @@ export class StreamloopMetrics {
   readonly eventToPrediction: Histogram<'pipeline' | 'model'>;
   readonly consumerLag: Gauge<'service' | 'topic' | 'partition'>;
   readonly modelVersion: Gauge<'pipeline' | 'model' | 'role'>;
+  readonly modelFallbacks: Counter<'pipeline' | 'model' | 'version' | 'reason'>;
+  readonly modelDemotions: Counter<'pipeline' | 'model' | 'version'>;
   readonly driftScore: Gauge<'pipeline' | 'feature' | 'statistic'>;
   readonly labelDelay: Gauge<'pipeline' | 'quantile'>;
   readonly labelDelayConfigured: Gauge<'pipeline'>;
@@ -46,6 +48,12 @@ export class StreamloopMetrics {
     });
     this.consumerLag = new Gauge({ name: 'streamloop_consumer_lag', help: 'Records behind the end of the partition after the last committed batch', labelNames: ['service', 'topic', 'partition'], registers: r });
     this.modelVersion = new Gauge({ name: 'streamloop_model_version', help: 'Model version serving per role', labelNames: ['pipeline', 'model', 'role'], registers: r });
+    this.modelFallbacks = new Counter({
+      name: 'streamloop_model_fallbacks_total',
+      help: 'Rows a model failed on at serve time (reason: error, non_finite, out_of_range), each scored by the last good champion or dead-lettered',
+      labelNames: ['pipeline', 'model', 'version', 'reason'], registers: r,
+    });
+    this.modelDemotions = new Counter({ name: 'streamloop_model_demotions_total', help: 'Models demoted (stage rejected, by policy) after serving.max_model_failures failed rows', labelNames: ['pipeline', 'model', 'version'], registers: r });
     this.driftScore = new Gauge({ name: 'streamloop_drift_score', help: 'Latest drift statistic per feature', labelNames: ['pipeline', 'feature', 'statistic'], registers: r });
     this.labelDelay = new Gauge({
       name: 'streamloop_label_delay_seconds', help: 'Observed label delay (Kafka timestamp of the label record minus event time) of the latest labels, by quantile',

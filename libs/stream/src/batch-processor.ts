@@ -120,7 +120,7 @@ export class BatchProcessor {
         this.isolate.add(partition);
         if (state) throw new RebuildStateError(`a record failed mid-batch (${(error as Error).message}); rebuilding the partition's state to find it`, { cause: error });
         const isolated = new StreamContext(this.pipeline, topic, partition, this.options.stage, state, this.io.metrics, fresh);
-        for (const d of context.deadLetters.filter((l) => poisoned?.has(l.record.source.offset))) isolated.deadLetter(d.record, d.error);
+        for (const d of context.deadLetters.filter((l) => poisoned?.has(l.record.source.offset))) isolated.deadLetter(d.record, d.error, d.stage);
         await this.runIsolated(runnable, isolated, state);
         return { context: isolated, messages: await this.messages(isolated, partition) };
       }
@@ -262,9 +262,9 @@ export class BatchProcessor {
     const limit = this.io.maxMessageBytes(topic);
     const stage = this.options.deadLetterStage ?? `${this.options.stage}.handle`;
     const out: Message[] = [];
-    for (const { record, error } of context.deadLetters) {
+    for (const { record, error, stage: own } of context.deadLetters) {
       const s = record.source;
-      const full = deadLetter(this.pipeline.spec.pipeline, stage, error, { topic: s.topic, partition: s.partition, offset: s.offset, key: s.key, value: s.value });
+      const full = deadLetter(this.pipeline.spec.pipeline, own ?? stage, error, { topic: s.topic, partition: s.partition, offset: s.offset, key: s.key, value: s.value });
       // The reason and the source always fit; the original bytes are cut to what room is left, and marked so.
       const overhead = RECORD_OVERHEAD_BYTES + 1024 + Buffer.byteLength(full.error_message) * 2 + Buffer.byteLength(full.stage) + Buffer.byteLength(full.pipeline);
       const letter = fitDeadLetter(full, limit, overhead);

@@ -36,6 +36,8 @@ export interface PendingOutput {
 export interface PendingDeadLetter {
   record: StreamRecord;
   error: unknown;
+  /** The DLQ envelope's stage when it is not the handler's (`deadLetterStage`). */
+  stage?: string;
 }
 
 /** What the transport has made visible for one batch (after the transaction commits, or after the commit of offsets). */
@@ -92,9 +94,12 @@ export class StreamContext<S extends PartitionState | undefined = PartitionState
     this.outputs.push({ role, key, value, from, field: options.field, headers: options.headers });
   }
 
-  /** Sends a consumed record to the pipeline's DLQ with the reason; its other outputs of this batch are dropped. */
-  deadLetter(record: StreamRecord, error: unknown): void {
-    this.deadLetters.push({ record, error });
+  /**
+   * Sends a consumed record to the pipeline's DLQ with the reason; its other outputs of this batch are dropped.
+   * `stage` names where it failed when that is not the handler's dead-letter stage (e.g. scoring, not decoding).
+   */
+  deadLetter(record: StreamRecord, error: unknown, stage?: string): void {
+    this.deadLetters.push(stage === undefined ? { record, error } : { record, error, stage });
   }
 
   /** Runs once the batch is committed (metrics count what became visible, not what was attempted). */

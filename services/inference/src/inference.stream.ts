@@ -1,10 +1,20 @@
 import { Controller, Inject } from '@nestjs/common';
+import { PlatformError } from '@streamloop/errors';
 import { Ctx, Payload } from '@nestjs/microservices';
 import { pipelineOfMessage, registryMessageOf, type ModelRegistryRecord, type RegistryMessage } from '@streamloop/model-registry';
 import { LOGGER, type FeatureVectorRecord, type PredictionRecord } from '@streamloop/runtime';
 import { StreamloopMetrics, type Logger } from '@streamloop/observability';
 import { StreamHandler, type StreamBatch, type StreamContext, type StreamRecord } from '@streamloop/stream';
+import { describeModel, scoreWithFallback } from './fallback-scoring';
 import { InferenceService, NoModelYetError } from './inference.service';
+import { ModelDemotion } from './model-demotion';
+
+/** No model could score the record (the champion failed on it, and the fallback too or there was none): dead-lettered. */
+export class ModelFailedError extends PlatformError {
+  constructor(message: string) {
+    super('INVALID_MODEL', message);
+  }
+}
 
 /**
  * P.features → P.predictions with the pipeline's champion (onnxruntime-node), one inference call per consumed batch
@@ -17,6 +27,7 @@ export class InferenceStream {
     @Inject(StreamloopMetrics) private readonly metrics: StreamloopMetrics,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(InferenceService) private readonly inference: InferenceService,
+    @Inject(ModelDemotion) private readonly demotion: ModelDemotion,
   ) {}
 
   @StreamHandler({ role: 'features', mode: 'exactly-once', stage: 'inference', deadLetterStage: 'inference.decode', fusable: true })
@@ -31,14 +42,26 @@ export class InferenceStream {
       if (record.error || !record.value) context.deadLetter(record, record.error ?? new Error('record has no value'));
       else vectors.push({ vector: record.value, record });
     }
-    const scores = await this.inference.score(model, vectors.map((v) => v.vector.values));
+    // Rows the champion fails on are scored by the last good champion, or dead-lettered: a model never stalls the batch.
+    const fallback = this.inference.models.fallbackOf(spec.pipeline);
+    const scored = await scoreWithFallback((m, rows) => this.inference.score(m, rows), model, fallback, vectors.map((v) => v.vector.values));
     const scoringSeconds = (performance.now() - arrivedAt) / 1000;
     const predictedAt = Date.now();
-    const m = model.record;
-    // Each event's latency: from its arrival at the platform (the timestamp its P.events.raw record carries, kept by
-    // every stage since) to this prediction.
-    const latencies = vectors.map(({ record }) => Math.max(0, predictedAt - Number(record.source.timestamp)));
+    if (scored.failures.length > 0) {
+      await this.demotion.record(context.pipeline, this.inference.models.registryOf(spec.pipeline), scored.failures, fallback && describeModel(fallback));
+    }
+    const latencies: Array<{ model: string; latency: number }> = [];
     for (const [i, { vector, record }] of vectors.entries()) {
+      const row = scored.rows[i];
+      if (row.score === undefined) {
+        context.deadLetter(record, new ModelFailedError(row.error), 'inference');
+        continue;
+      }
+      const m = row.model.record;
+      // The event's latency: from its arrival at the platform (the timestamp its P.events.raw record carries, kept by
+      // every stage since) to this prediction.
+      const latency = Math.max(0, predictedAt - Number(record.source.timestamp));
+      latencies.push({ model: m.model_name, latency });
       const prediction: PredictionRecord = {
         event_id: vector.event_id,
         pipeline: spec.pipeline,
@@ -47,18 +70,19 @@ export class InferenceStream {
         model_name: m.model_name,
         model_version: m.model_version,
         role: 'champion',
-        score: scores[i],
-        label: scores[i] >= m.threshold ? 1 : 0,
+        score: row.score,
+        label: row.score >= m.threshold ? 1 : 0,
         threshold: m.threshold,
-        latency_ms: latencies[i],
+        latency_ms: latency,
         predicted_at: predictedAt,
+        fallback: row.fallback,
       };
       context.emit('predictions', vector.entity_key, prediction, record);
     }
     const { predictionLatency, eventToPrediction } = this.metrics;
     context.onCommitted(() => {
-      const labels = { pipeline: spec.pipeline, model: m.model_name };
-      for (const latency of latencies) {
+      for (const { model: name, latency } of latencies) {
+        const labels = { pipeline: spec.pipeline, model: name };
         predictionLatency.observe(labels, scoringSeconds);
         eventToPrediction.observe(labels, latency / 1000);
       }

@@ -97,3 +97,37 @@ test('retiring the champion rolls back to the previous one; with none left nothi
   await store.follow('fraud', at(4, external(1, 'champion')));
   assert.equal(serving(store), 'fraud-sklearn v1');
 });
+
+function fallback(store: ModelStore): string | undefined {
+  const m = store.fallbackOf('fraud')?.record;
+  return m && `${m.model_name} v${m.model_version}`;
+}
+
+test('the last good champion is kept loaded beside the serving one, skipping champions that fail their checks', async () => {
+  const store = new ModelStore();
+  await store.follow('fraud', at(0, internal(1)));
+  assert.equal(serving(store), 'fraud v1');
+  assert.equal(fallback(store), undefined, 'the only champion has no fallback');
+  // A new champion: the one that served becomes the fallback, the same loaded model (not loaded again).
+  const v1 = store.get('fraud');
+  await store.follow('fraud', at(1, internal(2, 'candidate'), internal(2)));
+  assert.equal(serving(store), 'fraud v2');
+  assert.equal(store.fallbackOf('fraud'), v1);
+  // v3 is champion but fails its checks: v2 serves and v1 stays the fallback; a candidate is never one.
+  const outcome = await store.follow('fraud', at(3, { ...internal(3), onnx_sha256: '0'.repeat(64) }, internal(4, 'candidate')));
+  assert.equal(outcome.refused.length, 1);
+  assert.deepEqual([serving(store), fallback(store)], ['fraud v2', 'fraud v1']);
+  // v2 demoted (rejected): the fallback serves at once, the same loaded model, and nothing is left to fall back to.
+  const demoted = await store.follow('fraud', at(5, internal(2, 'rejected')));
+  assert.equal(store.get('fraud'), v1);
+  assert.equal(demoted.change?.to, v1);
+  assert.equal(fallback(store), undefined);
+  assert.equal(store.registryOf('fraud').position, 5n);
+});
+
+test('an earlier champion that fails its checks is not a fallback: the next one down that loads is', async () => {
+  const store = new ModelStore();
+  const outcome = await store.follow('fraud', at(0, internal(1), { ...internal(2), onnx_sha256: '0'.repeat(64) }, internal(3)));
+  assert.deepEqual([serving(store), fallback(store)], ['fraud v3', 'fraud v1']);
+  assert.deepEqual(outcome.refused.map((r) => r.entry.record.model_version), [2]);
+});

@@ -34,12 +34,15 @@ const MAX_MODEL_BYTES = 64 * 1024 * 1024;
 
 /**
  * The serving model per pipeline: the registry's champion (@streamloop/model-registry's rule, the one monitoring
- * measures), or, while the champion fails its checks, the newest earlier champion that passes them. A new model is
- * loaded and checked beside the serving one and swapped in with one assignment, so scoring never sees a half-loaded
- * model; a model that fails its checks is refused and the previous one keeps serving.
+ * measures), or, while the champion fails its checks, the newest earlier champion that passes them. Beside it the
+ * store keeps the fallback loaded: the next champion down that list that passes its checks (the last good champion),
+ * which scores the rows the serving model fails on at serve time. A new model is loaded and checked beside the
+ * serving one and swapped in with one assignment, so scoring never sees a half-loaded model; a model that fails its
+ * checks is refused and the previous one keeps serving.
  */
 export class ModelStore {
   private readonly serving = new Map<string, ServingModel>();
+  private readonly fallbacks = new Map<string, ServingModel>();
   private readonly registries = new Map<string, RegistryState>();
   /** Records (key@offset) that failed their checks: not loaded again unless republished. */
   private readonly refused = new Set<string>();
@@ -48,34 +51,51 @@ export class ModelStore {
     return this.serving.get(pipeline);
   }
 
+  /** The last good champion, loaded beside the serving model; undefined when no earlier champion passes its checks. */
+  fallbackOf(pipeline: string): ServingModel | undefined {
+    return this.fallbacks.get(pipeline);
+  }
+
+  /** The pipeline's registry as folded so far (what a demotion is planned on). */
+  registryOf(pipeline: string): RegistryState {
+    return this.registries.get(pipeline) ?? emptyRegistry();
+  }
+
   /** Folds a pipeline's registry messages (in topic order) and serves what the champion rule says. */
   async follow(pipeline: string, messages: RegistryMessage[]): Promise<FollowOutcome> {
     const registry = foldRegistry(this.registries.get(pipeline) ?? emptyRegistry(), messages);
     this.registries.set(pipeline, registry);
     const current = this.serving.get(pipeline);
+    const loaded = [current, this.fallbacks.get(pipeline)].filter((m): m is ServingModel => m !== undefined);
     const refused: FollowOutcome['refused'] = [];
+    // The first two champions that load, newest first: the serving model and its fallback. A model already loaded
+    // (the serving one becoming the fallback, or the fallback taking over) is kept as it is, not loaded again.
+    const chosen: ServingModel[] = [];
     for (const entry of championsNewestFirst(registry, pipeline)) {
-      if (current && sameEntry(current, entry)) return { refused };
+      if (chosen.length === 2) break;
+      const kept = loaded.find((m) => sameEntry(m, entry));
+      if (kept) {
+        chosen.push(kept);
+        continue;
+      }
       const id = `${registryKey(entry.record)}@${entry.offset}`;
       if (this.refused.has(id)) continue;
-      let scorer: OnnxScorer;
       try {
-        scorer = await loadChecked(entry.record);
+        chosen.push({ record: entry.record, offset: entry.offset, scorer: await loadChecked(entry.record), loadedAt: Date.now() });
       } catch (error) {
         this.refused.add(id);
         refused.push({ entry, error });
-        continue;
       }
-      const swapped: ServingModel = { record: entry.record, offset: entry.offset, scorer, loadedAt: Date.now() };
-      this.serving.set(pipeline, swapped);
-      if (current) await current.scorer.release().catch(() => undefined);
-      return { change: { from: current, to: swapped }, refused };
     }
-    // No version is champion (all retired, or none loads) and the serving one is no longer among them.
-    if (!current) return { refused };
-    this.serving.delete(pipeline);
-    await current.scorer.release().catch(() => undefined);
-    return { change: { from: current }, refused };
+    const [next, fallback] = chosen;
+    if (next) this.serving.set(pipeline, next);
+    else this.serving.delete(pipeline);
+    if (fallback) this.fallbacks.set(pipeline, fallback);
+    else this.fallbacks.delete(pipeline);
+    for (const m of loaded) if (!chosen.includes(m)) await m.scorer.release().catch(() => undefined);
+    // No change when the same model serves (or none did and none does).
+    if (next === current) return { refused };
+    return { change: { from: current, to: next }, refused };
   }
 }
 
