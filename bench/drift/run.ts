@@ -27,6 +27,9 @@ const { values: args } = parseArgs({
     events: { type: 'string', default: '100000' },
     only: { type: 'string' },
     'warm-up': { type: 'string', default: `0,${DEFAULT_DETECTOR_WARM_UP}` },
+    // Extra rows for the error-stream detectors at other thresholds than River's (Page-Hinkley λ 50, DDM drift 3).
+    'ph-threshold': { type: 'string', default: '' },
+    'ddm-drift': { type: 'string', default: '' },
     out: { type: 'string', default: fileURLToPath(new URL('./results.json', import.meta.url)) },
   },
 });
@@ -36,6 +39,13 @@ if (!(Number.isInteger(SEEDS) && SEEDS >= 1)) throw new RangeError(`bench:drift:
 if (!(Number.isInteger(EVENTS) && EVENTS >= 20_000)) throw new RangeError(`bench:drift: --events must be an integer ≥ 20000, got ${args.events}`);
 const WARM_UPS = [...new Set(args['warm-up'].split(',').map(Number))];
 if (!WARM_UPS.every((w) => Number.isInteger(w) && w >= 0)) throw new RangeError(`bench:drift: --warm-up must list integers ≥ 0, got ${args['warm-up']}`);
+const numbers = (option: 'ph-threshold' | 'ddm-drift'): number[] => {
+  const list = args[option] === '' ? [] : args[option].split(',').map(Number);
+  if (!list.every((v) => Number.isFinite(v) && v > 0)) throw new RangeError(`bench:drift: --${option} must list numbers > 0, got ${args[option]}`);
+  return list;
+};
+const PH_THRESHOLDS = numbers('ph-threshold');
+const DDM_DRIFTS = numbers('ddm-drift');
 
 // Layout of every stream, as shares of its length: train on the first 10 %, change at 60 % (gradual: the middle of
 // a 10 % transition), a detection counts if it comes within 20 % of the stream after the change starts.
@@ -98,6 +108,12 @@ const DETECTORS: DetectorSpec[] = WARM_UPS.flatMap((warmUp) => {
     { key: key('DDM', 'error'), input: 'error' as const, warmUp, make: () => new DDM({ warmUp }) },
     { key: key('ADWIN', 'score'), input: 'score' as const, warmUp, make: () => new ADWIN({ warmUp }) },
     { key: key('PageHinkley', 'score'), input: 'score' as const, warmUp, make: () => new PageHinkley({ warmUp }) },
+    ...PH_THRESHOLDS.map((threshold) => ({
+      key: key(`PageHinkley λ ${threshold}`, 'error'), input: 'error' as const, warmUp, make: () => new PageHinkley({ warmUp, threshold }),
+    })),
+    ...DDM_DRIFTS.map((driftThreshold) => ({
+      key: key(`DDM drift ${driftThreshold}`, 'error'), input: 'error' as const, warmUp, make: () => new DDM({ warmUp, driftThreshold }),
+    })),
   ];
 });
 
