@@ -90,7 +90,7 @@ test('defaults fill every optional key; relative paths resolve against the YAML 
   assert.deepEqual(spec.training, { minLabels: 500, holdoutFraction: 0.2, scheduleMs: null, segmentBy: null });
   assert.equal(spec.model.search, null);
   assert.equal(spec.model.thresholdSelection, null);
-  assert.deepEqual(spec.monitoring, { window: '5m', windowMs: 300_000, alertCooldownMs: 86_400_000, psiBins: 10, psiThreshold: 0.2, thresholds: { ksPValue: null, jensenShannon: null, wasserstein: null }, datasetDrift: { alpha: 0.05, share: 0.5 }, detectors: { labelDelayMs: 3_600_000, warmUp: 1000, adwin: {}, pageHinkley: {}, ddm: {} },
+  assert.deepEqual(spec.monitoring, { window: '5m', windowMs: 300_000, alertCooldownMs: 86_400_000, psiBins: 10, psiThreshold: 0.2, thresholds: { ksPValue: null, jensenShannon: null, wasserstein: null }, datasetDrift: { alpha: 0.05, share: 0.5 }, detectors: { labelDelayMs: 3_600_000, warmUp: 1000, adwin: {}, pageHinkley: { threshold: 100 }, ddm: { driftThreshold: 4 } },
     features: { n: { kind: 'numeric', statistic: null, threshold: null, exclude: false } },
     reference: { source: 'training_after_warm_up', warmUpMs: 90_000 },
   });

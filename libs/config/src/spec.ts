@@ -86,6 +86,14 @@ export const ROWS_RESOURCE = 'rows';
 export const DEFAULT_DETECTOR_WARM_UP = 1000;
 
 /**
+ * Page-Hinkley's λ and DDM's drift threshold by default, above River's 50 and 3: with them (and the warm-up) neither
+ * raised a false alarm before the change or on the controls of `npm run bench:drift` (ADWIN's rate, 0.0 per 100k),
+ * where River's gave 1.8 and 0.3 per 100k; they detect the sudden changes later (BENCHMARKS.md, "Detector thresholds").
+ */
+export const DEFAULT_PAGE_HINKLEY_THRESHOLD = 100;
+export const DEFAULT_DDM_DRIFT_THRESHOLD = 4;
+
+/**
  * `serving.max_model_failures` by default: a model is demoted once 100 of its rows failed at serve time (a thrown
  * scoring call counts each row it was given). Until then its failed rows are scored by the last good champion, so
  * waiting costs a little latency, not predictions; 100 is a tenth of a second at 1k events/s for a model that fails
@@ -259,7 +267,8 @@ const specSchema = z.object({
       label_delay: duration.default('1h'),
       // Settled values a detector must see (after it starts or resets) before it may fire; 0 is River's behaviour.
       warm_up: z.number().int().min(0).default(DEFAULT_DETECTOR_WARM_UP),
-      // Each detector runs with River's defaults unless set; `false` turns one off.
+      // Each detector runs with River's defaults unless set, but for Page-Hinkley's threshold (100) and DDM's
+      // drift_threshold (4), see DEFAULT_PAGE_HINKLEY_THRESHOLD; `false` turns one off.
       adwin: z.union([z.literal(false), z.object({
         delta: z.number().gt(0).lt(1).optional(), clock: z.number().int().min(1).optional(),
         max_buckets: z.number().int().min(2).optional(), min_window_length: z.number().int().min(1).optional(),
@@ -644,8 +653,8 @@ function detectorsOf(raw: z.infer<typeof specSchema>['monitoring']['detectors'])
     labelDelayMs: parseDuration(raw.label_delay)!,
     warmUp: raw.warm_up,
     adwin: raw.adwin === false ? null : camel(raw.adwin),
-    pageHinkley: raw.page_hinkley === false ? null : camel(raw.page_hinkley),
-    ddm: raw.ddm === false ? null : camel(raw.ddm),
+    pageHinkley: raw.page_hinkley === false ? null : { threshold: DEFAULT_PAGE_HINKLEY_THRESHOLD, ...camel(raw.page_hinkley) },
+    ddm: raw.ddm === false ? null : { driftThreshold: DEFAULT_DDM_DRIFT_THRESHOLD, ...camel(raw.ddm) },
   };
 }
 
