@@ -77,8 +77,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const stream = generateCardTransactions({
       seed: options.seed,
       events: total,
-      // About 45 s of event time between transactions: the stream spans days, the drift window (24h) a daily cycle.
-      meanGapMs: 45_000,
+      // About 90 s of event time between transactions: the stream spans days, the drift window (24h) a daily cycle, and
+      // the training part after the aggregates' 24h warm-up (the drift reference) more than a day as well.
+      meanGapMs: 90_000,
       drift: { fromIndex: options.eventsBeforeModel, amountFactor: 1.8, onlineShare: 0.55 },
     });
     const sendEvents = async (items: LabelledTransaction[]) => {
