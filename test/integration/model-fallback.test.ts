@@ -5,16 +5,14 @@
 // flagged `fallback`; v2 is demoted in the registry by policy with its counts, and then v1 serves unflagged.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { appendFileSync } from 'node:fs';
 import { loadPipelineSpec } from '@streamloop/config';
 import { listModels, readRegistry } from '@streamloop/model-registry';
 import type { PredictionRecord } from '@streamloop/runtime';
 import { generateCardTransactions } from '@streamloop/testing';
-import { freePort, waitForApi } from '../support/cli-process';
+import { servedVersion, startPlatform, stopProcesses } from '../support/cli-process';
 import { championRecord, outOfRangeRecord, publishModel, trainTestModel } from '../support/models';
-import { startCliProcess, writeSpecFile, type ServiceProcess } from '../support/processes';
+import { writeSpecFile, type ServiceProcess } from '../support/processes';
 import { brokersOrSkip, eventually, readAll, startStack, uniqueName } from '../support/stack';
 
 const brokers = brokersOrSkip();
@@ -36,20 +34,9 @@ test('a champion that scores outside [0, 1]: its rows are scored by the last goo
   try {
     await publishModel(stack, name, championRecord(name, 'fallback-model', 1, trainTestModel(FEATURES, 7)));
     await publishModel(stack, name, outOfRangeRecord(name, 'fallback-model', 2, trainTestModel(FEATURES, 11)));
-    const port = await freePort();
-    const api = `http://127.0.0.1:${port}`;
-    const service = startCliProcess('streamloop start', ['start', '--target', 'ingestion,features,inference', '--port', String(port)], {
-      KAFKA_BROKERS: brokers!.join(','),
-      SCHEMA_REGISTRY_URL: stack.registryUrl,
-      STREAMLOOP_PIPELINES: specFile,
-      CLICKHOUSE_DATA_DIR: mkdtempSync(join(tmpdir(), 'streamloop-chdb-')),
-    });
+    const { service, api } = await startPlatform(stack, brokers!, specFile, 'ingestion,features,inference');
     processes.push(service);
-    await waitForApi(api, service);
-    await eventually(async () => {
-      const res = await fetch(`${api}/v1/pipelines/${name}/model`);
-      return res.ok && (await res.json() as { model_version?: number }).model_version === 2 ? true : undefined;
-    }, `inference serving v2 (it passes the load checks)\n${why()}`, 60_000);
+    await eventually(async () => ((await servedVersion(api, name)) === 2 ? true : undefined), `inference serving v2 (it passes the load checks)\n${why()}`, 60_000);
 
     // --- The producer app streams 40 batches of 5 events, 50 ms apart.
     const events = generateCardTransactions({ seed: 5, events: 200, cards: 30, idPrefix: name }).map((x) => x.event);
@@ -99,10 +86,7 @@ test('a champion that scores outside [0, 1]: its rows are scored by the last goo
     assert.equal(record.decision_metrics.out_of_range, record.decision_metrics.failed_rows);
     assert.equal(models.find((m) => m.model_version === 1)?.serving, true);
     assert.equal(models.filter((m) => m.decided_by === 'policy').length, 1, 'demoted once');
-    await eventually(async () => {
-      const res = await fetch(`${api}/v1/pipelines/${name}/model`);
-      return res.ok && (await res.json() as { model_version?: number }).model_version === 1 ? true : undefined;
-    }, `inference serving v1\n${why()}`, 10_000);
+    await eventually(async () => ((await servedVersion(api, name)) === 1 ? true : undefined), `inference serving v1\n${why()}`, 10_000);
 
     // --- The metric counts what fell back.
     const metrics = await (await fetch(`${api}/metrics`)).text();
@@ -111,9 +95,7 @@ test('a champion that scores outside [0, 1]: its rows are scored by the last goo
     assert.ok(Number(line!.split(' ').pop()) >= MAX_MODEL_FAILURES, line);
   } finally {
     await producer.disconnect().catch(() => undefined);
-    for (const p of processes) p.signal('SIGTERM');
-    await Promise.all(processes.map((p) => Promise.race([p.exited, sleep(10_000)])));
-    for (const p of processes) p.signal('SIGKILL');
+    await stopProcesses(processes);
     await stack.close();
   }
 });
@@ -130,16 +112,8 @@ test('the only champion scores outside [0, 1]: its records are dead-lettered wit
   await producer.connect();
   try {
     await publishModel(stack, name, outOfRangeRecord(name, 'broken-model', 1, trainTestModel(FEATURES, 11)));
-    const port = await freePort();
-    const api = `http://127.0.0.1:${port}`;
-    const service = startCliProcess('streamloop start', ['start', '--target', 'ingestion,features,inference', '--port', String(port)], {
-      KAFKA_BROKERS: brokers!.join(','),
-      SCHEMA_REGISTRY_URL: stack.registryUrl,
-      STREAMLOOP_PIPELINES: specFile,
-      CLICKHOUSE_DATA_DIR: mkdtempSync(join(tmpdir(), 'streamloop-chdb-')),
-    });
+    const { service, api } = await startPlatform(stack, brokers!, specFile, 'ingestion,features,inference');
     processes.push(service);
-    await waitForApi(api, service);
     await eventually(async () => ((await fetch(`${api}/v1/pipelines/${name}/model`)).ok ? true : undefined), `inference serving v1\n${why()}`, 60_000);
     const events = generateCardTransactions({ seed: 6, events: 50, cards: 10, idPrefix: name }).map((x) => x.event);
     const messages = await Promise.all(events.map(async (e) => ({ key: e.card_id, value: await stack.serde.encode(`${ctx.topics.raw}-value`, ctx.eventType, e) })));
@@ -165,9 +139,7 @@ test('the only champion scores outside [0, 1]: its records are dead-lettered wit
     assert.match(service.output(), /failing model not demoted/);
   } finally {
     await producer.disconnect().catch(() => undefined);
-    for (const p of processes) p.signal('SIGTERM');
-    await Promise.all(processes.map((p) => Promise.race([p.exited, sleep(10_000)])));
-    for (const p of processes) p.signal('SIGKILL');
+    await stopProcesses(processes);
     await stack.close();
   }
 });

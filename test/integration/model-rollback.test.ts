@@ -6,16 +6,13 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { loadPipelineSpec } from '@streamloop/config';
 import type { PredictionRecord } from '@streamloop/runtime';
 import { generateCardTransactions } from '@streamloop/testing';
-import { freePort, waitForApi } from '../support/cli-process';
+import { servedVersion, startPlatform, stopProcesses } from '../support/cli-process';
 import { championRecord, publishModel, trainTestModel } from '../support/models';
-import { startCliProcess, writeSpecFile, type ServiceProcess } from '../support/processes';
+import { writeSpecFile, type ServiceProcess } from '../support/processes';
 import { brokersOrSkip, eventually, readAll, startStack, uniqueName } from '../support/stack';
 
 const brokers = brokersOrSkip();
@@ -47,20 +44,9 @@ test('models rollback through the CLI while events flow: the previous champion s
   try {
     await publishModel(stack, name, championRecord(name, 'rollback-model', 1, trainTestModel(FEATURES, 7)));
     await publishModel(stack, name, championRecord(name, 'rollback-model', 2, trainTestModel(FEATURES, 11)));
-    const port = await freePort();
-    const api = `http://127.0.0.1:${port}`;
-    const service = startCliProcess('streamloop start', ['start', '--target', 'ingestion,features,inference,training', '--port', String(port)], {
-      KAFKA_BROKERS: brokers!.join(','),
-      SCHEMA_REGISTRY_URL: stack.registryUrl,
-      STREAMLOOP_PIPELINES: specFile,
-      CLICKHOUSE_DATA_DIR: mkdtempSync(join(tmpdir(), 'streamloop-chdb-')),
-    });
+    const { service, api } = await startPlatform(stack, brokers!, specFile, 'ingestion,features,inference,training');
     processes.push(service);
-    await waitForApi(api, service);
-    await eventually(async () => {
-      const res = await fetch(`${api}/v1/pipelines/${name}/model`);
-      return res.ok && (await res.json() as { model_version?: number }).model_version === 2 ? true : undefined;
-    }, `inference serving v2\n${why()}`, 60_000);
+    await eventually(async () => ((await servedVersion(api, name)) === 2 ? true : undefined), `inference serving v2\n${why()}`, 60_000);
 
     const list = await cli(['models', 'list', '--pipeline', name, '--api', api]);
     t.diagnostic(list.stdout);
@@ -129,18 +115,13 @@ test('models rollback through the CLI while events flow: the previous champion s
       model_name: 'rollback-model', model_version: 2, from: 'rejected', to: 'champion', serving: { model_name: 'rollback-model', model_version: 2 },
       decided_by: 'api', decision_reason: 'fixed',
     });
-    await eventually(async () => {
-      const r = await fetch(`${api}/v1/pipelines/${name}/model`);
-      return r.ok && (await r.json() as { model_version?: number }).model_version === 2 ? true : undefined;
-    }, `inference serving v2 again\n${why()}`, 10_000);
+    await eventually(async () => ((await servedVersion(api, name)) === 2 ? true : undefined), `inference serving v2 again\n${why()}`, 10_000);
     const bad = await fetch(`${api}/v1/pipelines/${name}/models/2/promote`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ stage: 'x' }) });
     assert.equal(bad.status, 400);
     assert.match(await bad.text(), /unknown field stage/);
   } finally {
     await producer.disconnect().catch(() => undefined);
-    for (const p of processes) p.signal('SIGTERM');
-    await Promise.all(processes.map((p) => Promise.race([p.exited, sleep(10_000)])));
-    for (const p of processes) p.signal('SIGKILL');
+    await stopProcesses(processes);
     await stack.close();
   }
 });

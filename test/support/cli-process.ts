@@ -1,7 +1,10 @@
-// What a test needs around a `streamloop` process it started (processes.ts startCliProcess): a free HTTP port and a
-// wait for the API to answer.
+// What a test needs around a `streamloop` process it starts (processes.ts startCliProcess): a free HTTP port, a wait
+// for the API to answer, the platform started on a test's pipeline, and a stop.
+import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
-import type { ServiceProcess } from './processes';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startCliProcess, type ServiceProcess } from './processes';
 
 /** A TCP port that was free a moment ago (the OS picks it). */
 export async function freePort(): Promise<number> {
@@ -30,4 +33,36 @@ export async function waitForApi(url: string, p: ServiceProcess, timeoutMs = 120
       await new Promise((r) => setTimeout(r, 300));
     }
   }
+}
+
+/**
+ * `streamloop start --target <targets>` on a free port against the test's broker and registry, running the pipeline of
+ * `specFile` with a chDB of its own; resolves once its API answers.
+ */
+export async function startPlatform(
+  stack: { registryUrl: string }, brokers: string[], specFile: string, targets: string,
+): Promise<{ service: ServiceProcess; api: string }> {
+  const port = await freePort();
+  const api = `http://127.0.0.1:${port}`;
+  const service = startCliProcess('streamloop start', ['start', '--target', targets, '--port', String(port)], {
+    KAFKA_BROKERS: brokers.join(','),
+    SCHEMA_REGISTRY_URL: stack.registryUrl,
+    STREAMLOOP_PIPELINES: specFile,
+    CLICKHOUSE_DATA_DIR: mkdtempSync(join(tmpdir(), 'streamloop-chdb-')),
+  });
+  await waitForApi(api, service);
+  return { service, api };
+}
+
+/** The model version inference serves for `pipeline` (GET /v1/pipelines/:p/model), undefined while none. */
+export async function servedVersion(api: string, pipeline: string): Promise<number | undefined> {
+  const res = await fetch(`${api}/v1/pipelines/${pipeline}/model`);
+  return res.ok ? (await res.json() as { model_version?: number }).model_version : undefined;
+}
+
+/** Stops a test's processes as an operator would: SIGTERM, up to 10 s to exit, then SIGKILL. */
+export async function stopProcesses(processes: ServiceProcess[]): Promise<void> {
+  for (const p of processes) p.signal('SIGTERM');
+  await Promise.all(processes.map((p) => Promise.race([p.exited, new Promise((r) => setTimeout(r, 10_000))])));
+  for (const p of processes) p.signal('SIGKILL');
 }

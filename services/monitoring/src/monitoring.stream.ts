@@ -9,18 +9,18 @@ import { pipelineOfMessage, registryMessageOf, type ModelRegistryRecord } from '
 import { StreamHandler, type StreamBatch, type StreamContext } from '@streamloop/stream';
 import { MonitoringService } from './monitoring.service';
 
-/**
- * The ClickHouse sink: the loop's topics into their tables, at least once (insert, then commit the offsets) and
- * idempotent in ClickHouse (each attempt's topic-partition-offset range is recorded before its insert and replayed
- * whole with the same dedup token after a crash; see libs/clickhouse PartitionSink). A record that cannot be
- * read or written is dead-lettered with the reason. The model registry is followed by every instance.
- */
 /** A consumed record's Kafka timestamp in epoch ms; undefined when it has none. */
 function kafkaTimestamp(timestamp: string | undefined): number | undefined {
   const ms = Number(timestamp);
   return timestamp && Number.isFinite(ms) && ms >= 0 ? ms : undefined;
 }
 
+/**
+ * The ClickHouse sink: the loop's topics into their tables, at least once (insert, then commit the offsets) and
+ * idempotent in ClickHouse (each attempt's topic-partition-offset range is recorded before its insert and replayed
+ * whole with the same dedup token after a crash; see libs/clickhouse PartitionSink). A record that cannot be
+ * read or written is dead-lettered with the reason. The model registry is followed by every instance.
+ */
 @Controller()
 export class MonitoringStream {
   constructor(@Inject(MonitoringService) private readonly monitoring: MonitoringService) {}
