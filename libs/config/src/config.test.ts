@@ -63,7 +63,7 @@ test('the example pipeline loads: durations in ms, absolute schema path, derived
   assert.deepEqual(mean, { name: 'card_amount_mean_24h', entity: 'card_id', op: 'mean', field: 'amount', window: '24h', windowMs: 86_400_000 });
   const topics = topicsFor(spec);
   assert.deepEqual({ ...topics, changelog: undefined, repartition: undefined }, {
-    raw: 'fraud.events.raw', events: 'fraud.events', dlq: 'fraud.events.dlq', features: 'fraud.features', predictions: 'fraud.predictions',
+    raw: 'fraud.events.raw', events: 'fraud.events', dlq: 'fraud.events.dlq', features: 'fraud.features', predictions: 'fraud.predictions', shadow: 'fraud.predictions.shadow',
     labels: 'fraud.labels', alerts: 'fraud.alerts', models: 'streamloop.models', changelogPrefix: 'fraud.changelog', changelog: undefined,
     repartition: undefined,
   });
@@ -673,9 +673,19 @@ test('monitoring.reference: the training sample after the warm-up by default (th
   assert.match(problemsOf(withMonitoring('  reference: latest')).join('\n'), /monitoring\.reference/);
 });
 
+test('serving.challenger: shadow by default; split serves a share strictly between 0 and 1', () => {
+  const yaml = readFileSync(FRAUD, 'utf8');
+  const withChallenger = (body: string) => `${yaml.trimEnd()}\nserving:\n  challenger:\n${body}`;
+  assert.deepEqual(parsePipelineSpec(withChallenger('    mode: split\n    share: 0.25\n'), FRAUD).serving?.challenger, { mode: 'split', share: 0.25 });
+  for (const bad of ['    mode: canary\n', '    share: 0\n', '    share: 1\n', '    weight: 0.5\n']) {
+    assert.throws(() => parsePipelineSpec(withChallenger(bad), FRAUD), (e: Error) => e.message.includes('serving.challenger'), bad);
+  }
+  assert.equal(topicsFor(parsePipelineSpec(yaml, FRAUD)).shadow, 'fraud.predictions.shadow');
+});
+
 test('serving.max_model_failures: a whole number ≥ 1 of failed rows before a model is demoted, 100 by default', () => {
   const yaml = readFileSync(FRAUD, 'utf8');
-  assert.deepEqual(parsePipelineSpec(yaml, FRAUD).serving, { maxModelFailures: 100 });
+  assert.deepEqual(parsePipelineSpec(yaml, FRAUD).serving, { maxModelFailures: 100, challenger: { mode: 'shadow', share: 0.1 } });
   const withServing = (v: string) => `${yaml.trimEnd()}\nserving:\n  max_model_failures: ${v}\n`;
   assert.equal(parsePipelineSpec(withServing('5'), FRAUD).serving?.maxModelFailures, 5);
   for (const bad of ['0', '-1', '2.5', 'many']) {

@@ -101,6 +101,12 @@ export const DEFAULT_DDM_DRIFT_THRESHOLD = 4;
  */
 export const DEFAULT_MAX_MODEL_FAILURES = 100;
 
+/** `serving.challenger.mode`: shadow (scores every event, serves none) or split (serves a share of the entities). */
+export const CHALLENGER_MODES = ['shadow', 'split'] as const;
+export type ChallengerMode = (typeof CHALLENGER_MODES)[number];
+/** `serving.challenger.share` by default: the challenger serves a tenth of the entities in split mode. */
+export const DEFAULT_CHALLENGER_SHARE = 0.1;
+
 const DISTRIBUTIONS = ['uniform', 'log_uniform', 'int', 'choice'] as const;
 type ParamScalar = number | string | boolean;
 const isScalar = (v: unknown): v is ParamScalar => typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
@@ -212,7 +218,7 @@ const specSchema = z.object({
     dedup_window: duration.default('1h'),
   }).strict(),
   topics: z.object({
-    raw: topicName, events: topicName, dlq: topicName, features: topicName, predictions: topicName,
+    raw: topicName, events: topicName, dlq: topicName, features: topicName, predictions: topicName, shadow: topicName,
     labels: topicName, alerts: topicName, models: topicName,
   }).partial().strict().default({}),
   features: z.object({
@@ -238,6 +244,11 @@ const specSchema = z.object({
   }).strict().prefault({}),
   serving: z.object({
     max_model_failures: z.number().int().min(1).max(1_000_000_000).default(DEFAULT_MAX_MODEL_FAILURES),
+    // How the registry's challenger (if any) runs beside the champion; its share matters in split mode only.
+    challenger: z.object({
+      mode: z.enum(CHALLENGER_MODES).default('shadow'),
+      share: z.number().gt(0).lt(1).default(DEFAULT_CHALLENGER_SHARE),
+    }).strict().prefault({}),
   }).strict().prefault({}),
   monitoring: z.object({
     window: duration.default('5m'),
@@ -306,7 +317,7 @@ export type AggregateSpec = WindowedAggregateSpec | TimeSinceLastSpec | LastSpec
 export type AggregateOp = AggregateSpec['op'];
 export type ModelAlgorithm = (typeof MODEL_ALGORITHMS)[number];
 export type LateEventPolicy = (typeof LATE_EVENT_POLICIES)[number];
-export const TOPIC_ROLES = ['raw', 'events', 'dlq', 'features', 'predictions', 'labels', 'alerts', 'models'] as const;
+export const TOPIC_ROLES = ['raw', 'events', 'dlq', 'features', 'predictions', 'shadow', 'labels', 'alerts', 'models'] as const;
 export type TopicRole = (typeof TOPIC_ROLES)[number];
 
 export interface EventsSpec {
@@ -402,6 +413,11 @@ export interface TrainingSpec {
 export interface ServingSpec {
   /** Failed rows (a thrown call counts each of its rows) after which a model is demoted (stage rejected, by policy). */
   maxModelFailures: number;
+  /**
+   * How the registry's challenger runs: `shadow` scores every event into the shadow topic (role challenger, never
+   * served); `split` serves the events of `share` of the entities (a stable hash of the entity key) by the challenger.
+   */
+  challenger: { mode: ChallengerMode; share: number };
 }
 
 export interface MonitoringSpec {
@@ -542,7 +558,7 @@ export function parsePipelineSpec(text: string, fileName: string): PipelineSpec 
       scheduleMs: raw.training.schedule === null ? null : parseDuration(raw.training.schedule)!,
       segmentBy: raw.training.segment_by ?? null,
     },
-    serving: { maxModelFailures: raw.serving.max_model_failures },
+    serving: { maxModelFailures: raw.serving.max_model_failures, challenger: { mode: raw.serving.challenger.mode, share: raw.serving.challenger.share } },
     monitoring: {
       window: raw.monitoring.window,
       windowMs: parseDuration(raw.monitoring.window)!,

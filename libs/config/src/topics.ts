@@ -23,6 +23,7 @@ export function topicsFor(spec: Pick<PipelineSpec, 'pipeline' | 'topics'>): Pipe
     dlq: t.dlq ?? `${p}.events.dlq`,
     features: t.features ?? `${p}.features`,
     predictions: t.predictions ?? `${p}.predictions`,
+    shadow: t.shadow ?? `${p}.predictions.shadow`,
     labels: t.labels ?? `${p}.labels`,
     alerts: t.alerts ?? `${p}.alerts`,
     models: t.models ?? DEFAULT_MODELS_TOPIC,

@@ -4,12 +4,13 @@ export {
 } from './records';
 export { registryKey, parseRegistryKey, checkPublishable, InvalidModelRecordError, type ModelVersionId } from './key';
 export {
-  emptyRegistry, foldRegistry, championOf, championsNewestFirst, nextVersion, sameEntry,
+  emptyRegistry, foldRegistry, championOf, challengerOf, championsNewestFirst, nextVersion, sameEntry,
   type RegistryEntry, type RegistryMessage, type RegistryState,
 } from './registry-state';
 export { registryMessageOf, pipelineOfMessage, type RawRegistryRecord } from './messages';
 export { readRegistry, publishModelVersion, type ReadRegistryOptions, type RegistryIo } from './registry-topic';
 export {
   planTransition, listModels, findVersion, TransitionRefusedError,
-  type ModelAction, type TransitionRequest, type Transition, type ModelSummary,
+  type ModelAction, type TransitionRequest, type Transition, type ModelSummary, type PromotionTarget,
 } from './transitions';
+export { challengerServes, entityBucket } from './traffic-split';

@@ -89,6 +89,21 @@ export function championsNewestFirst(state: RegistryState, pipeline: string): Re
   return out.sort((a, b) => byOffset(b, a));
 }
 
+/**
+ * THE challenger rule, the champion rule's twin: among the pipeline's versions whose latest record has stage
+ * 'challenger', the one whose record came last on the topic scores beside the champion (in shadow or on a share of
+ * entities, as the spec's `serving.challenger` says). Older challengers stay stored in that stage, unscored, like
+ * older champions. Undefined when the pipeline has none.
+ */
+export function challengerOf(state: RegistryState, pipeline: string): RegistryEntry | undefined {
+  let newest: RegistryEntry | undefined;
+  for (const entry of state.versions.values()) {
+    if (entry.record.pipeline !== pipeline || entry.record.stage !== 'challenger') continue;
+    if (!newest || entry.offset > newest.offset) newest = entry;
+  }
+  return newest;
+}
+
 /** The version a new record of pipeline/model takes: one above any version of that model ever seen (1 for the first). */
 export function nextVersion(state: RegistryState, pipeline: string, modelName: string): number {
   return (state.highestVersions.get(modelKey(pipeline, modelName)) ?? 0) + 1;

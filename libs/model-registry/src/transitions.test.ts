@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ModelRegistryRecord, ModelStage } from './records';
-import { championOf, emptyRegistry, foldRegistry, type RegistryState } from './registry-state';
+import { challengerOf, championOf, emptyRegistry, foldRegistry, type RegistryState } from './registry-state';
 import { listModels, planTransition, TransitionRefusedError, type TransitionRequest } from './transitions';
 
 function record(model: string, version: number, stage: ModelStage): ModelRegistryRecord {
@@ -28,6 +28,10 @@ function registry(...records: ModelRegistryRecord[]) {
     },
     serving() {
       const c = championOf(state, 'fraud')?.record;
+      return c && `${c.model_name} v${c.model_version}`;
+    },
+    challenger() {
+      const c = challengerOf(state, 'fraud')?.record;
       return c && `${c.model_name} v${c.model_version}`;
     },
   };
@@ -109,4 +113,35 @@ test('demote: an earlier champion (a failing fallback) is rejected and the servi
   assert.deepEqual(t.servingAfter, { model_name: 'fraud', model_version: 2 });
   assert.equal(r.serving(), 'fraud v2');
   assert.equal(listModels(r.state, 'fraud').find((m) => m.model_version === 1)?.stage, 'rejected');
+});
+
+test('promote to challenger: it scores beside the champion, the newest challenger wins, and promoting it makes it serve', () => {
+  const r = registry(record('fraud', 1, 'champion'), record('fraud', 2, 'candidate'), record('fraud', 3, 'candidate'));
+  assert.equal(r.challenger(), undefined);
+  const t = r.apply({ action: 'promote', version: 2, to: 'challenger' });
+  assert.equal(t.record.stage, 'challenger');
+  assert.match(t.record.decision_reason, /promoted fraud v2 to challenger/);
+  assert.deepEqual([t.servingAfter, t.challengerAfter], [{ model_name: 'fraud', model_version: 1 }, { model_name: 'fraud', model_version: 2 }]);
+  assert.deepEqual([r.serving(), r.challenger()], ['fraud v1', 'fraud v2']);
+  assert.throws(() => r.apply({ action: 'promote', version: 2, to: 'challenger' }), refused(409, /already the challenger/));
+  assert.throws(() => r.apply({ action: 'promote', version: 1, to: 'challenger' }), refused(409, /already the serving champion: roll back/));
+  r.apply({ action: 'promote', version: 3, to: 'challenger' });
+  assert.equal(r.challenger(), 'fraud v3');
+  assert.deepEqual(listModels(r.state, 'fraud').map((m) => [m.model_version, m.stage, m.serving, m.challenger]), [
+    [1, 'champion', true, false], [2, 'challenger', false, false], [3, 'challenger', false, true],
+  ]);
+  // The challenger leaves its stage: the newest other challenger takes its place.
+  const promoted = r.apply({ action: 'promote', version: 3 });
+  assert.deepEqual([promoted.servingAfter, promoted.challengerAfter], [{ model_name: 'fraud', model_version: 3 }, { model_name: 'fraud', model_version: 2 }]);
+  assert.deepEqual([r.serving(), r.challenger()], ['fraud v3', 'fraud v2']);
+  assert.throws(() => r.apply({ action: 'archive', version: 2, to: 'challenger' }), refused(400, /archive takes no target stage/));
+});
+
+test('demote: a failing challenger is rejected by policy and the champion keeps serving', () => {
+  const r = registry(record('fraud', 1, 'champion'), record('fraud', 2, 'challenger'));
+  const t = r.apply({ action: 'demote', version: 2 });
+  assert.equal(t.record.stage, 'rejected');
+  assert.deepEqual([t.servingAfter, t.challengerAfter], [{ model_name: 'fraud', model_version: 1 }, undefined]);
+  assert.deepEqual([r.serving(), r.challenger()], ['fraud v1', undefined]);
+  assert.throws(() => r.apply({ action: 'demote', version: 2 }), refused(409, /is rejected, not a champion or challenger/));
 });

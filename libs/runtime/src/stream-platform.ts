@@ -35,6 +35,7 @@ export function streamPlatformOf(parts: StreamPlatformParts): StreamPlatform {
       case 'features':
         return types.featureVector;
       case 'predictions':
+      case 'shadow':
         return types.prediction;
       case 'labels':
         return pipeline.labelType;

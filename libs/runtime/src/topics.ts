@@ -19,7 +19,7 @@ export function topicPlan(ctx: Pick<PipelineContext, 'spec' | 'topics'>): TopicS
   const partitions = spec.events.partitions;
   const data = { 'max.message.bytes': String(DATA_TOPIC_MAX_MESSAGE_BYTES) };
   const plan: TopicSpec[] = [];
-  for (const topic of [topics.raw, topics.events, topics.features, topics.predictions, topics.labels, topics.alerts]) {
+  for (const topic of [topics.raw, topics.events, topics.features, topics.predictions, topics.shadow, topics.labels, topics.alerts]) {
     plan.push({ topic, partitions, config: data });
   }
   plan.push({ topic: topics.dlq, partitions, config: { 'max.message.bytes': String(DLQ_TOPIC_MAX_MESSAGE_BYTES) } });

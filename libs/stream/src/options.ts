@@ -6,7 +6,7 @@ import type { PipelineSpec, PipelineTopics } from '@streamloop/config';
  * The topics of a pipeline by what they hold. A handler names a role; the transport subscribes it to that role's
  * topic in every pipeline the process runs (`repartition` means every repartition topic of the pipeline).
  */
-export type TopicRole = 'raw' | 'events' | 'repartition' | 'features' | 'predictions' | 'labels' | 'dlq' | 'alerts' | 'models';
+export type TopicRole = 'raw' | 'events' | 'repartition' | 'features' | 'predictions' | 'shadow' | 'labels' | 'dlq' | 'alerts' | 'models';
 
 /**
  * exactly-once: consume → produce in one Kafka transaction per batch with the offsets (and state changelog).
