@@ -8,7 +8,7 @@ export interface ModelsCommandIo {
 }
 
 interface CommonOptions { pipeline: string; api?: string; json?: boolean }
-interface VersionOptions extends CommonOptions { version?: number; model?: string; reason?: string }
+interface VersionOptions extends CommonOptions { version?: number; model?: string; reason?: string; to?: 'champion' | 'challenger' }
 
 /**
  * `streamloop models list|show|promote|archive|rollback`: the registry's versions and their stage changes, through the
@@ -32,7 +32,7 @@ export function addModelsCommand(program: Command, io: ModelsCommandIo): void {
   };
   const change = (action: 'promote' | 'archive') => async (opts: VersionOptions) => {
     if (opts.version === undefined) throw new Error(`models ${action}: --version is required`);
-    const answer = await call(opts, 'POST', `/${opts.version}/${action}`, { model: opts.model, reason: opts.reason, decided_by: 'cli' });
+    const answer = await call(opts, 'POST', `/${opts.version}/${action}`, { model: opts.model, reason: opts.reason, decided_by: 'cli', to: opts.to });
     console.log(opts.json ? JSON.stringify(answer, null, 2) : describeTransition(answer as TransitionAnswer));
   };
 
@@ -49,11 +49,16 @@ export function addModelsCommand(program: Command, io: ModelsCommandIo): void {
       console.log(JSON.stringify(await call(opts, 'GET', `/${opts.version}${query}`), null, 2));
     });
   for (const action of ['promote', 'archive'] as const) {
-    common(models.command(action).description(action === 'promote' ? 'make a version the champion: it serves from the next batch' : 'retire a version (the serving champion only if an earlier champion remains)'))
+    const command = common(models.command(action).description(action === 'promote'
+      ? 'make a version the champion (it serves from the next batch) or, with --to challenger, score it beside the champion'
+      : 'retire a version (the serving champion only if an earlier champion remains)'))
       .requiredOption('--version <n>', 'model version', toVersion)
       .option('--model <name>', 'model name, when two models of the pipeline share the version number')
-      .option('--reason <text>', 'why, recorded with the change')
-      .action(change(action));
+      .option('--reason <text>', 'why, recorded with the change');
+    if (action === 'promote') {
+      command.option('--to <stage>', 'champion, or challenger: scored beside the champion in shadow or on a share of entities (the spec\'s serving.challenger)', toPromotionTarget, 'champion');
+    }
+    command.action(change(action));
   }
   common(models.command('rollback').description('reject the serving champion: the previous champion serves again, without a restart'))
     .option('--reason <text>', 'why, recorded with the change')
@@ -65,19 +70,22 @@ export function addModelsCommand(program: Command, io: ModelsCommandIo): void {
 
 interface TransitionAnswer {
   model_name: string; model_version: number; from: string; to: string;
-  serving: { model_name: string; model_version: number } | null; decision_reason: string;
+  serving: { model_name: string; model_version: number } | null;
+  challenger?: { model_name: string; model_version: number } | null;
+  decision_reason: string;
 }
 
 function describeTransition(a: TransitionAnswer): string {
   const serving = a.serving ? `${a.serving.model_name} v${a.serving.model_version}` : 'none';
-  return `${a.model_name} v${a.model_version}: ${a.from} → ${a.to} (${a.decision_reason}); serving: ${serving}`;
+  const challenger = a.challenger ? `; challenger: ${a.challenger.model_name} v${a.challenger.model_version}` : '';
+  return `${a.model_name} v${a.model_version}: ${a.from} → ${a.to} (${a.decision_reason}); serving: ${serving}${challenger}`;
 }
 
-/** The versions as a table: one line each, the serving one marked with *. */
+/** The versions as a table: one line each, the serving one marked with *, the challenger with ~. */
 export function formatModelList(models: ModelSummary[]): string {
   if (models.length === 0) return 'no model versions yet';
   const rows = models.map((m) => [
-    m.serving ? '*' : '', m.model_name, `v${m.model_version}`, m.stage, m.algorithm,
+    m.serving ? '*' : m.challenger ? '~' : '', m.model_name, `v${m.model_version}`, m.stage, m.algorithm,
     Number.isFinite(m.metrics.roc_auc) ? m.metrics.roc_auc.toFixed(3) : '-',
     m.decided_at > 0 ? new Date(m.decided_at).toISOString().replace(/\.\d+Z$/, 'Z') : '-', m.decided_by || '-', m.decision_reason,
   ]);
@@ -85,6 +93,11 @@ export function formatModelList(models: ModelSummary[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
+}
+
+function toPromotionTarget(v: string): 'champion' | 'challenger' {
+  if (v !== 'champion' && v !== 'challenger') throw new InvalidArgumentError(`expected champion or challenger, got "${v}"`);
+  return v;
 }
 
 function toVersion(v: string): number {

@@ -20,7 +20,7 @@ export {
   type QueryRowsOptions, type TrainingRow, type TrainingDatasetOptions, type FeatureWindowOptions, type LabelledPrediction,
 } from './queries';
 export {
-  FEATURES_SINK, PREDICTIONS_SINK, LABELS_SINK, DLQ_SINK, MODELS_SINK, MODEL_EVENTS_SINK, PLATFORM_RECORD_SINKS, eventsSink, labelsSink,
+  FEATURES_SINK, PREDICTIONS_SINK, SHADOW_PREDICTIONS_SINK, LABELS_SINK, DLQ_SINK, MODELS_SINK, MODEL_EVENTS_SINK, PLATFORM_RECORD_SINKS, eventsSink, labelsSink,
   type SinkMapping, type CompleteRow, type RecordOrigin, type EventFieldNames,
 } from './sink-mappings';
 export { labelRecordOf, labelFromEvent, LabelRecordError, type LabelFieldNames, type EventLabelFieldNames } from './label-records';

@@ -39,6 +39,11 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'predictions.fallback: predictions scored by the last good champion because the serving model failed',
     statements: (db) => [`ALTER TABLE ${qualify('predictions', db)} ADD COLUMN IF NOT EXISTS fallback Bool DEFAULT 0 COMMENT 'true when the serving model failed on this event and the last good champion (model_name, model_version) scored it'`],
   },
+  {
+    version: 8,
+    name: "predictions.shadow: a challenger's shadow predictions, scored and never served",
+    statements: (db) => [`ALTER TABLE ${qualify('predictions', db)} ADD COLUMN IF NOT EXISTS shadow Bool DEFAULT 0 COMMENT 'true for a shadow prediction of the challenger (read from P.predictions.shadow): scored, never served'`],
+  },
 ];
 
 export interface MigrateResult {

@@ -102,6 +102,7 @@ export const TABLE_DEFS: readonly TableDef[] = [
       { name: 'latency_ms', type: 'Float64', comment: 'event arrival (raw record timestamp) to prediction, ms' },
       { name: 'predicted_at', type: TIME, comment: 'when the prediction was made' },
       { name: 'fallback', type: 'Bool', default: '0', comment: 'true when the serving model failed on this event and the last good champion (model_name, model_version) scored it' },
+      { name: 'shadow', type: 'Bool', default: '0', comment: "true for a shadow prediction of the challenger (read from P.predictions.shadow): scored, never served" },
     ],
     version: 'predicted_at',
     partitionBy: 'toDate(event_time)',
@@ -328,6 +329,8 @@ export interface PredictionRow {
   predicted_at: TimeValue;
   /** Scored by the last good champion because the serving model failed; absent: false (the column's default). */
   fallback?: boolean;
+  /** A challenger's shadow prediction (never served); absent: false (the column's default). */
+  shadow?: boolean;
 }
 
 export interface LabelRow {

@@ -43,8 +43,14 @@ export const PREDICTIONS_SINK: SinkMapping<PredictionRecord, 'predictions'> = {
   toRow: (p) => ({
     pipeline: p.pipeline, event_id: p.event_id, entity_key: p.entity_key, event_time: p.event_time, model_name: p.model_name,
     model_version: p.model_version, role: p.role, score: p.score, label: p.label, threshold: p.threshold, latency_ms: p.latency_ms,
-    predicted_at: p.predicted_at, fallback: p.fallback,
+    predicted_at: p.predicted_at, fallback: p.fallback, shadow: false,
   }),
+};
+
+/** A challenger's shadow predictions (P.predictions.shadow): the predictions table, marked as never served. */
+export const SHADOW_PREDICTIONS_SINK: SinkMapping<PredictionRecord, 'predictions'> = {
+  ...PREDICTIONS_SINK,
+  toRow: (p, origin) => ({ ...PREDICTIONS_SINK.toRow(p, origin), shadow: true }),
 };
 
 export const LABELS_SINK: SinkMapping<LabelRecord, 'labels'> = {

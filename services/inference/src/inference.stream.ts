@@ -1,13 +1,15 @@
 import { Controller, Inject } from '@nestjs/common';
 import { PlatformError } from '@streamloop/errors';
 import { Ctx, Payload } from '@nestjs/microservices';
-import { pipelineOfMessage, registryMessageOf, type ModelRegistryRecord, type RegistryMessage } from '@streamloop/model-registry';
+import { DEFAULT_CHALLENGER_SHARE } from '@streamloop/config';
+import { challengerServes, pipelineOfMessage, registryMessageOf, type ModelRegistryRecord, type RegistryMessage } from '@streamloop/model-registry';
 import { LOGGER, type FeatureVectorRecord, type PredictionRecord } from '@streamloop/runtime';
 import { StreamloopMetrics, type Logger } from '@streamloop/observability';
 import { StreamHandler, type StreamBatch, type StreamContext, type StreamRecord } from '@streamloop/stream';
-import { describeModel, scoreWithFallback } from './fallback-scoring';
+import { describeModel, scoreWithFallback, type RowScorer, type ScoredRow } from './fallback-scoring';
 import { InferenceService, NoModelYetError } from './inference.service';
 import { ModelDemotion } from './model-demotion';
+import type { ServingModel } from './model-store';
 
 /** No model could score the record (the champion failed on it, and the fallback too or there was none): dead-lettered. */
 export class ModelFailedError extends PlatformError {
@@ -34,50 +36,57 @@ export class InferenceStream {
   async predict(@Payload() batch: StreamBatch<FeatureVectorRecord>, @Ctx() context: StreamContext): Promise<void> {
     const arrivedAt = performance.now();
     const { spec } = context.pipeline;
-    const model = this.inference.models.get(spec.pipeline);
+    const models = this.inference.models;
+    const champion = models.get(spec.pipeline);
     // Without a model there is nothing to predict with; the batch waits (uncommitted) for the first one.
-    if (!model) throw new NoModelYetError(`pipeline ${spec.pipeline} has no champion model yet`);
+    if (!champion) throw new NoModelYetError(`pipeline ${spec.pipeline} has no champion model yet`);
     const vectors: Array<{ vector: FeatureVectorRecord; record: StreamRecord }> = [];
     for (const record of batch.records) {
       if (record.error || !record.value) context.deadLetter(record, record.error ?? new Error('record has no value'));
       else vectors.push({ vector: record.value, record });
     }
-    // Rows the champion fails on are scored by the last good champion, or dead-lettered: a model never stalls the batch.
-    const fallback = this.inference.models.fallbackOf(spec.pipeline);
-    const scored = await scoreWithFallback((m, rows) => this.inference.score(m, rows), model, fallback, vectors.map((v) => v.vector.values));
+    const challenger = models.challengerOf(spec.pipeline);
+    const deployment = spec.serving?.challenger ?? { mode: 'shadow', share: DEFAULT_CHALLENGER_SHARE };
+    const score: RowScorer = (m, rows) => this.inference.score(m, rows);
+    const registry = models.registryOf(spec.pipeline);
+    // Each row is served by one model: the challenger for its share of entities in split mode, else the champion.
+    // Rows a model fails on are scored by the next one down (challenger → champion → last good champion), or
+    // dead-lettered: a model never stalls the batch.
+    const split = challenger && deployment.mode === 'split' ? vectors.map((v) => challengerServes(v.vector.entity_key, deployment.share)) : undefined;
+    const served = new Array<ScoredRow>(vectors.length);
+    const arms: Array<{ model: ServingModel; fallback: ServingModel | undefined; rows: number[] }> = [
+      { model: champion, fallback: models.fallbackOf(spec.pipeline), rows: vectors.flatMap((_, i) => (split?.[i] ? [] : [i])) },
+    ];
+    if (challenger && split) arms.push({ model: challenger, fallback: champion, rows: vectors.flatMap((_, i) => (split[i] ? [i] : [])) });
+    for (const arm of arms) {
+      if (arm.rows.length === 0) continue;
+      const scored = await scoreWithFallback(score, arm.model, arm.fallback, arm.rows.map((i) => vectors[i].vector.values));
+      for (const [j, i] of arm.rows.entries()) served[i] = scored.rows[j];
+      if (scored.failures.length > 0) await this.demotion.record(context.pipeline, registry, scored.failures, arm.fallback && describeModel(arm.fallback));
+    }
+    // In shadow mode the challenger scores every row too; nothing falls back for it, since its rows are never served.
+    const shadow = challenger && deployment.mode === 'shadow' && vectors.length > 0
+      ? await scoreWithFallback(score, challenger, undefined, vectors.map((v) => v.vector.values))
+      : undefined;
+    if (shadow && shadow.failures.length > 0) await this.demotion.record(context.pipeline, registry, shadow.failures, undefined);
     const scoringSeconds = (performance.now() - arrivedAt) / 1000;
     const predictedAt = Date.now();
-    if (scored.failures.length > 0) {
-      await this.demotion.record(context.pipeline, this.inference.models.registryOf(spec.pipeline), scored.failures, fallback && describeModel(fallback));
-    }
     const latencies: Array<{ model: string; latency: number }> = [];
     for (const [i, { vector, record }] of vectors.entries()) {
-      const row = scored.rows[i];
-      if (row.score === undefined) {
-        context.deadLetter(record, new ModelFailedError(row.error), 'inference');
-        continue;
-      }
-      const m = row.model.record;
       // The event's latency: from its arrival at the platform (the timestamp its P.events.raw record carries, kept by
       // every stage since) to this prediction.
       const latency = Math.max(0, predictedAt - Number(record.source.timestamp));
-      latencies.push({ model: m.model_name, latency });
-      const prediction: PredictionRecord = {
-        event_id: vector.event_id,
-        pipeline: spec.pipeline,
-        entity_key: vector.entity_key,
-        event_time: vector.event_time,
-        model_name: m.model_name,
-        model_version: m.model_version,
-        role: 'champion',
-        score: row.score,
-        label: row.score >= m.threshold ? 1 : 0,
-        threshold: m.threshold,
-        latency_ms: latency,
-        predicted_at: predictedAt,
-        fallback: row.fallback,
-      };
-      context.emit('predictions', vector.entity_key, prediction, record);
+      const row = served[i];
+      if (row.score === undefined) context.deadLetter(record, new ModelFailedError(row.error), 'inference');
+      else {
+        const role = row.model === challenger ? 'challenger' : 'champion';
+        context.emit('predictions', vector.entity_key, predictionOf(vector, row.model, role, row.score, row.fallback, latency, predictedAt), record);
+        latencies.push({ model: row.model.record.model_name, latency });
+      }
+      const shadowRow = shadow?.rows[i];
+      if (challenger && shadowRow?.score !== undefined) {
+        context.emit('shadow', vector.entity_key, predictionOf(vector, challenger, 'challenger', shadowRow.score, false, latency, predictedAt), record);
+      }
     }
     const { predictionLatency, eventToPrediction } = this.metrics;
     context.onCommitted(() => {
@@ -112,7 +121,15 @@ export class InferenceStream {
       if (record) context.deadLetter(record, error);
       else this.logger.error({ pipeline, model: entry.record.model_name, version: entry.record.model_version, err: error }, 'earlier champion refused');
     }
-    const { change } = outcome;
+    const { change, challengerChange } = outcome;
+    if (challengerChange) {
+      const labels = (m: ModelRegistryRecord) => ({ pipeline, model: m.model_name, role: 'challenger' });
+      if (challengerChange.from) this.metrics.modelVersion.remove(labels(challengerChange.from.record));
+      const m = challengerChange.to?.record;
+      if (m) this.metrics.modelVersion.set(labels(m), m.model_version);
+      const mode = context.pipeline.spec.serving?.challenger.mode ?? 'shadow';
+      this.logger.info({ pipeline, model: m?.model_name, version: m?.model_version, mode }, m ? 'challenger scores beside the champion' : 'no challenger now');
+    }
     if (!change) return;
     const labels = (m: ModelRegistryRecord) => ({ pipeline, model: m.model_name, role: 'champion' });
     if (change.from) this.metrics.modelVersion.remove(labels(change.from.record));
@@ -124,4 +141,26 @@ export class InferenceStream {
       this.logger.warn({ pipeline }, 'no champion can serve (retired, deleted or refused): predictions wait for one');
     }
   }
+}
+
+/** One model's prediction of one event. */
+function predictionOf(
+  vector: FeatureVectorRecord, model: ServingModel, role: PredictionRecord['role'], score: number, fallback: boolean, latency: number, predictedAt: number,
+): PredictionRecord {
+  const m = model.record;
+  return {
+    event_id: vector.event_id,
+    pipeline: vector.pipeline,
+    entity_key: vector.entity_key,
+    event_time: vector.event_time,
+    model_name: m.model_name,
+    model_version: m.model_version,
+    role,
+    score,
+    label: score >= m.threshold ? 1 : 0,
+    threshold: m.threshold,
+    latency_ms: latency,
+    predicted_at: predictedAt,
+    fallback,
+  };
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { PlatformError } from '@streamloop/errors';
 import { loadExternalModel, OnnxModelError, OnnxScorer } from '@streamloop/ml';
 import {
-  championsNewestFirst, emptyRegistry, foldRegistry, registryKey, sameEntry,
+  challengerOf, championsNewestFirst, emptyRegistry, foldRegistry, registryKey, sameEntry,
   type ModelRegistryRecord, type RegistryEntry, type RegistryMessage, type RegistryState,
 } from '@streamloop/model-registry';
 
@@ -25,6 +25,8 @@ export class ModelRejectedError extends PlatformError {
 export interface FollowOutcome {
   /** Set when the served model changed: the one before (if any) and the one now (none when no champion can serve). */
   change?: { from?: ServingModel; to?: ServingModel };
+  /** Set when the challenger changed (the registry's challenger rule), likewise. */
+  challengerChange?: { from?: ServingModel; to?: ServingModel };
   /** Champions that failed their checks (each is refused once; a republished record is tried again). */
   refused: Array<{ entry: RegistryEntry; error: unknown }>;
 }
@@ -38,11 +40,13 @@ const MAX_MODEL_BYTES = 64 * 1024 * 1024;
  * store keeps the fallback loaded: the next champion down that list that passes its checks (the last good champion),
  * which scores the rows the serving model fails on at serve time. A new model is loaded and checked beside the
  * serving one and swapped in with one assignment, so scoring never sees a half-loaded model; a model that fails its
- * checks is refused and the previous one keeps serving.
+ * checks is refused and the previous one keeps serving. The registry's challenger, if any, is loaded and checked
+ * the same way and kept beside them; one that fails its checks is refused and none runs.
  */
 export class ModelStore {
   private readonly serving = new Map<string, ServingModel>();
   private readonly fallbacks = new Map<string, ServingModel>();
+  private readonly challengers = new Map<string, ServingModel>();
   private readonly registries = new Map<string, RegistryState>();
   /** Records (key@offset) that failed their checks: not loaded again unless republished. */
   private readonly refused = new Set<string>();
@@ -56,6 +60,11 @@ export class ModelStore {
     return this.fallbacks.get(pipeline);
   }
 
+  /** The registry's challenger, loaded; undefined when the pipeline has none (or it failed its checks). */
+  challengerOf(pipeline: string): ServingModel | undefined {
+    return this.challengers.get(pipeline);
+  }
+
   /** The pipeline's registry as folded so far (what a demotion is planned on). */
   registryOf(pipeline: string): RegistryState {
     return this.registries.get(pipeline) ?? emptyRegistry();
@@ -66,36 +75,46 @@ export class ModelStore {
     const registry = foldRegistry(this.registries.get(pipeline) ?? emptyRegistry(), messages);
     this.registries.set(pipeline, registry);
     const current = this.serving.get(pipeline);
-    const loaded = [current, this.fallbacks.get(pipeline)].filter((m): m is ServingModel => m !== undefined);
+    const currentChallenger = this.challengers.get(pipeline);
+    const loaded = [current, this.fallbacks.get(pipeline), currentChallenger].filter((m): m is ServingModel => m !== undefined);
     const refused: FollowOutcome['refused'] = [];
+    const load = async (entry: RegistryEntry): Promise<ServingModel | undefined> => {
+      const kept = loaded.find((m) => sameEntry(m, entry));
+      if (kept) return kept;
+      const id = `${registryKey(entry.record)}@${entry.offset}`;
+      if (this.refused.has(id)) return undefined;
+      try {
+        return { record: entry.record, offset: entry.offset, scorer: await loadChecked(entry.record), loadedAt: Date.now() };
+      } catch (error) {
+        this.refused.add(id);
+        refused.push({ entry, error });
+        return undefined;
+      }
+    };
     // The first two champions that load, newest first: the serving model and its fallback. A model already loaded
     // (the serving one becoming the fallback, or the fallback taking over) is kept as it is, not loaded again.
     const chosen: ServingModel[] = [];
     for (const entry of championsNewestFirst(registry, pipeline)) {
       if (chosen.length === 2) break;
-      const kept = loaded.find((m) => sameEntry(m, entry));
-      if (kept) {
-        chosen.push(kept);
-        continue;
-      }
-      const id = `${registryKey(entry.record)}@${entry.offset}`;
-      if (this.refused.has(id)) continue;
-      try {
-        chosen.push({ record: entry.record, offset: entry.offset, scorer: await loadChecked(entry.record), loadedAt: Date.now() });
-      } catch (error) {
-        this.refused.add(id);
-        refused.push({ entry, error });
-      }
+      const model = await load(entry);
+      if (model) chosen.push(model);
     }
-    const [next, fallback] = chosen;
+    const challengerEntry = challengerOf(registry, pipeline);
+    const challenger = challengerEntry && await load(challengerEntry);
+    if (challenger) chosen.push(challenger);
+    const [next, fallback] = chosen.filter((m) => m !== challenger);
     if (next) this.serving.set(pipeline, next);
     else this.serving.delete(pipeline);
     if (fallback) this.fallbacks.set(pipeline, fallback);
     else this.fallbacks.delete(pipeline);
+    if (challenger) this.challengers.set(pipeline, challenger);
+    else this.challengers.delete(pipeline);
     for (const m of loaded) if (!chosen.includes(m)) await m.scorer.release().catch(() => undefined);
     // No change when the same model serves (or none did and none does).
-    if (next === current) return { refused };
-    return { change: { from: current, to: next }, refused };
+    const outcome: FollowOutcome = { refused };
+    if (next !== current) outcome.change = { from: current, to: next };
+    if (challenger !== currentChallenger) outcome.challengerChange = { from: currentChallenger, to: challenger };
+    return outcome;
   }
 }
 

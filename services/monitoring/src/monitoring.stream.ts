@@ -1,7 +1,7 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, Payload } from '@nestjs/microservices';
 import {
-  DLQ_SINK, eventsSink, FEATURES_SINK, labelsSink, PREDICTIONS_SINK, type SinkMapping, type SourcedRow, type TableName,
+  DLQ_SINK, eventsSink, FEATURES_SINK, labelsSink, PREDICTIONS_SINK, SHADOW_PREDICTIONS_SINK, type SinkMapping, type SourcedRow, type TableName,
 } from '@streamloop/clickhouse';
 import { labelFieldsOf } from '@streamloop/config';
 import type { DeadLetterRecord, FeatureVectorRecord, PredictionRecord } from '@streamloop/contracts';
@@ -39,6 +39,12 @@ export class MonitoringStream {
   @StreamHandler({ role: 'predictions', mode: 'at-least-once', stage: 'monitoring', deadLetterStage: 'monitoring.sink' })
   predictions(@Payload() batch: StreamBatch<PredictionRecord>, @Ctx() context: StreamContext): Promise<void> {
     return this.write(batch, context, PREDICTIONS_SINK);
+  }
+
+  /** A challenger's shadow predictions (role challenger): the predictions table, with `shadow` set. */
+  @StreamHandler({ role: 'shadow', mode: 'at-least-once', stage: 'monitoring', deadLetterStage: 'monitoring.sink' })
+  shadowPredictions(@Payload() batch: StreamBatch<PredictionRecord>, @Ctx() context: StreamContext): Promise<void> {
+    return this.write(batch, context, SHADOW_PREDICTIONS_SINK);
   }
 
   @StreamHandler({ role: 'labels', mode: 'at-least-once', stage: 'monitoring', deadLetterStage: 'monitoring.sink' })

@@ -24,7 +24,7 @@ export class ModelsController {
     return this.models.show(pipeline, parseVersion(version), model || undefined);
   }
 
-  /** The version becomes champion and serves. */
+  /** The version becomes champion and serves, or with `{"to": "challenger"}` scores beside the champion. */
   @Post(':version/promote')
   promote(@Param('pipeline') pipeline: string, @Param('version') version: string, @Body() body: unknown) {
     return this.models.transition(pipeline, 'promote', parseVersion(version), body);

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PlatformError } from '@streamloop/errors';
 import {
-  findVersion, listModels, planTransition, type ModelAction, type ModelRegistryRecord, type ModelSummary,
+  findVersion, listModels, planTransition, type ModelAction, type ModelRegistryRecord, type ModelSummary, type PromotionTarget,
 } from '@streamloop/model-registry';
 import type { Logger } from '@streamloop/observability';
 import { LOGGER, PipelineRegistry } from '@streamloop/runtime';
@@ -13,10 +13,12 @@ export interface TransitionBody {
   reason?: string;
   /** Who asks: the CLI says 'cli'; any other caller is recorded as 'api'. */
   decided_by?: 'cli' | 'api';
+  /** For promote: the stage given, champion (default) or challenger. */
+  to?: PromotionTarget;
 }
 
 /** A version as `models show` answers: its record without the model bytes and the drift reference sample. */
-export type ModelDetails = Omit<ModelRegistryRecord, 'onnx' | 'reference'> & { serving: boolean };
+export type ModelDetails = Omit<ModelRegistryRecord, 'onnx' | 'reference'> & { serving: boolean; challenger: boolean };
 
 export interface TransitionResult {
   model_name: string;
@@ -24,11 +26,12 @@ export interface TransitionResult {
   from: string;
   to: string;
   serving: { model_name: string; model_version: number } | null;
+  challenger: { model_name: string; model_version: number } | null;
   decided_by: string;
   decision_reason: string;
 }
 
-const BODY_KEYS = new Set(['model', 'reason', 'decided_by']);
+const BODY_KEYS = new Set(['model', 'reason', 'decided_by', 'to']);
 
 /**
  * Operators' view and control of the model registry (libs/model-registry decides; this reads the topic, asks, and
@@ -55,7 +58,8 @@ export class ModelsService {
     const state = await this.registries.of(ctx).read();
     const entry = findVersion(state, ctx.spec.pipeline, version, model);
     const { onnx: _onnx, reference: _reference, ...rest } = entry.record;
-    return { ...rest, serving: listModels(state, ctx.spec.pipeline).some((m) => m.serving && m.model_name === rest.model_name && m.model_version === version) };
+    const summary = listModels(state, ctx.spec.pipeline).find((m) => m.model_name === rest.model_name && m.model_version === version);
+    return { ...rest, serving: summary?.serving ?? false, challenger: summary?.challenger ?? false };
   }
 
   async transition(pipeline: string, action: ModelAction, version: number | undefined, body: unknown): Promise<TransitionResult> {
@@ -65,14 +69,14 @@ export class ModelsService {
     const run = (this.queues.get(key) ?? Promise.resolve()).catch(() => undefined).then(async () => {
       const registry = this.registries.of(ctx);
       const planned = planTransition(await registry.read(), key, {
-        action, version, model: request.model, reason: request.reason, decidedBy: request.decided_by ?? 'api', now: Date.now(),
+        action, version, model: request.model, reason: request.reason, decidedBy: request.decided_by ?? 'api', to: request.to, now: Date.now(),
       });
       await registry.publish(planned.record);
       const r = planned.record;
       this.logger.info({ pipeline: key, model: r.model_name, version: r.model_version, from: planned.from, to: r.stage, decided_by: r.decided_by, reason: r.decision_reason }, `model ${action}`);
       return {
         model_name: r.model_name, model_version: r.model_version, from: planned.from, to: r.stage,
-        serving: planned.servingAfter ?? null, decided_by: r.decided_by, decision_reason: r.decision_reason,
+        serving: planned.servingAfter ?? null, challenger: planned.challengerAfter ?? null, decided_by: r.decided_by, decision_reason: r.decision_reason,
       };
     });
     this.queues.set(key, run);
@@ -98,9 +102,10 @@ function checkBody(body: unknown): TransitionBody {
   if (typeof body !== 'object' || Array.isArray(body)) throw new PlatformError('INVALID_INPUT', 'body: expected a JSON object with model, reason or decided_by');
   const b = body as Record<string, unknown>;
   const unknown = Object.keys(b).filter((k) => !BODY_KEYS.has(k));
-  if (unknown.length > 0) throw new PlatformError('INVALID_INPUT', `body: unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (expected model, reason, decided_by)`);
+  if (unknown.length > 0) throw new PlatformError('INVALID_INPUT', `body: unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (expected model, reason, decided_by, to)`);
   if (b.model !== undefined && (typeof b.model !== 'string' || b.model === '')) throw new PlatformError('INVALID_INPUT', 'model: expected a model name');
   if (b.reason !== undefined && (typeof b.reason !== 'string' || b.reason.length > 2000)) throw new PlatformError('INVALID_INPUT', 'reason: expected text of at most 2000 characters');
   if (b.decided_by !== undefined && b.decided_by !== 'cli' && b.decided_by !== 'api') throw new PlatformError('INVALID_INPUT', "decided_by: expected 'cli' or 'api'");
-  return { model: b.model as string | undefined, reason: b.reason as string | undefined, decided_by: b.decided_by as TransitionBody['decided_by'] };
+  if (b.to !== undefined && b.to !== 'champion' && b.to !== 'challenger') throw new PlatformError('INVALID_INPUT', "to: expected 'champion' or 'challenger'");
+  return { model: b.model as string | undefined, reason: b.reason as string | undefined, decided_by: b.decided_by as TransitionBody['decided_by'], to: b.to };
 }
