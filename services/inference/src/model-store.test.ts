@@ -131,3 +131,25 @@ test('an earlier champion that fails its checks is not a fallback: the next one 
   assert.deepEqual([serving(store), fallback(store)], ['fraud v3', 'fraud v1']);
   assert.deepEqual(outcome.refused.map((r) => r.entry.record.model_version), [2]);
 });
+
+test('the challenger is loaded beside the champion, refused when it fails its checks, and dropped when promoted or demoted', async () => {
+  const store = new ModelStore();
+  const challenger = () => store.challengerOf('fraud')?.record.model_version;
+  let outcome = await store.follow('fraud', at(0, internal(1), internal(2, 'challenger')));
+  assert.deepEqual([serving(store), challenger()], ['fraud v1', 2]);
+  assert.equal(outcome.challengerChange?.to?.record.model_version, 2);
+  // A newer challenger that fails its checks is refused: none runs (not the older one, which the rule no longer names).
+  outcome = await store.follow('fraud', at(2, { ...internal(3, 'challenger'), onnx_sha256: '0'.repeat(64) }));
+  assert.equal(outcome.refused.length, 1);
+  assert.match(String(outcome.refused[0].error), /sha256/);
+  assert.equal(challenger(), undefined);
+  assert.equal(outcome.challengerChange?.from?.record.model_version, 2);
+  // Promoted to champion: it serves, and the pipeline has no challenger (v3's refused record stays refused).
+  outcome = await store.follow('fraud', at(3, internal(2, 'champion')));
+  assert.deepEqual([serving(store), challenger(), store.fallbackOf('fraud')?.record.model_version], ['fraud v2', undefined, 1]);
+  // A challenger demoted by policy (stage rejected) stops scoring; the champion is untouched.
+  await store.follow('fraud', at(4, internal(4, 'challenger')));
+  assert.equal(challenger(), 4);
+  outcome = await store.follow('fraud', at(5, internal(4, 'rejected')));
+  assert.deepEqual([serving(store), challenger(), outcome.change], ['fraud v2', undefined, undefined]);
+});
