@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { loadPipelineSpec } from '@streamloop/config';
 import { challengerServes } from '@streamloop/model-registry';
 import type { PredictionRecord } from '@streamloop/runtime';
-import { generateCardTransactions } from '@streamloop/testing';
+import { generateCardTransactions, type CardTransaction } from '@streamloop/testing';
 import { startPlatform, stopProcesses } from '../support/cli-process';
 import { championRecord, publishModel, trainTestModel } from '../support/models';
 import { writeSpecFile, type ServiceProcess } from '../support/processes';
@@ -34,7 +34,7 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
 }
 
 /** Sends the events to P.events.raw as a producer app would, keyed by card. */
-async function sendEvents(stack: TestStack, pipeline: string, events: Array<Record<string, unknown> & { card_id: string }>): Promise<void> {
+async function sendEvents(stack: TestStack, pipeline: string, events: CardTransaction[]): Promise<void> {
   const ctx = stack.runtime.pipelines.pipeline(pipeline);
   const producer = stack.kafka.producer({ idempotent: true });
   await producer.connect();

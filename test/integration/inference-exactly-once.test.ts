@@ -2,6 +2,7 @@
 // times while feature vectors stream into P.features, restarted each time. Afterwards P.predictions, read as a
 // consumer app reads it (read_committed), must hold exactly one prediction per event id, scored as an
 // uninterrupted run scores it. How long each restart takes to produce its first prediction is logged, not asserted.
+// Run again with a challenger in shadow: then P.predictions.shadow too must hold exactly one (the challenger's) per event.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { featureNamesOf, loadPipelineSpec } from '@streamloop/config';
@@ -15,8 +16,12 @@ import { brokersOrSkip, eventually, readAll, startStack, uniqueName, type TestSt
 const brokers = brokersOrSkip();
 const skip = !brokers && 'KAFKA_BROKERS is not set';
 const SESSION_TIMEOUT_MS = 6000;
-const VECTORS = 8000;
-const KILLS = 3;
+interface KillRun {
+  vectors: number;
+  kills: number;
+  /** A challenger in shadow beside the champion: its predictions are checked on P.predictions.shadow too. */
+  challenger: boolean;
+}
 const CHUNK = 100;
 const CHUNK_PAUSE_MS = 10;
 /** Pipeline features the test model reads (a subset of the fraud pipeline's; NaN marks a missing value). */
@@ -83,7 +88,13 @@ async function watchPredictions(stack: TestStack, topic: string): Promise<Predic
   };
 }
 
-test('inference survives SIGKILL mid-stream: exactly one prediction per event, scored as an uninterrupted run', { skip, timeout: 420_000 }, async (t: TestContext) => {
+test('inference survives SIGKILL mid-stream: exactly one prediction per event, scored as an uninterrupted run', { skip, timeout: 420_000 }, (t: TestContext) =>
+  killRun(t, { vectors: 8000, kills: 3, challenger: false }));
+
+test('with a challenger in shadow: exactly one served and one shadow prediction per event after SIGKILLs, each scored as uninterrupted', { skip, timeout: 420_000 }, (t: TestContext) =>
+  killRun(t, { vectors: 4000, kills: 2, challenger: true }));
+
+async function killRun(t: TestContext, { vectors: VECTORS, kills: KILLS, challenger }: KillRun): Promise<void> {
   const name = uniqueName('infeos');
   const specFile = writeSpecFile(name);
   const spec = loadPipelineSpec(specFile);
@@ -129,6 +140,8 @@ test('inference survives SIGKILL mid-stream: exactly one prediction per event, s
   try {
     const record: ModelRegistryRecord = championRecord(name, 'eos-model', 1, trainTestModel(MODEL_FEATURES));
     await publishModel(stack, name, record);
+    const challengerRecord: ModelRegistryRecord = { ...championRecord(name, 'eos-model', 2, trainTestModel(MODEL_FEATURES, 13)), stage: 'challenger' };
+    if (challenger) await publishModel(stack, name, challengerRecord);
 
     // Each incarnation gets its share of the stream as it starts (with what the previous one left, a backlog: starting
     // takes seconds), and is SIGKILLed the moment its first predictions show: mid-stream, while it works through the
@@ -157,39 +170,51 @@ test('inference survives SIGKILL mid-stream: exactly one prediction per event, s
       `a prediction for each of the ${VECTORS} events (have ${new Set(watcher.seen.map((s) => s.eventId)).size})\n${why()}`, 120_000).catch(() => undefined);
     await sleep(2000);
 
-    const predictions = await readAll<PredictionRecord>(stack.kafka, stack.serde, ctx.topics.predictions);
-    const perEvent = new Map<string, PredictionRecord[]>();
-    for (const { value } of predictions) {
-      if (!perEvent.has(value.event_id)) perEvent.set(value.event_id, []);
-      perEvent.get(value.event_id)!.push(value);
-    }
-    const duplicated = [...perEvent.values()].filter((ps) => ps.length > 1);
-    const duplicates = duplicated.reduce((n, ps) => n + ps.length - 1, 0);
-    const missing = vectors.filter((v) => !perEvent.has(v.event_id)).length;
-    const unknown = [...perEvent.keys()].filter((id) => !id.startsWith(`${name}-`)).length;
-    const summary = `${predictions.length} predictions (read_committed) for ${VECTORS} events: ${perEvent.size} distinct, ` +
-      `${duplicates} duplicates over ${duplicated.length} events, ${missing} missing, ${unknown} for unknown events`;
-    t.diagnostic(summary);
     for (const line of recoveries) console.log(line);
-    console.log(summary);
+    const check = async (topic: string, model: ModelRegistryRecord, role: string) => {
+      if (topic !== ctx.topics.predictions) {
+        await eventually(async () => (new Set((await readAll<PredictionRecord>(stack.kafka, stack.serde, topic)).map((r) => r.value.event_id)).size >= VECTORS ? true : undefined),
+          `a shadow prediction for each of the ${VECTORS} events\n${why()}`, 60_000).catch(() => undefined);
+      }
+      const predictions = await readAll<PredictionRecord>(stack.kafka, stack.serde, topic);
+      const perEvent = new Map<string, PredictionRecord[]>();
+      for (const { value } of predictions) {
+        if (!perEvent.has(value.event_id)) perEvent.set(value.event_id, []);
+        perEvent.get(value.event_id)!.push(value);
+      }
+      const duplicated = [...perEvent.values()].filter((ps) => ps.length > 1);
+      const duplicates = duplicated.reduce((n, ps) => n + ps.length - 1, 0);
+      const missing = vectors.filter((v) => !perEvent.has(v.event_id)).length;
+      const unknown = [...perEvent.keys()].filter((id) => !id.startsWith(`${name}-`)).length;
+      const summary = `${predictions.length} predictions (read_committed) for ${VECTORS} events: ${perEvent.size} distinct, ` +
+        `${duplicates} duplicates over ${duplicated.length} events, ${missing} missing, ${unknown} for unknown events`;
+      t.diagnostic(summary);
+      console.log(summary);
 
-    // Scores as an uninterrupted run computes them: the same model's ONNX bytes on the same vectors, in-process.
-    const expected = await referenceScores(record, vectors.map((v) => v.values));
-    const expectedById = new Map(vectors.map((v, i) => [v.event_id, expected[i]]));
-    let differing = 0;
-    let example = '';
-    for (const { value: p } of predictions) {
-      const want = expectedById.get(p.event_id);
-      if (want === undefined || Math.abs(p.score - want) <= 1e-6) continue;
-      differing++;
-      example ||= `${p.event_id}: served ${p.score}, uninterrupted ${want}`;
-    }
+      // Scores as an uninterrupted run computes them: the same model's ONNX bytes on the same vectors, in-process.
+      const expected = await referenceScores(model, vectors.map((v) => v.values));
+      const expectedById = new Map(vectors.map((v, i) => [v.event_id, expected[i]]));
+      let differing = 0;
+      let example = '';
+      for (const { value: p } of predictions) {
+        const want = expectedById.get(p.event_id);
+        if (want === undefined || Math.abs(p.score - want) <= 1e-6) continue;
+        differing++;
+        example ||= `${p.event_id}: served ${p.score}, uninterrupted ${want}`;
+      }
 
-    assert.equal(unknown, 0, `no prediction for an event that was never sent; ${summary}`);
-    assert.equal(duplicates + missing, 0, `exactly one prediction per event id; ${summary}\n` +
-      `e.g. duplicated: ${duplicated.slice(0, 3).map((ps) => `${ps[0].event_id} ×${ps.length}`).join(', ')}\n${why()}`);
-    assert.equal(differing, 0, `scores equal to an uninterrupted run within 1e-6; ${differing} differ, first: ${example}`);
-    assert.equal(predictions.length, VECTORS);
+      assert.equal(unknown, 0, `no prediction for an event that was never sent; ${summary}`);
+      assert.equal(duplicates + missing, 0, `exactly one prediction per event id; ${summary}\n` +
+        `e.g. duplicated: ${duplicated.slice(0, 3).map((ps) => `${ps[0].event_id} ×${ps.length}`).join(', ')}\n${why()}`);
+      assert.equal(differing, 0, `scores equal to an uninterrupted run within 1e-6; ${differing} differ, first: ${example}`);
+      assert.equal(predictions.length, VECTORS);
+
+      const roles = new Set(predictions.map(({ value: p }) => `${p.role} v${p.model_version}`));
+      assert.deepEqual([...roles], [`${role} v${model.model_version}`], `${topic}: every prediction by the ${role}`);
+    };
+    await check(ctx.topics.predictions, record, 'champion');
+    if (challenger) await check(ctx.topics.shadow, challengerRecord, 'challenger');
+    else assert.equal((await readAll<PredictionRecord>(stack.kafka, stack.serde, ctx.topics.shadow)).length, 0, 'no shadow predictions without a challenger');
   } finally {
     await producer.disconnect().catch(() => undefined);
     await watcher.stop().catch(() => undefined);
@@ -198,4 +223,4 @@ test('inference survives SIGKILL mid-stream: exactly one prediction per event, s
     for (const p of processes) p.signal('SIGKILL');
     await stack.close();
   }
-});
+}
