@@ -1,0 +1,4 @@
+export { normalSf, normalPpf, studentTSf, studentTPpf, incompleteBeta } from './distributions';
+export {
+  delongTest, pairedLogLossTest, LOG_LOSS_EPSILON, type AucComparison, type LogLossComparison, type PairedTestOptions,
+} from './paired-tests';
