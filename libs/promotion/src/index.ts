@@ -2,3 +2,4 @@ export { normalSf, normalPpf, studentTSf, studentTPpf, incompleteBeta } from './
 export {
   delongTest, pairedLogLossTest, LOG_LOSS_EPSILON, type AucComparison, type LogLossComparison, type PairedTestOptions,
 } from './paired-tests';
+export { decidePromotion, type PromotionRule, type PromotionDecision, type PromotionVerdict } from './decision';
