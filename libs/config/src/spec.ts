@@ -238,6 +238,8 @@ const specSchema = z.object({
   }).strict().prefault({}),
   serving: z.object({
     max_model_failures: z.number().int().min(1).max(1_000_000_000).default(DEFAULT_MAX_MODEL_FAILURES),
+    // Top contributions (by |value|) on every prediction record; 0: none (explaining costs CPU per row).
+    explain_top_k: z.number().int().min(0).max(1000).default(0),
   }).strict().prefault({}),
   monitoring: z.object({
     window: duration.default('5m'),
@@ -402,6 +404,8 @@ export interface TrainingSpec {
 export interface ServingSpec {
   /** Failed rows (a thrown call counts each of its rows) after which a model is demoted (stage rejected, by policy). */
   maxModelFailures: number;
+  /** Contributions (largest |value| first) each prediction record carries; 0: none. The loader always sets it. */
+  explainTopK?: number;
 }
 
 export interface MonitoringSpec {
@@ -542,7 +546,7 @@ export function parsePipelineSpec(text: string, fileName: string): PipelineSpec 
       scheduleMs: raw.training.schedule === null ? null : parseDuration(raw.training.schedule)!,
       segmentBy: raw.training.segment_by ?? null,
     },
-    serving: { maxModelFailures: raw.serving.max_model_failures },
+    serving: { maxModelFailures: raw.serving.max_model_failures, explainTopK: raw.serving.explain_top_k },
     monitoring: {
       window: raw.monitoring.window,
       windowMs: parseDuration(raw.monitoring.window)!,
