@@ -39,6 +39,11 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'predictions.fallback: predictions scored by the last good champion because the serving model failed',
     statements: (db) => [`ALTER TABLE ${qualify('predictions', db)} ADD COLUMN IF NOT EXISTS fallback Bool DEFAULT 0 COMMENT 'true when the serving model failed on this event and the last good champion (model_name, model_version) scored it'`],
   },
+  {
+    version: 6,
+    name: 'predictions.contributions: the top-k per-feature contributions of each prediction (serving.explain_top_k)',
+    statements: (db) => [`ALTER TABLE ${qualify('predictions', db)} ADD COLUMN IF NOT EXISTS contributions Map(String, Float64) DEFAULT map() COMMENT 'per-feature contributions to the margin (log-odds) of the scoring model, its serving.explain_top_k largest by absolute value (TreeSHAP for gbdt, coefficient × standardized value for logistic regression); empty when explain_top_k is 0 or the model has no explainer'`],
+  },
 ];
 
 export interface MigrateResult {

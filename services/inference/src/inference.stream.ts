@@ -5,6 +5,7 @@ import { pipelineOfMessage, registryMessageOf, type ModelRegistryRecord, type Re
 import { LOGGER, type FeatureVectorRecord, type PredictionRecord } from '@streamloop/runtime';
 import { StreamloopMetrics, type Logger } from '@streamloop/observability';
 import { StreamHandler, type StreamBatch, type StreamContext, type StreamRecord } from '@streamloop/stream';
+import { topContributions } from './explanations';
 import { describeModel, scoreWithFallback } from './fallback-scoring';
 import { InferenceService, NoModelYetError } from './inference.service';
 import { ModelDemotion } from './model-demotion';
@@ -76,6 +77,8 @@ export class InferenceStream {
         latency_ms: latency,
         predicted_at: predictedAt,
         fallback: row.fallback,
+        // serving.explain_top_k > 0: the scoring model's largest contributions (nothing is computed at 0).
+        contributions: topContributions(row.model, vector.values, spec.serving?.explainTopK ?? 0),
       };
       context.emit('predictions', vector.entity_key, prediction, record);
     }
