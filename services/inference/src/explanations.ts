@@ -71,5 +71,10 @@ export function topContributions(model: ServingModel, values: Record<string, num
   if (!(k > 0)) return [];
   const b = explainerOf(model);
   if ('reason' in b) return [];
-  return largest(b.explainer.featureNames, b.explainer.explainRow(rowOf(model, values)).contributions, k);
+  try {
+    return largest(b.explainer.featureNames, b.explainer.explainRow(rowOf(model, values)).contributions, k);
+  } catch {
+    // An explanation is an extra: it never costs the record its prediction.
+    return [];
+  }
 }
