@@ -48,7 +48,7 @@ test('monitoring sinks the loop into ClickHouse and measures drift against the t
     await producer.send({ topic: ctx.topics.features, messages: featureMessages.slice(0, 50) });
     const predictions: PredictionRecord[] = vectors.map((v, i) => ({
       event_id: v.event_id, pipeline: name, entity_key: v.entity_key, event_time: v.event_time, model_name: 'm', model_version: 1,
-      role: 'champion', score: i % 3 === 0 ? 0.9 : 0.1, label: i % 3 === 0 ? 1 : 0, threshold: 0.5, latency_ms: 1.5, predicted_at: Date.now(), fallback: false,
+      role: 'champion', score: i % 3 === 0 ? 0.9 : 0.1, label: i % 3 === 0 ? 1 : 0, threshold: 0.5, latency_ms: 1.5, predicted_at: Date.now(), fallback: false, contributions: [],
     }));
     // The hour before the drift window: other scores and fewer positives (prediction and label drift), no features.
     const previous = 300;
@@ -162,7 +162,7 @@ test('monitoring runs ADWIN, Page-Hinkley and DDM on the champion\'s settled err
     }));
     const predictions: PredictionRecord[] = vectors.map((v, i) => ({
       event_id: v.event_id, pipeline: name, entity_key: v.entity_key, event_time: v.event_time, model_name: 'm', model_version: 1,
-      role: 'champion', score: predicted[i] ? 0.8 : 0.2, label: predicted[i], threshold: 0.5, latency_ms: 1, predicted_at: Date.now(), fallback: false,
+      role: 'champion', score: predicted[i] ? 0.8 : 0.2, label: predicted[i], threshold: 0.5, latency_ms: 1, predicted_at: Date.now(), fallback: false, contributions: [],
     }));
     const labels: LabelRecord[] = vectors.map((v, i) => ({ event_id: v.event_id, label: wrong[i] ? 1 - predicted[i] : predicted[i], label_time: v.event_time + 1 }));
     await producer.send({ topic: ctx.topics.features, messages: await encode(ctx.topics.features, types.featureVector, vectors, (v) => v.entity_key) });

@@ -96,6 +96,25 @@ test('migration 5 adds predictions.fallback to a predictions table made before i
   assert.equal(await count(ch.client, `SELECT count() AS n FROM predictions WHERE pipeline = 'new' AND fallback`), 1);
 });
 
+test('migration 6 adds predictions.contributions to a predictions table made before it; the rows already there have an empty map', async () => {
+  await migrate(ch.client, { database: ch.database });
+  // The database as it was before migration 6: predictions without contributions, version 6 not recorded.
+  await ch.client.command({ query: 'ALTER TABLE predictions DROP COLUMN contributions' });
+  await ch.client.command({ query: 'ALTER TABLE schema_migrations DELETE WHERE version = 6', clickhouse_settings: { mutations_sync: '2' } });
+  await ch.client.command({ query: `INSERT INTO predictions (pipeline, event_id, model_name, model_version, score) VALUES ('old6', 'e1', 'm', 1, 0.5)` });
+  const result = await migrate(ch.client, { database: ch.database });
+  assert.deepEqual(result.applied, [6]);
+  const [column] = await queryRows<{ type: string }>(ch.client, `SELECT type FROM system.columns WHERE database = {db:String} AND table = 'predictions' AND name = 'contributions'`, { db: ch.database });
+  assert.equal(column?.type, 'Map(String, Float64)');
+  assert.equal(await count(ch.client, `SELECT count() AS n FROM predictions WHERE pipeline = 'old6' AND empty(contributions)`), 1);
+  await insertRows(ch.client, TABLES.predictions, [{
+    pipeline: 'new6', event_id: 'e1', entity_key: 'c1', event_time: 1_767_225_600_000, model_name: 'm', model_version: 1, role: 'champion',
+    score: 0.5, label: 1, threshold: 0.5, latency_ms: 1, predicted_at: 1_767_225_600_010, contributions: { amount: 1.25, hour: -0.5 },
+  }]);
+  const [row] = await queryRows<{ c: number }>(ch.client, `SELECT contributions['amount'] AS c FROM predictions WHERE pipeline = 'new6'`);
+  assert.equal(Number(row.c), 1.25);
+});
+
 test('migration 3 widens models.stage to the registry\'s five stages and adds model_events; a models row already there keeps its stage', async () => {
   await migrate(ch.client, { database: ch.database });
   // The database as it was before migration 3: three stages, no model_events, version 3 not recorded.

@@ -40,6 +40,11 @@ export const MIGRATIONS: readonly Migration[] = [
     statements: (db) => [`ALTER TABLE ${qualify('predictions', db)} ADD COLUMN IF NOT EXISTS fallback Bool DEFAULT 0 COMMENT 'true when the serving model failed on this event and the last good champion (model_name, model_version) scored it'`],
   },
   {
+    version: 6,
+    name: 'predictions.contributions: the top-k per-feature contributions of each prediction (serving.explain_top_k)',
+    statements: (db) => [`ALTER TABLE ${qualify('predictions', db)} ADD COLUMN IF NOT EXISTS contributions Map(String, Float64) DEFAULT map() COMMENT 'per-feature contributions to the margin (log-odds) of the scoring model, its serving.explain_top_k largest by absolute value (TreeSHAP for gbdt, coefficient × standardized value for logistic regression); empty when explain_top_k is 0 or the model has no explainer'`],
+  },
+  {
     version: 8,
     name: "predictions.shadow: a challenger's shadow predictions, scored and never served",
     statements: (db) => [`ALTER TABLE ${qualify('predictions', db)} ADD COLUMN IF NOT EXISTS shadow Bool DEFAULT 0 COMMENT 'true for a shadow prediction of the challenger (read from P.predictions.shadow): scored, never served'`],

@@ -102,6 +102,7 @@ export const TABLE_DEFS: readonly TableDef[] = [
       { name: 'latency_ms', type: 'Float64', comment: 'event arrival (raw record timestamp) to prediction, ms' },
       { name: 'predicted_at', type: TIME, comment: 'when the prediction was made' },
       { name: 'fallback', type: 'Bool', default: '0', comment: 'true when the serving model failed on this event and the last good champion (model_name, model_version) scored it' },
+      { name: 'contributions', type: 'Map(String, Float64)', default: 'map()', comment: 'per-feature contributions to the margin (log-odds) of the scoring model, its serving.explain_top_k largest by absolute value (TreeSHAP for gbdt, coefficient × standardized value for logistic regression); empty when explain_top_k is 0 or the model has no explainer' },
       { name: 'shadow', type: 'Bool', default: '0', comment: "true for a shadow prediction of the challenger (read from P.predictions.shadow): scored, never served" },
     ],
     version: 'predicted_at',
@@ -329,6 +330,8 @@ export interface PredictionRow {
   predicted_at: TimeValue;
   /** Scored by the last good champion because the serving model failed; absent: false (the column's default). */
   fallback?: boolean;
+  /** Top-k contributions (feature → value); absent: none (the column's default, an empty map). */
+  contributions?: Record<string, number>;
   /** A challenger's shadow prediction (never served); absent: false (the column's default). */
   shadow?: boolean;
 }

@@ -685,11 +685,21 @@ test('serving.challenger: shadow by default; split serves a share strictly betwe
 
 test('serving.max_model_failures: a whole number ≥ 1 of failed rows before a model is demoted, 100 by default', () => {
   const yaml = readFileSync(FRAUD, 'utf8');
-  assert.deepEqual(parsePipelineSpec(yaml, FRAUD).serving, { maxModelFailures: 100, challenger: { mode: 'shadow', share: 0.1 } });
+  assert.deepEqual(parsePipelineSpec(yaml, FRAUD).serving, { maxModelFailures: 100, challenger: { mode: 'shadow', share: 0.1 }, explainTopK: 0 });
   const withServing = (v: string) => `${yaml.trimEnd()}\nserving:\n  max_model_failures: ${v}\n`;
   assert.equal(parsePipelineSpec(withServing('5'), FRAUD).serving?.maxModelFailures, 5);
   for (const bad of ['0', '-1', '2.5', 'many']) {
     assert.throws(() => parsePipelineSpec(withServing(bad), FRAUD), (e: Error) => e.message.includes('serving.max_model_failures'), bad);
   }
   assert.throws(() => parsePipelineSpec(`${yaml.trimEnd()}\nserving:\n  max_failures: 5\n`, FRAUD), (e: Error) => e.message.includes('serving'));
+});
+
+test('serving.explain_top_k: a whole number ≥ 0 of contributions on every prediction record, 0 (none) by default', () => {
+  const yaml = readFileSync(FRAUD, 'utf8');
+  assert.equal(parsePipelineSpec(yaml, FRAUD).serving?.explainTopK, 0);
+  const withTopK = (v: string) => `${yaml.trimEnd()}\nserving:\n  explain_top_k: ${v}\n`;
+  assert.equal(parsePipelineSpec(withTopK('3'), FRAUD).serving?.explainTopK, 3);
+  for (const bad of ['-1', '2.5', 'all']) {
+    assert.throws(() => parsePipelineSpec(withTopK(bad), FRAUD), (e: Error) => e.message.includes('serving.explain_top_k'), bad);
+  }
 });

@@ -249,6 +249,8 @@ const specSchema = z.object({
       mode: z.enum(CHALLENGER_MODES).default('shadow'),
       share: z.number().gt(0).lt(1).default(DEFAULT_CHALLENGER_SHARE),
     }).strict().prefault({}),
+    // Top contributions (by |value|) on every prediction record; 0: none (explaining costs CPU per row).
+    explain_top_k: z.number().int().min(0).max(1000).default(0),
   }).strict().prefault({}),
   monitoring: z.object({
     window: duration.default('5m'),
@@ -418,6 +420,8 @@ export interface ServingSpec {
    * served); `split` serves the events of `share` of the entities (a stable hash of the entity key) by the challenger.
    */
   challenger: { mode: ChallengerMode; share: number };
+  /** Contributions (largest |value| first) each prediction record carries; 0: none. The loader always sets it. */
+  explainTopK?: number;
 }
 
 export interface MonitoringSpec {
@@ -558,7 +562,7 @@ export function parsePipelineSpec(text: string, fileName: string): PipelineSpec 
       scheduleMs: raw.training.schedule === null ? null : parseDuration(raw.training.schedule)!,
       segmentBy: raw.training.segment_by ?? null,
     },
-    serving: { maxModelFailures: raw.serving.max_model_failures, challenger: { mode: raw.serving.challenger.mode, share: raw.serving.challenger.share } },
+    serving: { maxModelFailures: raw.serving.max_model_failures, challenger: { mode: raw.serving.challenger.mode, share: raw.serving.challenger.share }, explainTopK: raw.serving.explain_top_k },
     monitoring: {
       window: raw.monitoring.window,
       windowMs: parseDuration(raw.monitoring.window)!,

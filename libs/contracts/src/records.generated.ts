@@ -168,9 +168,18 @@ export interface PredictionRecord {
   predicted_at: number;
   /** True when the serving model failed on this event (threw, or scored outside [0, 1]) and the last good champion scored it instead; model_name and model_version name the model that scored. */
   fallback: boolean;
+  /** With the pipeline's serving.explain_top_k > 0: the scoring model's largest per-feature contributions by absolute value, largest first (exact TreeSHAP for gradient-boosted trees, coefficient × standardized value for logistic regression); empty otherwise and for models trained elsewhere. */
+  contributions: FeatureContributionRecord[];
 }
 
 /** The symbols of ModelRole, in schema order. */
 export const MODEL_ROLE_SYMBOLS = ['champion', 'challenger'] as const;
 /** Avro `dev.streamloop.ModelRole` (in schemas/prediction.avsc). */
 export type ModelRole = (typeof MODEL_ROLE_SYMBOLS)[number];
+
+/** Avro `dev.streamloop.FeatureContribution` (in schemas/prediction.avsc). */
+export interface FeatureContributionRecord {
+  feature: string;
+  /** Contribution to the margin (log-odds of the positive class). */
+  value: number;
+}

@@ -3,6 +3,7 @@ import { PlatformError } from '@streamloop/errors';
 import { OwnedFeatureState } from '@streamloop/features';
 import { PipelineRegistry } from '@streamloop/runtime';
 import { NotReadyError } from '@streamloop/stream';
+import { explainPrediction, type PredictionExplanation } from './explanations';
 import { ModelStore, type ServingModel } from './model-store';
 
 /** No champion has been published for the pipeline yet: streaming waits for one, REST predict answers 503. */
@@ -20,6 +21,8 @@ export interface PredictResult {
   label: number;
   threshold: number;
   features: Record<string, number>;
+  /** With `"explain": true`: the score's per-feature contributions, or why the model has none. */
+  explanation?: PredictionExplanation;
 }
 
 /**
@@ -36,7 +39,8 @@ export class InferenceService {
   ) {}
 
   /** REST predict: a ready feature vector, or an event whose features are computed without changing any state. */
-  async predict(pipeline: string, body: { features?: Record<string, unknown>; event?: Record<string, unknown> }): Promise<PredictResult> {
+  async predict(pipeline: string, body: { features?: Record<string, unknown>; event?: Record<string, unknown>; explain?: unknown }): Promise<PredictResult> {
+    if (body.explain !== undefined && typeof body.explain !== 'boolean') throw new BadPredictRequestError(`explain: expected true or false, got ${JSON.stringify(body.explain)}`);
     const ctx = this.pipelines.pipeline(pipeline);
     const model = this.models.get(pipeline);
     if (!model) throw new NoModelYetError(`pipeline ${pipeline} has no champion model yet`);
@@ -53,7 +57,9 @@ export class InferenceService {
     else throw new BadPredictRequestError('expected a body with "event" (the event\'s fields) or "features" (name → number)');
     const [score] = await this.score(model, [features]);
     const m = model.record;
-    return { pipeline: ctx.spec.pipeline, model_name: m.model_name, model_version: m.model_version, score, label: score >= m.threshold ? 1 : 0, threshold: m.threshold, features };
+    const result: PredictResult = { pipeline: ctx.spec.pipeline, model_name: m.model_name, model_version: m.model_version, score, label: score >= m.threshold ? 1 : 0, threshold: m.threshold, features };
+    if (body.explain === true) result.explanation = explainPrediction(model, features);
+    return result;
   }
 
   async score(model: ServingModel, rows: Array<Record<string, number>>): Promise<number[]> {

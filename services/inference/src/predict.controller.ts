@@ -13,7 +13,7 @@ export class PredictController {
     if (body === null || typeof body !== 'object' || Array.isArray(body)) {
       throw new BadPredictRequestError('expected a JSON object with "event" or "features"');
     }
-    return this.inference.predict(pipeline, body as { features?: Record<string, unknown>; event?: Record<string, unknown> });
+    return this.inference.predict(pipeline, body as { features?: Record<string, unknown>; event?: Record<string, unknown>; explain?: unknown });
   }
 
   @Get('model')
