@@ -48,6 +48,10 @@ export const ERROR_CODES = {
   },
   CLICKHOUSE_UNAVAILABLE: { status: 503, retriable: true, meaning: 'ClickHouse is unreachable or failed in a way a retry can fix (timeouts, too many parts, memory)' },
   UPSTREAM_UNAVAILABLE: { status: 503, retriable: true, meaning: 'a network failure reaching a dependency (ECONNREFUSED, ECONNRESET, ETIMEDOUT, …)' },
+  OWNER_UNAVAILABLE: {
+    status: 503, retriable: true,
+    meaning: "REST predict of an event whose entities' feature state no reachable instance holds: no owner (no feature stage runs, or a rebalance), an owner without an address, an owner that did not answer, or state split across instances; details.reason names which",
+  },
 } as const satisfies Record<string, { status: number; retriable: boolean; meaning: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
