@@ -100,6 +100,7 @@ export function ownersFromDescription(description: GroupDescription, topic: stri
  */
 export class GroupDirectory {
   private admin: Promise<Admin> | undefined;
+  private client: Admin | undefined;
   private readonly cache = new Map<string, { at: number; owners: Promise<GroupOwners> }>();
 
   constructor(private readonly kafka: Kafka, private readonly options: { ttlMs?: number; timeoutMs?: number } = {}) {}
@@ -124,10 +125,12 @@ export class GroupDirectory {
   }
 
   async close(): Promise<void> {
-    const admin = this.admin;
+    const client = this.client;
     this.admin = undefined;
+    this.client = undefined;
     this.cache.clear();
-    if (admin) await (await admin.catch(() => undefined))?.disconnect().catch(() => undefined);
+    // Not waiting for a connect still under way (a broker that is away): disconnecting ends it.
+    await client?.disconnect().catch(() => undefined);
   }
 
   private async describe(groupId: string, topic: string): Promise<GroupOwners> {
@@ -152,6 +155,7 @@ export class GroupDirectory {
   private connect(): Promise<Admin> {
     if (!this.admin) {
       const admin = this.kafka.admin({ retry: { retries: 1, initialRetryTime: 100 } });
+      this.client = admin;
       this.admin = admin.connect().then(() => admin);
       this.admin.catch(() => { this.admin = undefined; });
     }
