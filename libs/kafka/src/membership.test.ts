@@ -22,13 +22,13 @@ const cluster = (partitions: number) => ({
 const logger = {} as Logger;
 
 test('the advertising assignor sends the address read at each join, and assigns as kafkajs\' round robin', async () => {
-  let url: string | undefined;
-  const assigner = advertisingAssigner(() => url)({ cluster: cluster(3), groupId: 'g', logger });
+  const address: { url?: string } = {};
+  const assigner = advertisingAssigner(() => address.url)({ cluster: cluster(3), groupId: 'g', logger });
   assert.equal(assigner.name, ADVERTISING_ASSIGNER);
   const before = AssignerProtocol.MemberMetadata.decode(assigner.protocol({ topics: ['t'] }).metadata)!;
   assert.deepEqual(before.topics, ['t']);
   assert.equal(decodeAdvertisement(before.userData), undefined, 'nothing advertised before the address is known');
-  url = 'http://a:1';
+  address.url = 'http://a:1';
   const protocol = assigner.protocol({ topics: ['t'] });
   assert.equal(protocol.name, ADVERTISING_ASSIGNER);
   assert.equal(decodeAdvertisement(AssignerProtocol.MemberMetadata.decode(protocol.metadata)!.userData), 'http://a:1');
@@ -38,7 +38,7 @@ test('the advertising assignor sends the address read at each join, and assigns 
   const byMember = Object.fromEntries(assignment.map((a) => [a.memberId, AssignerProtocol.MemberAssignment.decode(a.memberAssignment)!.assignment]));
   assert.deepEqual(byMember, { 'm-a': { t: [0, 2] }, 'm-b': { t: [1] } });
   // Old members (kafkajs' round robin only) can still join a group of new ones: the plain protocol comes second.
-  assert.deepEqual(advertisingAssigners(() => url).map((f) => f({ cluster: cluster(1), groupId: 'g', logger }).name), [ADVERTISING_ASSIGNER, 'RoundRobinAssigner']);
+  assert.deepEqual(advertisingAssigners(() => address.url).map((f) => f({ cluster: cluster(1), groupId: 'g', logger }).name), [ADVERTISING_ASSIGNER, 'RoundRobinAssigner']);
 });
 
 function member(memberId: string, url: string | undefined, partitions: number[], clientHost = '/10.0.0.1'): GroupDescription['members'][number] {
