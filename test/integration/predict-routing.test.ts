@@ -3,7 +3,8 @@
 // both hold entity state; then REST predict of events owned by each instance, sent to both, must be answered from the
 // owner's state (forwarded, with a header naming the owner), the same answer the owner gives directly, and the feature
 // vector the stream computes for that event; an event whose card and merchant state live on different instances, and
-// an event whose owner was killed (before the rebalance moves its partitions), get 503 OWNER_UNAVAILABLE naming why.
+// an event whose owner was killed (before the rebalance moves its partitions), get 503 OWNER_UNAVAILABLE naming why;
+// after the rebalance the survivor answers for them from the state it restored.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { featureStageTopics, loadPipelineSpec } from '@streamloop/config';
@@ -154,6 +155,23 @@ test('REST predict is answered from the state of the instance that owns the enti
     // A's own entities are still answered.
     const still = await predict(a.api, name, probes[0]);
     assert.equal(still.status, 200, JSON.stringify(still.body));
+
+    // Once the session times out, A owns every partition; it answers for B's entities as soon as it has rebuilt their
+    // state from the changelog (with the partitions' next records), with their history.
+    await eventually(async () => {
+      const maps = await Promise.all(stages.map((s) => directory.owners(s.groupId, s.topic)));
+      return maps.every((m) => m.state === 'Stable' && m.owners.size === spec.events.partitions && [...m.owners.values()].every((o) => o.url === a.api)) ? true : undefined;
+    }, `A owning every partition after B's session expired\n${why()}`, 60_000);
+    const next = probe(3, onB.card, onB.merchant);
+    const nextMessage = { key: onB.card, value: await stack.serde.encode(`${ctx.topics.events}-value`, ctx.eventType, next) };
+    await producer.send({ topic: ctx.topics.events, acks: -1, messages: [nextMessage] });
+    const moved = await eventually(async () => {
+      const answer = await predict(a.api, name, probe(4, onB.card, onB.merchant));
+      if (answer.status === 503) assert.equal(answer.body.error?.details?.reason, 'state_not_ready', JSON.stringify(answer.body));
+      return answer.status === 200 ? answer : undefined;
+    }, `A answering for B's former entities\n${why()}`, 60_000);
+    assert.equal(moved.answeredBy, a.api);
+    assert.ok((moved.body.features!.card_txn_count_24h ?? 0) > (answers[1].body.features!.card_txn_count_24h ?? 0), `the card's history restored and grown: ${JSON.stringify(moved.body.features)}`);
   } finally {
     await directory.close();
     await producer.disconnect();
