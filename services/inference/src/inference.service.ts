@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PlatformError } from '@streamloop/errors';
 import { OwnedFeatureState } from '@streamloop/features';
-import { PipelineRegistry } from '@streamloop/runtime';
+import { PipelineRegistry, PredictRouter, type PredictRouting } from '@streamloop/runtime';
 import { NotReadyError } from '@streamloop/stream';
 import { explainPrediction, type PredictionExplanation } from './explanations';
 import { ModelStore, type ServingModel } from './model-store';
@@ -36,10 +36,13 @@ export class InferenceService {
   constructor(
     @Inject(PipelineRegistry) private readonly pipelines: PipelineRegistry,
     @Inject(OwnedFeatureState) private readonly featureState: OwnedFeatureState,
+    @Inject(PredictRouter) private readonly router: PredictRouter,
   ) {}
 
   /** REST predict: a ready feature vector, or an event whose features are computed without changing any state. */
-  async predict(pipeline: string, body: { features?: Record<string, unknown>; event?: Record<string, unknown>; explain?: unknown }): Promise<PredictResult> {
+  async predict(
+    pipeline: string, body: { features?: Record<string, unknown>; event?: Record<string, unknown>; explain?: unknown }, routing: PredictRouting = {},
+  ): Promise<PredictResult> {
     if (body.explain !== undefined && typeof body.explain !== 'boolean') throw new BadPredictRequestError(`explain: expected true or false, got ${JSON.stringify(body.explain)}`);
     const ctx = this.pipelines.pipeline(pipeline);
     const model = this.models.get(pipeline);
@@ -47,10 +50,9 @@ export class InferenceService {
     let features: Record<string, number>;
     if (body.event) {
       const view = this.featureState.peek(ctx.spec, body.event);
-      // Features computed without an entity's history would score a different event than the stream does.
-      if (!view.stateOwned) {
-        throw new PlatformError('NOT_OWNER', `pipeline ${pipeline}: this process does not own the feature state of the event's entities (its feature stages run elsewhere, or their partitions are assigned to another process); send the request to that process, or send "features"`);
-      }
+      // Features computed without an entity's history would score a different event than the stream does: the instance
+      // that owns the state answers (forwarded), or OWNER_UNAVAILABLE says why no one can.
+      if (!view.stateOwned) return this.router.answerElsewhere(ctx, body.event, body, routing) as Promise<PredictResult>;
       features = view.values;
     }
     else if (body.features) features = numericFeatures(body.features, model.record.feature_names);
