@@ -11,7 +11,7 @@ const HOUR = 3_600_000;
 function alert(over: Partial<AlertRecord>): AlertRecord {
   return {
     alert_id: 'a', pipeline: 'p', kind: 'feature_drift', feature: 'amount', statistic: 'psi', value: 0.4, threshold: 0.2,
-    window_start: 0, window_end: 1, model_name: 'm', model_version: 1, created_at: 10 * HOUR, ...over,
+    window_start: 0, window_end: 1, model_name: 'm', model_version: 1, model_role: 'champion', created_at: 10 * HOUR, ...over,
   };
 }
 
@@ -36,8 +36,9 @@ test("the gate remembers this pipeline's alerts, skips unreadable records and ot
     'unreadable',
     alert({ pipeline: 'q', feature: 'hour' }),
     alert({ kind: 'performance', feature: '__error__', statistic: 'adwin', value: 0.4, threshold: null, window_start: 5000 }),
+    alert({ kind: 'performance', feature: '__error__', statistic: 'adwin', value: 0.4, threshold: null, window_start: 7000, model_version: 2, model_role: 'challenger' }),
   ]), logger }, { pipeline: 'p', cooldownMs: 24 * HOUR });
-  assert.equal(gate.size, 2);
+  assert.equal(gate.size, 3);
   // The same condition within the cooldown, no worse: no second alert. 25 % worse: an alert.
   assert.equal(gate.observe(key, { crossed: true, value: 0.45, direction: 'above', at: 11 * HOUR }), false);
   assert.equal(gate.observe(key, { crossed: true, value: 0.6, direction: 'above', at: 11 * HOUR }), true);
@@ -47,6 +48,9 @@ test("the gate remembers this pipeline's alerts, skips unreadable records and ot
   const detection = { ...key, kind: 'performance' as const, feature: '__error__', statistic: 'adwin' };
   assert.equal(gate.observeDetection(detection, 5000), false);
   assert.equal(gate.observeDetection(detection, 6000), true);
+  // A challenger's detection is remembered under its own version and role.
+  assert.equal(gate.observeDetection({ ...detection, modelVersion: 2, modelRole: 'challenger' }, 7000), false);
+  assert.equal(gate.observeDetection({ ...detection, modelVersion: 2, modelRole: 'champion' }, 7000), true, 'the same version as champion is another stream');
 });
 
 test('an outage while decoding fails the restore (the next run retries it)', async () => {
