@@ -11,7 +11,7 @@ import type { ModelRegistryRecord } from '@streamloop/model-registry';
 import { createLogger } from '@streamloop/observability';
 import type { MonitoringDeps } from './deps';
 import { runDriftJob } from './drift-job';
-import { SCORE_FEATURE } from './drift-report';
+import { SCORE_FEATURE, type ModelPerformance } from './drift-report';
 import { ErrorStreamJob } from './error-stream-job';
 
 const HOUR = 3_600_000;
@@ -197,7 +197,7 @@ test('live performance and the error stream per model version and role: two cham
     const mine = rows.filter((r) => Number(r.model_version) === Number(version) && r.role === role);
     assert.deepEqual(mine.map((r) => r.metric), ['f1', 'log_loss', 'precision', 'recall', 'roc_auc'], key);
     assert.ok(mine.every((r) => Number(r.labelled_count) === e.y.length), `${key}: labelled_count ${mine.map((r) => r.labelled_count)} vs its own ${e.y.length}`);
-    const entry = report.performance_by_model.find((p) => `${p.model_name}/${p.model_version}/${p.role}` === key)!;
+    const entry: ModelPerformance = report.performance_by_model.find((p) => `${p.model_name}/${p.model_version}/${p.role}` === key)!;
     assert.equal(entry.labelled, e.y.length, key);
     assert.equal(figures.get(`${key} labelled`), e.y.length);
     const r = evaluateBinary(e.y, e.scores, 0.5);
