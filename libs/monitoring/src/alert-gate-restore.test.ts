@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { checkCompatibility, parseSchema } from '@streamloop/avro';
 import type { AlertRecord } from '@streamloop/contracts';
 import { PlatformError } from '@streamloop/errors';
 import { createLogger } from '@streamloop/observability';
@@ -55,4 +57,17 @@ test("the gate remembers this pipeline's alerts, skips unreadable records and ot
 
 test('an outage while decoding fails the restore (the next run retries it)', async () => {
   await assert.rejects(restoreAlertGate({ alerts: alertLog([alert({}), 'outage']), logger }, { pipeline: 'p', cooldownMs: HOUR }), /registry away/);
+});
+
+test('an alert written before model_role (the previous alert schema) reads as the champion\'s, and restores the key the champion\'s alerts use', async () => {
+  const current = JSON.parse(readFileSync(new URL('../../../schemas/alert.avsc', import.meta.url), 'utf8')) as { fields: Array<{ name: string }> };
+  const previous = { ...current, fields: current.fields.filter((f) => f.name !== 'model_role') };
+  assert.deepEqual(checkCompatibility(current, [previous], 'FULL'), { compatible: true, messages: [] }, 'old readers and new readers both read either');
+  const [reader, writer] = [parseSchema(current), parseSchema(previous)];
+  const { model_role: _, ...old } = alert({ kind: 'performance', feature: '__error__', statistic: 'adwin', threshold: null, window_start: 5000 });
+  const read = reader.fromBuffer(writer.toBuffer(old), reader.createResolver(writer)) as AlertRecord;
+  assert.equal(read.model_role, 'champion');
+  const gate = await restoreAlertGate({ alerts: alertLog([read]), logger }, { pipeline: 'p', cooldownMs: HOUR });
+  const detection = { ...key, kind: 'performance' as const, feature: '__error__', statistic: 'adwin', modelRole: 'champion' };
+  assert.equal(gate.observeDetection(detection, 5000), false, 'remembered across the upgrade');
 });
