@@ -54,11 +54,11 @@ export interface WindowPerformance {
 /** Float64 eps, sklearn's log-loss clip. */
 const LOG_LOSS_EPS = Number.EPSILON;
 
-function check(opts: PerformanceOptions | ModelPerformanceOptions): void {
-  if (!(Number.isSafeInteger(opts.windowMs) && opts.windowMs > 0)) throw new RangeError(`performanceOverTime: windowMs must be a positive integer, got ${opts.windowMs}`);
+function check(opts: PerformanceOptions | ModelPerformanceOptions, what: string): void {
+  if (!(Number.isSafeInteger(opts.windowMs) && opts.windowMs > 0)) throw new RangeError(`${what}: windowMs must be a positive integer, got ${opts.windowMs}`);
   if (!('threshold' in opts)) return;
   const threshold = opts.threshold ?? 0.5;
-  if (!Number.isFinite(threshold)) throw new RangeError(`performanceOverTime: threshold must be a finite number, got ${threshold}`);
+  if (!Number.isFinite(threshold)) throw new RangeError(`${what}: threshold must be a finite number, got ${threshold}`);
 }
 
 /**
@@ -68,13 +68,13 @@ function check(opts: PerformanceOptions | ModelPerformanceOptions): void {
  * Predictions with a NaN score are left out of the metrics (counted in `predictions` only).
  */
 export function performanceQuery(opts: PerformanceOptions): RenderedQuery {
-  check(opts);
+  check(opts, 'performanceOverTime');
   return renderPerformance(opts, false);
 }
 
 /** The same, per model version and role (rows also mname, mver, mrole); the predicted class is the stored one. */
 export function performanceByModelQuery(opts: ModelPerformanceOptions): RenderedQuery {
-  check(opts);
+  check(opts, 'performanceByModel');
   return renderPerformance(opts, true);
 }
 
