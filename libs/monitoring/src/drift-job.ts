@@ -30,9 +30,10 @@ export interface DriftJobInput {
  * One run of the drift job for a pipeline, computed inside ClickHouse (@streamloop/drift-sql): per feature PSI,
  * KS, Jensen–Shannon and Wasserstein-1 between the champion's reference sample and the latest event-time window;
  * the champion's score drift and the true labels' drift against the window before; live performance from the
- * labels that have arrived so far; the error stream's change detectors. Writes drift_metrics and
- * performance_metrics rows, alerts through the gate (a persisting condition once, again when worse or after the
- * cooldown). Only per-feature summaries come back to Node. Undefined while the features table has no row.
+ * labels that have arrived so far, per model version and role, each model on its own predictions; the error streams'
+ * change detectors, one stream per model version and role. Writes drift_metrics and performance_metrics rows,
+ * alerts through the gate (a persisting condition once, again when worse or after the cooldown). Only per-feature
+ * summaries come back to Node. Undefined while the features table has no row.
  */
 export async function runDriftJob(deps: MonitoringDeps, input: DriftJobInput): Promise<DriftReport | undefined> {
   const { pipeline, monitoring, model } = input;

@@ -32,7 +32,7 @@ export class MonitoringService implements OnApplicationBootstrap, OnModuleDestro
   private readonly lastReports = new Map<string, DriftReport>();
   private readonly driftQueues = new Map<string, SerialQueue>();
   private readonly sinks = new Map<string, Promise<PartitionSink<Record<string, unknown>>>>();
-  /** Per pipeline: the champion's error stream, kept between drift runs. */
+  /** Per pipeline: its error streams (one per model version and role), kept between drift runs. */
   private readonly errorStreams = new Map<string, ErrorStreamJob>();
   /** Per pipeline: the per-model series its last drift run set (a model not measured any more loses its series). */
   private readonly modelSeries = new Map<string, ModelMetricLabels[]>();
