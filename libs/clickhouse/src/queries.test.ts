@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { insertRows } from './insert';
 import { migrate } from './migrate';
-import { countLabelledFeatures, countRows, latestEventTime, latestFeatureValues, loadLabelledPredictions, loadTrainingDataset, queryRows } from './queries';
+import { countLabelledFeatures, countRows, latestEventTime, latestFeatureValues, loadLabelledPredictions, loadTrainingDataset, queryRows, type LabelledPrediction } from './queries';
 import { TABLES, type FeatureRow, type LabelRow, type PredictionRow } from './schema';
 import { decodeFloat } from './serialize';
 import { openTestClickHouse, type TestClickHouse } from './test-support';
@@ -120,6 +120,22 @@ test('labelled predictions: the champion score per event joined with the latest 
   const challenger = await loadLabelledPredictions(ch.client, { pipeline: p, from: 0, to: Date.UTC(2100, 0), role: 'challenger' });
   assert.deepEqual(challenger.map((r) => r.score), [0.7]);
   assert.equal(await countRows(ch.client, 'predictions', p), 4);
+  assert.deepEqual(rows.map((r) => r.role), ['champion', 'champion']);
+
+  // Per model: each model's own latest prediction of each labelled event. Version 1 predicted ev0 and ev1 before
+  // version 2 (as a champion, then re-scored ev1); the challenger predicted ev1.
+  await insertRows(ch.client, TABLES.predictions, [
+    { ...prediction(0, 'champion', 0.4), model_version: 1, predicted_at: T0 - 10 },
+    { ...prediction(1, 'champion', 0.3), model_version: 1, predicted_at: T0 - 10 },
+    { ...prediction(1, 'champion', 0.8), model_version: 1, predicted_at: T0 - 5 },
+  ]);
+  const key = (r: LabelledPrediction) => `${r.event_id} ${r.model_name}/${r.model_version}/${r.role} ${r.score}`;
+  const all = await loadLabelledPredictions(ch.client, { pipeline: p, from: 0, to: Date.UTC(2100, 0), byModel: true });
+  assert.deepEqual(all.map(key), ['ev0 m/1/champion 0.4', 'ev0 m/2/champion 0.9', 'ev1 m/1/champion 0.8', 'ev1 m/2/challenger 0.7', 'ev1 m/2/champion 0.2']);
+  const champions = await loadLabelledPredictions(ch.client, { pipeline: p, from: 0, to: Date.UTC(2100, 0), byModel: true, role: 'champion', modelVersion: 1 });
+  assert.deepEqual(champions.map(key), ['ev0 m/1/champion 0.4', 'ev1 m/1/champion 0.8']);
+  // Without byModel the latest champion prediction of each event, whichever version made it, as before.
+  assert.deepEqual((await loadLabelledPredictions(ch.client, { pipeline: p, from: 0, to: Date.UTC(2100, 0) })).map(key), ['ev0 m/2/champion 0.9', 'ev1 m/2/champion 0.2']);
 });
 
 test('every contract table accepts a typical row', async () => {
@@ -129,8 +145,8 @@ test('every contract table accepts a typical row', async () => {
     { pipeline: 'all', stage: 'ingestion', source_topic: 't', source_partition: 1, source_offset: 2n ** 40n, error_class: 'SchemaError', error_message: 'bad', original_value: 'AAE=', failed_at: t },
     { pipeline: 'all', stage: 'ingestion', source_topic: '', source_partition: null, source_offset: null, error_class: 'HttpError', error_message: 'bad', original_value: 'AAI=', failed_at: t },
   ]);
-  await insertRows(ch.client, TABLES.drift_metrics, [{ pipeline: 'all', window_start: t, window_end: t + 1, feature: 'amount', statistic: 'psi', value: 0.3, threshold: 0.2, drifted: 1, model_name: 'm', model_version: 1, computed_at: t }]);
-  await insertRows(ch.client, TABLES.performance_metrics, [{ pipeline: 'all', window_start: t, window_end: t + 1, model_name: 'm', model_version: 1, metric: 'roc_auc', value: 0.9, labelled_count: 10, computed_at: t }]);
+  await insertRows(ch.client, TABLES.drift_metrics, [{ pipeline: 'all', window_start: t, window_end: t + 1, feature: 'amount', statistic: 'psi', value: 0.3, threshold: 0.2, drifted: 1, model_name: 'm', model_version: 1, role: 'champion', computed_at: t }]);
+  await insertRows(ch.client, TABLES.performance_metrics, [{ pipeline: 'all', window_start: t, window_end: t + 1, model_name: 'm', model_version: 1, role: 'challenger', metric: 'roc_auc', value: 0.9, labelled_count: 10, computed_at: t }]);
   await insertRows(ch.client, TABLES.models, [{
     pipeline: 'all', model_name: 'm', model_version: 1, algorithm: 'gbdt', stage: 'champion', created_at: t, feature_names: ['amount'],
     feature_spec_version: 'v1', threshold: 0.5, onnx_sha256: 'ab', metrics: { auc: 0.9 }, params: { depth: '3' },

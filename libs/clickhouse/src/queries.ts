@@ -60,8 +60,8 @@ const COUNT_EXPRESSIONS: Record<TableName, string> = {
   predictions: 'uniqExact(event_id, model_name, model_version, role)',
   labels: 'uniqExact(event_id)',
   dlq: 'uniqExact(stage, failed_at, source_topic, ifNull(source_partition, -1), ifNull(source_offset, -1), cityHash64(original_value))',
-  drift_metrics: 'uniqExact(window_start, window_end, feature, statistic, model_name, model_version)',
-  performance_metrics: 'uniqExact(window_start, window_end, model_name, model_version, metric)',
+  drift_metrics: 'uniqExact(window_start, window_end, feature, statistic, model_name, model_version, role)',
+  performance_metrics: 'uniqExact(window_start, window_end, model_name, model_version, role, metric)',
   models: 'uniqExact(model_name, model_version)',
   model_events: 'uniqExact(registry_offset)',
   experiments: 'uniqExact(experiment_id, run_id)',
@@ -209,21 +209,41 @@ export interface LabelledPrediction {
   predicted_label: number;
   model_name: string;
   model_version: number;
+  /** The role the model predicted it in. */
+  role: ModelRole;
+}
+
+export interface LabelledPredictionsOptions extends Scope {
+  pipeline: string;
+  /** Event-time range in epoch ms: from <= event_time < to. */
+  from: number;
+  to: number;
+  /** Default 'champion'; with byModel, every role unless given. */
+  role?: ModelRole;
+  modelName?: string;
+  modelVersion?: number;
+  /**
+   * One row per labelled event and model (name, version, role) that predicted it, its latest prediction, instead
+   * of one per labelled event (the latest prediction of the role, whichever model made it): each model's own stream.
+   */
+  byModel?: boolean;
 }
 
 /**
  * Predictions of one role (default champion) joined with the latest labels: one row per labelled event (its
- * latest prediction), from <= event_time < to (epoch ms), ordered by event_time then event_id.
+ * latest prediction), or per labelled event and model with `byModel`, from <= event_time < to (epoch ms), ordered
+ * by event_time then event_id (then model name, version and role).
  */
-export async function loadLabelledPredictions(
-  client: ClickHouseClient,
-  opts: Scope & { pipeline: string; from: number; to: number; role?: ModelRole; modelName?: string; modelVersion?: number },
-): Promise<LabelledPrediction[]> {
+export async function loadLabelledPredictions(client: ClickHouseClient, opts: LabelledPredictionsOptions): Promise<LabelledPrediction[]> {
   const params: Record<string, unknown> = {
-    pipeline: opts.pipeline, role: opts.role ?? 'champion',
+    pipeline: opts.pipeline,
     from: ms(opts.from, 'loadLabelledPredictions from'), to: ms(opts.to, 'loadLabelledPredictions to'),
   };
   let model = '';
+  if (!opts.byModel || opts.role !== undefined) {
+    model += ' AND role = {role:String}';
+    params.role = opts.role ?? 'champion';
+  }
   if (opts.modelName !== undefined) {
     model += ' AND model_name = {model:String}';
     params.model = opts.modelName;
@@ -232,25 +252,29 @@ export async function loadLabelledPredictions(
     model += ' AND model_version = {version:UInt32}';
     params.version = opts.modelVersion;
   }
-  const rows = await queryRows<{ event_id: string; event_time: number; sc: unknown; plab: number; lab: number; mname: string; mver: number }>(
+  // Per model, the model is part of the key; otherwise the latest prediction's model names it.
+  const [keys, modelColumns] = opts.byModel
+    ? [', model_name, model_version, role', 'model_name AS mname, model_version AS mver, toString(role) AS mrole']
+    : ['', 'argMax(model_name, predicted_at) AS mname, argMax(model_version, predicted_at) AS mver, toString(argMax(role, predicted_at)) AS mrole'];
+  const rows = await queryRows<{ event_id: string; event_time: number; sc: unknown; plab: number; lab: number; mname: string; mver: number; mrole: ModelRole }>(
     client,
     `SELECT p.event_id AS event_id, toUnixTimestamp64Milli(p.ev_time) AS event_time, p.sc AS sc, p.plab AS plab, l.lab AS lab,
-            p.mname AS mname, p.mver AS mver
+            p.mname AS mname, p.mver AS mver, p.mrole AS mrole
      FROM (
        SELECT event_id, argMax(event_time, predicted_at) AS ev_time, argMax(score, predicted_at) AS sc,
-              argMax(label, predicted_at) AS plab, argMax(model_name, predicted_at) AS mname, argMax(model_version, predicted_at) AS mver
+              argMax(label, predicted_at) AS plab, ${modelColumns}
        FROM ${t(TABLES.predictions, opts)}
-       WHERE pipeline = {pipeline:String} AND role = {role:String}
+       WHERE pipeline = {pipeline:String}
          AND event_time >= ${fromMs('from')} AND event_time < ${fromMs('to')}${model}
-       GROUP BY event_id
+       GROUP BY event_id${keys}
      ) AS p
      INNER JOIN (${latestLabels(opts)}) AS l ON p.event_id = l.event_id
-     ORDER BY event_time, event_id`,
+     ORDER BY event_time, event_id, mname, mver, mrole`,
     params,
     { settings: FLOAT_SETTINGS },
   );
   return rows.map((r) => ({
     event_id: r.event_id, event_time: Number(r.event_time), score: decodeFloat(r.sc), label: Number(r.lab),
-    predicted_label: Number(r.plab), model_name: r.mname, model_version: Number(r.mver),
+    predicted_label: Number(r.plab), model_name: r.mname, model_version: Number(r.mver), role: r.mrole,
   }));
 }

@@ -48,6 +48,14 @@ export const DEDUP_WINDOW = 10_000;
 const TIME = "DateTime64(3, 'UTC')";
 /** The registry's stages (schemas/model-registry.avsc), in the order they were added: Enum8 values never change. */
 export const MODEL_STAGE_ENUM = "Enum8('candidate' = 1, 'champion' = 2, 'archived' = 3, 'challenger' = 4, 'rejected' = 5)";
+/**
+ * A model's role when it predicted (schemas/prediction.avsc ModelRole; the predictions table's role has the same type).
+ * Without a DEFAULT, a row that omits it reads 'champion' (the first value).
+ */
+export const MODEL_ROLE_ENUM = "Enum8('champion' = 1, 'challenger' = 2)";
+/** Migration 7 adds these columns to tables made before it; the DDL of both paths shares the comments. */
+export const PERFORMANCE_ROLE_COMMENT = "role of the model when it made the predictions (champion, challenger); rows written before migration 7 read champion";
+export const DRIFT_ROLE_COMMENT = "role of the model named (champion for feature, score and label drift; the error stream's model's role for __error__); rows written before migration 7 read champion";
 const PIPELINE: ColumnDef = { name: 'pipeline', type: 'LowCardinality(String)', comment: 'pipeline name from the pipeline spec' };
 
 export const TABLE_DEFS: readonly TableDef[] = [
@@ -156,31 +164,35 @@ export const TABLE_DEFS: readonly TableDef[] = [
       { name: 'value', type: 'Float64', comment: 'statistic value' },
       { name: 'threshold', type: 'Float64', comment: 'alerting threshold' },
       { name: 'drifted', type: 'UInt8', comment: '1 when value exceeds threshold' },
-      { name: 'model_name', type: 'LowCardinality(String)', comment: 'model whose training data is the reference' },
+      { name: 'model_name', type: 'LowCardinality(String)', comment: 'model whose training data is the reference, or whose error stream (feature __error__) it is' },
       { name: 'model_version', type: 'UInt32', comment: 'model version' },
+      { name: 'role', type: MODEL_ROLE_ENUM, comment: DRIFT_ROLE_COMMENT },
       { name: 'computed_at', type: TIME, comment: 'when the statistic was computed' },
     ],
     version: 'computed_at',
     partitionBy: 'toDate(window_start)',
-    orderBy: ['pipeline', 'feature', 'statistic', 'window_start', 'window_end', 'model_name', 'model_version'],
+    // role last: added by migration 7, and ClickHouse only appends a newly added column to an existing sort key.
+    orderBy: ['pipeline', 'feature', 'statistic', 'window_start', 'window_end', 'model_name', 'model_version', 'role'],
   },
   {
     name: TABLES.performance_metrics,
-    comment: 'Live model quality against late labels, per time window and metric',
+    comment: 'Live model quality against late labels, per time window, model version and role, and metric: each model judged on its own predictions',
     columns: [
       PIPELINE,
       { name: 'window_start', type: TIME, comment: 'window start (inclusive)' },
       { name: 'window_end', type: TIME, comment: 'window end (exclusive)' },
-      { name: 'model_name', type: 'LowCardinality(String)', comment: 'model name' },
+      { name: 'model_name', type: 'LowCardinality(String)', comment: 'model that made the predictions' },
       { name: 'model_version', type: 'UInt32', comment: 'model version' },
+      { name: 'role', type: MODEL_ROLE_ENUM, comment: PERFORMANCE_ROLE_COMMENT },
       { name: 'metric', type: 'LowCardinality(String)', comment: 'metric (roc_auc, precision, ...)' },
       { name: 'value', type: 'Float64', comment: 'metric value' },
-      { name: 'labelled_count', type: 'UInt64', comment: 'labelled predictions in the window' },
+      { name: 'labelled_count', type: 'UInt64', comment: "this model's labelled predictions in the window (of this role)" },
       { name: 'computed_at', type: TIME, comment: 'when the metric was computed' },
     ],
     version: 'computed_at',
     partitionBy: 'toDate(window_start)',
-    orderBy: ['pipeline', 'model_name', 'model_version', 'metric', 'window_start', 'window_end'],
+    // role last: added by migration 7, and ClickHouse only appends a newly added column to an existing sort key.
+    orderBy: ['pipeline', 'model_name', 'model_version', 'metric', 'window_start', 'window_end', 'role'],
   },
   {
     name: TABLES.models,
@@ -265,7 +277,8 @@ export function qualify(table: string, database?: string): string {
   return database ? `${quoteIdent(database, 'database name')}.${quoteIdent(table, 'table name')}` : quoteIdent(table, 'table name');
 }
 
-function sqlString(s: string): string {
+/** A ClickHouse string literal. */
+export function sqlString(s: string): string {
   return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
@@ -368,6 +381,7 @@ export interface DriftMetricRow {
   drifted: number;
   model_name: string;
   model_version: number;
+  role: ModelRole;
   computed_at: TimeValue;
 }
 
@@ -377,6 +391,7 @@ export interface PerformanceMetricRow {
   window_end: TimeValue;
   model_name: string;
   model_version: number;
+  role: ModelRole;
   metric: string;
   value: number;
   labelled_count: Int64Value;
