@@ -16,8 +16,8 @@ export { encodeRow, encodeFloat, decodeFloat, formatDateTime64, RowValidationErr
 export { insertRows, encodeRows, InsertError, isClickHouseServerError, isPermanentError, type InsertOptions } from './insert';
 export { BatchedWriter, type BatchedWriterOptions, type SourceRange } from './writer';
 export {
-  queryRows, countRows, countLabelledFeatures, latestEventTime, loadTrainingDataset, latestFeatureValues, loadLabelledPredictions,
-  type QueryRowsOptions, type TrainingRow, type TrainingDatasetOptions, type FeatureWindowOptions, type LabelledPrediction, type LabelledPredictionsOptions,
+  queryRows, countRows, countLabelledFeatures, latestEventTime, loadTrainingDataset, latestFeatureValues, loadLabelledPredictions, loadPairedOutcomes,
+  type PairedOutcome, type PairedOutcomesOptions, type QueryRowsOptions, type TrainingRow, type TrainingDatasetOptions, type FeatureWindowOptions, type LabelledPrediction, type LabelledPredictionsOptions,
 } from './queries';
 export {
   FEATURES_SINK, PREDICTIONS_SINK, SHADOW_PREDICTIONS_SINK, LABELS_SINK, DLQ_SINK, MODELS_SINK, MODEL_EVENTS_SINK, PLATFORM_RECORD_SINKS, eventsSink, labelsSink,

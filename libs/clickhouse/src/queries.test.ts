@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { insertRows } from './insert';
 import { migrate } from './migrate';
-import { countLabelledFeatures, countRows, latestEventTime, latestFeatureValues, loadLabelledPredictions, loadTrainingDataset, queryRows, type LabelledPrediction } from './queries';
+import { countLabelledFeatures, countRows, latestEventTime, latestFeatureValues, loadLabelledPredictions, loadPairedOutcomes, loadTrainingDataset, queryRows, type LabelledPrediction } from './queries';
 import { TABLES, type FeatureRow, type LabelRow, type PredictionRow } from './schema';
 import { decodeFloat } from './serialize';
 import { openTestClickHouse, type TestClickHouse } from './test-support';
@@ -164,4 +164,32 @@ test('every contract table accepts a typical row', async () => {
     insertRows(ch.client, TABLES.predictions, [{ pipeline: 'all', event_id: 'e', entity_key: 'k', event_time: t, model_name: 'm', model_version: 1, role: 'shadow', score: 1, label: 1, threshold: 0.5, latency_ms: 1, predicted_at: t }]),
     /predictions row 0 field role .*expected one of "champion", "challenger", got string "shadow"/,
   );
+});
+
+test('loadPairedOutcomes: labelled events the champion served and the challenger scored in shadow, earliest first, at most limit', async () => {
+  const p = 'paired';
+  const prediction = (id: number, model_version: number, role: 'champion' | 'challenger', score: number, shadow: boolean): PredictionRow => ({
+    pipeline: p, event_id: `e${id}`, entity_key: 'c', event_time: T0 + id * 1000, model_name: 'm', model_version, role, score,
+    label: score >= 0.5 ? 1 : 0, threshold: 0.5, latency_ms: 1, predicted_at: T0 + id * 1000 + 5, shadow,
+  });
+  const rows: PredictionRow[] = [];
+  for (let id = 0; id < 6; id++) {
+    rows.push(prediction(id, 1, 'champion', 0.1 * id, false));
+    // e2 has no challenger score; e4 was scored by another challenger version.
+    if (id !== 2) rows.push(prediction(id, id === 4 ? 3 : 2, 'challenger', 0.2 + 0.1 * id, true));
+  }
+  // A served challenger row (split mode) of v2 for e5 is not the champion's.
+  rows.push({ ...prediction(6, 2, 'challenger', 0.9, false) });
+  await insertRows(ch.client, TABLES.predictions, rows);
+  // e1 is unlabelled; e3 was relabelled (the latest label wins).
+  const labels: LabelRow[] = [0, 2, 3, 4, 5, 6].map((id) => ({ pipeline: p, event_id: `e${id}`, label: id % 2, label_time: T0 + 100_000 }));
+  labels.push({ pipeline: p, event_id: 'e3', label: 0, label_time: T0 + 200_000 });
+  await insertRows(ch.client, TABLES.labels, labels);
+  const args = { pipeline: p, champion: { model_name: 'm', model_version: 1 }, challenger: { model_name: 'm', model_version: 2 } };
+  const all = await loadPairedOutcomes(ch.client, { ...args, limit: 100 });
+  assert.deepEqual(all.map((o) => [o.event_id, o.label, o.champion_score, o.challenger_score]), [
+    ['e0', 0, 0, 0.2], ['e3', 0, 0.30000000000000004, 0.5], ['e5', 1, 0.5, 0.7],
+  ]);
+  assert.deepEqual((await loadPairedOutcomes(ch.client, { ...args, limit: 2 })).map((o) => o.event_id), ['e0', 'e3']);
+  await assert.rejects(loadPairedOutcomes(ch.client, { ...args, limit: 0 }), /limit must be a whole number > 0, got 0/);
 });

@@ -278,3 +278,52 @@ export async function loadLabelledPredictions(client: ClickHouseClient, opts: La
     predicted_label: Number(r.plab), model_name: r.mname, model_version: Number(r.mver), role: r.mrole,
   }));
 }
+
+/** One labelled event both models scored: the champion's served prediction and the challenger's. */
+export interface PairedOutcome {
+  event_id: string;
+  event_time: number;
+  label: number;
+  champion_score: number;
+  challenger_score: number;
+}
+
+export interface PairedOutcomesOptions extends Scope {
+  pipeline: string;
+  champion: { model_name: string; model_version: number };
+  challenger: { model_name: string; model_version: number };
+  /** At most this many events, the earliest by event time (the fixed horizon of an online comparison). */
+  limit: number;
+}
+
+/**
+ * The labelled events that the champion served (role champion, not shadow) and the challenger scored too (in shadow),
+ * each model's latest prediction of the event, with the event's latest label; the earliest `limit` by event time
+ * (then event id), so the same events are compared whenever it is asked once enough exist.
+ */
+export async function loadPairedOutcomes(client: ClickHouseClient, opts: PairedOutcomesOptions): Promise<PairedOutcome[]> {
+  if (!(Number.isInteger(opts.limit) && opts.limit > 0)) throw new RangeError(`loadPairedOutcomes: limit must be a whole number > 0, got ${opts.limit}`);
+  const scored = (role: 'champion' | 'challenger', prefix: string, served: string) =>
+    `SELECT event_id, argMax(event_time, predicted_at) AS ev_time, argMax(score, predicted_at) AS sc
+     FROM ${t(TABLES.predictions, opts)}
+     WHERE pipeline = {pipeline:String} AND role = '${role}' AND model_name = {${prefix}_name:String} AND model_version = {${prefix}_version:UInt32}${served}
+     GROUP BY event_id`;
+  const rows = await queryRows<{ event_id: string; event_time: number; lab: number; c: unknown; s: unknown }>(
+    client,
+    `SELECT c.event_id AS event_id, toUnixTimestamp64Milli(c.ev_time) AS event_time, l.lab AS lab, c.sc AS c, s.sc AS s
+     FROM (${scored('champion', 'champion', ' AND NOT shadow')}) AS c
+     INNER JOIN (${scored('challenger', 'challenger', '')}) AS s ON c.event_id = s.event_id
+     INNER JOIN (${latestLabels(opts)}) AS l ON c.event_id = l.event_id
+     ORDER BY event_time, event_id
+     LIMIT {limit:UInt32}`,
+    {
+      pipeline: opts.pipeline, limit: opts.limit,
+      champion_name: opts.champion.model_name, champion_version: opts.champion.model_version,
+      challenger_name: opts.challenger.model_name, challenger_version: opts.challenger.model_version,
+    },
+    { settings: FLOAT_SETTINGS },
+  );
+  return rows.map((r) => ({
+    event_id: r.event_id, event_time: Number(r.event_time), label: Number(r.lab), champion_score: decodeFloat(r.c), challenger_score: decodeFloat(r.s),
+  }));
+}

@@ -101,6 +101,19 @@ export const DEFAULT_DDM_DRIFT_THRESHOLD = 4;
  */
 export const DEFAULT_MAX_MODEL_FAILURES = 100;
 
+/**
+ * `promotion.alpha` by default: a retrained model replaces the champion only when it is better with one-sided
+ * significance 0.05 (DeLong on ROC AUC), so two equal models are promoted one time in twenty at most
+ * (libs/promotion's A/A simulation).
+ */
+export const DEFAULT_PROMOTION_ALPHA = 0.05;
+/**
+ * `promotion.online_labels` by default: after passing offline, a model scores in shadow until 1000 labelled live
+ * events both it and the champion scored, then the same tests on those events decide. With 1000 events and a few
+ * percent positives DeLong's standard error of the AUC difference is about 0.01–0.02.
+ */
+export const DEFAULT_ONLINE_LABELS = 1000;
+
 /** `serving.challenger.mode`: shadow (scores every event, serves none) or split (serves a share of the entities). */
 export const CHALLENGER_MODES = ['shadow', 'split'] as const;
 export type ChallengerMode = (typeof CHALLENGER_MODES)[number];
@@ -241,6 +254,11 @@ const specSchema = z.object({
     holdout_fraction: z.number().gt(0).lt(1).default(0.2),
     schedule: duration.nullable().default(null),
     segment_by: fieldName.optional(),
+  }).strict().prefault({}),
+  promotion: z.object({
+    alpha: z.number().gt(0).lt(0.5).default(DEFAULT_PROMOTION_ALPHA),
+    min_auc_gain: z.number().min(0).lt(1).default(0),
+    online_labels: z.number().int().min(0).max(10_000_000).default(DEFAULT_ONLINE_LABELS),
   }).strict().prefault({}),
   serving: z.object({
     max_model_failures: z.number().int().min(1).max(1_000_000_000).default(DEFAULT_MAX_MODEL_FAILURES),
@@ -411,6 +429,16 @@ export interface TrainingSpec {
   segmentBy?: string | null;
 }
 
+/** How a retrained model earns the champion's place (`promotion`): libs/promotion's rule, offline then online. */
+export interface PromotionSpec {
+  /** One-sided significance of the AUC test (and of the log-loss guard). */
+  alpha: number;
+  /** Smallest AUC gain worth a promotion. */
+  minAucGain: number;
+  /** Labelled live events the challenger must share with the champion before the online decision; 0: none (offline only). */
+  onlineLabels: number;
+}
+
 /** How inference treats a model that fails at serve time (`serving`). */
 export interface ServingSpec {
   /** Failed rows (a thrown call counts each of its rows) after which a model is demoted (stage rejected, by policy). */
@@ -498,6 +526,8 @@ export interface PipelineSpec {
   model: ModelSpec;
   training: TrainingSpec;
   /** The loader always sets it; absent (a hand-built spec): the defaults. */
+  /** Absent in hand-built specs: DEFAULT_PROMOTION_ALPHA, no minimum gain, DEFAULT_ONLINE_LABELS. The loader always sets it. */
+  promotion?: PromotionSpec;
   serving?: ServingSpec;
   monitoring: MonitoringSpec;
 }
@@ -562,6 +592,7 @@ export function parsePipelineSpec(text: string, fileName: string): PipelineSpec 
       scheduleMs: raw.training.schedule === null ? null : parseDuration(raw.training.schedule)!,
       segmentBy: raw.training.segment_by ?? null,
     },
+    promotion: { alpha: raw.promotion.alpha, minAucGain: raw.promotion.min_auc_gain, onlineLabels: raw.promotion.online_labels },
     serving: { maxModelFailures: raw.serving.max_model_failures, challenger: { mode: raw.serving.challenger.mode, share: raw.serving.challenger.share }, explainTopK: raw.serving.explain_top_k },
     monitoring: {
       window: raw.monitoring.window,
