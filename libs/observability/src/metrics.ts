@@ -27,6 +27,7 @@ export class StreamloopMetrics {
   readonly modelErrorRate: Gauge<'pipeline' | 'model' | 'version' | 'role'>;
   readonly rowsWritten: Counter<'table'>;
   readonly trainingRuns: Counter<'pipeline' | 'outcome'>;
+  readonly promotionDecisions: Counter<'pipeline' | 'phase' | 'outcome'>;
 
   constructor(defaultLabels: Record<string, string> = {}) {
     this.registry.setDefaultLabels(defaultLabels);
@@ -77,6 +78,11 @@ export class StreamloopMetrics {
     this.modelErrorRate = new Gauge({ name: 'streamloop_model_error_rate', help: "Recent error rate (last 500 settled labelled predictions) of a model version's error stream in its role", labelNames: model, registers: r });
     this.rowsWritten = new Counter({ name: 'streamloop_clickhouse_rows_written_total', help: 'Rows written to ClickHouse', labelNames: ['table'], registers: r });
     this.trainingRuns = new Counter({ name: 'streamloop_training_runs_total', help: 'Training runs by outcome', labelNames: ['pipeline', 'outcome'], registers: r });
+    this.promotionDecisions = new Counter({
+      name: 'streamloop_promotion_decisions_total',
+      help: 'Where retrained models went: phase offline (outcome: the stage published) or online (outcome: promote, reject)',
+      labelNames: ['pipeline', 'phase', 'outcome'], registers: r,
+    });
   }
 
   async exposition(): Promise<{ contentType: string; body: string }> {

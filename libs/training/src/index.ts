@@ -2,6 +2,8 @@ export {
   runTraining, hasFirstModel, referenceSample, NotEnoughDataError, REFERENCE_SAMPLE, PARITY_TOLERANCE,
   type TrainingDeps, type TrainingRequest, type TrainingResult, type SearchSummary, type ModelRegistryAccess, type JobLogger,
 } from './training-run';
+export { placeNewModel, promotionRuleOf, scoreWithRecord, type HeldOutWindow, type Placement } from './offline-promotion';
+export { reviewChallenger, type OnlineReview, type OnlineReviewDeps } from './online-promotion';
 export {
   checkExternalModel, externalModelRecord, publishExternalModel, BadExternalModelError,
   type ExternalModel, type ExternalModelRequest, type ExternalModelResult,
