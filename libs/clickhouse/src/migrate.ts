@@ -62,6 +62,11 @@ export const MIGRATIONS: readonly Migration[] = [
     name: "predictions.shadow: a challenger's shadow predictions, scored and never served",
     statements: (db) => [`ALTER TABLE ${qualify('predictions', db)} ADD COLUMN IF NOT EXISTS shadow Bool DEFAULT 0 COMMENT 'true for a shadow prediction of the challenger (read from P.predictions.shadow): scored, never served'`],
   },
+  {
+    version: 10,
+    name: 'retraining_decisions: every trigger of a training run and what training decided',
+    statements: (db) => [createTableSql(tableDef('retraining_decisions')!, db)],
+  },
 ];
 
 /**

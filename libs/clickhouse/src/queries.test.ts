@@ -81,6 +81,9 @@ test('training dataset: features joined with the latest label, deduplicated, ord
 
   const window = await loadTrainingDataset(ch.client, { pipeline: p, featureSpecVersion: 'v1', since: T0 + 1, until: T0 + 4 });
   assert.deepEqual(window.map((r) => r.event_id), ['ev1', 'ev3'], 'since inclusive, until exclusive');
+  const latest = await loadTrainingDataset(ch.client, { pipeline: p, featureSpecVersion: 'v1', lastRows: 2 });
+  assert.deepEqual(latest.map((r) => r.event_id), ['ev3', 'ev4'], 'the latest labelled events, in event-time order');
+  assert.equal(await countLabelledFeatures(ch.client, { pipeline: p, featureSpecVersion: 'v1', after: T0 + 1 }), 2, 'ev3 and ev4 are later than ev1');
 
   // Without a version: the most recently computed vector's version (v1 here).
   assert.equal((await loadTrainingDataset(ch.client, { pipeline: p })).length, 4);

@@ -65,6 +65,7 @@ const COUNT_EXPRESSIONS: Record<TableName, string> = {
   models: 'uniqExact(model_name, model_version)',
   model_events: 'uniqExact(registry_offset)',
   experiments: 'uniqExact(experiment_id, run_id)',
+  retraining_decisions: 'uniqExact(decided_at, trigger, alert_id, decision, reason)',
 };
 
 /** Distinct logical rows of one pipeline in a table (duplicates from retries count once). */
@@ -89,14 +90,20 @@ export async function latestEventTime(client: ClickHouseClient, table: 'events' 
 const latestLabels = (scope: Scope) =>
   `SELECT event_id, argMax(label, label_time) AS lab FROM ${t(TABLES.labels, scope)} WHERE pipeline = {pipeline:String} GROUP BY event_id`;
 
-/** Feature vectors of one spec version whose event has a label. */
-export async function countLabelledFeatures(client: ClickHouseClient, opts: Scope & { pipeline: string; featureSpecVersion: string }): Promise<number> {
+/** Feature vectors of one spec version whose event has a label; with `after`, only events later than it (epoch ms). */
+export async function countLabelledFeatures(client: ClickHouseClient, opts: Scope & { pipeline: string; featureSpecVersion: string; after?: number }): Promise<number> {
+  const params: Record<string, unknown> = { pipeline: opts.pipeline, version: opts.featureSpecVersion };
+  let after = '';
+  if (opts.after !== undefined) {
+    after = ` AND event_time > ${fromMs('after')}`;
+    params.after = ms(opts.after, 'countLabelledFeatures after');
+  }
   const [row] = await queryRows<{ n: number }>(
     client,
     `SELECT uniqExact(event_id) AS n FROM ${t(TABLES.features, opts)}
-     WHERE pipeline = {pipeline:String} AND feature_spec_version = {version:String}
+     WHERE pipeline = {pipeline:String} AND feature_spec_version = {version:String}${after}
        AND event_id IN (SELECT event_id FROM ${t(TABLES.labels, opts)} WHERE pipeline = {pipeline:String})`,
-    { pipeline: opts.pipeline, version: opts.featureSpecVersion },
+    params,
   );
   return Number(row?.n ?? 0);
 }
@@ -117,6 +124,8 @@ export interface TrainingDatasetOptions extends Scope {
   /** Event time window in epoch ms, since <= event_time < until. */
   since?: number;
   until?: number;
+  /** Only the latest this many labelled events (by event time, then event id) of the window. */
+  lastRows?: number;
 }
 
 /**
@@ -143,17 +152,19 @@ export async function loadTrainingDataset(client: ClickHouseClient, opts: Traini
     params.until = ms(opts.until, 'loadTrainingDataset until');
   }
   // Aliases differ from column names because ClickHouse substitutes SELECT aliases into WHERE.
-  const rows = await queryRows<{ event_id: string; event_time: number; vals: unknown; lab: number }>(
-    client,
-    `SELECT f.event_id AS event_id, toUnixTimestamp64Milli(f.ev_time) AS event_time, f.vals AS vals, l.lab AS lab
+  let query = `SELECT f.event_id AS event_id, toUnixTimestamp64Milli(f.ev_time) AS event_time, f.vals AS vals, l.lab AS lab
      FROM (
        SELECT event_id, argMax(event_time, computed_at) AS ev_time, argMax(\`values\`, computed_at) AS vals
        FROM ${t(TABLES.features, opts)} WHERE ${where.join(' AND ')} GROUP BY event_id
      ) AS f
-     INNER JOIN (${latestLabels(opts)}) AS l ON f.event_id = l.event_id
-     ORDER BY event_time, event_id`,
-    params,
-    { settings: FLOAT_SETTINGS },
+     INNER JOIN (${latestLabels(opts)}) AS l ON f.event_id = l.event_id`;
+  if (opts.lastRows !== undefined) {
+    if (!(Number.isInteger(opts.lastRows) && opts.lastRows > 0)) throw new RangeError(`loadTrainingDataset: lastRows must be a whole number > 0, got ${opts.lastRows}`);
+    query = `SELECT * FROM (${query} ORDER BY event_time DESC, event_id DESC LIMIT {last_rows:UInt64})`;
+    params.last_rows = opts.lastRows;
+  }
+  const rows = await queryRows<{ event_id: string; event_time: number; vals: unknown; lab: number }>(
+    client, `${query}\n     ORDER BY event_time, event_id`, params, { settings: FLOAT_SETTINGS },
   );
   return rows.map((r) => ({ event_id: r.event_id, event_time: Number(r.event_time), values: decodeMap(r.vals), label: Number(r.lab) }));
 }

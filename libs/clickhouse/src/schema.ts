@@ -17,6 +17,7 @@ export const TABLES = {
   models: 'models',
   model_events: 'model_events',
   experiments: 'experiments',
+  retraining_decisions: 'retraining_decisions',
 } as const;
 
 export type TableName = (typeof TABLES)[keyof typeof TABLES];
@@ -254,6 +255,26 @@ export const TABLE_DEFS: readonly TableDef[] = [
     partitionBy: 'toDate(started_at)',
     orderBy: ['pipeline', 'experiment_id', 'started_at', 'run_id'],
   },
+  {
+    name: TABLES.retraining_decisions,
+    comment: 'Every reason training had to run (an alert, the schedule, a command) and what it decided: trained, or skipped and why',
+    columns: [
+      PIPELINE,
+      { name: 'decided_at', type: TIME, comment: 'when it was decided' },
+      { name: 'trigger', type: 'LowCardinality(String)', comment: 'alert, schedule, command or first_model' },
+      { name: 'alert_kind', type: 'LowCardinality(String)', comment: "the alert's kind ('' for other triggers)" },
+      { name: 'alert_statistic', type: 'LowCardinality(String)', comment: "the alert's statistic or detector ('' for other triggers)" },
+      { name: 'alert_feature', type: 'String', comment: "the alert's feature ('' when it has none)" },
+      { name: 'alert_id', type: 'String', comment: "the alert's id ('' for other triggers)" },
+      { name: 'decision', type: "Enum8('trained' = 1, 'skipped' = 2, 'failed' = 3)", comment: 'trained (a run started), skipped (see reason), failed (the run that started did not publish)' },
+      { name: 'reason', type: 'LowCardinality(String)', comment: 'started, not_a_trigger, not_the_champion, cooldown, run_in_progress, challenger_under_review, not_enough_new_labels, or the error code of a failed run' },
+      { name: 'detail', type: 'String', comment: 'the decision in words, with its numbers' },
+      { name: 'new_labels', type: 'Int64', comment: "labelled events newer than the champion's training data (-1 when not counted)" },
+      { name: 'model_version', type: 'Int32', comment: 'the version the run published (0 when none)' },
+    ],
+    partitionBy: 'toDate(decided_at)',
+    orderBy: ['pipeline', 'decided_at', 'trigger'],
+  },
 ];
 
 const BY_NAME = new Map<string, TableDef>(TABLE_DEFS.map((t) => [t.name, t]));
@@ -431,6 +452,21 @@ export interface ModelEventRow {
   registry_offset: Int64Value;
 }
 
+export interface RetrainingDecisionRow {
+  pipeline: string;
+  decided_at: TimeValue;
+  trigger: string;
+  alert_kind: string;
+  alert_statistic: string;
+  alert_feature: string;
+  alert_id: string;
+  decision: 'trained' | 'skipped' | 'failed';
+  reason: string;
+  detail: string;
+  new_labels: number;
+  model_version: number;
+}
+
 export interface ExperimentRow {
   pipeline: string;
   experiment_id: string;
@@ -455,5 +491,6 @@ export interface TableRows {
   models: ModelRow;
   model_events: ModelEventRow;
   experiments: ExperimentRow;
+  retraining_decisions: RetrainingDecisionRow;
 }
 export type RowOf<T extends TableName> = TableRows[T];

@@ -114,6 +114,17 @@ export const DEFAULT_PROMOTION_ALPHA = 0.05;
  */
 export const DEFAULT_ONLINE_LABELS = 1000;
 
+/** Alert kinds that may start a retraining run (`retraining.triggers[].kind`): what monitoring raises about a model. */
+export const RETRAINING_TRIGGER_KINDS = ['performance', 'feature_drift', 'prediction_drift'] as const;
+export type RetrainingTriggerKind = (typeof RETRAINING_TRIGGER_KINDS)[number];
+/**
+ * `retraining.cooldown` by default: after a run starts, alerts start no other for an hour (a persisting change alerts
+ * again and again; one retrain on fresh data answers all of them, and its challenger needs time to prove itself).
+ */
+export const DEFAULT_RETRAINING_COOLDOWN = '1h';
+/** `retraining.min_new_labels` by default: a run needs 500 labelled events newer than the champion's training data. */
+export const DEFAULT_MIN_NEW_LABELS = 500;
+
 /** `serving.challenger.mode`: shadow (scores every event, serves none) or split (serves a share of the entities). */
 export const CHALLENGER_MODES = ['shadow', 'split'] as const;
 export type ChallengerMode = (typeof CHALLENGER_MODES)[number];
@@ -254,6 +265,17 @@ const specSchema = z.object({
     holdout_fraction: z.number().gt(0).lt(1).default(0.2),
     schedule: duration.nullable().default(null),
     segment_by: fieldName.optional(),
+    // The data a run trains on: everything, the latest span of event time, or the latest labelled events.
+    window: z.union([z.literal('all'), duration, z.object({ last_rows: z.number().int().min(10) }).strict()]).default('all'),
+  }).strict().prefault({}),
+  retraining: z.object({
+    // Which alerts start a run (about the serving champion); `statistic` narrows one kind to one statistic or detector.
+    triggers: z.array(z.object({
+      kind: z.enum(RETRAINING_TRIGGER_KINDS),
+      statistic: z.string().min(1).optional(),
+    }).strict()).default([{ kind: 'performance' }]),
+    cooldown: duration.default(DEFAULT_RETRAINING_COOLDOWN),
+    min_new_labels: z.number().int().min(0).default(DEFAULT_MIN_NEW_LABELS),
   }).strict().prefault({}),
   promotion: z.object({
     alpha: z.number().gt(0).lt(0.5).default(DEFAULT_PROMOTION_ALPHA),
@@ -427,6 +449,19 @@ export interface TrainingSpec {
   scheduleMs: number | null;
   /** An event field whose values split the held-out metrics into segments; null or absent: none. The loader always sets it. */
   segmentBy?: string | null;
+  /** The data a run trains on (`training.window`); absent: all. The loader always sets it. */
+  window?: TrainingWindow;
+}
+
+/** All labelled data, the latest `lastMs` of event time (before the newest labelled vector), or the latest `lastRows`. */
+export type TrainingWindow = { kind: 'all' } | { kind: 'time'; lastMs: number } | { kind: 'rows'; lastRows: number };
+
+/** When monitoring's alerts start a training run (`retraining`); schedules and commands always may. */
+export interface RetrainingSpec {
+  triggers: Array<{ kind: RetrainingTriggerKind; statistic?: string }>;
+  cooldownMs: number;
+  /** Labelled events newer than the champion's training data a run needs. */
+  minNewLabels: number;
 }
 
 /** How a retrained model earns the champion's place (`promotion`): libs/promotion's rule, offline then online. */
@@ -528,6 +563,8 @@ export interface PipelineSpec {
   /** The loader always sets it; absent (a hand-built spec): the defaults. */
   /** Absent in hand-built specs: DEFAULT_PROMOTION_ALPHA, no minimum gain, DEFAULT_ONLINE_LABELS. The loader always sets it. */
   promotion?: PromotionSpec;
+  /** Absent in hand-built specs: performance alerts, a cooldown of DEFAULT_RETRAINING_COOLDOWN, DEFAULT_MIN_NEW_LABELS. */
+  retraining?: RetrainingSpec;
   serving?: ServingSpec;
   monitoring: MonitoringSpec;
 }
@@ -591,6 +628,14 @@ export function parsePipelineSpec(text: string, fileName: string): PipelineSpec 
       holdoutFraction: raw.training.holdout_fraction,
       scheduleMs: raw.training.schedule === null ? null : parseDuration(raw.training.schedule)!,
       segmentBy: raw.training.segment_by ?? null,
+      window: raw.training.window === 'all' ? { kind: 'all' }
+        : typeof raw.training.window === 'string' ? { kind: 'time', lastMs: parseDuration(raw.training.window)! }
+          : { kind: 'rows', lastRows: raw.training.window.last_rows },
+    },
+    retraining: {
+      triggers: raw.retraining.triggers.map((t) => (t.statistic === undefined ? { kind: t.kind } : { kind: t.kind, statistic: t.statistic })),
+      cooldownMs: parseDuration(raw.retraining.cooldown)!,
+      minNewLabels: raw.retraining.min_new_labels,
     },
     promotion: { alpha: raw.promotion.alpha, minAucGain: raw.promotion.min_auc_gain, onlineLabels: raw.promotion.online_labels },
     serving: { maxModelFailures: raw.serving.max_model_failures, challenger: { mode: raw.serving.challenger.mode, share: raw.serving.challenger.share }, explainTopK: raw.serving.explain_top_k },

@@ -28,6 +28,7 @@ export class StreamloopMetrics {
   readonly rowsWritten: Counter<'table'>;
   readonly trainingRuns: Counter<'pipeline' | 'outcome'>;
   readonly promotionDecisions: Counter<'pipeline' | 'phase' | 'outcome'>;
+  readonly retrainingDecisions: Counter<'pipeline' | 'decision' | 'reason'>;
 
   constructor(defaultLabels: Record<string, string> = {}) {
     this.registry.setDefaultLabels(defaultLabels);
@@ -82,6 +83,11 @@ export class StreamloopMetrics {
       name: 'streamloop_promotion_decisions_total',
       help: 'Where retrained models went: phase offline (outcome: the stage published) or online (outcome: promote, reject)',
       labelNames: ['pipeline', 'phase', 'outcome'], registers: r,
+    });
+    this.retrainingDecisions = new Counter({
+      name: 'streamloop_retraining_decisions_total',
+      help: 'Triggers of a training run (alert, schedule, command, first model) by decision (trained, skipped, failed) and reason',
+      labelNames: ['pipeline', 'decision', 'reason'], registers: r,
     });
   }
 

@@ -3,6 +3,7 @@ export {
   type TrainingDeps, type TrainingRequest, type TrainingResult, type SearchSummary, type ModelRegistryAccess, type JobLogger,
 } from './training-run';
 export { placeNewModel, promotionRuleOf, scoreWithRecord, type HeldOutWindow, type Placement } from './offline-promotion';
+export { decideRetraining, retrainingPolicyOf, type RetrainingDecision, type RetrainingFacts, type RetrainingReason, type RetrainingTrigger } from './retraining-policy';
 export { reviewChallenger, type OnlineReview, type OnlineReviewDeps } from './online-promotion';
 export {
   checkExternalModel, externalModelRecord, publishExternalModel, BadExternalModelError,

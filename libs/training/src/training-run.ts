@@ -2,7 +2,7 @@
 // report, ONNX export checked against the trained model, publication to the model registry and the experiment log.
 // No Nest, no Kafka: what it needs from the process comes in as TrainingDeps.
 import { createHash, randomUUID } from 'node:crypto';
-import { insertRows, loadEventField, loadTrainingDataset, TABLES, type ClickHouseClient, type ExperimentRow, type TrainingRow } from '@streamloop/clickhouse';
+import { insertRows, latestEventTime, loadEventField, loadTrainingDataset, TABLES, type ClickHouseClient, type ExperimentRow, type TrainingRow } from '@streamloop/clickhouse';
 import type { PipelineSpec, SearchSpec } from '@streamloop/config';
 import { PlatformError } from '@streamloop/errors';
 import { roundToFloat32, timeSplit, trainClassifier, validateModel, type Algorithm, type ModelParamValue } from '@streamloop/ml';
@@ -91,6 +91,15 @@ export interface SearchSummary {
   cv_score: number;
 }
 
+/** The dataset bounds of `training.window`: the latest span of event time (up to the newest vector), or the latest rows. */
+async function windowOf(ch: ClickHouseClient, spec: PipelineSpec): Promise<{ since?: number; lastRows?: number }> {
+  const window = spec.training.window ?? { kind: 'all' };
+  if (window.kind === 'rows') return { lastRows: window.lastRows };
+  if (window.kind === 'all') return {};
+  const newest = await latestEventTime(ch, 'features', spec.pipeline);
+  return newest === undefined ? {} : { since: newest - window.lastMs };
+}
+
 /** A pipeline that has had a model of its own, or has a champion from elsewhere, has its first model. */
 export function hasFirstModel(registry: RegistryState, spec: Pick<PipelineSpec, 'pipeline' | 'model'>): boolean {
   return nextVersion(registry, spec.pipeline, spec.model.name) > 1 || championOf(registry, spec.pipeline) !== undefined;
@@ -107,7 +116,7 @@ export async function runTraining(deps: TrainingDeps, request: TrainingRequest):
   const started = deps.now();
   const { spec, featureNames, reason } = request;
   const { clickhouse: ch, logger: log } = deps;
-  const rows = await loadTrainingDataset(ch, { pipeline: spec.pipeline, featureSpecVersion: spec.features.version });
+  const rows = await loadTrainingDataset(ch, { pipeline: spec.pipeline, featureSpecVersion: spec.features.version, ...await windowOf(ch, spec) });
   if (rows.length < spec.training.minLabels) {
     throw new NotEnoughDataError(
       `pipeline ${spec.pipeline}: ${rows.length} labelled feature vectors, training needs at least ${spec.training.minLabels} (training.min_labels)`,

@@ -6,7 +6,8 @@ import { ModelsService } from './models.service';
 import { RegistryAccess } from './registry-access';
 import { TrainingController } from './training.controller';
 import { TrainingService } from './training.service';
-import { FollowedRegistry, TrainingStream } from './training.stream';
+import { FollowedRegistry } from './followed-registry';
+import { TrainingStream } from './training.stream';
 
 /** Training: runs on command, schedule and first labels, external models, operators' stage changes. Its platform providers come from the global PlatformModule. */
 @Module({

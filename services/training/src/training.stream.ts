@@ -1,31 +1,38 @@
-import { Controller, Inject, Injectable } from '@nestjs/common';
+import { Controller, Inject } from '@nestjs/common';
 import { Ctx, Payload } from '@nestjs/microservices';
-import {
-  emptyRegistry, foldRegistry, pipelineOfMessage, registryMessageOf, type ModelRegistryRecord, type RegistryMessage, type RegistryState,
-} from '@streamloop/model-registry';
+import { pipelineOfMessage, registryMessageOf, type ModelRegistryRecord, type RegistryMessage } from '@streamloop/model-registry';
+import type { AlertRecord } from '@streamloop/runtime';
 import { StreamHandler, type StreamBatch, type StreamContext } from '@streamloop/stream';
-
-/** The model registry as this training process has followed it, per pipeline (what the online review reads). */
-@Injectable()
-export class FollowedRegistry {
-  private readonly states = new Map<string, RegistryState>();
-
-  of(pipeline: string): RegistryState {
-    return this.states.get(pipeline) ?? emptyRegistry();
-  }
-
-  fold(pipeline: string, messages: RegistryMessage[]): void {
-    this.states.set(pipeline, foldRegistry(this.of(pipeline), messages));
-  }
-}
+import { FollowedRegistry } from './followed-registry';
+import { TrainingService } from './training.service';
 
 /**
  * Follows the registry topic (every instance reads all of it, as inference does) so the online review of challengers
- * needs no read of the whole topic each time; stage changes are still planned on a fresh read (ModelsService).
+ * and the retraining policy need no read of the whole topic each time; stage changes are still planned on a fresh
+ * read (ModelsService). Consumes the pipeline's alerts: each one is a trigger the retraining policy decides on.
  */
 @Controller()
 export class TrainingStream {
-  constructor(@Inject(FollowedRegistry) private readonly registry: FollowedRegistry) {}
+  constructor(
+    @Inject(FollowedRegistry) private readonly registry: FollowedRegistry,
+    @Inject(TrainingService) private readonly training: TrainingService,
+  ) {}
+
+  /**
+   * At least once: an alert redelivered after a crash is decided again (the cooldown, restored from
+   * retraining_decisions, keeps it from starting a second run). A decision never fails the batch but for an outage.
+   */
+  @StreamHandler({ role: 'alerts', mode: 'at-least-once', stage: 'training', deadLetterStage: 'training.alerts' })
+  async alerts(@Payload() batch: StreamBatch<AlertRecord>, @Ctx() context: StreamContext): Promise<void> {
+    const pipeline = context.pipeline.spec.pipeline;
+    for (const record of batch.records) {
+      if (record.error || !record.value) {
+        context.deadLetter(record, record.error ?? new Error('record has no value'));
+        continue;
+      }
+      await this.training.onAlert(pipeline, record.value);
+    }
+  }
 
   @StreamHandler({ role: 'models', mode: 'broadcast', stage: 'training' })
   follow(@Payload() batch: StreamBatch<ModelRegistryRecord>, @Ctx() context: StreamContext): void {
