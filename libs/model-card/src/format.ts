@@ -11,6 +11,11 @@ export function pct(v: number): string {
   return Number.isFinite(v) ? `${(v * 100).toFixed(1)} %` : '–';
 }
 
+/** 0.95 → "95 %". */
+export function confidenceText(v: number): string {
+  return Number.isFinite(v) ? `${Math.round(v * 1000) / 10} %` : '–';
+}
+
 /** An instant as ISO 8601 (UTC, seconds); '–' for 0 (never recorded) and NaN. */
 export function time(ms: number): string {
   if (!Number.isFinite(ms) || ms <= 0) return '–';

@@ -2,7 +2,7 @@
 // diagram), no script, no external resource (its Content-Security-Policy forbids any), every text escaped.
 import type { ModelCard } from './card-model';
 import {
-  fmt, GAP_NAMES, importanceKindText, interval, parentText, pct, searchText, SECTIONS, SEGMENT_COLUMNS, statusOf, time,
+  confidenceText, fmt, GAP_NAMES, importanceKindText, interval, parentText, pct, searchText, SECTIONS, SEGMENT_COLUMNS, statusOf, time,
 } from './format';
 
 /** Text and attribute values: &, <, >, " and ' escaped. */
@@ -110,7 +110,7 @@ export function renderHtml(card: ModelCard): string {
   else {
     const b = card.bootstrap;
     const intro = b
-      ? `On the held-out window, with ${esc(pct(b.confidence))} percentile bootstrap intervals (${esc(fmt(b.resamples))} resamples of the held-out rows), at threshold ${esc(fmt(card.threshold.value, 4))}.`
+      ? `On the held-out window, with ${esc(confidenceText(b.confidence))} percentile bootstrap intervals (${esc(fmt(b.resamples))} resamples of the held-out rows), at threshold ${esc(fmt(card.threshold.value, 4))}.`
       : `On the held-out window, at threshold ${esc(fmt(card.threshold.value, 4))} (no confidence intervals recorded).`;
     const c = card.confusion;
     const confusion = c ? `<p>Confusion matrix: ${c.tp} true positives, ${c.fp} false positives, ${c.tn} true negatives, ${c.fn} false negatives.</p>` : '';

@@ -50,13 +50,13 @@ export function findLimitations(card: ModelCard, rules: LimitationRules): Limita
   }
   for (const f of card.features) {
     if (f.missingRate > rules.maxMissingRate) {
-      out.push({ kind: 'missing_values', subject: f.name, message: `feature ${f.name} is missing in ${pct(f.missingRate)} of the reference sample (more than ${pct(rules.maxMissingRate)}): the model mostly sees its imputed or default-branch value` });
+      out.push({ kind: 'missing_values', subject: f.name, message: `feature ${f.name} is missing in ${pct(f.missingRate)} of the reference sample (more than ${pct(rules.maxMissingRate)}): the model often sees its imputed value (or, for trees, the default branch) instead` });
     }
   }
   for (const m of card.metrics) {
     const width = m.high - m.low;
     if (width > rules.maxIntervalWidth) {
-      out.push({ kind: 'wide_interval', subject: m.name, message: `${m.name} ${fix(m.value)} has a ${pct(card.bootstrap?.confidence ?? 0.95)} interval [${fix(m.low)}, ${fix(m.high)}], ${fix(width)} wide (more than ${rules.maxIntervalWidth}): the held-out window is too small to pin it down` });
+      out.push({ kind: 'wide_interval', subject: m.name, message: `${m.name} ${fix(m.value)} has a ${Math.round((card.bootstrap?.confidence ?? 0.95) * 1000) / 10} % interval [${fix(m.low)}, ${fix(m.high)}], ${fix(width)} wide (more than ${rules.maxIntervalWidth}): the held-out window is too small to pin it down` });
     }
   }
   const cal = card.calibration;

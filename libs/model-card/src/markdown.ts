@@ -2,7 +2,7 @@
 // intended use: written by people) is escaped so that it cannot open HTML, links or emphasis, nor break a table.
 import type { ModelCard } from './card-model';
 import {
-  fmt, GAP_NAMES, importanceKindText, interval, parentText, pct, searchText, SECTIONS, SEGMENT_COLUMNS, statusOf, time,
+  confidenceText, fmt, GAP_NAMES, importanceKindText, interval, parentText, pct, searchText, SECTIONS, SEGMENT_COLUMNS, statusOf, time,
 } from './format';
 
 /** Free text: HTML and Markdown punctuation escaped, line breaks folded (a table cell stays one line). */
@@ -82,7 +82,7 @@ export function renderMarkdown(card: ModelCard): string {
   else {
     const b = card.bootstrap;
     out.push(b
-      ? `On the held-out window, with ${pct(b.confidence)} percentile bootstrap intervals (${fmt(b.resamples)} resamples of the held-out rows), at threshold ${fmt(card.threshold.value, 4)}.`
+      ? `On the held-out window, with ${confidenceText(b.confidence)} percentile bootstrap intervals (${fmt(b.resamples)} resamples of the held-out rows), at threshold ${fmt(card.threshold.value, 4)}.`
       : `On the held-out window, at threshold ${fmt(card.threshold.value, 4)} (no confidence intervals recorded).`, '');
     out.push(...table(['metric', 'value', 'interval'], card.metrics.map((m) => [m.name, fmt(m.value), interval(m.low, m.high)])));
     if (card.confusion) {
