@@ -3,7 +3,7 @@
 // then one stage change by an operator with a hostile reason.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { insertRows, migrate, TABLES, type EventRow, type FeatureRow, type LabelRow, type ModelEventRow } from '@streamloop/clickhouse';
+import { insertRows, migrate, TABLES, type EventRow, type FeatureRow, type LabelRow, type RowOf } from '@streamloop/clickhouse';
 import { openTestClickHouse, type TestClickHouse } from '@streamloop/clickhouse/testing';
 import { loadPipelineSpec, type PipelineSpec } from '@streamloop/config';
 import { seededRandom } from '@streamloop/ml';
@@ -57,7 +57,7 @@ async function insertDataset(): Promise<void> {
   await insertRows(ch.client, TABLES.events, events);
 }
 
-function eventRow(record: ModelRegistryRecord, offset: number): ModelEventRow {
+function eventRow(record: ModelRegistryRecord, offset: number): RowOf<'model_events'> {
   return {
     pipeline: record.pipeline, model_name: record.model_name, model_version: record.model_version, stage: record.stage,
     decided_by: record.decided_by, decided_at: record.decided_at, decision_reason: record.decision_reason, decision_metrics: record.decision_metrics,
