@@ -63,75 +63,78 @@ export function bootstrapMetrics(yTrue: ArrayLike<number>, scores: ArrayLike<num
   const n = yTrue.length;
   if (n === 0) throw new RangeError('bootstrapMetrics: no rows');
 
-  // Rows by increasing score; groups of equal scores.
+  // Rows by increasing score, laid out in that order (sequential access in the loops below); groups of equal scores.
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a] - scores[b] || a - b);
-  const groupEnd: number[] = [];
-  for (let k = 0; k < n; k++) if (k === n - 1 || scores[order[k + 1]] !== scores[order[k]]) groupEnd.push(k + 1);
-  // Per row, the loss terms (clipped as logLoss does) and whether it is predicted positive.
+  const positionOf = new Uint32Array(n);
+  const groupOf = new Uint32Array(n);
+  let groups = 0;
+  for (let k = 0; k < n; k++) {
+    positionOf[order[k]] = k;
+    if (k > 0 && scores[order[k]] !== scores[order[k - 1]]) groups++;
+    groupOf[k] = groups;
+  }
+  groups++;
+  // Per row (in score order): its label, whether it is predicted positive, and its loss terms (clipped as logLoss does).
   const eps = Number.EPSILON;
+  const label = new Uint8Array(n), predicted = new Uint8Array(n);
   const logTerm = new Float64Array(n), brierTerm = new Float64Array(n);
   let probabilities = true;
-  for (let i = 0; i < n; i++) {
-    const p = scores[i];
+  for (let k = 0; k < n; k++) {
+    const i = order[k], p = scores[i];
     if (!(p >= 0 && p <= 1)) probabilities = false;
     const q = Math.min(Math.max(p, eps), 1 - eps);
-    logTerm[i] = yTrue[i] === 1 ? -Math.log(q) : -Math.log1p(-q);
-    brierTerm[i] = (p - yTrue[i]) ** 2;
+    label[k] = yTrue[i];
+    predicted[k] = p >= threshold ? 1 : 0;
+    logTerm[k] = yTrue[i] === 1 ? -Math.log(q) : -Math.log1p(-q);
+    brierTerm[k] = (p - yTrue[i]) ** 2;
   }
 
   const values = Object.fromEntries(BOOTSTRAP_METRICS.map((m) => [m, new Float64Array(resamples)])) as Record<BootstrapMetric, Float64Array>;
   const weights = new Uint32Array(n);
+  const groupPos = new Float64Array(groups), groupNeg = new Float64Array(groups);
   const rng = seededRandom(seed);
+  const ratio = (a: number, b: number) => (b === 0 ? 0 : a / b);
   for (let r = 0; r < resamples; r++) {
     weights.fill(0);
-    for (let d = 0; d < n; d++) weights[Math.floor(rng() * n)]++;
+    for (let d = 0; d < n; d++) weights[positionOf[Math.floor(rng() * n)]]++;
+    groupPos.fill(0);
+    groupNeg.fill(0);
     let tp = 0, fp = 0, tn = 0, fn = 0, logSum = 0, brierSum = 0;
-    for (let i = 0; i < n; i++) {
-      const w = weights[i];
+    for (let k = 0; k < n; k++) {
+      const w = weights[k];
       if (w === 0) continue;
-      logSum += w * logTerm[i];
-      brierSum += w * brierTerm[i];
-      const predicted = scores[i] >= threshold;
-      if (yTrue[i] === 1) {
-        if (predicted) tp += w;
+      logSum += w * logTerm[k];
+      brierSum += w * brierTerm[k];
+      if (label[k] === 1) {
+        groupPos[groupOf[k]] += w;
+        if (predicted[k]) tp += w;
         else fn += w;
-      } else if (predicted) fp += w;
-      else tn += w;
+      } else {
+        groupNeg[groupOf[k]] += w;
+        if (predicted[k]) fp += w;
+        else tn += w;
+      }
     }
     const positives = tp + fn, negatives = fp + tn;
     // ROC AUC (Mann–Whitney, ties one half), from the lowest score up.
     let negativesBelow = 0, aucSum = 0;
-    // Average precision, from the highest score down: Σ (R_k − R_{k−1}) · P_k over the distinct scores.
-    let start = 0;
-    for (const end of groupEnd) {
-      let pos = 0, neg = 0;
-      for (let k = start; k < end; k++) {
-        const row = order[k];
-        if (yTrue[row] === 1) pos += weights[row];
-        else neg += weights[row];
-      }
-      aucSum += pos * (negativesBelow + neg / 2);
-      negativesBelow += neg;
-      start = end;
+    for (let g = 0; g < groups; g++) {
+      aucSum += groupPos[g] * (negativesBelow + groupNeg[g] / 2);
+      negativesBelow += groupNeg[g];
     }
+    // Average precision, from the highest score down: Σ (R_k − R_{k−1}) · P_k over the distinct scores drawn.
     let apSum = 0, cumTp = 0, cumFp = 0, previousRecall = 0;
-    for (let g = groupEnd.length - 1; g >= 0; g--) {
-      const from = g === 0 ? 0 : groupEnd[g - 1];
-      let pos = 0, neg = 0;
-      for (let k = from; k < groupEnd[g]; k++) {
-        const row = order[k];
-        if (yTrue[row] === 1) pos += weights[row];
-        else neg += weights[row];
+    if (positives > 0) {
+      for (let g = groups - 1; g >= 0; g--) {
+        const pos = groupPos[g], neg = groupNeg[g];
+        if (pos + neg === 0) continue;
+        cumTp += pos;
+        cumFp += neg;
+        const recallK = cumTp / positives;
+        apSum += (recallK - previousRecall) * (cumTp / (cumTp + cumFp));
+        previousRecall = recallK;
       }
-      if (pos + neg === 0) continue;
-      cumTp += pos;
-      cumFp += neg;
-      if (positives === 0) continue;
-      const recallK = cumTp / positives;
-      apSum += (recallK - previousRecall) * (cumTp / (cumTp + cumFp));
-      previousRecall = recallK;
     }
-    const ratio = (a: number, b: number) => (b === 0 ? 0 : a / b);
     values.roc_auc[r] = positives === 0 || negatives === 0 ? Number.NaN : aucSum / (positives * negatives);
     values.pr_auc[r] = positives === 0 ? Number.NaN : apSum;
     values.log_loss[r] = probabilities ? logSum / n : Number.NaN;
