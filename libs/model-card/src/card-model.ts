@@ -234,16 +234,18 @@ function calibrationOf(m: Record<string, number>): ModelCard['calibration'] {
 /** `segment.<attribute>=<value>.<metric>` and `segment_gap.<attribute>.<gap>` entries back into segments. */
 function segmentsOf(m: Record<string, number>, segmentBy: string | null | undefined, minSupport: number): CardSegments | null {
   const bySegment = new Map<string, Record<string, number>>();
-  let attribute = segmentBy ?? null;
+  const keys = Object.keys(m);
+  // The spec's segment_by when the record has its segments (a value may hold '='); else the attribute the record was
+  // segmented by when it was trained (the spec may have changed since): what precedes the first '='.
+  let attribute = segmentBy && keys.some((k) => k.startsWith(`segment.${segmentBy}=`)) ? segmentBy : null;
   for (const [key, value] of Object.entries(m)) {
     if (!key.startsWith('segment.')) continue;
     const rest = key.slice('segment.'.length);
     const dot = rest.lastIndexOf('.');
     if (dot < 0) continue;
     const head = rest.slice(0, dot), metric = rest.slice(dot + 1);
-    // The attribute is the spec's segment_by when it names it (a value may hold '='), else what precedes the first '='.
-    const attr = attribute && head.startsWith(`${attribute}=`) ? attribute : head.slice(0, head.indexOf('='));
     if (head.indexOf('=') < 0) continue;
+    const attr = attribute && head.startsWith(`${attribute}=`) ? attribute : head.slice(0, head.indexOf('='));
     attribute ??= attr;
     if (attr !== attribute) continue;
     const name = head.slice(attr.length + 1);
@@ -251,6 +253,7 @@ function segmentsOf(m: Record<string, number>, segmentBy: string | null | undefi
     if (!metrics) bySegment.set(name, (metrics = {}));
     metrics[metric] = value;
   }
+  attribute ??= segmentBy ?? null;
   if (!attribute || (bySegment.size === 0 && m.segment_coverage === undefined)) return null;
   const gaps: Record<string, number> = {};
   const prefix = `segment_gap.${attribute}.`;

@@ -196,6 +196,12 @@ test('without ClickHouse rows the card still comes from the record, says so, and
   assert.deepEqual(card.history.map((h) => [h.stage, h.decidedBy]), [['rejected', 'cli']]);
   assert.match(renderMarkdown(card), /> Note: ClickHouse could not be read: connection refused/);
   assert.match(renderMarkdown(card), /Parent champion: unknown/);
+  // The spec now segments by another field: the card shows what the version was segmented by when trained.
+  const changed = await cardOf(2, { spec: { segmentBy: 'device' } });
+  assert.equal(changed.segments?.attribute, 'region');
+  assert.equal(changed.segments?.segments.length, 3);
+  assert.equal(changed.owner, null);
+  assert.match(renderMarkdown(changed), /- Owner: not stated \(set `model\.owner` in the pipeline spec\)/);
 });
 
 test('Markdown: every section, tables, and text written by people escaped', async () => {
