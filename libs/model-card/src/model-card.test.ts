@@ -238,3 +238,25 @@ test('HTML: one self-contained page, no script and no network, every text escape
   const hostile = renderHtml(card);
   assert.ok(!hostile.includes('<img') && hostile.includes('&lt;img src=x onerror=alert(1)&gt;'));
 });
+
+test('a model registered from elsewhere: no metrics, no reference, no search; the card says what it cannot say', () => {
+  const record: ModelCardInputs['record'] = {
+    pipeline: PIPELINE, model_name: 'sk-model', model_version: 1, algorithm: 'external', stage: 'candidate', created_at: T0, feature_names: ['a', 'b'],
+    feature_spec_version: 'v1', threshold: 0.5, onnx_sha256: '00', metrics: {}, params: {}, data_window_start: 0, data_window_end: 0, training_rows: 0,
+    reference: {}, feature_importance: {}, signature: null, decided_by: 'external', decided_at: T0, decision_reason: 'registered', decision_metrics: {},
+  };
+  const card = buildModelCard({ record, spec: {}, experiments: [], events: [], generatedAt: T0 });
+  assert.equal(card.external, true);
+  assert.equal(card.lineage.trigger, 'registered from elsewhere');
+  assert.equal(card.lineage.experimentId, null);
+  assert.equal(card.threshold.how, 'given when the model was registered');
+  assert.deepEqual(card.limitations.map((l) => l.kind), ['no_evaluation']);
+  assert.deepEqual(card.history.map((h) => [h.stage, h.decidedBy, h.reason]), [['candidate', 'external', 'registered']]);
+  const md = renderMarkdown(card);
+  for (const title of Object.values(SECTIONS)) assert.ok(md.includes(`\n## ${title}\n`), `section ${title}`);
+  assert.match(md, /## Held-out metrics\n\nNone recorded\./);
+  assert.match(md, /\| `a` \| – \| – \|/);
+  const html = renderHtml(card);
+  assert.ok(html.includes('<h2>Calibration</h2>\n<p>Not recorded.</p>'));
+  assert.ok(!html.includes('NaN') && !md.includes('NaN'), 'undefined numbers print as –');
+});
