@@ -57,6 +57,8 @@ test('the example pipeline loads: durations in ms, absolute schema path, derived
   assert.equal(spec.monitoring.windowMs, 24 * 3_600_000);
   assert.deepEqual(spec.model, {
     name: 'fraud-lr', algorithm: 'logistic_regression', params: { l2: 1, max_iter: 100 }, threshold: 0.5, thresholdSelection: null, search: null,
+    owner: 'payments-risk team (risk-ml@example.com)',
+    intendedUse: 'Scores card payments for fraud as they happen, to hold the riskiest for review. Not for credit decisions, nor for payments of cards issued outside the card data it was trained on.',
   });
   assert.deepEqual(spec.training, { minLabels: 1500, holdoutFraction: 0.2, scheduleMs: null, segmentBy: null, window: { kind: 'all' } });
   assert.deepEqual(spec.retraining, { triggers: [{ kind: 'performance' }], cooldownMs: 3_600_000, minNewLabels: 500 });

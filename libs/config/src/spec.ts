@@ -259,6 +259,9 @@ const specSchema = z.object({
     params: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])).default({}),
     threshold: thresholdSchema.default(0.5),
     search: searchSchema.optional(),
+    // Who answers for the model and what it is for: printed on every version's model card.
+    owner: z.string().trim().min(1).max(200).optional(),
+    intended_use: z.string().trim().min(1).max(4000).optional(),
   }).strict(),
   training: z.object({
     min_labels: z.number().int().min(10).default(500),
@@ -440,6 +443,10 @@ export interface ModelSpec {
   thresholdSelection?: ThresholdSelection | null;
   /** Hyperparameter search before the final fit; null or absent: train with `params` as given. The loader always sets it. */
   search?: SearchSpec | null;
+  /** Who answers for the model (a team, a person, an address), for its model cards; null or absent: not said. */
+  owner?: string | null;
+  /** What the model is for and not for, in words, for its model cards; null or absent: not said. */
+  intendedUse?: string | null;
 }
 
 export interface TrainingSpec {
@@ -622,6 +629,8 @@ export function parsePipelineSpec(text: string, fileName: string): PipelineSpec 
       threshold: typeof raw.model.threshold === 'number' ? raw.model.threshold : 0.5,
       thresholdSelection: thresholdSelectionOf(raw.model.threshold),
       search: raw.model.search === undefined ? null : searchSpecOf(raw.model.search),
+      owner: raw.model.owner ?? null,
+      intendedUse: raw.model.intended_use ?? null,
     },
     training: {
       minLabels: raw.training.min_labels,

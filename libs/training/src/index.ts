@@ -13,4 +13,4 @@ export {
   searchParams, chooseThreshold, trainingFolds, trialEntries, metricName, THRESHOLD_CV,
   type ModelChoice, type SearchOutcome, type ThresholdOutcome, type TrainingPart,
 } from './model-selection';
-export { heldOutMetrics, importanceReport, segmentEntries, CALIBRATION_BINS, SHAP_ROWS, type ImportanceReport } from './held-out-report';
+export { heldOutMetrics, importanceReport, segmentEntries, CALIBRATION_BINS, SHAP_ROWS, BOOTSTRAP_RESAMPLES, BOOTSTRAP_CONFIDENCE, type ImportanceReport } from './held-out-report';
