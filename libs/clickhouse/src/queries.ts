@@ -65,6 +65,7 @@ const COUNT_EXPRESSIONS: Record<TableName, string> = {
   models: 'uniqExact(model_name, model_version)',
   model_events: 'uniqExact(registry_offset)',
   experiments: 'uniqExact(experiment_id, run_id)',
+  data_quality: 'uniqExact(scope, run_id, `check`, feature)',
 };
 
 /** Distinct logical rows of one pipeline in a table (duplicates from retries count once). */
