@@ -27,6 +27,7 @@ export class StreamloopMetrics {
   readonly modelErrorRate: Gauge<'pipeline' | 'model' | 'version' | 'role'>;
   readonly rowsWritten: Counter<'table'>;
   readonly trainingRuns: Counter<'pipeline' | 'outcome'>;
+  readonly dataQualityChecks: Counter<'pipeline' | 'scope' | 'check' | 'result'>;
 
   constructor(defaultLabels: Record<string, string> = {}) {
     this.registry.setDefaultLabels(defaultLabels);
@@ -77,6 +78,11 @@ export class StreamloopMetrics {
     this.modelErrorRate = new Gauge({ name: 'streamloop_model_error_rate', help: "Recent error rate (last 500 settled labelled predictions) of a model version's error stream in its role", labelNames: model, registers: r });
     this.rowsWritten = new Counter({ name: 'streamloop_clickhouse_rows_written_total', help: 'Rows written to ClickHouse', labelNames: ['table'], registers: r });
     this.trainingRuns = new Counter({ name: 'streamloop_training_runs_total', help: 'Training runs by outcome', labelNames: ['pipeline', 'outcome'], registers: r });
+    this.dataQualityChecks = new Counter({
+      name: 'streamloop_data_quality_checks_total',
+      help: 'Data-quality checks evaluated (the training gate, each monitoring window), by check and result (passed, failed, warning); per feature checks count once per feature',
+      labelNames: ['pipeline', 'scope', 'check', 'result'], registers: r,
+    });
   }
 
   async exposition(): Promise<{ contentType: string; body: string }> {
