@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_DATA_QUALITY, type DataQualitySpec } from '@streamloop/config';
-import { checkDirection, describeCheck, evaluateDataQuality, referenceRanges, type WindowProfile } from './index';
+import { checkDirection, describeCheck, evaluateDataQuality, referenceRanges, referenceVariety, type WindowProfile } from './index';
 
 const limits: DataQualitySpec = { ...DEFAULT_DATA_QUALITY, minRows: 10, minLabelled: 5 };
 
@@ -47,7 +47,7 @@ test('each limit fails on its own side; min checks fail below, max checks above'
     { feature: 'mostly_missing', rows: 9, missing: 6, distinct: 3, topCount: 1 }, // 6/9 > 0.5, no range: no out-of-range row
     { feature: 'constant', rows: 9, missing: 0, distinct: 1, topCount: 9, outOfRange: 1 }, // distinct 1 < 2, top 1 > 0.999, 1/9 > 0.05
   ];
-  const out = evaluateDataQuality(p, limits, { championVersion: 'v1' });
+  const out = evaluateDataQuality(p, limits, { championVersion: 'v1', referenceVariety: new Map([['constant', { distinct: 5, topShare: 0.3 }]]) });
   assert.equal(out.passed, false);
   assert.deepEqual(out.failed.map((c) => `${c.check}/${c.feature}`).sort(), [
     'feature_spec_version/', 'max_duplicate_share/', 'max_missing_rate/mostly_missing', 'max_out_of_range_share/constant',
@@ -85,4 +85,24 @@ test('feature spec version: no champion warns; a mismatch blocks unless the rule
 test('an empty window fails min_rows and has no share to judge', () => {
   const out = evaluateDataQuality({ rows: 0, duplicateEvents: 0, labelled: 0, positives: 0, otherVersionRows: 0, features: [{ feature: 'a', rows: 0, missing: 0, distinct: 0, topCount: 0 }] }, limits, { championVersion: 'v1' });
   assert.deepEqual(out.checks.map((c) => `${c.check}:${c.passed}`), ['min_rows:false']);
+});
+
+test('referenceVariety: distinct present values and the top share; NaN is missing, −0 is 0', () => {
+  const v = referenceVariety({ a: [1, 1, 2, Number.NaN], z: [0, -0, 0, 1], none: [Number.NaN], empty: [] });
+  assert.deepEqual(v.get('a'), { distinct: 2, topShare: 2 / 3 });
+  assert.deepEqual(v.get('z'), { distinct: 2, topShare: 3 / 4 });
+  assert.equal(v.has('none'), false);
+  assert.equal(v.has('empty'), false);
+});
+
+test('a feature as constant in the reference as in the window (a one-hot column never hit) only warns', () => {
+  const p = healthy();
+  p.features = [{ feature: 'cat=__other__', rows: 100, missing: 0, distinct: 1, topCount: 100, outOfRange: 0 }];
+  const sameAsReference = evaluateDataQuality(p, limits, { championVersion: 'v1', referenceVariety: new Map([['cat=__other__', { distinct: 1, topShare: 1 }]]) });
+  assert.equal(sameAsReference.passed, true);
+  assert.deepEqual(sameAsReference.warnings.map((c) => c.check).sort(), ['max_top_value_share', 'min_distinct']);
+  const noReference = evaluateDataQuality(p, limits, { championVersion: 'v1' });
+  assert.equal(noReference.passed, true);
+  const becameConstant = evaluateDataQuality(p, limits, { championVersion: 'v1', referenceVariety: new Map([['cat=__other__', { distinct: 2, topShare: 0.9 }]]) });
+  assert.deepEqual(becameConstant.failed.map((c) => c.check).sort(), ['max_top_value_share', 'min_distinct']);
 });

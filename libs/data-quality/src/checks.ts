@@ -93,12 +93,43 @@ export function referenceRanges(reference: Readonly<Record<string, ArrayLike<num
   return out;
 }
 
+/** How varied a feature was in the reference: distinct present values and the most frequent one's share. */
+export interface ReferenceVariety {
+  distinct: number;
+  topShare: number;
+}
+
+/** Per feature of a reference sample with a present value: its variety (NaN is missing; −0 and 0 are one value). */
+export function referenceVariety(reference: Readonly<Record<string, ArrayLike<number>>>): Map<string, ReferenceVariety> {
+  const out = new Map<string, ReferenceVariety>();
+  for (const [feature, values] of Object.entries(reference)) {
+    const counts = new Map<number, number>();
+    let present = 0;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (Number.isNaN(v)) continue;
+      present++;
+      counts.set(v, (counts.get(v) ?? 0) + 1);
+    }
+    if (present === 0) continue;
+    out.set(feature, { distinct: counts.size, topShare: Math.max(...counts.values()) / present });
+  }
+  return out;
+}
+
 export interface EvaluateOptions {
   /**
    * The champion's feature spec version; undefined without a champion: the version check is then a warning (there
    * is nothing to compare with) and so is every check that needs a reference.
    */
   championVersion?: string;
+  /**
+   * The reference's variety per feature. A feature that is constant or near-constant in the window fails min_distinct
+   * and max_top_value_share as a blocking check only when it was varied enough in the reference (it became
+   * constant); one that was just as constant there (a one-hot column of a category that never occurs), or has no
+   * reference, gives a warning.
+   */
+  referenceVariety?: ReadonlyMap<string, ReferenceVariety>;
 }
 
 const share = (part: number, whole: number) => (whole > 0 ? part / whole : Number.NaN);
@@ -133,8 +164,9 @@ export function evaluateDataQuality(profile: WindowProfile, limits: DataQualityS
     judge('max_missing_rate', f.feature, share(f.missing, f.rows), limits.maxMissingRate);
     if (f.outOfRange !== undefined) judge('max_out_of_range_share', f.feature, share(f.outOfRange, present), limits.outOfRange.maxShare);
     if (present > 0) {
-      judge('min_distinct', f.feature, f.distinct, limits.minDistinct);
-      judge('max_top_value_share', f.feature, share(f.topCount, present), limits.maxTopValueShare);
+      const ref = opts.referenceVariety?.get(f.feature);
+      judge('min_distinct', f.feature, f.distinct, limits.minDistinct, ref !== undefined && ref.distinct >= limits.minDistinct);
+      judge('max_top_value_share', f.feature, share(f.topCount, present), limits.maxTopValueShare, ref !== undefined && ref.topShare <= limits.maxTopValueShare);
     }
   }
   const failed = checks.filter((c) => !c.passed && c.blocking);

@@ -2,7 +2,7 @@
 // the data_quality rows that record it.
 import { insertRows, TABLES, type ClickHouseClient, type DataQualityRow } from '@streamloop/clickhouse';
 import type { DataQualitySpec } from '@streamloop/config';
-import { evaluateDataQuality, referenceRanges, type DataQualityOutcome } from './checks';
+import { evaluateDataQuality, referenceRanges, referenceVariety, type DataQualityOutcome } from './checks';
 import { dataQualityProfile, type ProfileWindow } from './profile';
 
 export interface CheckWindowInput {
@@ -54,7 +54,10 @@ export async function checkWindow(ch: ClickHouseClient, input: CheckWindowInput)
   // Training reads one version (it differs from the champion's or not); monitoring counts each event's latest vector.
   if (champion) window.expectedVersion = champion.featureSpecVersion;
   const profile = await dataQualityProfile(ch, window);
-  const outcome = evaluateDataQuality(profile, limits, { championVersion: champion?.featureSpecVersion });
+  const outcome = evaluateDataQuality(profile, limits, {
+    championVersion: champion?.featureSpecVersion,
+    referenceVariety: window.ranges && champion ? referenceVariety(champion.reference) : undefined,
+  });
   const rows = dataQualityRows(input, outcome, input.featureSpecVersion ?? champion?.featureSpecVersion ?? '');
   if (rows.length > 0) await insertRows(ch, TABLES.data_quality, rows);
   return { outcome, rows };

@@ -2,11 +2,13 @@ import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationB
 import { countLabelledFeatures } from '@streamloop/clickhouse';
 import { featureNamesOf, type Settings } from '@streamloop/config';
 import { StreamloopMetrics, type Logger } from '@streamloop/observability';
-import { ClickHouseConnection, LOGGER, PipelineRegistry, SETTINGS, type PipelineContext } from '@streamloop/runtime';
-import { hasFirstModel, runTraining, type ModelRegistryAccess, type TrainingResult } from '@streamloop/training-lib';
+import {
+  ClickHouseConnection, LOGGER, PipelineRegistry, PLATFORM_TYPES, SETTINGS, SharedProducer, type AlertRecord, type PipelineContext, type PlatformTypes,
+} from '@streamloop/runtime';
+import { DataQualityError, hasFirstModel, runTraining, type ModelRegistryAccess, type TrainingResult } from '@streamloop/training-lib';
 import { RegistryAccess } from './registry-access';
 
-export { NotEnoughDataError, type SearchSummary, type TrainingResult } from '@streamloop/training-lib';
+export { DataQualityError, NotEnoughDataError, type SearchSummary, type TrainingResult } from '@streamloop/training-lib';
 
 const SERVICE = 'training';
 const AUTO_TRAIN_CHECK_MS = 3000;
@@ -19,6 +21,8 @@ const AUTO_TRAIN_CHECK_MS = 3000;
 export class TrainingService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly running = new Map<string, Promise<TrainingResult>>();
   private readonly published = new Set<string>();
+  /** Per pipeline: the labelled count at which the automatic first training failed its data-quality gate (retried when it grows). */
+  private readonly gateFailedAt = new Map<string, number>();
   private readonly timers: NodeJS.Timeout[] = [];
 
   constructor(
@@ -28,6 +32,8 @@ export class TrainingService implements OnApplicationBootstrap, BeforeApplicatio
     @Inject(StreamloopMetrics) private readonly metrics: StreamloopMetrics,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(SETTINGS) private readonly settings: Settings,
+    @Inject(SharedProducer) private readonly producer: SharedProducer,
+    @Inject(PLATFORM_TYPES) private readonly types: PlatformTypes,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -58,7 +64,13 @@ export class TrainingService implements OnApplicationBootstrap, BeforeApplicatio
         }
         const ch = await this.clickhouse.client();
         const labelled = await countLabelledFeatures(ch, { pipeline: name, featureSpecVersion: ctx.spec.features.version });
-        if (labelled >= ctx.spec.training.minLabels) await this.train(name, 'first model: enough labels');
+        // A window that failed the data-quality gate is not checked again (nor alerted on) until more labels arrive.
+        if (labelled >= ctx.spec.training.minLabels && labelled > (this.gateFailedAt.get(name) ?? -1)) {
+          await this.train(name, 'first model: enough labels').catch((error: unknown) => {
+            if (error instanceof DataQualityError) this.gateFailedAt.set(name, labelled);
+            throw error;
+          });
+        }
       } catch (error) {
         this.logger.warn({ service: SERVICE, pipeline: name, err: error }, 'automatic training failed');
       }
@@ -82,6 +94,9 @@ export class TrainingService implements OnApplicationBootstrap, BeforeApplicatio
       logger: this.logger.child({ service: SERVICE, pipeline: spec.pipeline }),
       now: Date.now,
       countRun: (outcome: string) => this.metrics.trainingRuns.inc({ pipeline: spec.pipeline, outcome }),
+      // The data-quality gate's alerts go to the pipeline's alerts topic, as monitoring's do.
+      raiseAlerts: (alerts: AlertRecord[]) => this.producer.send(ctx.topics.alerts, this.types.alert, alerts.map((a) => ({ key: a.feature, value: a }))),
+      countDataQuality: (labels: { pipeline: string; scope: string; check: string; result: string }) => this.metrics.dataQualityChecks.inc(labels),
     };
     return runTraining(deps, { spec, featureNames: featureNamesOf(spec.features), gbdtThreads: this.settings.gbdtThreads, reason });
   }
