@@ -203,13 +203,13 @@ export type FeatureSpecVersionRule = (typeof FEATURE_SPEC_VERSION_RULES)[number]
 /**
  * The data-quality limits when the spec sets none (`data_quality`): loose enough that normal data of the example
  * pipelines passes (a feature that is NaN for a card's first transaction, sparse one-hot columns, a fraud rate of a
- * few percent), tight enough that a broken feed (a feature mostly missing, constant, far outside its training range,
+ * few percent, a champion whose training window saw a few hours of the day only), tight enough that a broken feed (a feature mostly missing, constant, far outside its training range,
  * one class only, replayed events) blocks training.
  */
 export const DEFAULT_DATA_QUALITY: DataQualitySpec = {
   enabled: true,
   maxMissingRate: 0.5,
-  outOfRange: { tolerance: 0.5, maxShare: 0.05 },
+  outOfRange: { tolerance: 1, maxShare: 0.25 },
   minDistinct: 2,
   maxTopValueShare: 0.999,
   minLabelRate: 0.001,
