@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { DEFAULT_DATA_QUALITY, type DataQualitySpec } from '@streamloop/config';
 import { checkDirection, describeCheck, evaluateDataQuality, referenceRanges, referenceVariety, type WindowProfile } from './index';
 
-const limits: DataQualitySpec = { ...DEFAULT_DATA_QUALITY, minRows: 10, minLabelled: 5 };
+const limits: DataQualitySpec = { ...DEFAULT_DATA_QUALITY, minRows: 10, minLabelled: 5, outOfRange: { tolerance: 0.5, maxShare: 0.05 } };
 
 test('referenceRanges: finite values only, widened by tolerance × range on each side', () => {
   const r = referenceRanges({ a: [1, 5, Number.NaN, 3, Number.POSITIVE_INFINITY], b: [2, 2], c: [Number.NaN], d: [] }, 0.5);

@@ -94,7 +94,7 @@ test('an empty window: zero rows, every feature all missing', async () => {
 test('checkWindow writes one data_quality row per check, passed or not, and returns the outcome', async () => {
   const { outcome, rows } = await checkWindow(ch, {
     pipeline: 'p', scope: 'monitoring', runId: 'run-1', from: T0, to: T0 + 10 * MIN, features: ['a', 'c'],
-    limits: { ...DEFAULT_DATA_QUALITY, minLabelled: 5 }, computedAt: T0 + 200 * MIN,
+    limits: { ...DEFAULT_DATA_QUALITY, minLabelled: 5, outOfRange: { tolerance: 1, maxShare: 0.05 } }, computedAt: T0 + 200 * MIN,
     champion: { name: 'm', version: 3, featureSpecVersion: 'v1', reference: { a: [1, 2, 3, 4] } },
   });
   assert.equal(outcome.passed, false);
