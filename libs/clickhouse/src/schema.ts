@@ -268,7 +268,7 @@ export const TABLE_DEFS: readonly TableDef[] = [
       { name: 'window_end', type: TIME, comment: 'end of the checked window (exclusive)' },
       { name: 'model_name', type: 'LowCardinality(String)', comment: "the champion whose reference the window is checked against ('' without a champion)" },
       { name: 'model_version', type: 'UInt32', comment: 'the champion\'s version (0 without a champion)' },
-      { name: 'feature_spec_version', type: 'LowCardinality(String)', comment: 'feature spec version of the checked vectors' },
+      { name: 'feature_spec_version', type: 'LowCardinality(String)', comment: "feature spec version the window is checked as: the run's (training), the champion's (monitoring)" },
       { name: 'check', type: 'LowCardinality(String)', comment: 'missing_rate, out_of_range_share, distinct_values, top_value_share, label_rate, duplicate_share, rows, feature_spec_version' },
       { name: 'feature', type: 'LowCardinality(String)', comment: "feature name; '' for a dataset-level check" },
       { name: 'value', type: 'Float64', comment: 'the measured value (feature_spec_version: 1 when it differs from the champion\'s, else 0)' },

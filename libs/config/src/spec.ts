@@ -655,7 +655,8 @@ export function parsePipelineSpec(text: string, fileName: string): PipelineSpec 
   spec.dataQuality = dataQualityOf(raw.data_quality);
   spec.monitoring.features = featureDriftSpecsOf(spec.features, raw.monitoring.features);
   spec.monitoring.reference = referenceOf(spec.features, raw.monitoring.reference);
-  const problems = [...crossCheck(spec), ...labelsProblems(raw.labels, spec.labels, spec.events), ...monitoringProblems(spec, raw.monitoring), ...dataQualityProblems(spec.dataQuality)];
+  const problems = [...crossCheck(spec), ...labelsProblems(raw.labels, spec.labels, spec.events), ...monitoringProblems(spec, raw.monitoring)];
+  problems.push(...dataQualityProblems(spec.dataQuality));
   if (problems.length > 0) throw new SpecError(fileName, problems);
   return spec;
 }
