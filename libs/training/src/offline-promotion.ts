@@ -40,6 +40,10 @@ export async function placeNewModel(registry: RegistryState, pipeline: string, w
   const whenBetter = (why: string): Placement => (online
     ? { stage: 'challenger', reason: `${why}; it scores beside ${current} in shadow until ${rule.onlineLabels} labelled live events decide (promotion.online_labels)`, metrics: {}, replacedChallenger: challenger }
     : { stage: 'champion', reason: `${why}; it serves (promotion.online_labels 0)`, metrics: {} });
+  // Without a fair offline comparison the live one decides; offline only, an operator does.
+  const uncompared = (why: string): Placement => (online
+    ? { ...whenBetter(`not compared offline: ${why}`), metrics: {} }
+    : { stage: 'candidate', reason: `not compared offline: ${why}; stored as candidate for an operator to promote`, metrics: {} });
   const known = new Set(window.values.flatMap((v) => Object.keys(v)));
   const absent = champion.record.feature_names.filter((n) => !known.has(n));
   const positives = window.labels.filter((y) => y === 1).length;
@@ -47,12 +51,16 @@ export async function placeNewModel(registry: RegistryState, pipeline: string, w
     const why = absent.length > 0
       ? `the champion ${current} reads features this pipeline no longer computes (${absent.slice(0, 5).join(', ')})`
       : `the held-out window has ${positives === 0 ? 'no positive' : 'only positive'} labels`;
-    // Without a fair offline comparison the live one decides; offline only, an operator does.
-    return online
-      ? { ...whenBetter(`not compared offline: ${why}`), metrics: {} }
-      : { stage: 'candidate', reason: `not compared offline: ${why}; stored as candidate for an operator to promote`, metrics: {} };
+    return uncompared(why);
   }
-  const championScores = await scoreWithRecord(champion.record, window.values);
+  let championScores: Float32Array;
+  try {
+    championScores = await scoreWithRecord(champion.record, window.values);
+  } catch (error) {
+    // A champion inference cannot load is inference's problem to report; here it only means no offline comparison.
+    const why = `the champion ${current} could not score the window (${error instanceof Error ? error.message : String(error)})`;
+    return uncompared(why);
+  }
   const auc = delongTest(window.labels, championScores, window.candidateScores);
   const logLoss = pairedLogLossTest(window.labels, championScores, window.candidateScores);
   const decision = decidePromotion(auc, logLoss, { alpha: rule.alpha, minAucGain: rule.minAucGain });
