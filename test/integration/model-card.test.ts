@@ -43,11 +43,12 @@ test('streamloop models card prints the Markdown card of a trained version; the 
       assert.equal(res.status, 201, await res.clone().text());
       assert.equal(((await res.json()) as { model_version: number }).model_version, version);
     }
-    const rollback = await fetch(`${base}/models/rollback`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ reason: HOSTILE }) });
-    assert.equal(rollback.status, 201, await rollback.text());
+    // v2 learnt what v1 did: the offline comparison rejects it; an operator then archives it with a hostile reason.
+    const archive = await fetch(`${base}/models/2/archive`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ reason: HOSTILE }) });
+    assert.equal(archive.status, 201, await archive.text());
     // The registry topic has one partition: the i-th record is at offset i.
     const records = await readAll<ModelRegistryRecord>(stack.kafka, stack.serde, spec.topics.models!);
-    assert.deepEqual(records.map((r) => `${r.value.model_version}:${r.value.stage}`), ['1:champion', '2:champion', '2:rejected']);
+    assert.deepEqual(records.map((r) => `${r.value.model_version}:${r.value.stage}`), ['1:champion', '2:rejected', '2:archived']);
     await insertRows(ch, TABLES.model_events, records.map((r, i) => MODEL_EVENTS_SINK.toRow(r.value, { pipeline: name, partition: 0, offset: String(i), schemaId: 1 })));
 
     // --- The CLI prints the Markdown card.
@@ -65,8 +66,8 @@ test('streamloop models card prints the Markdown card of a trained version; the 
     assert.match(md, /- Parent champion: fraud-lr v1 \(the champion serving when this version was published\)/);
     assert.match(md, /- Triggered by: on command \(HTTP\)/);
     assert.match(md, new RegExp(`- Experiment: \`${name}/fraud-lr\`, run \`[0-9a-f-]{36}\``));
-    assert.match(md, /\| champion \| training \| trained on command \(HTTP\); a new model serves as champion \|/);
-    assert.match(md, /\| rejected \| api \| &lt;script&gt;alert\(1\)&lt;\/script&gt; scores drifted \|/);
+    assert.match(md, /\| rejected \| training \| trained on command \(HTTP\); offline against fraud-lr v1: AUC gain not significant/);
+    assert.match(md, /\| archived \| api \| &lt;script&gt;alert\(1\)&lt;\/script&gt; scores drifted \|/);
     assert.ok(!md.includes('<script>'));
 
     // --- The endpoint answers one self-contained HTML page; --out writes it.
