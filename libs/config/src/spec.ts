@@ -107,6 +107,25 @@ export type ChallengerMode = (typeof CHALLENGER_MODES)[number];
 /** `serving.challenger.share` by default: the challenger serves a tenth of the entities in split mode. */
 export const DEFAULT_CHALLENGER_SHARE = 0.1;
 
+/**
+ * `serving.batch.max_rows` by default: the most rows one onnxruntime call scores; a larger consumed batch is scored in
+ * several calls. In `npm run bench:serving` (BENCHMARKS.md, "Serving") rows/s of both exported models flatten out
+ * from 256 rows a call on (within noise of 1024), and a call of 1024 rows takes well under a millisecond, so 1024
+ * costs nothing in throughput while bounding the time one call holds the event loop's thread-pool worker.
+ */
+export const DEFAULT_BATCH_MAX_ROWS = 1024;
+/** onnxruntime's graph optimization levels, as `serving.onnx.graph_optimization_level` names them. */
+export const GRAPH_OPTIMIZATION_LEVELS = ['disabled', 'basic', 'extended', 'all'] as const;
+export type GraphOptimizationLevel = (typeof GRAPH_OPTIMIZATION_LEVELS)[number];
+/**
+ * `serving.onnx.intra_op_threads` and `serving.onnx.graph_optimization_level` by default: one thread per session and
+ * every optimization. In `npm run bench:serving` a second intra-op thread did not speed up our exported models
+ * (tree ensembles and a linear model over tens of features: too little work per call to split) and the levels were
+ * within noise of each other; one thread leaves the cores to the other sessions and stages of the process.
+ */
+export const DEFAULT_ONNX_INTRA_OP_THREADS = 1;
+export const DEFAULT_GRAPH_OPTIMIZATION_LEVEL: GraphOptimizationLevel = 'all';
+
 const DISTRIBUTIONS = ['uniform', 'log_uniform', 'int', 'choice'] as const;
 type ParamScalar = number | string | boolean;
 const isScalar = (v: unknown): v is ParamScalar => typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
@@ -248,6 +267,17 @@ const specSchema = z.object({
     challenger: z.object({
       mode: z.enum(CHALLENGER_MODES).default('shadow'),
       share: z.number().gt(0).lt(1).default(DEFAULT_CHALLENGER_SHARE),
+    }).strict().prefault({}),
+    // Micro-batching: the most rows per onnxruntime call, and how long inference's own consumer lets a fetch wait for
+    // rows to gather (unset: a fetch returns as soon as any record is there, the behaviour of every other stage).
+    batch: z.object({
+      max_rows: z.number().int().min(1).max(1_000_000).default(DEFAULT_BATCH_MAX_ROWS),
+      max_wait: duration.nullable().default(null),
+    }).strict().prefault({}),
+    // onnxruntime session options of every model the pipeline serves.
+    onnx: z.object({
+      intra_op_threads: z.number().int().min(1).max(64).default(DEFAULT_ONNX_INTRA_OP_THREADS),
+      graph_optimization_level: z.enum(GRAPH_OPTIMIZATION_LEVELS).default(DEFAULT_GRAPH_OPTIMIZATION_LEVEL),
     }).strict().prefault({}),
   }).strict().prefault({}),
   monitoring: z.object({
@@ -418,6 +448,15 @@ export interface ServingSpec {
    * served); `split` serves the events of `share` of the entities (a stable hash of the entity key) by the challenger.
    */
   challenger: { mode: ChallengerMode; share: number };
+  /**
+   * Micro-batching of inference: at most `maxRows` rows per onnxruntime call (a larger consumed batch is scored in
+   * several calls), and how long inference's own consumer lets a fetch wait for records to gather (null: not at all,
+   * a fetch returns as soon as any record is there). When inference runs fused into the features stage, its batch is
+   * that stage's and `maxWaitMs` does not apply.
+   */
+  batch?: { maxRows: number; maxWaitMs: number | null };
+  /** onnxruntime session options of the models the pipeline serves. */
+  onnx?: { intraOpThreads: number; graphOptimizationLevel: GraphOptimizationLevel };
 }
 
 export interface MonitoringSpec {
@@ -558,7 +597,11 @@ export function parsePipelineSpec(text: string, fileName: string): PipelineSpec 
       scheduleMs: raw.training.schedule === null ? null : parseDuration(raw.training.schedule)!,
       segmentBy: raw.training.segment_by ?? null,
     },
-    serving: { maxModelFailures: raw.serving.max_model_failures, challenger: { mode: raw.serving.challenger.mode, share: raw.serving.challenger.share } },
+    serving: {
+      maxModelFailures: raw.serving.max_model_failures, challenger: { mode: raw.serving.challenger.mode, share: raw.serving.challenger.share },
+      batch: { maxRows: raw.serving.batch.max_rows, maxWaitMs: raw.serving.batch.max_wait === null ? null : parseDuration(raw.serving.batch.max_wait)! },
+      onnx: { intraOpThreads: raw.serving.onnx.intra_op_threads, graphOptimizationLevel: raw.serving.onnx.graph_optimization_level },
+    },
     monitoring: {
       window: raw.monitoring.window,
       windowMs: parseDuration(raw.monitoring.window)!,
