@@ -716,6 +716,7 @@ test('serving.batch and serving.onnx: micro-batch size and wait, onnxruntime ses
     ['  batch:\n    max_rows: 2.5\n', 'serving.batch.max_rows'],
     ['  batch:\n    max_wait: 0ms\n', 'serving.batch.max_wait'],
     ['  batch:\n    max_wait: soon\n', 'serving.batch.max_wait'],
+    ['  batch:\n    max_wait: 2s\n', 'serving.batch.max_wait'],
     ['  batch:\n    rows: 10\n', 'serving.batch'],
     ['  onnx:\n    intra_op_threads: 0\n', 'serving.onnx.intra_op_threads'],
     ['  onnx:\n    graph_optimization_level: max\n', 'serving.onnx.graph_optimization_level'],

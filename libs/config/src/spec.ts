@@ -114,6 +114,8 @@ export const DEFAULT_CHALLENGER_SHARE = 0.1;
  * costs nothing in throughput while bounding the time one call holds the event loop's thread-pool worker.
  */
 export const DEFAULT_BATCH_MAX_ROWS = 1024;
+/** `serving.batch.max_wait` at most: a consumer heartbeats between its fetches, so a fetch must not wait long. */
+export const MAX_BATCH_WAIT_MS = 1000;
 /** onnxruntime's graph optimization levels, as `serving.onnx.graph_optimization_level` names them. */
 export const GRAPH_OPTIMIZATION_LEVELS = ['disabled', 'basic', 'extended', 'all'] as const;
 export type GraphOptimizationLevel = (typeof GRAPH_OPTIMIZATION_LEVELS)[number];
@@ -272,7 +274,8 @@ const specSchema = z.object({
     // rows to gather (unset: a fetch returns as soon as any record is there, the behaviour of every other stage).
     batch: z.object({
       max_rows: z.number().int().min(1).max(1_000_000).default(DEFAULT_BATCH_MAX_ROWS),
-      max_wait: duration.nullable().default(null),
+      // At most 1 s: the consumer heartbeats between fetches, and a fetch that waits longer delays them.
+      max_wait: duration.refine((t) => parseDuration(t)! <= MAX_BATCH_WAIT_MS, { message: 'expected a duration of at most 1s, like 5ms or 50ms' }).nullable().default(null),
     }).strict().prefault({}),
     // onnxruntime session options of every model the pipeline serves.
     onnx: z.object({
