@@ -6,6 +6,7 @@
 // latency is measured from that due time to the end of its response, so a stall shows in every request it delays
 // (no coordinated omission). autocannon's fixed rate (`overallRate`) paces the requests it sends but times each from
 // when it is sent, which hides exactly that; hence this generator, on node:http with a keep-alive agent.
+import { spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -115,7 +116,8 @@ export async function runRestBench(o: RestBenchOptions): Promise<'done' | 'skipp
     });
     const port = await freePort();
     const api = `http://127.0.0.1:${port}`;
-    const inference = startCliProcess('streamloop start --target inference', ['start', '--target', 'inference', '--port', String(port)], { ...env, CLICKHOUSE_DATA_DIR: join(dir, 'chdb') });
+    // BENCH_SERVER_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") are node flags for the inference process.
+    const inference = startInference(['start', '--target', 'inference', '--port', String(port)], { ...env, CLICKHOUSE_DATA_DIR: join(dir, 'chdb') });
     processes.push(inference);
     await waitForApi(api, inference);
     // Published as the training target does: Avro (schemas/model-registry.avsc) keyed pipeline/model/version.
@@ -161,6 +163,26 @@ export async function runRestBench(o: RestBenchOptions): Promise<'done' | 'skipp
     broker.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** `streamloop start …` as startCliProcess runs it, with BENCH_SERVER_NODE_FLAGS before the script when set. */
+function startInference(args: string[], env: Record<string, string>): ServiceProcess {
+  const flags = process.env.BENCH_SERVER_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+  if (flags.length === 0) return startCliProcess('streamloop start --target inference', args, env);
+  const child = spawn(process.execPath, [...flags, join(REPO, 'bin', 'streamloop.mjs'), ...args], { cwd: REPO, env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const keep = (b: Buffer) => {
+    out = (out + b.toString('utf8')).slice(-20_000);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  return {
+    name: 'streamloop start --target inference', child, output: () => out, exited,
+    signal: (sig) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+    },
+  };
 }
 
 async function waitFor(probe: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
