@@ -139,6 +139,24 @@ export async function runRestBench(o: RestBenchOptions): Promise<'done' | 'skipp
     if (check.status !== 200) throw new Error(`bench:serving: predict answered ${check.status}: ${await check.text()}`);
     // Warm-up (JIT, sockets, onnxruntime's first calls), not recorded.
     await offer(url, bodies, o.rate, 3);
+    // One request at a time (closed loop, no queueing): the round trip of a request with nothing else in flight.
+    const single: number[] = [];
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    for (let i = 0; i < 2000; i++) {
+      const started = performance.now();
+      await new Promise<void>((resolve, reject) => {
+        const body = bodies[i % bodies.length];
+        const req = request(url, { agent, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve());
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+      single.push(performance.now() - started);
+    }
+    agent.destroy();
+    single.sort((a, b) => a - b);
     const before = loadavg()[0];
     const cpuBefore = cpuSecondsOf(inference.child.pid);
     const { samples, wallSeconds } = await offer(url, bodies, o.rate, o.seconds);
@@ -152,6 +170,7 @@ export async function runRestBench(o: RestBenchOptions): Promise<'done' | 'skipp
     o.print(`(b) REST predict: POST ${'/v1/pipelines/P/predict'} {"features": …} (${o.featureNames.length} features, ${o.algorithm} champion), offered ${o.rate} requests/s open loop for ${o.seconds} s`);
     o.print(`    against \`streamloop start --target inference\` (a \`--target schema-registry\` process and a local broker beside it), keep-alive, ≤ 64 sockets`);
     o.print(`    latency from each request's due time to the end of its response; load average ${before.toFixed(1)} before, ${after.toFixed(1)} after`);
+    o.print(`    one at a time (2000 sequential requests, nothing else in flight): p50 ${quantile(single, 0.5).toFixed(2)} ms, p99 ${quantile(single, 0.99).toFixed(2)} ms`);
     o.print(`    requests ${samples.length}, ok ${ok.length}, errors ${samples.length - ok.length}, achieved ${(samples.length / wallSeconds).toFixed(0)} requests/s`);
     o.print(`    latency ms   p50 ${ms(quantile(lat, 0.5))}   p95 ${ms(quantile(lat, 0.95))}   p99 ${ms(quantile(lat, 0.99))}   p99.9 ${ms(quantile(lat, 0.999))}   max ${ms(lat[lat.length - 1])}`);
     if (cpuMs !== undefined) o.print(`    inference process CPU (user + system, /proc) per request: ${cpuMs.toFixed(3)} ms, ${((cpuMs * o.rate) / 10).toFixed(0)} % of one core at the offered rate`);

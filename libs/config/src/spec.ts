@@ -109,9 +109,9 @@ export const DEFAULT_CHALLENGER_SHARE = 0.1;
 
 /**
  * `serving.batch.max_rows` by default: the most rows one onnxruntime call scores; a larger consumed batch is scored in
- * several calls. In `npm run bench:serving` (BENCHMARKS.md, "Serving") rows/s of both exported models flatten out
- * from 256 rows a call on (within noise of 1024), and a call of 1024 rows takes well under a millisecond, so 1024
- * costs nothing in throughput while bounding the time one call holds the event loop's thread-pool worker.
+ * several calls. In `npm run bench:serving` (BENCHMARKS.md, "Serving") calls of 64 rows cost 14–18 % of the stage's
+ * throughput against 1024 for both exported models, and from 256 on it is flat within noise; a call of 1024 rows
+ * takes about 0.2 ms (logistic) to 4 ms (a 100-tree GBDT), which bounds how long one call holds onnxruntime.
  */
 export const DEFAULT_BATCH_MAX_ROWS = 1024;
 /** `serving.batch.max_wait` at most: a consumer heartbeats between its fetches, so a fetch must not wait long. */
@@ -121,9 +121,9 @@ export const GRAPH_OPTIMIZATION_LEVELS = ['disabled', 'basic', 'extended', 'all'
 export type GraphOptimizationLevel = (typeof GRAPH_OPTIMIZATION_LEVELS)[number];
 /**
  * `serving.onnx.intra_op_threads` and `serving.onnx.graph_optimization_level` by default: one thread per session and
- * every optimization. In `npm run bench:serving` a second intra-op thread did not speed up our exported models
- * (tree ensembles and a linear model over tens of features: too little work per call to split) and the levels were
- * within noise of each other; one thread leaves the cores to the other sessions and stages of the process.
+ * every optimization, as before. In `npm run bench:serving` a second intra-op thread never sped up our exported models
+ * (0.5–0.7× at 64 and 1024 rows: too little work per call to split, and the cores are shared with the other stages)
+ * and the four levels were within noise of each other.
  */
 export const DEFAULT_ONNX_INTRA_OP_THREADS = 1;
 export const DEFAULT_GRAPH_OPTIMIZATION_LEVEL: GraphOptimizationLevel = 'all';
