@@ -41,6 +41,8 @@ interface Sample {
   /** From the due time to when the request was handed to node:http (the generator's own lateness), ms. */
   sendLag: number;
   ok: boolean;
+  /** What went wrong when not ok: the HTTP status or the error's code. */
+  error?: string;
 }
 
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
@@ -60,12 +62,12 @@ async function offer(url: string, bodies: string[], rate: number, seconds: numbe
     const req = request({ agent, host: target.hostname, port: target.port, path: target.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
       res.resume();
       res.on('end', () => {
-        samples.push({ latency: performance.now() - due, sendLag, ok: res.statusCode === 200 });
+        samples.push({ latency: performance.now() - due, sendLag, ok: res.statusCode === 200, error: res.statusCode === 200 ? undefined : `HTTP ${res.statusCode}` });
         resolve();
       });
     });
-    req.on('error', () => {
-      samples.push({ latency: performance.now() - due, sendLag, ok: false });
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      samples.push({ latency: performance.now() - due, sendLag, ok: false, error: e.code ?? e.message });
       resolve();
     });
     req.end(body);
@@ -171,7 +173,7 @@ export async function runRestBench(o: RestBenchOptions): Promise<'done' | 'skipp
     o.print(`    against \`streamloop start --target inference\` (a \`--target schema-registry\` process and a local broker beside it), keep-alive, ≤ 64 sockets`);
     o.print(`    latency from each request's due time to the end of its response; load average ${before.toFixed(1)} before, ${after.toFixed(1)} after`);
     o.print(`    one at a time (2000 sequential requests, nothing else in flight): p50 ${quantile(single, 0.5).toFixed(2)} ms, p99 ${quantile(single, 0.99).toFixed(2)} ms`);
-    o.print(`    requests ${samples.length}, ok ${ok.length}, errors ${samples.length - ok.length}, achieved ${(samples.length / wallSeconds).toFixed(0)} requests/s`);
+    o.print(`    requests ${samples.length}, ok ${ok.length}, errors ${samples.length - ok.length}${errorKinds(samples)}, achieved ${(samples.length / wallSeconds).toFixed(0)} requests/s`);
     o.print(`    latency ms   p50 ${ms(quantile(lat, 0.5))}   p95 ${ms(quantile(lat, 0.95))}   p99 ${ms(quantile(lat, 0.99))}   p99.9 ${ms(quantile(lat, 0.999))}   max ${ms(lat[lat.length - 1])}`);
     if (cpuMs !== undefined) o.print(`    inference process CPU (user + system, /proc) per request: ${cpuMs.toFixed(3)} ms, ${((cpuMs * o.rate) / 10).toFixed(0)} % of one core at the offered rate`);
     o.print(`    generator's own send lag ms   p50 ${ms(quantile(lag, 0.5))}   p99 ${ms(quantile(lag, 0.99))}   max ${ms(lag[lag.length - 1])}`);
@@ -182,6 +184,13 @@ export async function runRestBench(o: RestBenchOptions): Promise<'done' | 'skipp
     broker.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** " (ECONNRESET × 1, HTTP 503 × 2)" for the failed samples, or nothing. */
+function errorKinds(samples: Sample[]): string {
+  const kinds = new Map<string, number>();
+  for (const s of samples) if (!s.ok) kinds.set(s.error ?? '?', (kinds.get(s.error ?? '?') ?? 0) + 1);
+  return kinds.size === 0 ? '' : ` (${[...kinds].map(([k, n]) => `${k} × ${n}`).join(', ')})`;
 }
 
 /** `streamloop start …` as startCliProcess runs it, with BENCH_SERVER_NODE_FLAGS before the script when set. */
