@@ -201,6 +201,8 @@ function startInference(args: string[], env: Record<string, string>): ServicePro
   let out = '';
   const keep = (b: Buffer) => {
     out = (out + b.toString('utf8')).slice(-20_000);
+    // What the flags make the process print (a GC trace, say) goes to this process's stderr.
+    process.stderr.write(b);
   };
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
