@@ -4,10 +4,13 @@
 //       (intra-op threads 1/2 × graph optimization levels) to choose serving.onnx's defaults;
 //   (b) REST predict p50/p95/p99 at a fixed offered rate (open loop) against `streamloop start --target inference`
 //       on a broker (bench/serving/rest.ts; skipped with --no-rest, or said so and skipped with --optional when no broker);
-//   (c) the cost of a challenger: stage throughput without one, in shadow, and in split.
+//   (c) the cost of a challenger: stage throughput without one, in shadow, and in split;
+//   (d) serving.batch.max_wait on a broker (bench/serving/fetch-wait.ts): latency and CPU per vector of inference's own
+//       consumer at a fixed rate, unset against 10 ms and 50 ms and unset again (--waits; skipped with --no-rest like (b)).
 // Every ratio is measured side by side: the variants of a cell run interleaved, round after round, and the median
 // round is reported. Flags: --rounds N (default 5), --cell-ms M (time per variant per round, default 250),
-// --rate R and --seconds S for (b) (default 500 requests/s for 20 s), --no-rest, --optional, --only a|b|c.
+// --rate R and --seconds S for (b) (default 500 requests/s for 20 s), --wait-rate and --wait-seconds for (d) (default
+// 1000 vectors/s for 15 s), --no-rest, --optional, --only a,b,c,d.
 import { cpus, loadavg, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
@@ -16,6 +19,7 @@ import { FeatureComputer } from '@streamloop/features';
 import { gaussian, OnnxScorer, seededRandom, trainClassifier, type Algorithm } from '@streamloop/ml';
 import type { FeatureVectorRecord } from '@streamloop/runtime';
 import { InProcessStage, registryRecord } from './stage';
+import { runFetchWaitBench } from './fetch-wait';
 import { runRestBench } from './rest';
 
 const args = parseArgs({
@@ -25,6 +29,9 @@ const args = parseArgs({
     rate: { type: 'string', default: '500' },
     seconds: { type: 'string', default: '20' },
     'no-rest': { type: 'boolean', default: false },
+    'wait-rate': { type: 'string', default: '1000' },
+    'wait-seconds': { type: 'string', default: '15' },
+    waits: { type: 'string', default: 'unset,10,50,unset' },
     optional: { type: 'boolean', default: false },
     only: { type: 'string' },
   },
@@ -200,4 +207,14 @@ if (run('b') && !args['no-rest']) {
     rate: Number(args.rate), seconds: Number(args.seconds), optional: args.optional, print,
   });
   if (outcome === 'skipped') print('(b) REST predict: skipped (no broker could be had; --optional)');
+}
+
+if (run('d') && !args['no-rest']) {
+  print();
+  const model = models.find((m) => m.algorithm === 'gbdt')!;
+  const outcome = await runFetchWaitBench({
+    spec, featureNames, onnx: model.onnx, algorithm: model.algorithm, vectors, waits: args.waits.split(',').map((w) => (w === 'unset' ? null : Number(w))),
+    rate: Number(args['wait-rate']), seconds: Number(args['wait-seconds']), optional: args.optional, print,
+  });
+  if (outcome === 'skipped') print('(d) serving.batch.max_wait: skipped (no broker could be had; --optional)');
 }
