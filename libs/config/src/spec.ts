@@ -271,7 +271,8 @@ const specSchema = z.object({
       share: z.number().gt(0).lt(1).default(DEFAULT_CHALLENGER_SHARE),
     }).strict().prefault({}),
     // Micro-batching: the most rows per onnxruntime call, and how long inference's own consumer lets a fetch wait for
-    // rows to gather (unset: a fetch returns as soon as any record is there, the behaviour of every other stage).
+    // rows to gather (unset: a fetch returns as soon as any record is there, the behaviour of every other stage; kept
+    // as the default because the wait saves CPU at the cost of median latency, BENCHMARKS.md "Serving" (d)).
     batch: z.object({
       max_rows: z.number().int().min(1).max(1_000_000).default(DEFAULT_BATCH_MAX_ROWS),
       // At most 1 s: the consumer heartbeats between fetches, and a fetch that waits longer delays them.
