@@ -10,7 +10,7 @@ import type { OwnedFeatureState } from '@streamloop/features';
 import type { ConsumedRecord } from '@streamloop/kafka';
 import type { ModelRegistryRecord, ModelStage, RegistryMessage } from '@streamloop/model-registry';
 import { StreamloopMetrics, type Logger } from '@streamloop/observability';
-import { loadPlatformTypes, type FeatureVectorRecord, type PipelineRegistry } from '@streamloop/runtime';
+import { loadPlatformTypes, type FeatureVectorRecord, type PipelineRegistry, type PredictRouter } from '@streamloop/runtime';
 import { BatchProcessor, StreamContext, type StreamBatch, type StreamPipeline, type StreamRecord } from '@streamloop/stream';
 import { InferenceService } from '../../services/inference/src/inference.service';
 import { InferenceStream } from '../../services/inference/src/inference.stream';
@@ -75,7 +75,7 @@ export class InProcessStage {
   private constructor(private readonly options: StageOptions) {
     const spec: PipelineSpec = { ...options.spec, serving: { ...options.spec.serving!, ...options.serving } };
     this.pipeline = { spec, topics: topicsFor(spec), eventType: types.featureVector, labelType: types.featureVector };
-    this.inference = new InferenceService({} as PipelineRegistry, {} as OwnedFeatureState);
+    this.inference = new InferenceService({} as PipelineRegistry, {} as OwnedFeatureState, {} as PredictRouter);
     this.stream = new InferenceStream(new StreamloopMetrics(), silent, this.inference, {} as ModelDemotion);
     const io = {
       serde: this.serde,

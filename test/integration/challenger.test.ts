@@ -5,33 +5,21 @@
 // the configured share, and the share of entities it serves is within binomial bounds of it.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { loadPipelineSpec } from '@streamloop/config';
 import { challengerServes } from '@streamloop/model-registry';
 import type { PredictionRecord } from '@streamloop/runtime';
 import { generateCardTransactions, type CardTransaction } from '@streamloop/testing';
-import { startPlatform, stopProcesses } from '../support/cli-process';
+import { runCli, startPlatform, stopProcesses } from '../support/cli-process';
 import { championRecord, publishModel, trainTestModel } from '../support/models';
 import { writeSpecFile, type ServiceProcess } from '../support/processes';
 import { brokersOrSkip, eventually, readAll, startStack, uniqueName, type TestStack } from '../support/stack';
 
 const brokers = brokersOrSkip();
 const skip = !brokers && 'KAFKA_BROKERS is not set';
-const CLI = new URL('../../bin/streamloop.mjs', import.meta.url).pathname;
 const FEATURES = ['log_amount', 'foreign', 'is_online', 'card_txn_count_1h'];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args], { timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+const SPLIT_SHARE = 0.3;
 
 /** Sends the events to P.events.raw as a producer app would, keyed by card. */
 async function sendEvents(stack: TestStack, pipeline: string, events: CardTransaction[]): Promise<void> {
@@ -62,36 +50,58 @@ async function onePerEvent(stack: TestStack, topic: string, eventIds: string[], 
   return perEvent;
 }
 
-test('shadow: the challenger the CLI names scores every event into P.predictions.shadow; P.predictions holds only the champion', { skip, timeout: 300_000 }, async (t: TestContext) => {
-  const name = uniqueName('shadow');
+/**
+ * A pipeline of its own with champion v1 and v2 (in `v2Stage`), `streamloop start` on it with `targets`, and `body`
+ * run against them; then everything is stopped. `serving` is appended to the spec as its serving section.
+ */
+async function withTwoModels(
+  tag: string, v2Stage: 'candidate' | 'challenger', targets: string, serving: string,
+  body: (run: { name: string; api: string; stack: TestStack; topics: { predictions: string; shadow: string }; why: () => string }) => Promise<void>,
+): Promise<void> {
+  const name = uniqueName(tag);
   const specFile = writeSpecFile(name);
+  if (serving) appendFileSync(specFile, serving);
   const stack = await startStack(brokers!, [loadPipelineSpec(specFile)], []);
-  const ctx = stack.runtime.pipelines.pipeline(name);
+  const { topics } = stack.runtime.pipelines.pipeline(name);
   const processes: ServiceProcess[] = [];
   const why = () => processes.map((p) => `--- ${p.name}\n${p.output().slice(-3000)}`).join('\n');
   try {
     await publishModel(stack, name, championRecord(name, 'fraud-model', 1, trainTestModel(FEATURES, 7)));
-    await publishModel(stack, name, { ...championRecord(name, 'fraud-model', 2, trainTestModel(FEATURES, 11)), stage: 'candidate' });
-    const { service, api } = await startPlatform(stack, brokers!, specFile, 'ingestion,features,inference,training');
+    await publishModel(stack, name, { ...championRecord(name, 'fraud-model', 2, trainTestModel(FEATURES, 11)), stage: v2Stage });
+    const { service, api } = await startPlatform(stack, brokers!, specFile, targets);
     processes.push(service);
+    await body({ name, api, stack, topics, why });
+  } finally {
+    await stopProcesses(processes);
+    await stack.close();
+  }
+}
 
-    const promoted = await cli(['models', 'promote', '--pipeline', name, '--api', api, '--version', '2', '--to', 'challenger', '--reason', 'shadow before rollout']);
+/** Waits until inference reports challenger v2 loaded (its model-version gauge). */
+async function challengerLoaded(api: string, name: string, why: () => string): Promise<void> {
+  await eventually(async () => {
+    const metrics = await (await fetch(`${api}/metrics`)).text();
+    return new RegExp(`streamloop_model_version\\{[^}]*pipeline="${name}"[^}]*role="challenger"[^}]*\\} 2`).test(metrics) ? true : undefined;
+  }, `inference loading the challenger\n${why()}`, 60_000);
+}
+
+test('shadow: the challenger the CLI names scores every event into P.predictions.shadow; P.predictions holds only the champion', { skip, timeout: 300_000 }, (t: TestContext) =>
+  withTwoModels('shadow', 'candidate', 'ingestion,features,inference,training', '', async ({ name, api, stack, topics, why }) => {
+
+    const promoted = await runCli(['models', 'promote', '--pipeline', name, '--api', api, '--version', '2', '--to', 'challenger', '--reason', 'shadow before rollout']);
     t.diagnostic(promoted.stdout.trim());
     assert.equal(promoted.code, 0, promoted.stderr);
     assert.match(promoted.stdout, /fraud-model v2: candidate → challenger \(shadow before rollout\); serving: fraud-model v1; challenger: fraud-model v2/);
-    const list = await cli(['models', 'list', '--pipeline', name, '--api', api]);
+    const list = await runCli(['models', 'list', '--pipeline', name, '--api', api]);
     assert.match(list.stdout, /^~\s+fraud-model\s+v2\s+challenger/m, `v2 marked as the challenger\n${list.stdout}`);
     // The challenger is loaded by inference from the registry topic: wait until the metric says so.
-    await eventually(async () => {
-      const metrics = await (await fetch(`${api}/metrics`)).text();
-      return new RegExp(`streamloop_model_version\\{[^}]*pipeline="${name}"[^}]*role="challenger"[^}]*\\} 2`).test(metrics) ? true : undefined;
-    }, `inference loading the challenger\n${why()}`, 30_000);
+    await challengerLoaded(api, name, why);
 
     const events = generateCardTransactions({ seed: 5, events: 600, cards: 60, idPrefix: name }).map((x) => x.event);
     await sendEvents(stack, name, events);
     const ids = events.map((e) => e.transaction_id);
-    const served = await onePerEvent(stack, ctx.topics.predictions, ids, why);
-    const shadow = await onePerEvent(stack, ctx.topics.shadow, ids, why);
+    const served = await onePerEvent(stack, topics.predictions, ids, why);
+    const shadow = await onePerEvent(stack, topics.shadow, ids, why);
     const servedBy = new Set([...served.values()].map(([p]) => `${p.role} v${p.model_version}`));
     const shadowBy = new Set([...shadow.values()].map(([p]) => `${p.role} v${p.model_version}`));
     assert.deepEqual([[...servedBy], [...shadowBy]], [['champion v1'], ['challenger v2']]);
@@ -102,35 +112,17 @@ test('shadow: the challenger the CLI names scores every event into P.predictions
       const [s, c] = [served.get(id)![0], shadow.get(id)![0]];
       assert.deepEqual([c.entity_key, c.event_time, c.latency_ms, c.predicted_at], [s.entity_key, s.event_time, s.latency_ms, s.predicted_at], `${id}: one batch, one transaction`);
     }
-  } finally {
-    await stopProcesses(processes);
-    await stack.close();
-  }
-});
+  }));
 
-test('split: the challenger serves exactly the entities in its share (stable hash), one served prediction per event, none in shadow', { skip, timeout: 300_000 }, async (t: TestContext) => {
-  const name = uniqueName('split');
-  const specFile = writeSpecFile(name);
-  const share = 0.3;
-  appendFileSync(specFile, `serving:\n  challenger:\n    mode: split\n    share: ${share}\n`);
-  const stack = await startStack(brokers!, [loadPipelineSpec(specFile)], []);
-  const ctx = stack.runtime.pipelines.pipeline(name);
-  const processes: ServiceProcess[] = [];
-  const why = () => processes.map((p) => `--- ${p.name}\n${p.output().slice(-3000)}`).join('\n');
-  try {
-    await publishModel(stack, name, championRecord(name, 'fraud-model', 1, trainTestModel(FEATURES, 7)));
-    await publishModel(stack, name, { ...championRecord(name, 'fraud-model', 2, trainTestModel(FEATURES, 11)), stage: 'challenger' });
-    const { service, api } = await startPlatform(stack, brokers!, specFile, 'ingestion,features,inference');
-    processes.push(service);
-    await eventually(async () => {
-      const metrics = await (await fetch(`${api}/metrics`)).text();
-      return new RegExp(`streamloop_model_version\\{[^}]*pipeline="${name}"[^}]*role="challenger"[^}]*\\} 2`).test(metrics) ? true : undefined;
-    }, `inference loading the challenger\n${why()}`, 60_000);
+test('split: the challenger serves exactly the entities in its share (stable hash), one served prediction per event, none in shadow', { skip, timeout: 300_000 }, (t: TestContext) =>
+  withTwoModels('split', 'challenger', 'ingestion,features,inference', `serving:\n  challenger:\n    mode: split\n    share: ${SPLIT_SHARE}\n`, async ({ name, api, stack, topics, why }) => {
+    const share = SPLIT_SHARE;
+    await challengerLoaded(api, name, why);
 
     const cards = 400;
     const events = generateCardTransactions({ seed: 9, events: 2000, cards, idPrefix: name }).map((x) => x.event);
     await sendEvents(stack, name, events);
-    const served = await onePerEvent(stack, ctx.topics.predictions, events.map((e) => e.transaction_id), why);
+    const served = await onePerEvent(stack, topics.predictions, events.map((e) => e.transaction_id), why);
     const wrongArm = [...served.values()].filter(([p]) => (p.role === 'challenger') !== challengerServes(p.entity_key, share)
       || p.model_version !== (p.role === 'challenger' ? 2 : 1) || p.fallback);
     assert.deepEqual(wrongArm.slice(0, 3), [], 'each event served by the arm its entity hashes to');
@@ -140,9 +132,5 @@ test('split: the challenger serves exactly the entities in its share (stable has
     t.diagnostic(`challenger serves ${challengerEntities} of ${entities.size} entities (share ${share}, ±4σ = ${(4 * sd).toFixed(1)})`);
     assert.ok(Math.abs(challengerEntities - entities.size * share) < 4 * sd, `${challengerEntities} of ${entities.size} entities within binomial bounds of ${share}`);
     assert.ok([...served.values()].some(([p]) => p.role === 'challenger') && [...served.values()].some(([p]) => p.role === 'champion'), 'both arms served');
-    assert.equal((await readAll<PredictionRecord>(stack.kafka, stack.serde, ctx.topics.shadow)).length, 0, 'nothing in shadow in split mode');
-  } finally {
-    await stopProcesses(processes);
-    await stack.close();
-  }
-});
+    assert.equal((await readAll<PredictionRecord>(stack.kafka, stack.serde, topics.shadow)).length, 0, 'nothing in shadow in split mode');
+  }));

@@ -112,11 +112,11 @@ test('inference scores with the champion, hot-swaps a newer one, and refuses a c
     assertErrorBody(await request(predictUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[1, 2]' }), 400, 'INVALID_INPUT');
     // Every error in the one body: malformed JSON 400, not JSON 415, no route 404, over the body limit 413.
     await assertJsonEndpointErrors(stack.serving.url, `/v1/pipelines/${name}/predict`, 2 * 1024 * 1024);
-    // An event body needs its entities' feature state; no feature stage runs in this process, so it refuses (421)
-    // instead of scoring the event as if its card and merchant had no history.
+    // An event body needs its entities' feature state; no feature stage runs anywhere, so no instance owns it: 503
+    // naming that, instead of scoring the event as if its card and merchant had no history.
     const event = generateCardTransactions({ seed: 3, events: 1, idPrefix: name })[0].event;
-    const notOwner = assertErrorBody(await request(predictUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ event }) }), 421, 'NOT_OWNER');
-    assert.match(notOwner.message, /does not own the feature state/);
+    const notOwner = assertErrorBody(await request(predictUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ event }) }), 503, 'OWNER_UNAVAILABLE');
+    assert.match(notOwner.message, /no instance owns partition \d+ of stage 0/);
     assertErrorBody(await request(`${stack.serving.url}/v1/pipelines/nope/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"features": {}}' }), 404, 'PIPELINE_NOT_FOUND');
   } finally {
     await producer.disconnect();

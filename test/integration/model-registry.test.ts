@@ -40,9 +40,10 @@ test('after an external champion follows an internal one, monitoring measures th
       const res = await fetch(`${api}/model`);
       return res.status === 200 ? ((await res.json()) as ModelView) : undefined;
     };
-    const measuredModel = async (): Promise<ModelView & { performance?: { labelled: number } }> => {
+    type Measured = ModelView & { performance?: { labelled: number }; performance_by_model: Array<ModelView & { role: string; labelled: number }> };
+    const measuredModel = async (): Promise<Measured> => {
       const res = await fetch(`${api}/drift`, { method: 'POST' });
-      const body = (await res.json()) as ModelView & { performance?: { labelled: number } };
+      const body = (await res.json()) as Measured;
       assert.equal(res.status, 201, JSON.stringify(body));
       return body;
     };
@@ -116,6 +117,9 @@ test('after an external champion follows an internal one, monitoring measures th
     assert.deepEqual({ model_name: measured.model_name, model_version: measured.model_version }, { model_name: served.model_name, model_version: served.model_version });
     // And it measures that model's predictions: the labelled predictions are the external model's half.
     assert.equal(measured.performance?.labelled, second.length, JSON.stringify(measured.performance));
+    // The earlier champion's predictions are its own, not the new champion's (issue 12 item 9).
+    assert.deepEqual(measured.performance_by_model.map((p) => `${p.model_name} v${p.model_version} ${p.role} ${p.labelled}`).sort(),
+      [`${own} v3 champion ${first.length}`, `fraud-sklearn v1 champion ${second.length}`].sort());
   } finally {
     await producer.disconnect();
     await stack.close();

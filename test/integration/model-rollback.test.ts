@@ -5,32 +5,18 @@
 // must show who rolled back and why; a rollback with no earlier champion left must be refused with its reason.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { loadPipelineSpec } from '@streamloop/config';
 import type { PredictionRecord } from '@streamloop/runtime';
 import { generateCardTransactions } from '@streamloop/testing';
-import { servedVersion, startPlatform, stopProcesses } from '../support/cli-process';
+import { runCli, servedVersion, startPlatform, stopProcesses } from '../support/cli-process';
 import { championRecord, publishModel, trainTestModel } from '../support/models';
 import { writeSpecFile, type ServiceProcess } from '../support/processes';
 import { brokersOrSkip, eventually, readAll, startStack, uniqueName } from '../support/stack';
 
 const brokers = brokersOrSkip();
 const skip = !brokers && 'KAFKA_BROKERS is not set';
-const CLI = new URL('../../bin/streamloop.mjs', import.meta.url).pathname;
 const FEATURES = ['log_amount', 'foreign', 'is_online', 'card_txn_count_1h'];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Runs the CLI as an operator would; resolves with its exit code and output (a non-zero exit is not a throw). */
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args], { timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
 
 test('models rollback through the CLI while events flow: the previous champion serves within a second, no event unscored or scored twice', { skip, timeout: 300_000 }, async (t: TestContext) => {
   const name = uniqueName('rollback');
@@ -48,7 +34,7 @@ test('models rollback through the CLI while events flow: the previous champion s
     processes.push(service);
     await eventually(async () => ((await servedVersion(api, name)) === 2 ? true : undefined), `inference serving v2\n${why()}`, 60_000);
 
-    const list = await cli(['models', 'list', '--pipeline', name, '--api', api]);
+    const list = await runCli(['models', 'list', '--pipeline', name, '--api', api]);
     t.diagnostic(list.stdout);
     assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout, /^\*\s+rollback-model\s+v2\s+champion/m, 'v2 marked as serving');
@@ -63,7 +49,7 @@ test('models rollback through the CLI while events flow: the previous champion s
       const messages = await Promise.all(slice.map(async (e) => ({ key: e.card_id, value: await stack.serde.encode(`${ctx.topics.raw}-value`, ctx.eventType, e) })));
       await producer.send({ topic: ctx.topics.raw, acks: -1, messages });
       if (batch === 15) {
-        rollback = cli(['models', 'rollback', '--pipeline', name, '--api', api, '--reason', 'scores drifted in the canary']).then((r) => {
+        rollback = runCli(['models', 'rollback', '--pipeline', name, '--api', api, '--reason', 'scores drifted in the canary']).then((r) => {
           rolledBackAt = Date.now();
           return r;
         });
@@ -96,15 +82,15 @@ test('models rollback through the CLI while events flow: the previous champion s
     assert.deepEqual(lateV2.map((p) => p.event_id).slice(0, 5), [], 'nothing served by v2 more than a second after the rollback answered');
 
     // --- The registry says who did it and why; with one champion left, another rollback is refused with the reason.
-    const after = await cli(['models', 'list', '--pipeline', name, '--api', api, '--json']);
+    const after = await runCli(['models', 'list', '--pipeline', name, '--api', api, '--json']);
     const models = (JSON.parse(after.stdout) as { models: Array<{ model_version: number; stage: string; serving: boolean; decided_by: string; decision_reason: string }> }).models;
     const v2 = models.find((m) => m.model_version === 2)!;
     assert.deepEqual([v2.stage, v2.serving, v2.decided_by, v2.decision_reason], ['rejected', false, 'cli', 'scores drifted in the canary']);
     assert.equal(models.find((m) => m.model_version === 1)?.serving, true);
-    const refused = await cli(['models', 'rollback', '--pipeline', name, '--api', api]);
+    const refused = await runCli(['models', 'rollback', '--pipeline', name, '--api', api]);
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /HTTP 409 MODEL_STAGE_CONFLICT: cannot roll back rollback-model v1: no earlier champion would serve/);
-    const unknown = await cli(['models', 'promote', '--pipeline', name, '--api', api, '--version', '9']);
+    const unknown = await runCli(['models', 'promote', '--pipeline', name, '--api', api, '--version', '9']);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /HTTP 404 NOT_FOUND: pipeline \S+ has no model version 9/);
 
@@ -113,7 +99,7 @@ test('models rollback through the CLI while events flow: the previous champion s
     assert.equal(res.status, 201, await res.clone().text());
     assert.deepEqual(await res.json(), {
       model_name: 'rollback-model', model_version: 2, from: 'rejected', to: 'champion', serving: { model_name: 'rollback-model', model_version: 2 },
-      decided_by: 'api', decision_reason: 'fixed',
+      challenger: null, decided_by: 'api', decision_reason: 'fixed',
     });
     await eventually(async () => ((await servedVersion(api, name)) === 2 ? true : undefined), `inference serving v2 again\n${why()}`, 10_000);
     const bad = await fetch(`${api}/v1/pipelines/${name}/models/2/promote`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ stage: 'x' }) });

@@ -48,14 +48,17 @@ test('monitoring sinks the loop into ClickHouse and measures drift against the t
     await producer.send({ topic: ctx.topics.features, messages: featureMessages.slice(0, 50) });
     const predictions: PredictionRecord[] = vectors.map((v, i) => ({
       event_id: v.event_id, pipeline: name, entity_key: v.entity_key, event_time: v.event_time, model_name: 'm', model_version: 1,
-      role: 'champion', score: i % 3 === 0 ? 0.9 : 0.1, label: i % 3 === 0 ? 1 : 0, threshold: 0.5, latency_ms: 1.5, predicted_at: Date.now(), fallback: false,
+      role: 'champion', score: i % 3 === 0 ? 0.9 : 0.1, label: i % 3 === 0 ? 1 : 0, threshold: 0.5, latency_ms: 1.5, predicted_at: Date.now(), fallback: false, contributions: [],
     }));
     // The hour before the drift window: other scores and fewer positives (prediction and label drift), no features.
     const previous = 300;
     const earlier: PredictionRecord[] = Array.from({ length: previous }, (_, i) => ({
       ...predictions[0], event_id: `${name}-prev-${i}`, event_time: t0 - 4_000_000 + i * 10_000, score: i % 2 === 0 ? 0.3 : 0.7, label: i % 2,
     }));
-    await producer.send({ topic: ctx.topics.predictions, messages: await encode(ctx.topics.predictions, types.prediction, [...predictions, ...earlier], (p) => p.entity_key) });
+    // A challenger (version 2) shadowing the champion on the first 200 events: its own figures, not the champion's.
+    const shadowed = 200;
+    const challenger: PredictionRecord[] = predictions.slice(0, shadowed).map((p, i) => ({ ...p, model_version: 2, role: 'challenger', score: i % 2 === 0 ? 0.8 : 0.2, label: i % 2 === 0 ? 1 : 0 }));
+    await producer.send({ topic: ctx.topics.predictions, messages: await encode(ctx.topics.predictions, types.prediction, [...predictions, ...earlier, ...challenger], (p) => p.entity_key) });
     const labels: LabelRecord[] = vectors.map((v, i) => ({ event_id: v.event_id, label: i % 3 === 0 || i % 10 === 1 ? 1 : 0, label_time: v.event_time + 1 }));
     labels.push(...earlier.map((p, i) => ({ event_id: p.event_id, label: i % 5 === 0 ? 1 : 0, label_time: p.event_time + 1 })));
     await producer.send({ topic: ctx.topics.labels, messages: await encode(ctx.topics.labels, types.label, labels, (l) => l.event_id) });
@@ -67,7 +70,7 @@ test('monitoring sinks the loop into ClickHouse and measures drift against the t
     };
 
     const ch = await stack.runtime.clickhouseConnection.client();
-    await eventually(async () => ((await countRows(ch, 'features', name)) >= n && (await countRows(ch, 'labels', name)) >= n + previous && (await countRows(ch, 'predictions', name)) >= n + previous ? true : undefined), 'all rows in ClickHouse');
+    await eventually(async () => ((await countRows(ch, 'features', name)) >= n && (await countRows(ch, 'labels', name)) >= n + previous && (await countRows(ch, 'predictions', name)) >= n + previous + shadowed ? true : undefined), 'all rows in ClickHouse');
     await new Promise((r) => setTimeout(r, 1000));
     assert.equal(await countRows(ch, 'features', name), n, 'the redelivered batch did not duplicate rows');
     // Only now the champion: every drift run (the schedule's and this test's) sees the whole stream.
@@ -97,6 +100,15 @@ test('monitoring sinks the loop into ClickHouse and measures drift against the t
     for (const [k, e] of [['roc_auc', expected.rocAuc], ['precision', expected.precision], ['recall', expected.recall], ['f1', expected.f1], ['log_loss', expected.logLoss]] as const) {
       assert.ok(Math.abs(report.performance![k] - e) <= 1e-6, `performance ${k}: ${report.performance![k]} vs ${e}`);
     }
+    // Per model version and role, each on its own labelled predictions.
+    const own = evaluateBinary(labels.slice(0, shadowed).map((l) => l.label), challenger.map((p) => p.score), 0.5);
+    assert.deepEqual(report.performance_by_model.map((p) => [p.model_name, p.model_version, p.role, p.labelled]), [['m', 1, 'champion', n], ['m', 2, 'challenger', shadowed]]);
+    assert.ok(Math.abs(report.performance_by_model[1].roc_auc - own.rocAuc) <= 1e-9, `challenger roc_auc ${report.performance_by_model[1].roc_auc} vs ${own.rocAuc}`);
+    const counts = await ch.query({
+      query: `SELECT model_version, role, uniqExact(metric) AS metrics, any(labelled_count) AS labelled FROM performance_metrics WHERE pipeline = {p:String} GROUP BY model_version, role ORDER BY model_version`,
+      query_params: { p: name }, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+    });
+    assert.deepEqual(await counts.json(), [{ model_version: 1, role: 'champion', metrics: 5, labelled: n }, { model_version: 2, role: 'challenger', metrics: 5, labelled: shadowed }]);
     assert.ok(report.prediction?.drifted && report.prediction.psi > 0.2, `score drift ${JSON.stringify(report.prediction)}`);
     assert.ok(report.label && report.label.p_value < 1e-3, `label drift ${JSON.stringify(report.label)}`);
     const drift = await ch.query({ query: `SELECT feature, value FROM drift_metrics WHERE pipeline = {p:String} AND statistic = 'psi'`, query_params: { p: name }, format: 'JSONEachRow' });
@@ -125,6 +137,8 @@ test('monitoring sinks the loop into ClickHouse and measures drift against the t
     assert.match(metrics, new RegExp(`streamloop_drift_score\\{pipeline="${name}",feature="amount",statistic="psi"\\}`));
     assert.match(metrics, new RegExp(`streamloop_drift_score\\{pipeline="${name}",feature="__score__",statistic="psi"\\}`));
     assert.match(metrics, /streamloop_clickhouse_rows_written_total\{table="features"\}/);
+    assert.match(metrics, new RegExp(`streamloop_model_labelled_predictions\\{pipeline="${name}",model="m",version="2",role="challenger"\\} ${shadowed}\\b`));
+    assert.match(metrics, new RegExp(`streamloop_model_performance\\{pipeline="${name}",model="m",version="1",role="champion",metric="roc_auc"\\} 0\\.`));
     const health = await fetch(`${stack.serving.url}/health`);
     assert.equal(health.status, 200);
   } finally {
@@ -162,7 +176,7 @@ test('monitoring runs ADWIN, Page-Hinkley and DDM on the champion\'s settled err
     }));
     const predictions: PredictionRecord[] = vectors.map((v, i) => ({
       event_id: v.event_id, pipeline: name, entity_key: v.entity_key, event_time: v.event_time, model_name: 'm', model_version: 1,
-      role: 'champion', score: predicted[i] ? 0.8 : 0.2, label: predicted[i], threshold: 0.5, latency_ms: 1, predicted_at: Date.now(), fallback: false,
+      role: 'champion', score: predicted[i] ? 0.8 : 0.2, label: predicted[i], threshold: 0.5, latency_ms: 1, predicted_at: Date.now(), fallback: false, contributions: [],
     }));
     const labels: LabelRecord[] = vectors.map((v, i) => ({ event_id: v.event_id, label: wrong[i] ? 1 - predicted[i] : predicted[i], label_time: v.event_time + 1 }));
     await producer.send({ topic: ctx.topics.features, messages: await encode(ctx.topics.features, types.featureVector, vectors, (v) => v.entity_key) });
@@ -196,6 +210,7 @@ test('monitoring runs ADWIN, Page-Hinkley and DDM on the champion\'s settled err
     }, 'a performance alert per detection');
     assert.deepEqual(alerts.map((a) => `${a.statistic}@${(a.window_start - t0) / 1000}`).sort(), expected.map((d) => `${d.detector}@${d.index}`).sort());
     assert.ok(alerts.every((a) => a.threshold === null), 'a detection has no threshold: null, not NaN');
+    assert.ok(alerts.every((a) => a.model_version === 1 && a.model_role === 'champion'), 'labelled with the model version and role');
     const metrics = await (await fetch(`${stack.serving.url}/metrics`)).text();
     assert.match(metrics, new RegExp(`streamloop_drift_score\\{pipeline="${name}",feature="__error__",statistic="recent_error_rate"\\}`));
     // The labels were sent now for events of a month ago: their delay (Kafka timestamp − event time) dwarfs the

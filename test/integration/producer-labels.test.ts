@@ -47,7 +47,7 @@ test("labels in the producer's own schema reach training's and monitoring's join
     }));
     const predictions: PredictionRecord[] = vectors.map((v, i) => ({
       event_id: v.event_id, pipeline: name, entity_key: v.entity_key, event_time: v.event_time, model_name: 'm', model_version: 1,
-      role: 'champion', score: i % 4 === 0 ? 0.9 : 0.2, label: i % 4 === 0 ? 1 : 0, threshold: 0.5, latency_ms: 1, predicted_at: Date.now(), fallback: false,
+      role: 'champion', score: i % 4 === 0 ? 0.9 : 0.2, label: i % 4 === 0 ? 1 : 0, threshold: 0.5, latency_ms: 1, predicted_at: Date.now(), fallback: false, contributions: [],
     }));
     // The first decision says every fourth transaction was fraud; a later one reverses it for transaction 1.
     const fraud = (i: number) => i % 4 === 0 || i === 1;

@@ -16,7 +16,7 @@ const PREDICTION = fileURLToPath(new URL('../../schemas/prediction.avsc', import
 const prediction = {
   event_id: 'e-1', pipeline: 'fraud', entity_key: 'card-7', event_time: 1_700_000_000_000, model_name: 'gbt',
   model_version: 3, role: 'challenger', score: 0.87, label: 1, threshold: 0.5, latency_ms: 2.25, predicted_at: 1_700_000_000_042,
-  fallback: false,
+  fallback: false, contributions: [{ feature: 'amount', value: 1.25 }, { feature: 'hour', value: -0.5 }],
 };
 const plain = (v: unknown) => JSON.parse(JSON.stringify(v));
 

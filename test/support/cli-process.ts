@@ -1,9 +1,11 @@
 // What a test needs around a `streamloop` process it starts (processes.ts startCliProcess): a free HTTP port, a wait
 // for the API to answer, the platform started on a test's pipeline, and a stop.
+import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { startCliProcess, type ServiceProcess } from './processes';
 
 /** A TCP port that was free a moment ago (the OS picks it). */
@@ -65,4 +67,17 @@ export async function stopProcesses(processes: ServiceProcess[]): Promise<void> 
   for (const p of processes) p.signal('SIGTERM');
   await Promise.all(processes.map((p) => Promise.race([p.exited, new Promise((r) => setTimeout(r, 10_000))])));
   for (const p of processes) p.signal('SIGKILL');
+}
+
+const CLI = new URL('../../bin/streamloop.mjs', import.meta.url).pathname;
+
+/** Runs the `streamloop` CLI as an operator would; resolves with its exit code and output (a non-zero exit is not a throw). */
+export async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args], { timeout: 60_000 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
 }

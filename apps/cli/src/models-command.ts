@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import type { ModelSummary } from '@streamloop/model-registry';
 
@@ -9,13 +10,14 @@ export interface ModelsCommandIo {
 
 interface CommonOptions { pipeline: string; api?: string; json?: boolean }
 interface VersionOptions extends CommonOptions { version?: number; model?: string; reason?: string; to?: 'champion' | 'challenger' }
+interface CardOptions extends CommonOptions { version: number; model?: string; format: 'md' | 'html'; out?: string }
 
 /**
- * `streamloop models list|show|promote|archive|rollback`: the registry's versions and their stage changes, through the
+ * `streamloop models list|show|card|promote|archive|rollback`: the registry's versions and their stage changes, through the
  * training target's admin API (/v1/pipelines/:p/models...). Every change is recorded as decided by the CLI.
  */
 export function addModelsCommand(program: Command, io: ModelsCommandIo): void {
-  const models = program.command('models').description('list model versions and change their stage (promote, archive, rollback), through a running training target');
+  const models = program.command('models').description('list model versions, print their model cards and change their stage (promote, archive, rollback), through a running training target');
   const common = (c: Command) => c
     .requiredOption('--pipeline <name>', 'pipeline name')
     .option('--api <url>', 'base URL of the running services (default: http://127.0.0.1:$PORT, from the settings)')
@@ -47,6 +49,25 @@ export function addModelsCommand(program: Command, io: ModelsCommandIo): void {
     .action(async (opts: VersionOptions) => {
       const query = opts.model ? `?model=${encodeURIComponent(opts.model)}` : '';
       console.log(JSON.stringify(await call(opts, 'GET', `/${opts.version}${query}`), null, 2));
+    });
+  common(models.command('card').description('a version\'s model card: intended use, data, features, search, metrics with confidence intervals, calibration, threshold, segments, lineage, limitations, history'))
+    .requiredOption('--version <n>', 'model version', toVersion)
+    .option('--model <name>', 'model name, when two models of the pipeline share the version number')
+    .option('--format <md|html>', 'Markdown, or one self-contained HTML page', toCardFormat, 'md')
+    .option('--out <file>', 'write the card to this file instead of printing it')
+    .action(async (opts: CardOptions) => {
+      const query = new URLSearchParams({ format: opts.json ? 'json' : opts.format, ...(opts.model ? { model: opts.model } : {}) });
+      const url = `${opts.api ?? io.servicesUrl()}/v1/pipelines/${encodeURIComponent(opts.pipeline)}/models/${opts.version}/card?${query}`;
+      const res = await fetch(url);
+      const text = await res.text();
+      if (!res.ok) {
+        console.error(`models: ${io.describeHttpError(res.status, text)}`);
+        process.exit(1);
+      }
+      if (opts.out) {
+        writeFileSync(opts.out, text);
+        console.log(`model card of v${opts.version} written to ${opts.out}`);
+      } else process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
     });
   for (const action of ['promote', 'archive'] as const) {
     const command = common(models.command(action).description(action === 'promote'
@@ -97,6 +118,12 @@ export function formatModelList(models: ModelSummary[]): string {
 
 function toPromotionTarget(v: string): 'champion' | 'challenger' {
   if (v !== 'champion' && v !== 'challenger') throw new InvalidArgumentError(`expected champion or challenger, got "${v}"`);
+  return v;
+}
+
+function toCardFormat(v: string): 'md' | 'html' {
+  if (v === 'markdown') return 'md';
+  if (v !== 'md' && v !== 'html') throw new InvalidArgumentError(`expected md or html, got "${v}"`);
   return v;
 }
 

@@ -19,7 +19,7 @@ import { TrainingModule, TrainingService } from '@streamloop/training';
 
 const FRAUD = new URL('../../../examples/pipelines/fraud.yaml', import.meta.url).pathname;
 
-test('ingestion, features and inference resolve from the platform providers; REST predict answers NOT_OWNER without feature state', async () => {
+test('ingestion, features and inference resolve from the platform providers; REST predict answers OWNER_UNAVAILABLE without feature state', async () => {
   const runtime = new Runtime({ ...loadSettings({ STREAMLOOP_PIPELINES: '', LOG_LEVEL: 'error' }), pipelineFiles: [] }, [loadPipelineSpec(FRAUD)]);
   @Module({ imports: [PlatformModule.register(runtime), IngestionModule, FeaturesModule, InferenceModule] })
   class AppModule {}
@@ -32,12 +32,15 @@ test('ingestion, features and inference resolve from the platform providers; RES
     assert.equal(app.get(OwnedFeatureState), owned, 'one owned feature state per application');
     const inference = app.get(InferenceService);
     await assert.rejects(inference.predict('nope', { features: {} }), (e) => e instanceof UnknownPipelineError);
-    // A model is needed before the ownership check; without one the answer is NO_MODEL_YET, with one NOT_OWNER.
+    // A model is needed before the ownership check; without one the answer is NO_MODEL_YET, with one OWNER_UNAVAILABLE:
+    // no feature stage runs, so no member of the stage's group owns the event's partition (the group as Kafka would
+    // describe it; there is no broker here).
     await assert.rejects(inference.predict('fraud', { event: {} }), { code: 'NO_MODEL_YET' });
     const models = inference.models as unknown as { get(p: string): unknown };
     models.get = () => ({ record: { feature_names: [], threshold: 0.5 } });
     const event = { transaction_id: 't', event_time: Date.UTC(2026, 0, 1), card_id: 'c', merchant_id: 'm', merchant_category: 'grocery', amount: 1, currency: 'EUR', country: 'NL', is_online: false, device_id: null };
-    await assert.rejects(inference.predict('fraud', { event }), { code: 'NOT_OWNER' });
+    runtime.groups.owners = async (groupId) => ({ groupId, state: 'Empty', owners: new Map() });
+    await assert.rejects(inference.predict('fraud', { event }), (e: { code?: string; status?: number; details?: { reason?: string } }) => e.code === 'OWNER_UNAVAILABLE' && e.status === 503 && e.details?.reason === 'no_owner');
   } finally {
     await app.close();
     await runtime.close();

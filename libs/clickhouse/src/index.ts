@@ -7,7 +7,7 @@ export {
   TABLES, TABLE_DEFS, SCHEMA_MIGRATIONS_TABLE, DEDUP_WINDOW, tableDef, createTableSql, qualify, quoteIdent,
   type TableName, type TableDef, type ColumnDef, type TableRows, type RowOf, type TimeValue, type Int64Value,
   type EventRow, type FeatureRow, type PredictionRow, type LabelRow, type DlqRow, type DriftMetricRow,
-  type PerformanceMetricRow, type ModelRow, type ExperimentRow,
+  type PerformanceMetricRow, type ModelRow, type ExperimentRow, type RetrainingDecisionRow,
 } from './schema';
 // The enums of the predictions and models rows are the Avro records' (generated from schemas/*.avsc).
 export type { ModelRole, ModelStage } from '@streamloop/contracts';
@@ -16,8 +16,8 @@ export { encodeRow, encodeFloat, decodeFloat, formatDateTime64, RowValidationErr
 export { insertRows, encodeRows, InsertError, isClickHouseServerError, isPermanentError, type InsertOptions } from './insert';
 export { BatchedWriter, type BatchedWriterOptions, type SourceRange } from './writer';
 export {
-  queryRows, countRows, countLabelledFeatures, latestEventTime, loadTrainingDataset, latestFeatureValues, loadLabelledPredictions,
-  type QueryRowsOptions, type TrainingRow, type TrainingDatasetOptions, type FeatureWindowOptions, type LabelledPrediction,
+  queryRows, countRows, countLabelledFeatures, latestEventTime, loadTrainingDataset, latestFeatureValues, loadLabelledPredictions, loadPairedOutcomes,
+  type PairedOutcome, type PairedOutcomesOptions, type QueryRowsOptions, type TrainingRow, type TrainingDatasetOptions, type FeatureWindowOptions, type LabelledPrediction, type LabelledPredictionsOptions,
 } from './queries';
 export {
   FEATURES_SINK, PREDICTIONS_SINK, SHADOW_PREDICTIONS_SINK, LABELS_SINK, DLQ_SINK, MODELS_SINK, MODEL_EVENTS_SINK, PLATFORM_RECORD_SINKS, eventsSink, labelsSink,

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { closeClickHouse, createClickHouse, embeddedDataDir } from './client';
 import { insertRows } from './insert';
-import { migrate, MIGRATIONS } from './migrate';
+import { migrate, MIGRATIONS, type Migration } from './migrate';
 import { queryRows } from './queries';
-import { TABLE_DEFS, TABLES } from './schema';
+import { createTableSql, TABLE_DEFS, TABLES, type TableDef, type TableName } from './schema';
 import { count, openTestClickHouse, type TestClickHouse } from './test-support';
 
 const embedded = !process.env.CLICKHOUSE_URL;
@@ -21,7 +21,7 @@ after(async () => {
 
 test('migrate creates every table once; running it again changes nothing', async () => {
   const first = await migrate(ch.client, { database: ch.database });
-  assert.deepEqual(first.applied, MIGRATIONS.map((m) => m.version));
+  assert.deepEqual(first.applied, MIGRATIONS.map((m) => m.version).sort((a, b) => a - b), 'every version, in version order');
   const second = await migrate(ch.client, { database: ch.database });
   assert.deepEqual(second.applied, [], 'nothing applied the second time');
   assert.deepEqual(second.versions, first.versions);
@@ -95,6 +95,95 @@ test('migration 5 adds predictions.fallback to a predictions table made before i
   }]);
   assert.equal(await count(ch.client, `SELECT count() AS n FROM predictions WHERE pipeline = 'new' AND fallback`), 1);
 });
+
+test('migration 6 adds predictions.contributions to a predictions table made before it; the rows already there have an empty map', async () => {
+  await migrate(ch.client, { database: ch.database });
+  // The database as it was before migration 6: predictions without contributions, version 6 not recorded.
+  await ch.client.command({ query: 'ALTER TABLE predictions DROP COLUMN contributions' });
+  await ch.client.command({ query: 'ALTER TABLE schema_migrations DELETE WHERE version = 6', clickhouse_settings: { mutations_sync: '2' } });
+  await ch.client.command({ query: `INSERT INTO predictions (pipeline, event_id, model_name, model_version, score) VALUES ('old6', 'e1', 'm', 1, 0.5)` });
+  const result = await migrate(ch.client, { database: ch.database });
+  assert.deepEqual(result.applied, [6]);
+  const [column] = await queryRows<{ type: string }>(ch.client, `SELECT type FROM system.columns WHERE database = {db:String} AND table = 'predictions' AND name = 'contributions'`, { db: ch.database });
+  assert.equal(column?.type, 'Map(String, Float64)');
+  assert.equal(await count(ch.client, `SELECT count() AS n FROM predictions WHERE pipeline = 'old6' AND empty(contributions)`), 1);
+  await insertRows(ch.client, TABLES.predictions, [{
+    pipeline: 'new6', event_id: 'e1', entity_key: 'c1', event_time: 1_767_225_600_000, model_name: 'm', model_version: 1, role: 'champion',
+    score: 0.5, label: 1, threshold: 0.5, latency_ms: 1, predicted_at: 1_767_225_600_010, contributions: { amount: 1.25, hour: -0.5 },
+  }]);
+  const [row] = await queryRows<{ c: number }>(ch.client, `SELECT contributions['amount'] AS c FROM predictions WHERE pipeline = 'new6'`);
+  assert.equal(Number(row.c), 1.25);
+});
+
+test('migration 7 adds role to performance_metrics and drift_metrics made before it, last in their sort keys; the rows already there read champion', async () => {
+  await migrate(ch.client, { database: ch.database });
+  const fresh = await tableShapes(['performance_metrics', 'drift_metrics']);
+  // The tables as they were before migration 7 (no role, the old sort keys and comments), version 7 not recorded.
+  const before7 = (table: TableName, comments: Record<string, string>): TableDef => {
+    const def = TABLE_DEFS.find((t) => t.name === table)!;
+    return {
+      ...def, comment: comments.table ?? def.comment, orderBy: def.orderBy.filter((c) => c !== 'role'),
+      columns: def.columns.filter((c) => c.name !== 'role').map((c) => ({ ...c, comment: comments[c.name] ?? c.comment })),
+    };
+  };
+  await ch.client.command({ query: 'DROP TABLE performance_metrics' });
+  await ch.client.command({ query: 'DROP TABLE drift_metrics' });
+  await ch.client.command({ query: createTableSql(before7(TABLES.performance_metrics, {
+    table: 'Live model quality against late labels, per time window and metric', model_name: 'model name', labelled_count: 'labelled predictions in the window',
+  }), ch.database) });
+  await ch.client.command({ query: createTableSql(before7(TABLES.drift_metrics, { model_name: 'model whose training data is the reference' }), ch.database) });
+  await ch.client.command({ query: 'ALTER TABLE schema_migrations DELETE WHERE version = 7', clickhouse_settings: { mutations_sync: '2' } });
+  await ch.client.command({ query: `INSERT INTO performance_metrics (pipeline, window_start, window_end, model_name, model_version, metric, value, labelled_count, computed_at) VALUES ('old', '2026-01-01 00:00:00', '2026-01-01 01:00:00', 'm', 1, 'roc_auc', 0.8, 100, '2026-01-01 01:00:00')` });
+  await ch.client.command({ query: `INSERT INTO drift_metrics (pipeline, window_start, window_end, feature, statistic, value, threshold, drifted, model_name, model_version, computed_at) VALUES ('old', '2026-01-01 00:00:00', '2026-01-01 01:00:00', 'amount', 'psi', 0.1, 0.2, 0, 'm', 1, '2026-01-01 01:00:00')` });
+
+  const result = await migrate(ch.client, { database: ch.database });
+  assert.deepEqual(result.applied, [7]);
+  const migrated = await tableShapes(['performance_metrics', 'drift_metrics']);
+  for (const table of ['performance_metrics', 'drift_metrics']) {
+    const [a, b] = [migrated.get(table)!, fresh.get(table)!];
+    assert.equal(a.sorting_key, b.sorting_key, `${table}: the same sort key as a table made by migration 1`);
+    assert.ok(a.sorting_key.endsWith(', role'), a.sorting_key);
+    assert.equal(a.comment, b.comment, `${table}: the table comment`);
+    assert.deepEqual(a.columns, b.columns, `${table}: the same columns, types and comments, in the same order`);
+  }
+  assert.equal(await count(ch.client, `SELECT count() AS n FROM performance_metrics WHERE pipeline = 'old' AND role = 'champion'`), 1);
+  assert.equal(await count(ch.client, `SELECT count() AS n FROM drift_metrics WHERE pipeline = 'old' AND role = 'champion'`), 1);
+  // A champion and a challenger row of the same version, window and metric are two rows, also after a merge.
+  const row = { pipeline: 'new', window_start: 1_767_225_600_000, window_end: 1_767_229_200_000, model_name: 'm', model_version: 2, metric: 'roc_auc', value: 0.7, labelled_count: 10, computed_at: 1_767_229_200_000 };
+  await insertRows(ch.client, TABLES.performance_metrics, [{ ...row, role: 'champion' }, { ...row, role: 'challenger', value: 0.75 }]);
+  await ch.client.command({ query: 'OPTIMIZE TABLE performance_metrics FINAL' });
+  assert.equal(await count(ch.client, `SELECT count() AS n FROM performance_metrics FINAL WHERE pipeline = 'new'`), 2);
+
+  // Running 7 again on a table that has the column (an interrupted run, or a table made by migration 1) changes nothing.
+  for (const statement of MIGRATIONS.find((m) => m.version === 7)!.statements(ch.database)) await ch.client.command({ query: statement });
+  assert.deepEqual(await tableShapes(['performance_metrics', 'drift_metrics']), migrated);
+});
+
+test('a version merged after a higher one was applied (a gap, filled later) is applied on the next run; a duplicate version is refused', async () => {
+  const db = `${ch.database}_gap`;
+  const without6 = MIGRATIONS.filter((m) => m.version !== 6);
+  const first = await migrate(ch.client, { database: db, migrations: without6 });
+  assert.ok(first.versions.includes(7) && !first.versions.includes(6));
+  const six: Migration = { version: 6, name: 'merged later', statements: (d) => [`CREATE TABLE IF NOT EXISTS ${d}.gap_six (x UInt8) ENGINE = MergeTree ORDER BY x`] };
+  const later = await migrate(ch.client, { database: db, migrations: [...without6, six] });
+  assert.deepEqual(later.applied, [6]);
+  assert.deepEqual(later.versions, [...first.versions, 6].sort((a, b) => a - b));
+  await assert.rejects(migrate(ch.client, { database: db, migrations: [...without6, six, { ...six, name: 'another six' }] }), /two migrations have version 6 \(merged later; another six\)/);
+  await ch.client.command({ query: `DROP DATABASE IF EXISTS ${db}` });
+});
+
+/** Sort key, comment and columns (name, type, comment, in order) of some tables of the test database. */
+async function tableShapes(tables: string[]) {
+  const rows = await queryRows<{ name: string; sorting_key: string; comment: string }>(ch.client,
+    `SELECT name, sorting_key, comment FROM system.tables WHERE database = {db:String} AND name IN {tables:Array(String)}`, { db: ch.database, tables });
+  const out = new Map<string, { sorting_key: string; comment: string; columns: string[] }>();
+  for (const t of rows) {
+    const columns = await queryRows<{ name: string; type: string; comment: string }>(ch.client,
+      `SELECT name, type, comment FROM system.columns WHERE database = {db:String} AND table = {t:String} ORDER BY position`, { db: ch.database, t: t.name });
+    out.set(t.name, { sorting_key: t.sorting_key, comment: t.comment, columns: columns.map((c) => `${c.name} ${c.type} ${c.comment}`) });
+  }
+  return out;
+}
 
 test('migration 3 widens models.stage to the registry\'s five stages and adds model_events; a models row already there keeps its stage', async () => {
   await migrate(ch.client, { database: ch.database });

@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { insertRows } from './insert';
 import { migrate } from './migrate';
-import { countLabelledFeatures, countRows, latestEventTime, latestFeatureValues, loadLabelledPredictions, loadTrainingDataset, queryRows } from './queries';
+import { countLabelledFeatures, countRows, latestEventTime, latestFeatureValues, loadLabelledPredictions, loadPairedOutcomes, loadTrainingDataset, queryRows, type LabelledPrediction } from './queries';
 import { TABLES, type FeatureRow, type LabelRow, type PredictionRow } from './schema';
 import { decodeFloat } from './serialize';
 import { openTestClickHouse, type TestClickHouse } from './test-support';
@@ -81,6 +81,9 @@ test('training dataset: features joined with the latest label, deduplicated, ord
 
   const window = await loadTrainingDataset(ch.client, { pipeline: p, featureSpecVersion: 'v1', since: T0 + 1, until: T0 + 4 });
   assert.deepEqual(window.map((r) => r.event_id), ['ev1', 'ev3'], 'since inclusive, until exclusive');
+  const latest = await loadTrainingDataset(ch.client, { pipeline: p, featureSpecVersion: 'v1', lastRows: 2 });
+  assert.deepEqual(latest.map((r) => r.event_id), ['ev3', 'ev4'], 'the latest labelled events, in event-time order');
+  assert.equal(await countLabelledFeatures(ch.client, { pipeline: p, featureSpecVersion: 'v1', after: T0 + 1 }), 2, 'ev3 and ev4 are later than ev1');
 
   // Without a version: the most recently computed vector's version (v1 here).
   assert.equal((await loadTrainingDataset(ch.client, { pipeline: p })).length, 4);
@@ -120,6 +123,22 @@ test('labelled predictions: the champion score per event joined with the latest 
   const challenger = await loadLabelledPredictions(ch.client, { pipeline: p, from: 0, to: Date.UTC(2100, 0), role: 'challenger' });
   assert.deepEqual(challenger.map((r) => r.score), [0.7]);
   assert.equal(await countRows(ch.client, 'predictions', p), 4);
+  assert.deepEqual(rows.map((r) => r.role), ['champion', 'champion']);
+
+  // Per model: each model's own latest prediction of each labelled event. Version 1 predicted ev0 and ev1 before
+  // version 2 (as a champion, then re-scored ev1); the challenger predicted ev1.
+  await insertRows(ch.client, TABLES.predictions, [
+    { ...prediction(0, 'champion', 0.4), model_version: 1, predicted_at: T0 - 10 },
+    { ...prediction(1, 'champion', 0.3), model_version: 1, predicted_at: T0 - 10 },
+    { ...prediction(1, 'champion', 0.8), model_version: 1, predicted_at: T0 - 5 },
+  ]);
+  const key = (r: LabelledPrediction) => `${r.event_id} ${r.model_name}/${r.model_version}/${r.role} ${r.score}`;
+  const all = await loadLabelledPredictions(ch.client, { pipeline: p, from: 0, to: Date.UTC(2100, 0), byModel: true });
+  assert.deepEqual(all.map(key), ['ev0 m/1/champion 0.4', 'ev0 m/2/champion 0.9', 'ev1 m/1/champion 0.8', 'ev1 m/2/challenger 0.7', 'ev1 m/2/champion 0.2']);
+  const champions = await loadLabelledPredictions(ch.client, { pipeline: p, from: 0, to: Date.UTC(2100, 0), byModel: true, role: 'champion', modelVersion: 1 });
+  assert.deepEqual(champions.map(key), ['ev0 m/1/champion 0.4', 'ev1 m/1/champion 0.8']);
+  // Without byModel the latest champion prediction of each event, whichever version made it, as before.
+  assert.deepEqual((await loadLabelledPredictions(ch.client, { pipeline: p, from: 0, to: Date.UTC(2100, 0) })).map(key), ['ev0 m/2/champion 0.9', 'ev1 m/2/champion 0.2']);
 });
 
 test('every contract table accepts a typical row', async () => {
@@ -129,8 +148,8 @@ test('every contract table accepts a typical row', async () => {
     { pipeline: 'all', stage: 'ingestion', source_topic: 't', source_partition: 1, source_offset: 2n ** 40n, error_class: 'SchemaError', error_message: 'bad', original_value: 'AAE=', failed_at: t },
     { pipeline: 'all', stage: 'ingestion', source_topic: '', source_partition: null, source_offset: null, error_class: 'HttpError', error_message: 'bad', original_value: 'AAI=', failed_at: t },
   ]);
-  await insertRows(ch.client, TABLES.drift_metrics, [{ pipeline: 'all', window_start: t, window_end: t + 1, feature: 'amount', statistic: 'psi', value: 0.3, threshold: 0.2, drifted: 1, model_name: 'm', model_version: 1, computed_at: t }]);
-  await insertRows(ch.client, TABLES.performance_metrics, [{ pipeline: 'all', window_start: t, window_end: t + 1, model_name: 'm', model_version: 1, metric: 'roc_auc', value: 0.9, labelled_count: 10, computed_at: t }]);
+  await insertRows(ch.client, TABLES.drift_metrics, [{ pipeline: 'all', window_start: t, window_end: t + 1, feature: 'amount', statistic: 'psi', value: 0.3, threshold: 0.2, drifted: 1, model_name: 'm', model_version: 1, role: 'champion', computed_at: t }]);
+  await insertRows(ch.client, TABLES.performance_metrics, [{ pipeline: 'all', window_start: t, window_end: t + 1, model_name: 'm', model_version: 1, role: 'challenger', metric: 'roc_auc', value: 0.9, labelled_count: 10, computed_at: t }]);
   await insertRows(ch.client, TABLES.models, [{
     pipeline: 'all', model_name: 'm', model_version: 1, algorithm: 'gbdt', stage: 'champion', created_at: t, feature_names: ['amount'],
     feature_spec_version: 'v1', threshold: 0.5, onnx_sha256: 'ab', metrics: { auc: 0.9 }, params: { depth: '3' },
@@ -148,4 +167,32 @@ test('every contract table accepts a typical row', async () => {
     insertRows(ch.client, TABLES.predictions, [{ pipeline: 'all', event_id: 'e', entity_key: 'k', event_time: t, model_name: 'm', model_version: 1, role: 'shadow', score: 1, label: 1, threshold: 0.5, latency_ms: 1, predicted_at: t }]),
     /predictions row 0 field role .*expected one of "champion", "challenger", got string "shadow"/,
   );
+});
+
+test('loadPairedOutcomes: labelled events the champion served and the challenger scored in shadow, earliest first, at most limit', async () => {
+  const p = 'paired';
+  const prediction = (id: number, model_version: number, role: 'champion' | 'challenger', score: number, shadow: boolean): PredictionRow => ({
+    pipeline: p, event_id: `e${id}`, entity_key: 'c', event_time: T0 + id * 1000, model_name: 'm', model_version, role, score,
+    label: score >= 0.5 ? 1 : 0, threshold: 0.5, latency_ms: 1, predicted_at: T0 + id * 1000 + 5, shadow,
+  });
+  const rows: PredictionRow[] = [];
+  for (let id = 0; id < 6; id++) {
+    rows.push(prediction(id, 1, 'champion', 0.1 * id, false));
+    // e2 has no challenger score; e4 was scored by another challenger version.
+    if (id !== 2) rows.push(prediction(id, id === 4 ? 3 : 2, 'challenger', 0.2 + 0.1 * id, true));
+  }
+  // A served challenger row (split mode) of v2 for e5 is not the champion's.
+  rows.push({ ...prediction(6, 2, 'challenger', 0.9, false) });
+  await insertRows(ch.client, TABLES.predictions, rows);
+  // e1 is unlabelled; e3 was relabelled (the latest label wins).
+  const labels: LabelRow[] = [0, 2, 3, 4, 5, 6].map((id) => ({ pipeline: p, event_id: `e${id}`, label: id % 2, label_time: T0 + 100_000 }));
+  labels.push({ pipeline: p, event_id: 'e3', label: 0, label_time: T0 + 200_000 });
+  await insertRows(ch.client, TABLES.labels, labels);
+  const args = { pipeline: p, champion: { model_name: 'm', model_version: 1 }, challenger: { model_name: 'm', model_version: 2 } };
+  const all = await loadPairedOutcomes(ch.client, { ...args, limit: 100 });
+  assert.deepEqual(all.map((o) => [o.event_id, o.label, o.champion_score, o.challenger_score]), [
+    ['e0', 0, 0, 0.2], ['e3', 0, 0.30000000000000004, 0.5], ['e5', 1, 0.5, 0.7],
+  ]);
+  assert.deepEqual((await loadPairedOutcomes(ch.client, { ...args, limit: 2 })).map((o) => o.event_id), ['e0', 'e3']);
+  await assert.rejects(loadPairedOutcomes(ch.client, { ...args, limit: 0 }), /limit must be a whole number > 0, got 0/);
 });

@@ -17,6 +17,7 @@ export const TABLES = {
   models: 'models',
   model_events: 'model_events',
   experiments: 'experiments',
+  retraining_decisions: 'retraining_decisions',
 } as const;
 
 export type TableName = (typeof TABLES)[keyof typeof TABLES];
@@ -48,6 +49,14 @@ export const DEDUP_WINDOW = 10_000;
 const TIME = "DateTime64(3, 'UTC')";
 /** The registry's stages (schemas/model-registry.avsc), in the order they were added: Enum8 values never change. */
 export const MODEL_STAGE_ENUM = "Enum8('candidate' = 1, 'champion' = 2, 'archived' = 3, 'challenger' = 4, 'rejected' = 5)";
+/**
+ * A model's role when it predicted (schemas/prediction.avsc ModelRole; the predictions table's role has the same type).
+ * Without a DEFAULT, a row that omits it reads 'champion' (the first value).
+ */
+export const MODEL_ROLE_ENUM = "Enum8('champion' = 1, 'challenger' = 2)";
+/** Migration 7 adds these columns to tables made before it; the DDL of both paths shares the comments. */
+export const PERFORMANCE_ROLE_COMMENT = "role of the model when it made the predictions (champion, challenger); rows written before migration 7 read champion";
+export const DRIFT_ROLE_COMMENT = "role of the model named (champion for feature, score and label drift; the error stream's model's role for __error__); rows written before migration 7 read champion";
 const PIPELINE: ColumnDef = { name: 'pipeline', type: 'LowCardinality(String)', comment: 'pipeline name from the pipeline spec' };
 
 export const TABLE_DEFS: readonly TableDef[] = [
@@ -102,6 +111,7 @@ export const TABLE_DEFS: readonly TableDef[] = [
       { name: 'latency_ms', type: 'Float64', comment: 'event arrival (raw record timestamp) to prediction, ms' },
       { name: 'predicted_at', type: TIME, comment: 'when the prediction was made' },
       { name: 'fallback', type: 'Bool', default: '0', comment: 'true when the serving model failed on this event and the last good champion (model_name, model_version) scored it' },
+      { name: 'contributions', type: 'Map(String, Float64)', default: 'map()', comment: 'per-feature contributions to the margin (log-odds) of the scoring model, its serving.explain_top_k largest by absolute value (TreeSHAP for gbdt, coefficient × standardized value for logistic regression); empty when explain_top_k is 0 or the model has no explainer' },
       { name: 'shadow', type: 'Bool', default: '0', comment: "true for a shadow prediction of the challenger (read from P.predictions.shadow): scored, never served" },
     ],
     version: 'predicted_at',
@@ -155,31 +165,35 @@ export const TABLE_DEFS: readonly TableDef[] = [
       { name: 'value', type: 'Float64', comment: 'statistic value' },
       { name: 'threshold', type: 'Float64', comment: 'alerting threshold' },
       { name: 'drifted', type: 'UInt8', comment: '1 when value exceeds threshold' },
-      { name: 'model_name', type: 'LowCardinality(String)', comment: 'model whose training data is the reference' },
+      { name: 'model_name', type: 'LowCardinality(String)', comment: 'model whose training data is the reference, or whose error stream (feature __error__) it is' },
       { name: 'model_version', type: 'UInt32', comment: 'model version' },
+      { name: 'role', type: MODEL_ROLE_ENUM, comment: DRIFT_ROLE_COMMENT },
       { name: 'computed_at', type: TIME, comment: 'when the statistic was computed' },
     ],
     version: 'computed_at',
     partitionBy: 'toDate(window_start)',
-    orderBy: ['pipeline', 'feature', 'statistic', 'window_start', 'window_end', 'model_name', 'model_version'],
+    // role last: added by migration 7, and ClickHouse only appends a newly added column to an existing sort key.
+    orderBy: ['pipeline', 'feature', 'statistic', 'window_start', 'window_end', 'model_name', 'model_version', 'role'],
   },
   {
     name: TABLES.performance_metrics,
-    comment: 'Live model quality against late labels, per time window and metric',
+    comment: 'Live model quality against late labels, per time window, model version and role, and metric: each model judged on its own predictions',
     columns: [
       PIPELINE,
       { name: 'window_start', type: TIME, comment: 'window start (inclusive)' },
       { name: 'window_end', type: TIME, comment: 'window end (exclusive)' },
-      { name: 'model_name', type: 'LowCardinality(String)', comment: 'model name' },
+      { name: 'model_name', type: 'LowCardinality(String)', comment: 'model that made the predictions' },
       { name: 'model_version', type: 'UInt32', comment: 'model version' },
+      { name: 'role', type: MODEL_ROLE_ENUM, comment: PERFORMANCE_ROLE_COMMENT },
       { name: 'metric', type: 'LowCardinality(String)', comment: 'metric (roc_auc, precision, ...)' },
       { name: 'value', type: 'Float64', comment: 'metric value' },
-      { name: 'labelled_count', type: 'UInt64', comment: 'labelled predictions in the window' },
+      { name: 'labelled_count', type: 'UInt64', comment: "this model's labelled predictions in the window (of this role)" },
       { name: 'computed_at', type: TIME, comment: 'when the metric was computed' },
     ],
     version: 'computed_at',
     partitionBy: 'toDate(window_start)',
-    orderBy: ['pipeline', 'model_name', 'model_version', 'metric', 'window_start', 'window_end'],
+    // role last: added by migration 7, and ClickHouse only appends a newly added column to an existing sort key.
+    orderBy: ['pipeline', 'model_name', 'model_version', 'metric', 'window_start', 'window_end', 'role'],
   },
   {
     name: TABLES.models,
@@ -241,6 +255,26 @@ export const TABLE_DEFS: readonly TableDef[] = [
     partitionBy: 'toDate(started_at)',
     orderBy: ['pipeline', 'experiment_id', 'started_at', 'run_id'],
   },
+  {
+    name: TABLES.retraining_decisions,
+    comment: 'Every reason training had to run (an alert, the schedule, a command) and what it decided: trained, or skipped and why',
+    columns: [
+      PIPELINE,
+      { name: 'decided_at', type: TIME, comment: 'when it was decided' },
+      { name: 'trigger', type: 'LowCardinality(String)', comment: 'alert, schedule, command or first_model' },
+      { name: 'alert_kind', type: 'LowCardinality(String)', comment: "the alert's kind ('' for other triggers)" },
+      { name: 'alert_statistic', type: 'LowCardinality(String)', comment: "the alert's statistic or detector ('' for other triggers)" },
+      { name: 'alert_feature', type: 'String', comment: "the alert's feature ('' when it has none)" },
+      { name: 'alert_id', type: 'String', comment: "the alert's id ('' for other triggers)" },
+      { name: 'decision', type: "Enum8('trained' = 1, 'skipped' = 2, 'failed' = 3)", comment: 'trained (a run started), skipped (see reason), failed (the run that started did not publish)' },
+      { name: 'reason', type: 'LowCardinality(String)', comment: 'started, not_a_trigger, not_the_champion, cooldown, run_in_progress, challenger_under_review, not_enough_new_labels, or the error code of a failed run' },
+      { name: 'detail', type: 'String', comment: 'the decision in words, with its numbers' },
+      { name: 'new_labels', type: 'Int64', comment: "labelled events newer than the champion's training data (-1 when not counted)" },
+      { name: 'model_version', type: 'Int32', comment: 'the version the run published (0 when none)' },
+    ],
+    partitionBy: 'toDate(decided_at)',
+    orderBy: ['pipeline', 'decided_at', 'trigger'],
+  },
 ];
 
 const BY_NAME = new Map<string, TableDef>(TABLE_DEFS.map((t) => [t.name, t]));
@@ -264,7 +298,8 @@ export function qualify(table: string, database?: string): string {
   return database ? `${quoteIdent(database, 'database name')}.${quoteIdent(table, 'table name')}` : quoteIdent(table, 'table name');
 }
 
-function sqlString(s: string): string {
+/** A ClickHouse string literal. */
+export function sqlString(s: string): string {
   return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
@@ -329,6 +364,8 @@ export interface PredictionRow {
   predicted_at: TimeValue;
   /** Scored by the last good champion because the serving model failed; absent: false (the column's default). */
   fallback?: boolean;
+  /** Top-k contributions (feature → value); absent: none (the column's default, an empty map). */
+  contributions?: Record<string, number>;
   /** A challenger's shadow prediction (never served); absent: false (the column's default). */
   shadow?: boolean;
 }
@@ -365,6 +402,7 @@ export interface DriftMetricRow {
   drifted: number;
   model_name: string;
   model_version: number;
+  role: ModelRole;
   computed_at: TimeValue;
 }
 
@@ -374,6 +412,7 @@ export interface PerformanceMetricRow {
   window_end: TimeValue;
   model_name: string;
   model_version: number;
+  role: ModelRole;
   metric: string;
   value: number;
   labelled_count: Int64Value;
@@ -413,6 +452,21 @@ export interface ModelEventRow {
   registry_offset: Int64Value;
 }
 
+export interface RetrainingDecisionRow {
+  pipeline: string;
+  decided_at: TimeValue;
+  trigger: string;
+  alert_kind: string;
+  alert_statistic: string;
+  alert_feature: string;
+  alert_id: string;
+  decision: 'trained' | 'skipped' | 'failed';
+  reason: string;
+  detail: string;
+  new_labels: number;
+  model_version: number;
+}
+
 export interface ExperimentRow {
   pipeline: string;
   experiment_id: string;
@@ -437,5 +491,6 @@ export interface TableRows {
   models: ModelRow;
   model_events: ModelEventRow;
   experiments: ExperimentRow;
+  retraining_decisions: RetrainingDecisionRow;
 }
 export type RowOf<T extends TableName> = TableRows[T];

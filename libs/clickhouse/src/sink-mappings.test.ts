@@ -29,6 +29,7 @@ const CASES: { [K in keyof PlatformSinks]: { schema: string; record: ValueOf<K> 
     record: {
       event_id: 'e1', pipeline: ORIGIN.pipeline, entity_key: 'card-1', event_time: T0, model_name: 'fraud', model_version: 3, role: 'challenger',
       score: 0.91, label: 1, threshold: 0.5, latency_ms: 1.25, predicted_at: T0 + 9, fallback: true,
+      contributions: [{ feature: 'amount', value: 1.5 }, { feature: 'hour', value: -0.25 }],
     },
   },
   labels: { schema: 'label.avsc', record: { event_id: 'e1', label: 1, label_time: T0 + 60_000 } },
@@ -148,6 +149,13 @@ test('a fallback-scored prediction keeps its flag; an ordinary one writes false'
   const prediction = CASES.predictions.record as ValueOf<'predictions'>;
   assert.equal(PLATFORM_RECORD_SINKS.predictions.toRow({ ...prediction, fallback: true }, ORIGIN).fallback, true);
   assert.equal(PLATFORM_RECORD_SINKS.predictions.toRow({ ...prediction, fallback: false }, ORIGIN).fallback, false);
+});
+
+test('a prediction\'s top contributions become a feature → value map, largest first; none: an empty map', () => {
+  const prediction = CASES.predictions.record as ValueOf<'predictions'>;
+  const row = PLATFORM_RECORD_SINKS.predictions.toRow({ ...prediction, contributions: [{ feature: 'hour', value: -2 }, { feature: 'amount', value: 0.5 }] }, ORIGIN);
+  assert.deepEqual(Object.entries(row.contributions), [['hour', -2], ['amount', 0.5]]);
+  assert.deepEqual(PLATFORM_RECORD_SINKS.predictions.toRow({ ...prediction, contributions: [] }, ORIGIN).contributions, {});
 });
 
 test("labels keep the record's Kafka timestamp as arrived_at; a reader without one writes NULL", () => {

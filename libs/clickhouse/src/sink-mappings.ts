@@ -44,6 +44,8 @@ export const PREDICTIONS_SINK: SinkMapping<PredictionRecord, 'predictions'> = {
     pipeline: p.pipeline, event_id: p.event_id, entity_key: p.entity_key, event_time: p.event_time, model_name: p.model_name,
     model_version: p.model_version, role: p.role, score: p.score, label: p.label, threshold: p.threshold, latency_ms: p.latency_ms,
     predicted_at: p.predicted_at, fallback: p.fallback, shadow: false,
+    // Feature → value, largest |value| first as the record lists them.
+    contributions: Object.fromEntries(p.contributions.map((c) => [c.feature, c.value])),
   }),
 };
 

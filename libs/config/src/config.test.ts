@@ -58,8 +58,11 @@ test('the example pipeline loads: durations in ms, absolute schema path, derived
   assert.equal(spec.monitoring.windowMs, 24 * 3_600_000);
   assert.deepEqual(spec.model, {
     name: 'fraud-lr', algorithm: 'logistic_regression', params: { l2: 1, max_iter: 100 }, threshold: 0.5, thresholdSelection: null, search: null,
+    owner: 'payments-risk team (risk-ml@example.com)',
+    intendedUse: 'Scores card payments for fraud as they happen, to hold the riskiest for review. Not for credit decisions, nor for payments of cards issued outside the card data it was trained on.',
   });
-  assert.deepEqual(spec.training, { minLabels: 1500, holdoutFraction: 0.2, scheduleMs: null, segmentBy: null });
+  assert.deepEqual(spec.training, { minLabels: 1500, holdoutFraction: 0.2, scheduleMs: null, segmentBy: null, window: { kind: 'all' } });
+  assert.deepEqual(spec.retraining, { triggers: [{ kind: 'performance' }], cooldownMs: 3_600_000, minNewLabels: 500 });
   const mean = spec.features.aggregates.find((a) => a.name === 'card_amount_mean_24h');
   assert.deepEqual(mean, { name: 'card_amount_mean_24h', entity: 'card_id', op: 'mean', field: 'amount', window: '24h', windowMs: 86_400_000 });
   const topics = topicsFor(spec);
@@ -88,7 +91,7 @@ test('defaults fill every optional key; relative paths resolve against the YAML 
   assert.equal((spec.features.aggregates[0] as { windowMs: number }).windowMs, 90_000);
   assert.deepEqual(spec.model.params, {});
   assert.equal(spec.model.threshold, 0.5);
-  assert.deepEqual(spec.training, { minLabels: 500, holdoutFraction: 0.2, scheduleMs: null, segmentBy: null });
+  assert.deepEqual(spec.training, { minLabels: 500, holdoutFraction: 0.2, scheduleMs: null, segmentBy: null, window: { kind: 'all' } });
   assert.equal(spec.model.search, null);
   assert.equal(spec.model.thresholdSelection, null);
   assert.deepEqual(spec.monitoring, { window: '5m', windowMs: 300_000, alertCooldownMs: 86_400_000, psiBins: 10, psiThreshold: 0.2, thresholds: { ksPValue: null, jensenShannon: null, wasserstein: null }, datasetDrift: { alpha: 0.05, share: 0.5 }, detectors: { labelDelayMs: 3_600_000, warmUp: 1000, adwin: {}, pageHinkley: { threshold: 100 }, ddm: { driftThreshold: 4 } },
@@ -686,7 +689,10 @@ test('serving.challenger: shadow by default; split serves a share strictly betwe
 
 test('serving.max_model_failures: a whole number ≥ 1 of failed rows before a model is demoted, 100 by default', () => {
   const yaml = readFileSync(FRAUD, 'utf8');
-  assert.deepEqual(parsePipelineSpec(yaml, FRAUD).serving?.maxModelFailures, 100);
+  assert.deepEqual(parsePipelineSpec(yaml, FRAUD).serving, {
+    maxModelFailures: 100, challenger: { mode: 'shadow', share: 0.1 }, explainTopK: 0,
+    batch: { maxRows: DEFAULT_BATCH_MAX_ROWS, maxWaitMs: null }, onnx: { intraOpThreads: DEFAULT_ONNX_INTRA_OP_THREADS, graphOptimizationLevel: DEFAULT_GRAPH_OPTIMIZATION_LEVEL },
+  });
   const withServing = (v: string) => `${yaml.trimEnd()}\nserving:\n  max_model_failures: ${v}\n`;
   assert.equal(parsePipelineSpec(withServing('5'), FRAUD).serving?.maxModelFailures, 5);
   for (const bad of ['0', '-1', '2.5', 'many']) {
@@ -723,4 +729,27 @@ test('serving.batch and serving.onnx: micro-batch size and wait, onnxruntime ses
     ['  onnx:\n    inter_op_threads: 2\n', 'serving.onnx'],
   ];
   for (const [body, key] of bad) assert.throws(() => parsePipelineSpec(withServing(body), FRAUD), (e: Error) => e.message.includes(key), body);
+});
+
+test('serving.explain_top_k: a whole number ≥ 0 of contributions on every prediction record, 0 (none) by default', () => {
+  const yaml = readFileSync(FRAUD, 'utf8');
+  assert.equal(parsePipelineSpec(yaml, FRAUD).serving?.explainTopK, 0);
+  const withTopK = (v: string) => `${yaml.trimEnd()}\nserving:\n  explain_top_k: ${v}\n`;
+  assert.equal(parsePipelineSpec(withTopK('3'), FRAUD).serving?.explainTopK, 3);
+  for (const bad of ['-1', '2.5', 'all']) {
+    assert.throws(() => parsePipelineSpec(withTopK(bad), FRAUD), (e: Error) => e.message.includes('serving.explain_top_k'), bad);
+  }
+});
+
+test('training.window and retraining: all, a span of event time or the latest rows; triggers by alert kind and statistic', () => {
+  const yaml = readFileSync(FRAUD, 'utf8');
+  const withSections = (body: string) => parsePipelineSpec(`${yaml.replace(/^training:\n/m, `training:\n${body}`)}`, FRAUD);
+  assert.deepEqual(withSections('  window: 30d\n').training.window, { kind: 'time', lastMs: 30 * 86_400_000 });
+  assert.deepEqual(withSections('  window: { last_rows: 50000 }\n').training.window, { kind: 'rows', lastRows: 50_000 });
+  const retraining = parsePipelineSpec(`${yaml.trimEnd()}\nretraining:\n  triggers:\n    - kind: performance\n      statistic: adwin\n    - kind: feature_drift\n  cooldown: 6h\n  min_new_labels: 0\n`, FRAUD).retraining;
+  assert.deepEqual(retraining, { triggers: [{ kind: 'performance', statistic: 'adwin' }, { kind: 'feature_drift' }], cooldownMs: 6 * 3_600_000, minNewLabels: 0 });
+  for (const bad of ['  window: forever\n', '  window: { last_rows: 5 }\n']) {
+    assert.throws(() => withSections(bad), (e: Error) => e.message.includes('training.window'), bad);
+  }
+  assert.throws(() => parsePipelineSpec(`${yaml.trimEnd()}\nretraining:\n  triggers:\n    - kind: data_quality\n`, FRAUD), (e: Error) => e.message.includes('retraining.triggers'));
 });

@@ -49,6 +49,7 @@ test('settings: the documented defaults are the defaults objects\' values, as on
     CLICKHOUSE_DATABASE: CLICKHOUSE_DEFAULTS.database,
     HOST: HTTP_DEFAULTS.host,
     PORT: String(HTTP_DEFAULTS.port),
+    STREAMLOOP_ADVERTISED_URL: undefined,
     HTTP_BODY_LIMIT: HTTP_DEFAULTS.bodyLimit,
     STREAMLOOP_PIPELINES: PIPELINE_DEFAULTS.files.join(','),
     STREAMLOOP_FUSE_STAGES: String(STREAM_DEFAULTS.fuseStages),
@@ -89,4 +90,11 @@ test('settings: STREAMLOOP_GBDT_THREADS is a whole number of threads; unset, lib
   }
   const documented = describeSettings().find((v) => v.name === 'STREAMLOOP_GBDT_THREADS')!;
   assert.equal(documented.unset, `the available cores, at most ${ML_DEFAULTS.gbdtThreadsCap}`);
+});
+
+test('settings: STREAMLOOP_ADVERTISED_URL is an http(s) address, kept without a trailing slash; unset, none is set', () => {
+  assert.equal(loadSettings({}).advertisedUrl, undefined);
+  assert.equal(loadSettings({ STREAMLOOP_ADVERTISED_URL: 'http://predict-2.internal:8080/' }).advertisedUrl, 'http://predict-2.internal:8080');
+  assert.throws(() => loadSettings({ STREAMLOOP_ADVERTISED_URL: 'predict-2:8080' }), /STREAMLOOP_ADVERTISED_URL/);
+  assert.throws(() => loadSettings({ STREAMLOOP_ADVERTISED_URL: 'ftp://predict-2:8080' }), /STREAMLOOP_ADVERTISED_URL/);
 });

@@ -24,6 +24,8 @@ export interface Settings {
   httpHost: string;
   httpPort: number;
   httpBodyLimit: string;
+  /** STREAMLOOP_ADVERTISED_URL: the address other instances reach this one's HTTP API at; undefined: derived from HOST and PORT. */
+  advertisedUrl?: string;
   /** Where the built-in registry target listens: SCHEMA_REGISTRY_HOST, else HOST. */
   registryHost: string;
   registryPort: number;
@@ -106,6 +108,10 @@ const envSchema = z.object({
     'database of the platform\'s tables, created if missing'),
   HOST: withDefault(z.string().min(1), HTTP_DEFAULTS.host, 'address the services\' HTTP API listens on'),
   PORT: withDefault(port, String(HTTP_DEFAULTS.port), 'port of the services\' HTTP API (`0`: any free port)'),
+  STREAMLOOP_ADVERTISED_URL: optional(z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, '')), {
+    description: 'the address other instances reach this one\'s HTTP API at (as Kafka Streams\' `application.server`): advertised in the feature stages\' consumer groups, REST predict of an event is forwarded to the instance that owns its entity\'s state',
+    unset: '`http://$HOST:$PORT` (the machine\'s host name where `HOST` is `0.0.0.0` or `::`)',
+  }),
   HTTP_BODY_LIMIT: withDefault(z.string().regex(/^\d+(b|kb|mb)$/, 'expected a size like 512kb or 1mb'), HTTP_DEFAULTS.bodyLimit,
     'largest HTTP request body (`512kb`, `1mb`); an ONNX model registered over HTTP travels in it as base64'),
   STREAMLOOP_PIPELINES: withDefault(z.string().min(1).transform(list),
@@ -175,6 +181,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     httpHost: e.HOST,
     httpPort: e.PORT,
     httpBodyLimit: e.HTTP_BODY_LIMIT,
+    advertisedUrl: e.STREAMLOOP_ADVERTISED_URL,
     registryHost: e.SCHEMA_REGISTRY_HOST ?? e.HOST,
     registryPort: e.SCHEMA_REGISTRY_PORT,
     registryTopic: e.SCHEMA_REGISTRY_TOPIC,

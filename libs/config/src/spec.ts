@@ -101,6 +101,30 @@ export const DEFAULT_DDM_DRIFT_THRESHOLD = 4;
  */
 export const DEFAULT_MAX_MODEL_FAILURES = 100;
 
+/**
+ * `promotion.alpha` by default: a retrained model replaces the champion only when it is better with one-sided
+ * significance 0.05 (DeLong on ROC AUC), so two equal models are promoted one time in twenty at most
+ * (libs/promotion's A/A simulation).
+ */
+export const DEFAULT_PROMOTION_ALPHA = 0.05;
+/**
+ * `promotion.online_labels` by default: after passing offline, a model scores in shadow until 1000 labelled live
+ * events both it and the champion scored, then the same tests on those events decide. With 1000 events and a few
+ * percent positives DeLong's standard error of the AUC difference is about 0.01–0.02.
+ */
+export const DEFAULT_ONLINE_LABELS = 1000;
+
+/** Alert kinds that may start a retraining run (`retraining.triggers[].kind`): what monitoring raises about a model. */
+export const RETRAINING_TRIGGER_KINDS = ['performance', 'feature_drift', 'prediction_drift'] as const;
+export type RetrainingTriggerKind = (typeof RETRAINING_TRIGGER_KINDS)[number];
+/**
+ * `retraining.cooldown` by default: after a run starts, alerts start no other for an hour (a persisting change alerts
+ * again and again; one retrain on fresh data answers all of them, and its challenger needs time to prove itself).
+ */
+export const DEFAULT_RETRAINING_COOLDOWN = '1h';
+/** `retraining.min_new_labels` by default: a run needs 500 labelled events newer than the champion's training data. */
+export const DEFAULT_MIN_NEW_LABELS = 500;
+
 /** `serving.challenger.mode`: shadow (scores every event, serves none) or split (serves a share of the entities). */
 export const CHALLENGER_MODES = ['shadow', 'split'] as const;
 export type ChallengerMode = (typeof CHALLENGER_MODES)[number];
@@ -256,12 +280,31 @@ const specSchema = z.object({
     params: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])).default({}),
     threshold: thresholdSchema.default(0.5),
     search: searchSchema.optional(),
+    // Who answers for the model and what it is for: printed on every version's model card.
+    owner: z.string().trim().min(1).max(200).optional(),
+    intended_use: z.string().trim().min(1).max(4000).optional(),
   }).strict(),
   training: z.object({
     min_labels: z.number().int().min(10).default(500),
     holdout_fraction: z.number().gt(0).lt(1).default(0.2),
     schedule: duration.nullable().default(null),
     segment_by: fieldName.optional(),
+    // The data a run trains on: everything, the latest span of event time, or the latest labelled events.
+    window: z.union([z.literal('all'), duration, z.object({ last_rows: z.number().int().min(10) }).strict()]).default('all'),
+  }).strict().prefault({}),
+  retraining: z.object({
+    // Which alerts start a run (about the serving champion); `statistic` narrows one kind to one statistic or detector.
+    triggers: z.array(z.object({
+      kind: z.enum(RETRAINING_TRIGGER_KINDS),
+      statistic: z.string().min(1).optional(),
+    }).strict()).default([{ kind: 'performance' }]),
+    cooldown: duration.default(DEFAULT_RETRAINING_COOLDOWN),
+    min_new_labels: z.number().int().min(0).default(DEFAULT_MIN_NEW_LABELS),
+  }).strict().prefault({}),
+  promotion: z.object({
+    alpha: z.number().gt(0).lt(0.5).default(DEFAULT_PROMOTION_ALPHA),
+    min_auc_gain: z.number().min(0).lt(1).default(0),
+    online_labels: z.number().int().min(0).max(10_000_000).default(DEFAULT_ONLINE_LABELS),
   }).strict().prefault({}),
   serving: z.object({
     max_model_failures: z.number().int().min(1).max(1_000_000_000).default(DEFAULT_MAX_MODEL_FAILURES),
@@ -270,6 +313,8 @@ const specSchema = z.object({
       mode: z.enum(CHALLENGER_MODES).default('shadow'),
       share: z.number().gt(0).lt(1).default(DEFAULT_CHALLENGER_SHARE),
     }).strict().prefault({}),
+    // Top contributions (by |value|) on every prediction record; 0: none (explaining costs CPU per row).
+    explain_top_k: z.number().int().min(0).max(1000).default(0),
     // Micro-batching: the most rows per onnxruntime call, and how long inference's own consumer lets a fetch wait for
     // rows to gather (unset: a fetch returns as soon as any record is there, the behaviour of every other stage; kept
     // as the default because the wait saves CPU at the cost of median latency, BENCHMARKS.md "Serving" (d)).
@@ -432,6 +477,10 @@ export interface ModelSpec {
   thresholdSelection?: ThresholdSelection | null;
   /** Hyperparameter search before the final fit; null or absent: train with `params` as given. The loader always sets it. */
   search?: SearchSpec | null;
+  /** Who answers for the model (a team, a person, an address), for its model cards; null or absent: not said. */
+  owner?: string | null;
+  /** What the model is for and not for, in words, for its model cards; null or absent: not said. */
+  intendedUse?: string | null;
 }
 
 export interface TrainingSpec {
@@ -441,6 +490,29 @@ export interface TrainingSpec {
   scheduleMs: number | null;
   /** An event field whose values split the held-out metrics into segments; null or absent: none. The loader always sets it. */
   segmentBy?: string | null;
+  /** The data a run trains on (`training.window`); absent: all. The loader always sets it. */
+  window?: TrainingWindow;
+}
+
+/** All labelled data, the latest `lastMs` of event time (before the newest labelled vector), or the latest `lastRows`. */
+export type TrainingWindow = { kind: 'all' } | { kind: 'time'; lastMs: number } | { kind: 'rows'; lastRows: number };
+
+/** When monitoring's alerts start a training run (`retraining`); schedules and commands always may. */
+export interface RetrainingSpec {
+  triggers: Array<{ kind: RetrainingTriggerKind; statistic?: string }>;
+  cooldownMs: number;
+  /** Labelled events newer than the champion's training data a run needs. */
+  minNewLabels: number;
+}
+
+/** How a retrained model earns the champion's place (`promotion`): libs/promotion's rule, offline then online. */
+export interface PromotionSpec {
+  /** One-sided significance of the AUC test (and of the log-loss guard). */
+  alpha: number;
+  /** Smallest AUC gain worth a promotion. */
+  minAucGain: number;
+  /** Labelled live events the challenger must share with the champion before the online decision; 0: none (offline only). */
+  onlineLabels: number;
 }
 
 /** How inference treats a model that fails at serve time (`serving`). */
@@ -452,6 +524,8 @@ export interface ServingSpec {
    * served); `split` serves the events of `share` of the entities (a stable hash of the entity key) by the challenger.
    */
   challenger: { mode: ChallengerMode; share: number };
+  /** Contributions (largest |value| first) each prediction record carries; 0: none. The loader always sets it. */
+  explainTopK?: number;
   /**
    * Micro-batching of inference: at most `maxRows` rows per onnxruntime call (a larger consumed batch is scored in
    * several calls), and how long inference's own consumer lets a fetch wait for records to gather (null: not at all,
@@ -537,6 +611,10 @@ export interface PipelineSpec {
   model: ModelSpec;
   training: TrainingSpec;
   /** The loader always sets it; absent (a hand-built spec): the defaults. */
+  /** Absent in hand-built specs: DEFAULT_PROMOTION_ALPHA, no minimum gain, DEFAULT_ONLINE_LABELS. The loader always sets it. */
+  promotion?: PromotionSpec;
+  /** Absent in hand-built specs: performance alerts, a cooldown of DEFAULT_RETRAINING_COOLDOWN, DEFAULT_MIN_NEW_LABELS. */
+  retraining?: RetrainingSpec;
   serving?: ServingSpec;
   monitoring: MonitoringSpec;
 }
@@ -594,15 +672,26 @@ export function parsePipelineSpec(text: string, fileName: string): PipelineSpec 
       threshold: typeof raw.model.threshold === 'number' ? raw.model.threshold : 0.5,
       thresholdSelection: thresholdSelectionOf(raw.model.threshold),
       search: raw.model.search === undefined ? null : searchSpecOf(raw.model.search),
+      owner: raw.model.owner ?? null,
+      intendedUse: raw.model.intended_use ?? null,
     },
     training: {
       minLabels: raw.training.min_labels,
       holdoutFraction: raw.training.holdout_fraction,
       scheduleMs: raw.training.schedule === null ? null : parseDuration(raw.training.schedule)!,
       segmentBy: raw.training.segment_by ?? null,
+      window: raw.training.window === 'all' ? { kind: 'all' }
+        : typeof raw.training.window === 'string' ? { kind: 'time', lastMs: parseDuration(raw.training.window)! }
+          : { kind: 'rows', lastRows: raw.training.window.last_rows },
     },
+    retraining: {
+      triggers: raw.retraining.triggers.map((t) => (t.statistic === undefined ? { kind: t.kind } : { kind: t.kind, statistic: t.statistic })),
+      cooldownMs: parseDuration(raw.retraining.cooldown)!,
+      minNewLabels: raw.retraining.min_new_labels,
+    },
+    promotion: { alpha: raw.promotion.alpha, minAucGain: raw.promotion.min_auc_gain, onlineLabels: raw.promotion.online_labels },
     serving: {
-      maxModelFailures: raw.serving.max_model_failures, challenger: { mode: raw.serving.challenger.mode, share: raw.serving.challenger.share },
+      maxModelFailures: raw.serving.max_model_failures, challenger: { mode: raw.serving.challenger.mode, share: raw.serving.challenger.share }, explainTopK: raw.serving.explain_top_k,
       batch: { maxRows: raw.serving.batch.max_rows, maxWaitMs: raw.serving.batch.max_wait === null ? null : parseDuration(raw.serving.batch.max_wait)! },
       onnx: { intraOpThreads: raw.serving.onnx.intra_op_threads, graphOptimizationLevel: raw.serving.onnx.graph_optimization_level },
     },

@@ -17,6 +17,8 @@ export interface AlertRecord {
   window_end: number;
   model_name: string;
   model_version: number;
+  /** the model's role in the predictions the alert is about: a performance alert is about one model's own error stream (a challenger's too); drift alerts are about the champion */
+  model_role: ModelRole;
   created_at: number;
 }
 
@@ -24,6 +26,11 @@ export interface AlertRecord {
 export const ALERT_KIND_SYMBOLS = ['feature_drift', 'prediction_drift', 'performance'] as const;
 /** Avro `dev.streamloop.AlertKind` (in schemas/alert.avsc). */
 export type AlertKind = (typeof ALERT_KIND_SYMBOLS)[number];
+
+/** The symbols of ModelRole, in schema order. */
+export const MODEL_ROLE_SYMBOLS = ['champion', 'challenger'] as const;
+/** Avro `dev.streamloop.ModelRole` (in schemas/alert.avsc). */
+export type ModelRole = (typeof MODEL_ROLE_SYMBOLS)[number];
 
 /**
  * A record that could not be processed, with the reason and its original bytes.
@@ -168,9 +175,13 @@ export interface PredictionRecord {
   predicted_at: number;
   /** True when the serving model failed on this event (threw, or scored outside [0, 1]) and the last good champion scored it instead; model_name and model_version name the model that scored. */
   fallback: boolean;
+  /** With the pipeline's serving.explain_top_k > 0: the scoring model's largest per-feature contributions by absolute value, largest first (exact TreeSHAP for gradient-boosted trees, coefficient × standardized value for logistic regression); empty otherwise and for models trained elsewhere. */
+  contributions: FeatureContributionRecord[];
 }
 
-/** The symbols of ModelRole, in schema order. */
-export const MODEL_ROLE_SYMBOLS = ['champion', 'challenger'] as const;
-/** Avro `dev.streamloop.ModelRole` (in schemas/prediction.avsc). */
-export type ModelRole = (typeof MODEL_ROLE_SYMBOLS)[number];
+/** Avro `dev.streamloop.FeatureContribution` (in schemas/prediction.avsc). */
+export interface FeatureContributionRecord {
+  feature: string;
+  /** Contribution to the margin (log-odds of the positive class). */
+  value: number;
+}

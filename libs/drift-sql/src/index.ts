@@ -7,4 +7,7 @@ export { numericDrift, numericDriftQuery, type NumericDrift, type NumericDriftOp
 export {
   categoricalCounts, categoricalDrift, categoricalDriftQuery, type CategoricalDrift, type CategoricalDriftOptions,
 } from './categorical';
-export { performanceOverTime, performanceQuery, type PerformanceOptions, type WindowPerformance } from './performance';
+export {
+  performanceByModel, performanceByModelQuery, performanceOverTime, performanceQuery, type ModelPerformanceOptions, type ModelWindowPerformance,
+  type PerformanceOptions, type WindowPerformance,
+} from './performance';

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { insertRows, loadLabelledPredictions, type LabelRow, type PredictionRow } from '@streamloop/clickhouse';
 import { categoricalPsi, chiSquareTest, jensenShannonDistance, ksTest, psi, wasserstein1 } from '@streamloop/drift';
 import { evaluateBinary, seededRandom } from '@streamloop/ml';
-import { categoricalCounts, categoricalDrift, numericDrift, performanceOverTime, type WindowPerformance } from './index';
+import { categoricalCounts, categoricalDrift, numericDrift, performanceByModel, performanceOverTime, type WindowPerformance } from './index';
 import { agree, openMigratedClickHouse, type TestClickHouse } from './test-support';
 
 const HOUR = 3_600_000;
@@ -97,6 +97,74 @@ test('performance per window agrees with evaluateBinary on the labelled predicti
   const [first, , , negativesOnly] = windows;
   assert.ok(first.rocAuc > 0.7 && first.labelled > 500, `hour 0: ${JSON.stringify(first)}`);
   assert.ok(Number.isNaN(negativesOnly.rocAuc) && Number.isNaN(negativesOnly.logLoss), 'one class and a non-probability score: AUC and log loss undefined');
+});
+
+test('performance by model: two champion versions and a challenger in one window, each judged on its own labelled predictions', async () => {
+  // One hour, 1200 events. Version 1 serves events 0–599 and version 2 from 600 on (a retrain promoted it); version 2
+  // shadowed version 1 as a challenger on 300–599 before that, and version 3 shadows version 2 on 900–1199 with its
+  // own threshold (0.3). Every model scores differently; 80 % of the events get a label.
+  const start = T0 + 300 * HOUR;
+  const rnd = seededRandom(77);
+  const models = [
+    { version: 1, role: 'champion' as const, from: 0, to: 600, threshold: 0.5, skill: 0.35 },
+    { version: 2, role: 'challenger' as const, from: 300, to: 600, threshold: 0.5, skill: 0.25 },
+    { version: 2, role: 'champion' as const, from: 600, to: 1200, threshold: 0.5, skill: 0.25 },
+    { version: 3, role: 'challenger' as const, from: 900, to: 1200, threshold: 0.3, skill: 0.1 },
+  ];
+  const predictions: PredictionRow[] = [];
+  const labels: LabelRow[] = [];
+  const expected = new Map<string, { y: number[]; scores: number[]; threshold: number }>();
+  const truthOf: number[] = [];
+  for (let i = 0; i < 1200; i++) {
+    const y = rnd() < 0.3 ? 1 : 0;
+    truthOf.push(y);
+    if (rnd() < 0.8) labels.push({ pipeline: 'versions', event_id: `v${i}`, label: y, label_time: start + 2 * HOUR + i });
+  }
+  for (const m of models) {
+    const key = `m/${m.version}/${m.role}`;
+    const e = { y: [] as number[], scores: [] as number[], threshold: m.threshold };
+    expected.set(key, e);
+    for (let i = m.from; i < m.to; i++) {
+      const time = start + i * 3000;
+      const score = Math.round(Math.min(1, Math.max(0, (truthOf[i] ? 0.6 : 0.4) + (rnd() - 0.5) * 2 * m.skill + 0.2 * (rnd() - 0.5))) * 40) / 40;
+      const row = { ...prediction(`v${i}`, time, score, time + 20, m.role), pipeline: 'versions', model_version: m.version, threshold: m.threshold, label: score >= m.threshold ? 1 : 0 };
+      // A re-scored event: the earlier prediction of the same model loses to the later one.
+      if (i % 97 === 0) predictions.push({ ...row, score: 1 - score, label: 1 - score >= m.threshold ? 1 : 0, predicted_at: time + 10 });
+      predictions.push(row);
+      if (labels.some((l) => l.event_id === `v${i}`)) {
+        e.y.push(truthOf[i]);
+        e.scores.push(score);
+      }
+    }
+  }
+  await insertRows(ch.client, 'predictions', predictions);
+  await insertRows(ch.client, 'labels', labels);
+
+  const windows = await performanceByModel(ch.client, { pipeline: 'versions', from: start, to: start + HOUR, windowMs: HOUR });
+  assert.deepEqual(windows.map((w) => `${w.modelName}/${w.modelVersion}/${w.role}`), ['m/1/champion', 'm/2/challenger', 'm/2/champion', 'm/3/challenger']);
+  for (const w of windows) {
+    const key = `${w.modelName}/${w.modelVersion}/${w.role}`;
+    const e = expected.get(key)!;
+    const m = models.find((x) => `m/${x.version}/${x.role}` === key)!;
+    assert.equal(w.predictions, m.to - m.from, `${key}: its own predictions`);
+    assert.equal(w.labelled, e.y.length, `${key}: exactly its own labelled predictions`);
+    // Each model's predicted class at its own threshold (version 3's is 0.3).
+    const r = evaluateBinary(e.y, e.scores, e.threshold);
+    assert.equal(w.positives, r.positives, `${key}: positives`);
+    assert.deepEqual({ tp: w.tp, fp: w.fp, tn: w.tn, fn: w.fn }, r.confusion, `${key}: confusion`);
+    for (const k of ['rocAuc', 'precision', 'recall', 'f1', 'logLoss'] as const) agree(w[k], r[k], `${key}: ${k}`);
+  }
+  assert.ok(windows[0].labelled > 400 && windows[1].labelled > 200 && windows[3].labelled > 200, windows.map((w) => w.labelled).join());
+  assert.ok(windows[3].rocAuc > windows[0].rocAuc, 'version 3 is the better model, on its own predictions');
+
+  // One role, one model: the same figures as that model's entry.
+  const challengers = await performanceByModel(ch.client, { pipeline: 'versions', from: start, to: start + HOUR, windowMs: HOUR, role: 'challenger' });
+  assert.deepEqual(challengers, windows.filter((w) => w.role === 'challenger'));
+  const [v2] = await performanceByModel(ch.client, { pipeline: 'versions', from: start, to: start + HOUR, windowMs: HOUR, role: 'champion', modelName: 'm', modelVersion: 2 });
+  assert.deepEqual(v2, windows[2]);
+  // The champion path of performanceOverTime, filtered to version 2, agrees with it.
+  const [old] = await performanceOverTime(ch.client, { pipeline: 'versions', from: start, to: start + HOUR, windowMs: HOUR, threshold: 0.5, modelName: 'm', modelVersion: 2 });
+  assert.deepEqual(old, (({ modelName: _n, modelVersion: _v, role: _r, ...rest }) => rest)(windows[2]));
 });
 
 test('labels arriving late: labelsKnownAt replays the figures as they stood, windows cut at `to`', async () => {

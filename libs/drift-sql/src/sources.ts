@@ -88,11 +88,16 @@ function windowParams(src: EventWindow, prefix: string, params: Params, what: st
 /**
  * The latest prediction per event in the window (rows event_id, ev_ms Int64, sc Float64, plab Int8). Aliases
  * differ from column names: ClickHouse substitutes SELECT aliases into WHERE.
+ *
+ * `byModel`: the latest prediction per event of each model and role instead (rows also mname String, mver UInt32,
+ * mrole String), every role unless `src.role` names one: each model's own predictions, as its performance needs.
  */
-export function latestPredictionsSql(src: PredictionFilter, prefix: string, params: Params, what: string): string {
+export function latestPredictionsSql(src: PredictionFilter, prefix: string, params: Params, what: string, opts: { byModel?: boolean } = {}): string {
   const where = [windowParams(src, prefix, params, what)];
-  params[`${prefix}_role`] = src.role ?? 'champion';
-  where.push(`role = {${prefix}_role:String}`);
+  if (!opts.byModel || src.role !== undefined) {
+    params[`${prefix}_role`] = src.role ?? 'champion';
+    where.push(`role = {${prefix}_role:String}`);
+  }
   if (src.modelName !== undefined) {
     params[`${prefix}_model`] = src.modelName;
     where.push(`model_name = {${prefix}_model:String}`);
@@ -102,11 +107,12 @@ export function latestPredictionsSql(src: PredictionFilter, prefix: string, para
     params[`${prefix}_version`] = src.modelVersion;
     where.push(`model_version = {${prefix}_version:UInt32}`);
   }
-  return `SELECT event_id, toUnixTimestamp64Milli(argMax(event_time, predicted_at)) AS ev_ms, argMax(score, predicted_at) AS sc,
+  const model = opts.byModel ? ', model_name AS mname, model_version AS mver, toString(role) AS mrole' : '';
+  return `SELECT event_id${model}, toUnixTimestamp64Milli(argMax(event_time, predicted_at)) AS ev_ms, argMax(score, predicted_at) AS sc,
            argMax(label, predicted_at) AS plab
     FROM ${qualify(TABLES.predictions, src.database)}
     WHERE ${where.join(' AND ')}
-    GROUP BY event_id`;
+    GROUP BY event_id${opts.byModel ? ', model_name, model_version, role' : ''}`;
 }
 
 /**

@@ -75,6 +75,8 @@ test('a detection alerts once: a replay of the same or an earlier event time is 
   assert.equal(gate.observeDetection(adwin, 500), false, 'an earlier one replayed');
   assert.equal(gate.observeDetection({ ...adwin, statistic: 'ddm' }, 500), true, 'another detector is another key');
   assert.equal(gate.observeDetection(adwin, 2000), true, 'a later change');
+  assert.equal(gate.observeDetection({ ...adwin, modelRole: 'challenger' }, 2000), true, "the same version's stream as a challenger is another key");
+  assert.equal(gate.observeDetection({ ...adwin, modelRole: 'champion' }, 2000), false, 'no role is the champion');
   // A condition with the same key fields is judged apart from detections.
   assert.equal(gate.observe(adwin, above(0.4, 0)), true);
   const restarted = new AlertGate({ cooldownMs: 24 * HOUR });

@@ -1,7 +1,7 @@
 /**
  * Alert deduplication for conditions that persist (a drifted feature stays drifted run after run).
  *
- * Per key (pipeline, kind, feature, statistic, model name and version) the gate remembers the last alerted value
+ * Per key (pipeline, kind, feature, statistic, model name, version and role) the gate remembers the last alerted value
  * and time. A crossed condition raises an alert when:
  * - the key has no alert yet (first crossing, or the first since the condition cleared);
  * - it worsened: for a statistic where higher is worse (PSI, Jensen–Shannon, Wasserstein, drifted share) the value
@@ -26,6 +26,8 @@ export interface AlertKey {
   statistic: string;
   modelName: string;
   modelVersion: number;
+  /** The model's role (champion, challenger): a challenger's error stream alerts apart from the champion's. Absent: champion. */
+  modelRole?: string;
 }
 
 export interface AlertGateOptions {
@@ -140,7 +142,7 @@ export class AlertGate {
 
 /** Unambiguous: JSON of the fields in a fixed order (names may contain any separator). */
 function alertKeyId(k: AlertKey): string {
-  return JSON.stringify([k.pipeline, k.kind, k.feature, k.statistic, k.modelName, k.modelVersion]);
+  return JSON.stringify([k.pipeline, k.kind, k.feature, k.statistic, k.modelName, k.modelVersion, k.modelRole ?? 'champion']);
 }
 
 /** Detections live in the same bounded map as conditions, under ids that cannot collide with theirs. */

@@ -18,7 +18,7 @@ export const ERROR_CODES = {
   PAYLOAD_TOO_LARGE: { status: 413, retriable: false, meaning: 'a request body over the body limit (HTTP_BODY_LIMIT)' },
   NOT_FOUND: { status: 404, retriable: false, meaning: 'no such route, or no such resource yet (e.g. a drift report)' },
   PIPELINE_NOT_FOUND: { status: 404, retriable: false, meaning: 'a pipeline this process does not run' },
-  NOT_OWNER: { status: 421, retriable: false, meaning: "REST predict of an event whose entities' feature state another process owns (or no feature stage runs here): ask the owner, or send the feature vector" },
+  NOT_OWNER: { status: 421, retriable: false, meaning: 'no longer given: REST predict forwards an event to the instance that owns its feature state, or answers OWNER_UNAVAILABLE' },
   NOT_ENOUGH_DATA: { status: 409, retriable: false, meaning: 'training or drift needs more than there is yet (labels, features, a champion model)' },
   MODEL_STAGE_CONFLICT: { status: 409, retriable: false, meaning: "a model stage change the registry's rules refuse (promoting the serving champion, rolling back without an earlier champion)" },
   INVALID_MODEL: { status: 400, retriable: false, meaning: 'an ONNX model, or its input mapping, that fails the checks a model must pass to serve' },
@@ -48,6 +48,10 @@ export const ERROR_CODES = {
   },
   CLICKHOUSE_UNAVAILABLE: { status: 503, retriable: true, meaning: 'ClickHouse is unreachable or failed in a way a retry can fix (timeouts, too many parts, memory)' },
   UPSTREAM_UNAVAILABLE: { status: 503, retriable: true, meaning: 'a network failure reaching a dependency (ECONNREFUSED, ECONNRESET, ETIMEDOUT, …)' },
+  OWNER_UNAVAILABLE: {
+    status: 503, retriable: true,
+    meaning: "REST predict of an event whose entities' feature state no reachable instance holds: no owner (no feature stage runs, or a rebalance), an owner without an address, an owner that did not answer, or state split across instances; details.reason names which",
+  },
 } as const satisfies Record<string, { status: number; retriable: boolean; meaning: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

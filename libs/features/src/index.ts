@@ -9,7 +9,7 @@ export {
   encodeEntityState, decodeEntityState, layoutFingerprint, SNAPSHOT_VERSION,
   type EncodedEntityState, type EncodedSeries, type SeriesShape,
 } from './snapshot';
-export { OwnedFeatureState, type KeyPartitioner, type PeekedFeatures } from './owned-state';
+export { OwnedFeatureState, type KeyPartitioner, type PeekedFeatures, type StagePlacement } from './owned-state';
 export {
   FeatureStageState, LateEventError, openStageState, processStage, stageOfInput,
   type LateEventOutcome, type StageInput, type StageSink,

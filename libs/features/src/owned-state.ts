@@ -11,6 +11,17 @@ export interface PeekedFeatures {
   stateOwned: boolean;
 }
 
+/** Where one feature stage's state of an event lives: the stage's input partition its key goes to. */
+export interface StagePlacement {
+  stage: number;
+  /** The field the stage is keyed by (the primary entity field for stage 0). */
+  field: string;
+  key: string;
+  partition: number;
+  /** Whether this process holds that partition's state now. */
+  owned: boolean;
+}
+
 /**
  * The feature state this process owns right now: per pipeline, feature stage and input partition, the
  * FeatureComputer a feature stage keeps for that partition (registered when the partition is assigned, removed when
@@ -45,6 +56,20 @@ export class OwnedFeatureState {
       if (pipeline === undefined || name === pipeline) for (const c of owned.values()) n += c.entityCount();
     }
     return n;
+  }
+
+  /**
+   * Per feature stage (stage 0, keyed by the primary entity field, first): the input partition whose state an event's
+   * vector reads, and whether this process owns it — the partitions REST predict routes by.
+   */
+  placement(spec: PipelineSpec, event: Record<string, unknown>): StagePlacement[] {
+    const owned = this.owned.get(spec.pipeline);
+    return featureStages(spec).map((stage) => {
+      const raw = event[stage.field];
+      const key = raw === null || raw === undefined ? '' : String(raw);
+      const partition = this.partitionOf(key, spec.events.partitions);
+      return { stage: stage.index, field: stage.field, key, partition, owned: owned?.has(`${stage.index}/${partition}`) ?? false };
+    });
   }
 
   /**

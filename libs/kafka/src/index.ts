@@ -14,3 +14,7 @@ export { fetchStableOffsets, generationOf, withGroupMetadata, type GroupMetadata
 export { KAFKA_DEFAULTS, KAFKA_SASL_MECHANISMS, heartbeatIntervalFor, type KafkaSasl, type KafkaSaslMechanism } from './defaults';
 export { kafkaErrorRetriable } from './errors';
 export { partitionForKey } from './partitioner';
+export {
+  ADVERTISING_ASSIGNER, advertisingAssigner, advertisingAssigners, decodeAdvertisement, encodeAdvertisement, GroupDirectory, ownersFromDescription,
+  type GroupOwners, type PartitionOwner,
+} from './membership';

@@ -5,6 +5,7 @@ import type { Batch, Consumer, Kafka, Message, Producer, TopicMessages } from 'k
 import type { ConsumedRecord } from './batch-consumer';
 import { chunkMessages } from './chunks';
 import { heartbeatIntervalFor, KAFKA_DEFAULTS } from './defaults';
+import { advertisingAssigners } from './membership';
 import { fetchStableOffsets, generationOf, withGroupMetadata, type GroupMetadata } from './group-fencing';
 import { PartitionBackoff } from './partition-backoff';
 import { SerialQueue } from './serial';
@@ -64,6 +65,13 @@ export interface TransactionalProcessorOptions {
    * commit in one transaction, so this should be the topic's partition count.
    */
   partitionsConsumedConcurrently?: number;
+  /**
+   * The HTTP address this member advertises in its group metadata (membership.ts), read at every join: set, the
+   * group's description tells which member, at which address, owns each partition (REST predict's routing).
+   */
+  advertisedUrl?: () => string | undefined;
+  /** After this member joined the group (each rebalance). */
+  onGroupJoin?(): void;
 }
 
 export interface RunningProcessor {
@@ -131,6 +139,7 @@ export async function runTransactionalProcessor(options: TransactionalProcessorO
     maxBytesPerPartition: options.maxBytesPerPartition ?? KAFKA_DEFAULTS.maxBytesPerPartition,
     maxWaitTimeInMs: options.maxWaitTimeInMs ?? KAFKA_DEFAULTS.fetchMaxWaitMs,
     minBytes: options.minBytes ?? 1,
+    ...(options.advertisedUrl ? { partitionAssigners: advertisingAssigners(options.advertisedUrl) } : {}),
   });
   const transactionalId = `${options.transactionalIdPrefix}-${randomUUID()}`;
   const owned = new Map<number, Owned>();
@@ -323,6 +332,7 @@ export async function runTransactionalProcessor(options: TransactionalProcessorO
     backoff.reset();
     const generationId = generationOf(payload.memberId);
     member = generationId === undefined ? undefined : { memberId: payload.memberId, generationId };
+    options.onGroupJoin?.();
     // Every task is rebuilt after a rebalance (see above); the drop waits for a round in flight.
     void serial.run(async () => {
       for (const partition of [...owned.keys()]) dropTask(partition);

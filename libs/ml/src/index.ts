@@ -70,6 +70,10 @@ export {
 } from './gbdt';
 export { ALGORITHMS, checkClassifierParams, parseGbdtParams, trainClassifier, type Algorithm, type ModelParamValue, type TrainedClassifier, type TrainClassifierOptions } from './trainer';
 export { featureImportance, meanAbsShap, treeShap, TreeShapExplainer, type FeatureImportance, type TreeEnsemble, type TreeShapResult } from './explain';
+export {
+  explainerFromOnnx, NoExplainerError, topContributions,
+  type ExplainerFromOnnxOptions, type ExplainMethod, type ModelExplainer, type RowExplanation,
+} from './explain';
 export type { OnnxIo } from './onnx-scorer';
 export { ExternalModelError, externalIo, loadExternalModel, parseExternalMapping, type ExternalModelMapping, type LoadExternalModelOptions } from './external-model';
 export * from './evaluation';

@@ -13,7 +13,7 @@ export interface AlertLog {
 }
 
 /**
- * Remembers each alert this pipeline raised: its key (kind, feature, statistic, model), value and time, or a
+ * Remembers each alert this pipeline raised: its key (kind, feature, statistic, model name, version and role), value and time, or a
  * detection's event time, so that a restarted monitor does not alert again. An unreadable record is skipped, another
  * pipeline's ignored; an outage throws (the caller retries with the next run).
  */
@@ -33,7 +33,7 @@ export async function restoreAlertGate(
       throw error;
     }
     if (a.pipeline !== pipeline) continue;
-    const key = { pipeline, kind: a.kind, feature: a.feature, statistic: a.statistic, modelName: a.model_name, modelVersion: a.model_version };
+    const key = { pipeline, kind: a.kind, feature: a.feature, statistic: a.statistic, modelName: a.model_name, modelVersion: a.model_version, modelRole: a.model_role };
     // Performance alerts are detections (events at an event time), not persisting conditions.
     if (a.kind === 'performance') gate.restoreDetection(key, a.window_start);
     else gate.restore({ ...key, value: a.value, at: a.created_at });

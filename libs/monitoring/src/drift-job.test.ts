@@ -6,12 +6,12 @@ import { openTestClickHouse, type TestClickHouse } from '@streamloop/clickhouse/
 import { loadPipelineSpec, type MonitoringSpec } from '@streamloop/config';
 import type { AlertRecord } from '@streamloop/contracts';
 import { AlertGate } from '@streamloop/drift';
-import { gaussian, seededRandom } from '@streamloop/ml';
+import { evaluateBinary, gaussian, seededRandom } from '@streamloop/ml';
 import type { ModelRegistryRecord } from '@streamloop/model-registry';
 import { createLogger } from '@streamloop/observability';
 import type { MonitoringDeps } from './deps';
 import { runDriftJob } from './drift-job';
-import { SCORE_FEATURE } from './drift-report';
+import { SCORE_FEATURE, type ModelPerformance } from './drift-report';
 import { ErrorStreamJob } from './error-stream-job';
 
 const HOUR = 3_600_000;
@@ -135,6 +135,121 @@ test('a drift run judges each feature, the scores and the labels of the latest w
   assert.deepEqual(later.sent, [[]]);
   const [{ n }] = await queryRows<{ n: string }>(ch.client, `SELECT count() AS n FROM ${TABLES.drift_metrics} WHERE pipeline = 'drift' AND feature = 'shifted' AND statistic = 'jensen_shannon'`);
   assert.equal(Number(n), 2);
+});
+
+test('live performance and the error stream per model version and role: two champion versions and a challenger in one window, each on its own predictions', async () => {
+  // 2400 events 1.5 s apart (one hour). Version 1 served the first half and version 2, trained since, the second; version
+  // 3 shadows them as a challenger on every event. The champions are wrong 5 % of the time throughout, the challenger
+  // 5 % and then 50 % from the second half on. 90 % of the events have a label (every tenth has none yet).
+  const pipeline = 'versions';
+  const n = 2400;
+  const rnd = seededRandom(31);
+  const features: FeatureRow[] = [];
+  const predictions: PredictionRow[] = [];
+  const labels: LabelRow[] = [];
+  const expected = new Map<string, { y: number[]; scores: number[]; predictions: number }>();
+  const predict = (key: string, row: PredictionRow, y: number | undefined) => {
+    predictions.push(row);
+    const e = expected.get(key) ?? { y: [], scores: [], predictions: 0 };
+    expected.set(key, e);
+    e.predictions++;
+    if (y !== undefined) {
+      e.y.push(y);
+      e.scores.push(row.score);
+    }
+  };
+  for (let i = 0; i < n; i++) {
+    const time = T + i * 1500;
+    const y = rnd() < 0.3 ? 1 : 0;
+    const label = i % 10 === 9 ? undefined : y;
+    if (label !== undefined) labels.push({ pipeline, event_id: `v${i}`, label, label_time: time + 1 });
+    features.push({ pipeline, event_id: `v${i}`, entity_key: 'e', event_time: time, feature_spec_version: 'v1', values: { shifted: rnd(), steady: rnd() }, computed_at: time });
+    const row = (version: number, role: 'champion' | 'challenger', errorRate: number): PredictionRow => {
+      const predicted = rnd() < errorRate ? 1 - y : y;
+      const score = predicted ? 0.5 + rnd() * 0.5 : rnd() * 0.5;
+      return { pipeline, event_id: `v${i}`, entity_key: 'e', event_time: time, model_name: 'm', model_version: version, role, score, label: predicted, threshold: 0.5, latency_ms: 1, predicted_at: time + 10 };
+    };
+    const championVersion = i < n / 2 ? 1 : 2;
+    predict(`m/${championVersion}/champion`, row(championVersion, 'champion', 0.05), label);
+    predict('m/3/challenger', row(3, 'challenger', i < n / 2 ? 0.05 : 0.5), label);
+  }
+  await insertRows(ch.client, TABLES.features, features);
+  await insertRows(ch.client, TABLES.predictions, predictions);
+  await insertRows(ch.client, TABLES.labels, labels);
+
+  const { deps, sent } = memoryDeps(T + 2 * HOUR);
+  const figures = new Map<string, number>();
+  deps.modelMetric = (l, value) => figures.set(`${l.model}/${l.version}/${l.role} ${l.metric}`, value);
+  const gate = new AlertGate({ cooldownMs: HOUR });
+  const model = { ...champion(pipeline), model_version: 2 };
+  const settings = { ...monitoring, detectors: { labelDelayMs: 0, adwin: {}, pageHinkley: {}, ddm: {} } };
+  const report = await runDriftJob(deps, { pipeline, monitoring: settings, model, alertGate: async () => gate, errorStream: new ErrorStreamJob() });
+  assert.ok(report);
+  const keys = ['m/1/champion', 'm/2/champion', 'm/3/challenger'];
+  assert.deepEqual(report.performance_by_model.map((p) => `${p.model_name}/${p.model_version}/${p.role}`), keys);
+
+  // Each model's rows: its own labelled count, its own metrics (evaluateBinary on its own labelled predictions).
+  const rows = await queryRows<{ model_version: number; role: string; metric: string; value: number; labelled_count: number }>(ch.client,
+    `SELECT model_version, role, metric, value, labelled_count FROM ${TABLES.performance_metrics} WHERE pipeline = {p:String} ORDER BY model_version, role, metric`, { p: pipeline });
+  for (const key of keys) {
+    const e = expected.get(key)!;
+    const [, version, role] = key.split('/');
+    const mine = rows.filter((r) => Number(r.model_version) === Number(version) && r.role === role);
+    assert.deepEqual(mine.map((r) => r.metric), ['f1', 'log_loss', 'precision', 'recall', 'roc_auc'], key);
+    assert.ok(mine.every((r) => Number(r.labelled_count) === e.y.length), `${key}: labelled_count ${mine.map((r) => r.labelled_count)} vs its own ${e.y.length}`);
+    const entry: ModelPerformance = report.performance_by_model.find((p) => `${p.model_name}/${p.model_version}/${p.role}` === key)!;
+    assert.equal(entry.labelled, e.y.length, key);
+    assert.equal(figures.get(`${key} labelled`), e.y.length);
+    const r = evaluateBinary(e.y, e.scores, 0.5);
+    for (const [metric, want] of [['roc_auc', r.rocAuc], ['precision', r.precision], ['recall', r.recall], ['f1', r.f1], ['log_loss', r.logLoss]] as const) {
+      const row = mine.find((x) => x.metric === metric)!;
+      assert.ok(Math.abs(row.value - want) <= 1e-9, `${key} ${metric}: ${row.value} vs ${want}`);
+      assert.equal(entry[metric], row.value);
+      assert.equal(figures.get(`${key} ${metric}`), row.value);
+    }
+  }
+  assert.deepEqual(keys.map((k) => expected.get(k)!.y.length), [1080, 1080, 2160]);
+  // The report's champion figures are version 2's own, as before.
+  assert.equal(report.performance?.labelled, 1080);
+  assert.equal(report.performance?.roc_auc, report.performance_by_model[1].roc_auc);
+
+  // One error stream per model: each fed its own labelled predictions; only the challenger's error rate jumped.
+  const streams = report.error_stream!.models;
+  assert.deepEqual(streams.map((m) => [`${m.model_name}/${m.model_version}/${m.role}`, m.fed]), [['m/1/champion', 1080], ['m/2/champion', 1080], ['m/3/challenger', 2160]]);
+  assert.equal(report.error_stream!.fed, 1080, "the top level is the champion's (version 2) stream");
+  assert.deepEqual(streams.filter((m) => m.detections.length > 0).map((m) => m.model_version), [3], JSON.stringify(streams.map((m) => m.detections)));
+  assert.ok(streams[2].recent_error_rate > 0.3 && streams[1].recent_error_rate < 0.15, JSON.stringify(streams));
+  assert.equal(figures.get('m/3/challenger recent_error_rate'), streams[2].recent_error_rate);
+  const performanceAlerts = sent.flat().filter((a) => a.kind === 'performance');
+  assert.ok(performanceAlerts.length > 0);
+  assert.ok(performanceAlerts.every((a) => a.model_version === 3 && a.model_role === 'challenger' && a.window_start >= T + (n / 2) * 1500), JSON.stringify(performanceAlerts));
+  assert.ok(sent.flat().filter((a) => a.kind !== 'performance').every((a) => a.model_version === 2 && a.model_role === 'champion'));
+  const errorRows = await queryRows<{ v: number; role: string }>(ch.client,
+    `SELECT DISTINCT model_version AS v, role FROM ${TABLES.drift_metrics} WHERE pipeline = {p:String} AND feature = '__error__'`, { p: pipeline });
+  assert.deepEqual(errorRows.map((r) => `${r.v}/${r.role}`), ['3/challenger']);
+  const driftRoles = await queryRows<{ role: string }>(ch.client,
+    `SELECT DISTINCT role FROM ${TABLES.drift_metrics} WHERE pipeline = {p:String} AND feature != '__error__'`, { p: pipeline });
+  assert.deepEqual(driftRoles.map((r) => r.role), ['champion'], 'feature drift is judged for the champion');
+});
+
+test('a window where a model has labels of one class only: its undefined metrics are NaN in the report and absent from performance_metrics', async () => {
+  const pipeline = 'one-class';
+  const at = (i: number) => T + i * 1000;
+  await insertRows(ch.client, TABLES.features, Array.from({ length: 20 }, (_, i) => ({ pipeline, event_id: `o${i}`, entity_key: 'e', event_time: at(i), feature_spec_version: 'v1', values: { shifted: 0.5, steady: 0.5 }, computed_at: at(i) })));
+  // The challenger predicted 10 events, all negative and all labelled negative: no positive at all.
+  await insertRows(ch.client, TABLES.predictions, Array.from({ length: 10 }, (_, i): PredictionRow => ({
+    pipeline, event_id: `o${i}`, entity_key: 'e', event_time: at(i), model_name: 'c', model_version: 4, role: 'challenger', score: 0.1, label: 0, threshold: 0.5, latency_ms: 1, predicted_at: at(i) + 1,
+  })));
+  await insertRows(ch.client, TABLES.labels, Array.from({ length: 10 }, (_, i) => ({ pipeline, event_id: `o${i}`, label: 0, label_time: at(i) + 2 })));
+  const { deps } = memoryDeps(T + HOUR);
+  const report = await runDriftJob(deps, { pipeline, monitoring, model: champion(pipeline), alertGate: async () => new AlertGate({ cooldownMs: HOUR }), errorStream: new ErrorStreamJob() });
+  assert.equal(report?.performance, undefined, 'the champion made no prediction');
+  const [entry] = report!.performance_by_model;
+  assert.deepEqual([entry.model_name, entry.model_version, entry.role, entry.labelled, entry.positives], ['c', 4, 'challenger', 10, 0]);
+  assert.ok([entry.roc_auc, entry.precision, entry.recall, entry.f1].every(Number.isNaN), JSON.stringify(entry));
+  const rows = await queryRows<{ metric: string; labelled_count: number; role: string }>(ch.client,
+    `SELECT metric, labelled_count, role FROM ${TABLES.performance_metrics} WHERE pipeline = {p:String}`, { p: pipeline });
+  assert.deepEqual(rows.map((r) => `${r.metric} ${r.labelled_count} ${r.role}`), ['log_loss 10 challenger']);
 });
 
 test('without feature vectors there is no window: no report, and the alert gate is not restored', async () => {

@@ -5,13 +5,13 @@ import type { FeatureKind, MonitoringSpec } from '@streamloop/config';
 import type { AlertRecord } from '@streamloop/contracts';
 import { datasetDrift, type AlertGate } from '@streamloop/drift';
 import {
-  categoricalDrift, numericDrift, performanceOverTime, type CategoricalDrift, type NumericDrift, type SampleSource,
+  categoricalDrift, numericDrift, performanceByModel, type CategoricalDrift, type ModelWindowPerformance, type NumericDrift, type SampleSource,
 } from '@streamloop/drift-sql';
 import type { ModelRegistryRecord } from '@streamloop/model-registry';
 import type { MonitoringDeps } from './deps';
 import {
   alertThresholds, DATASET_FEATURE, defaultStatistic, defaultThreshold, directionOf, featureDriftSpec, featureStatistics, LABEL_FEATURE,
-  SCORE_FEATURE, STATISTIC_COLUMN, type DriftReport, type FeatureDriftEntry, type NumericStatistics,
+  SCORE_FEATURE, STATISTIC_COLUMN, type DriftReport, type FeatureDriftEntry, type ModelPerformance, type NumericStatistics,
 } from './drift-report';
 import type { ErrorStreamJob } from './error-stream-job';
 
@@ -30,9 +30,10 @@ export interface DriftJobInput {
  * One run of the drift job for a pipeline, computed inside ClickHouse (@streamloop/drift-sql): per feature PSI,
  * KS, Jensen–Shannon and Wasserstein-1 between the champion's reference sample and the latest event-time window;
  * the champion's score drift and the true labels' drift against the window before; live performance from the
- * labels that have arrived so far; the error stream's change detectors. Writes drift_metrics and
- * performance_metrics rows, alerts through the gate (a persisting condition once, again when worse or after the
- * cooldown). Only per-feature summaries come back to Node. Undefined while the features table has no row.
+ * labels that have arrived so far, per model version and role, each model on its own predictions; the error streams'
+ * change detectors, one stream per model version and role. Writes drift_metrics and performance_metrics rows,
+ * alerts through the gate (a persisting condition once, again when worse or after the cooldown). Only per-feature
+ * summaries come back to Node. Undefined while the features table has no row.
  */
 export async function runDriftJob(deps: MonitoringDeps, input: DriftJobInput): Promise<DriftReport | undefined> {
   const { pipeline, monitoring, model } = input;
@@ -44,7 +45,7 @@ export async function runDriftJob(deps: MonitoringDeps, input: DriftJobInput): P
   const computedAt = deps.now();
   const report: DriftReport = {
     pipeline, model_name: model.model_name, model_version: model.model_version, window_start: windowStart, window_end: windowEnd,
-    reference: { source: 'training' }, features: [],
+    reference: { source: 'training' }, features: [], performance_by_model: [],
   };
   const rows: Record<string, unknown>[] = [];
   const alerts: AlertRecord[] = [];
@@ -53,17 +54,18 @@ export async function runDriftJob(deps: MonitoringDeps, input: DriftJobInput): P
     deps.gauge?.({ pipeline, feature, statistic }, value);
     rows.push({
       pipeline, window_start: windowStart, window_end: windowEnd, feature, statistic, value, threshold, drifted: drifted ? 1 : 0,
-      model_name: model.model_name, model_version: model.model_version, computed_at: computedAt,
+      model_name: model.model_name, model_version: model.model_version, role: 'champion', computed_at: computedAt,
     });
   };
   const gate = await input.alertGate();
   // Every judged statistic goes through the gate, crossed or not: one not crossed clears its key.
   const alert = (kind: AlertRecord['kind'], feature: string, statistic: string, value: number, threshold: number, crossed: boolean) => {
-    const key = { pipeline, kind, feature, statistic, modelName: model.model_name, modelVersion: model.model_version };
+    const key = { pipeline, kind, feature, statistic, modelName: model.model_name, modelVersion: model.model_version, modelRole: 'champion' };
     if (!gate.observe(key, { crossed, value, direction: directionOf(statistic), at: computedAt })) return;
     alerts.push({
       alert_id: randomUUID(), pipeline, kind, feature, statistic, value, threshold,
-      window_start: windowStart, window_end: windowEnd, model_name: model.model_name, model_version: model.model_version, created_at: computedAt,
+      window_start: windowStart, window_end: windowEnd, model_name: model.model_name, model_version: model.model_version, model_role: 'champion',
+      created_at: computedAt,
     });
   };
   // Each statistic with a configured threshold: recorded with it, and alerted on when it is crossed.
@@ -151,19 +153,53 @@ export async function runDriftJob(deps: MonitoringDeps, input: DriftJobInput): P
   if (rows.length > 0) await insertRows(ch, TABLES.drift_metrics, rows);
   await deps.sendAlerts(alerts);
 
-  // Live performance from the labels known so far (they arrive late: a later run of the same window sees more).
-  const [perf] = await performanceOverTime(ch, { pipeline, from: windowStart, to: windowEnd, windowMs: windowEnd - windowStart, threshold: model.threshold, ...champion });
-  if (perf && perf.positives > 0 && perf.positives < perf.labelled) {
-    report.performance = { labelled: perf.labelled, roc_auc: perf.rocAuc, precision: perf.precision, recall: perf.recall, f1: perf.f1, log_loss: perf.logLoss };
-    await insertRows(ch, TABLES.performance_metrics, Object.entries(report.performance)
-      .filter(([k, value]) => k !== 'labelled' && Number.isFinite(value))
-      .map(([metric, value]) => ({
-        pipeline, window_start: windowStart, window_end: windowEnd, model_name: model.model_name, model_version: model.model_version,
-        metric, value, labelled_count: perf.labelled, computed_at: computedAt,
-      })));
+  // Live performance from the labels known so far (they arrive late: a later run of the same window sees more), per
+  // model: each model that predicted in the window (the champion, an earlier one, a challenger) on its own predictions.
+  const perf = await performanceByModel(ch, { pipeline, from: windowStart, to: windowEnd, windowMs: windowEnd - windowStart });
+  const perfRows: Record<string, unknown>[] = [];
+  for (const p of perf) {
+    if (p.labelled === 0) continue;
+    const entry = modelPerformance(p);
+    report.performance_by_model.push(entry);
+    const labels = { pipeline, model: entry.model_name, version: entry.model_version, role: entry.role };
+    deps.modelMetric?.({ ...labels, metric: 'labelled' }, entry.labelled);
+    for (const metric of PERFORMANCE_METRICS) {
+      const value = entry[metric];
+      if (!Number.isFinite(value)) continue;
+      deps.modelMetric?.({ ...labels, metric }, value);
+      perfRows.push({
+        pipeline, window_start: windowStart, window_end: windowEnd, model_name: entry.model_name, model_version: entry.model_version, role: entry.role,
+        metric, value, labelled_count: entry.labelled, computed_at: computedAt,
+      });
+    }
+    // The champion's figures also where they always were, when its labels hold both classes.
+    if (entry.role === 'champion' && entry.model_name === model.model_name && entry.model_version === model.model_version && p.positives > 0 && p.positives < p.labelled) {
+      report.performance = { labelled: entry.labelled, roc_auc: entry.roc_auc, precision: entry.precision, recall: entry.recall, f1: entry.f1, log_loss: entry.log_loss };
+    }
   }
+  if (perfRows.length > 0) await insertRows(ch, TABLES.performance_metrics, perfRows);
   report.error_stream = await input.errorStream.run(deps, { pipeline, detectors: monitoring.detectors, model, latest, computedAt, gate });
   return report;
+}
+
+/** The performance_metrics metrics, in the order they are written. */
+const PERFORMANCE_METRICS = ['roc_auc', 'precision', 'recall', 'f1', 'log_loss'] as const;
+
+/**
+ * A model's window as the report and performance_metrics show it: NaN where a metric is undefined on its labelled
+ * predictions (performanceByModel gives scikit-learn's zero_division 0 there; a row of 0 would read as a bad model):
+ * ROC AUC needs both classes, recall a positive label, precision a predicted positive, F1 either.
+ */
+function modelPerformance(p: ModelWindowPerformance): ModelPerformance {
+  const predictedPositives = p.tp + p.fp;
+  return {
+    model_name: p.modelName, model_version: p.modelVersion, role: p.role, labelled: p.labelled, positives: p.positives,
+    roc_auc: p.rocAuc,
+    precision: predictedPositives > 0 ? p.precision : Number.NaN,
+    recall: p.positives > 0 ? p.recall : Number.NaN,
+    f1: p.positives + predictedPositives > 0 ? p.f1 : Number.NaN,
+    log_loss: p.logLoss,
+  };
 }
 
 type EntryStatistics = Omit<FeatureDriftEntry, 'feature' | 'kind' | 'statistic' | 'value' | 'threshold' | 'drifted'>;

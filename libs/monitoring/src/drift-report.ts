@@ -1,5 +1,6 @@
 // The drift report a monitoring run produces, the names of its non-feature series and how its statistics are judged.
 import type { DriftStatistic, FeatureDriftSpec, FeatureKind, MonitoringSpec } from '@streamloop/config';
+import type { ModelRole } from '@streamloop/contracts';
 import type { AlertDirection } from '@streamloop/drift';
 import type { NumericDrift } from '@streamloop/drift-sql';
 import type { LabelDelayStatus } from './label-delay';
@@ -20,21 +21,75 @@ export interface DriftReport {
   prediction?: NumericStatistics & { drifted: boolean };
   /** The true labels (as known now) of this window's predictions against the previous window's ('__label__'). */
   label?: { chi_square: number; p_value: number; psi: number };
-  /** NaN log loss when a score is not a probability. */
+  /**
+   * The champion's live performance on its own labelled predictions of the window, when they hold both classes
+   * (`performance_by_model` has the same figures); NaN log loss when a score is not a probability.
+   */
   performance?: { labelled: number; roc_auc: number; precision: number; recall: number; f1: number; log_loss: number };
-  /** The champion's error stream (labelled predictions older than monitoring.detectors.label_delay) through ADWIN, Page-Hinkley and DDM. */
+  /**
+   * Live performance of every model (name, version, role) with labelled predictions in the window, each on its own
+   * predictions: the champion, earlier champions whose predictions are still being labelled, challengers.
+   */
+  performance_by_model: ModelPerformance[];
+  /**
+   * The error streams (labelled predictions older than monitoring.detectors.label_delay) through ADWIN, Page-Hinkley
+   * and DDM: the champion's at the top level, every model's in `models`.
+   */
   error_stream?: ErrorStreamReport;
 }
 
 export interface ErrorStreamReport {
-  /** Labelled predictions fed so far (since this champion started serving). */
+  /** The champion's labelled predictions fed so far (since it started serving, or since this monitor started). */
   fed: number;
-  /** Error rate of the most recent 500 of them. */
+  /** Error rate of the most recent 500 of them (NaN, null in JSON, before the first). */
   recent_error_rate: number;
-  /** Detections raised by this run, with the event time of the prediction that raised each. */
-  detections: Array<{ detector: string; event_time: number; recent_error_rate: number }>;
+  /** The champion's detections raised by this run, with the event time of the prediction that raised each. */
+  detections: ErrorStreamDetection[];
   /** monitoring.detectors.label_delay against the observed delay of the latest labels, with a warning when far off. */
   label_delay: LabelDelayStatus;
+  /**
+   * Every model's own error stream, the champion's included: one per model name, version and role that made labelled
+   * predictions (earlier champions, challengers), each with its own detectors. Ordered by name, version, role.
+   */
+  models: ModelErrorStream[];
+}
+
+export interface ErrorStreamDetection {
+  detector: string;
+  event_time: number;
+  recent_error_rate: number;
+}
+
+/** One model's error stream: its own settled labelled predictions, as 1 = wrong / 0 = right, through the detectors. */
+export interface ModelErrorStream {
+  model_name: string;
+  model_version: number;
+  role: ModelRole;
+  fed: number;
+  recent_error_rate: number;
+  /** Raised by this run. */
+  detections: ErrorStreamDetection[];
+}
+
+/**
+ * One model's live performance in the report's window: computed on its own predictions (the latest per event of that
+ * model and role) with a label, the predicted class the one it served. A metric is NaN (null in JSON) where it is
+ * undefined, and then has no performance_metrics row: ROC AUC without both classes, recall without a positive label,
+ * precision without a predicted positive, F1 without either, log loss when a score is not a probability.
+ */
+export interface ModelPerformance {
+  model_name: string;
+  model_version: number;
+  role: ModelRole;
+  /** Labelled predictions of this model (and role) in the window: the rows its metrics are computed on. */
+  labelled: number;
+  /** Of which with a positive label. */
+  positives: number;
+  roc_auc: number;
+  precision: number;
+  recall: number;
+  f1: number;
+  log_loss: number;
 }
 
 /** drift_metrics / gauge feature names of the non-feature series. */

@@ -86,11 +86,51 @@ test('settled predictions only, in event-time order: the detectors fire after th
   // detections are reported, none is alerted again.
   const restored = new AlertGate({ cooldownMs: 0 });
   for (const a of sent.flat()) {
-    restored.restoreDetection({ pipeline: 'p', kind: a.kind, feature: a.feature, statistic: a.statistic, modelName: a.model_name, modelVersion: a.model_version }, a.window_start);
+    restored.restoreDetection({ pipeline: 'p', kind: a.kind, feature: a.feature, statistic: a.statistic, modelName: a.model_name, modelVersion: a.model_version, modelRole: a.model_role }, a.window_start);
   }
   const again = memoryDeps();
   const replay = await new ErrorStreamJob().run(again.deps, run({ gate: restored }));
   assert.deepEqual(replay?.detections, report.detections);
+  assert.deepEqual(again.sent, [[]]);
+});
+
+test("a challenger's error stream is its own: its change is detected and alerted under its version and role, once, also after a restart", async () => {
+  // Pipeline r: the champion (version 1) is wrong 5 % of the time throughout; the challenger (version 2, shadowing it on
+  // every event) 5 % and then 50 % from CHANGE on. Every event is labelled.
+  const rnd = seededRandom(8);
+  const predictions: PredictionRow[] = [];
+  const labels: LabelRow[] = [];
+  for (let i = 0; i < N; i++) {
+    const time = T + i * 1000;
+    const row = (version: number, role: 'champion' | 'challenger', wrong: boolean): PredictionRow => ({
+      pipeline: 'r', event_id: `r${i}`, entity_key: 'x', event_time: time, model_name: 'm', model_version: version, role,
+      score: wrong ? 0.9 : 0.1, label: wrong ? 1 : 0, threshold: 0.5, latency_ms: 1, predicted_at: time,
+    });
+    predictions.push(row(1, 'champion', rnd() < 0.05), row(2, 'challenger', rnd() < (i < CHANGE ? 0.05 : 0.5)));
+    labels.push({ pipeline: 'r', event_id: `r${i}`, label: 0, label_time: time + 1 });
+  }
+  await insertRows(ch.client, TABLES.predictions, predictions);
+  await insertRows(ch.client, TABLES.labels, labels);
+
+  const { deps, sent } = memoryDeps();
+  const gate = new AlertGate({ cooldownMs: 0 });
+  const report = await new ErrorStreamJob().run(deps, run({ gate, pipeline: 'r' }));
+  assert.ok(report);
+  assert.deepEqual(report.models.map((m) => [m.model_version, m.role, m.fed]), [[1, 'champion', N], [2, 'challenger', N]]);
+  assert.deepEqual(report.detections, [], "the champion's stream is steady");
+  const challenger = report.models[1];
+  assert.ok(challenger.detections.length > 0 && challenger.detections.every((d) => d.event_time >= T + CHANGE * 1000), JSON.stringify(challenger.detections));
+  assert.deepEqual(sent.flat().map((a) => [a.model_version, a.model_role, a.statistic, a.window_start]), challenger.detections.map((d) => [2, 'challenger', d.detector, d.event_time]));
+  const rows = await queryRows<{ v: number; role: string; n: string }>(ch.client,
+    `SELECT model_version AS v, role, count() AS n FROM ${TABLES.drift_metrics} WHERE pipeline = 'r' AND feature = {f:String} GROUP BY v, role`, { f: ERROR_FEATURE });
+  assert.deepEqual(rows.map((r) => [Number(r.v), r.role, Number(r.n)]), [[2, 'challenger', challenger.detections.length]]);
+
+  // Restarted: the streams are fed again from the start and detect the same; the gate, restored from the alerts, alerts nothing.
+  const restored = new AlertGate({ cooldownMs: 0 });
+  for (const a of sent.flat()) restored.restoreDetection({ pipeline: 'r', kind: a.kind, feature: a.feature, statistic: a.statistic, modelName: a.model_name, modelVersion: a.model_version, modelRole: a.model_role }, a.window_start);
+  const again = memoryDeps();
+  const replay = await new ErrorStreamJob().run(again.deps, run({ gate: restored, pipeline: 'r' }));
+  assert.deepEqual(replay?.models, report.models);
   assert.deepEqual(again.sent, [[]]);
 });
 
@@ -109,7 +149,9 @@ test("a new champion's errors are a new stream; with every detector off there is
   const { deps } = memoryDeps();
   const gate = new AlertGate({ cooldownMs: 0 });
   assert.equal((await job.run(deps, run({ gate })))?.fed, N);
-  assert.equal((await job.run(deps, run({ gate, model: model(2) })))?.fed, 0, 'version 2 has no predictions');
+  const next = await job.run(deps, run({ gate, model: model(2) }));
+  assert.equal(next?.fed, 0, 'version 2 has no predictions');
+  assert.deepEqual(next?.models.map((m) => [m.model_version, m.role, m.fed]), [[1, 'champion', N]], "version 1's stream is kept, apart");
   assert.equal(await job.run(deps, run({ gate, detectors: { labelDelayMs: 0, adwin: null, pageHinkley: null, ddm: null } })), undefined);
 });
 

@@ -1,8 +1,8 @@
-export type { MonitoringDeps } from './deps';
+export type { ModelMetricLabels, MonitoringDeps } from './deps';
 export {
   DATASET_FEATURE, SCORE_FEATURE, LABEL_FEATURE, ERROR_FEATURE, LARGE_REFERENCE, STATISTIC_COLUMN, alertThresholds, defaultStatistic, defaultThreshold,
   directionOf, featureDriftSpec, featureStatistics,
-  type DriftReport, type ErrorStreamReport, type FeatureDriftEntry, type NumericStatistics,
+  type DriftReport, type ErrorStreamDetection, type ErrorStreamReport, type FeatureDriftEntry, type ModelErrorStream, type ModelPerformance, type NumericStatistics,
 } from './drift-report';
 export { runDriftJob, type DriftJobInput } from './drift-job';
 export { ErrorStreamJob, type ErrorStreamRun } from './error-stream-job';

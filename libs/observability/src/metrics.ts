@@ -22,8 +22,13 @@ export class StreamloopMetrics {
   readonly labelDelay: Gauge<'pipeline' | 'quantile'>;
   readonly labelDelayConfigured: Gauge<'pipeline'>;
   readonly labelDelayWarning: Gauge<'pipeline' | 'kind'>;
+  readonly modelPerformance: Gauge<'pipeline' | 'model' | 'version' | 'role' | 'metric'>;
+  readonly modelLabelled: Gauge<'pipeline' | 'model' | 'version' | 'role'>;
+  readonly modelErrorRate: Gauge<'pipeline' | 'model' | 'version' | 'role'>;
   readonly rowsWritten: Counter<'table'>;
   readonly trainingRuns: Counter<'pipeline' | 'outcome'>;
+  readonly promotionDecisions: Counter<'pipeline' | 'phase' | 'outcome'>;
+  readonly retrainingDecisions: Counter<'pipeline' | 'decision' | 'reason'>;
 
   constructor(defaultLabels: Record<string, string> = {}) {
     this.registry.setDefaultLabels(defaultLabels);
@@ -64,8 +69,26 @@ export class StreamloopMetrics {
       name: 'streamloop_label_delay_warning', help: '1 while label_delay is far from the observed delay (kind too_long or too_short), else 0',
       labelNames: ['pipeline', 'kind'], registers: r,
     });
+    // Per model version and role, each on its own predictions (libs/monitoring): the drift job's window, its error stream.
+    const model = ['pipeline', 'model', 'version', 'role'] as const;
+    this.modelPerformance = new Gauge({
+      name: 'streamloop_model_performance', help: 'Live performance (roc_auc, precision, recall, f1, log_loss) of a model version in its role, on its own labelled predictions of the latest drift window',
+      labelNames: [...model, 'metric'], registers: r,
+    });
+    this.modelLabelled = new Gauge({ name: 'streamloop_model_labelled_predictions', help: 'Labelled predictions of a model version in its role in the latest drift window', labelNames: model, registers: r });
+    this.modelErrorRate = new Gauge({ name: 'streamloop_model_error_rate', help: "Recent error rate (last 500 settled labelled predictions) of a model version's error stream in its role", labelNames: model, registers: r });
     this.rowsWritten = new Counter({ name: 'streamloop_clickhouse_rows_written_total', help: 'Rows written to ClickHouse', labelNames: ['table'], registers: r });
     this.trainingRuns = new Counter({ name: 'streamloop_training_runs_total', help: 'Training runs by outcome', labelNames: ['pipeline', 'outcome'], registers: r });
+    this.promotionDecisions = new Counter({
+      name: 'streamloop_promotion_decisions_total',
+      help: 'Where retrained models went: phase offline (outcome: the stage published) or online (outcome: promote, reject)',
+      labelNames: ['pipeline', 'phase', 'outcome'], registers: r,
+    });
+    this.retrainingDecisions = new Counter({
+      name: 'streamloop_retraining_decisions_total',
+      help: 'Triggers of a training run (alert, schedule, command, first model) by decision (trained, skipped, failed) and reason',
+      labelNames: ['pipeline', 'decision', 'reason'], registers: r,
+    });
   }
 
   async exposition(): Promise<{ contentType: string; body: string }> {

@@ -6,6 +6,7 @@ import { StreamServer } from '@streamloop/stream';
 import { embeddedChdbDirOf, lockChdbDir } from './chdb-lock';
 import { useJsonHttp } from './http-errors';
 import { PlatformModule } from './platform.module';
+import { advertisedUrlOf, freeTcpPort } from './predict-routing';
 import type { Runtime } from './runtime';
 import { streamPlatformOf } from './stream-platform';
 
@@ -31,10 +32,15 @@ export async function serveModules(runtime: Runtime, modules: ServiceModule[]): 
   useJsonHttp(app, { bodyLimit: runtime.settings.httpBodyLimit, logger: runtime.logger });
   // The stream handlers of the modules' controllers run on the platform's own Kafka transport, after the modules'
   // bootstrap hooks (a handler may need what they prepare) and before HTTP opens.
+  // The consumers advertise this process's address when they join their groups, before HTTP listens: with PORT=0
+  // the port is chosen now.
+  const { httpHost, httpPort } = runtime.settings;
+  const port = httpPort === 0 ? await freeTcpPort(httpHost) : httpPort;
+  runtime.advertisedUrl = advertisedUrlOf(runtime.settings, port);
   app.connectMicroservice({ strategy: new StreamServer(streamPlatformOf(runtime), (token) => app.get(token, { strict: false })) });
   await app.init();
   await app.startAllMicroservices();
-  await app.listen(runtime.settings.httpPort, runtime.settings.httpHost);
+  await app.listen(port, httpHost);
   const address = app.getHttpServer().address() as { port: number };
   return { app, url: `http://${runtime.settings.httpHost}:${address.port}`, close: () => app.close() };
 }

@@ -14,3 +14,7 @@ export { PlatformModule, platformProviders } from './platform.module';
 export { serveModules, runStandalone, startStreamHandlers, type ServingApp, type ServiceModule, type StandaloneOptions } from './http';
 export { lockChdbDir, embeddedChdbDirOf, processIsAlive, TargetConflictError, CHDB_LOCK_FILE, type ChdbLock } from './chdb-lock';
 export { HttpErrorFilter, JsonBodyGuard, hasRequestBody, isJsonMediaType, useJsonHttp, INTERNAL_ERROR_MESSAGE } from './http-errors';
+export {
+  PredictRouter, OwnerUnavailableError, advertisedUrlOf, freeTcpPort, FORWARDED_BY_HEADER, ANSWERED_BY_HEADER, PREDICT_FORWARD_TIMEOUT_MS, FEATURES_STAGE,
+  type PredictRouting, type OwnerLookup, type OwnerUnavailableReason,
+} from './predict-routing';

@@ -4,6 +4,7 @@ import { OwnedFeatureState } from '@streamloop/features';
 import { partitionForKey } from '@streamloop/kafka';
 import { HealthRegistry, StreamloopMetrics } from '@streamloop/observability';
 import { ClickHouseConnection, KAFKA, LOGGER, PipelineRegistry, PLATFORM_TYPES, SETTINGS, SharedProducer } from './providers';
+import { PredictRouter } from './predict-routing';
 import type { Runtime } from './runtime';
 
 /** The part of Express's response used here (the platform runs on @nestjs/platform-express). */
@@ -50,6 +51,8 @@ export function platformProviders(runtime: Runtime): Provider[] {
     { provide: ClickHouseConnection, useValue: runtime.clickhouseConnection },
     // The feature state this process's feature stages own, read by REST predict (one per application).
     { provide: OwnedFeatureState, useFactory: () => new OwnedFeatureState(partitionForKey) },
+    // REST predict of an event whose state another instance owns: forwarded to it (Kafka Streams' interactive queries).
+    { provide: PredictRouter, useFactory: (owned: OwnedFeatureState) => new PredictRouter(() => runtime.advertisedUrl, runtime.groups, owned), inject: [OwnedFeatureState] },
   ];
 }
 

@@ -1,6 +1,6 @@
 import { AvroSerde, HttpRegistryClient } from '@streamloop/avro';
 import { loadPipelineSpec, type PipelineSpec, type Settings } from '@streamloop/config';
-import { createKafka, type Kafka } from '@streamloop/kafka';
+import { createKafka, GroupDirectory, type Kafka } from '@streamloop/kafka';
 import { createLogger, HealthRegistry, StreamloopMetrics, type Logger } from '@streamloop/observability';
 import { loadPlatformTypes, type PlatformTypes } from './platform-types';
 import { ClickHouseConnection, PipelineRegistry, SharedProducer } from './providers';
@@ -22,6 +22,10 @@ export class Runtime {
   readonly pipelines: PipelineRegistry;
   readonly sharedProducer: SharedProducer;
   readonly clickhouseConnection: ClickHouseConnection;
+  /** Who owns which partition of the stateful stages' consumer groups, with their advertised addresses (REST predict). */
+  readonly groups: GroupDirectory;
+  /** The HTTP address this process advertises to the other instances; set once its HTTP port is known (serveModules). */
+  advertisedUrl: string | undefined;
 
   constructor(readonly settings: Settings, specs: PipelineSpec[]) {
     this.logger = createLogger('streamloop', settings.logLevel);
@@ -39,6 +43,7 @@ export class Runtime {
     this.pipelines = PipelineRegistry.fromSpecs(specs);
     this.sharedProducer = new SharedProducer(this.kafka, this.serde);
     this.clickhouseConnection = new ClickHouseConnection(settings, this.health);
+    this.groups = new GroupDirectory(this.kafka);
   }
 
   static fromFiles(settings: Settings): Runtime {
@@ -52,7 +57,7 @@ export class Runtime {
 
   async close(): Promise<void> {
     // Consumers and jobs have stopped with the application (its shutdown hooks); then the producer, then ClickHouse.
-    for (const fn of [() => this.sharedProducer.close(), () => this.clickhouseConnection.close()]) {
+    for (const fn of [() => this.groups.close(), () => this.sharedProducer.close(), () => this.clickhouseConnection.close()]) {
       try {
         await fn();
       } catch (error) {

@@ -2,7 +2,7 @@ import type { Type } from 'avsc';
 import type { AvroSerde } from '@streamloop/avro';
 import { featureStageTopics, type Settings } from '@streamloop/config';
 import { featureStages } from '@streamloop/features';
-import { readTopicToEnd, type Kafka } from '@streamloop/kafka';
+import { readTopicToEnd, type GroupDirectory, type Kafka } from '@streamloop/kafka';
 import type { HealthRegistry, Logger, StreamloopMetrics } from '@streamloop/observability';
 import type { StreamPipeline, StreamPlatform, TopicRole } from '@streamloop/stream';
 import type { PlatformTypes } from './platform-types';
@@ -20,6 +20,10 @@ export interface StreamPlatformParts {
   settings: Pick<Settings, 'kafkaSessionTimeoutMs' | 'fuseStages'>;
   pipelines: PipelineRegistry;
   sharedProducer: SharedProducer;
+  /** The address advertised in stateful stages' groups (read at each join; a Runtime's is set once HTTP's port is known). */
+  advertisedUrl?: string;
+  /** Owner lookups to forget after a rebalance of a stateful stage. */
+  groups?: Pick<GroupDirectory, 'invalidate'>;
 }
 
 /** The process's clients and pipelines as the stream transport sees them: roles → topics and Avro types. */
@@ -57,6 +61,8 @@ export function streamPlatformOf(parts: StreamPlatformParts): StreamPlatform {
     deadLetterType: types.deadLetter,
     sessionTimeoutMs: parts.settings.kafkaSessionTimeoutMs,
     fuseStages: parts.settings.fuseStages,
+    advertisedUrl: () => parts.advertisedUrl,
+    onStateGroupJoin: () => parts.groups?.invalidate(),
     pipelines: () => [...parts.pipelines.values()],
     inputs: (pipeline, role) => {
       if (role === 'repartition') {

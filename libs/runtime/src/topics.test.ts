@@ -12,7 +12,8 @@ test('topicPlan: data topics, the DLQ, a changelog per feature stage, the repart
   assert.equal(byTopic.size, plan.length, 'each topic once');
   assert.deepEqual([...byTopic.keys()].sort(), [
     'fraud.alerts', 'fraud.changelog.dedup', 'fraud.changelog.features', 'fraud.changelog.features.merchant_id', 'fraud.events', 'fraud.events.dlq',
-    'fraud.events.raw', 'fraud.features', 'fraud.labels', 'fraud.predictions', 'fraud.repartition.features.merchant_id', 'streamloop.models',
+    'fraud.events.raw', 'fraud.features', 'fraud.labels', 'fraud.predictions', 'fraud.predictions.shadow', 'fraud.repartition.features.merchant_id',
+    'streamloop.models',
   ]);
   for (const t of plan.filter((p) => p.topic !== 'streamloop.models')) assert.equal(t.partitions, spec.events.partitions, t.topic);
   assert.equal(byTopic.get('fraud.events')!.config!['max.message.bytes'], String(DATA_TOPIC_MAX_MESSAGE_BYTES));

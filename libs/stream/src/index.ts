@@ -1,4 +1,4 @@
-export { StreamServer, type StreamPlatform } from './transport';
+export { StreamServer, streamGroupId, type StreamPlatform } from './transport';
 export { StreamHandler, StreamMetricsInterceptor, PassThroughRpcFilter } from './stream-handler.decorator';
 export { StreamContext, type StreamBatch, type StreamRecord, type EmitOptions, type BatchOutcome } from './context';
 export { BatchProcessor, RebuildStateError, messageBytes, type Fusion, type StreamIO, type InvokeHandler } from './batch-processor';

@@ -31,6 +31,18 @@ export interface StreamPlatform extends Omit<StreamIO, 'maxMessageBytes'> {
   sessionTimeoutMs: number;
   /** Run `fusable` handlers inside the transaction of the stage that writes their input (default STREAM_DEFAULTS.fuseStages). */
   fuseStages?: boolean;
+  /**
+   * The HTTP address this process answers on, advertised in the group metadata of every stateful handler's consumer
+   * group (as Kafka Streams' application.server), so any instance can tell who owns a partition's state.
+   */
+  advertisedUrl?: () => string | undefined;
+  /** After a consumer of a stateful handler joined its group (a rebalance): owner lookups cached before are stale. */
+  onStateGroupJoin?(): void;
+}
+
+/** The consumer group of an exactly-once or at-least-once handler of `stage` on `topic` (its state's owners are its members). */
+export function streamGroupId(stage: string, topic: string): string {
+  return `streamloop-${stage}-${topic}`;
 }
 
 interface Running {
@@ -136,7 +148,7 @@ export class StreamServer extends Server implements CustomTransportStrategy {
     let running: Running;
     if (factory && mode !== 'exactly-once') throw new Error(`stream handler ${stage} on ${options.role}: partition state needs mode exactly-once`);
     if (mode === 'exactly-once') {
-      const groupId = `streamloop-${stage}-${topic}`;
+      const groupId = streamGroupId(stage, topic);
       const contexts = new Map<number, StreamContext>();
       running = await runTransactionalProcessor({
         kafka: this.platform.kafka,
@@ -146,6 +158,8 @@ export class StreamServer extends Server implements CustomTransportStrategy {
         sessionTimeoutMs: this.platform.sessionTimeoutMs,
         partitionsConsumedConcurrently: pipeline.spec.events.partitions,
         ...fetch,
+        ...(factory && this.platform.advertisedUrl ? { advertisedUrl: this.platform.advertisedUrl } : {}),
+        ...(factory && this.platform.onStateGroupJoin ? { onGroupJoin: () => this.platform.onStateGroupJoin?.() } : {}),
         createTask: async (partition, keepAlive) => {
           const state = factory?.create(pipeline, topic, partition);
           if (state && changelog) {
@@ -179,7 +193,7 @@ export class StreamServer extends Server implements CustomTransportStrategy {
       running = await runBatchConsumer({
         kafka: this.platform.kafka,
         // Broadcast: a group of this instance's own, so every instance sees every record.
-        groupId: broadcast ? `streamloop-${stage}-${topic}-${hostname()}-${process.pid}-${Date.now()}` : `streamloop-${stage}-${topic}`,
+        groupId: broadcast ? `${streamGroupId(stage, topic)}-${hostname()}-${process.pid}-${Date.now()}` : streamGroupId(stage, topic),
         topics: [topic],
         fromBeginning: true,
         sessionTimeoutMs: this.platform.sessionTimeoutMs,

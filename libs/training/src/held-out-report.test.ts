@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { meanAbsShap, seededRandom, trainClassifier } from '@streamloop/ml';
+import { bootstrapMetrics, meanAbsShap, seededRandom, trainClassifier } from '@streamloop/ml';
 import { heldOutMetrics, importanceReport, segmentEntries, SHAP_ROWS } from './held-out-report';
 
 // Six held-out rows small enough to work out by hand.
@@ -33,6 +33,23 @@ test('held-out metrics at the threshold: confusion matrix, ROC and PR AUC, losse
   const strict = heldOutMetrics(Y, SCORES, 0.92);
   assert.deepEqual([strict.confusion_tp, strict.confusion_fp, strict.confusion_tn, strict.confusion_fn], [1, 0, 3, 2]);
   assert.equal(strict.roc_auc, m.roc_auc);
+});
+
+test('held-out metrics carry their 95 % bootstrap intervals: 1000 seeded resamples of the held-out rows', () => {
+  const { X, y } = rows(600, 5);
+  const model = trainClassifier('logistic_regression', X.slice(0, 400), y.slice(0, 400), { featureNames: ['a', 'b', 'c'] });
+  const yt = y.slice(400), scores = model.predictProba(X.slice(400));
+  const m = heldOutMetrics(yt, scores, 0.4);
+  assert.equal(m.bootstrap_resamples, 1000);
+  assert.equal(m.bootstrap_confidence, 0.95);
+  const expected = bootstrapMetrics(yt, scores, { threshold: 0.4, resamples: 1000, seed: 0 }).intervals;
+  for (const metric of ['roc_auc', 'pr_auc', 'log_loss', 'brier', 'accuracy', 'precision', 'recall', 'f1']) {
+    assert.equal(m[`${metric}_ci_low`], expected[metric as keyof typeof expected].low, metric);
+    assert.equal(m[`${metric}_ci_high`], expected[metric as keyof typeof expected].high, metric);
+    assert.ok(m[`${metric}_ci_low`] <= m[metric] && m[metric] <= m[`${metric}_ci_high`], `${metric} ${m[metric]} in [${m[`${metric}_ci_low`]}, ${m[`${metric}_ci_high`]}]`);
+  }
+  // 200 held-out rows: an AUC interval of several hundredths.
+  assert.ok(m.roc_auc_ci_high - m.roc_auc_ci_low > 0.03 && m.roc_auc_ci_high - m.roc_auc_ci_low < 0.2);
 });
 
 test('segment entries: every segment with its metrics, missing values as their own segment, gaps over large segments only', () => {

@@ -1,7 +1,7 @@
 // What the registry record says about a model on its held-out window, flattened into the record's
 // metrics map (name → number) so the Avro schema and the models table stay as they are.
 import {
-  averagePrecision, calibrationTable, evaluateBinary, featureImportance, segmentMetrics,
+  averagePrecision, bootstrapMetrics, BOOTSTRAP_METRICS, calibrationTable, evaluateBinary, featureImportance, segmentMetrics,
   type Matrix, type SegmentMetrics, type SegmentValue, type TrainedClassifier,
 } from '@streamloop/ml';
 
@@ -9,12 +9,18 @@ import {
 export const CALIBRATION_BINS = 10;
 /** Held-out rows TreeSHAP explains at most (evenly spaced over the window); its cost grows with rows · leaves · depth². */
 export const SHAP_ROWS = 1000;
+/** Resamples of the held-out rows behind each metric's confidence interval (a seeded percentile bootstrap). */
+export const BOOTSTRAP_RESAMPLES = 1000;
+/** Coverage of the metrics' confidence intervals. */
+export const BOOTSTRAP_CONFIDENCE = 0.95;
 
 /**
  * The held-out metrics at the decision threshold: accuracy, precision, recall, f1, roc_auc, pr_auc (average
  * precision), log_loss, brier, n, positives, threshold, the confusion matrix (confusion_tp/fp/tn/fn) and the
  * calibration table (calibration_ece, calibration_mce, and per non-empty bin b: calibration_bin_<b>_count,
- * _mean_predicted, _fraction_positive).
+ * _mean_predicted, _fraction_positive), and each metric's 95 % percentile bootstrap interval over the held-out rows
+ * (<metric>_ci_low, <metric>_ci_high for roc_auc, pr_auc, log_loss, brier, accuracy, precision, recall, f1; 1000
+ * resamples, seed 0; bootstrap_resamples and bootstrap_confidence say so).
  */
 export function heldOutMetrics(y: ArrayLike<number>, scores: ArrayLike<number>, threshold: number): Record<string, number> {
   const e = evaluateBinary(y, scores, threshold);
@@ -31,6 +37,13 @@ export function heldOutMetrics(y: ArrayLike<number>, scores: ArrayLike<number>, 
     out[`calibration_bin_${b}_count`] = bin.count;
     out[`calibration_bin_${b}_mean_predicted`] = bin.meanPredicted;
     out[`calibration_bin_${b}_fraction_positive`] = bin.fractionPositive;
+  }
+  const bootstrap = bootstrapMetrics(y, scores, { threshold, resamples: BOOTSTRAP_RESAMPLES, confidence: BOOTSTRAP_CONFIDENCE, seed: 0 });
+  out.bootstrap_resamples = bootstrap.resamples;
+  out.bootstrap_confidence = bootstrap.confidence;
+  for (const m of BOOTSTRAP_METRICS) {
+    out[`${m}_ci_low`] = bootstrap.intervals[m].low;
+    out[`${m}_ci_high`] = bootstrap.intervals[m].high;
   }
   return out;
 }

@@ -5,8 +5,9 @@ import { emptyRegistry, foldRegistry, type ModelRegistryRecord, type RegistrySta
 export function memoryRegistry(seed: ModelRegistryRecord[] = []) {
   const published: ModelRegistryRecord[] = [];
   let state: RegistryState = emptyRegistry();
+  let offset = 0n;
   const add = (record: ModelRegistryRecord) => {
-    state = foldRegistry(state, [{ kind: 'version', offset: BigInt(published.length + seed.length), record }]);
+    state = foldRegistry(state, [{ kind: 'version', offset: offset++, record }]);
   };
   seed.forEach(add);
   return {

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { insertRows, migrate, queryRows, TABLES, type FeatureRow, type LabelRow } from '@streamloop/clickhouse';
 import { openTestClickHouse, type TestClickHouse } from '@streamloop/clickhouse/testing';
 import { loadPipelineSpec, type PipelineSpec } from '@streamloop/config';
-import { seededRandom } from '@streamloop/ml';
+import { createHash } from 'node:crypto';
+import { exportOnnx, seededRandom, TabularPipeline } from '@streamloop/ml';
 import { emptyRegistry, foldRegistry, type ModelRegistryRecord } from '@streamloop/model-registry';
 import { createLogger } from '@streamloop/observability';
 import { memoryRegistry, registryRecord } from './test-support';
@@ -119,4 +120,44 @@ test('hasFirstModel: a version of its own, or a champion from elsewhere; a candi
   assert.equal(hasFirstModel(fold(registryRecord('q', spec.model.name, 1, 'champion', FEATURES)), spec), false, "another pipeline's model");
   assert.equal(hasFirstModel(fold(registryRecord('p', 'other', 1, 'champion', FEATURES)), spec), true);
   assert.equal(hasFirstModel(fold(registryRecord('p', spec.model.name, 1, 'archived', FEATURES)), spec), true);
+});
+
+/** A champion of `pipeline` that has learnt nothing (labels at random): a retrained model should beat it. */
+function weakChampion(pipeline: string, version: number): ModelRegistryRecord {
+  const rnd = seededRandom(99);
+  const X = Array.from({ length: 300 }, () => [rnd() * 4 - 2, rnd()]);
+  const y = X.map(() => (rnd() < 0.4 ? 1 : 0));
+  const onnx = Buffer.from(exportOnnx(TabularPipeline.fit(X, y, { featureNames: FEATURES }), { modelName: 'weak' }));
+  return { ...registryRecord(pipeline, 'weak', version, 'champion', FEATURES), algorithm: 'logistic_regression', onnx, onnx_sha256: createHash('sha256').update(onnx).digest('hex') };
+}
+
+test('a retrained model better than the champion on the same held-out window becomes challenger (or champion without an online stage), with the numbers', async () => {
+  await insertDataset('better', 700, 600, 3);
+  const registry = memoryRegistry([weakChampion('better', 1), { ...registryRecord('better', 'old', 1, 'challenger', FEATURES) }]);
+  const result = await runTraining(deps(registry), { spec: specFor('better'), featureNames: FEATURES, reason: 'on command' });
+  assert.equal(result.stage, 'challenger');
+  assert.match(result.decision_reason, /^trained on command; offline against weak v1: better: AUC 0\.\d{4} vs 0\.\d{4} .*; it scores beside weak v1 in shadow until 1000 labelled live events decide/);
+  const m = result.decision_metrics;
+  assert.ok(m.offline_auc_candidate > m.offline_auc_champion && m.offline_auc_p_value < 0.05 && m.offline_n === 120, JSON.stringify(m));
+  // The challenger it replaces is retired, with the reason.
+  assert.deepEqual(registry.published.map((r) => [r.model_name, r.model_version, r.stage]), [['fraud-lr', 1, 'challenger'], ['old', 1, 'archived']]);
+  assert.equal(registry.published[1].decision_reason, 'replaced by challenger fraud-lr v1');
+
+  const direct = memoryRegistry([weakChampion('better', 1)]);
+  const served = await runTraining(deps(direct), { spec: specFor('better', (s) => { s.promotion = { alpha: 0.05, minAucGain: 0, onlineLabels: 0 }; }), featureNames: FEATURES, reason: 'on command' });
+  assert.equal(served.stage, 'champion');
+  assert.match(served.decision_reason, /it serves \(promotion\.online_labels 0\)$/);
+});
+
+test('a retrained model no better than the champion is rejected, and the champion keeps serving', async () => {
+  await insertDataset('same', 700, 600, 4);
+  const registry = memoryRegistry();
+  const first = await runTraining(deps(registry), { spec: specFor('same'), featureNames: FEATURES, reason: 'first model' });
+  assert.deepEqual([first.stage, first.decision_reason], ['champion', "trained first model; the pipeline's first model: it serves as champion"]);
+  // The same data trains the same model: it scores the window as the champion does.
+  const again = await runTraining(deps(registry), { spec: specFor('same'), featureNames: FEATURES, reason: 'on command' });
+  assert.equal(again.stage, 'rejected');
+  assert.match(again.decision_reason, /offline against fraud-lr v1: AUC gain not significant \(one-sided p 1\.0000 > 0\.05\)/);
+  assert.equal(again.decision_metrics.offline_auc_difference, 0);
+  assert.deepEqual(registry.published.map((r) => r.stage), ['champion', 'rejected']);
 });

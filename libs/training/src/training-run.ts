@@ -2,13 +2,14 @@
 // report, ONNX export checked against the trained model, publication to the model registry and the experiment log.
 // No Nest, no Kafka: what it needs from the process comes in as TrainingDeps.
 import { createHash, randomUUID } from 'node:crypto';
-import { insertRows, loadEventField, loadTrainingDataset, TABLES, type ClickHouseClient, type ExperimentRow, type TrainingRow } from '@streamloop/clickhouse';
+import { insertRows, latestEventTime, loadEventField, loadTrainingDataset, TABLES, type ClickHouseClient, type ExperimentRow, type TrainingRow } from '@streamloop/clickhouse';
 import type { PipelineSpec, SearchSpec } from '@streamloop/config';
 import { PlatformError } from '@streamloop/errors';
 import { roundToFloat32, timeSplit, trainClassifier, validateModel, type Algorithm, type ModelParamValue } from '@streamloop/ml';
-import { championOf, nextVersion, type ModelRegistryRecord, type RegistryState } from '@streamloop/model-registry';
+import { championOf, nextVersion, planTransition, type ModelRegistryRecord, type ModelStage, type RegistryState } from '@streamloop/model-registry';
 import type { Logger } from '@streamloop/observability';
 import { heldOutMetrics, importanceReport, segmentEntries } from './held-out-report';
+import { placeNewModel, promotionRuleOf } from './offline-promotion';
 import { chooseThreshold, metricName, searchParams, THRESHOLD_CV, trainingFolds, trialEntries, type ModelChoice, type SearchOutcome, type ThresholdOutcome, type TrainingPart } from './model-selection';
 
 /** Per feature, how many training values travel with the model as the drift reference. */
@@ -72,6 +73,11 @@ export interface TrainingResult {
   params: Record<string, ModelParamValue>;
   /** The hyperparameter search that chose them, when model.search is set. */
   search: SearchSummary | null;
+  /** Where the model went: champion (the first, or better offline with no online stage), challenger, candidate or rejected. */
+  stage: ModelStage;
+  decision_reason: string;
+  /** The offline comparison's numbers (offline_auc_champion, offline_auc_p_value, …) besides roc_auc and pr_auc. */
+  decision_metrics: Record<string, number>;
 }
 
 export interface SearchSummary {
@@ -85,6 +91,15 @@ export interface SearchSummary {
   cv_score: number;
 }
 
+/** The dataset bounds of `training.window`: the latest span of event time (up to the newest vector), or the latest rows. */
+async function windowOf(ch: ClickHouseClient, spec: PipelineSpec): Promise<{ since?: number; lastRows?: number }> {
+  const window = spec.training.window ?? { kind: 'all' };
+  if (window.kind === 'rows') return { lastRows: window.lastRows };
+  if (window.kind === 'all') return {};
+  const newest = await latestEventTime(ch, 'features', spec.pipeline);
+  return newest === undefined ? {} : { since: newest - window.lastMs };
+}
+
 /** A pipeline that has had a model of its own, or has a champion from elsewhere, has its first model. */
 export function hasFirstModel(registry: RegistryState, spec: Pick<PipelineSpec, 'pipeline' | 'model'>): boolean {
   return nextVersion(registry, spec.pipeline, spec.model.name) > 1 || championOf(registry, spec.pipeline) !== undefined;
@@ -92,7 +107,8 @@ export function hasFirstModel(registry: RegistryState, spec: Pick<PipelineSpec, 
 
 /**
  * Builds a dataset from ClickHouse (feature vectors joined with their labels), trains, evaluates on the most recent
- * time window, exports ONNX, checks the exported model against the trained one, publishes it as the champion and
+ * time window, exports ONNX, checks the exported model against the trained one, publishes it (the first model as
+ * champion; a later one at the stage its comparison with the champion on the held-out window earns) and
  * logs the run (and each search trial) in the experiments table. Throws NotEnoughDataError below
  * training.min_labels, and INTERNAL (nothing published) when the export disagrees with the model.
  */
@@ -100,7 +116,7 @@ export async function runTraining(deps: TrainingDeps, request: TrainingRequest):
   const started = deps.now();
   const { spec, featureNames, reason } = request;
   const { clickhouse: ch, logger: log } = deps;
-  const rows = await loadTrainingDataset(ch, { pipeline: spec.pipeline, featureSpecVersion: spec.features.version });
+  const rows = await loadTrainingDataset(ch, { pipeline: spec.pipeline, featureSpecVersion: spec.features.version, ...await windowOf(ch, spec) });
   if (rows.length < spec.training.minLabels) {
     throw new NotEnoughDataError(
       `pipeline ${spec.pipeline}: ${rows.length} labelled feature vectors, training needs at least ${spec.training.minLabels} (training.min_labels)`,
@@ -147,14 +163,19 @@ export async function runTraining(deps: TrainingDeps, request: TrainingRequest):
     throw new PlatformError('INTERNAL', `pipeline ${spec.pipeline}: exported ONNX disagrees with the trained model by ${parity.maxAbsDiff} (> ${PARITY_TOLERANCE}); not published`);
   }
   const searchSummary = search ? summarize(searchId, search) : null;
-  const version = nextVersion(await deps.registry.read(), spec.pipeline, spec.model.name);
+  const registry = await deps.registry.read();
+  const version = nextVersion(registry, spec.pipeline, spec.model.name);
+  // The champion and the new model on the same held-out events: where the new model goes, and why.
+  const placement = await placeNewModel(registry, spec.pipeline, {
+    values: test.map((r) => r.values), labels: testY, candidateScores: testScores,
+  }, promotionRuleOf(spec.promotion));
   const createdAt = deps.now();
   const record: ModelRegistryRecord = {
     pipeline: spec.pipeline,
     model_name: spec.model.name,
     model_version: version,
     algorithm: spec.model.algorithm,
-    stage: 'champion',
+    stage: placement.stage,
     created_at: createdAt,
     feature_names: featureNames,
     feature_spec_version: spec.features.version,
@@ -186,10 +207,19 @@ export async function runTraining(deps: TrainingDeps, request: TrainingRequest):
     signature: null,
     decided_by: 'training',
     decided_at: createdAt,
-    decision_reason: `trained ${reason}; a new model serves as champion`,
-    decision_metrics: pick(evaluation, ['roc_auc', 'pr_auc']),
+    decision_reason: `trained ${reason}; ${placement.reason}`,
+    decision_metrics: { ...pick(evaluation, ['roc_auc', 'pr_auc']), ...placement.metrics },
   };
   await deps.registry.publish(record);
+  // One challenger at a time: the one it replaces is retired, with the reason.
+  const replaced = placement.replacedChallenger?.record;
+  if (replaced) {
+    const retire = planTransition(registry, spec.pipeline, {
+      action: 'archive', version: replaced.model_version, model: replaced.model_name, decidedBy: 'training', now: createdAt,
+      reason: `replaced by challenger ${record.model_name} v${version}`,
+    });
+    await deps.registry.publish(retire.record);
+  }
   const duration = deps.now() - started;
   await insertRows(ch, TABLES.experiments, [{
     pipeline: spec.pipeline,
@@ -203,7 +233,7 @@ export async function runTraining(deps: TrainingDeps, request: TrainingRequest):
     status: 'published',
   }]);
   deps.countRun?.('published');
-  log.info({ version, roc_auc: evaluation.roc_auc, pr_auc: evaluation.pr_auc, threshold: threshold.threshold, rows: rows.length, reason }, 'model published');
+  log.info({ version, stage: placement.stage, roc_auc: evaluation.roc_auc, pr_auc: evaluation.pr_auc, threshold: threshold.threshold, rows: rows.length, reason, decision: placement.reason }, `model published as ${placement.stage}`);
   return {
     pipeline: spec.pipeline,
     model_name: spec.model.name,
@@ -220,6 +250,9 @@ export async function runTraining(deps: TrainingDeps, request: TrainingRequest):
     threshold: threshold.threshold,
     params,
     search: searchSummary,
+    stage: placement.stage,
+    decision_reason: record.decision_reason,
+    decision_metrics: record.decision_metrics,
   };
 }
 

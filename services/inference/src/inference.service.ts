@@ -1,8 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PlatformError } from '@streamloop/errors';
 import { OwnedFeatureState } from '@streamloop/features';
-import { PipelineRegistry } from '@streamloop/runtime';
+import { PipelineRegistry, PredictRouter, type PredictRouting } from '@streamloop/runtime';
 import { NotReadyError } from '@streamloop/stream';
+import { explainPrediction, type PredictionExplanation } from './explanations';
 import { ModelStore, type ServingModel } from './model-store';
 
 /** No champion has been published for the pipeline yet: streaming waits for one, REST predict answers 503. */
@@ -20,6 +21,8 @@ export interface PredictResult {
   label: number;
   threshold: number;
   features: Record<string, number>;
+  /** With `"explain": true`: the score's per-feature contributions, or why the model has none. */
+  explanation?: PredictionExplanation;
 }
 
 /**
@@ -33,27 +36,32 @@ export class InferenceService {
   constructor(
     @Inject(PipelineRegistry) private readonly pipelines: PipelineRegistry,
     @Inject(OwnedFeatureState) private readonly featureState: OwnedFeatureState,
+    @Inject(PredictRouter) private readonly router: PredictRouter,
   ) {}
 
   /** REST predict: a ready feature vector, or an event whose features are computed without changing any state. */
-  async predict(pipeline: string, body: { features?: Record<string, unknown>; event?: Record<string, unknown> }): Promise<PredictResult> {
+  async predict(
+    pipeline: string, body: { features?: Record<string, unknown>; event?: Record<string, unknown>; explain?: unknown }, routing: PredictRouting = {},
+  ): Promise<PredictResult> {
+    if (body.explain !== undefined && typeof body.explain !== 'boolean') throw new BadPredictRequestError(`explain: expected true or false, got ${JSON.stringify(body.explain)}`);
     const ctx = this.pipelines.pipeline(pipeline);
     const model = this.models.get(pipeline);
     if (!model) throw new NoModelYetError(`pipeline ${pipeline} has no champion model yet`);
     let features: Record<string, number>;
     if (body.event) {
       const view = this.featureState.peek(ctx.spec, body.event);
-      // Features computed without an entity's history would score a different event than the stream does.
-      if (!view.stateOwned) {
-        throw new PlatformError('NOT_OWNER', `pipeline ${pipeline}: this process does not own the feature state of the event's entities (its feature stages run elsewhere, or their partitions are assigned to another process); send the request to that process, or send "features"`);
-      }
+      // Features computed without an entity's history would score a different event than the stream does: the instance
+      // that owns the state answers (forwarded), or OWNER_UNAVAILABLE says why no one can.
+      if (!view.stateOwned) return this.router.answerElsewhere(ctx, body.event, body, routing) as Promise<PredictResult>;
       features = view.values;
     }
     else if (body.features) features = numericFeatures(body.features, model.record.feature_names);
     else throw new BadPredictRequestError('expected a body with "event" (the event\'s fields) or "features" (name → number)');
     const [score] = await this.score(model, [features]);
     const m = model.record;
-    return { pipeline: ctx.spec.pipeline, model_name: m.model_name, model_version: m.model_version, score, label: score >= m.threshold ? 1 : 0, threshold: m.threshold, features };
+    const result: PredictResult = { pipeline: ctx.spec.pipeline, model_name: m.model_name, model_version: m.model_version, score, label: score >= m.threshold ? 1 : 0, threshold: m.threshold, features };
+    if (body.explain === true) result.explanation = explainPrediction(model, features);
+    return result;
   }
 
   async score(model: ServingModel, rows: Array<Record<string, number>>): Promise<number[]> {

@@ -6,6 +6,7 @@ import { challengerServes, pipelineOfMessage, registryMessageOf, type ModelRegis
 import { LOGGER, type FeatureVectorRecord, type PredictionRecord } from '@streamloop/runtime';
 import { StreamloopMetrics, type Logger } from '@streamloop/observability';
 import { StreamHandler, type StreamBatch, type StreamContext, type StreamRecord } from '@streamloop/stream';
+import { topContributions } from './explanations';
 import { describeModel, scoreWithFallback, type RowScorer, type ScoredRow } from './fallback-scoring';
 import { InferenceService, NoModelYetError } from './inference.service';
 import { inferenceFetchOf, scoreInChunks, servingBatchOf, sessionOptionsOf } from './micro-batch';
@@ -79,6 +80,8 @@ export class InferenceStream {
     const scoringSeconds = (performance.now() - arrivedAt) / 1000;
     const predictedAt = Date.now();
     const latencies: Array<{ model: string; latency: number }> = [];
+    // serving.explain_top_k > 0: each prediction carries its model's largest contributions (nothing computed at 0).
+    const topK = spec.serving?.explainTopK ?? 0;
     for (const [i, { vector, record }] of vectors.entries()) {
       // The event's latency: from its arrival at the platform (the timestamp its P.events.raw record carries, kept by
       // every stage since) to this prediction.
@@ -87,12 +90,12 @@ export class InferenceStream {
       if (row.score === undefined) context.deadLetter(record, new ModelFailedError(row.error), 'inference');
       else {
         const role = row.model === challenger ? 'challenger' : 'champion';
-        context.emit('predictions', vector.entity_key, predictionOf(vector, row.model, role, row.score, row.fallback, latency, predictedAt), record);
+        context.emit('predictions', vector.entity_key, predictionOf(vector, row.model, role, row.score, row.fallback, latency, predictedAt, topK), record);
         latencies.push({ model: row.model.record.model_name, latency });
       }
       const shadowRow = shadow?.rows[i];
       if (challenger && shadowRow?.score !== undefined) {
-        context.emit('shadow', vector.entity_key, predictionOf(vector, challenger, 'challenger', shadowRow.score, false, latency, predictedAt), record);
+        context.emit('shadow', vector.entity_key, predictionOf(vector, challenger, 'challenger', shadowRow.score, false, latency, predictedAt, topK), record);
       }
     }
     const { predictionLatency, eventToPrediction } = this.metrics;
@@ -150,9 +153,10 @@ export class InferenceStream {
   }
 }
 
-/** One model's prediction of one event. */
+/** One model's prediction of one event, with its `topK` largest contributions. */
 function predictionOf(
   vector: FeatureVectorRecord, model: ServingModel, role: PredictionRecord['role'], score: number, fallback: boolean, latency: number, predictedAt: number,
+  topK: number,
 ): PredictionRecord {
   const m = model.record;
   return {
@@ -169,5 +173,6 @@ function predictionOf(
     latency_ms: latency,
     predicted_at: predictedAt,
     fallback,
+    contributions: topContributions(model, vector.values, topK),
   };
 }

@@ -5,7 +5,7 @@ import { insertRows, MODEL_EVENTS_SINK, MODELS_SINK, PartitionSink, type Sourced
 import type { AlertGate } from '@streamloop/drift';
 import { readTopicToEnd, SerialQueue, type ConsumedRecord, type Kafka } from '@streamloop/kafka';
 import { championOf, emptyRegistry, foldRegistry, pipelineOfMessage, type ModelRegistryRecord, type RegistryMessage, type RegistryState } from '@streamloop/model-registry';
-import { ErrorStreamJob, restoreAlertGate, runDriftJob, type AlertLog, type DriftReport, type MonitoringDeps } from '@streamloop/monitoring-lib';
+import { ErrorStreamJob, restoreAlertGate, runDriftJob, type AlertLog, type DriftReport, type ModelMetricLabels, type MonitoringDeps } from '@streamloop/monitoring-lib';
 import { StreamloopMetrics, type Logger } from '@streamloop/observability';
 import {
   ClickHouseConnection, KAFKA, LOGGER, PipelineRegistry, PLATFORM_TYPES, SETTINGS, SharedProducer, type AlertRecord, type PipelineContext, type PlatformTypes,
@@ -32,8 +32,10 @@ export class MonitoringService implements OnApplicationBootstrap, OnModuleDestro
   private readonly lastReports = new Map<string, DriftReport>();
   private readonly driftQueues = new Map<string, SerialQueue>();
   private readonly sinks = new Map<string, Promise<PartitionSink<Record<string, unknown>>>>();
-  /** Per pipeline: the champion's error stream, kept between drift runs. */
+  /** Per pipeline: its error streams (one per model version and role), kept between drift runs. */
   private readonly errorStreams = new Map<string, ErrorStreamJob>();
+  /** Per pipeline: the per-model series its last drift run set (a model not measured any more loses its series). */
+  private readonly modelSeries = new Map<string, ModelMetricLabels[]>();
   private readonly logger: MonitoringDeps['logger'];
 
   private driftTimer: NodeJS.Timeout | undefined;
@@ -187,11 +189,31 @@ export class MonitoringService implements OnApplicationBootstrap, OnModuleDestro
         }
         for (const kind of ['too_long', 'too_short'] as const) this.metrics.labelDelayWarning.set({ pipeline: p, kind }, status.warning?.kind === kind ? 1 : 0);
       },
+      modelMetric: (labels, value) => {
+        series.push(labels);
+        this.modelGauge(labels).set(value);
+      },
       logger: this.logger,
       now: Date.now,
     };
+    const series: ModelMetricLabels[] = [];
     const report = await runDriftJob(deps, { pipeline, monitoring: ctx.spec.monitoring, model, alertGate: () => this.alertGate(ctx), errorStream });
-    if (report) this.lastReports.set(pipeline, report);
+    if (report) {
+      this.lastReports.set(pipeline, report);
+      const id = (l: ModelMetricLabels) => JSON.stringify([l.model, l.version, l.role, l.metric]);
+      const current = new Set(series.map(id));
+      for (const stale of this.modelSeries.get(pipeline) ?? []) if (!current.has(id(stale))) this.modelGauge(stale).remove();
+      this.modelSeries.set(pipeline, series);
+    }
     return report;
+  }
+
+  /** The gauge series of a per-model figure: performance metrics, the labelled count, the error stream's error rate. */
+  private modelGauge(l: ModelMetricLabels): { set(value: number): void; remove(): void } {
+    const labels = { pipeline: l.pipeline, model: l.model, version: String(l.version), role: l.role };
+    const [gauge, all] = l.metric === 'labelled' ? [this.metrics.modelLabelled, labels]
+      : l.metric === 'recent_error_rate' ? [this.metrics.modelErrorRate, labels]
+        : [this.metrics.modelPerformance, { ...labels, metric: l.metric }];
+    return { set: (value) => gauge.set(all, value), remove: () => gauge.remove(all) };
   }
 }

@@ -1,5 +1,5 @@
-import { Body, Controller, Get, Inject, Param, Post, Query } from '@nestjs/common';
-import { ModelsService, parseVersion } from './models.service';
+import { Body, Controller, Get, Inject, Param, Post, Query, Res } from '@nestjs/common';
+import { ModelsService, parseCardFormat, parseVersion } from './models.service';
 
 /** The model registry for operators: `streamloop models list|show|promote|archive|rollback` calls these. */
 @Controller('v1/pipelines/:pipeline/models')
@@ -22,6 +22,22 @@ export class ModelsController {
   @Get(':version')
   show(@Param('pipeline') pipeline: string, @Param('version') version: string, @Query('model') model?: string) {
     return this.models.show(pipeline, parseVersion(version), model || undefined);
+  }
+
+  /**
+   * The version's model card: `?format=md` (default, text/markdown), `html` (one self-contained page) or `json` (the
+   * card's data); `?model=` when two models share the number.
+   */
+  @Get(':version/card')
+  async card(
+    @Param('pipeline') pipeline: string, @Param('version') version: string, @Query('format') format: string | undefined, @Query('model') model: string | undefined,
+    @Res({ passthrough: true }) res: { setHeader(name: string, value: string): void },
+  ) {
+    const answer = await this.models.card(pipeline, parseVersion(version), model || undefined, parseCardFormat(format));
+    res.setHeader('content-type', answer.contentType);
+    // Nothing on the page is fetched or run, even if a browser were told otherwise by the text it shows.
+    if (answer.contentType.startsWith('text/html')) res.setHeader('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; img-src data:");
+    return answer.body;
   }
 
   /** The version becomes champion and serves, or with `{"to": "challenger"}` scores beside the champion. */

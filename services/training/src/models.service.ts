@@ -1,10 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PlatformError } from '@streamloop/errors';
+import { buildModelCard, loadCardSources, renderHtml, renderMarkdown, type CardExperimentRow, type CardModelEvent, type ModelCard } from '@streamloop/model-card';
 import {
   findVersion, listModels, planTransition, type ModelAction, type ModelRegistryRecord, type ModelSummary, type PromotionTarget,
 } from '@streamloop/model-registry';
 import type { Logger } from '@streamloop/observability';
-import { LOGGER, PipelineRegistry } from '@streamloop/runtime';
+import { ClickHouseConnection, LOGGER, PipelineRegistry } from '@streamloop/runtime';
 import { RegistryAccess } from './registry-access';
 
 /** What a stage change request may carry besides the version in the path. */
@@ -33,6 +34,16 @@ export interface TransitionResult {
 
 const BODY_KEYS = new Set(['model', 'reason', 'decided_by', 'to']);
 
+/** The forms of a model card: Markdown (default), one self-contained HTML page, or the card's data as JSON. */
+export const CARD_FORMATS = ['md', 'html', 'json'] as const;
+export type CardFormat = (typeof CARD_FORMATS)[number];
+
+/** A card as the endpoint answers it. */
+export interface CardAnswer {
+  contentType: string;
+  body: string | ModelCard;
+}
+
 /**
  * Operators' view and control of the model registry (libs/model-registry decides; this reads the topic, asks, and
  * publishes): list, show, promote, archive, rollback. Changes of one pipeline run one at a time, each planned on the
@@ -46,6 +57,7 @@ export class ModelsService {
     @Inject(PipelineRegistry) private readonly pipelines: PipelineRegistry,
     @Inject(RegistryAccess) private readonly registries: RegistryAccess,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(ClickHouseConnection) private readonly clickhouse: ClickHouseConnection,
   ) {}
 
   async list(pipeline: string): Promise<{ pipeline: string; models: ModelSummary[] }> {
@@ -60,6 +72,36 @@ export class ModelsService {
     const { onnx: _onnx, reference: _reference, ...rest } = entry.record;
     const summary = listModels(state, ctx.spec.pipeline).find((m) => m.model_name === rest.model_name && m.model_version === version);
     return { ...rest, serving: summary?.serving ?? false, challenger: summary?.challenger ?? false };
+  }
+
+  /**
+   * A version's model card (libs/model-card) from its registry record, the pipeline spec (owner, intended use), its
+   * runs in the experiments table and the registry's audit trail in model_events. ClickHouse away: the card is made
+   * from the record alone and says so.
+   */
+  async card(pipeline: string, version: number, model: string | undefined, format: CardFormat): Promise<CardAnswer> {
+    const ctx = this.pipelines.pipeline(pipeline);
+    const state = await this.registries.of(ctx).read();
+    const { record } = findVersion(state, ctx.spec.pipeline, version, model);
+    const summary = listModels(state, ctx.spec.pipeline).find((m) => m.model_name === record.model_name && m.model_version === version);
+    let sources: { experiments: CardExperimentRow[]; events: CardModelEvent[] } = { experiments: [], events: [] };
+    const notes: string[] = [];
+    try {
+      sources = await loadCardSources(await this.clickhouse.client(), {
+        pipeline: ctx.spec.pipeline, modelName: record.model_name, version, searchId: record.params.search_id,
+      });
+    } catch (error) {
+      this.logger.warn({ pipeline: ctx.spec.pipeline, model: record.model_name, version, err: error }, 'model card: ClickHouse could not be read');
+      notes.push(`ClickHouse could not be read (${error instanceof Error ? error.message : String(error)}): no search trials, lineage or stage history beyond the registry record`);
+    }
+    const { spec } = ctx;
+    const card = buildModelCard({
+      record, spec: { owner: spec.model.owner, intendedUse: spec.model.intendedUse, segmentBy: spec.training.segmentBy },
+      status: summary, ...sources, generatedAt: Date.now(), notes,
+    });
+    if (format === 'json') return { contentType: 'application/json; charset=utf-8', body: card };
+    if (format === 'html') return { contentType: 'text/html; charset=utf-8', body: renderHtml(card) };
+    return { contentType: 'text/markdown; charset=utf-8', body: renderMarkdown(card) };
   }
 
   async transition(pipeline: string, action: ModelAction, version: number | undefined, body: unknown): Promise<TransitionResult> {
@@ -95,6 +137,13 @@ export function parseVersion(text: string): number {
     throw new PlatformError('INVALID_INPUT', `version: expected a whole number ≥ 1, got '${text}'`);
   }
   return version;
+}
+
+/** `?format=`: md (also markdown, the default), html or json. */
+export function parseCardFormat(text: string | undefined): CardFormat {
+  if (text === undefined || text === '' || text === 'markdown') return 'md';
+  if ((CARD_FORMATS as readonly string[]).includes(text)) return text as CardFormat;
+  throw new PlatformError('INVALID_INPUT', `format: expected md, html or json, got '${text}'`);
 }
 
 function checkBody(body: unknown): TransitionBody {

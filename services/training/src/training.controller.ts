@@ -1,4 +1,4 @@
-import { Controller, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import { Controller, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
 import { TrainingService } from './training.service';
 
 @Controller('v1/pipelines/:pipeline')
@@ -10,5 +10,11 @@ export class TrainingController {
   @HttpCode(201)
   train(@Param('pipeline') pipeline: string) {
     return this.training.train(pipeline, 'on command (HTTP)');
+  }
+
+  /** The latest retraining decisions, newest first: each trigger (alert, schedule, command) and what training did with it. */
+  @Get('retraining')
+  retraining(@Param('pipeline') pipeline: string) {
+    return this.training.decisions(pipeline);
   }
 }

@@ -1,44 +1,68 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import { countLabelledFeatures } from '@streamloop/clickhouse';
+import { countLabelledFeatures, insertRows, queryRows, TABLES, type RetrainingDecisionRow } from '@streamloop/clickhouse';
 import { featureNamesOf, type Settings } from '@streamloop/config';
+import { PlatformError } from '@streamloop/errors';
+import { challengerOf, championOf } from '@streamloop/model-registry';
 import { StreamloopMetrics, type Logger } from '@streamloop/observability';
-import { ClickHouseConnection, LOGGER, PipelineRegistry, SETTINGS, type PipelineContext } from '@streamloop/runtime';
-import { hasFirstModel, runTraining, type ModelRegistryAccess, type TrainingResult } from '@streamloop/training-lib';
+import { ClickHouseConnection, LOGGER, PipelineRegistry, SETTINGS, type AlertRecord, type PipelineContext } from '@streamloop/runtime';
+import {
+  decideRetraining, hasFirstModel, promotionRuleOf, retrainingPolicyOf, reviewChallenger, runTraining,
+  type ModelRegistryAccess, type RetrainingDecision, type RetrainingTrigger, type TrainingResult,
+} from '@streamloop/training-lib';
 import { RegistryAccess } from './registry-access';
+import { FollowedRegistry } from './followed-registry';
 
 export { NotEnoughDataError, type SearchSummary, type TrainingResult } from '@streamloop/training-lib';
 
 const SERVICE = 'training';
 const AUTO_TRAIN_CHECK_MS = 3000;
+/** How often a challenger's shared labelled events are counted (the decision itself is taken once, at its horizon). */
+const ONLINE_REVIEW_MS = 5000;
+
+/** A run is under way for the pipeline: a command shares it, an alert or schedule is skipped. */
+export class RunInProgressError extends PlatformError {
+  constructor(message: string) {
+    super('MODEL_STAGE_CONFLICT', message);
+  }
+}
 
 /**
  * Trains a pipeline's models (libs/training `runTraining`): the first one as soon as enough labels exist, then on
- * command (HTTP, CLI) or on the spec's schedule. One run at a time per pipeline.
+ * monitoring's alerts as the spec's retraining policy allows, on the spec's schedule, and on command (HTTP, CLI).
+ * Every trigger's decision (trained, or skipped and why) is a retraining_decisions row, a metric and a log line.
+ * One run at a time per pipeline. A retrained model is placed by its offline comparison with the champion; a
+ * challenger is reviewed on live events until the promotion rule decides.
  */
 @Injectable()
 export class TrainingService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly running = new Map<string, Promise<TrainingResult>>();
   private readonly published = new Set<string>();
   private readonly timers: NodeJS.Timeout[] = [];
+  /** When each pipeline's last run started (from retraining_decisions after a restart), for the cooldown. */
+  private readonly lastRunAt = new Map<string, number | undefined>();
 
   constructor(
     @Inject(PipelineRegistry) private readonly pipelines: PipelineRegistry,
     @Inject(ClickHouseConnection) private readonly clickhouse: ClickHouseConnection,
     @Inject(RegistryAccess) private readonly registries: RegistryAccess,
+    @Inject(FollowedRegistry) private readonly followed: FollowedRegistry,
     @Inject(StreamloopMetrics) private readonly metrics: StreamloopMetrics,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(SETTINGS) private readonly settings: Settings,
   ) {}
 
   onApplicationBootstrap(): void {
-    // The first model of a pipeline is trained as soon as enough labels exist; later ones on command or schedule.
+    // The first model of a pipeline is trained as soon as enough labels exist; later ones on alerts, schedule or command.
     const timer = setInterval(() => void this.autoTrain(), AUTO_TRAIN_CHECK_MS);
     timer.unref();
     this.timers.push(timer);
     for (const ctx of this.pipelines.values()) {
       const every = ctx.spec.training.scheduleMs;
-      if (every) this.timers.push(setInterval(() => void this.train(ctx.spec.pipeline, 'schedule').catch(() => undefined), every));
+      if (every) this.timers.push(setInterval(() => void this.trigger(ctx.spec.pipeline, { kind: 'schedule' }), every));
     }
+    const review = setInterval(() => void this.reviewChallengers(), ONLINE_REVIEW_MS);
+    review.unref();
+    this.timers.push(review);
   }
 
   /** The application closing stops the schedules and waits for the runs under way (the platform closes ClickHouse after it). */
@@ -58,20 +82,112 @@ export class TrainingService implements OnApplicationBootstrap, BeforeApplicatio
         }
         const ch = await this.clickhouse.client();
         const labelled = await countLabelledFeatures(ch, { pipeline: name, featureSpecVersion: ctx.spec.features.version });
-        if (labelled >= ctx.spec.training.minLabels) await this.train(name, 'first model: enough labels');
+        if (labelled >= ctx.spec.training.minLabels) await this.trigger(name, { kind: 'first_model' });
       } catch (error) {
         this.logger.warn({ service: SERVICE, pipeline: name, err: error }, 'automatic training failed');
       }
     }
   }
 
-  /** Trains one model now; concurrent requests for the same pipeline share the run. */
-  train(pipeline: string, reason = 'on command'): Promise<TrainingResult> {
+  /** An alert from monitoring (P.alerts): a run when the pipeline's retraining policy says so. */
+  async onAlert(pipeline: string, alert: AlertRecord): Promise<RetrainingDecision> {
+    return this.trigger(pipeline, { kind: 'alert', alert });
+  }
+
+  /** Trains one model now; a command while a run is under way shares that run. */
+  async train(pipeline: string, reason = 'on command'): Promise<TrainingResult> {
     const existing = this.running.get(pipeline);
     if (existing) return existing;
-    const run = this.runOnce(this.pipelines.pipeline(pipeline), reason).finally(() => this.running.delete(pipeline));
-    this.running.set(pipeline, run);
+    await this.trigger(pipeline, { kind: 'command' }, reason);
+    const run = this.running.get(pipeline);
+    if (!run) throw new RunInProgressError(`pipeline ${pipeline}: no training run started`);
     return run;
+  }
+
+  /**
+   * Decides on one trigger by the spec's policy, records the decision, and starts the run it allows (not awaited:
+   * the run's outcome is logged, and recorded as failed when it publishes nothing).
+   */
+  private async trigger(pipeline: string, trigger: RetrainingTrigger, reason?: string): Promise<RetrainingDecision> {
+    const ctx = this.pipelines.pipeline(pipeline);
+    const name = ctx.spec.pipeline;
+    const ch = await this.clickhouse.client();
+    const registry = this.followed.of(name);
+    const champion = championOf(registry, name)?.record;
+    const rule = promotionRuleOf(ctx.spec.promotion);
+    const decision = await decideRetraining(trigger, {
+      now: Date.now(),
+      champion,
+      lastRunAt: await this.lastRunOf(name),
+      runInProgress: this.running.has(name),
+      challengerUnderReview: rule.onlineLabels > 0 && challengerOf(registry, name) !== undefined && (ctx.spec.serving?.challenger.mode ?? 'shadow') === 'shadow',
+      countNewLabels: () => countLabelledFeatures(ch, { pipeline: name, featureSpecVersion: ctx.spec.features.version, after: champion?.data_window_end }),
+    }, retrainingPolicyOf(ctx.spec.retraining));
+    await this.record(name, trigger, decision.decision, decision.reason, decision.detail, decision.newLabels);
+    if (decision.decision === 'trained') {
+      const why = reason ?? decision.detail;
+      this.lastRunAt.set(name, Date.now());
+      const run = this.runOnce(ctx, why).finally(() => this.running.delete(name));
+      this.running.set(name, run);
+      run.catch(async (error: unknown) => {
+        const code = error instanceof PlatformError ? error.code : 'INTERNAL';
+        const message = error instanceof Error ? error.message : String(error);
+        this.logger[trigger.kind === 'command' ? 'warn' : 'error']({ service: SERVICE, pipeline: name, trigger: trigger.kind, err: error }, 'training run failed');
+        await this.record(name, trigger, 'failed', code, message).catch(() => undefined);
+      });
+    }
+    return decision;
+  }
+
+  private async lastRunOf(pipeline: string): Promise<number | undefined> {
+    if (!this.lastRunAt.has(pipeline)) {
+      const [row] = await queryRows<{ at: number | null }>(await this.clickhouse.client(),
+        `SELECT toUnixTimestamp64Milli(max(decided_at)) AS at FROM ${TABLES.retraining_decisions} WHERE pipeline = {p:String} AND decision = 'trained' HAVING count() > 0`,
+        { p: pipeline });
+      this.lastRunAt.set(pipeline, row?.at == null ? undefined : Number(row.at));
+    }
+    return this.lastRunAt.get(pipeline);
+  }
+
+  private async record(pipeline: string, trigger: RetrainingTrigger, decision: RetrainingDecisionRow['decision'], reason: string, detail: string, newLabels?: number): Promise<void> {
+    const alert = trigger.kind === 'alert' ? trigger.alert : undefined;
+    this.metrics.retrainingDecisions.inc({ pipeline, decision, reason });
+    this.logger[decision === 'skipped' && trigger.kind === 'alert' ? 'info' : decision === 'failed' ? 'warn' : 'info']({
+      service: SERVICE, pipeline, trigger: trigger.kind, alert_id: alert?.alert_id, decision, reason, detail,
+    }, `retraining ${decision}`);
+    await insertRows(await this.clickhouse.client(), TABLES.retraining_decisions, [{
+      pipeline, decided_at: Date.now(), trigger: trigger.kind, alert_kind: alert?.kind ?? '', alert_statistic: alert?.statistic ?? '',
+      alert_feature: alert?.feature ?? '', alert_id: alert?.alert_id ?? '', decision, reason, detail, new_labels: newLabels ?? -1, model_version: 0,
+    }]);
+  }
+
+  /** The latest retraining decisions of a pipeline, newest first (GET /v1/pipelines/:p/retraining). */
+  async decisions(pipeline: string, limit = 100): Promise<RetrainingDecisionRow[]> {
+    const name = this.pipelines.pipeline(pipeline).spec.pipeline;
+    const rows = await queryRows<RetrainingDecisionRow & { decided_at: number }>(await this.clickhouse.client(),
+      `SELECT pipeline, toUnixTimestamp64Milli(decided_at) AS decided_at, trigger, alert_kind, alert_statistic, alert_feature, alert_id,
+              toString(decision) AS decision, reason, detail, new_labels, model_version
+       FROM ${TABLES.retraining_decisions} WHERE pipeline = {p:String} ORDER BY decided_at DESC LIMIT {limit:UInt32}`,
+      { p: name, limit });
+    return rows.map((r) => ({ ...r, decided_at: Number(r.decided_at), new_labels: Number(r.new_labels), model_version: Number(r.model_version) }));
+  }
+
+  /** The online half of promotion, per pipeline with a challenger: decided once its horizon of labelled events is reached. */
+  private async reviewChallengers(): Promise<void> {
+    for (const ctx of this.pipelines.values()) {
+      const name = ctx.spec.pipeline;
+      // A training run publishes too: one registry writer at a time per pipeline in this process.
+      if (this.running.has(name)) continue;
+      try {
+        // The followed registry: reading the whole topic every few seconds would cost a consumer group each time.
+        const registry = { read: async () => this.followed.of(name), publish: this.registry(ctx).publish };
+        const deps = { clickhouse: await this.clickhouse.client(), registry, logger: this.logger.child({ service: SERVICE, pipeline: name }), now: Date.now };
+        const review = await reviewChallenger(deps, ctx.spec);
+        if (review.status === 'decided') this.metrics.promotionDecisions.inc({ pipeline: name, phase: 'online', outcome: review.verdict });
+      } catch (error) {
+        this.logger.warn({ service: SERVICE, pipeline: name, err: error }, 'online review of the challenger failed; tried again');
+      }
+    }
   }
 
   private async runOnce(ctx: PipelineContext, reason: string): Promise<TrainingResult> {
@@ -83,7 +199,9 @@ export class TrainingService implements OnApplicationBootstrap, BeforeApplicatio
       now: Date.now,
       countRun: (outcome: string) => this.metrics.trainingRuns.inc({ pipeline: spec.pipeline, outcome }),
     };
-    return runTraining(deps, { spec, featureNames: featureNamesOf(spec.features), gbdtThreads: this.settings.gbdtThreads, reason });
+    const result = await runTraining(deps, { spec, featureNames: featureNamesOf(spec.features), gbdtThreads: this.settings.gbdtThreads, reason });
+    this.metrics.promotionDecisions.inc({ pipeline: spec.pipeline, phase: 'offline', outcome: result.stage });
+    return result;
   }
 
   /** The pipeline's registry; a published model marks the pipeline as having its first model. */

@@ -19,3 +19,4 @@ export {
   type ProbabilisticModel,
 } from './cross-validate';
 export { MISSING_SEGMENT, segmentMetrics, type SegmentMetrics, type SegmentReport, type SegmentValue } from './segments';
+export { bootstrapMetrics, BOOTSTRAP_METRICS, type BootstrapInterval, type BootstrapMetric, type BootstrapOptions, type BootstrapResult } from './bootstrap';

@@ -22,13 +22,25 @@ const DType = onnx.TensorProto.DataType;
 /** Output of the regressor graph: float [N, 1]. */
 export const ONNX_REGRESSION_OUTPUT = 'variable';
 
+/**
+ * metadata_props key holding each node's cover (training rows that reached it): JSON number[][], one array per tree
+ * (nodes_treeids), indexed by nodes_nodeids. The tree-ensemble operators have no attribute for it, and path-dependent
+ * TreeSHAP at serve time needs it (libs/ml/src/explain/onnx-explainer.ts).
+ */
+export const TREE_NODE_COUNTS_METADATA = 'tree_node_counts';
+
+/** The trees' node covers as TREE_NODE_COUNTS_METADATA holds them (the no-tree model: one leaf of cover 0). */
+export function treeNodeCounts(model: Pick<GradientBoostedTrees, 'trees'>): string {
+  return JSON.stringify(model.trees.length === 0 ? [[0]] : model.trees.map((t) => t.count));
+}
+
 export interface ExportGbdtOnnxOptions {
   modelName: string;
   /** Defaults to the model's feature names. */
   featureNames?: string[];
   modelVersion?: number;
   docString?: string;
-  /** Extra metadata_props; feature_names, model_name and model_type are always written. */
+  /** Extra metadata_props; feature_names, model_name, model_type and tree_node_counts are always written. */
   metadata?: Record<string, string>;
 }
 
@@ -128,6 +140,7 @@ export function exportGbdtOnnx(model: GradientBoostedTrees, opts: ExportGbdtOnnx
     model_name: opts.modelName,
     model_type: classification ? 'gbdt_classifier' : 'gbdt_regressor',
     feature_names: JSON.stringify(featureNames),
+    [TREE_NODE_COUNTS_METADATA]: treeNodeCounts(model),
   };
   return encodeModel(graph, metadata, { modelVersion: opts.modelVersion, docString: opts.docString ?? `${opts.modelName}: gradient-boosted trees (${model.task}) over ${d} features` });
 }

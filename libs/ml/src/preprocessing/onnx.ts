@@ -29,6 +29,7 @@ import onnxProto from 'onnx-proto';
 import type { onnx as P } from 'onnx-proto';
 import { encodeModel, floats, int, ints, str, strings, tensorInfo } from '../onnx-attributes';
 import { GradientBoostedTrees, exportGbdtOnnx } from '../gbdt';
+import { TREE_NODE_COUNTS_METADATA, treeNodeCounts } from '../gbdt/onnx';
 import { LogisticRegression } from '../logistic';
 import { ONNX_INPUT, ONNX_LABEL_OUTPUT, ONNX_PROBABILITIES_OUTPUT } from '../onnx-export';
 import { Preprocessor, type RawRow } from './preprocessor';
@@ -178,6 +179,7 @@ export function exportPreprocessedOnnx(pre: Preprocessor, model: PreprocessedMod
     categorical_columns: JSON.stringify(pre.categoricalColumns),
     hashed_columns: JSON.stringify(pre.hashedColumns),
     preprocessor: JSON.stringify(pre.toJSON()),
+    ...(model instanceof GradientBoostedTrees ? { [TREE_NODE_COUNTS_METADATA]: treeNodeCounts(model) } : {}),
   };
   return encodeModel(graph, metadata, { modelVersion: opts.modelVersion, docString: opts.docString ?? `${opts.modelName}: ${head.modelType} over ${pre.width} preprocessed columns` });
 }

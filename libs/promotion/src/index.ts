@@ -1,0 +1,5 @@
+export { normalSf, normalPpf, studentTSf, studentTPpf, incompleteBeta } from './distributions';
+export {
+  delongTest, pairedLogLossTest, LOG_LOSS_EPSILON, type AucComparison, type LogLossComparison, type PairedTestOptions,
+} from './paired-tests';
+export { decidePromotion, type PromotionRule, type PromotionDecision, type PromotionVerdict } from './decision';
