@@ -123,7 +123,8 @@ test('monitoring sinks the loop into ClickHouse and measures drift against the t
     // Scheduled runs and this one saw the same drift: one alert per drifted statistic, however many runs.
     await monitoring.driftJob(name);
     const alerts = await eventually(async () => {
-      const all = (await readAll<AlertRecord>(stack.kafka, stack.serde, ctx.topics.alerts)).map((a) => a.value);
+      // Drift alerts here; the window's data-quality checks are checked below.
+      const all = (await readAll<AlertRecord>(stack.kafka, stack.serde, ctx.topics.alerts)).map((a) => a.value).filter((a) => a.kind !== 'data_quality');
       return all.length >= 5 ? all : undefined;
     }, 'feature, dataset and prediction drift alerts');
     assert.ok(alerts.every((a) => a.window_start === report.window_start), 'every alert is of the one window');
@@ -132,6 +133,10 @@ test('monitoring sinks the loop into ClickHouse and measures drift against the t
       'feature_drift:__dataset__:drifted_share:0.5', 'feature_drift:amount:ks_p_value:0.001', 'feature_drift:amount:psi:0.2',
       'prediction_drift:__score__:ks_p_value:0.001', 'prediction_drift:__score__:psi:0.2',
     ]);
+    // The same window's data-quality checks against the champion's reference: recorded, with the report's summary.
+    assert.ok(report.data_quality && report.data_quality.checks > 0, JSON.stringify(report.data_quality));
+    const dq = await ch.query({ query: `SELECT count() AS n FROM data_quality WHERE pipeline = {p:String} AND scope = 'monitoring' AND run_id = {r:String}`, query_params: { p: name, r: report.data_quality.run_id }, format: 'JSONEachRow' });
+    assert.equal(Number(((await dq.json()) as Array<{ n: string }>)[0].n), report.data_quality.checks);
 
     const metrics = await (await fetch(`${stack.serving.url}/metrics`)).text();
     assert.match(metrics, new RegExp(`streamloop_drift_score\\{pipeline="${name}",feature="amount",statistic="psi"\\}`));

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Type } from 'avsc';
 import {
@@ -202,4 +203,29 @@ test('AvroSerde: once a schema id and a writer are known, records encode and dec
   assert.deepEqual(serde.decodeIfKnown(bytes, type), decoded);
   assert.deepEqual({ ...decoded.value as object }, value);
   assert.equal(registrations, 1);
+});
+
+test('schemas/alert.avsc: the data_quality kind is a BACKWARD-compatible change (the registry\'s level); with the enum default, a reader that lacks a newer kind reads it as the default', () => {
+  const current = JSON.parse(readFileSync(fileURLToPath(new URL('../../../schemas/alert.avsc', import.meta.url)), 'utf8')) as { fields: Array<{ name: string; type: unknown }> };
+  const kindOf = (schema: typeof current) => schema.fields.find((f) => f.name === 'kind')!.type as { symbols: string[]; default?: string };
+  assert.ok(kindOf(current).symbols.includes('data_quality'));
+  assert.equal(kindOf(current).default, 'feature_drift');
+  // The schema before data_quality (and before the enum had a default).
+  const before = structuredClone(current);
+  kindOf(before).symbols = ['feature_drift', 'prediction_drift', 'performance'];
+  delete kindOf(before).default;
+  const r = checkCompatibility(current, [before], 'BACKWARD');
+  assert.deepEqual(r, { compatible: true, messages: [] });
+  // A later reader of this schema's shape without data_quality, but with the default: a data_quality alert decodes as the default.
+  const older = structuredClone(current);
+  kindOf(older).symbols = ['feature_drift', 'prediction_drift', 'performance'];
+  const writer = parseSchema(current);
+  const reader = parseSchema(older);
+  const alert = {
+    alert_id: 'a', pipeline: 'p', kind: 'data_quality', feature: 'amount', statistic: 'max_missing_rate', value: 0.9, threshold: 0.5,
+    window_start: 0, window_end: 1, model_name: 'm', model_version: 1, model_role: 'champion', created_at: 2,
+  };
+  const read = reader.fromBuffer(writer.toBuffer(alert), reader.createResolver(writer)) as { kind: string };
+  assert.equal(read.kind, 'feature_drift');
+  assert.equal(checkCompatibility(current, [older], 'FORWARD').compatible, true, 'a reader with the default reads the newer symbol');
 });

@@ -7,7 +7,7 @@ export {
   TABLES, TABLE_DEFS, SCHEMA_MIGRATIONS_TABLE, DEDUP_WINDOW, tableDef, createTableSql, qualify, quoteIdent,
   type TableName, type TableDef, type ColumnDef, type TableRows, type RowOf, type TimeValue, type Int64Value,
   type EventRow, type FeatureRow, type PredictionRow, type LabelRow, type DlqRow, type DriftMetricRow,
-  type PerformanceMetricRow, type ModelRow, type ExperimentRow, type RetrainingDecisionRow,
+  type PerformanceMetricRow, type ModelRow, type ExperimentRow, type RetrainingDecisionRow, type DataQualityRow, DATA_QUALITY_SCOPE_ENUM,
 } from './schema';
 // The enums of the predictions and models rows are the Avro records' (generated from schemas/*.avsc).
 export type { ModelRole, ModelStage } from '@streamloop/contracts';

@@ -252,3 +252,23 @@ test('embedded: one engine per process, shared by clients of the same directory 
 test('createClickHouse refuses a database name that is not an identifier', async () => {
   await assert.rejects(createClickHouse({ ...ch.options, database: 'x; DROP TABLE y' }), /invalid ClickHouse database name/);
 });
+
+test('migration 9 adds data_quality to a database made before it; the analysts\' queries read its check and limit columns', async () => {
+  await migrate(ch.client, { database: ch.database });
+  await ch.client.command({ query: 'DROP TABLE data_quality' });
+  await ch.client.command({ query: 'ALTER TABLE schema_migrations DELETE WHERE version = 9', clickhouse_settings: { mutations_sync: '2' } });
+  const result = await migrate(ch.client, { database: ch.database });
+  assert.deepEqual(result.applied, [9]);
+  const row = {
+    pipeline: 'fraud', scope: 'monitoring' as const, run_id: 'r1', window_start: 1_767_225_600_000, window_end: 1_767_229_200_000, model_name: 'm',
+    model_version: 2, feature_spec_version: 'v1', check: 'max_missing_rate', feature: 'amount', value: 0.9, limit: 0.5, passed: false, blocking: true,
+    computed_at: 1_767_229_200_000,
+  };
+  await insertRows(ch.client, TABLES.data_quality, [row, { ...row, feature: 'hour', value: 0, passed: true }]);
+  // The query docs/clickhouse.md shows analysts.
+  const failed = await queryRows<{ check: string; feature: string; value: number; limit: number }>(ch.client, `SELECT window_end, check, feature, value, limit
+FROM data_quality
+WHERE pipeline = 'fraud' AND scope = 'monitoring' AND NOT passed AND blocking
+ORDER BY window_end DESC, check, feature`);
+  assert.deepEqual(failed.map((r) => [r.check, r.feature, r.value, r.limit]), [['max_missing_rate', 'amount', 0.9, 0.5]]);
+});

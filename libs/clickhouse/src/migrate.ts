@@ -63,6 +63,11 @@ export const MIGRATIONS: readonly Migration[] = [
     statements: (db) => [`ALTER TABLE ${qualify('predictions', db)} ADD COLUMN IF NOT EXISTS shadow Bool DEFAULT 0 COMMENT 'true for a shadow prediction of the challenger (read from P.predictions.shadow): scored, never served'`],
   },
   {
+    version: 9,
+    name: 'data_quality: the data-quality checks of each training gate and monitoring window',
+    statements: (db) => [createTableSql(tableDef('data_quality')!, db)],
+  },
+  {
     version: 10,
     name: 'retraining_decisions: every trigger of a training run and what training decided',
     statements: (db) => [createTableSql(tableDef('retraining_decisions')!, db)],

@@ -66,6 +66,7 @@ const COUNT_EXPRESSIONS: Record<TableName, string> = {
   model_events: 'uniqExact(registry_offset)',
   experiments: 'uniqExact(experiment_id, run_id)',
   retraining_decisions: 'uniqExact(decided_at, trigger, alert_id, decision, reason)',
+  data_quality: 'uniqExact(scope, run_id, `check`, feature)',
 };
 
 /** Distinct logical rows of one pipeline in a table (duplicates from retries count once). */

@@ -18,6 +18,7 @@ export const TABLES = {
   model_events: 'model_events',
   experiments: 'experiments',
   retraining_decisions: 'retraining_decisions',
+  data_quality: 'data_quality',
 } as const;
 
 export type TableName = (typeof TABLES)[keyof typeof TABLES];
@@ -57,6 +58,8 @@ export const MODEL_ROLE_ENUM = "Enum8('champion' = 1, 'challenger' = 2)";
 /** Migration 7 adds these columns to tables made before it; the DDL of both paths shares the comments. */
 export const PERFORMANCE_ROLE_COMMENT = "role of the model when it made the predictions (champion, challenger); rows written before migration 7 read champion";
 export const DRIFT_ROLE_COMMENT = "role of the model named (champion for feature, score and label drift; the error stream's model's role for __error__); rows written before migration 7 read champion";
+/** Where a data-quality check ran: the gate before a training run, or a monitoring window. */
+export const DATA_QUALITY_SCOPE_ENUM = "Enum8('training' = 1, 'monitoring' = 2)";
 const PIPELINE: ColumnDef = { name: 'pipeline', type: 'LowCardinality(String)', comment: 'pipeline name from the pipeline spec' };
 
 export const TABLE_DEFS: readonly TableDef[] = [
@@ -254,6 +257,30 @@ export const TABLE_DEFS: readonly TableDef[] = [
     ],
     partitionBy: 'toDate(started_at)',
     orderBy: ['pipeline', 'experiment_id', 'started_at', 'run_id'],
+  },
+  {
+    name: TABLES.data_quality,
+    comment: 'Data-quality checks: one row per check (and feature) of each training gate and each monitoring window, against the champion\'s reference',
+    columns: [
+      PIPELINE,
+      { name: 'scope', type: DATA_QUALITY_SCOPE_ENUM, comment: 'training: the gate before a training run (a failed blocking check stopped it); monitoring: a monitoring window' },
+      { name: 'run_id', type: 'String', comment: 'the training run, or the monitoring run, the rows of one evaluation share' },
+      { name: 'window_start', type: TIME, comment: 'first event time of the checked window (inclusive)' },
+      { name: 'window_end', type: TIME, comment: 'end of the checked window (exclusive)' },
+      { name: 'model_name', type: 'LowCardinality(String)', comment: "the champion whose reference the window is checked against ('' without a champion)" },
+      { name: 'model_version', type: 'UInt32', comment: 'the champion\'s version (0 without a champion)' },
+      { name: 'feature_spec_version', type: 'LowCardinality(String)', comment: "feature spec version the window is checked as: the run's (training), the champion's (monitoring)" },
+      { name: 'check', type: 'LowCardinality(String)', comment: 'missing_rate, out_of_range_share, distinct_values, top_value_share, label_rate, duplicate_share, rows, feature_spec_version' },
+      { name: 'feature', type: 'LowCardinality(String)', comment: "feature name; '' for a dataset-level check" },
+      { name: 'value', type: 'Float64', comment: 'the measured value (feature_spec_version: 1 when it differs from the champion\'s, else 0)' },
+      { name: 'limit', type: 'Float64', comment: 'the limit from the spec (data_quality); a maximum or a minimum, by check' },
+      { name: 'passed', type: 'Bool', comment: 'the value is within its limit' },
+      { name: 'blocking', type: 'Bool', comment: 'a failure of this check blocks training (false: a warning only)' },
+      { name: 'computed_at', type: TIME, comment: 'when the check ran' },
+    ],
+    version: 'computed_at',
+    partitionBy: 'toDate(computed_at)',
+    orderBy: ['pipeline', 'scope', 'check', 'feature', 'window_start', 'window_end', 'run_id'],
   },
   {
     name: TABLES.retraining_decisions,
@@ -467,6 +494,24 @@ export interface RetrainingDecisionRow {
   model_version: number;
 }
 
+export interface DataQualityRow {
+  pipeline: string;
+  scope: 'training' | 'monitoring';
+  run_id: string;
+  window_start: TimeValue;
+  window_end: TimeValue;
+  model_name: string;
+  model_version: number;
+  feature_spec_version: string;
+  check: string;
+  feature: string;
+  value: number;
+  limit: number;
+  passed: boolean;
+  blocking: boolean;
+  computed_at: TimeValue;
+}
+
 export interface ExperimentRow {
   pipeline: string;
   experiment_id: string;
@@ -492,5 +537,6 @@ export interface TableRows {
   model_events: ModelEventRow;
   experiments: ExperimentRow;
   retraining_decisions: RetrainingDecisionRow;
+  data_quality: DataQualityRow;
 }
 export type RowOf<T extends TableName> = TableRows[T];

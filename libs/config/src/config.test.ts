@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  featureNamesOf, featureStageTopics, formatDuration, loadPipelineSpec, loadSettings, parseDuration, parsePipelineSpec, SettingsError, SpecError, topicsFor,
+  DEFAULT_DATA_QUALITY, featureNamesOf, featureStageTopics, formatDuration, loadPipelineSpec, loadSettings, parseDuration, parsePipelineSpec, SettingsError, SpecError, topicsFor,
 } from './index';
 import { DEFAULT_BATCH_MAX_ROWS, DEFAULT_GRAPH_OPTIMIZATION_LEVEL, DEFAULT_ONNX_INTRA_OP_THREADS, GRAPH_OPTIMIZATION_LEVELS } from './index';
 
@@ -752,4 +752,19 @@ test('training.window and retraining: all, a span of event time or the latest ro
     assert.throws(() => withSections(bad), (e: Error) => e.message.includes('training.window'), bad);
   }
   assert.throws(() => parsePipelineSpec(`${yaml.trimEnd()}\nretraining:\n  triggers:\n    - kind: data_quality\n`, FRAUD), (e: Error) => e.message.includes('retraining.triggers'));
+});
+
+test('data_quality: the defaults when absent; each limit can be set; bad limits are named', () => {
+  const yaml = readFileSync(FRAUD, 'utf8');
+  assert.deepEqual(parsePipelineSpec(yaml, FRAUD).dataQuality, DEFAULT_DATA_QUALITY);
+  const withDq = (body: string) => `${yaml.trimEnd()}\ndata_quality:\n${body}`;
+  const set = parsePipelineSpec(withDq('  max_missing_rate: 0.2\n  out_of_range: { tolerance: 0.25 }\n  min_label_rate: 0.01\n  feature_spec_version: warn\n  enabled: false\n'), FRAUD).dataQuality;
+  assert.deepEqual(set, {
+    ...DEFAULT_DATA_QUALITY, enabled: false, maxMissingRate: 0.2, outOfRange: { tolerance: 0.25, maxShare: DEFAULT_DATA_QUALITY.outOfRange.maxShare },
+    minLabelRate: 0.01, featureSpecVersion: 'warn',
+  });
+  for (const bad of ['  max_missing_rate: 1.5\n', '  out_of_range: { tolerance: -1 }\n', '  min_distinct: 0\n', '  feature_spec_version: maybe\n', '  max_top_value_share: 0\n', '  colour: red\n']) {
+    assert.throws(() => parsePipelineSpec(withDq(bad), FRAUD), (e: Error) => e.message.includes('data_quality.'), bad);
+  }
+  assert.throws(() => parsePipelineSpec(withDq('  min_label_rate: 0.5\n  max_label_rate: 0.1\n'), FRAUD), /data_quality\.min_label_rate: expected at most data_quality\.max_label_rate \(0\.1\), got 0\.5/);
 });

@@ -240,6 +240,30 @@ export const DRIFT_STATISTICS = ['psi', 'ks', 'wasserstein_normed', 'jensen_shan
 export const FEATURE_KINDS = ['numeric', 'categorical'] as const;
 /** `monitoring.reference` as a word: the stored training sample, or the training part read back with the warm-up left out. */
 export const REFERENCE_SOURCES = ['training', 'training_after_warm_up'] as const;
+
+/** `data_quality.feature_spec_version`: a window whose feature spec version differs from the champion's fails (require) or only warns. */
+export const FEATURE_SPEC_VERSION_RULES = ['require', 'warn'] as const;
+export type FeatureSpecVersionRule = (typeof FEATURE_SPEC_VERSION_RULES)[number];
+
+/**
+ * The data-quality limits when the spec sets none (`data_quality`): loose enough that normal data of the example
+ * pipelines passes (a feature that is NaN for a card's first transaction, sparse one-hot columns, a fraud rate of a
+ * few percent, a champion whose training window saw a few hours of the day only), tight enough that a broken feed (a feature mostly missing, constant, far outside its training range,
+ * one class only, replayed events) blocks training.
+ */
+export const DEFAULT_DATA_QUALITY: DataQualitySpec = {
+  enabled: true,
+  maxMissingRate: 0.5,
+  outOfRange: { tolerance: 1, maxShare: 0.25 },
+  minDistinct: 2,
+  maxTopValueShare: 0.999,
+  minLabelRate: 0.001,
+  maxLabelRate: 0.999,
+  minLabelled: 100,
+  maxDuplicateShare: 0.01,
+  minRows: 1,
+  featureSpecVersion: 'require',
+};
 // An event-time bound of a reference window: ISO-8601 with an explicit zone (no local-time guess), or epoch ms.
 const eventTimeBound = z.union([
   z.number().int().nonnegative(),
@@ -374,6 +398,23 @@ const specSchema = z.object({
         drift_threshold: z.number().positive().optional(),
       }).strict()]).default({}),
     }).strict().prefault({}),
+  }).strict().prefault({}),
+  // The data-quality gate before every training run, and the same checks on each monitoring window (issue 13).
+  data_quality: z.object({
+    enabled: z.boolean().default(true),
+    max_missing_rate: z.number().min(0).max(1).default(DEFAULT_DATA_QUALITY.maxMissingRate),
+    out_of_range: z.object({
+      tolerance: z.number().min(0).default(DEFAULT_DATA_QUALITY.outOfRange.tolerance),
+      max_share: z.number().min(0).max(1).default(DEFAULT_DATA_QUALITY.outOfRange.maxShare),
+    }).strict().prefault({}),
+    min_distinct: z.number().int().min(1).default(DEFAULT_DATA_QUALITY.minDistinct),
+    max_top_value_share: z.number().gt(0).max(1).default(DEFAULT_DATA_QUALITY.maxTopValueShare),
+    min_label_rate: z.number().min(0).max(1).default(DEFAULT_DATA_QUALITY.minLabelRate),
+    max_label_rate: z.number().min(0).max(1).default(DEFAULT_DATA_QUALITY.maxLabelRate),
+    min_labelled: z.number().int().min(0).default(DEFAULT_DATA_QUALITY.minLabelled),
+    max_duplicate_share: z.number().min(0).max(1).default(DEFAULT_DATA_QUALITY.maxDuplicateShare),
+    min_rows: z.number().int().min(0).default(DEFAULT_DATA_QUALITY.minRows),
+    feature_spec_version: z.enum(FEATURE_SPEC_VERSION_RULES).default(DEFAULT_DATA_QUALITY.featureSpecVersion),
   }).strict().prefault({}),
 }).strict();
 
@@ -559,6 +600,37 @@ export interface MonitoringSpec {
   reference?: ReferenceSpec;
 }
 
+/**
+ * Data-quality limits (`data_quality`): checked on the candidate training window before every training run (a failed
+ * check blocks the run) and on each monitoring window (a failed check alerts), against the champion's reference.
+ */
+export interface DataQualitySpec {
+  /** false: no check runs (training is not gated, monitoring records none). */
+  enabled: boolean;
+  /** Per feature: the share of rows where it is missing (absent or NaN) may be at most this. */
+  maxMissingRate: number;
+  /**
+   * Per feature: a value outside [ref min − tolerance·range, ref max + tolerance·range] of the champion's reference
+   * sample is out of range; the share of such values among the present ones may be at most maxShare.
+   */
+  outOfRange: { tolerance: number; maxShare: number };
+  /** Per feature: at least this many distinct present values. */
+  minDistinct: number;
+  /** Per feature: the most frequent present value's share may be at most this (near-constant above it). */
+  maxTopValueShare: number;
+  /** The positive label rate of the labelled rows must lie in [minLabelRate, maxLabelRate]. */
+  minLabelRate: number;
+  maxLabelRate: number;
+  /** The label rate is judged only with at least this many labelled rows (a monitoring window's labels arrive late). */
+  minLabelled: number;
+  /** Share of event ids that occur with more than one (entity, event time) in the window. */
+  maxDuplicateShare: number;
+  /** Rows (distinct events) the window must hold. */
+  minRows: number;
+  /** A window of another feature spec version than the champion's: fail (require) or record a warning (warn). */
+  featureSpecVersion: FeatureSpecVersionRule;
+}
+
 export type DriftStatistic = (typeof DRIFT_STATISTICS)[number];
 export type FeatureKind = (typeof FEATURE_KINDS)[number];
 
@@ -617,6 +689,8 @@ export interface PipelineSpec {
   retraining?: RetrainingSpec;
   serving?: ServingSpec;
   monitoring: MonitoringSpec;
+  /** The loader always sets it; absent (a hand-built spec): DEFAULT_DATA_QUALITY. */
+  dataQuality?: DataQualitySpec;
 }
 
 /** Reads, validates and normalises a pipeline spec file. Throws SpecError naming the file and every problem. */
@@ -710,11 +784,35 @@ export function parsePipelineSpec(text: string, fileName: string): PipelineSpec 
       detectors: detectorsOf(raw.monitoring.detectors),
     },
   };
+  spec.dataQuality = dataQualityOf(raw.data_quality);
   spec.monitoring.features = featureDriftSpecsOf(spec.features, raw.monitoring.features);
   spec.monitoring.reference = referenceOf(spec.features, raw.monitoring.reference);
   const problems = [...crossCheck(spec), ...labelsProblems(raw.labels, spec.labels, spec.events), ...monitoringProblems(spec, raw.monitoring)];
+  problems.push(...dataQualityProblems(spec.dataQuality));
   if (problems.length > 0) throw new SpecError(fileName, problems);
   return spec;
+}
+
+function dataQualityProblems(dq: DataQualitySpec): string[] {
+  return dq.minLabelRate > dq.maxLabelRate
+    ? [`data_quality.min_label_rate: expected at most data_quality.max_label_rate (${dq.maxLabelRate}), got ${dq.minLabelRate}`]
+    : [];
+}
+
+function dataQualityOf(raw: z.infer<typeof specSchema>['data_quality']): DataQualitySpec {
+  return {
+    enabled: raw.enabled,
+    maxMissingRate: raw.max_missing_rate,
+    outOfRange: { tolerance: raw.out_of_range.tolerance, maxShare: raw.out_of_range.max_share },
+    minDistinct: raw.min_distinct,
+    maxTopValueShare: raw.max_top_value_share,
+    minLabelRate: raw.min_label_rate,
+    maxLabelRate: raw.max_label_rate,
+    minLabelled: raw.min_labelled,
+    maxDuplicateShare: raw.max_duplicate_share,
+    minRows: raw.min_rows,
+    featureSpecVersion: raw.feature_spec_version,
+  };
 }
 
 /** The expression's AST; undefined when it does not parse (crossCheck reports why, with the key). */

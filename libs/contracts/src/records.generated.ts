@@ -23,8 +23,12 @@ export interface AlertRecord {
 }
 
 /** The symbols of AlertKind, in schema order. */
-export const ALERT_KIND_SYMBOLS = ['feature_drift', 'prediction_drift', 'performance'] as const;
-/** Avro `dev.streamloop.AlertKind` (in schemas/alert.avsc). */
+export const ALERT_KIND_SYMBOLS = ['feature_drift', 'prediction_drift', 'performance', 'data_quality'] as const;
+/**
+ * data_quality: a data-quality check failed (the training gate, or a monitoring window); feature names the feature (__dataset__ for dataset-level checks) and statistic the check. The enum default lets a reader with an older symbol list read a newer kind
+ *
+ * Avro `dev.streamloop.AlertKind` (in schemas/alert.avsc).
+ */
 export type AlertKind = (typeof ALERT_KIND_SYMBOLS)[number];
 
 /** The symbols of ModelRole, in schema order. */

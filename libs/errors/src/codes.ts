@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   INVALID_FEATURE_INPUT: { status: 400, retriable: false, meaning: 'an event the feature computer cannot use (e.g. no event time)' },
   LATE_EVENT: { status: 422, retriable: false, meaning: "an event older than the pipeline's allowed lateness (dead-lettered when late_events is dead_letter)" },
   RECORD_TOO_LARGE: { status: 413, retriable: false, meaning: "an output record larger than its topic's max.message.bytes" },
+  DATA_QUALITY_FAILED: { status: 422, retriable: false, meaning: "a training run blocked by the data-quality gate: the candidate window failed checks against the pipeline's data_quality limits (details.failed names them; the report is in the data_quality table)" },
   INVALID_ROW: { status: 422, retriable: false, meaning: 'a row that does not fit its ClickHouse table' },
   // The platform's own side, not fixed by retrying.
   CLICKHOUSE_REJECTED: { status: 500, retriable: false, meaning: 'ClickHouse refused a query or insert in a way a retry cannot fix (unknown column, bad data, access)' },

@@ -27,6 +27,8 @@ export interface MonitoringDeps {
   modelMetric?(labels: ModelMetricLabels, value: number): void;
   /** The observed label delay and its judgement, each run of the error stream (the label-delay gauges). */
   labelDelay?(pipeline: string, status: LabelDelayStatus): void;
+  /** Told each data-quality check's result of a window (the data-quality counter). */
+  dataQualityCheck?(labels: { pipeline: string; scope: 'monitoring'; check: string; result: 'passed' | 'failed' | 'warning' }): void;
   logger: Pick<Logger, 'info' | 'warn'>;
   /** Epoch milliseconds (computed_at, created_at, the alert cooldown). */
   now(): number;

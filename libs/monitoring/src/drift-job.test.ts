@@ -114,9 +114,21 @@ test('a drift run judges each feature, the scores and the labels of the latest w
   assert.equal(report.error_stream, undefined, 'every detector is off');
 
   // One list of alerts: the drifted feature's statistic, the dataset, the scores' PSI; nothing for the steady feature.
+  // The shifted feature also left its reference range: a data_quality alert (the training gate's check, per window).
   assert.equal(sent.length, 1);
   const alerted = sent[0].map((a) => `${a.kind}/${a.feature}/${a.statistic}`).sort();
-  assert.deepEqual(alerted, ['feature_drift/__dataset__/drifted_share', 'feature_drift/shifted/jensen_shannon', `prediction_drift/${SCORE_FEATURE}/psi`]);
+  assert.deepEqual(alerted, [
+    'data_quality/shifted/max_out_of_range_share', 'feature_drift/__dataset__/drifted_share', 'feature_drift/shifted/jensen_shannon', `prediction_drift/${SCORE_FEATURE}/psi`,
+  ]);
+  assert.equal(report.data_quality?.passed, false);
+  assert.deepEqual(report.data_quality?.failed.map((f) => f.split(' ')[0]), ['max_out_of_range_share(shifted)']);
+  const dq = await queryRows<{ check: string; feature: string; passed: boolean; scope: string; window_end: string }>(
+    ch.client, `SELECT \`check\`, feature, passed, toString(scope) AS scope FROM ${TABLES.data_quality} WHERE pipeline = {p:String} AND run_id = {r:String}`,
+    { p: report.pipeline, r: report.data_quality!.run_id },
+  );
+  assert.equal(dq.length, report.data_quality?.checks, 'every check of the window recorded, passed ones too');
+  assert.ok(dq.every((r) => r.scope === 'monitoring'));
+  assert.deepEqual(dq.filter((r) => !r.passed).map((r) => `${r.check}/${r.feature}`), ['max_out_of_range_share/shifted']);
   assert.ok(sent[0].every((a) => a.model_name === 'm' && a.model_version === 1 && a.created_at === T + 2 * HOUR && a.window_end === latest + 1));
   assert.equal(gauges.get('drift/shifted/psi'), byFeature.get('shifted')!.psi);
 
@@ -297,7 +309,8 @@ test('per-feature settings: an excluded feature is never judged, a statistic and
     const { deps, sent } = memoryDeps(T + 2 * HOUR);
     const report = await runDriftJob(deps, { pipeline, monitoring: settings, model: model(size), alertGate: async () => new AlertGate({ cooldownMs: HOUR }), errorStream: new ErrorStreamJob() });
     assert.ok(report);
-    return { report, alerted: sent.flat().map((a) => `${a.feature}/${a.statistic}`).sort() };
+    // Drift alerts only (the data-quality checks of the window have a test of their own).
+    return { report, alerted: sent.flat().filter((a) => a.kind !== 'data_quality').map((a) => `${a.feature}/${a.statistic}`).sort() };
   };
 
   // 2000 reference values: the Jensen–Shannon distance (over quantile bins, over categories).

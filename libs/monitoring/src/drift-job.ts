@@ -1,8 +1,9 @@
 // The drift job: one run over a pipeline's latest event-time window, computed inside ClickHouse.
 import { randomUUID } from 'node:crypto';
 import { insertRows, latestEventTime, queryRows, TABLES } from '@streamloop/clickhouse';
-import type { FeatureKind, MonitoringSpec } from '@streamloop/config';
+import { DEFAULT_DATA_QUALITY, type DataQualitySpec, type FeatureKind, type MonitoringSpec } from '@streamloop/config';
 import type { AlertRecord } from '@streamloop/contracts';
+import { checkDirection, checkWindow, describeCheck } from '@streamloop/data-quality';
 import { datasetDrift, type AlertGate } from '@streamloop/drift';
 import {
   categoricalDrift, numericDrift, performanceByModel, type CategoricalDrift, type ModelWindowPerformance, type NumericDrift, type SampleSource,
@@ -24,6 +25,8 @@ export interface DriftJobInput {
   alertGate(): Promise<AlertGate>;
   /** The pipeline's error stream, kept between runs (one run at a time: it must be fed once). */
   errorStream: ErrorStreamJob;
+  /** The spec's data_quality limits; absent: the defaults. */
+  dataQuality?: DataQualitySpec;
 }
 
 /**
@@ -32,7 +35,8 @@ export interface DriftJobInput {
  * the champion's score drift and the true labels' drift against the window before; live performance from the
  * labels that have arrived so far, per model version and role, each model on its own predictions; the error streams'
  * change detectors, one stream per model version and role. Writes drift_metrics and performance_metrics rows,
- * alerts through the gate (a persisting condition once, again when worse or after the cooldown). Only per-feature
+ * data_quality rows (the training gate's checks on the window), alerts through the gate (a persisting condition once,
+ * again when worse or after the cooldown). Only per-feature
  * summaries come back to Node. Undefined while the features table has no row.
  */
 export async function runDriftJob(deps: MonitoringDeps, input: DriftJobInput): Promise<DriftReport | undefined> {
@@ -149,6 +153,31 @@ export async function runDriftJob(deps: MonitoringDeps, input: DriftJobInput): P
     record(LABEL_FEATURE, 'chi_square', labels.chiSquare.statistic);
     record(LABEL_FEATURE, 'chi_square_p_value', labels.chiSquare.pValue);
     record(LABEL_FEATURE, 'psi', labels.psi.value, monitoring.psiThreshold, labels.psi.value > monitoring.psiThreshold);
+  }
+  // Data quality of the window (the training gate's checks against the champion's reference): data_quality rows,
+  // and each blocking check through the alert gate (one failing alerts as data_quality, one passing clears its key).
+  const dq = input.dataQuality ?? DEFAULT_DATA_QUALITY;
+  if (dq.enabled) {
+    const runId = randomUUID();
+    const { outcome } = await checkWindow(ch, {
+      pipeline, scope: 'monitoring', runId, from: windowStart, to: windowEnd, features: model.feature_names, limits: dq, computedAt,
+      champion: { name: model.model_name, version: model.model_version, featureSpecVersion: model.feature_spec_version, reference: model.reference },
+    });
+    report.data_quality = {
+      run_id: runId, passed: outcome.passed, checks: outcome.checks.length, failed: outcome.failed.map(describeCheck), warnings: outcome.warnings.map(describeCheck),
+    };
+    for (const c of outcome.checks) {
+      deps.dataQualityCheck?.({ pipeline, scope: 'monitoring', check: c.check, result: c.passed ? 'passed' : c.blocking ? 'failed' : 'warning' });
+      if (!c.blocking) continue;
+      const feature = c.feature || DATASET_FEATURE;
+      const key = { pipeline, kind: 'data_quality', feature, statistic: c.check, modelName: model.model_name, modelVersion: model.model_version, modelRole: 'champion' };
+      if (!gate.observe(key, { crossed: !c.passed, value: c.value, direction: checkDirection(c.check), at: computedAt })) continue;
+      alerts.push({
+        alert_id: randomUUID(), pipeline, kind: 'data_quality', feature, statistic: c.check, value: c.value, threshold: c.limit,
+        window_start: windowStart, window_end: windowEnd, model_name: model.model_name, model_version: model.model_version, model_role: 'champion',
+        created_at: computedAt,
+      });
+    }
   }
   if (rows.length > 0) await insertRows(ch, TABLES.drift_metrics, rows);
   await deps.sendAlerts(alerts);

@@ -32,6 +32,12 @@ export interface DriftReport {
    */
   performance_by_model: ModelPerformance[];
   /**
+   * The data-quality checks of the window against the champion's reference (the training gate's checks, rows in
+   * the data_quality table with scope monitoring): failed blocking checks and warnings, as `check(feature) = value > limit`.
+   * Absent when data_quality.enabled is false.
+   */
+  data_quality?: { run_id: string; passed: boolean; checks: number; failed: string[]; warnings: string[] };
+  /**
    * The error streams (labelled predictions older than monitoring.detectors.label_delay) through ADWIN, Page-Hinkley
    * and DDM: the champion's at the top level, every model's in `models`.
    */

@@ -29,6 +29,7 @@ export class StreamloopMetrics {
   readonly trainingRuns: Counter<'pipeline' | 'outcome'>;
   readonly promotionDecisions: Counter<'pipeline' | 'phase' | 'outcome'>;
   readonly retrainingDecisions: Counter<'pipeline' | 'decision' | 'reason'>;
+  readonly dataQualityChecks: Counter<'pipeline' | 'scope' | 'check' | 'result'>;
 
   constructor(defaultLabels: Record<string, string> = {}) {
     this.registry.setDefaultLabels(defaultLabels);
@@ -88,6 +89,11 @@ export class StreamloopMetrics {
       name: 'streamloop_retraining_decisions_total',
       help: 'Triggers of a training run (alert, schedule, command, first model) by decision (trained, skipped, failed) and reason',
       labelNames: ['pipeline', 'decision', 'reason'], registers: r,
+    });
+    this.dataQualityChecks = new Counter({
+      name: 'streamloop_data_quality_checks_total',
+      help: 'Data-quality checks evaluated (the training gate, each monitoring window), by check and result (passed, failed, warning); per feature checks count once per feature',
+      labelNames: ['pipeline', 'scope', 'check', 'result'], registers: r,
     });
   }
 

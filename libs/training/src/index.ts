@@ -14,3 +14,4 @@ export {
   type ModelChoice, type SearchOutcome, type ThresholdOutcome, type TrainingPart,
 } from './model-selection';
 export { heldOutMetrics, importanceReport, segmentEntries, CALIBRATION_BINS, SHAP_ROWS, BOOTSTRAP_RESAMPLES, BOOTSTRAP_CONFIDENCE, type ImportanceReport } from './held-out-report';
+export { dataQualityGate, DataQualityError, DATASET_ALERT_FEATURE, type DataQualityGateDeps, type FailedCheck } from './data-quality-gate';

@@ -8,6 +8,7 @@ import { PlatformError } from '@streamloop/errors';
 import { roundToFloat32, timeSplit, trainClassifier, validateModel, type Algorithm, type ModelParamValue } from '@streamloop/ml';
 import { championOf, nextVersion, planTransition, type ModelRegistryRecord, type ModelStage, type RegistryState } from '@streamloop/model-registry';
 import type { Logger } from '@streamloop/observability';
+import { dataQualityGate, type DataQualityGateDeps } from './data-quality-gate';
 import { heldOutMetrics, importanceReport, segmentEntries } from './held-out-report';
 import { placeNewModel, promotionRuleOf } from './offline-promotion';
 import { chooseThreshold, metricName, searchParams, THRESHOLD_CV, trainingFolds, trialEntries, type ModelChoice, type SearchOutcome, type ThresholdOutcome, type TrainingPart } from './model-selection';
@@ -36,6 +37,9 @@ export interface TrainingDeps {
   now(): number;
   /** Told the outcome of a run that got as far as the export check (the training-runs counter). */
   countRun?(outcome: 'published' | 'rejected'): void;
+  /** The data-quality gate's alerts (the pipeline's alerts topic) and check counter; absent: not raised, not counted. */
+  raiseAlerts?: DataQualityGateDeps['raiseAlerts'];
+  countDataQuality?: DataQualityGateDeps['countCheck'];
 }
 
 export interface TrainingRequest {
@@ -110,7 +114,8 @@ export function hasFirstModel(registry: RegistryState, spec: Pick<PipelineSpec, 
  * time window, exports ONNX, checks the exported model against the trained one, publishes it (the first model as
  * champion; a later one at the stage its comparison with the champion on the held-out window earns) and
  * logs the run (and each search trial) in the experiments table. Throws NotEnoughDataError below
- * training.min_labels, and INTERNAL (nothing published) when the export disagrees with the model.
+ * training.min_labels, DataQualityError (DATA_QUALITY_FAILED) when the data-quality gate fails, and INTERNAL (nothing
+ * published) when the export disagrees with the model.
  */
 export async function runTraining(deps: TrainingDeps, request: TrainingRequest): Promise<TrainingResult> {
   const started = deps.now();
@@ -122,6 +127,8 @@ export async function runTraining(deps: TrainingDeps, request: TrainingRequest):
       `pipeline ${spec.pipeline}: ${rows.length} labelled feature vectors, training needs at least ${spec.training.minLabels} (training.min_labels)`,
     );
   }
+  // The data-quality gate: writes its report and throws DataQualityError (422, nothing trained) when a check fails.
+  await dataQualityGate({ ...deps, readRegistry: () => deps.registry.read(), countCheck: deps.countDataQuality }, { spec, featureNames, rows, computedAt: started });
   const choice: ModelChoice = { algorithm: spec.model.algorithm as Algorithm, featureNames, gbdtThreads: request.gbdtThreads };
   const { train, test } = timeSplit(rows, { timeKey: 'event_time', holdoutFraction: spec.training.holdoutFraction });
   const matrix = (part: typeof rows) => part.map((r) => featureNames.map((n) => r.values[n] ?? Number.NaN));

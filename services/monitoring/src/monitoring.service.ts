@@ -181,6 +181,7 @@ export class MonitoringService implements OnApplicationBootstrap, OnModuleDestro
       clickhouse: await this.clickhouse.client(),
       sendAlerts: (alerts) => this.producer.send(ctx.topics.alerts, this.types.alert, alerts.map((a) => ({ key: a.feature, value: a }))),
       gauge: (labels, value) => this.metrics.driftScore.set(labels, value),
+      dataQualityCheck: (labels) => this.metrics.dataQualityChecks.inc(labels),
       labelDelay: (p, status) => {
         this.metrics.labelDelayConfigured.set({ pipeline: p }, status.configured_ms / 1000);
         if (status.observed) {
@@ -197,7 +198,7 @@ export class MonitoringService implements OnApplicationBootstrap, OnModuleDestro
       now: Date.now,
     };
     const series: ModelMetricLabels[] = [];
-    const report = await runDriftJob(deps, { pipeline, monitoring: ctx.spec.monitoring, model, alertGate: () => this.alertGate(ctx), errorStream });
+    const report = await runDriftJob(deps, { pipeline, monitoring: ctx.spec.monitoring, model, alertGate: () => this.alertGate(ctx), errorStream, dataQuality: ctx.spec.dataQuality });
     if (report) {
       this.lastReports.set(pipeline, report);
       const id = (l: ModelMetricLabels) => JSON.stringify([l.model, l.version, l.role, l.metric]);

@@ -4,15 +4,17 @@ import { featureNamesOf, type Settings } from '@streamloop/config';
 import { PlatformError } from '@streamloop/errors';
 import { challengerOf, championOf } from '@streamloop/model-registry';
 import { StreamloopMetrics, type Logger } from '@streamloop/observability';
-import { ClickHouseConnection, LOGGER, PipelineRegistry, SETTINGS, type AlertRecord, type PipelineContext } from '@streamloop/runtime';
 import {
-  decideRetraining, hasFirstModel, promotionRuleOf, retrainingPolicyOf, reviewChallenger, runTraining,
+  ClickHouseConnection, LOGGER, PipelineRegistry, PLATFORM_TYPES, SETTINGS, SharedProducer, type AlertRecord, type PipelineContext, type PlatformTypes,
+} from '@streamloop/runtime';
+import {
+  DataQualityError, decideRetraining, hasFirstModel, promotionRuleOf, retrainingPolicyOf, reviewChallenger, runTraining,
   type ModelRegistryAccess, type RetrainingDecision, type RetrainingTrigger, type TrainingResult,
 } from '@streamloop/training-lib';
 import { RegistryAccess } from './registry-access';
 import { FollowedRegistry } from './followed-registry';
 
-export { NotEnoughDataError, type SearchSummary, type TrainingResult } from '@streamloop/training-lib';
+export { DataQualityError, NotEnoughDataError, type SearchSummary, type TrainingResult } from '@streamloop/training-lib';
 
 const SERVICE = 'training';
 const AUTO_TRAIN_CHECK_MS = 3000;
@@ -37,6 +39,8 @@ export class RunInProgressError extends PlatformError {
 export class TrainingService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly running = new Map<string, Promise<TrainingResult>>();
   private readonly published = new Set<string>();
+  /** Per pipeline: the labelled count at which the automatic first training failed its data-quality gate (retried when it grows). */
+  private readonly gateFailedAt = new Map<string, number>();
   private readonly timers: NodeJS.Timeout[] = [];
   /** When each pipeline's last run started (from retraining_decisions after a restart), for the cooldown. */
   private readonly lastRunAt = new Map<string, number | undefined>();
@@ -49,6 +53,8 @@ export class TrainingService implements OnApplicationBootstrap, BeforeApplicatio
     @Inject(StreamloopMetrics) private readonly metrics: StreamloopMetrics,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(SETTINGS) private readonly settings: Settings,
+    @Inject(SharedProducer) private readonly producer: SharedProducer,
+    @Inject(PLATFORM_TYPES) private readonly types: PlatformTypes,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -82,7 +88,13 @@ export class TrainingService implements OnApplicationBootstrap, BeforeApplicatio
         }
         const ch = await this.clickhouse.client();
         const labelled = await countLabelledFeatures(ch, { pipeline: name, featureSpecVersion: ctx.spec.features.version });
-        if (labelled >= ctx.spec.training.minLabels) await this.trigger(name, { kind: 'first_model' });
+        // A window that failed the data-quality gate is not checked again (nor alerted on) until more labels arrive.
+        if (labelled >= ctx.spec.training.minLabels && labelled > (this.gateFailedAt.get(name) ?? -1)) {
+          await this.trigger(name, { kind: 'first_model' });
+          this.running.get(name)?.catch((error: unknown) => {
+            if (error instanceof DataQualityError) this.gateFailedAt.set(name, labelled);
+          });
+        }
       } catch (error) {
         this.logger.warn({ service: SERVICE, pipeline: name, err: error }, 'automatic training failed');
       }
@@ -198,6 +210,9 @@ export class TrainingService implements OnApplicationBootstrap, BeforeApplicatio
       logger: this.logger.child({ service: SERVICE, pipeline: spec.pipeline }),
       now: Date.now,
       countRun: (outcome: string) => this.metrics.trainingRuns.inc({ pipeline: spec.pipeline, outcome }),
+      // The data-quality gate's alerts go to the pipeline's alerts topic, as monitoring's do.
+      raiseAlerts: (alerts: AlertRecord[]) => this.producer.send(ctx.topics.alerts, this.types.alert, alerts.map((a) => ({ key: a.feature, value: a }))),
+      countDataQuality: (labels: { pipeline: string; scope: string; check: string; result: string }) => this.metrics.dataQualityChecks.inc(labels),
     };
     const result = await runTraining(deps, { spec, featureNames: featureNamesOf(spec.features), gbdtThreads: this.settings.gbdtThreads, reason });
     this.metrics.promotionDecisions.inc({ pipeline: spec.pipeline, phase: 'offline', outcome: result.stage });
