@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import {
   DEFAULT_DATA_QUALITY, featureNamesOf, featureStageTopics, formatDuration, loadPipelineSpec, loadSettings, parseDuration, parsePipelineSpec, SettingsError, SpecError, topicsFor,
 } from './index';
+import { DEFAULT_BATCH_MAX_ROWS, DEFAULT_GRAPH_OPTIMIZATION_LEVEL, DEFAULT_ONNX_INTRA_OP_THREADS, GRAPH_OPTIMIZATION_LEVELS } from './index';
 
 const FRAUD = fileURLToPath(new URL('../../../examples/pipelines/fraud.yaml', import.meta.url));
 const SCHEMA = fileURLToPath(new URL('../../../examples/schemas/card_transaction.avsc', import.meta.url));
@@ -688,13 +689,46 @@ test('serving.challenger: shadow by default; split serves a share strictly betwe
 
 test('serving.max_model_failures: a whole number ≥ 1 of failed rows before a model is demoted, 100 by default', () => {
   const yaml = readFileSync(FRAUD, 'utf8');
-  assert.deepEqual(parsePipelineSpec(yaml, FRAUD).serving, { maxModelFailures: 100, challenger: { mode: 'shadow', share: 0.1 }, explainTopK: 0 });
+  assert.deepEqual(parsePipelineSpec(yaml, FRAUD).serving, {
+    maxModelFailures: 100, challenger: { mode: 'shadow', share: 0.1 }, explainTopK: 0,
+    batch: { maxRows: DEFAULT_BATCH_MAX_ROWS, maxWaitMs: null }, onnx: { intraOpThreads: DEFAULT_ONNX_INTRA_OP_THREADS, graphOptimizationLevel: DEFAULT_GRAPH_OPTIMIZATION_LEVEL },
+  });
   const withServing = (v: string) => `${yaml.trimEnd()}\nserving:\n  max_model_failures: ${v}\n`;
   assert.equal(parsePipelineSpec(withServing('5'), FRAUD).serving?.maxModelFailures, 5);
   for (const bad of ['0', '-1', '2.5', 'many']) {
     assert.throws(() => parsePipelineSpec(withServing(bad), FRAUD), (e: Error) => e.message.includes('serving.max_model_failures'), bad);
   }
   assert.throws(() => parsePipelineSpec(`${yaml.trimEnd()}\nserving:\n  max_failures: 5\n`, FRAUD), (e: Error) => e.message.includes('serving'));
+});
+
+test('serving.batch and serving.onnx: micro-batch size and wait, onnxruntime session options; defaults from the serving bench', () => {
+  const yaml = readFileSync(FRAUD, 'utf8');
+  const serving = parsePipelineSpec(yaml, FRAUD).serving;
+  assert.deepEqual(serving?.batch, { maxRows: DEFAULT_BATCH_MAX_ROWS, maxWaitMs: null });
+  assert.deepEqual(serving?.onnx, { intraOpThreads: DEFAULT_ONNX_INTRA_OP_THREADS, graphOptimizationLevel: DEFAULT_GRAPH_OPTIMIZATION_LEVEL });
+  const withServing = (body: string) => `${yaml.trimEnd()}\nserving:\n${body}`;
+  const set = parsePipelineSpec(withServing('  batch:\n    max_rows: 64\n    max_wait: 20ms\n  onnx:\n    intra_op_threads: 2\n    graph_optimization_level: basic\n'), FRAUD).serving;
+  assert.deepEqual(set?.batch, { maxRows: 64, maxWaitMs: 20 });
+  assert.deepEqual(set?.onnx, { intraOpThreads: 2, graphOptimizationLevel: 'basic' });
+  // Setting one key keeps the others' defaults, and the challenger's.
+  const one = parsePipelineSpec(withServing('  batch:\n    max_wait: 1s\n'), FRAUD).serving;
+  assert.deepEqual(one?.batch, { maxRows: DEFAULT_BATCH_MAX_ROWS, maxWaitMs: 1000 });
+  assert.deepEqual(one?.challenger, { mode: 'shadow', share: 0.1 });
+  for (const level of GRAPH_OPTIMIZATION_LEVELS) {
+    assert.equal(parsePipelineSpec(withServing(`  onnx:\n    graph_optimization_level: ${level}\n`), FRAUD).serving?.onnx?.graphOptimizationLevel, level);
+  }
+  const bad: Array<[string, string]> = [
+    ['  batch:\n    max_rows: 0\n', 'serving.batch.max_rows'],
+    ['  batch:\n    max_rows: 2.5\n', 'serving.batch.max_rows'],
+    ['  batch:\n    max_wait: 0ms\n', 'serving.batch.max_wait'],
+    ['  batch:\n    max_wait: soon\n', 'serving.batch.max_wait'],
+    ['  batch:\n    max_wait: 2s\n', 'serving.batch.max_wait'],
+    ['  batch:\n    rows: 10\n', 'serving.batch'],
+    ['  onnx:\n    intra_op_threads: 0\n', 'serving.onnx.intra_op_threads'],
+    ['  onnx:\n    graph_optimization_level: max\n', 'serving.onnx.graph_optimization_level'],
+    ['  onnx:\n    inter_op_threads: 2\n', 'serving.onnx'],
+  ];
+  for (const [body, key] of bad) assert.throws(() => parsePipelineSpec(withServing(body), FRAUD), (e: Error) => e.message.includes(key), body);
 });
 
 test('serving.explain_top_k: a whole number ≥ 0 of contributions on every prediction record, 0 (none) by default', () => {

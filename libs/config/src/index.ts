@@ -12,7 +12,7 @@ export {
 } from './spec';
 export { DEFAULT_DATA_QUALITY, FEATURE_SPEC_VERSION_RULES, type DataQualitySpec, type FeatureSpecVersionRule } from './spec';
 export { DEFAULT_DETECTOR_WARM_UP, DEFAULT_PAGE_HINKLEY_THRESHOLD, DEFAULT_DDM_DRIFT_THRESHOLD, DEFAULT_MAX_MODEL_FAILURES, DEFAULT_PROMOTION_ALPHA, DEFAULT_ONLINE_LABELS, type PromotionSpec,
-  RETRAINING_TRIGGER_KINDS, DEFAULT_RETRAINING_COOLDOWN, DEFAULT_MIN_NEW_LABELS, type RetrainingSpec, type RetrainingTriggerKind, type TrainingWindow, CHALLENGER_MODES, DEFAULT_CHALLENGER_SHARE, type ChallengerMode, type DetectorsSpec, type ServingSpec } from './spec';
+  RETRAINING_TRIGGER_KINDS, DEFAULT_RETRAINING_COOLDOWN, DEFAULT_MIN_NEW_LABELS, type RetrainingSpec, type RetrainingTriggerKind, type TrainingWindow, CHALLENGER_MODES, DEFAULT_CHALLENGER_SHARE, DEFAULT_BATCH_MAX_ROWS, GRAPH_OPTIMIZATION_LEVELS, DEFAULT_ONNX_INTRA_OP_THREADS, DEFAULT_GRAPH_OPTIMIZATION_LEVEL, type GraphOptimizationLevel, type ChallengerMode, type DetectorsSpec, type ServingSpec } from './spec';
 export {
   parseExpr, exprNames, ExprError, EXPR_FUNCTIONS, EXPR_MAX_LENGTH,
   type ExprNode, type ExprFunction, type ExprBinaryOp, type ExprArithmeticOp, type ExprComparisonOp,

@@ -131,6 +131,27 @@ export type ChallengerMode = (typeof CHALLENGER_MODES)[number];
 /** `serving.challenger.share` by default: the challenger serves a tenth of the entities in split mode. */
 export const DEFAULT_CHALLENGER_SHARE = 0.1;
 
+/**
+ * `serving.batch.max_rows` by default: the most rows one onnxruntime call scores; a larger consumed batch is scored in
+ * several calls. In `npm run bench:serving` (BENCHMARKS.md, "Serving") calls of 64 rows cost 14–18 % of the stage's
+ * throughput against 1024 for both exported models, and from 256 on it is flat within noise; a call of 1024 rows
+ * takes about 0.2 ms (logistic) to 4 ms (a 100-tree GBDT), which bounds how long one call holds onnxruntime.
+ */
+export const DEFAULT_BATCH_MAX_ROWS = 1024;
+/** `serving.batch.max_wait` at most: a consumer heartbeats between its fetches, so a fetch must not wait long. */
+export const MAX_BATCH_WAIT_MS = 1000;
+/** onnxruntime's graph optimization levels, as `serving.onnx.graph_optimization_level` names them. */
+export const GRAPH_OPTIMIZATION_LEVELS = ['disabled', 'basic', 'extended', 'all'] as const;
+export type GraphOptimizationLevel = (typeof GRAPH_OPTIMIZATION_LEVELS)[number];
+/**
+ * `serving.onnx.intra_op_threads` and `serving.onnx.graph_optimization_level` by default: one thread per session and
+ * every optimization, as before. In `npm run bench:serving` a second intra-op thread never sped up our exported models
+ * (0.5–0.7× at 64 and 1024 rows: too little work per call to split, and the cores are shared with the other stages)
+ * and the four levels were within noise of each other.
+ */
+export const DEFAULT_ONNX_INTRA_OP_THREADS = 1;
+export const DEFAULT_GRAPH_OPTIMIZATION_LEVEL: GraphOptimizationLevel = 'all';
+
 const DISTRIBUTIONS = ['uniform', 'log_uniform', 'int', 'choice'] as const;
 type ParamScalar = number | string | boolean;
 const isScalar = (v: unknown): v is ParamScalar => typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
@@ -318,6 +339,19 @@ const specSchema = z.object({
     }).strict().prefault({}),
     // Top contributions (by |value|) on every prediction record; 0: none (explaining costs CPU per row).
     explain_top_k: z.number().int().min(0).max(1000).default(0),
+    // Micro-batching: the most rows per onnxruntime call, and how long inference's own consumer lets a fetch wait for
+    // rows to gather (unset: a fetch returns as soon as any record is there, the behaviour of every other stage; kept
+    // as the default because the wait saves CPU at the cost of median latency, BENCHMARKS.md "Serving" (d)).
+    batch: z.object({
+      max_rows: z.number().int().min(1).max(1_000_000).default(DEFAULT_BATCH_MAX_ROWS),
+      // At most 1 s: the consumer heartbeats between fetches, and a fetch that waits longer delays them.
+      max_wait: duration.refine((t) => parseDuration(t)! <= MAX_BATCH_WAIT_MS, { message: 'expected a duration of at most 1s, like 5ms or 50ms' }).nullable().default(null),
+    }).strict().prefault({}),
+    // onnxruntime session options of every model the pipeline serves.
+    onnx: z.object({
+      intra_op_threads: z.number().int().min(1).max(64).default(DEFAULT_ONNX_INTRA_OP_THREADS),
+      graph_optimization_level: z.enum(GRAPH_OPTIMIZATION_LEVELS).default(DEFAULT_GRAPH_OPTIMIZATION_LEVEL),
+    }).strict().prefault({}),
   }).strict().prefault({}),
   monitoring: z.object({
     window: duration.default('5m'),
@@ -533,6 +567,15 @@ export interface ServingSpec {
   challenger: { mode: ChallengerMode; share: number };
   /** Contributions (largest |value| first) each prediction record carries; 0: none. The loader always sets it. */
   explainTopK?: number;
+  /**
+   * Micro-batching of inference: at most `maxRows` rows per onnxruntime call (a larger consumed batch is scored in
+   * several calls), and how long inference's own consumer lets a fetch wait for records to gather (null: not at all,
+   * a fetch returns as soon as any record is there). When inference runs fused into the features stage, its batch is
+   * that stage's and `maxWaitMs` does not apply.
+   */
+  batch?: { maxRows: number; maxWaitMs: number | null };
+  /** onnxruntime session options of the models the pipeline serves. */
+  onnx?: { intraOpThreads: number; graphOptimizationLevel: GraphOptimizationLevel };
 }
 
 export interface MonitoringSpec {
@@ -721,7 +764,11 @@ export function parsePipelineSpec(text: string, fileName: string): PipelineSpec 
       minNewLabels: raw.retraining.min_new_labels,
     },
     promotion: { alpha: raw.promotion.alpha, minAucGain: raw.promotion.min_auc_gain, onlineLabels: raw.promotion.online_labels },
-    serving: { maxModelFailures: raw.serving.max_model_failures, challenger: { mode: raw.serving.challenger.mode, share: raw.serving.challenger.share }, explainTopK: raw.serving.explain_top_k },
+    serving: {
+      maxModelFailures: raw.serving.max_model_failures, challenger: { mode: raw.serving.challenger.mode, share: raw.serving.challenger.share }, explainTopK: raw.serving.explain_top_k,
+      batch: { maxRows: raw.serving.batch.max_rows, maxWaitMs: raw.serving.batch.max_wait === null ? null : parseDuration(raw.serving.batch.max_wait)! },
+      onnx: { intraOpThreads: raw.serving.onnx.intra_op_threads, graphOptimizationLevel: raw.serving.onnx.graph_optimization_level },
+    },
     monitoring: {
       window: raw.monitoring.window,
       windowMs: parseDuration(raw.monitoring.window)!,

@@ -34,6 +34,8 @@ export interface BatchConsumerOptions {
   maxBytesPerPartition?: number;
   /** How long a fetch waits for data when there is none (default KAFKA_DEFAULTS.fetchMaxWaitMs). */
   maxWaitTimeInMs?: number;
+  /** Bytes a fetch waits for, up to maxWaitTimeInMs (fetch.min.bytes; default 1: any record ends the wait). */
+  minBytes?: number;
   /** Partitions handled at once (default 1); a slow partition then does not hold up the others. */
   partitionsConsumedConcurrently?: number;
 }
@@ -56,6 +58,7 @@ export async function runBatchConsumer(options: BatchConsumerOptions): Promise<R
     heartbeatInterval: heartbeatIntervalFor(options.sessionTimeoutMs ?? KAFKA_DEFAULTS.sessionTimeoutMs),
     maxBytesPerPartition: options.maxBytesPerPartition ?? KAFKA_DEFAULTS.maxBytesPerPartition,
     maxWaitTimeInMs: options.maxWaitTimeInMs ?? KAFKA_DEFAULTS.fetchMaxWaitMs,
+    minBytes: options.minBytes ?? 1,
   });
   await consumer.connect();
   for (const topic of options.topics) {

@@ -54,6 +54,8 @@ export interface TransactionalProcessorOptions {
   maxBytesPerPartition?: number;
   /** How long a fetch waits for data when there is none (default KAFKA_DEFAULTS.fetchMaxWaitMs). */
   maxWaitTimeInMs?: number;
+  /** Bytes a fetch waits for, up to maxWaitTimeInMs (fetch.min.bytes; default 1: any record ends the wait). */
+  minBytes?: number;
   /** A batch failed and will be retried from restored state (infrastructure trouble, not bad records). */
   onBatchError?(error: unknown, attempt: number, partition: number): void;
   /** After each committed transaction (for metrics): counts are of what the transaction made visible. */
@@ -136,6 +138,7 @@ export async function runTransactionalProcessor(options: TransactionalProcessorO
     heartbeatInterval: heartbeatIntervalFor(options.sessionTimeoutMs ?? KAFKA_DEFAULTS.sessionTimeoutMs),
     maxBytesPerPartition: options.maxBytesPerPartition ?? KAFKA_DEFAULTS.maxBytesPerPartition,
     maxWaitTimeInMs: options.maxWaitTimeInMs ?? KAFKA_DEFAULTS.fetchMaxWaitMs,
+    minBytes: options.minBytes ?? 1,
     ...(options.advertisedUrl ? { partitionAssigners: advertisingAssigners(options.advertisedUrl) } : {}),
   });
   const transactionalId = `${options.transactionalIdPrefix}-${randomUUID()}`;

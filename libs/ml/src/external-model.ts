@@ -1,4 +1,4 @@
-import { inspectOnnx, OnnxModelError, OnnxScorer, type OnnxIo } from './onnx-scorer';
+import { inspectOnnx, OnnxModelError, OnnxScorer, type OnnxIo, type OnnxSessionOptions } from './onnx-scorer';
 
 /**
  * How a classifier trained elsewhere (e.g. scikit-learn through skl2onnx) is fed and read: which tensor takes the
@@ -66,6 +66,8 @@ export interface LoadExternalModelOptions {
   /** Every feature the pipeline produces: a mapped column must be one of them. */
   knownFeatures?: readonly string[];
   maxBytes?: number;
+  /** onnxruntime session options (OnnxScorerOptions'). */
+  session?: OnnxSessionOptions;
 }
 
 /**
@@ -88,7 +90,7 @@ export async function loadExternalModel(bytes: Uint8Array, mapping: ExternalMode
       `mapping.columns lists ${mapping.columns.length} features but the model's input '${signature.inputName}' has ${signature.featureCount} columns`,
     );
   }
-  const scorer = await OnnxScorer.load(bytes, { io, maxBytes: opts.maxBytes, expectedFeatures: mapping.columns.length });
+  const scorer = await OnnxScorer.load(bytes, { io, maxBytes: opts.maxBytes, expectedFeatures: mapping.columns.length, ...opts.session });
   try {
     const d = mapping.columns.length;
     const probes = [{ what: 'a row of zeros', row: new Float32Array(d) }, { what: 'a row of missing values (NaN)', row: new Float32Array(d).fill(Number.NaN) }];

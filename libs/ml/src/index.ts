@@ -50,7 +50,9 @@ export {
   toFloat32Rows,
   validateModel,
   type ModelSignature,
+  type OnnxGraphOptimizationLevel,
   type OnnxScorerOptions,
+  type OnnxSessionOptions,
   type ParityResult,
   type ScoreResult,
 } from './onnx-scorer';

@@ -14,13 +14,22 @@ export class OnnxModelError extends PlatformError {
   }
 }
 
-export interface OnnxScorerOptions {
+/** onnxruntime's graph optimization levels (SessionOptions.graphOptimizationLevel). */
+export type OnnxGraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
+
+/** The onnxruntime session options a pipeline may tune (`serving.onnx`). */
+export interface OnnxSessionOptions {
+  /** onnxruntime intra-op threads (default 1: many sessions share a few cores, and results stay reproducible). */
+  intraOpNumThreads?: number;
+  /** Default 'all'. */
+  graphOptimizationLevel?: OnnxGraphOptimizationLevel;
+}
+
+export interface OnnxScorerOptions extends OnnxSessionOptions {
   /** Refuse a model whose input is not [N, expectedFeatures]. */
   expectedFeatures?: number;
   /** Refuse larger models (default 64 MiB). */
   maxBytes?: number;
-  /** onnxruntime intra-op threads (default 1: many sessions share a few cores, and results stay reproducible). */
-  intraOpNumThreads?: number;
   /** The tensors to feed and read, for a model made elsewhere (default: our own export's 'features' → 'probabilities'). */
   io?: OnnxIo;
 }
@@ -196,7 +205,7 @@ export class OnnxScorer {
     try {
       session = await ort.InferenceSession.create(bytes, {
         executionProviders: ['cpu'],
-        graphOptimizationLevel: 'all',
+        graphOptimizationLevel: opts.graphOptimizationLevel ?? 'all',
         intraOpNumThreads: opts.intraOpNumThreads ?? 1,
         interOpNumThreads: 1,
         logSeverityLevel: 3,

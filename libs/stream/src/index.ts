@@ -5,5 +5,5 @@ export { BatchProcessor, RebuildStateError, messageBytes, type Fusion, type Stre
 export { NotReadyError, RecordTooLargeError, classifyFailure, isOutage, toPlatformError, type FailureKind } from './errors';
 export {
   handlerPattern, STREAM_EXTRAS_KEY, FUSED_HEADER,
-  type TopicRole, type StreamMode, type StreamPipeline, type PartitionState, type PartitionStateFactory, type StreamHandlerOptions,
+  type TopicRole, type StreamMode, type StreamPipeline, type PartitionState, type PartitionStateFactory, type StreamHandlerOptions, type StreamFetchOptions,
 } from './options';

@@ -60,6 +60,23 @@ export interface StreamHandlerOptions {
   fusable?: boolean;
   /** Per-partition state (exactly-once only): a factory, or a provider class resolved from the application. */
   state?: PartitionStateFactory | NestType<PartitionStateFactory>;
+  /**
+   * How this handler's consumer fetches in a pipeline (undefined: the transport's defaults, where a fetch returns as
+   * soon as any record is there). Does not apply where the handler runs fused into another stage (its batch is that
+   * stage's).
+   */
+  fetch?: (pipeline: StreamPipeline) => StreamFetchOptions | undefined;
+}
+
+/** A consumer's fetch: how long it waits for records to gather. */
+export interface StreamFetchOptions {
+  /** The longest a fetch waits (Kafka's fetch.max.wait.ms). */
+  maxWaitMs: number;
+  /**
+   * Bytes that end the wait sooner (fetch.min.bytes); default one partition's fetch maximum (1 MiB), so that the wait,
+   * not the first record, ends a fetch unless records arrive faster than that.
+   */
+  minBytes?: number;
 }
 
 /** Header on a record that the named stage has already handled inside the transaction that wrote it. */

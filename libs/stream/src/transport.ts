@@ -141,6 +141,10 @@ export class StreamServer extends Server implements CustomTransportStrategy {
       log[attempt >= 3 ? 'warn' : 'debug']({ err: error, attempt, partition }, 'batch failed; retrying');
     };
     const lagOf = (b: BatchInfo) => Math.max(0, Number(BigInt(b.highWatermark) - BigInt(b.lastOffset) - 1n));
+    // The handler's own fetch in this pipeline, if it has one: a wait for records to gather, ended sooner by minBytes.
+    const wait = options.fetch?.(pipeline);
+    const fetch = wait ? { maxWaitTimeInMs: wait.maxWaitMs, minBytes: wait.minBytes ?? KAFKA_DEFAULTS.maxBytesPerPartition } : {};
+    if (wait) log.info({ maxWaitMs: wait.maxWaitMs, minBytes: wait.minBytes ?? KAFKA_DEFAULTS.maxBytesPerPartition }, 'fetches wait for records to gather');
     let running: Running;
     if (factory && mode !== 'exactly-once') throw new Error(`stream handler ${stage} on ${options.role}: partition state needs mode exactly-once`);
     if (mode === 'exactly-once') {
@@ -153,6 +157,7 @@ export class StreamServer extends Server implements CustomTransportStrategy {
         transactionalIdPrefix: groupId,
         sessionTimeoutMs: this.platform.sessionTimeoutMs,
         partitionsConsumedConcurrently: pipeline.spec.events.partitions,
+        ...fetch,
         ...(factory && this.platform.advertisedUrl ? { advertisedUrl: this.platform.advertisedUrl } : {}),
         ...(factory && this.platform.onStateGroupJoin ? { onGroupJoin: () => this.platform.onStateGroupJoin?.() } : {}),
         createTask: async (partition, keepAlive) => {
@@ -193,6 +198,7 @@ export class StreamServer extends Server implements CustomTransportStrategy {
         fromBeginning: true,
         sessionTimeoutMs: this.platform.sessionTimeoutMs,
         partitionsConsumedConcurrently: broadcast ? 1 : pipeline.spec.events.partitions,
+        ...fetch,
         handle: async (records, batch) => {
           const { context, messages } = await processor.process(topic, records, undefined, batch.fresh === true);
           if (broadcast) {

@@ -69,10 +69,12 @@ export class InferenceService {
     const names = model.record.feature_names;
     const d = names.length;
     const matrix = new Float32Array(rows.length * d);
-    for (const [i, values] of rows.entries()) {
+    // Indexed loops, no iterator: this runs for every row the stage scores (bench/serving).
+    for (let i = 0, o = 0; i < rows.length; i++, o += d) {
+      const values = rows[i];
       for (let j = 0; j < d; j++) {
         const v = values[names[j]];
-        matrix[i * d + j] = typeof v === 'number' ? v : Number.NaN;
+        matrix[o + j] = typeof v === 'number' ? v : Number.NaN;
       }
     }
     const { probabilities } = await model.scorer.score(matrix, rows.length);

@@ -9,6 +9,7 @@ import { StreamHandler, type StreamBatch, type StreamContext, type StreamRecord 
 import { topContributions } from './explanations';
 import { describeModel, scoreWithFallback, type RowScorer, type ScoredRow } from './fallback-scoring';
 import { InferenceService, NoModelYetError } from './inference.service';
+import { inferenceFetchOf, scoreInChunks, servingBatchOf, sessionOptionsOf } from './micro-batch';
 import { ModelDemotion } from './model-demotion';
 import type { ServingModel } from './model-store';
 
@@ -33,7 +34,11 @@ export class InferenceStream {
     @Inject(ModelDemotion) private readonly demotion: ModelDemotion,
   ) {}
 
-  @StreamHandler({ role: 'features', mode: 'exactly-once', stage: 'inference', deadLetterStage: 'inference.decode', fusable: true })
+  @StreamHandler({
+    role: 'features', mode: 'exactly-once', stage: 'inference', deadLetterStage: 'inference.decode', fusable: true,
+    // serving.batch.max_wait: how long this stage's own fetches wait for feature vectors to gather (not when fused).
+    fetch: (pipeline) => inferenceFetchOf(pipeline.spec),
+  })
   async predict(@Payload() batch: StreamBatch<FeatureVectorRecord>, @Ctx() context: StreamContext): Promise<void> {
     const arrivedAt = performance.now();
     const { spec } = context.pipeline;
@@ -48,7 +53,9 @@ export class InferenceStream {
     }
     const challenger = models.challengerOf(spec.pipeline);
     const deployment = spec.serving?.challenger ?? { mode: 'shadow', share: DEFAULT_CHALLENGER_SHARE };
-    const score: RowScorer = (m, rows) => this.inference.score(m, rows);
+    // At most serving.batch.max_rows rows per onnxruntime call, for every model below.
+    const { maxRows } = servingBatchOf(spec);
+    const score: RowScorer = (m, rows) => scoreInChunks(rows, maxRows, (chunk) => this.inference.score(m, chunk));
     const registry = models.registryOf(spec.pipeline);
     // Each row is served by one model: the challenger for its share of entities in split mode, else the champion.
     // Rows a model fails on are scored by the next one down (challenger → champion → last good champion), or
@@ -118,7 +125,7 @@ export class InferenceStream {
       messages.push(message);
       byOffset.set(message.offset, record);
     }
-    const outcome = await this.inference.models.follow(pipeline, messages);
+    const outcome = await this.inference.models.follow(pipeline, messages, sessionOptionsOf(context.pipeline.spec));
     for (const { entry, error } of outcome.refused) {
       const record = byOffset.get(entry.offset);
       if (record) context.deadLetter(record, error);

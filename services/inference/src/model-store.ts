@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { PlatformError } from '@streamloop/errors';
-import { loadExternalModel, OnnxModelError, OnnxScorer } from '@streamloop/ml';
+import { loadExternalModel, OnnxModelError, OnnxScorer, type OnnxSessionOptions } from '@streamloop/ml';
 import {
   challengerOf, championsNewestFirst, emptyRegistry, foldRegistry, registryKey, sameEntry,
   type ModelRegistryRecord, type RegistryEntry, type RegistryMessage, type RegistryState,
@@ -70,8 +70,11 @@ export class ModelStore {
     return this.registries.get(pipeline) ?? emptyRegistry();
   }
 
-  /** Folds a pipeline's registry messages (in topic order) and serves what the champion rule says. */
-  async follow(pipeline: string, messages: RegistryMessage[]): Promise<FollowOutcome> {
+  /**
+   * Folds a pipeline's registry messages (in topic order) and serves what the champion rule says; models it loads get
+   * the pipeline's onnxruntime session options (`serving.onnx`).
+   */
+  async follow(pipeline: string, messages: RegistryMessage[], session: OnnxSessionOptions = {}): Promise<FollowOutcome> {
     const registry = foldRegistry(this.registries.get(pipeline) ?? emptyRegistry(), messages);
     this.registries.set(pipeline, registry);
     const current = this.serving.get(pipeline);
@@ -84,7 +87,7 @@ export class ModelStore {
       const id = `${registryKey(entry.record)}@${entry.offset}`;
       if (this.refused.has(id)) return undefined;
       try {
-        return { record: entry.record, offset: entry.offset, scorer: await loadChecked(entry.record), loadedAt: Date.now() };
+        return { record: entry.record, offset: entry.offset, scorer: await loadChecked(entry.record, session), loadedAt: Date.now() };
       } catch (error) {
         this.refused.add(id);
         refused.push({ entry, error });
@@ -118,7 +121,7 @@ export class ModelStore {
   }
 }
 
-async function loadChecked(record: ModelRegistryRecord): Promise<OnnxScorer> {
+async function loadChecked(record: ModelRegistryRecord, session: OnnxSessionOptions): Promise<OnnxScorer> {
   const where = `model ${record.pipeline}/${record.model_name} v${record.model_version}`;
   if (record.onnx.length === 0 || record.onnx.length > MAX_MODEL_BYTES) {
     throw new ModelRejectedError(`${where}: ONNX size ${record.onnx.length} bytes is outside 1..${MAX_MODEL_BYTES}`);
@@ -126,8 +129,8 @@ async function loadChecked(record: ModelRegistryRecord): Promise<OnnxScorer> {
   const sha = createHash('sha256').update(record.onnx).digest('hex');
   if (sha !== record.onnx_sha256) throw new ModelRejectedError(`${where}: sha256 ${sha} does not match the registry's ${record.onnx_sha256}`);
   if (record.feature_names.length === 0) throw new ModelRejectedError(`${where}: no feature names`);
-  if (record.signature) return loadExternal(record, where, record.signature);
-  const scorer = await OnnxScorer.load(record.onnx, { expectedFeatures: record.feature_names.length });
+  if (record.signature) return loadExternal(record, where, record.signature, session);
+  const scorer = await OnnxScorer.load(record.onnx, { expectedFeatures: record.feature_names.length, ...session });
   // A probe row of NaNs exercises imputation and the whole graph; the result must be a probability.
   const probe = await scorer.score(new Float32Array(record.feature_names.length).fill(Number.NaN), 1);
   const p = probe.probabilities[0];
@@ -142,14 +145,16 @@ async function loadChecked(record: ModelRegistryRecord): Promise<OnnxScorer> {
  * A model trained elsewhere: its declared tensors, fed in feature_names order (the input mapping). The same
  * checks as at registration run again here, since the registry topic is also written by others.
  */
-async function loadExternal(record: ModelRegistryRecord, where: string, signature: NonNullable<ModelRegistryRecord['signature']>): Promise<OnnxScorer> {
+async function loadExternal(
+  record: ModelRegistryRecord, where: string, signature: NonNullable<ModelRegistryRecord['signature']>, session: OnnxSessionOptions,
+): Promise<OnnxScorer> {
   try {
     return await loadExternalModel(record.onnx, {
       input: signature.input_name,
       columns: record.feature_names,
       probabilityOutput: signature.probability_output,
       positiveClassIndex: signature.positive_class_index,
-    }, { maxBytes: MAX_MODEL_BYTES });
+    }, { maxBytes: MAX_MODEL_BYTES, session });
   } catch (error) {
     if (error instanceof OnnxModelError) throw new ModelRejectedError(`${where} (external): ${error.message}`);
     throw error;
