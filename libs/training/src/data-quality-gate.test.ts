@@ -1,33 +1,19 @@
 // The data-quality gate in front of runTraining, against a real ClickHouse engine (embedded chDB).
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { insertRows, migrate, queryRows, TABLES, type FeatureRow, type LabelRow } from '@streamloop/clickhouse';
-import { openTestClickHouse, type TestClickHouse } from '@streamloop/clickhouse/testing';
-import { loadPipelineSpec, type PipelineSpec } from '@streamloop/config';
+import { insertRows, queryRows, TABLES, type FeatureRow, type LabelRow } from '@streamloop/clickhouse';
 import type { AlertRecord } from '@streamloop/contracts';
 import { seededRandom } from '@streamloop/ml';
 import { createLogger } from '@streamloop/observability';
 import { DataQualityError } from './data-quality-gate';
-import { memoryRegistry, registryRecord } from './test-support';
+import { memoryRegistry, registryRecord, testSpec, useTestClickHouse } from './test-support';
 import { runTraining, type TrainingDeps } from './training-run';
 
 const FEATURES = ['signal', 'noise'];
 const T0 = Date.UTC(2026, 0, 1);
-let ch: TestClickHouse;
+const ch = useTestClickHouse('dqgate');
 
-before(async () => {
-  ch = await openTestClickHouse('dqgate');
-  await migrate(ch.client, { database: ch.database });
-});
-after(async () => ch?.close());
-
-function specFor(pipeline: string, change: (s: PipelineSpec) => void = () => undefined): PipelineSpec {
-  const spec = structuredClone(loadPipelineSpec('examples/pipelines/fraud.yaml'));
-  spec.pipeline = pipeline;
-  spec.training.minLabels = 200;
-  change(spec);
-  return spec;
-}
+const specFor = testSpec;
 
 /** 400 labelled vectors; `missing` of them lack `noise` (NaN), the last ones first. */
 async function insertDataset(pipeline: string, missing: number): Promise<void> {

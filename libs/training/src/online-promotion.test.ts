@@ -1,31 +1,24 @@
 // The online review against a real ClickHouse engine (embedded chDB): champion predictions served, the challenger's in
 // shadow, labels; the registry in memory.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { insertRows, migrate, TABLES, type LabelRow, type PredictionRow } from '@streamloop/clickhouse';
-import { openTestClickHouse, type TestClickHouse } from '@streamloop/clickhouse/testing';
-import { loadPipelineSpec, type PipelineSpec } from '@streamloop/config';
+import { insertRows, TABLES, type LabelRow, type PredictionRow } from '@streamloop/clickhouse';
+import type { PipelineSpec } from '@streamloop/config';
 import { seededRandom } from '@streamloop/ml';
 import { challengerOf, championOf } from '@streamloop/model-registry';
 import { createLogger } from '@streamloop/observability';
 import { reviewChallenger, type OnlineReviewDeps } from './online-promotion';
-import { memoryRegistry, registryRecord } from './test-support';
+import { memoryRegistry, registryRecord, testSpec, useTestClickHouse } from './test-support';
 
 const FEATURES = ['signal'];
 const T0 = Date.UTC(2026, 0, 1);
-let ch: TestClickHouse;
-before(async () => {
-  ch = await openTestClickHouse('online');
-  await migrate(ch.client, { database: ch.database });
-});
-after(async () => ch?.close());
+const ch = useTestClickHouse('online');
 
 function specFor(pipeline: string, onlineLabels: number, mode: 'shadow' | 'split' = 'shadow'): PipelineSpec {
-  const spec = structuredClone(loadPipelineSpec('examples/pipelines/fraud.yaml'));
-  spec.pipeline = pipeline;
-  spec.promotion = { alpha: 0.05, minAucGain: 0, onlineLabels };
-  spec.serving = { ...spec.serving!, challenger: { mode, share: 0.1 } };
-  return spec;
+  return testSpec(pipeline, (spec) => {
+    spec.promotion = { alpha: 0.05, minAucGain: 0, onlineLabels };
+    spec.serving = { ...spec.serving!, challenger: { mode, share: 0.1 } };
+  });
 }
 
 /**

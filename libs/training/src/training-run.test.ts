@@ -1,33 +1,19 @@
 // The training run against a real ClickHouse engine (embedded chDB), with the registry and the clock in memory.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { insertRows, migrate, queryRows, TABLES, type FeatureRow, type LabelRow } from '@streamloop/clickhouse';
-import { openTestClickHouse, type TestClickHouse } from '@streamloop/clickhouse/testing';
-import { loadPipelineSpec, type PipelineSpec } from '@streamloop/config';
+import { insertRows, queryRows, TABLES, type FeatureRow, type LabelRow } from '@streamloop/clickhouse';
 import { createHash } from 'node:crypto';
 import { exportOnnx, seededRandom, TabularPipeline } from '@streamloop/ml';
 import { emptyRegistry, foldRegistry, type ModelRegistryRecord } from '@streamloop/model-registry';
 import { createLogger } from '@streamloop/observability';
-import { memoryRegistry, registryRecord } from './test-support';
+import { memoryRegistry, registryRecord, testSpec, useTestClickHouse } from './test-support';
 import { hasFirstModel, NotEnoughDataError, runTraining, type TrainingDeps } from './training-run';
 
 const FEATURES = ['signal', 'noise'];
 const T0 = Date.UTC(2026, 0, 1);
-let ch: TestClickHouse;
+const ch = useTestClickHouse('training');
 
-before(async () => {
-  ch = await openTestClickHouse('training');
-  await migrate(ch.client, { database: ch.database });
-});
-after(async () => ch?.close());
-
-function specFor(pipeline: string, change: (s: PipelineSpec) => void = () => undefined): PipelineSpec {
-  const spec = structuredClone(loadPipelineSpec('examples/pipelines/fraud.yaml'));
-  spec.pipeline = pipeline;
-  spec.training.minLabels = 200;
-  change(spec);
-  return spec;
-}
+const specFor = testSpec;
 
 /**
  * `events` feature vectors one second apart whose label follows `signal` (P(1) = sigmoid(3·signal − 1)); the first
