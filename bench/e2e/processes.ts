@@ -81,6 +81,20 @@ export interface Broker {
   stop(): void;
 }
 
+/**
+ * A broker for a bench that may run without one (`--optional`, as `npm run bench` chains them): undefined, with a line
+ * on stderr, when none can be started and the bench is optional.
+ */
+export async function startBrokerIfAny(what: string, optional: boolean | undefined): Promise<Broker | undefined> {
+  try {
+    return await startBroker();
+  } catch (error) {
+    if (!optional) throw error;
+    process.stderr.write(`${what}: no broker (${(error as Error).message})\n`);
+    return undefined;
+  }
+}
+
 /** KAFKA_BROKERS when set; otherwise a local broker of this run's own. */
 export async function startBroker(): Promise<Broker> {
   if (process.env.KAFKA_BROKERS) return { brokers: process.env.KAFKA_BROKERS.split(','), started: false, stop: () => undefined };

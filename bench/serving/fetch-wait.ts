@@ -12,7 +12,7 @@ import { topicsFor, type PipelineSpec } from '@streamloop/config';
 import { createKafka } from '@streamloop/kafka';
 import { registryKey } from '@streamloop/model-registry';
 import type { FeatureVectorRecord, PredictionRecord } from '@streamloop/runtime';
-import { cpuSecondsOf, startBroker, type Broker } from '../e2e/processes';
+import { cpuSecondsOf, startBrokerIfAny } from '../e2e/processes';
 import { freePort, stopProcesses, waitForApi } from '../../test/support/cli-process';
 import { startCliProcess, type ServiceProcess } from '../../test/support/processes';
 import { readAll } from '../../test/support/stack';
@@ -37,14 +37,8 @@ export interface FetchWaitOptions {
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
 
 export async function runFetchWaitBench(o: FetchWaitOptions): Promise<'done' | 'skipped'> {
-  let broker: Broker;
-  try {
-    broker = await startBroker();
-  } catch (error) {
-    if (!o.optional) throw error;
-    process.stderr.write(`bench:serving: no broker (${(error as Error).message})\n`);
-    return 'skipped';
-  }
+  const broker = await startBrokerIfAny('bench:serving', o.optional);
+  if (!broker) return 'skipped';
   const dir = mkdtempSync(join(tmpdir(), 'streamloop-bench-serving-wait-'));
   const processes: ServiceProcess[] = [];
   try {

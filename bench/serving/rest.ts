@@ -16,7 +16,7 @@ import { AvroSerde, HttpRegistryClient, loadAvsc } from '@streamloop/avro';
 import { topicsFor, type PipelineSpec } from '@streamloop/config';
 import { createKafka } from '@streamloop/kafka';
 import { registryKey } from '@streamloop/model-registry';
-import { cpuSecondsOf, startBroker, type Broker } from '../e2e/processes';
+import { cpuSecondsOf, startBrokerIfAny } from '../e2e/processes';
 import { freePort, waitForApi, stopProcesses } from '../../test/support/cli-process';
 import { startCliProcess, type ServiceProcess } from '../../test/support/processes';
 import { registryRecord } from './stage';
@@ -90,14 +90,8 @@ async function offer(url: string, bodies: string[], rate: number, seconds: numbe
 }
 
 export async function runRestBench(o: RestBenchOptions): Promise<'done' | 'skipped'> {
-  let broker: Broker;
-  try {
-    broker = await startBroker();
-  } catch (error) {
-    if (!o.optional) throw error;
-    process.stderr.write(`bench:serving: no broker (${(error as Error).message})\n`);
-    return 'skipped';
-  }
+  const broker = await startBrokerIfAny('bench:serving', o.optional);
+  if (!broker) return 'skipped';
   const dir = mkdtempSync(join(tmpdir(), 'streamloop-bench-serving-'));
   const processes: ServiceProcess[] = [];
   try {
