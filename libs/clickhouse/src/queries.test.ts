@@ -194,5 +194,6 @@ test('loadPairedOutcomes: labelled events the champion served and the challenger
     ['e0', 0, 0, 0.2], ['e3', 0, 0.30000000000000004, 0.5], ['e5', 1, 0.5, 0.7],
   ]);
   assert.deepEqual((await loadPairedOutcomes(ch.client, { ...args, limit: 2 })).map((o) => o.event_id), ['e0', 'e3']);
+  assert.deepEqual((await loadPairedOutcomes(ch.client, { ...args, limit: 100, predictedSince: T0 + 3000 })).map((o) => o.event_id), ['e3', 'e5'], 'predictions made before it are not scanned');
   await assert.rejects(loadPairedOutcomes(ch.client, { ...args, limit: 0 }), /limit must be a whole number > 0, got 0/);
 });

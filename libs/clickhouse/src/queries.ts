@@ -306,6 +306,8 @@ export interface PairedOutcomesOptions extends Scope {
   challenger: { model_name: string; model_version: number };
   /** At most this many events, the earliest by event time (the fixed horizon of an online comparison). */
   limit: number;
+  /** Only predictions made from then on (epoch ms; the challenger's start): the scan skips the champion's older history. */
+  predictedSince?: number;
 }
 
 /**
@@ -315,10 +317,11 @@ export interface PairedOutcomesOptions extends Scope {
  */
 export async function loadPairedOutcomes(client: ClickHouseClient, opts: PairedOutcomesOptions): Promise<PairedOutcome[]> {
   if (!(Number.isInteger(opts.limit) && opts.limit > 0)) throw new RangeError(`loadPairedOutcomes: limit must be a whole number > 0, got ${opts.limit}`);
+  const since = opts.predictedSince === undefined ? '' : ` AND predicted_at >= ${fromMs('since')}`;
   const scored = (role: 'champion' | 'challenger', prefix: string, served: string) =>
     `SELECT event_id, argMax(event_time, predicted_at) AS ev_time, argMax(score, predicted_at) AS sc
      FROM ${t(TABLES.predictions, opts)}
-     WHERE pipeline = {pipeline:String} AND role = '${role}' AND model_name = {${prefix}_name:String} AND model_version = {${prefix}_version:UInt32}${served}
+     WHERE pipeline = {pipeline:String} AND role = '${role}' AND model_name = {${prefix}_name:String} AND model_version = {${prefix}_version:UInt32}${served}${since}
      GROUP BY event_id`;
   const rows = await queryRows<{ event_id: string; event_time: number; lab: number; c: unknown; s: unknown }>(
     client,
@@ -329,7 +332,7 @@ export async function loadPairedOutcomes(client: ClickHouseClient, opts: PairedO
      ORDER BY event_time, event_id
      LIMIT {limit:UInt32}`,
     {
-      pipeline: opts.pipeline, limit: opts.limit,
+      pipeline: opts.pipeline, limit: opts.limit, ...(opts.predictedSince === undefined ? {} : { since: ms(opts.predictedSince, 'loadPairedOutcomes predictedSince') }),
       champion_name: opts.champion.model_name, champion_version: opts.champion.model_version,
       challenger_name: opts.challenger.model_name, challenger_version: opts.challenger.model_version,
     },

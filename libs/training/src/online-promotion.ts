@@ -34,8 +34,9 @@ export async function reviewChallenger(deps: OnlineReviewDeps, spec: PipelineSpe
   if (!champion || !challenger) return { status: 'idle' };
   const name = `${challenger.model_name} v${challenger.model_version}`;
   if ((spec.serving?.challenger.mode ?? 'shadow') === 'split') return { status: 'split', challenger: name };
+  // Only predictions since it became challenger can pair (decided_at; 0 on records from before the audit trail).
   const outcomes = await loadPairedOutcomes(deps.clickhouse, {
-    pipeline: spec.pipeline, champion, challenger, limit: rule.onlineLabels,
+    pipeline: spec.pipeline, champion, challenger, limit: rule.onlineLabels, predictedSince: Math.max(0, challenger.decided_at - 60_000),
   });
   if (outcomes.length < rule.onlineLabels) return { status: 'waiting', challenger: name, labelled: outcomes.length, needed: rule.onlineLabels };
   const labels = outcomes.map((o) => o.label);
