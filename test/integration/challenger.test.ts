@@ -12,7 +12,7 @@ import type { PredictionRecord } from '@streamloop/runtime';
 import { generateCardTransactions, type CardTransaction } from '@streamloop/testing';
 import { runCli, startPlatform, stopProcesses } from '../support/cli-process';
 import { championRecord, publishModel, trainTestModel } from '../support/models';
-import { writeSpecFile, type ServiceProcess } from '../support/processes';
+import { outputOf, type ServiceProcess, writeSpecFile } from '../support/processes';
 import { brokersOrSkip, eventually, readAll, startStack, uniqueName, type TestStack } from '../support/stack';
 
 const brokers = brokersOrSkip();
@@ -64,7 +64,7 @@ async function withTwoModels(
   const stack = await startStack(brokers!, [loadPipelineSpec(specFile)], []);
   const { topics } = stack.runtime.pipelines.pipeline(name);
   const processes: ServiceProcess[] = [];
-  const why = () => processes.map((p) => `--- ${p.name}\n${p.output().slice(-3000)}`).join('\n');
+  const why = () => outputOf(processes);
   try {
     await publishModel(stack, name, championRecord(name, 'fraud-model', 1, trainTestModel(FEATURES, 7)));
     await publishModel(stack, name, { ...championRecord(name, 'fraud-model', 2, trainTestModel(FEATURES, 11)), stage: v2Stage });

@@ -14,7 +14,7 @@ import type { FeatureVectorRecord, PredictionRecord } from '@streamloop/runtime'
 import { generateCardTransactions } from '@streamloop/testing';
 import { startPlatform, stopProcesses } from '../support/cli-process';
 import { championRecord, publishModel, trainTestModel } from '../support/models';
-import { writeSpecFile, type ServiceProcess } from '../support/processes';
+import { outputOf, type ServiceProcess, writeSpecFile } from '../support/processes';
 import { brokersOrSkip, eventually, readAll, startStack, uniqueName, type TestStack } from '../support/stack';
 
 const brokers = brokersOrSkip();
@@ -76,7 +76,7 @@ test('explanations: REST predict with "explain": true (TreeSHAP, sums to margin 
   const stack = await startStack(brokers!, [loadPipelineSpec(specFile)], []);
   const ctx = stack.runtime.pipelines.pipeline(name);
   const processes: ServiceProcess[] = [];
-  const why = () => processes.map((p) => `--- ${p.name}\n${p.output().slice(-3000)}`).join('\n');
+  const why = () => outputOf(processes);
   try {
     const gbdt = gbdtRecord(name, 1);
     await publishModel(stack, name, gbdt);

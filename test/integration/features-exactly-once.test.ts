@@ -8,7 +8,7 @@ import { FeatureComputer, featureStages } from '@streamloop/features';
 import { readTopicToEnd } from '@streamloop/kafka';
 import { featureStageTopics, type FeatureVectorRecord, type PipelineContext } from '@streamloop/runtime';
 import { generateCardTransactions } from '@streamloop/testing';
-import { startServiceProcess, writeSpecFile, type ServiceProcess } from '../support/processes';
+import { outputOf, type ServiceProcess, startServiceProcess, writeSpecFile } from '../support/processes';
 import { brokersOrSkip, eventually, readAll, startStack, uniqueName, type TestStack } from '../support/stack';
 
 const brokers = brokersOrSkip();
@@ -132,7 +132,7 @@ async function featureCount(s: Scenario): Promise<number> {
 }
 
 async function assertExactlyOnce(s: Scenario, processes: ServiceProcess[]): Promise<void> {
-  const why = () => processes.map((p) => `--- ${p.name}\n${p.output().slice(-3000)}`).join('\n');
+  const why = () => outputOf(processes);
   await eventually(async () => ((await featureCount(s)) >= s.events.length ? true : undefined), `${s.events.length} feature vectors\n${why()}`, 120_000);
   // A little longer: a duplicate committed late would show up now.
   await new Promise((r) => setTimeout(r, 2000));

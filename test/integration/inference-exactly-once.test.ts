@@ -10,7 +10,7 @@ import { seededRandom } from '@streamloop/ml';
 import type { ModelRegistryRecord } from '@streamloop/model-registry';
 import type { FeatureVectorRecord, PredictionRecord } from '@streamloop/runtime';
 import { championRecord, publishModel, referenceScores, trainTestModel } from '../support/models';
-import { startServiceProcess, writeSpecFile, type ServiceProcess } from '../support/processes';
+import { outputOf, type ServiceProcess, startServiceProcess, writeSpecFile } from '../support/processes';
 import { brokersOrSkip, eventually, readAll, startStack, uniqueName, type TestStack } from '../support/stack';
 
 const brokers = brokersOrSkip();
@@ -111,7 +111,7 @@ async function killRun(t: TestContext, { vectors: VECTORS, kills: KILLS, challen
   };
   const vectors = featureVectors(name, featureNamesOf(spec.features), VECTORS, 11);
   const processes: ServiceProcess[] = [];
-  const why = () => processes.map((p) => `--- ${p.name}\n${p.output().slice(-3000)}`).join('\n');
+  const why = () => outputOf(processes);
   const watcher = await watchPredictions(stack, ctx.topics.predictions);
   const producer = stack.kafka.producer({ idempotent: true });
   await producer.connect();

@@ -12,7 +12,7 @@ import type { PredictionRecord } from '@streamloop/runtime';
 import { generateCardTransactions } from '@streamloop/testing';
 import { servedVersion, startPlatform, stopProcesses } from '../support/cli-process';
 import { championRecord, outOfRangeRecord, publishModel, trainTestModel } from '../support/models';
-import { writeSpecFile, type ServiceProcess } from '../support/processes';
+import { outputOf, type ServiceProcess, writeSpecFile } from '../support/processes';
 import { brokersOrSkip, eventually, readAll, startStack, uniqueName } from '../support/stack';
 
 const brokers = brokersOrSkip();
@@ -28,7 +28,7 @@ test('a champion that scores outside [0, 1]: its rows are scored by the last goo
   const stack = await startStack(brokers!, [loadPipelineSpec(specFile)], []);
   const ctx = stack.runtime.pipelines.pipeline(name);
   const processes: ServiceProcess[] = [];
-  const why = () => processes.map((p) => `--- ${p.name}\n${p.output().slice(-3000)}`).join('\n');
+  const why = () => outputOf(processes);
   const producer = stack.kafka.producer({ idempotent: true });
   await producer.connect();
   try {
@@ -107,7 +107,7 @@ test('the only champion scores outside [0, 1]: its records are dead-lettered wit
   const stack = await startStack(brokers!, [loadPipelineSpec(specFile)], []);
   const ctx = stack.runtime.pipelines.pipeline(name);
   const processes: ServiceProcess[] = [];
-  const why = () => processes.map((p) => `--- ${p.name}\n${p.output().slice(-3000)}`).join('\n');
+  const why = () => outputOf(processes);
   const producer = stack.kafka.producer({ idempotent: true });
   await producer.connect();
   try {

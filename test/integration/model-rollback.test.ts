@@ -10,7 +10,7 @@ import type { PredictionRecord } from '@streamloop/runtime';
 import { generateCardTransactions } from '@streamloop/testing';
 import { runCli, servedVersion, startPlatform, stopProcesses } from '../support/cli-process';
 import { championRecord, publishModel, trainTestModel } from '../support/models';
-import { writeSpecFile, type ServiceProcess } from '../support/processes';
+import { outputOf, type ServiceProcess, writeSpecFile } from '../support/processes';
 import { brokersOrSkip, eventually, readAll, startStack, uniqueName } from '../support/stack';
 
 const brokers = brokersOrSkip();
@@ -24,7 +24,7 @@ test('models rollback through the CLI while events flow: the previous champion s
   const stack = await startStack(brokers!, [loadPipelineSpec(specFile)], []);
   const ctx = stack.runtime.pipelines.pipeline(name);
   const processes: ServiceProcess[] = [];
-  const why = () => processes.map((p) => `--- ${p.name}\n${p.output().slice(-3000)}`).join('\n');
+  const why = () => outputOf(processes);
   const producer = stack.kafka.producer({ idempotent: true });
   await producer.connect();
   try {

@@ -17,7 +17,7 @@ import type { PredictionRecord } from '@streamloop/runtime';
 import { generateCardTransactions, type CardTransaction } from '@streamloop/testing';
 import { freePort, waitForApi } from '../support/cli-process';
 import { championRecord, publishModel, trainTestModel } from '../support/models';
-import { startCliProcess, startServiceProcess, writeSpecFile, type ServiceProcess } from '../support/processes';
+import { outputOf, type ServiceProcess, startCliProcess, startServiceProcess, writeSpecFile } from '../support/processes';
 import { assertErrorBody } from '../support/http-errors';
 import { brokersOrSkip, eventually, readAll, startStack, uniqueName } from '../support/stack';
 
@@ -54,7 +54,7 @@ test('a 5 MB event is dead-lettered and stops nothing: every other event predict
   const stack = await startStack(brokers!, [spec], []);
   const ctx = stack.runtime.pipelines.pipeline(name);
   const processes: ServiceProcess[] = [];
-  const why = () => processes.map((p) => `--- ${p.name}\n${p.output().slice(-3000)}`).join('\n');
+  const why = () => outputOf(processes);
   const producer = stack.kafka.producer({ idempotent: true });
   await producer.connect();
   try {

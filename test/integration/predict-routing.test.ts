@@ -15,7 +15,7 @@ import { streamGroupId } from '@streamloop/stream';
 import { generateCardTransactions } from '@streamloop/testing';
 import { servedVersion, startPlatform, stopProcesses } from '../support/cli-process';
 import { championRecord, publishModel, trainTestModel } from '../support/models';
-import { writeSpecFile, type ServiceProcess } from '../support/processes';
+import { outputOf, type ServiceProcess, writeSpecFile } from '../support/processes';
 import { brokersOrSkip, eventually, readAll, startStack, uniqueName } from '../support/stack';
 
 const brokers = brokersOrSkip();
@@ -42,7 +42,7 @@ test('REST predict is answered from the state of the instance that owns the enti
   const stack = await startStack(brokers!, [spec], []);
   const ctx = stack.runtime.pipelines.pipeline(name);
   const processes: ServiceProcess[] = [];
-  const why = () => processes.map((p) => `--- ${p.name}\n${p.output().slice(-3000)}`).join('\n');
+  const why = () => outputOf(processes);
   const directory = new GroupDirectory(stack.kafka, { ttlMs: 0 });
   const producer = stack.kafka.producer({ idempotent: true });
   await producer.connect();

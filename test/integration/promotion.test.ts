@@ -13,7 +13,7 @@ import type { AlertRecord, LabelRecord, PredictionRecord } from '@streamloop/run
 import { generateCardTransactions, type LabelledTransaction } from '@streamloop/testing';
 import { runCli, startPlatform, stopProcesses } from '../support/cli-process';
 import { championRecord, publishModel } from '../support/models';
-import { writeSpecFile, type ServiceProcess } from '../support/processes';
+import { outputOf, type ServiceProcess, writeSpecFile } from '../support/processes';
 import { brokersOrSkip, eventually, readAll, startStack, uniqueName, type TestStack } from '../support/stack';
 
 const brokers = brokersOrSkip();
@@ -79,7 +79,7 @@ test('a performance alert retrains (once, by the policy); the new model beats a 
   const stack = await startStack(brokers!, [spec], []);
   const ctx = stack.runtime.pipelines.pipeline(name);
   const processes: ServiceProcess[] = [];
-  const why = () => processes.map((p) => `--- ${p.name}\n${p.output().slice(-4000)}`).join('\n');
+  const why = () => outputOf(processes, 4000);
   try {
     // A champion of the pipeline's features that has learnt nothing (its training labels were noise).
     const features = featureNamesOf(spec.features);

@@ -19,6 +19,11 @@ export function writeSpecFile(pipeline: string): string {
   return file;
 }
 
+/** The tail of each process's output, for an assertion's message when something did not happen. */
+export function outputOf(processes: ServiceProcess[], chars = 3000): string {
+  return processes.map((p) => `--- ${p.name}\n${p.output().slice(-chars)}`).join('\n');
+}
+
 export interface ServiceProcess {
   name: string;
   child: ChildProcess;

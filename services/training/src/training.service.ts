@@ -164,7 +164,8 @@ export class TrainingService implements OnApplicationBootstrap, BeforeApplicatio
   private async record(pipeline: string, trigger: RetrainingTrigger, decision: RetrainingDecisionRow['decision'], reason: string, detail: string, newLabels?: number): Promise<void> {
     const alert = trigger.kind === 'alert' ? trigger.alert : undefined;
     this.metrics.retrainingDecisions.inc({ pipeline, decision, reason });
-    this.logger[decision === 'skipped' && trigger.kind === 'alert' ? 'info' : decision === 'failed' ? 'warn' : 'info']({
+    // A failed run's error is logged where it is caught; this line is the decision itself.
+    this.logger.info({
       service: SERVICE, pipeline, trigger: trigger.kind, alert_id: alert?.alert_id, decision, reason, detail,
     }, `retraining ${decision}`);
     await insertRows(await this.clickhouse.client(), TABLES.retraining_decisions, [{
