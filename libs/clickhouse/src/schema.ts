@@ -294,7 +294,7 @@ export const TABLE_DEFS: readonly TableDef[] = [
       { name: 'alert_feature', type: 'String', comment: "the alert's feature ('' when it has none)" },
       { name: 'alert_id', type: 'String', comment: "the alert's id ('' for other triggers)" },
       { name: 'decision', type: "Enum8('trained' = 1, 'skipped' = 2, 'failed' = 3)", comment: 'trained (a run started), skipped (see reason), failed (the run that started did not publish)' },
-      { name: 'reason', type: 'LowCardinality(String)', comment: 'started, not_a_trigger, not_the_champion, cooldown, run_in_progress, challenger_under_review, not_enough_new_labels, or the error code of a failed run' },
+      { name: 'reason', type: 'LowCardinality(String)', comment: 'started, not_a_trigger, not_the_champion, cooldown, run_in_progress, challenger_under_review, probation, not_enough_new_labels, or the error code of a failed run' },
       { name: 'detail', type: 'String', comment: 'the decision in words, with its numbers' },
       { name: 'new_labels', type: 'Int64', comment: "labelled events newer than the champion's training data (-1 when not counted)" },
       { name: 'model_version', type: 'Int32', comment: 'the version the run published (0 when none)' },

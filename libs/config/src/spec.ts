@@ -113,6 +113,12 @@ export const DEFAULT_PROMOTION_ALPHA = 0.05;
  * percent positives DeLong's standard error of the AUC difference is about 0.01–0.02.
  */
 export const DEFAULT_ONLINE_LABELS = 1000;
+/**
+ * `promotion.probation_labels` by default: after a promotion by policy the previous champion scores in shadow until
+ * 1000 labelled live events both scored; if the new champion's AUC is significantly lower on them, the previous one
+ * serves again. As many events as the online decision took, so a model that passed on that many is watched as long.
+ */
+export const DEFAULT_PROBATION_LABELS = 1000;
 
 /** Alert kinds that may start a retraining run (`retraining.triggers[].kind`): what monitoring raises about a model. */
 export const RETRAINING_TRIGGER_KINDS = ['performance', 'feature_drift', 'prediction_drift'] as const;
@@ -329,6 +335,7 @@ const specSchema = z.object({
     alpha: z.number().gt(0).lt(0.5).default(DEFAULT_PROMOTION_ALPHA),
     min_auc_gain: z.number().min(0).lt(1).default(0),
     online_labels: z.number().int().min(0).max(10_000_000).default(DEFAULT_ONLINE_LABELS),
+    probation_labels: z.number().int().min(0).max(10_000_000).default(DEFAULT_PROBATION_LABELS),
   }).strict().prefault({}),
   serving: z.object({
     max_model_failures: z.number().int().min(1).max(1_000_000_000).default(DEFAULT_MAX_MODEL_FAILURES),
@@ -554,6 +561,8 @@ export interface PromotionSpec {
   minAucGain: number;
   /** Labelled live events the challenger must share with the champion before the online decision; 0: none (offline only). */
   onlineLabels: number;
+  /** Labelled live events the previous champion scores in shadow after a promotion by policy; 0: no probation. */
+  probationLabels: number;
 }
 
 /** How inference treats a model that fails at serve time (`serving`). */
@@ -683,7 +692,7 @@ export interface PipelineSpec {
   model: ModelSpec;
   training: TrainingSpec;
   /** The loader always sets it; absent (a hand-built spec): the defaults. */
-  /** Absent in hand-built specs: DEFAULT_PROMOTION_ALPHA, no minimum gain, DEFAULT_ONLINE_LABELS. The loader always sets it. */
+  /** Absent in hand-built specs: DEFAULT_PROMOTION_ALPHA, no minimum gain, DEFAULT_ONLINE_LABELS, DEFAULT_PROBATION_LABELS. The loader always sets it. */
   promotion?: PromotionSpec;
   /** Absent in hand-built specs: performance alerts, a cooldown of DEFAULT_RETRAINING_COOLDOWN, DEFAULT_MIN_NEW_LABELS. */
   retraining?: RetrainingSpec;
@@ -763,7 +772,7 @@ export function parsePipelineSpec(text: string, fileName: string): PipelineSpec 
       cooldownMs: parseDuration(raw.retraining.cooldown)!,
       minNewLabels: raw.retraining.min_new_labels,
     },
-    promotion: { alpha: raw.promotion.alpha, minAucGain: raw.promotion.min_auc_gain, onlineLabels: raw.promotion.online_labels },
+    promotion: { alpha: raw.promotion.alpha, minAucGain: raw.promotion.min_auc_gain, onlineLabels: raw.promotion.online_labels, probationLabels: raw.promotion.probation_labels },
     serving: {
       maxModelFailures: raw.serving.max_model_failures, challenger: { mode: raw.serving.challenger.mode, share: raw.serving.challenger.share }, explainTopK: raw.serving.explain_top_k,
       batch: { maxRows: raw.serving.batch.max_rows, maxWaitMs: raw.serving.batch.max_wait === null ? null : parseDuration(raw.serving.batch.max_wait)! },

@@ -23,9 +23,9 @@ export interface AlertRecord {
 }
 
 /** The symbols of AlertKind, in schema order. */
-export const ALERT_KIND_SYMBOLS = ['feature_drift', 'prediction_drift', 'performance', 'data_quality'] as const;
+export const ALERT_KIND_SYMBOLS = ['feature_drift', 'prediction_drift', 'performance', 'data_quality', 'model_rollback'] as const;
 /**
- * data_quality: a data-quality check failed (the training gate, or a monitoring window); feature names the feature (__dataset__ for dataset-level checks) and statistic the check. The enum default lets a reader with an older symbol list read a newer kind
+ * data_quality: a data-quality check failed (the training gate, or a monitoring window); feature names the feature (__dataset__ for dataset-level checks) and statistic the check. model_rollback: a champion on probation was significantly worse than the previous one and was rolled back; the model fields name the rolled-back version, statistic is delong, value the one-sided p-value and threshold promotion.alpha. The enum default lets a reader with an older symbol list read a newer kind
  *
  * Avro `dev.streamloop.AlertKind` (in schemas/alert.avsc).
  */

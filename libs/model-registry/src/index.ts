@@ -4,8 +4,8 @@ export {
 } from './records';
 export { registryKey, parseRegistryKey, checkPublishable, InvalidModelRecordError, type ModelVersionId } from './key';
 export {
-  emptyRegistry, foldRegistry, championOf, challengerOf, championsNewestFirst, nextVersion, sameEntry,
-  type RegistryEntry, type RegistryMessage, type RegistryState,
+  emptyRegistry, foldRegistry, championOf, challengerOf, championsNewestFirst, nextVersion, sameEntry, probationOf, shadowOf,
+  PROBATION_LABELS_METRIC, type RegistryEntry, type RegistryMessage, type RegistryState, type Probation, type ShadowModel,
 } from './registry-state';
 export { registryMessageOf, pipelineOfMessage, type RawRegistryRecord } from './messages';
 export { readRegistry, publishModelVersion, type ReadRegistryOptions, type RegistryIo } from './registry-topic';

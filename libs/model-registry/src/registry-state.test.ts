@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import { checkPublishable, parseRegistryKey, registryKey } from './key';
 import { registryMessageOf } from './messages';
 import type { ModelRegistryRecord, ModelStage } from './records';
-import { championOf, championsNewestFirst, emptyRegistry, foldRegistry, nextVersion, sameEntry, type RegistryMessage, type RegistryState } from './registry-state';
+import {
+  championOf, championsNewestFirst, emptyRegistry, foldRegistry, nextVersion, probationOf, PROBATION_LABELS_METRIC, sameEntry, shadowOf,
+  type RegistryMessage, type RegistryState,
+} from './registry-state';
 
 function record(pipeline: string, model: string, version: number, stage: ModelStage, algorithm = 'gbdt'): ModelRegistryRecord {
   return {
@@ -159,4 +162,31 @@ test('consumed records: a value, a tombstone, an unreadable value, a keyless unr
   assert.deepEqual(registryMessageOf({ offset: '5', key: Buffer.from('fraud/fraud/1'), value: null }, undefined), { kind: 'tombstone', offset: 5n, key: 'fraud/fraud/1' });
   assert.deepEqual(registryMessageOf({ offset: '6', key: Buffer.from('fraud/fraud/2'), value: Buffer.from([9]) }, undefined), { kind: 'unreadable', offset: 6n, key: 'fraud/fraud/2' });
   assert.equal(registryMessageOf({ offset: '7', key: null, value: Buffer.from([9]) }, undefined), undefined);
+});
+
+test('probation: the champion promoted with probation_labels is watched against the previous champion, which scores in shadow', () => {
+  const promoted = (version: number, labels: number) => ({ ...record('fraud', 'fraud', version, 'champion'), decision_metrics: { online_n: 500, [PROBATION_LABELS_METRIC]: labels } });
+  const describe = (s: RegistryState) => {
+    const p = probationOf(s, 'fraud');
+    const shadow = shadowOf(s, 'fraud');
+    return {
+      probation: p && `v${p.champion.record.model_version} vs v${p.previous.record.model_version} for ${p.labels}`,
+      shadow: shadow && `v${shadow.entry.record.model_version} (${shadow.reason})`,
+    };
+  };
+  const first = record('fraud', 'fraud', 1, 'champion');
+  // The first champion has nobody to be compared with; a promotion without the metric (an operator's) is no probation.
+  assert.deepEqual(describe(foldRegistry(emptyRegistry(), topic(promoted(1, 500)))), { probation: undefined, shadow: undefined });
+  assert.deepEqual(describe(foldRegistry(emptyRegistry(), topic(first, record('fraud', 'fraud', 2, 'champion')))), { probation: undefined, shadow: undefined });
+  const onProbation = foldRegistry(emptyRegistry(), topic(first, promoted(2, 500)));
+  assert.deepEqual(describe(onProbation), { probation: 'v2 vs v1 for 500', shadow: 'v1 (probation)' });
+  // A challenger takes the shadow slot while it is there; the probation waits.
+  const withChallenger = foldRegistry(onProbation, [{ kind: 'version', offset: 2n, record: record('fraud', 'fraud', 3, 'challenger') }]);
+  assert.deepEqual(describe(withChallenger), { probation: 'v2 vs v1 for 500', shadow: 'v3 (challenger)' });
+  // The end: the champion republished without the metric (kept), or rolled back (v1 serves, nothing in shadow).
+  const kept = foldRegistry(onProbation, [{ kind: 'version', offset: 2n, record: record('fraud', 'fraud', 2, 'champion') }]);
+  assert.deepEqual([champion(kept), describe(kept)], ['fraud v2', { probation: undefined, shadow: undefined }]);
+  const rolledBack = foldRegistry(onProbation, [{ kind: 'version', offset: 2n, record: record('fraud', 'fraud', 2, 'rejected') }]);
+  assert.deepEqual([champion(rolledBack), describe(rolledBack)], ['fraud v1', { probation: undefined, shadow: undefined }]);
+  assert.equal(probationOf(onProbation, 'other'), undefined);
 });

@@ -104,6 +104,43 @@ export function challengerOf(state: RegistryState, pipeline: string): RegistryEn
   return newest;
 }
 
+/** The decision metric that puts a promoted champion on probation: the labelled live events it is watched for. */
+export const PROBATION_LABELS_METRIC = 'probation_labels';
+
+/** A champion on probation and the previous champion, which scores in shadow beside it until the probation ends. */
+export interface Probation {
+  champion: RegistryEntry;
+  previous: RegistryEntry;
+  /** Labelled live events both must score before the probation is decided. */
+  labels: number;
+}
+
+/**
+ * THE probation rule: the serving champion is on probation while its latest record carries PROBATION_LABELS_METRIC
+ * (a promotion by policy sets it; the probation's end republishes the champion without it, or rolls it back) and an
+ * earlier champion remains — the previous champion, next in line, which the probation compares it with.
+ */
+export function probationOf(state: RegistryState, pipeline: string): Probation | undefined {
+  const [champion, previous] = championsNewestFirst(state, pipeline);
+  const labels = champion?.record.decision_metrics[PROBATION_LABELS_METRIC] ?? 0;
+  if (!champion || !previous || !(labels > 0)) return undefined;
+  return { champion, previous, labels };
+}
+
+/** What scores in shadow beside the champion: the challenger, or else, during a probation, the previous champion. */
+export interface ShadowModel {
+  entry: RegistryEntry;
+  /** challenger: the registry's challenger (shadow or split, as the spec says); probation: the previous champion (shadow only). */
+  reason: 'challenger' | 'probation';
+}
+
+export function shadowOf(state: RegistryState, pipeline: string): ShadowModel | undefined {
+  const challenger = challengerOf(state, pipeline);
+  if (challenger) return { entry: challenger, reason: 'challenger' };
+  const probation = probationOf(state, pipeline);
+  return probation && { entry: probation.previous, reason: 'probation' };
+}
+
 /** The version a new record of pipeline/model takes: one above any version of that model ever seen (1 for the first). */
 export function nextVersion(state: RegistryState, pipeline: string, modelName: string): number {
   return (state.highestVersions.get(modelKey(pipeline, modelName)) ?? 0) + 1;

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { seededRandom } from '@streamloop/ml';
-import { decidePromotion } from './decision';
+import { decidePromotion, decideProbation } from './decision';
 import { delongTest, pairedLogLossTest } from './paired-tests';
 
 /**
@@ -72,4 +72,35 @@ test('the reasons say which check decided, with the numbers', () => {
   const worse = decidePromotion(delongTest(same.labels, same.champion, overconfident), pairedLogLossTest(same.labels, same.champion, overconfident), { alpha: 0.05, minAucGain: 0 });
   assert.match(worse.reason, /^log loss significantly worse/);
   assert.throws(() => decidePromotion(delongTest(same.labels, same.champion, same.champion), pairedLogLossTest(same.labels, same.champion, same.champion), { alpha: 5, minAucGain: 0 }), /alpha must be in \(0, 1\), got 5/);
+});
+
+/** Share of probations that roll back a new champion whose signal is `signalNew` against a previous one's 1. */
+function rollbackRate(runs: number, signalNew: number, alpha: number, seed: number): number {
+  const rnd = seededRandom(seed);
+  let rolledBack = 0;
+  for (let r = 0; r < runs; r++) {
+    // The new champion in the "champion" seat, the previous one as the "candidate".
+    const w = window(rnd, 1000, 0.1, signalNew, 1);
+    if (decideProbation(delongTest(w.labels, w.champion, w.candidate), pairedLogLossTest(w.labels, w.champion, w.candidate), { alpha }).verdict === 'roll_back') rolledBack++;
+  }
+  return rolledBack / runs;
+}
+
+test('probation A/A: a new champion as good as the previous one is rolled back at no more than alpha; a worse one almost always', () => {
+  const alpha = 0.05;
+  const runs = 1000;
+  const rate = rollbackRate(runs, 1, alpha, 505);
+  assert.ok(rate <= alpha + 3 * Math.sqrt((alpha * (1 - alpha)) / runs), `false rollbacks ${rate} at alpha ${alpha}`);
+  assert.ok(rate >= alpha / 3, `false rollbacks ${rate}: far below the nominal rate, the test has lost its power`);
+  assert.ok(rollbackRate(150, 0.7, alpha, 606) > 0.9, 'a clearly worse new champion');
+  assert.equal(rollbackRate(150, 1.3, alpha, 707), 0, 'a better new champion is never rolled back');
+});
+
+test('the probation\'s reason and numbers read from the new champion\'s side: a negative difference is worse', () => {
+  const w = window(seededRandom(8), 2000, 0.2, 0.6, 1);
+  const decision = decideProbation(delongTest(w.labels, w.champion, w.candidate), pairedLogLossTest(w.labels, w.champion, w.candidate), { alpha: 0.05 });
+  assert.equal(decision.verdict, 'roll_back');
+  assert.match(decision.reason, /^significantly worse than the previous champion \(one-sided p .* ≤ 0\.05\): AUC 0\.\d{4} vs the previous champion's 0\.\d{4} \(difference -0\.\d{4}/);
+  assert.ok(decision.metrics.auc_difference < 0 && decision.metrics.auc_ci_high < 0, JSON.stringify(decision.metrics));
+  assert.ok(decision.metrics.auc_champion < decision.metrics.auc_previous);
 });

@@ -53,6 +53,41 @@ export function decidePromotion(auc: AucComparison, logLoss: LogLossComparison, 
   return { verdict: 'promote', reason: `better: ${numbers}`, metrics };
 }
 
+export type ProbationVerdict = 'keep' | 'roll_back';
+
+export interface ProbationDecision {
+  verdict: ProbationVerdict;
+  reason: string;
+  metrics: Record<string, number>;
+}
+
+/**
+ * The end of a probation: the newly promoted champion and the previous one, on the same labelled live events. The new
+ * one is rolled back only when it is significantly worse — the previous champion's ROC AUC higher by DeLong's
+ * one-sided test at `alpha` — so a new champion as good as the old one is rolled back at no more than `alpha` (one
+ * look at a fixed horizon, as for promotion). Log loss is reported, not decisive: the promotion already weighed it.
+ * `auc` and `logLoss` compare with the new champion as "champion" and the previous one as "candidate".
+ */
+export function decideProbation(auc: AucComparison, logLoss: LogLossComparison, rule: Pick<PromotionRule, 'alpha'>): ProbationDecision {
+  if (!(rule.alpha > 0 && rule.alpha < 1)) throw new RangeError(`alpha must be in (0, 1), got ${rule.alpha}`);
+  const previousBetterP = auc.standardError > 0 ? normalSf(auc.z) : auc.difference > 0 ? 0 : 1;
+  const metrics: Record<string, number> = {
+    n: auc.n, positives: auc.positives,
+    auc_champion: auc.aucChampion, auc_previous: auc.aucCandidate, auc_difference: -auc.difference,
+    auc_ci_low: -auc.confidenceInterval[1], auc_ci_high: -auc.confidenceInterval[0], auc_z: finiteOr(-auc.z), auc_p_value: previousBetterP,
+    log_loss_champion: logLoss.logLossChampion, log_loss_previous: logLoss.logLossCandidate, log_loss_difference: -logLoss.difference,
+    alpha: rule.alpha,
+  };
+  // Reported as the new champion's AUC minus the previous one's: negative is worse.
+  const numbers = `AUC ${fmt(auc.aucChampion)} vs the previous champion's ${fmt(auc.aucCandidate)} (difference ${signed(-auc.difference)}, ` +
+    `${Math.round(auc.confidence * 100)} % CI [${signed(-auc.confidenceInterval[1])}, ${signed(-auc.confidenceInterval[0])}], one-sided p ${p(previousBetterP)}), ` +
+    `log loss ${fmt(logLoss.logLossChampion)} vs ${fmt(logLoss.logLossCandidate)} on ${auc.n} events (${auc.positives} positive)`;
+  if (previousBetterP <= rule.alpha) {
+    return { verdict: 'roll_back', reason: `significantly worse than the previous champion (one-sided p ${p(previousBetterP)} ≤ ${rule.alpha}): ${numbers}`, metrics };
+  }
+  return { verdict: 'keep', reason: `not significantly worse than the previous champion (one-sided p ${p(previousBetterP)} > ${rule.alpha}): ${numbers}`, metrics };
+}
+
 function finiteOr(x: number): number {
   return Number.isFinite(x) ? x : Math.sign(x) * Number.MAX_VALUE;
 }

@@ -2,4 +2,6 @@ export { normalSf, normalPpf, studentTSf, studentTPpf, incompleteBeta } from './
 export {
   delongTest, pairedLogLossTest, LOG_LOSS_EPSILON, type AucComparison, type LogLossComparison, type PairedTestOptions,
 } from './paired-tests';
-export { decidePromotion, type PromotionRule, type PromotionDecision, type PromotionVerdict } from './decision';
+export {
+  decidePromotion, decideProbation, type PromotionRule, type PromotionDecision, type PromotionVerdict, type ProbationDecision, type ProbationVerdict,
+} from './decision';

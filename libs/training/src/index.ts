@@ -5,6 +5,7 @@ export {
 export { placeNewModel, promotionRuleOf, scoreWithRecord, type HeldOutWindow, type Placement } from './offline-promotion';
 export { decideRetraining, retrainingPolicyOf, type RetrainingDecision, type RetrainingFacts, type RetrainingReason, type RetrainingTrigger } from './retraining-policy';
 export { reviewChallenger, type OnlineReview, type OnlineReviewDeps } from './online-promotion';
+export { reviewProbation, type ProbationReview, type ProbationReviewDeps } from './probation';
 export {
   checkExternalModel, externalModelRecord, publishExternalModel, BadExternalModelError,
   type ExternalModel, type ExternalModelRequest, type ExternalModelResult,

@@ -1,14 +1,14 @@
 // Where a freshly trained model goes: the first model serves; a later one is compared with the serving champion on
 // the same most recent held-out window (libs/promotion's paired tests and rule) and becomes challenger (to prove itself
 // on live events), champion (promotion.online_labels 0) or rejected. The decision and its numbers go on its record.
-import { DEFAULT_ONLINE_LABELS, DEFAULT_PROMOTION_ALPHA, type PromotionSpec } from '@streamloop/config';
+import { DEFAULT_ONLINE_LABELS, DEFAULT_PROBATION_LABELS, DEFAULT_PROMOTION_ALPHA, type PromotionSpec } from '@streamloop/config';
 import { loadExternalModel, OnnxScorer } from '@streamloop/ml';
-import { challengerOf, championOf, type ModelRegistryRecord, type ModelStage, type RegistryEntry, type RegistryState } from '@streamloop/model-registry';
+import { challengerOf, championOf, PROBATION_LABELS_METRIC, type ModelRegistryRecord, type ModelStage, type RegistryEntry, type RegistryState } from '@streamloop/model-registry';
 import { decidePromotion, delongTest, pairedLogLossTest } from '@streamloop/promotion';
 
 /** A spec's promotion rule, defaults filled in (hand-built specs may carry none). */
 export function promotionRuleOf(promotion: PromotionSpec | undefined): PromotionSpec {
-  return promotion ?? { alpha: DEFAULT_PROMOTION_ALPHA, minAucGain: 0, onlineLabels: DEFAULT_ONLINE_LABELS };
+  return promotion ?? { alpha: DEFAULT_PROMOTION_ALPHA, minAucGain: 0, onlineLabels: DEFAULT_ONLINE_LABELS, probationLabels: DEFAULT_PROBATION_LABELS };
 }
 
 export interface HeldOutWindow {
@@ -37,12 +37,15 @@ export async function placeNewModel(registry: RegistryState, pipeline: string, w
   const current = `${champion.record.model_name} v${champion.record.model_version}`;
   const online = rule.onlineLabels > 0;
   const challenger = challengerOf(registry, pipeline);
-  const whenBetter = (why: string): Placement => (online
-    ? { stage: 'challenger', reason: `${why}; it scores beside ${current} in shadow until ${rule.onlineLabels} labelled live events decide (promotion.online_labels)`, metrics: {}, replacedChallenger: challenger }
-    : { stage: 'champion', reason: `${why}; it serves (promotion.online_labels 0)`, metrics: {} });
+  const probation: { reason: string; metrics: Record<string, number> } = rule.probationLabels > 0
+    ? { reason: `; on probation: ${current} scores in shadow until ${rule.probationLabels} labelled live events decide (promotion.probation_labels)`, metrics: { [PROBATION_LABELS_METRIC]: rule.probationLabels } }
+    : { reason: '', metrics: {} };
+  const whenBetter = (why: string, metrics: Record<string, number>): Placement => (online
+    ? { stage: 'challenger', reason: `${why}; it scores beside ${current} in shadow until ${rule.onlineLabels} labelled live events decide (promotion.online_labels)`, metrics, replacedChallenger: challenger }
+    : { stage: 'champion', reason: `${why}; it serves (promotion.online_labels 0)${probation.reason}`, metrics: { ...metrics, ...probation.metrics } });
   // Without a fair offline comparison the live one decides; offline only, an operator does.
   const uncompared = (why: string): Placement => (online
-    ? { ...whenBetter(`not compared offline: ${why}`), metrics: {} }
+    ? whenBetter(`not compared offline: ${why}`, {})
     : { stage: 'candidate', reason: `not compared offline: ${why}; stored as candidate for an operator to promote`, metrics: {} });
   const known = new Set(window.values.flatMap((v) => Object.keys(v)));
   const absent = champion.record.feature_names.filter((n) => !known.has(n));
@@ -66,7 +69,7 @@ export async function placeNewModel(registry: RegistryState, pipeline: string, w
   const decision = decidePromotion(auc, logLoss, { alpha: rule.alpha, minAucGain: rule.minAucGain });
   const metrics = Object.fromEntries(Object.entries(decision.metrics).map(([k, v]) => [`offline_${k}`, v]));
   if (decision.verdict === 'reject') return { stage: 'rejected', reason: `offline against ${current}: ${decision.reason}`, metrics };
-  return { ...whenBetter(`offline against ${current}: ${decision.reason}`), metrics };
+  return whenBetter(`offline against ${current}: ${decision.reason}`, metrics);
 }
 
 /** A registry record's model (its ONNX, in its feature order) scoring rows of feature values. */

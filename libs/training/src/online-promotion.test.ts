@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { insertRows, TABLES, type LabelRow, type PredictionRow } from '@streamloop/clickhouse';
 import type { PipelineSpec } from '@streamloop/config';
 import { seededRandom } from '@streamloop/ml';
-import { challengerOf, championOf } from '@streamloop/model-registry';
+import { challengerOf, championOf, probationOf, PROBATION_LABELS_METRIC } from '@streamloop/model-registry';
 import { createLogger } from '@streamloop/observability';
 import { reviewChallenger, type OnlineReviewDeps } from './online-promotion';
 import { memoryRegistry, registryRecord, testSpec, useTestClickHouse } from './test-support';
@@ -16,7 +16,7 @@ const ch = useTestClickHouse('online');
 
 function specFor(pipeline: string, onlineLabels: number, mode: 'shadow' | 'split' = 'shadow'): PipelineSpec {
   return testSpec(pipeline, (spec) => {
-    spec.promotion = { alpha: 0.05, minAucGain: 0, onlineLabels };
+    spec.promotion = { alpha: 0.05, minAucGain: 0, onlineLabels, probationLabels: 0 };
     spec.serving = { ...spec.serving!, challenger: { mode, share: 0.1 } };
   });
 }
@@ -86,4 +86,18 @@ test('no online stage, or split mode: nothing is decided automatically', async (
   assert.deepEqual(await reviewChallenger(deps, specFor('online-split', 0)), { status: 'idle' });
   assert.deepEqual(await reviewChallenger(deps, specFor('online-split', 50, 'split')), { status: 'split', challenger: 'm v2' });
   assert.equal(registry.published.length, 0);
+});
+
+test('a challenger promoted with promotion.probation_labels serves on probation: the previous champion is watched beside it', async () => {
+  const { registry, deps } = setup('online-probation');
+  await insertLive('online-probation', 500, 1.6, 4);
+  const spec = specFor('online-probation', 500);
+  spec.promotion = { ...spec.promotion!, probationLabels: 700 };
+  const review = await reviewChallenger(deps, spec);
+  assert.equal(review.status === 'decided' && review.verdict, 'promote');
+  const record = registry.published[0];
+  assert.equal(record.decision_metrics[PROBATION_LABELS_METRIC], 700);
+  assert.match(record.decision_reason, /; on probation: m v1 scores in shadow until 700 labelled live events decide \(promotion\.probation_labels\)$/);
+  const probation = probationOf(await registry.read(), 'online-probation');
+  assert.deepEqual(probation && [probation.champion.record.model_version, probation.previous.record.model_version, probation.labels], [2, 1, 700]);
 });

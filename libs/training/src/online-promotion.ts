@@ -3,7 +3,7 @@
 // one look at a fixed horizon, so repeated reviews cannot inflate false promotions) promote it or reject it.
 import { loadPairedOutcomes, type ClickHouseClient } from '@streamloop/clickhouse';
 import type { PipelineSpec } from '@streamloop/config';
-import { challengerOf, championOf, planTransition, type ModelRegistryRecord } from '@streamloop/model-registry';
+import { challengerOf, championOf, planTransition, PROBATION_LABELS_METRIC, type ModelRegistryRecord } from '@streamloop/model-registry';
 import { decidePromotion, delongTest, pairedLogLossTest } from '@streamloop/promotion';
 import { promotionRuleOf } from './offline-promotion';
 import type { JobLogger, ModelRegistryAccess } from './training-run';
@@ -64,10 +64,14 @@ export async function reviewChallenger(deps: OnlineReviewDeps, spec: PipelineSpe
   const last = outcomes[outcomes.length - 1].event_time;
   metrics.online_window_start = first;
   metrics.online_window_end = last;
+  // A promoted challenger serves on probation: the champion it replaces scores beside it in shadow (probation.ts).
+  const probation = verdict === 'promote' && rule.probationLabels > 0;
+  if (probation) metrics[PROBATION_LABELS_METRIC] = rule.probationLabels;
   const planned = planTransition(registry, spec.pipeline, {
     action: verdict === 'promote' ? 'promote' : 'demote', version: challenger.model_version, model: challenger.model_name,
     decidedBy: 'policy', now: deps.now(), metrics,
-    reason: `online against ${champion.model_name} v${champion.model_version} on ${labels.length} labelled live events (promotion.online_labels): ${reason}`,
+    reason: `online against ${champion.model_name} v${champion.model_version} on ${labels.length} labelled live events (promotion.online_labels): ${reason}` +
+      (probation ? `; on probation: ${champion.model_name} v${champion.model_version} scores in shadow until ${rule.probationLabels} labelled live events decide (promotion.probation_labels)` : ''),
   });
   await deps.registry.publish(planned.record);
   deps.logger.info({ pipeline: spec.pipeline, challenger: name, verdict, reason: planned.record.decision_reason }, verdict === 'promote' ? 'challenger promoted' : 'challenger rejected');

@@ -29,6 +29,7 @@ test('an alert about the champion starts a run when the policy allows it; each r
     ['not_the_champion', alert({ model_version: 2 }), {}, 800, /the champion is fraud v3/],
     ['cooldown', alert(), { lastRunAt: 10 * HOUR - 600_000 }, 800, /started 600 s ago; retraining\.cooldown leaves 3000 s/],
     ['challenger_under_review', alert(), { challengerUnderReview: true }, 800, /a challenger is being proven/],
+    ['probation', alert(), { championOnProbation: true }, 800, /is on probation beside the previous champion/],
     ['not_enough_new_labels', alert(), {}, 120, /120 labelled events newer than fraud v3's data, retraining\.min_new_labels is 500/],
   ];
   for (const [reason, trigger, over, newLabels, detail] of cases) {

@@ -20,12 +20,14 @@ export interface RetrainingFacts {
   runInProgress: boolean;
   /** A challenger is being proven on live events: another run would replace it before its verdict. */
   challengerUnderReview: boolean;
+  /** The champion is on probation (the previous champion scores beside it): its verdict comes before a new model. */
+  championOnProbation?: boolean;
   /** Labelled events newer than the champion's training data; asked only for an alert that passes the other checks. */
   countNewLabels(): Promise<number>;
 }
 
 export type RetrainingReason =
-  | 'started' | 'not_a_trigger' | 'not_the_champion' | 'cooldown' | 'run_in_progress' | 'challenger_under_review' | 'not_enough_new_labels';
+  | 'started' | 'not_a_trigger' | 'not_the_champion' | 'cooldown' | 'run_in_progress' | 'challenger_under_review' | 'probation' | 'not_enough_new_labels';
 
 export interface RetrainingDecision {
   decision: 'trained' | 'skipped';
@@ -59,6 +61,9 @@ export async function decideRetraining(trigger: RetrainingTrigger, facts: Retrai
     return skip('cooldown', `alert ${what}: the last run started ${Math.round((facts.now - facts.lastRunAt) / 1000)} s ago; retraining.cooldown leaves ${left} s`);
   }
   if (facts.challengerUnderReview) return skip('challenger_under_review', `alert ${what}: a challenger is being proven on live events; its verdict comes first`);
+  if (facts.championOnProbation) {
+    return skip('probation', `alert ${what}: ${champion.model_name} v${champion.model_version} is on probation beside the previous champion; its verdict comes first (a rollback, or keeping it)`);
+  }
   const newLabels = await facts.countNewLabels();
   if (newLabels < policy.minNewLabels) {
     return { ...skip('not_enough_new_labels', `alert ${what}: ${newLabels} labelled events newer than ${champion.model_name} v${champion.model_version}'s data, retraining.min_new_labels is ${policy.minNewLabels}`), newLabels };

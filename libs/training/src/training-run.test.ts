@@ -130,7 +130,7 @@ test('a retrained model better than the champion on the same held-out window bec
   assert.equal(registry.published[1].decision_reason, 'replaced by challenger fraud-lr v1');
 
   const direct = memoryRegistry([weakChampion('better', 1)]);
-  const served = await runTraining(deps(direct), { spec: specFor('better', (s) => { s.promotion = { alpha: 0.05, minAucGain: 0, onlineLabels: 0 }; }), featureNames: FEATURES, reason: 'on command' });
+  const served = await runTraining(deps(direct), { spec: specFor('better', (s) => { s.promotion = { alpha: 0.05, minAucGain: 0, onlineLabels: 0, probationLabels: 0 }; }), featureNames: FEATURES, reason: 'on command' });
   assert.equal(served.stage, 'champion');
   assert.match(served.decision_reason, /it serves \(promotion\.online_labels 0\)$/);
 });

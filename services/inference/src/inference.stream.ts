@@ -52,7 +52,9 @@ export class InferenceStream {
       else vectors.push({ vector: record.value, record });
     }
     const challenger = models.challengerOf(spec.pipeline);
-    const deployment = spec.serving?.challenger ?? { mode: 'shadow', share: DEFAULT_CHALLENGER_SHARE };
+    // The previous champion on a probation scores in shadow whatever serving.challenger.mode says: it is watched, not served.
+    const configured = spec.serving?.challenger ?? { mode: 'shadow', share: DEFAULT_CHALLENGER_SHARE };
+    const deployment = models.onProbation(spec.pipeline) ? { ...configured, mode: 'shadow' as const } : configured;
     // At most serving.batch.max_rows rows per onnxruntime call, for every model below.
     const { maxRows } = servingBatchOf(spec);
     const score: RowScorer = (m, rows) => scoreInChunks(rows, maxRows, (chunk) => this.inference.score(m, chunk));
@@ -89,7 +91,8 @@ export class InferenceStream {
       const row = served[i];
       if (row.score === undefined) context.deadLetter(record, new ModelFailedError(row.error), 'inference');
       else {
-        const role = row.model === challenger ? 'challenger' : 'champion';
+        // A row the champion failed may be served by the fallback, which during a probation is also the shadow model.
+        const role = split && row.model === challenger ? 'challenger' : 'champion';
         context.emit('predictions', vector.entity_key, predictionOf(vector, row.model, role, row.score, row.fallback, latency, predictedAt, topK), record);
         latencies.push({ model: row.model.record.model_name, latency });
       }
@@ -137,8 +140,10 @@ export class InferenceStream {
       if (challengerChange.from) this.metrics.modelVersion.remove(labels(challengerChange.from.record));
       const m = challengerChange.to?.record;
       if (m) this.metrics.modelVersion.set(labels(m), m.model_version);
-      const mode = context.pipeline.spec.serving?.challenger.mode ?? 'shadow';
-      this.logger.info({ pipeline, model: m?.model_name, version: m?.model_version, mode }, m ? 'challenger scores beside the champion' : 'no challenger now');
+      const probation = this.inference.models.onProbation(pipeline);
+      const mode = probation ? 'shadow' : context.pipeline.spec.serving?.challenger.mode ?? 'shadow';
+      const what = probation ? 'the previous champion scores beside the champion on probation' : 'challenger scores beside the champion';
+      this.logger.info({ pipeline, model: m?.model_name, version: m?.model_version, mode }, m ? what : 'no challenger now');
     }
     if (!change) return;
     const labels = (m: ModelRegistryRecord) => ({ pipeline, model: m.model_name, role: 'champion' });

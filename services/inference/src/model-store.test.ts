@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { exportOnnx, seededRandom, TabularPipeline } from '@streamloop/ml';
 import type { ModelRegistryRecord, ModelStage, RegistryMessage } from '@streamloop/model-registry';
+import { PROBATION_LABELS_METRIC } from '@streamloop/model-registry';
 import { ModelStore } from './model-store';
 
 const FIXTURE = new URL('../../../examples/models/fraud-sklearn/', import.meta.url);
@@ -152,4 +153,23 @@ test('the challenger is loaded beside the champion, refused when it fails its ch
   assert.equal(challenger(), 4);
   outcome = await store.follow('fraud', at(5, internal(4, 'rejected')));
   assert.deepEqual([serving(store), challenger(), outcome.change], ['fraud v2', undefined, undefined]);
+});
+
+test('during a probation the previous champion scores beside the new one (one loaded model, also the fallback); its end drops it', async () => {
+  const store = new ModelStore();
+  const probation = (version: number) => ({ ...internal(version), decision_metrics: { [PROBATION_LABELS_METRIC]: 500 } });
+  let outcome = await store.follow('fraud', at(0, internal(1), probation(2)));
+  const previous = store.fallbackOf('fraud');
+  assert.deepEqual([serving(store), previous?.record.model_version, store.challengerOf('fraud')?.record.model_version, store.onProbation('fraud')], ['fraud v2', 1, 1, true]);
+  assert.equal(store.challengerOf('fraud'), previous, 'the fallback and the shadow model are one loaded model');
+  assert.equal(outcome.challengerChange?.to, previous);
+  // A challenger takes the slot beside the champion while it is there; the fallback stays.
+  await store.follow('fraud', at(2, internal(3, 'challenger')));
+  assert.deepEqual([store.challengerOf('fraud')?.record.model_version, store.onProbation('fraud'), store.fallbackOf('fraud')?.record.model_version], [3, false, 1]);
+  await store.follow('fraud', at(3, internal(3, 'archived')));
+  assert.deepEqual([store.challengerOf('fraud')?.record.model_version, store.onProbation('fraud')], [1, true]);
+  // Kept: v2 republished without the probation metric; v1 stops scoring in shadow and stays loaded as the fallback.
+  outcome = await store.follow('fraud', at(4, internal(2)));
+  assert.deepEqual([serving(store), store.challengerOf('fraud'), store.onProbation('fraud'), store.fallbackOf('fraud')?.record.model_version], ['fraud v2', undefined, false, 1]);
+  assert.equal(outcome.challengerChange?.from?.record.model_version, 1);
 });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { PlatformError } from '@streamloop/errors';
 import { loadExternalModel, OnnxModelError, OnnxScorer, type OnnxSessionOptions } from '@streamloop/ml';
 import {
-  challengerOf, championsNewestFirst, emptyRegistry, foldRegistry, registryKey, sameEntry,
+  championsNewestFirst, emptyRegistry, shadowOf, foldRegistry, registryKey, sameEntry,
   type ModelRegistryRecord, type RegistryEntry, type RegistryMessage, type RegistryState,
 } from '@streamloop/model-registry';
 
@@ -40,13 +40,16 @@ const MAX_MODEL_BYTES = 64 * 1024 * 1024;
  * store keeps the fallback loaded: the next champion down that list that passes its checks (the last good champion),
  * which scores the rows the serving model fails on at serve time. A new model is loaded and checked beside the
  * serving one and swapped in with one assignment, so scoring never sees a half-loaded model; a model that fails its
- * checks is refused and the previous one keeps serving. The registry's challenger, if any, is loaded and checked
- * the same way and kept beside them; one that fails its checks is refused and none runs.
+ * checks is refused and the previous one keeps serving. The model that scores beside the champion (the registry's
+ * shadow rule: its challenger, or during a probation the previous champion) is loaded and checked the same way and
+ * kept beside them; one that fails its checks is refused and none runs.
  */
 export class ModelStore {
   private readonly serving = new Map<string, ServingModel>();
   private readonly fallbacks = new Map<string, ServingModel>();
   private readonly challengers = new Map<string, ServingModel>();
+  /** Pipelines whose model beside the champion is the previous champion on a probation (scored in shadow only). */
+  private readonly probations = new Set<string>();
   private readonly registries = new Map<string, RegistryState>();
   /** Records (key@offset) that failed their checks: not loaded again unless republished. */
   private readonly refused = new Set<string>();
@@ -60,9 +63,17 @@ export class ModelStore {
     return this.fallbacks.get(pipeline);
   }
 
-  /** The registry's challenger, loaded; undefined when the pipeline has none (or it failed its checks). */
+  /**
+   * The model that scores beside the champion, loaded: the registry's challenger, or during a probation the previous
+   * champion; undefined when there is none (or it failed its checks).
+   */
   challengerOf(pipeline: string): ServingModel | undefined {
     return this.challengers.get(pipeline);
+  }
+
+  /** True while the model beside the champion is the previous champion on a probation: it scores in shadow only. */
+  onProbation(pipeline: string): boolean {
+    return this.probations.has(pipeline);
   }
 
   /** The pipeline's registry as folded so far (what a demotion is planned on). */
@@ -81,8 +92,9 @@ export class ModelStore {
     const currentChallenger = this.challengers.get(pipeline);
     const loaded = [current, this.fallbacks.get(pipeline), currentChallenger].filter((m): m is ServingModel => m !== undefined);
     const refused: FollowOutcome['refused'] = [];
+    const chosen: ServingModel[] = [];
     const load = async (entry: RegistryEntry): Promise<ServingModel | undefined> => {
-      const kept = loaded.find((m) => sameEntry(m, entry));
+      const kept = [...loaded, ...chosen].find((m) => sameEntry(m, entry));
       if (kept) return kept;
       const id = `${registryKey(entry.record)}@${entry.offset}`;
       if (this.refused.has(id)) return undefined;
@@ -96,16 +108,18 @@ export class ModelStore {
     };
     // The first two champions that load, newest first: the serving model and its fallback. A model already loaded
     // (the serving one becoming the fallback, or the fallback taking over) is kept as it is, not loaded again.
-    const chosen: ServingModel[] = [];
     for (const entry of championsNewestFirst(registry, pipeline)) {
       if (chosen.length === 2) break;
       const model = await load(entry);
       if (model) chosen.push(model);
     }
-    const challengerEntry = challengerOf(registry, pipeline);
-    const challenger = challengerEntry && await load(challengerEntry);
-    if (challenger) chosen.push(challenger);
-    const [next, fallback] = chosen.filter((m) => m !== challenger);
+    const [next, fallback] = chosen;
+    // During a probation the model beside the champion is the previous champion, often the fallback too (one load).
+    const shadow = shadowOf(registry, pipeline);
+    const challenger = shadow && await load(shadow.entry);
+    if (challenger && !chosen.includes(challenger)) chosen.push(challenger);
+    if (shadow?.reason === 'probation') this.probations.add(pipeline);
+    else this.probations.delete(pipeline);
     if (next) this.serving.set(pipeline, next);
     else this.serving.delete(pipeline);
     if (fallback) this.fallbacks.set(pipeline, fallback);

@@ -2,13 +2,13 @@ import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationB
 import { countLabelledFeatures, insertRows, queryRows, TABLES, type RetrainingDecisionRow } from '@streamloop/clickhouse';
 import { featureNamesOf, type Settings } from '@streamloop/config';
 import { PlatformError } from '@streamloop/errors';
-import { challengerOf, championOf } from '@streamloop/model-registry';
+import { challengerOf, championOf, probationOf } from '@streamloop/model-registry';
 import { StreamloopMetrics, type Logger } from '@streamloop/observability';
 import {
   ClickHouseConnection, LOGGER, PipelineRegistry, PLATFORM_TYPES, SETTINGS, SharedProducer, type AlertRecord, type PipelineContext, type PlatformTypes,
 } from '@streamloop/runtime';
 import {
-  DataQualityError, decideRetraining, hasFirstModel, promotionRuleOf, retrainingPolicyOf, reviewChallenger, runTraining,
+  DataQualityError, decideRetraining, hasFirstModel, promotionRuleOf, retrainingPolicyOf, reviewChallenger, reviewProbation, runTraining,
   type ModelRegistryAccess, type RetrainingDecision, type RetrainingTrigger, type TrainingResult,
 } from '@streamloop/training-lib';
 import { RegistryAccess } from './registry-access';
@@ -133,6 +133,7 @@ export class TrainingService implements OnApplicationBootstrap, BeforeApplicatio
       lastRunAt: await this.lastRunOf(name),
       runInProgress: this.running.has(name),
       challengerUnderReview: rule.onlineLabels > 0 && challengerOf(registry, name) !== undefined && (ctx.spec.serving?.challenger.mode ?? 'shadow') === 'shadow',
+      championOnProbation: probationOf(registry, name) !== undefined,
       countNewLabels: () => countLabelledFeatures(ch, { pipeline: name, featureSpecVersion: ctx.spec.features.version, after: champion?.data_window_end }),
     }, retrainingPolicyOf(ctx.spec.retraining));
     await this.record(name, trigger, decision.decision, decision.reason, decision.detail, decision.newLabels);
@@ -197,6 +198,11 @@ export class TrainingService implements OnApplicationBootstrap, BeforeApplicatio
         const deps = { clickhouse: await this.clickhouse.client(), registry, logger: this.logger.child({ service: SERVICE, pipeline: name }), now: Date.now };
         const review = await reviewChallenger(deps, ctx.spec);
         if (review.status === 'decided') this.metrics.promotionDecisions.inc({ pipeline: name, phase: 'online', outcome: review.verdict });
+        // A champion on probation: kept, or rolled back (with a model_rollback alert on the pipeline's alerts topic).
+        const probation = await reviewProbation({ ...deps, raiseAlerts: this.alertsOf(ctx) }, ctx.spec);
+        if (probation.status === 'decided') {
+          this.metrics.promotionDecisions.inc({ pipeline: name, phase: 'probation', outcome: probation.verdict === 'keep' ? 'kept' : 'rolled_back' });
+        }
       } catch (error) {
         this.logger.warn({ service: SERVICE, pipeline: name, err: error }, 'online review of the challenger failed; tried again');
       }
@@ -211,13 +217,19 @@ export class TrainingService implements OnApplicationBootstrap, BeforeApplicatio
       logger: this.logger.child({ service: SERVICE, pipeline: spec.pipeline }),
       now: Date.now,
       countRun: (outcome: string) => this.metrics.trainingRuns.inc({ pipeline: spec.pipeline, outcome }),
-      // The data-quality gate's alerts go to the pipeline's alerts topic, as monitoring's do.
-      raiseAlerts: (alerts: AlertRecord[]) => this.producer.send(ctx.topics.alerts, this.types.alert, alerts.map((a) => ({ key: a.feature, value: a }))),
+      raiseAlerts: this.alertsOf(ctx),
       countDataQuality: (labels: { pipeline: string; scope: string; check: string; result: string }) => this.metrics.dataQualityChecks.inc(labels),
     };
     const result = await runTraining(deps, { spec, featureNames: featureNamesOf(spec.features), gbdtThreads: this.settings.gbdtThreads, reason });
     this.metrics.promotionDecisions.inc({ pipeline: spec.pipeline, phase: 'offline', outcome: result.stage });
     return result;
+  }
+
+  /** Alerts of the training target (the data-quality gate, a rollback) go to the pipeline's alerts topic, as monitoring's do. */
+  private alertsOf(ctx: PipelineContext): (alerts: AlertRecord[]) => Promise<void> {
+    return async (alerts) => {
+      await this.producer.send(ctx.topics.alerts, this.types.alert, alerts.map((a) => ({ key: a.feature, value: a })));
+    };
   }
 
   /** The pipeline's registry; a published model marks the pipeline as having its first model. */
