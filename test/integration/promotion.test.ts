@@ -74,7 +74,7 @@ async function send(stack: TestStack, pipeline: string, items: LabelledTransacti
 test('a performance alert retrains (once, by the policy); the new model beats a weak champion offline, shadows it, and is promoted by policy on live events', { skip, timeout: 420_000 }, async (t: TestContext) => {
   const name = uniqueName('promote');
   const specFile = writeSpecFile(name);
-  appendFileSync(specFile, `promotion:\n  online_labels: ${ONLINE_LABELS}\nretraining:\n  min_new_labels: 1000\n  cooldown: 1h\n`);
+  appendFileSync(specFile, `promotion:\n  online_labels: ${ONLINE_LABELS}\n  probation_labels: 0\nretraining:\n  min_new_labels: 1000\n  cooldown: 1h\n`);
   const spec = loadPipelineSpec(specFile);
   const stack = await startStack(brokers!, [spec], []);
   const ctx = stack.runtime.pipelines.pipeline(name);

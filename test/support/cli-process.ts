@@ -42,7 +42,7 @@ export async function waitForApi(url: string, p: ServiceProcess, timeoutMs = 120
  * `specFile` with a chDB of its own; resolves once its API answers.
  */
 export async function startPlatform(
-  stack: { registryUrl: string }, brokers: string[], specFile: string, targets: string,
+  stack: { registryUrl: string }, brokers: string[], specFile: string, targets: string, env: Record<string, string> = {},
 ): Promise<{ service: ServiceProcess; api: string }> {
   const port = await freePort();
   const api = `http://127.0.0.1:${port}`;
@@ -51,6 +51,7 @@ export async function startPlatform(
     SCHEMA_REGISTRY_URL: stack.registryUrl,
     STREAMLOOP_PIPELINES: specFile,
     CLICKHOUSE_DATA_DIR: mkdtempSync(join(tmpdir(), 'streamloop-chdb-')),
+    ...env,
   });
   await waitForApi(api, service);
   return { service, api };

@@ -4,18 +4,23 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { FRAUD_SPEC } from './stack';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-/** The example fraud pipeline written to a file of its own under another pipeline name (its topics are the test's own). */
-export function writeSpecFile(pipeline: string): string {
-  const text = readFileSync(FRAUD_SPEC, 'utf8')
-    .replace(/^pipeline: fraud$/m, `pipeline: ${pipeline}`)
-    .replace(/^(\s*schema:\s*)(\S+)/m, (_m, lead: string, path: string) => `${lead}${resolve(dirname(FRAUD_SPEC), path)}`);
-  if (!text.includes(`pipeline: ${pipeline}`)) throw new Error(`could not rename the pipeline in ${FRAUD_SPEC}`);
+/**
+ * The example fraud pipeline written to a file of its own under another pipeline name (its topics are the test's own),
+ * with `overrides` merged into its sections (a section given replaces the example's keys it names, keeps the others).
+ */
+export function writeSpecFile(pipeline: string, overrides: Record<string, Record<string, unknown>> = {}): string {
+  const spec = parseYaml(readFileSync(FRAUD_SPEC, 'utf8')) as Record<string, unknown>;
+  spec.pipeline = pipeline;
+  const events = spec.events as Record<string, unknown>;
+  events.schema = resolve(dirname(FRAUD_SPEC), String(events.schema));
+  for (const [section, keys] of Object.entries(overrides)) spec[section] = { ...(spec[section] as Record<string, unknown> | undefined), ...keys };
   const file = join(mkdtempSync(join(tmpdir(), 'streamloop-spec-')), `${pipeline}.yaml`);
-  writeFileSync(file, text);
+  writeFileSync(file, stringifyYaml(spec));
   return file;
 }
 

@@ -37,7 +37,7 @@ program
   .command('demo')
   .description('start a local broker and every service, stream a labelled card-fraud workload through the loop, print a summary')
   .option('--events <n>', 'events before the first model', toPositiveInt, 3000)
-  .option('--after <n>', 'events after the first model (with a shifted world)', toPositiveInt, 2000)
+  .option('--after <n>', 'events after the first model, before the world changes', toPositiveInt, 2000)
   .option('--seed <n>', 'random seed of the workload', toPositiveInt, 42)
   .action(async (opts: { events: number; after: number; seed: number }) => {
     const { runDemo } = await import('./demo');

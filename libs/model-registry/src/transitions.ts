@@ -60,6 +60,8 @@ export interface ModelSummary {
   decided_by: string;
   decided_at: number;
   decision_reason: string;
+  /** The numbers behind the latest decision (offline_*, online_*, probation_*). */
+  decision_metrics: Record<string, number>;
   metrics: Record<string, number>;
 }
 
@@ -77,6 +79,7 @@ export function listModels(state: RegistryState, pipeline: string): ModelSummary
     decided_by: e.record.decided_by,
     decided_at: e.record.decided_at,
     decision_reason: e.record.decision_reason,
+    decision_metrics: e.record.decision_metrics,
     metrics: e.record.metrics,
   }));
 }

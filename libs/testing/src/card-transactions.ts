@@ -36,6 +36,22 @@ export interface CardStreamOptions {
   compromiseRate?: number;
   /** From the event with this index on, amounts are multiplied and spending shifts online: a world that changed. */
   drift?: { fromIndex: number; amountFactor: number; onlineShare: number };
+  /**
+   * From the event with this index on, fraudsters change their method (a concept change): a compromised card still
+   * shows a burst within minutes, but of small card-present purchases in everyday categories at home, well below the
+   * card's usual amount, where the bursts used to be large, online and abroad. Normal spending does not change and
+   * fraud stays a few percent of the events, so the features' distributions barely move: only the labels say the old
+   * model is now wrong.
+   */
+  conceptChange?: { fromIndex: number };
+  /** From the event with this index on, each label is flipped with probability `rate`: ground truth turned noisy. */
+  labelNoise?: { fromIndex: number; rate: number };
+  /**
+   * From the event with this index on, the payments app sends a fresh token in place of the card id on every
+   * transaction (an upstream tokenization change): no card has history any more, so the features built from it are
+   * missing. Fraud itself goes on as before.
+   */
+  tokenizedCardsFrom?: number;
   idPrefix?: string;
 }
 
@@ -43,6 +59,8 @@ const CATEGORIES = ['grocery', 'fuel', 'restaurant', 'electronics', 'travel', 'g
 const NORMAL_WEIGHTS = [0.34, 0.16, 0.22, 0.06, 0.06, 0.04, 0.12];
 const FRAUD_WEIGHTS = [0.03, 0.02, 0.03, 0.42, 0.18, 0.28, 0.04];
 const COUNTRIES = ['NL', 'DE', 'FR', 'BE', 'ES', 'IT'];
+/** After a concept change: frauds in everyday categories (grocery, fuel, restaurant), where the bursts rarely were. */
+const CHANGED_FRAUD_WEIGHTS = [0.45, 0.3, 0.25, 0, 0, 0, 0];
 
 export function generateCardTransactions(options: CardStreamOptions): LabelledTransaction[] {
   const rnd = seededRandom(options.seed ?? 42);
@@ -74,6 +92,7 @@ export function generateCardTransactions(options: CardStreamOptions): LabelledTr
   let t = options.startTime ?? Date.UTC(2026, 10, 1, 8, 0, 0);
   for (let n = 0; n < options.events; n++) {
     const drift = options.drift && n >= options.drift.fromIndex ? options.drift : undefined;
+    const changed = options.conceptChange !== undefined && n >= options.conceptChange.fromIndex;
     t += Math.round(-Math.log(1 - rnd()) * gap);
     // A card in a fraud burst transacts again within minutes; otherwise any card may be next.
     const bursting = cards.filter((c) => c.burstLeft > 0 && c.burstUntil >= t);
@@ -89,7 +108,12 @@ export function generateCardTransactions(options: CardStreamOptions): LabelledTr
     let online: boolean;
     let country = card.home;
     let device: string | null = card.device;
-    if (fraud) {
+    if (fraud && changed) {
+      card.burstLeft--;
+      amount = Math.exp(card.logMean - 1.1 + normal() * 0.3);
+      category = pick(CATEGORIES, CHANGED_FRAUD_WEIGHTS);
+      online = false;
+    } else if (fraud) {
       card.burstLeft--;
       amount = Math.exp(card.logMean + 1.2 + Math.abs(normal()) * 0.9);
       category = pick(CATEGORIES, FRAUD_WEIGHTS);
@@ -104,12 +128,14 @@ export function generateCardTransactions(options: CardStreamOptions): LabelledTr
     }
     amount = Math.round(amount * amountFactor * 100) / 100;
     // A little label noise: chargebacks are not perfect ground truth.
-    const label: 0 | 1 = rnd() < 0.01 ? (fraud ? 0 : 1) : fraud ? 1 : 0;
+    let label: 0 | 1 = rnd() < 0.01 ? (fraud ? 0 : 1) : fraud ? 1 : 0;
+    if (options.labelNoise && n >= options.labelNoise.fromIndex && rnd() < options.labelNoise.rate) label = label === 1 ? 0 : 1;
+    const tokenized = options.tokenizedCardsFrom !== undefined && n >= options.tokenizedCardsFrom;
     out.push({
       event: {
         transaction_id: `${prefix}-${String(n).padStart(7, '0')}`,
         event_time: t,
-        card_id: card.id,
+        card_id: tokenized ? `tok-${prefix}-${n}` : card.id,
         merchant_id: `m-${String(Math.floor(rnd() * nMerchants)).padStart(4, '0')}`,
         merchant_category: category,
         amount,

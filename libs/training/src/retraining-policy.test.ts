@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RETRAINING_TRIGGER_KINDS } from '@streamloop/config';
 import { ALERT_KIND_SYMBOLS } from '@streamloop/contracts';
-import { decideRetraining, retrainingPolicyOf, type RetrainingFacts, type RetrainingTrigger } from './retraining-policy';
+import { DEFERRED_ALERT_RETRY_MS, decideRetraining, retrainingPolicyOf, type RetrainingFacts, type RetrainingTrigger } from './retraining-policy';
 
 const HOUR = 3_600_000;
 const champion = { model_name: 'fraud', model_version: 3, data_window_end: 1_000 };
@@ -38,7 +38,12 @@ test('an alert about the champion starts a run when the policy allows it; each r
     assert.deepEqual([d.decision, d.reason], ['skipped', reason], reason);
     assert.match(d.detail, detail);
     assert.equal(f.counted, reason === 'not_enough_new_labels' ? 1 : 0, `${reason}: new labels counted only when needed`);
+    // "Not now" is asked again later (the cooldown at its end); "no" is not.
+    const expectedRetry = reason === 'cooldown' ? 10 * HOUR - 600_000 + policy.cooldownMs
+      : reason === 'not_a_trigger' || reason === 'not_the_champion' ? undefined : f.now + DEFERRED_ALERT_RETRY_MS;
+    assert.equal(d.retryAt, expectedRetry, `${reason}: retryAt`);
   }
+  assert.equal((await decideRetraining({ kind: 'command' }, facts({ runInProgress: true }), policy)).retryAt, undefined, 'only alerts are asked again');
 });
 
 test('a statistic in a trigger narrows its kind; schedules and commands always run unless one is under way', async () => {

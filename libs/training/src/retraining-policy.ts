@@ -35,7 +35,15 @@ export interface RetrainingDecision {
   detail: string;
   /** The labelled events newer than the champion's data, when they were counted. */
   newLabels?: number;
+  /**
+   * For an alert skipped for "not now" (cooldown, a run or a review under way, too few new labels): when to ask again.
+   * A champion that was alerted on stays alerted on: its detectors fire once, so the alert must not be lost.
+   */
+  retryAt?: number;
 }
+
+/** How soon an alert held back by a run, a review or too few labels is asked again. */
+export const DEFERRED_ALERT_RETRY_MS = 15_000;
 
 /** The spec's policy, defaults filled in (hand-built specs may carry none). */
 export function retrainingPolicyOf(retraining: RetrainingSpec | undefined): RetrainingSpec {
@@ -44,7 +52,9 @@ export function retrainingPolicyOf(retraining: RetrainingSpec | undefined): Retr
 
 export async function decideRetraining(trigger: RetrainingTrigger, facts: RetrainingFacts, policy: RetrainingSpec): Promise<RetrainingDecision> {
   const skip = (reason: RetrainingReason, detail: string): RetrainingDecision => ({ decision: 'skipped', reason, detail });
-  if (facts.runInProgress) return skip('run_in_progress', 'a training run of the pipeline is under way');
+  const later = (reason: RetrainingReason, detail: string, retryAt = facts.now + DEFERRED_ALERT_RETRY_MS): RetrainingDecision => (
+    trigger.kind === 'alert' ? { ...skip(reason, `${detail}; asked again later`), retryAt } : skip(reason, detail));
+  if (facts.runInProgress) return later('run_in_progress', 'a training run of the pipeline is under way');
   if (trigger.kind !== 'alert') return { decision: 'trained', reason: 'started', detail: `training on ${trigger.kind.replace('_', ' ')}` };
   const { alert } = trigger;
   const what = `${alert.kind}${alert.statistic ? ` (${alert.statistic}${alert.feature ? ` on ${alert.feature}` : ''})` : ''}`;
@@ -58,15 +68,16 @@ export async function decideRetraining(trigger: RetrainingTrigger, facts: Retrai
   }
   if (facts.lastRunAt !== undefined && facts.now - facts.lastRunAt < policy.cooldownMs) {
     const left = Math.ceil((policy.cooldownMs - (facts.now - facts.lastRunAt)) / 1000);
-    return skip('cooldown', `alert ${what}: the last run started ${Math.round((facts.now - facts.lastRunAt) / 1000)} s ago; retraining.cooldown leaves ${left} s`);
+    return later('cooldown', `alert ${what}: the last run started ${Math.round((facts.now - facts.lastRunAt) / 1000)} s ago; retraining.cooldown leaves ${left} s`,
+      facts.lastRunAt + policy.cooldownMs);
   }
-  if (facts.challengerUnderReview) return skip('challenger_under_review', `alert ${what}: a challenger is being proven on live events; its verdict comes first`);
+  if (facts.challengerUnderReview) return later('challenger_under_review', `alert ${what}: a challenger is being proven on live events; its verdict comes first`);
   if (facts.championOnProbation) {
-    return skip('probation', `alert ${what}: ${champion.model_name} v${champion.model_version} is on probation beside the previous champion; its verdict comes first (a rollback, or keeping it)`);
+    return later('probation', `alert ${what}: ${champion.model_name} v${champion.model_version} is on probation beside the previous champion; its verdict comes first (a rollback, or keeping it)`);
   }
   const newLabels = await facts.countNewLabels();
   if (newLabels < policy.minNewLabels) {
-    return { ...skip('not_enough_new_labels', `alert ${what}: ${newLabels} labelled events newer than ${champion.model_name} v${champion.model_version}'s data, retraining.min_new_labels is ${policy.minNewLabels}`), newLabels };
+    return { ...later('not_enough_new_labels', `alert ${what}: ${newLabels} labelled events newer than ${champion.model_name} v${champion.model_version}'s data, retraining.min_new_labels is ${policy.minNewLabels}`), newLabels };
   }
   return { decision: 'trained', reason: 'started', detail: `alert ${what} about ${champion.model_name} v${champion.model_version}, ${newLabels} new labelled events`, newLabels };
 }

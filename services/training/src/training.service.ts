@@ -44,6 +44,8 @@ export class TrainingService implements OnApplicationBootstrap, BeforeApplicatio
   private readonly timers: NodeJS.Timeout[] = [];
   /** When each pipeline's last run started (from retraining_decisions after a restart), for the cooldown. */
   private readonly lastRunAt = new Map<string, number | undefined>();
+  /** Per pipeline, the newest alert held back for "not now" and when to ask again (in memory: a restart forgets it). */
+  private readonly deferred = new Map<string, { alert: Extract<RetrainingTrigger, { kind: 'alert' }>['alert']; retryAt: number }>();
 
   constructor(
     @Inject(PipelineRegistry) private readonly pipelines: PipelineRegistry,
@@ -137,6 +139,9 @@ export class TrainingService implements OnApplicationBootstrap, BeforeApplicatio
       countNewLabels: () => countLabelledFeatures(ch, { pipeline: name, featureSpecVersion: ctx.spec.features.version, after: champion?.data_window_end }),
     }, retrainingPolicyOf(ctx.spec.retraining));
     await this.record(name, trigger, decision.decision, decision.reason, decision.detail, decision.newLabels);
+    if (trigger.kind === 'alert' && decision.retryAt !== undefined) this.deferred.set(name, { alert: trigger.alert, retryAt: decision.retryAt });
+    // A run that starts answers any alert held back; an alert refused outright ("no") leaves a held one in place.
+    if (decision.decision === 'trained') this.deferred.delete(name);
     if (decision.decision === 'trained') {
       const why = reason ?? decision.detail;
       this.lastRunAt.set(name, Date.now());
@@ -186,8 +191,20 @@ export class TrainingService implements OnApplicationBootstrap, BeforeApplicatio
     return rows.map((r) => ({ ...r, decided_at: Number(r.decided_at), new_labels: Number(r.new_labels), model_version: Number(r.model_version) }));
   }
 
+  /** An alert held back for "not now" is asked again when its time comes (the newest per pipeline). */
+  private async retryDeferredAlerts(): Promise<void> {
+    for (const [name, { alert, retryAt }] of [...this.deferred]) {
+      if (retryAt > Date.now()) continue;
+      this.deferred.delete(name);
+      await this.trigger(name, { kind: 'alert', alert }).catch((error: unknown) => {
+        this.logger.warn({ service: SERVICE, pipeline: name, alert_id: alert.alert_id, err: error }, 'a held-back alert could not be asked again');
+      });
+    }
+  }
+
   /** The online half of promotion, per pipeline with a challenger: decided once its horizon of labelled events is reached. */
   private async reviewChallengers(): Promise<void> {
+    await this.retryDeferredAlerts();
     for (const ctx of this.pipelines.values()) {
       const name = ctx.spec.pipeline;
       // A training run publishes too: one registry writer at a time per pipeline in this process.
