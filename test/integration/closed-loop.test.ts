@@ -5,38 +5,13 @@
 // and the retraining decisions over HTTP, P.predictions and P.alerts read_committed.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateCardTransactions, type CardStreamOptions, type LabelledTransaction } from '@streamloop/testing';
-import { CardProducer, liveAuc, sendPaced, startLoopPlatform, type LoopPlatform, type ModelLine } from '../support/loop';
+import { CardProducer, CHANGE_AT, firstModel, LABEL_LAG, liveAuc, LOOP_SPEC, paced, sendPaced, startLoopPlatform, stream, type ModelLine } from '../support/loop';
 import { brokersOrSkip, eventually } from '../support/stack';
 
 const brokers = brokersOrSkip();
 const skip = !brokers && 'KAFKA_BROKERS is not set';
-
-/** Labels trail their events by this many events (about 6 h of event time at 90 s between transactions). */
-const LABEL_LAG = 250;
-const CHANGE_AT = 5000;
 /** Live AUC served by the promoted model must beat the old champion's after the change by at least this much. */
 const RECOVERY_MARGIN = 0.05;
-
-/** The loop's numbers scaled to a test: a sliding window, a short cooldown, horizons of 600 labelled live events. */
-const LOOP_SPEC = {
-  training: { min_labels: 1500, window: { last_rows: 3000 } },
-  retraining: { triggers: [{ kind: 'performance' }], cooldown: '30s', min_new_labels: 500 },
-  promotion: { alpha: 0.05, online_labels: 600, probation_labels: 600 },
-  monitoring: { detectors: { label_delay: '7h' } },
-};
-
-function stream(seed: number, idPrefix: string, change: Partial<CardStreamOptions>, events = 30_000): LabelledTransaction[] {
-  return generateCardTransactions({ seed, events, meanGapMs: 90_000, compromiseRate: 0.015, idPrefix, ...change });
-}
-
-/** Sends the first events fast and waits for the first model, trained by the platform once enough labels exist. */
-async function firstModel(loop: LoopPlatform, producer: CardProducer, items: LabelledTransaction[]): Promise<ModelLine> {
-  for (let i = 0; i < 3000; i += 500) await producer.send(items.slice(i, i + 500));
-  return eventually(async () => (await loop.models()).find((m) => m.serving), `the first model\n${loop.why()}`, 240_000);
-}
-
-const paced = { chunk: 100, pauseMs: 400, checkEvery: 500 };
 
 test('a concept change: the detectors alert, the loop retrains, the new model passes the gate and both tests, is kept after probation, and live AUC recovers', { skip, timeout: 900_000 }, async (t: TestContext) => {
   const loop = await startLoopPlatform(brokers!, 'loop-change', LOOP_SPEC);

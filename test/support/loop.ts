@@ -6,10 +6,10 @@ import type { PipelineSpec } from '@streamloop/config';
 import { loadPipelineSpec } from '@streamloop/config';
 import { evaluateBinary } from '@streamloop/ml';
 import type { AlertRecord, LabelRecord, PredictionRecord } from '@streamloop/runtime';
-import type { LabelledTransaction } from '@streamloop/testing';
+import { generateCardTransactions, type CardStreamOptions, type LabelledTransaction } from '@streamloop/testing';
 import { startPlatform, stopProcesses } from './cli-process';
 import { outputOf, type ServiceProcess, writeSpecFile } from './processes';
-import { readAll, startStack, uniqueName, type TestStack } from './stack';
+import { eventually, readAll, startStack, uniqueName, type TestStack } from './stack';
 
 /** A version as `GET /v1/pipelines/:p/models` lists it. */
 export interface ModelLine {
@@ -163,3 +163,29 @@ export function liveAuc(items: LabelledTransaction[], predictions: Map<string, P
   if (scored.length < items.length) return { auc: Number.NaN, n: scored.length };
   return { auc: evaluateBinary(scored.map((s) => s.label), scored.map((s) => s.score), 0.5).rocAuc, n: scored.length };
 }
+
+// The scenario the loop tests share: the world, the spec's loop numbers, the first model, the pace.
+
+/** Labels trail their events by this many events (about 6 h of event time at 90 s between transactions). */
+export const LABEL_LAG = 250;
+export const CHANGE_AT = 5000;
+
+/** The loop's numbers scaled to a test: a sliding window, a short cooldown, horizons of 600 labelled live events. */
+export const LOOP_SPEC = {
+  training: { min_labels: 1500, window: { last_rows: 3000 } },
+  retraining: { triggers: [{ kind: 'performance' }], cooldown: '30s', min_new_labels: 500 },
+  promotion: { alpha: 0.05, online_labels: 600, probation_labels: 600 },
+  monitoring: { detectors: { label_delay: '7h' } },
+};
+
+export function stream(seed: number, idPrefix: string, change: Partial<CardStreamOptions>, events = 30_000): LabelledTransaction[] {
+  return generateCardTransactions({ seed, events, meanGapMs: 90_000, compromiseRate: 0.015, idPrefix, ...change });
+}
+
+/** Sends the first events fast and waits for the first model, trained by the platform once enough labels exist. */
+export async function firstModel(loop: LoopPlatform, producer: CardProducer, items: LabelledTransaction[]): Promise<ModelLine> {
+  for (let i = 0; i < 3000; i += 500) await producer.send(items.slice(i, i + 500));
+  return eventually(async () => (await loop.models()).find((m) => m.serving), `the first model\n${loop.why()}`, 240_000);
+}
+
+export const paced = { chunk: 100, pauseMs: 400, checkEvery: 500 };
