@@ -53,7 +53,7 @@ test('card ids tokenized upstream: the features built from card history turn mis
     t.diagnostic(`blocked: ${failed.detail}`);
     assert.match(failed.detail, /failed \d+ data-quality check\(s\): .*missing_rate/);
     const alerts = await eventually(async () => {
-      const dq = (await loop.alerts()).filter((a) => a.kind === 'data_quality' && a.statistic === 'missing_rate');
+      const dq = (await loop.alerts()).filter((a) => a.kind === 'data_quality' && a.statistic === 'max_missing_rate');
       return dq.length > 0 ? dq : undefined;
     }, 'the data_quality alerts', 30_000);
     t.diagnostic(`data_quality alerts on ${[...new Set(alerts.map((a) => a.feature))].join(', ')}`);
