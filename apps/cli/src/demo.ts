@@ -239,11 +239,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     log(`${elapsed()}  waiting    for every valid event to be predicted and every label stored ...`);
     // Served predictions (not the shadow ones of a challenger or of the previous champion on probation): one per event.
     const servedCounts = async () => {
-      const [row] = await queryRows<{ events: string; rows: string; shadow: string }>(ch,
-        `SELECT uniqExactIf(event_id, NOT shadow) AS events, uniqExactIf((event_id, model_name, model_version), NOT shadow) AS rows,
-                uniqExactIf((event_id, model_name, model_version), shadow) AS shadow
+      // Aliases unlike the columns: ClickHouse would read `shadow` in one expression as another's alias.
+      const [row] = await queryRows<{ served_events: string; served_rows: string; shadow_rows: string }>(ch,
+        `SELECT uniqExactIf(event_id, NOT shadow) AS served_events, uniqExactIf((event_id, model_name, model_version), NOT shadow) AS served_rows,
+                uniqExactIf((event_id, model_name, model_version), shadow) AS shadow_rows
          FROM predictions WHERE pipeline = {p:String}`, { p: PIPELINE });
-      return { events: Number(row.events), rows: Number(row.rows), shadow: Number(row.shadow) };
+      return { events: Number(row.served_events), rows: Number(row.served_rows), shadow: Number(row.shadow_rows) };
     };
     await waitFor(async () => {
       const [p, l, d] = await Promise.all([
