@@ -8,8 +8,8 @@ import {
   ClickHouseConnection, LOGGER, PipelineRegistry, PLATFORM_TYPES, SETTINGS, SharedProducer, type AlertRecord, type PipelineContext, type PlatformTypes,
 } from '@streamloop/runtime';
 import {
-  DataQualityError, decideRetraining, hasFirstModel, promotionRuleOf, retrainingPolicyOf, reviewChallenger, runTraining,
-  type ModelRegistryAccess, type RetrainingDecision, type RetrainingTrigger, type TrainingResult,
+  DataQualityError, decideRetraining, fitAndExport, fitOnWorker, hasFirstModel, promotionRuleOf, retrainingPolicyOf, reviewChallenger, runTraining,
+  type FitInput, type ModelRegistryAccess, type RetrainingDecision, type RetrainingTrigger, type TrainingResult,
 } from '@streamloop/training-lib';
 import { RegistryAccess } from './registry-access';
 import { FollowedRegistry } from './followed-registry';
@@ -44,6 +44,8 @@ export class TrainingService implements OnApplicationBootstrap, BeforeApplicatio
   private readonly timers: NodeJS.Timeout[] = [];
   /** When each pipeline's last run started (from retraining_decisions after a restart), for the cooldown. */
   private readonly lastRunAt = new Map<string, number | undefined>();
+  /** Aborted when the application closes: the runs' worker threads are terminated rather than awaited. */
+  private readonly closing = new AbortController();
 
   constructor(
     @Inject(PipelineRegistry) private readonly pipelines: PipelineRegistry,
@@ -71,9 +73,13 @@ export class TrainingService implements OnApplicationBootstrap, BeforeApplicatio
     this.timers.push(review);
   }
 
-  /** The application closing stops the schedules and waits for the runs under way (the platform closes ClickHouse after it). */
+  /**
+   * The application closing stops the schedules, terminates the runs' worker threads (a search may have minutes to go)
+   * and waits for the runs to end (the platform closes ClickHouse after it).
+   */
   async beforeApplicationShutdown(): Promise<void> {
     this.timers.splice(0).forEach(clearInterval);
+    this.closing.abort();
     await Promise.allSettled(this.running.values());
   }
 
@@ -214,6 +220,8 @@ export class TrainingService implements OnApplicationBootstrap, BeforeApplicatio
       // The data-quality gate's alerts go to the pipeline's alerts topic, as monitoring's do.
       raiseAlerts: (alerts: AlertRecord[]) => this.producer.send(ctx.topics.alerts, this.types.alert, alerts.map((a) => ({ key: a.feature, value: a }))),
       countDataQuality: (labels: { pipeline: string; scope: string; check: string; result: string }) => this.metrics.dataQualityChecks.inc(labels),
+      // Off the event loop unless STREAMLOOP_TRAINING_WORKER=false: in the monolith that loop serves predictions.
+      fit: this.settings.trainingWorker ? (input: FitInput) => fitOnWorker(input, { signal: this.closing.signal }) : fitAndExport,
     };
     const result = await runTraining(deps, { spec, featureNames: featureNamesOf(spec.features), gbdtThreads: this.settings.gbdtThreads, reason });
     this.metrics.promotionDecisions.inc({ pipeline: spec.pipeline, phase: 'offline', outcome: result.stage });
