@@ -1,7 +1,7 @@
 // fitAndExport on a worker thread, so a training run's search and fits leave the event loop of the process free: in
 // the monolith that loop also serves predictions. Errors come back as the errors the compute threw (class, code,
 // message, details); a worker that dies without an answer rejects the run, it never hangs.
-import { Worker } from 'node:worker_threads';
+import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { isErrorCode, PlatformError } from '@streamloop/errors';
 import { OnnxModelError } from '@streamloop/ml';
 import type { FitInput, FitOutput } from './fit-and-export';
@@ -62,6 +62,8 @@ export function reviveError(s: SerializedError): Error {
 export interface FitOnWorkerOptions {
   /** Aborting terminates the worker and rejects the run (the process is shutting down). */
   signal?: AbortSignal;
+  /** The worker's heap limits; above them it dies (ERR_WORKER_OUT_OF_MEMORY) and the run is rejected. */
+  resourceLimits?: ResourceLimits;
 }
 
 /**
@@ -78,6 +80,7 @@ export function fitOnWorker(input: FitInput, opts: FitOnWorkerOptions = {}): Pro
       transferList: [input.train.X.values.buffer, input.test.X.values.buffer],
       // The entry registers tsx itself; a parent started with `--import tsx` would register it a second time.
       execArgv: [],
+      resourceLimits: opts.resourceLimits,
     });
     let settled = false;
     const settle = (finish: () => void) => {
