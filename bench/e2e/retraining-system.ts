@@ -42,7 +42,7 @@ const { values } = parseArgs({
 
 /** The fraud example under the bench's pipeline name, its model a GBDT chosen by a random search of `trials` trials. */
 function writeSpec(dir: string, pipeline: string, trials: number): string {
-  const doc = YAML.parse(readFileSync(join(REPO, 'examples/pipelines/fraud.yaml'), 'utf8')) as Record<string, any>;
+  const doc = YAML.parse(readFileSync(join(REPO, 'examples/pipelines/fraud.yaml'), 'utf8')) as { pipeline: string; events: { schema: string }; model: Record<string, unknown> };
   doc.pipeline = pipeline;
   doc.events.schema = join(REPO, 'examples/pipelines', doc.events.schema);
   doc.model = {
