@@ -10,7 +10,7 @@
 // the prediction's committed record arrived − when the event's batch was handed to the producer (bench/e2e/probe.ts).
 //
 // Flags: --rate 500  --duration 30s  --warmup 5s  --modes in-thread,worker  --rows 6000 (labelled vectors training
-// reads)  --trials 8 (random search trials, 3 time-series folds each)  --gbdt-threads 1 (STREAMLOOP_GBDT_THREADS).
+// reads)  --trials 4 (random search trials, 3 time-series folds each)  --gbdt-threads 1 (STREAMLOOP_GBDT_THREADS).
 // Broker: KAFKA_BROKERS, else deploy/local/kafka.sh on a random port, stopped at the end.
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -22,7 +22,7 @@ import { createKafka, type Producer } from '@streamloop/kafka';
 import { generateCardTransactions } from '@streamloop/testing';
 import { sendEvents, type LoadEvent } from './load';
 import { LatencyProbe, type PhaseLatency } from './probe';
-import { spawnChild, startBroker, type Child } from './processes';
+import { cpuSecondsOf, spawnChild, startBroker, type Child } from './processes';
 import type { RetrainingReady } from './retraining-system';
 
 const REPO = new URL('../../', import.meta.url).pathname;
@@ -37,7 +37,7 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '5s' },
     modes: { type: 'string', default: 'in-thread,worker' },
     rows: { type: 'string', default: '6000' },
-    trials: { type: 'string', default: '8' },
+    trials: { type: 'string', default: '4' },
     'gbdt-threads': { type: 'string', default: '1' },
   },
 });
@@ -57,6 +57,17 @@ interface Row {
   mode: Mode;
   phase: 'baseline' | 'training' | 'after';
   latency: Omit<PhaseLatency, 'firstSeenAt' | 'lastSeenAt'>;
+  /** The system's event-loop delay over the phase (prom-client's monitorEventLoopDelay, reset at each scrape), ms. */
+  loopDelayMs?: { p99: number; max: number };
+  /** CPU seconds of the system process (all its threads) over the phase. */
+  cpuSeconds?: number;
+}
+
+/** The system's event-loop delay since the previous scrape of its /metrics (prom-client resets the histogram). */
+async function loopDelay(url: string): Promise<{ p99: number; max: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const read = (name: string) => Number(new RegExp(`^streamloop_process_nodejs_eventloop_lag_${name}_seconds(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN) * 1000;
+  return { p99: read('p99'), max: read('max') };
 }
 interface RunReport {
   mode: Mode;
@@ -94,12 +105,20 @@ async function benchMode(brokers: string[], producer: Producer, mode: Mode, rows
     await sendEvents(producer, ready.input, warm, RATE, (batch, at) => batch.forEach((e) => p.markSent(e.id, `${mode}-warmup`, at)));
     await p.drain(`${mode}-warmup`, warm.length, DRAIN_STALL_MS, 500);
 
+    const pid = child.process.pid;
+    const measured: Partial<Record<Row['phase'], Pick<Row, 'loopDelayMs' | 'cpuSeconds'>>> = {};
     const baseline = await phaseEvents(count(DURATION_MS), `${mode}-baseline`, encode);
+    await loopDelay(ready.url);
+    let cpuAt = cpuSecondsOf(pid);
     await sendEvents(producer, ready.input, baseline, RATE, (batch, at) => batch.forEach((e) => p.markSent(e.id, `${mode}-baseline`, at)));
-    await p.drain(`${mode}-baseline`, baseline.length, DRAIN_STALL_MS);
+    await p.drain(`${mode}-baseline`, baseline.length, DRAIN_STALL_MS, 0);
+    measured.baseline = { loopDelayMs: await loopDelay(ready.url), cpuSeconds: (cpuSecondsOf(pid) ?? Number.NaN) - (cpuAt ?? Number.NaN) };
+    await new Promise((r) => setTimeout(r, 1500));
 
     const during = await phaseEvents(count(DURATION_MS), `${mode}-training`, encode);
     let answered = false;
+    await loopDelay(ready.url);
+    cpuAt = cpuSecondsOf(pid);
     const postedAt = Date.now();
     const run = fetch(`${ready.url}/v1/pipelines/${ready.pipeline}/train`, { method: 'POST' }).then(async (res) => {
       answered = true;
@@ -114,12 +133,14 @@ async function benchMode(brokers: string[], producer: Producer, mode: Mode, rows
       if (answered) after++;
       else inRun++;
     }));
+    // A run on the event loop holds the predictions back until it ends: drained only after its answer.
+    await run;
+    measured.training = { loopDelayMs: await loopDelay(ready.url), cpuSeconds: (cpuSecondsOf(pid) ?? Number.NaN) - (cpuAt ?? Number.NaN) };
     await p.drain(`${mode}-training`, inRun, DRAIN_STALL_MS, 0);
     await p.drain(`${mode}-after`, after, DRAIN_STALL_MS);
-    await run;
     for (const phase of ['baseline', 'training', 'after'] as const) {
       const { firstSeenAt: _f, lastSeenAt: _l, ...latency } = p.summary(`${mode}-${phase}`);
-      if (latency.sent > 0) rows.push({ mode, phase, latency });
+      if (latency.sent > 0) rows.push({ mode, phase, latency, ...measured[phase] });
     }
   } finally {
     await probe?.stop().catch(() => undefined);
@@ -147,9 +168,11 @@ async function main(): Promise<void> {
     `streamloop bench:retraining — ${startedAt.toISOString()}, node ${process.version}, ${cpu.length} × ${cpu[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB; `
       + `load average ${load0.toFixed(2)} at the start, ${loadavg()[0].toFixed(2)} at the end; ${Math.round(seconds)} s in all`,
     `${RATE} events/s, ${args.duration} per phase; training: ${args.rows} labelled vectors, GBDT random search of ${args.trials} trials × 3 folds, STREAMLOOP_GBDT_THREADS=${args['gbdt-threads']}`,
-    'mode       phase      sent  out  miss  p50 ms  p95 ms  p99 ms  max ms',
-    ...rows.map((r) => `${r.mode.padEnd(10)} ${r.phase.padEnd(9)} ${String(r.latency.sent).padStart(5)} ${String(r.latency.received).padStart(5)} ${String(r.latency.missing).padStart(4)}`
-      + ` ${fmt(r.latency.p50).padStart(7)} ${fmt(r.latency.p95).padStart(7)} ${fmt(r.latency.p99).padStart(7)} ${fmt(r.latency.max).padStart(7)}`),
+    'event → prediction latency; loop delay: the system\'s event-loop delay p99 / max over the phase (training: from the POST to its answer); cpu s: the system process\'s CPU seconds over the same span',
+    'mode       phase      sent   out  miss  p50 ms  p95 ms  p99 ms  max ms  loop delay p99 / max ms  cpu s',
+    ...rows.map((r) => `${r.mode.padEnd(10)} ${r.phase.padEnd(9)} ${String(r.latency.sent).padStart(5)} ${String(r.latency.received).padStart(5)} ${String(r.latency.missing).padStart(5)}`
+      + ` ${fmt(r.latency.p50).padStart(7)} ${fmt(r.latency.p95).padStart(7)} ${fmt(r.latency.p99).padStart(7)} ${fmt(r.latency.max).padStart(7)}`
+      + `  ${(r.loopDelayMs ? `${fmt(r.loopDelayMs.p99)} / ${fmt(r.loopDelayMs.max)}` : '').padStart(23)}  ${r.cpuSeconds === undefined ? '' : r.cpuSeconds.toFixed(1).padStart(5)}`),
     ...runs.map((r) => `${r.mode} run: HTTP ${r.status} after ${r.seconds.toFixed(1)} s; `
       + (r.status >= 200 && r.status < 300
         ? `model v${String(r.answer.model_version)} ${String(r.answer.stage)}, duration_ms ${String(r.answer.duration_ms)}, search trials ${String((r.answer.search as { trials?: number } | null)?.trials ?? '-')}`
