@@ -44,4 +44,9 @@ export const ML_DEFAULTS = {
    * says: wider splits of a row-major histogram pay more per row than they save.
    */
   gbdtThreadsCap: 4,
+  /**
+   * A training run's search, fits and export run on a worker thread unless STREAMLOOP_TRAINING_WORKER is false: in
+   * the monolith the training target shares its event loop with inference, which must keep serving during a search.
+   */
+  trainingWorker: true,
 } as const;

@@ -55,6 +55,7 @@ test('settings: the documented defaults are the defaults objects\' values, as on
     STREAMLOOP_FUSE_STAGES: String(STREAM_DEFAULTS.fuseStages),
     STREAMLOOP_DRIFT_INTERVAL: formatDuration(MONITORING_DEFAULTS.driftIntervalMs),
     STREAMLOOP_GBDT_THREADS: undefined,
+    STREAMLOOP_TRAINING_WORKER: String(ML_DEFAULTS.trainingWorker),
     LOG_LEVEL: OBSERVABILITY_DEFAULTS.logLevel,
   });
 });
@@ -90,6 +91,12 @@ test('settings: STREAMLOOP_GBDT_THREADS is a whole number of threads; unset, lib
   }
   const documented = describeSettings().find((v) => v.name === 'STREAMLOOP_GBDT_THREADS')!;
   assert.equal(documented.unset, `the available cores, at most ${ML_DEFAULTS.gbdtThreadsCap}`);
+});
+
+test('settings: STREAMLOOP_TRAINING_WORKER is true or false; unset, training runs on a worker thread', () => {
+  assert.equal(loadSettings({}).trainingWorker, true);
+  assert.equal(loadSettings({ STREAMLOOP_TRAINING_WORKER: 'false' }).trainingWorker, false);
+  assert.throws(() => loadSettings({ STREAMLOOP_TRAINING_WORKER: 'no' }), /STREAMLOOP_TRAINING_WORKER/);
 });
 
 test('settings: STREAMLOOP_ADVERTISED_URL is an http(s) address, kept without a trailing slash; unset, none is set', () => {

@@ -40,6 +40,8 @@ export interface Settings {
   fuseStages: boolean;
   /** STREAMLOOP_GBDT_THREADS: threads of a GBDT fit; unset, libs/ml's default (the cores up to ML_DEFAULTS.gbdtThreadsCap). */
   gbdtThreads?: number;
+  /** STREAMLOOP_TRAINING_WORKER: a training run's CPU-bound part (search, fits, export) runs on a worker thread; false, on the event loop. */
+  trainingWorker: boolean;
 }
 
 /** Settings that cannot be used; the message names every offending environment variable. */
@@ -125,6 +127,8 @@ const envSchema = z.object({
     description: 'threads of a gradient-boosted-trees fit in the training target (`1`: no helper threads); the model is the same whatever the count',
     unset: `the available cores, at most ${ML_DEFAULTS.gbdtThreadsCap}`,
   }),
+  STREAMLOOP_TRAINING_WORKER: withDefault(boolean, String(ML_DEFAULTS.trainingWorker),
+    '`true`: a training run\'s hyperparameter search, fits, held-out scoring and ONNX export run on a worker thread, so the process (in the monolith, inference too) keeps serving while a model trains; `false`: on the process\'s event loop (debugging, or to measure what the worker saves)'),
   LOG_LEVEL: withDefault(z.enum(LOG_LEVELS), OBSERVABILITY_DEFAULTS.logLevel, `level of the JSON logs on stderr: ${LOG_LEVELS.map((l) => `\`${l}\``).join(', ')}`),
 });
 
@@ -191,5 +195,6 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     kafkaSessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT,
     fuseStages: e.STREAMLOOP_FUSE_STAGES,
     gbdtThreads: e.STREAMLOOP_GBDT_THREADS,
+    trainingWorker: e.STREAMLOOP_TRAINING_WORKER,
   };
 }

@@ -5,13 +5,15 @@ import { createHash, randomUUID } from 'node:crypto';
 import { insertRows, latestEventTime, loadEventField, loadTrainingDataset, TABLES, type ClickHouseClient, type ExperimentRow, type TrainingRow } from '@streamloop/clickhouse';
 import type { PipelineSpec, SearchSpec } from '@streamloop/config';
 import { PlatformError } from '@streamloop/errors';
-import { roundToFloat32, timeSplit, trainClassifier, validateModel, type Algorithm, type ModelParamValue } from '@streamloop/ml';
+import { timeSplit, type Algorithm, type ModelParamValue } from '@streamloop/ml';
 import { championOf, nextVersion, planTransition, type ModelRegistryRecord, type ModelStage, type RegistryState } from '@streamloop/model-registry';
 import type { Logger } from '@streamloop/observability';
 import { dataQualityGate, type DataQualityGateDeps } from './data-quality-gate';
-import { heldOutMetrics, importanceReport, segmentEntries } from './held-out-report';
+import { toRowMajor, type FitInput, type FitOutput, type SearchReport } from './fit-and-export';
+import { fitOnWorker } from './fit-worker';
+import { segmentEntries } from './held-out-report';
 import { placeNewModel, promotionRuleOf } from './offline-promotion';
-import { chooseThreshold, metricName, searchParams, THRESHOLD_CV, trainingFolds, trialEntries, type ModelChoice, type SearchOutcome, type ThresholdOutcome, type TrainingPart } from './model-selection';
+import { metricName, trialEntries } from './model-selection';
 
 /** Per feature, how many training values travel with the model as the drift reference. */
 export const REFERENCE_SAMPLE = 2000;
@@ -40,6 +42,11 @@ export interface TrainingDeps {
   /** The data-quality gate's alerts (the pipeline's alerts topic) and check counter; absent: not raised, not counted. */
   raiseAlerts?: DataQualityGateDeps['raiseAlerts'];
   countDataQuality?: DataQualityGateDeps['countCheck'];
+  /**
+   * Where the search, fits, held-out scoring and ONNX export run: default fitOnWorker (a worker thread, so the
+   * process's event loop keeps serving); fitAndExport runs them on the calling thread.
+   */
+  fit?: (input: FitInput) => Promise<FitOutput>;
 }
 
 export interface TrainingRequest {
@@ -129,42 +136,31 @@ export async function runTraining(deps: TrainingDeps, request: TrainingRequest):
   }
   // The data-quality gate: writes its report and throws DataQualityError (422, nothing trained) when a check fails.
   await dataQualityGate({ ...deps, readRegistry: () => deps.registry.read(), countCheck: deps.countDataQuality }, { spec, featureNames, rows, computedAt: started });
-  const choice: ModelChoice = { algorithm: spec.model.algorithm as Algorithm, featureNames, gbdtThreads: request.gbdtThreads };
   const { train, test } = timeSplit(rows, { timeKey: 'event_time', holdoutFraction: spec.training.holdoutFraction });
-  const matrix = (part: typeof rows) => part.map((r) => featureNames.map((n) => r.values[n] ?? Number.NaN));
+  const matrix = (part: typeof rows) => toRowMajor(part.map((r) => featureNames.map((n) => r.values[n] ?? Number.NaN)), featureNames.length);
   const labels = (part: typeof rows) => part.map((r) => r.label);
-  const part: TrainingPart = { X: matrix(train), y: labels(train), times: train.map((r) => r.event_time) };
+  const testY = labels(test);
   const experimentId = `${spec.pipeline}/${spec.model.name}`;
 
-  // Model selection sees the training part only; the held-out window is scored once, by the final model.
+  // The CPU-bound part (search, fits, held-out report, ONNX export and parity) runs off this thread in the service.
+  const fitted = await (deps.fit ?? fitOnWorker)({
+    modelName: spec.model.name, algorithm: spec.model.algorithm as Algorithm, featureNames, gbdtThreads: request.gbdtThreads,
+    params: { ...spec.model.params }, search: spec.model.search ?? null, threshold: spec.model.threshold,
+    thresholdSelection: spec.model.thresholdSelection ?? null, parityTolerance: PARITY_TOLERANCE,
+    train: { X: matrix(train), y: labels(train), times: train.map((r) => r.event_time) },
+    test: { X: matrix(test), y: testY },
+  });
+  const { params, search, threshold, evaluation, importance, onnx, parity } = fitted;
+  const testScores = fitted.heldOutScores;
   const searchId = randomUUID();
-  let params: Record<string, ModelParamValue> = { ...spec.model.params };
-  let search: SearchOutcome | null = null;
-  if (spec.model.search) {
-    search = searchParams(spec.model.search, choice, part, { baseParams: params, threshold: spec.model.threshold });
-    params = search.params;
+  if (spec.model.search && search) {
     await insertRows(ch, TABLES.experiments, trialRows(spec.model.search, search, { experimentId, searchId, pipeline: spec.pipeline, modelName: spec.model.name }));
     const best = search.result.best;
     log.info({ search_id: searchId, trials: search.result.trials.length, best_trial: best.trialId, [metricName(search.result.metric)]: best.score, params }, 'hyperparameter search done');
   }
-  const model = trainClassifier(choice.algorithm, part.X, part.y, { featureNames, params, gbdtThreads: choice.gbdtThreads });
-  const threshold: ThresholdOutcome = spec.model.thresholdSelection
-    ? chooseThreshold(spec.model.thresholdSelection, choice, part, {
-      params, folds: search?.folds ?? trainingFolds(THRESHOLD_CV, part), fallback: spec.model.threshold,
-    })
-    : { threshold: spec.model.threshold, strategy: 'fixed', metrics: {} };
-
-  // onnxruntime reads float32 inputs; the reference scores see the same rounded inputs.
-  const testX = roundToFloat32(matrix(test));
-  const testY = labels(test);
-  const testScores = model.predictProba(testX);
-  const evaluation = heldOutMetrics(testY, testScores, threshold.threshold);
   const segments = spec.training.segmentBy
     ? await segmentMetrics(deps, { pipeline: spec.pipeline, field: spec.training.segmentBy, test, y: testY, scores: testScores, threshold: threshold.threshold })
     : {};
-  const importance = importanceReport(model, testX);
-  const onnx = model.toOnnx(spec.model.name);
-  const parity = await validateModel(onnx, testX, testScores, PARITY_TOLERANCE);
   if (!parity.ok) {
     deps.countRun?.('rejected');
     throw new PlatformError('INTERNAL', `pipeline ${spec.pipeline}: exported ONNX disagrees with the trained model by ${parity.maxAbsDiff} (> ${PARITY_TOLERANCE}); not published`);
@@ -196,7 +192,7 @@ export async function runTraining(deps: TrainingDeps, request: TrainingRequest):
     }),
     params: {
       ...Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v)])),
-      ...model.describe(),
+      ...fitted.description,
       threshold_strategy: threshold.strategy,
       feature_importance: importance.kind,
       holdout_window_start: String(test[0].event_time),
@@ -240,7 +236,7 @@ export async function runTraining(deps: TrainingDeps, request: TrainingRequest):
     status: 'published',
   }]);
   deps.countRun?.('published');
-  log.info({ version, stage: placement.stage, roc_auc: evaluation.roc_auc, pr_auc: evaluation.pr_auc, threshold: threshold.threshold, rows: rows.length, reason, decision: placement.reason }, `model published as ${placement.stage}`);
+  log.info({ version, stage: placement.stage, fit_thread: fitted.threadId, roc_auc: evaluation.roc_auc, pr_auc: evaluation.pr_auc, threshold: threshold.threshold, rows: rows.length, reason, decision: placement.reason }, `model published as ${placement.stage}`);
   return {
     pipeline: spec.pipeline,
     model_name: spec.model.name,
@@ -266,7 +262,7 @@ export async function runTraining(deps: TrainingDeps, request: TrainingRequest):
 /** One experiments row per trial (status trial, or trial_failed with the error in params), sharing the search id. */
 function trialRows(
   searchSpec: SearchSpec,
-  search: SearchOutcome,
+  search: SearchReport,
   ids: { experimentId: string; searchId: string; pipeline: string; modelName: string },
 ): ExperimentRow[] {
   return search.result.trials.map((trial) => {
@@ -303,7 +299,7 @@ async function segmentMetrics(
   return { segment_coverage: found / test.length, ...segmentEntries(field, a.y, a.scores, test.map((r) => values.get(r.event_id)), a.threshold) };
 }
 
-function summarize(searchId: string, search: SearchOutcome): SearchSummary {
+function summarize(searchId: string, search: SearchReport): SearchSummary {
   const { result } = search;
   return {
     search_id: searchId,
@@ -317,7 +313,7 @@ function summarize(searchId: string, search: SearchOutcome): SearchSummary {
 }
 
 /** The winner's cross-validated metrics on the training part: search_cv_<metric> (mean) and search_cv_<metric>_std. */
-function searchMetrics(search: SearchOutcome): Record<string, number> {
+function searchMetrics(search: SearchReport): Record<string, number> {
   const out: Record<string, number> = { search_trials: search.result.trials.length };
   for (const [m, summary] of Object.entries(search.result.best.metrics)) {
     if (!summary) continue;

@@ -8,8 +8,8 @@ import {
   ClickHouseConnection, LOGGER, PipelineRegistry, PLATFORM_TYPES, SETTINGS, SharedProducer, type AlertRecord, type PipelineContext, type PlatformTypes,
 } from '@streamloop/runtime';
 import {
-  DataQualityError, decideRetraining, hasFirstModel, promotionRuleOf, retrainingPolicyOf, reviewChallenger, reviewProbation, runTraining,
-  type ModelRegistryAccess, type RetrainingDecision, type RetrainingTrigger, type TrainingResult,
+  DataQualityError, decideRetraining, fitAndExport, fitOnWorker, hasFirstModel, promotionRuleOf, retrainingPolicyOf, reviewChallenger, reviewProbation,
+  runTraining, type FitInput, type ModelRegistryAccess, type RetrainingDecision, type RetrainingTrigger, type TrainingResult,
 } from '@streamloop/training-lib';
 import { RegistryAccess } from './registry-access';
 import { FollowedRegistry } from './followed-registry';
@@ -46,6 +46,10 @@ export class TrainingService implements OnApplicationBootstrap, BeforeApplicatio
   private readonly lastRunAt = new Map<string, number | undefined>();
   /** Per pipeline, the newest alert held back for "not now" and when to ask again (in memory: a restart forgets it). */
   private readonly deferred = new Map<string, { alert: Extract<RetrainingTrigger, { kind: 'alert' }>['alert']; retryAt: number }>();
+  /** Per pipeline, the latest trigger's decision: the next waits for it (runs themselves are not awaited). */
+  private readonly deciding = new Map<string, Promise<RetrainingDecision>>();
+  /** Aborted when the application closes: the runs' worker threads are terminated rather than awaited. */
+  private readonly closing = new AbortController();
 
   constructor(
     @Inject(PipelineRegistry) private readonly pipelines: PipelineRegistry,
@@ -73,9 +77,13 @@ export class TrainingService implements OnApplicationBootstrap, BeforeApplicatio
     this.timers.push(review);
   }
 
-  /** The application closing stops the schedules and waits for the runs under way (the platform closes ClickHouse after it). */
+  /**
+   * The application closing stops the schedules, terminates the runs' worker threads (a search may have minutes to go)
+   * and waits for the runs to end (the platform closes ClickHouse after it).
+   */
   async beforeApplicationShutdown(): Promise<void> {
     this.timers.splice(0).forEach(clearInterval);
+    this.closing.abort();
     await Promise.allSettled(this.running.values());
   }
 
@@ -122,7 +130,16 @@ export class TrainingService implements OnApplicationBootstrap, BeforeApplicatio
    * Decides on one trigger by the spec's policy, records the decision, and starts the run it allows (not awaited:
    * the run's outcome is logged, and recorded as failed when it publishes nothing).
    */
-  private async trigger(pipeline: string, trigger: RetrainingTrigger, reason?: string): Promise<RetrainingDecision> {
+  private trigger(pipeline: string, trigger: RetrainingTrigger, reason?: string): Promise<RetrainingDecision> {
+    // One decision at a time per pipeline: two triggers deciding at once (the first model's and a command) would both
+    // see no run under way across the decision's ClickHouse round trips, and both start one.
+    const name = this.pipelines.pipeline(pipeline).spec.pipeline;
+    const decided = (this.deciding.get(name) ?? Promise.resolve()).catch(() => undefined).then(() => this.decide(name, trigger, reason));
+    this.deciding.set(name, decided);
+    return decided;
+  }
+
+  private async decide(pipeline: string, trigger: RetrainingTrigger, reason?: string): Promise<RetrainingDecision> {
     const ctx = this.pipelines.pipeline(pipeline);
     const name = ctx.spec.pipeline;
     const ch = await this.clickhouse.client();
@@ -236,6 +253,8 @@ export class TrainingService implements OnApplicationBootstrap, BeforeApplicatio
       countRun: (outcome: string) => this.metrics.trainingRuns.inc({ pipeline: spec.pipeline, outcome }),
       raiseAlerts: this.alertsOf(ctx),
       countDataQuality: (labels: { pipeline: string; scope: string; check: string; result: string }) => this.metrics.dataQualityChecks.inc(labels),
+      // Off the event loop unless STREAMLOOP_TRAINING_WORKER=false: in the monolith that loop serves predictions.
+      fit: this.settings.trainingWorker ? (input: FitInput) => fitOnWorker(input, { signal: this.closing.signal }) : fitAndExport,
     };
     const result = await runTraining(deps, { spec, featureNames: featureNamesOf(spec.features), gbdtThreads: this.settings.gbdtThreads, reason });
     this.metrics.promotionDecisions.inc({ pipeline: spec.pipeline, phase: 'offline', outcome: result.stage });
