@@ -114,6 +114,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     SCHEMA_REGISTRY_PORT: env.SCHEMA_REGISTRY_PORT ?? '0',
     STREAMLOOP_DRIFT_INTERVAL: env.STREAMLOOP_DRIFT_INTERVAL ?? '5s',
     STREAMLOOP_PIPELINES: writeDemoSpec(dataDir),
+    // The services' JSON logs go to a file, so the timeline below reads on its own.
+    LOG_FILE: env.LOG_FILE ?? join(dataDir, 'services.log'),
   });
   const running = await startStreamloop(settings, [...SERVICE_TARGETS]);
   const producerKafka = createKafka({ brokers: kafka.brokers, clientId: 'demo-payments-app' });
@@ -122,7 +124,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const runtime = running.runtime!;
     const ctx = runtime.pipelines.pipeline(PIPELINE);
     const api = running.url;
-    log(`services   ${api} (registry ${running.registryUrl}, ClickHouse ${settings.clickhouseUrl ?? `chDB in ${dataDir}`})`);
+    log(`services   ${api} (registry ${running.registryUrl}, ClickHouse ${settings.clickhouseUrl ?? `chDB in ${dataDir}`}; logs in ${settings.logFile})`);
     await producer.connect();
     // The payments app is an ordinary Confluent-style producer: it registers its schema and sends wire-format Avro.
     const serde = new AvroSerde(new HttpRegistryClient(running.registryUrl!));

@@ -57,6 +57,7 @@ test('settings: the documented defaults are the defaults objects\' values, as on
     STREAMLOOP_GBDT_THREADS: undefined,
     STREAMLOOP_TRAINING_WORKER: String(ML_DEFAULTS.trainingWorker),
     LOG_LEVEL: OBSERVABILITY_DEFAULTS.logLevel,
+    LOG_FILE: undefined,
   });
 });
 

@@ -33,6 +33,8 @@ export interface Settings {
   registryTopic: string;
   pipelineFiles: string[];
   logLevel: LogLevel;
+  /** Where the JSON logs go; undefined: stderr. */
+  logFile?: string;
   driftIntervalMs: number;
   /** Consumer group session timeout (KAFKA_SESSION_TIMEOUT): how long a silent instance keeps its partitions. */
   kafkaSessionTimeoutMs: number;
@@ -130,6 +132,7 @@ const envSchema = z.object({
   STREAMLOOP_TRAINING_WORKER: withDefault(boolean, String(ML_DEFAULTS.trainingWorker),
     '`true`: a training run\'s hyperparameter search, fits, held-out scoring and ONNX export run on a worker thread, so the process (in the monolith, inference too) keeps serving while a model trains; `false`: on the process\'s event loop (debugging, or to measure what the worker saves)'),
   LOG_LEVEL: withDefault(z.enum(LOG_LEVELS), OBSERVABILITY_DEFAULTS.logLevel, `level of the JSON logs on stderr: ${LOG_LEVELS.map((l) => `\`${l}\``).join(', ')}`),
+  LOG_FILE: optional(z.string().min(1), { description: 'a file the JSON logs are appended to (created with its directory)', unset: 'stderr' }),
 });
 
 export type SettingName = keyof typeof envSchema.shape;
@@ -191,6 +194,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     registryTopic: e.SCHEMA_REGISTRY_TOPIC,
     pipelineFiles: e.STREAMLOOP_PIPELINES,
     logLevel: e.LOG_LEVEL,
+    logFile: e.LOG_FILE,
     driftIntervalMs: e.STREAMLOOP_DRIFT_INTERVAL,
     kafkaSessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT,
     fuseStages: e.STREAMLOOP_FUSE_STAGES,

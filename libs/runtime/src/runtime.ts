@@ -28,7 +28,7 @@ export class Runtime {
   advertisedUrl: string | undefined;
 
   constructor(readonly settings: Settings, specs: PipelineSpec[]) {
-    this.logger = createLogger('streamloop', settings.logLevel);
+    this.logger = createLogger('streamloop', settings.logLevel, settings.logFile);
     this.metrics = new StreamloopMetrics();
     const kafkaLog = this.logger.child({ component: 'kafkajs' });
     this.kafka = createKafka({
