@@ -6,7 +6,12 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { AvroSerde, HttpRegistryClient, loadAvsc } from '@streamloop/avro';
+import { createKafka } from '@streamloop/kafka';
+import { registryKey, type ModelRegistryRecord } from '@streamloop/model-registry';
 import { startLocalKafka } from '@streamloop/testing';
+
+const REPO_ROOT = new URL('../../', import.meta.url).pathname;
 
 export interface Child {
   name: string;
@@ -151,4 +156,36 @@ export function brokerPidOf(port: number): number | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * A system under test started by the bench stops when the bench leaves (the parent holds its stdin: its end means
+ * stop) or on a signal; `close` runs once, then the process exits (1 when closing failed).
+ */
+export function closeWhenParentLeaves(close: () => Promise<void>, label: string): void {
+  let closing: Promise<void> | undefined;
+  const stop = () => {
+    closing ??= close().then(() => process.exit(0), (error: unknown) => {
+      console.error(`${label}: close failed: ${String(error)}`);
+      process.exit(1);
+    });
+  };
+  process.stdin.on('end', stop);
+  process.stdin.on('close', stop);
+  process.stdin.resume();
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+/** Publishes a record to a pipeline's model registry topic as the training target would (Avro, via the schema registry). */
+export async function publishRegistryRecord(brokers: string[], registryUrl: string, modelsTopic: string, record: ModelRegistryRecord, clientId: string): Promise<void> {
+  const serde = new AvroSerde(new HttpRegistryClient(registryUrl));
+  const producer = createKafka({ brokers, clientId }).producer({ idempotent: true });
+  await producer.connect();
+  try {
+    const value = await serde.encode(`${modelsTopic}-value`, loadAvsc(join(REPO_ROOT, 'schemas/model-registry.avsc')), record);
+    await producer.send({ topic: modelsTopic, acks: -1, messages: [{ key: registryKey(record), value }] });
+  } finally {
+    await producer.disconnect();
+  }
 }

@@ -12,14 +12,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import YAML from 'yaml';
-import { AvroSerde, HttpRegistryClient, loadAvsc } from '@streamloop/avro';
 import { insertRows, TABLES, type FeatureRow, type LabelRow } from '@streamloop/clickhouse';
 import { featureNamesOf, loadPipelineSpec, loadSettings, topicsFor, type PipelineSpec } from '@streamloop/config';
-import { createKafka } from '@streamloop/kafka';
 import { gaussian, seededRandom, trainClassifier } from '@streamloop/ml';
-import { registryKey, type ModelRegistryRecord } from '@streamloop/model-registry';
+import type { ModelRegistryRecord } from '@streamloop/model-registry';
 import { ClickHouseConnection } from '@streamloop/runtime';
 import { startStreamloop } from '../../apps/cli/src/server';
+import { closeWhenParentLeaves, publishRegistryRecord } from './processes';
 
 const REPO = new URL('../../', import.meta.url).pathname;
 
@@ -107,35 +106,15 @@ async function main(): Promise<void> {
     STREAMLOOP_TRAINING_WORKER: values['training-worker'], STREAMLOOP_GBDT_THREADS: values['gbdt-threads'],
   });
   const running = await startStreamloop(settings, ['schema-registry', 'ingestion', 'features', 'inference', 'training']);
-  let closing: Promise<void> | undefined;
-  const stop = () => {
-    closing ??= running.close().then(() => {
-      rmSync(dir, { recursive: true, force: true });
-      process.exit(0);
-    }, (error: unknown) => {
-      console.error(`bench:retraining system: close failed: ${String(error)}`);
-      process.exit(1);
-    });
-  };
-  process.stdin.on('end', stop);
-  process.stdin.on('close', stop);
-  process.stdin.resume();
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  closeWhenParentLeaves(async () => {
+    await running.close();
+    rmSync(dir, { recursive: true, force: true });
+  }, 'bench:retraining system');
 
   const spec = loadPipelineSpec(specFile);
   const topics = topicsFor(spec);
   // The champion first: with a first model in the registry, the training target does not train one by itself.
-  const serde = new AvroSerde(new HttpRegistryClient(running.registryUrl!));
-  const record = syntheticChampion(spec);
-  const producer = createKafka({ brokers, clientId: 'bench-retraining-model-publisher' }).producer({ idempotent: true });
-  await producer.connect();
-  try {
-    const value = await serde.encode(`${topics.models}-value`, loadAvsc(join(REPO, 'schemas/model-registry.avsc')), record);
-    await producer.send({ topic: topics.models, acks: -1, messages: [{ key: registryKey(record), value }] });
-  } finally {
-    await producer.disconnect();
-  }
+  await publishRegistryRecord(brokers, running.registryUrl!, topics.models, syntheticChampion(spec), 'bench-retraining-model-publisher');
   const ch = await running.get(ClickHouseConnection).client();
   const dataset = syntheticDataset(spec, Number(values.rows));
   await insertRows(ch, TABLES.features, dataset.features);

@@ -24,6 +24,7 @@ import { createKafka, ensureTopics, runTransactionalProcessor, type ConsumedReco
 import { gaussian, seededRandom, trainClassifier } from '@streamloop/ml';
 import { registryKey, type ModelRegistryRecord } from '@streamloop/model-registry';
 import { startStreamloop } from '../../apps/cli/src/server';
+import { closeWhenParentLeaves } from './processes';
 
 const REPO = new URL('../../', import.meta.url).pathname;
 const FRAUD_SPEC = join(REPO, 'examples/pipelines/fraud.yaml');
@@ -246,19 +247,8 @@ async function main(): Promise<void> {
   }
   else throw new Error(`bench:e2e system: --system must be streamloop, features or passthrough, got ${values.system}`);
 
-  let closing: Promise<void> | undefined;
-  const stop = () => {
-    closing ??= system.close().then(() => process.exit(0), (error: unknown) => {
-      console.error(`bench:e2e system: close failed: ${String(error)}`);
-      process.exit(1);
-    });
-  };
   // The parent holds our stdin: its end (the bench finished or died) means stop.
-  process.stdin.on('end', stop);
-  process.stdin.on('close', stop);
-  process.stdin.resume();
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  closeWhenParentLeaves(() => system.close(), 'bench:e2e system');
   console.log(`READY ${JSON.stringify(system.ready)}`);
 }
 

@@ -12,11 +12,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { AvroSerde, HttpRegistryClient, loadAvsc } from '@streamloop/avro';
 import { topicsFor, type PipelineSpec } from '@streamloop/config';
-import { createKafka } from '@streamloop/kafka';
-import { registryKey } from '@streamloop/model-registry';
-import { cpuSecondsOf, startBrokerIfAny } from '../e2e/processes';
+import { cpuSecondsOf, publishRegistryRecord, startBrokerIfAny } from '../e2e/processes';
 import { freePort, waitForApi, stopProcesses } from '../../test/support/cli-process';
 import { startCliProcess, type ServiceProcess } from '../../test/support/processes';
 import { registryRecord } from './stage';
@@ -119,15 +116,7 @@ export async function runRestBench(o: RestBenchOptions): Promise<'done' | 'skipp
     // Published as the training target does: Avro (schemas/model-registry.avsc) keyed pipeline/model/version.
     const topics = topicsFor({ ...o.spec, pipeline, topics: {} });
     const record = registryRecord(pipeline, o.spec.model.name, 1, 'champion', o.algorithm, o.featureNames, o.onnx);
-    const serde = new AvroSerde(new HttpRegistryClient(registryUrl));
-    const producer = createKafka({ brokers: broker.brokers, clientId: 'bench-serving-model-publisher' }).producer({ idempotent: true });
-    await producer.connect();
-    try {
-      const value = await serde.encode(`${topics.models}-value`, loadAvsc(join(REPO, 'schemas/model-registry.avsc')), record);
-      await producer.send({ topic: topics.models, acks: -1, messages: [{ key: registryKey(record), value }] });
-    } finally {
-      await producer.disconnect();
-    }
+    await publishRegistryRecord(broker.brokers, registryUrl, topics.models, record, 'bench-serving-model-publisher');
     await waitFor(async () => (await fetch(`${api}/v1/pipelines/${pipeline}/model`)).status === 200, 120_000, 'the champion to serve');
     const url = `${api}/v1/pipelines/${pipeline}/predict`;
     const bodies = o.bodies.map((b) => JSON.stringify(b));

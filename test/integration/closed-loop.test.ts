@@ -5,7 +5,7 @@
 // and the retraining decisions over HTTP, P.predictions and P.alerts read_committed.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { CardProducer, CHANGE_AT, firstModel, LABEL_LAG, liveAuc, LOOP_SPEC, paced, sendPaced, startLoopPlatform, stream, type ModelLine } from '../support/loop';
+import { CardProducer, CHANGE_AT, firstModel, LABEL_LAG, liveAuc, LOOP_SPEC, paced, sendPaced, sendUntilPromoted, startLoopPlatform, stream, type ModelLine } from '../support/loop';
 import { brokersOrSkip, eventually } from '../support/stack';
 
 const brokers = brokersOrSkip();
@@ -19,14 +19,7 @@ test('a concept change: the detectors alert, the loop retrains, the new model pa
     const items = stream(11, loop.name, { conceptChange: { fromIndex: CHANGE_AT } });
     const producer = new CardProducer(loop, LABEL_LAG);
     const first = await firstModel(loop, producer, items);
-    let promoted: ModelLine | undefined;
-    const reached = await sendPaced(producer, items, 3000, {
-      ...paced,
-      done: async () => {
-        promoted = (await loop.models()).find((m) => m.model_version > first.model_version && m.serving && m.decided_by === 'policy');
-        return promoted !== undefined;
-      },
-    });
+    const { promoted, reached } = await sendUntilPromoted(loop, producer, items, first);
     assert.ok(promoted, `no model promoted by policy after ${reached - CHANGE_AT} events of the changed world\n${JSON.stringify(await loop.decisions(), null, 1)}\n${loop.why()}`);
     t.diagnostic(`promoted after ${reached - CHANGE_AT} changed events: ${promoted.decision_reason}`);
     assert.match(promoted.decision_reason, /^online against fraud-lr v1 on 600 labelled live events \(promotion\.online_labels\): better: AUC .*; on probation/);
@@ -72,14 +65,7 @@ test('a promoted model that degrades during its probation is rolled back automat
     const items = stream(12, loop.name, { conceptChange: { fromIndex: CHANGE_AT } });
     const producer = new CardProducer(loop, LABEL_LAG);
     const first = await firstModel(loop, producer, items);
-    let promoted: ModelLine | undefined;
-    const reached = await sendPaced(producer, items, 3000, {
-      ...paced,
-      done: async () => {
-        promoted = (await loop.models()).find((m) => m.model_version > first.model_version && m.serving && m.decided_by === 'policy');
-        return promoted !== undefined;
-      },
-    });
+    const { promoted, reached } = await sendUntilPromoted(loop, producer, items, first);
     assert.ok(promoted, `no model promoted by policy\n${JSON.stringify(await loop.decisions(), null, 1)}\n${loop.why()}`);
     t.diagnostic(`promoted after ${reached - CHANGE_AT} changed events: v${promoted.model_version}`);
     // The world changes back at once: the fraudsters return to their old method, which the previous champion knows.

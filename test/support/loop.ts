@@ -2,9 +2,11 @@
 // see it: `streamloop start` with every target in its own process, card transactions and their late labels sent in
 // paced chunks, the registry and the retraining decisions read over HTTP, live AUC computed from P.predictions
 // (read_committed) and the labels the producer knows.
+import type { RetrainingDecisionRow } from '@streamloop/clickhouse';
 import type { PipelineSpec } from '@streamloop/config';
 import { loadPipelineSpec } from '@streamloop/config';
 import { evaluateBinary } from '@streamloop/ml';
+import type { ModelSummary } from '@streamloop/model-registry';
 import type { AlertRecord, LabelRecord, PredictionRecord } from '@streamloop/runtime';
 import { generateCardTransactions, type CardStreamOptions, type LabelledTransaction } from '@streamloop/testing';
 import { startPlatform, stopProcesses } from './cli-process';
@@ -12,27 +14,10 @@ import { outputOf, type ServiceProcess, writeSpecFile } from './processes';
 import { eventually, readAll, startStack, uniqueName, type TestStack } from './stack';
 
 /** A version as `GET /v1/pipelines/:p/models` lists it. */
-export interface ModelLine {
-  model_name: string;
-  model_version: number;
-  stage: string;
-  serving: boolean;
-  challenger: boolean;
-  decided_by: string;
-  decision_reason: string;
-  decision_metrics: Record<string, number>;
-}
+export type ModelLine = ModelSummary;
 
 /** A row of `GET /v1/pipelines/:p/retraining`. */
-export interface DecisionLine {
-  decided_at: number;
-  trigger: string;
-  alert_kind: string;
-  alert_statistic: string;
-  decision: string;
-  reason: string;
-  detail: string;
-}
+export type DecisionLine = RetrainingDecisionRow;
 
 export interface LoopPlatform {
   name: string;
@@ -189,3 +174,18 @@ export async function firstModel(loop: LoopPlatform, producer: CardProducer, ite
 }
 
 export const paced = { chunk: 100, pauseMs: 400, checkEvery: 500 };
+
+/** Sends the stream on from event 3000 at the loop's pace until a later version serves by policy (the loop promoted it). */
+export async function sendUntilPromoted(
+  loop: LoopPlatform, producer: CardProducer, items: LabelledTransaction[], first: ModelLine,
+): Promise<{ promoted?: ModelLine; reached: number }> {
+  let promoted: ModelLine | undefined;
+  const reached = await sendPaced(producer, items, 3000, {
+    ...paced,
+    done: async () => {
+      promoted = (await loop.models()).find((m) => m.model_version > first.model_version && m.serving && m.decided_by === 'policy');
+      return promoted !== undefined;
+    },
+  });
+  return { promoted, reached };
+}

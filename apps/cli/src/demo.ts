@@ -2,11 +2,12 @@ import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { AvroSerde, HttpRegistryClient } from '@streamloop/avro';
-import { countRows, loadLabelledPredictions, queryRows } from '@streamloop/clickhouse';
+import { countRows, loadLabelledPredictions, queryRows, type RetrainingDecisionRow } from '@streamloop/clickhouse';
 import { loadSettings } from '@streamloop/config';
 import { InferenceService } from '@streamloop/inference';
 import { createKafka, type Message } from '@streamloop/kafka';
 import { evaluateBinary } from '@streamloop/ml';
+import type { ModelSummary } from '@streamloop/model-registry';
 import { MonitoringService } from '@streamloop/monitoring';
 import type { LabelRecord } from '@streamloop/runtime';
 import { generateCardTransactions, startLocalKafka, type LabelledTransaction } from '@streamloop/testing';
@@ -73,19 +74,7 @@ function writeDemoSpec(dir: string): string {
   return file;
 }
 
-interface ModelLine {
-  model_name: string;
-  model_version: number;
-  stage: string;
-  serving: boolean;
-  challenger: boolean;
-  decided_by: string;
-  decision_reason: string;
-  decision_metrics: Record<string, number>;
-  metrics: Record<string, number>;
-}
 
-interface RetrainingLine { decided_at: number; trigger: string; alert_kind: string; alert_statistic: string; decision: string; reason: string; detail: string }
 
 /**
  * The whole loop on the embedded defaults: a local broker, the registry, embedded ClickHouse and every service in
@@ -189,7 +178,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     let probation: string | undefined;
     const ch = await runtime.clickhouseConnection.client();
     const watch = async () => {
-      const decisions = await getJson<RetrainingLine[]>('/retraining');
+      const decisions = await getJson<RetrainingDecisionRow[]>('/retraining');
       for (const d of decisions.slice().reverse()) {
         // Each kind of decision once: a held-back alert asked again, or one alert per drifting feature, is one line.
         const key = `${d.trigger}/${d.alert_kind}/${d.alert_statistic}/${d.decision}/${d.reason}`;
@@ -212,7 +201,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
           }
         }
       }
-      const { models } = await getJson<{ models: ModelLine[] }>('/models');
+      const { models } = await getJson<{ models: ModelSummary[] }>('/models');
       for (const v of models) {
         const state = `${v.stage}/${v.decided_by}/${v.decision_reason}`;
         if (seenModels.get(`${v.model_version}`) === state) continue;

@@ -2,13 +2,11 @@
 // shadow, labels; the registry in memory.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { insertRows, TABLES, type LabelRow, type PredictionRow } from '@streamloop/clickhouse';
 import type { PipelineSpec } from '@streamloop/config';
-import { seededRandom } from '@streamloop/ml';
 import { challengerOf, championOf, probationOf, PROBATION_LABELS_METRIC } from '@streamloop/model-registry';
 import { createLogger } from '@streamloop/observability';
 import { reviewChallenger, type OnlineReviewDeps } from './online-promotion';
-import { memoryRegistry, registryRecord, testSpec, useTestClickHouse } from './test-support';
+import { insertPairedLive, memoryRegistry, registryRecord, testSpec, useTestClickHouse } from './test-support';
 
 const FEATURES = ['signal'];
 const T0 = Date.UTC(2026, 0, 1);
@@ -21,28 +19,9 @@ function specFor(pipeline: string, onlineLabels: number, mode: 'shadow' | 'split
   });
 }
 
-/**
- * `n` labelled events the champion (v1) served and the challenger (v2) scored in shadow: each a logistic of the
- * label with its own noise; `challengerSignal` above the champion's 1 makes the challenger better.
- */
-async function insertLive(pipeline: string, n: number, challengerSignal: number, seed: number): Promise<void> {
-  const rnd = seededRandom(seed);
-  const gauss = () => Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
-  const predictions: PredictionRow[] = [];
-  const labels: LabelRow[] = [];
-  for (let i = 0; i < n; i++) {
-    const y = rnd() < 0.2 ? 1 : 0;
-    const shared = gauss();
-    const score = (signal: number) => 1 / (1 + Math.exp(-(signal * (2 * y - 1) + shared + 0.6 * gauss())));
-    const base = { pipeline, event_id: `${pipeline}-${i}`, entity_key: 'c', event_time: T0 + i * 1000, model_name: 'm', threshold: 0.5, latency_ms: 1, predicted_at: T0 + i * 1000 + 5 };
-    const champion = score(1);
-    const challenger = score(challengerSignal);
-    predictions.push({ ...base, model_version: 1, role: 'champion', score: champion, label: champion >= 0.5 ? 1 : 0, shadow: false });
-    predictions.push({ ...base, model_version: 2, role: 'challenger', score: challenger, label: challenger >= 0.5 ? 1 : 0, shadow: true });
-    labels.push({ pipeline, event_id: `${pipeline}-${i}`, label: y, label_time: T0 + i * 1000 + 60_000 });
-  }
-  await insertRows(ch.client, TABLES.predictions, predictions);
-  await insertRows(ch.client, TABLES.labels, labels);
+/** `n` labelled events the champion (v1) served and the challenger (v2) scored in shadow; a signal above 1 makes it better. */
+function insertLive(pipeline: string, n: number, challengerSignal: number, seed: number): Promise<void> {
+  return insertPairedLive(ch.client, pipeline, n, T0, { served: { version: 1, signal: 1 }, shadow: { version: 2, signal: challengerSignal } }, seed);
 }
 
 function setup(pipeline: string) {

@@ -2,14 +2,12 @@
 // previous one (v1) scored in shadow, labels; the registry in memory.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { insertRows, TABLES, type LabelRow, type PredictionRow } from '@streamloop/clickhouse';
 import type { AlertRecord } from '@streamloop/contracts';
 import type { PipelineSpec } from '@streamloop/config';
-import { seededRandom } from '@streamloop/ml';
 import { championOf, probationOf, PROBATION_LABELS_METRIC } from '@streamloop/model-registry';
 import { createLogger } from '@streamloop/observability';
 import { reviewProbation, type ProbationReviewDeps } from './probation';
-import { memoryRegistry, registryRecord, testSpec, useTestClickHouse } from './test-support';
+import { insertPairedLive, memoryRegistry, registryRecord, testSpec, useTestClickHouse } from './test-support';
 
 const FEATURES = ['signal'];
 const T0 = Date.UTC(2026, 0, 1);
@@ -22,24 +20,8 @@ function specFor(pipeline: string): PipelineSpec {
 }
 
 /** `n` labelled events v2 served and v1 scored in shadow; `newSignal` below the previous champion's 1 makes v2 worse. */
-async function insertLive(pipeline: string, n: number, newSignal: number, seed: number): Promise<void> {
-  const rnd = seededRandom(seed);
-  const gauss = () => Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
-  const predictions: PredictionRow[] = [];
-  const labels: LabelRow[] = [];
-  for (let i = 0; i < n; i++) {
-    const y = rnd() < 0.2 ? 1 : 0;
-    const shared = gauss();
-    const score = (signal: number) => 1 / (1 + Math.exp(-(signal * (2 * y - 1) + shared + 0.6 * gauss())));
-    const base = { pipeline, event_id: `${pipeline}-${i}`, entity_key: 'c', event_time: T0 + i * 1000, model_name: 'm', threshold: 0.5, latency_ms: 1, predicted_at: T0 + i * 1000 + 5 };
-    const served = score(newSignal);
-    const previous = score(1);
-    predictions.push({ ...base, model_version: 2, role: 'champion', score: served, label: served >= 0.5 ? 1 : 0, shadow: false });
-    predictions.push({ ...base, model_version: 1, role: 'challenger', score: previous, label: previous >= 0.5 ? 1 : 0, shadow: true });
-    labels.push({ pipeline, event_id: `${pipeline}-${i}`, label: y, label_time: T0 + i * 1000 + 60_000 });
-  }
-  await insertRows(ch.client, TABLES.predictions, predictions);
-  await insertRows(ch.client, TABLES.labels, labels);
+function insertLive(pipeline: string, n: number, newSignal: number, seed: number): Promise<void> {
+  return insertPairedLive(ch.client, pipeline, n, T0, { served: { version: 2, signal: newSignal }, shadow: { version: 1, signal: 1 } }, seed);
 }
 
 function setup(pipeline: string) {

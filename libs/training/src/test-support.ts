@@ -1,8 +1,9 @@
 // Shared by this lib's tests: the model registry in memory, the example spec renamed, a ClickHouse engine migrated.
 import { after, before } from 'node:test';
-import { migrate } from '@streamloop/clickhouse';
+import { insertRows, migrate, TABLES, type ClickHouseClient, type LabelRow, type PredictionRow } from '@streamloop/clickhouse';
 import { openTestClickHouse, type TestClickHouse } from '@streamloop/clickhouse/testing';
 import { loadPipelineSpec, type PipelineSpec } from '@streamloop/config';
+import { seededRandom } from '@streamloop/ml';
 import { emptyRegistry, foldRegistry, type ModelRegistryRecord, type RegistryState } from '@streamloop/model-registry';
 
 /** A registry in memory: what was published, folded as the topic would be. */
@@ -56,4 +57,32 @@ export function useTestClickHouse(name: string): { readonly client: TestClickHou
       return ch.client;
     },
   };
+}
+
+/**
+ * `n` labelled live events of model `m` (from T0, one a second): the `served` version's predictions (role champion)
+ * and the `shadow` version's (role challenger, in shadow), each score a logistic of the label's signal with noise
+ * both share (the events' difficulty) and noise of its own; equal signals make the two equally good.
+ */
+export async function insertPairedLive(
+  client: ClickHouseClient, pipeline: string, n: number, t0: number,
+  models: { served: { version: number; signal: number }; shadow: { version: number; signal: number } }, seed: number,
+): Promise<void> {
+  const rnd = seededRandom(seed);
+  const gauss = () => Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
+  const predictions: PredictionRow[] = [];
+  const labels: LabelRow[] = [];
+  for (let i = 0; i < n; i++) {
+    const y = rnd() < 0.2 ? 1 : 0;
+    const shared = gauss();
+    const score = (signal: number) => 1 / (1 + Math.exp(-(signal * (2 * y - 1) + shared + 0.6 * gauss())));
+    const base = { pipeline, event_id: `${pipeline}-${i}`, entity_key: 'c', event_time: t0 + i * 1000, model_name: 'm', threshold: 0.5, latency_ms: 1, predicted_at: t0 + i * 1000 + 5 };
+    const served = score(models.served.signal);
+    const shadow = score(models.shadow.signal);
+    predictions.push({ ...base, model_version: models.served.version, role: 'champion', score: served, label: served >= 0.5 ? 1 : 0, shadow: false });
+    predictions.push({ ...base, model_version: models.shadow.version, role: 'challenger', score: shadow, label: shadow >= 0.5 ? 1 : 0, shadow: true });
+    labels.push({ pipeline, event_id: `${pipeline}-${i}`, label: y, label_time: t0 + i * 1000 + 60_000 });
+  }
+  await insertRows(client, TABLES.predictions, predictions);
+  await insertRows(client, TABLES.labels, labels);
 }
