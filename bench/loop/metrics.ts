@@ -3,7 +3,7 @@
 // serving, and how many promotions there were at all). Pure, so it is unit-tested.
 import { rocAuc } from '@streamloop/ml';
 
-export interface ServedRow { index: number; score: number; label: number; version: number }
+export interface ServedRow { index: number; score: number; predicted: number; label: number; version: number }
 
 export interface WindowPoint {
   /** Events [from, to). */
@@ -17,6 +17,10 @@ export interface WindowPoint {
   best: number;
   /** ROC AUC of the generator's own labelling function on the same events. */
   oracle: number;
+  /** Share of the served predicted classes that were wrong (at the model's threshold). */
+  errorRate: number;
+  /** The best-possible scores' error rate at 0.5. */
+  bestErrorRate: number;
   /** The model version that served most of the window. */
   version: number;
 }
@@ -43,6 +47,8 @@ export function aucCurve(served: readonly ServedRow[], best: ArrayLike<number>, 
       achieved: auc(rows.map((r) => r.score)),
       best: auc(rows.map((r) => best[r.index])),
       oracle: auc(rows.map((r) => oracle[r.index])),
+      errorRate: rows.length > 0 ? rows.filter((r) => r.predicted !== r.label).length / rows.length : Number.NaN,
+      bestErrorRate: rows.length > 0 ? rows.filter((r) => (best[r.index] >= 0.5 ? 1 : 0) !== r.label).length / rows.length : Number.NaN,
       version,
     });
   }
@@ -57,6 +63,9 @@ export interface AucLoss {
   /** Mean achieved and best AUC over those windows (weighted by n). */
   achieved: number;
   best: number;
+  /** Mean served and best-possible error rates over those windows (weighted by n). */
+  errorRate: number;
+  bestErrorRate: number;
   events: number;
 }
 
@@ -66,14 +75,21 @@ export function aucLoss(points: readonly WindowPoint[], from: number, to = Numbe
   let events = 0;
   let achieved = 0;
   let best = 0;
+  let errors = 0;
+  let bestErrors = 0;
   for (const p of points) {
     if (p.from < from || p.from >= to || !(Number.isFinite(p.achieved) && Number.isFinite(p.best))) continue;
     lost += (p.best - p.achieved) * p.n;
     achieved += p.achieved * p.n;
     best += p.best * p.n;
+    errors += p.errorRate * p.n;
+    bestErrors += p.bestErrorRate * p.n;
     events += p.n;
   }
-  return { lost, meanGap: events > 0 ? lost / events : Number.NaN, achieved: achieved / events, best: best / events, events };
+  return {
+    lost, meanGap: events > 0 ? lost / events : Number.NaN, achieved: achieved / events, best: best / events,
+    errorRate: errors / events, bestErrorRate: bestErrors / events, events,
+  };
 }
 
 export interface ModelEventRow { model_version: number; stage: string; decided_by: string; decided_at: number; decision_reason: string }

@@ -14,6 +14,7 @@ import { loadLabelledPredictions, queryRows, TABLES } from '@streamloop/clickhou
 import { loadSettings } from '@streamloop/config';
 import { createKafka, type Message } from '@streamloop/kafka';
 import type { LabelRecord } from '@streamloop/runtime';
+import { MonitoringService } from '@streamloop/monitoring';
 import { SERVICE_TARGETS, startStreamloop } from '../../apps/cli/src/server';
 import { ENTITY_FIELD, EVENT_ID_FIELD, EVENT_TIME_FIELD, writePipelineFiles, type LoopSettings, type Strategy } from './specs';
 import { LOOP_STREAMS, type StreamName } from './streams';
@@ -45,8 +46,13 @@ export interface RunRecord {
   stepMs: number;
   /** Wall-clock seconds: platform start, producing, waiting for the last predictions. */
   seconds: { start: number; produce: number; drain: number };
-  /** Served (champion-role, not shadow) predictions that have a label, by event index. */
-  served: Array<{ index: number; score: number; label: number; version: number }>;
+  /** Served (champion-role, not shadow) predictions that have a label, by event index (predicted: the served class). */
+  served: Array<{ index: number; score: number; predicted: number; label: number; version: number }>;
+  /**
+   * Each drift-job report as it appeared (polled every 250 ms): the event being sent then, the event at its window's
+   * end (the newest event time in ClickHouse when it ran), and how many settled values the champion's error stream held.
+   */
+  driftReports: Array<{ atIndex: number; windowEndIndex: number; fed: number }>;
   /** Every registry record of the pipeline, in topic order. */
   modelEvents: Array<{ model_version: number; stage: string; decided_by: string; decided_at: number; decision_reason: string }>;
   retraining: Array<{ decided_at: number; trigger: string; alert_statistic: string; decision: string; reason: string; detail: string }>;
@@ -92,6 +98,17 @@ async function run(config: RunConfig): Promise<RunRecord> {
     const stepMs = 1000 / config.rate;
     const t0 = Date.now();
     const timeOf = (i: number) => t0 + Math.round(i * stepMs);
+    const indexAt = (ms: number) => Math.round((ms - t0) / stepMs);
+    // How often the drift job reports and how far behind the stream it is (bench instrumentation, read-only).
+    const monitoring = running.get(MonitoringService);
+    const driftReports: RunRecord['driftReports'] = [];
+    let lastReport: unknown;
+    const poll = setInterval(() => {
+      const report = monitoring.lastDriftReport(pipeline);
+      if (!report || report === lastReport) return;
+      lastReport = report;
+      driftReports.push({ atIndex: indexAt(Date.now()), windowEndIndex: indexAt(report.window_end), fed: report.error_stream?.fed ?? 0 });
+    }, 250);
     let sent = 0;
     let labelled = 0;
     const total = config.events;
@@ -122,6 +139,7 @@ async function run(config: RunConfig): Promise<RunRecord> {
       await sleep(20);
     }
     const produceSeconds = (Date.now() - t0) / 1000;
+    clearInterval(poll);
 
     // Every event served and labelled in ClickHouse (or a minute more, after which the rest count as missing).
     const ch = await runtime.clickhouseConnection.client();
@@ -151,10 +169,11 @@ async function run(config: RunConfig): Promise<RunRecord> {
       t0,
       stepMs,
       seconds: { start: startSeconds, produce: produceSeconds, drain: drainSeconds },
-      served: served.map((r) => ({ index: indexOf(r.event_id), score: r.score, label: r.label, version: r.model_version })),
+      served: served.map((r) => ({ index: indexOf(r.event_id), score: r.score, predicted: r.predicted_label, label: r.label, version: r.model_version })),
+      driftReports,
       modelEvents: modelEvents.map((r) => ({ ...r, model_version: Number(r.model_version), decided_at: Number(r.decided_at) })),
       retraining: retraining.map((r) => ({ ...r, decided_at: Number(r.decided_at) })),
-      detections: detected.map((d) => ({ statistic: d.statistic, model_version: Number(d.model_version), role: d.role, index: Math.round((Number(d.at) - t0) / stepMs) })),
+      detections: detected.map((d) => ({ statistic: d.statistic, model_version: Number(d.model_version), role: d.role, index: indexAt(Number(d.at)) })),
       missing: total - served.length,
     };
   } finally {

@@ -13,7 +13,7 @@
 // --cooldown 15s  --min-new-labels 500  --online-labels 500  --schedule 20s  --label-delay 3s  --drift-interval 3s
 // --kafka-port 39492  --out bench/loop/results.json
 import { spawn } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -101,6 +101,8 @@ interface RunSummary {
   detectionDelay: number | undefined;
   before: AucLoss;
   after: AucLoss;
+  /** Drift-job reports: the mean events between two, and the mean events their newest event trailed the producer by. */
+  driftJob: { reports: number; meanPeriodEvents: number; meanLagEvents: number };
   curve: WindowPoint[];
 }
 
@@ -135,12 +137,23 @@ function summarize(record: RunRecord, variant: Variant, best: Float64Array, orac
     detectionDelay: detection === undefined ? undefined : detection.index - from,
     before: aucLoss(curve, 0, from),
     after: aucLoss(curve, from),
+    driftJob: driftJobCadence(record.driftReports),
     curve,
+  };
+}
+
+function driftJobCadence(reports: RunRecord['driftReports']): RunSummary['driftJob'] {
+  const mean = (xs: number[]) => (xs.length > 0 ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN);
+  return {
+    reports: reports.length,
+    meanPeriodEvents: mean(reports.slice(1).map((r, k) => r.atIndex - reports[k].atIndex)),
+    meanLagEvents: mean(reports.map((r) => r.atIndex - r.windowEndIndex)),
   };
 }
 
 /** One run in a child process; its log goes to `<workDir>/run.log`. */
 function runChild(config: RunConfig): Promise<RunRecord> {
+  mkdirSync(config.workDir, { recursive: true });
   const log = createWriteStream(join(config.workDir, 'run.log'));
   const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./one.ts', import.meta.url)), JSON.stringify(config)], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -160,7 +173,7 @@ const num = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ?
 
 function table(summaries: RunSummary[]): string {
   const header = ['stream', 'change', 'strategy', 'retrains', 'offline ch/rej', 'online pr/rej', 'detected +', 'promoted +', 'serving +',
-    'false prom.', 'AUC before', 'AUC after', 'best after', 'AUC lost', 'mean gap', 'wall s'];
+    'false prom.', 'AUC before', 'AUC after', 'best after', 'AUC lost', 'mean gap', 'err after', 'best err', 'drift job', 'wall s'];
   const rows = summaries.map((s) => [
     s.stream,
     s.variant === 'change' ? `at ${CHANGE_AT}` : 'none',
@@ -177,6 +190,9 @@ function table(summaries: RunSummary[]): string {
     fmt(s.after.best),
     num(s.after.lost),
     fmt(s.after.meanGap),
+    fmt(s.after.errorRate),
+    fmt(s.after.bestErrorRate),
+    `${num(s.driftJob.meanPeriodEvents)}/${num(s.driftJob.meanLagEvents)}`,
     num(s.seconds.start + s.seconds.produce + s.seconds.drain),
   ]);
   const widths = header.map((h, j) => Math.max(h.length, ...rows.map((r) => r[j].length)));
@@ -240,7 +256,9 @@ console.log(`\nper run: retrains = training runs started after the first model; 
 online pr/rej = challengers promoted / rejected on promotion.online_labels live events; detected + = events from the change to the first error-stream
 detection on the first champion; promoted + / serving + = events from the change to the first promotion decided after it / to the first event that model
 served; false prom. = promotions decided before the change (all on a control); AUC before / after = served live ROC AUC, mean of ${AUC_WINDOW}-event
-windows before / from event ${CHANGE_AT}; best after = the best-possible model's; AUC lost = Σ (best − achieved) × window events from ${CHANGE_AT}; mean gap = AUC lost / events\n`);
+windows before / from event ${CHANGE_AT}; best after = the best-possible model's; AUC lost = Σ (best − achieved) × window events from ${CHANGE_AT}; mean gap = AUC lost / events;
+err after / best err = error rate of the served class / of the best-possible model at 0.5 from ${CHANGE_AT}; drift job = mean events between two drift-job reports / mean
+events the newest event in a report trailed the producer\n`);
 console.log(table(summaries));
 console.log(`\nlive ROC AUC per ${AUC_WINDOW}-event window (| = event ${CHANGE_AT})`);
 console.log(curves(summaries));
@@ -249,7 +267,9 @@ writeFileSync(args.out, `${JSON.stringify({
   options: { events: EVENTS, changeAt: CHANGE_AT, rate: RATE, labelLag: LABEL_LAG, aucWindow: AUC_WINDOW, seed: SEED, settings: SETTINGS, driftInterval: args['drift-interval'] },
   runs: summaries.map((s) => ({
     ...s,
-    curve: s.curve.map((p) => ({ from: p.from, n: p.n, achieved: round(p.achieved), best: round(p.best), oracle: round(p.oracle), version: p.version })),
+    curve: s.curve.map((p) => ({
+      from: p.from, n: p.n, achieved: round(p.achieved), best: round(p.best), oracle: round(p.oracle), errorRate: round(p.errorRate), bestErrorRate: round(p.bestErrorRate), version: p.version,
+    })),
   })),
 }, null, 1)}\n`);
 console.log(`\nwrote ${args.out}; each run's log and record stay under ${root}`);
