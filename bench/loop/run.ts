@@ -99,6 +99,9 @@ interface RunSummary {
   promotion: PromotionSummary;
   /** First error-stream detection on the serving champion at or after the change (event index − change). */
   detectionDelay: number | undefined;
+  /** The first training run started at or after the change, and the first model placed as challenger (event index − change). */
+  retrainDelay: number | undefined;
+  challengerDelay: number | undefined;
   before: AucLoss;
   after: AucLoss;
   /** Drift-job reports: the mean events between two, and the mean events their newest event trailed the producer by. */
@@ -117,6 +120,7 @@ function summarize(record: RunRecord, variant: Variant, best: Float64Array, orac
   const skipped: Record<string, number> = {};
   for (const d of retrains.filter((x) => x.decision === 'skipped')) skipped[d.reason] = (skipped[d.reason] ?? 0) + 1;
   const firstChampion = record.modelEvents.find((e) => e.stage === 'champion')?.model_version;
+  const indexAt = (ms: number) => Math.round((ms - record.t0) / record.stepMs);
   const detection = record.detections.find((d) => d.index >= from && d.role === 'champion' && d.model_version === firstChampion);
   return {
     stream: config.stream,
@@ -135,11 +139,19 @@ function summarize(record: RunRecord, variant: Variant, best: Float64Array, orac
     promotions,
     promotion: summarizePromotions(promotions, variant === 'change' ? CHANGE_AT : null),
     detectionDelay: detection === undefined ? undefined : detection.index - from,
+    retrainDelay: firstAtOrAfter(retrains.filter((d) => d.decision === 'trained').map((d) => indexAt(d.decided_at)), from),
+    challengerDelay: firstAtOrAfter(record.modelEvents.filter((e) => e.stage === 'challenger').map((e) => indexAt(e.decided_at)), from),
     before: aucLoss(curve, 0, from),
     after: aucLoss(curve, from),
     driftJob: driftJobCadence(record.driftReports),
     curve,
   };
+}
+
+/** The first index at or after `from`, as a delay from it. */
+function firstAtOrAfter(indices: number[], from: number): number | undefined {
+  const after = indices.filter((i) => i >= from);
+  return after.length > 0 ? Math.min(...after) - from : undefined;
 }
 
 function driftJobCadence(reports: RunRecord['driftReports']): RunSummary['driftJob'] {
@@ -172,7 +184,7 @@ const fmt = (x: number | undefined, digits = 3) => (x === undefined || !Number.i
 const num = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '—' : Math.round(x).toLocaleString('en-US'));
 
 function table(summaries: RunSummary[]): string {
-  const header = ['stream', 'change', 'strategy', 'retrains', 'offline ch/rej', 'online pr/rej', 'detected +', 'promoted +', 'serving +',
+  const header = ['stream', 'change', 'strategy', 'retrains', 'offline ch/rej', 'online pr/rej', 'detected +', 'retrain +', 'challenger +', 'promoted +', 'serving +',
     'false prom.', 'AUC before', 'AUC after', 'best after', 'AUC lost', 'mean gap', 'err after', 'best err', 'drift job', 'wall s'];
   const rows = summaries.map((s) => [
     s.stream,
@@ -182,6 +194,8 @@ function table(summaries: RunSummary[]): string {
     `${s.offlineChallenger}/${s.offlineRejected}`,
     `${s.onlinePromoted}/${s.onlineRejected}`,
     num(s.detectionDelay),
+    num(s.retrainDelay),
+    num(s.challengerDelay),
     s.variant === 'change' ? num(s.promotion.eventsToDecision) : '',
     s.variant === 'change' ? num(s.promotion.eventsToServing) : '',
     String(s.promotion.falsePromotions),
@@ -203,7 +217,8 @@ function table(summaries: RunSummary[]): string {
 /** The achieved curve per run, a window per column (after the change marked with |). */
 function curves(summaries: RunSummary[]): string {
   return summaries.map((s) => {
-    const cells = s.curve.map((p) => (p.from === CHANGE_AT ? '| ' : '') + (Number.isFinite(p.achieved) ? p.achieved.toFixed(2).slice(1) : ' — '));
+    // AUC in hundredths, so 40 windows fit a line.
+    const cells = s.curve.map((p) => (p.from === CHANGE_AT ? '| ' : '') + (Number.isFinite(p.achieved) ? String(Math.round(p.achieved * 100)).padStart(3) : '  —'));
     return `${`${s.stream} ${s.variant} ${s.strategy}`.padEnd(24)} ${cells.join(' ')}`;
   }).join('\n');
 }
@@ -254,13 +269,13 @@ try {
 
 console.log(`\nper run: retrains = training runs started after the first model; offline ch/rej = retrained models placed as challenger / rejected on the held-out window;
 online pr/rej = challengers promoted / rejected on promotion.online_labels live events; detected + = events from the change to the first error-stream
-detection on the first champion; promoted + / serving + = events from the change to the first promotion decided after it / to the first event that model
-served; false prom. = promotions decided before the change (all on a control); AUC before / after = served live ROC AUC, mean of ${AUC_WINDOW}-event
+detection on the first champion; retrain + / challenger + = to the first training run started / the first model placed as challenger at or after it;
+promoted + / serving + = events from the change to the first promotion decided after it / to the first event that model served; false prom. = promotions decided before the change (all on a control); AUC before / after = served live ROC AUC, mean of ${AUC_WINDOW}-event
 windows before / from event ${CHANGE_AT}; best after = the best-possible model's; AUC lost = Σ (best − achieved) × window events from ${CHANGE_AT}; mean gap = AUC lost / events;
 err after / best err = error rate of the served class / of the best-possible model at 0.5 from ${CHANGE_AT}; drift job = mean events between two drift-job reports / mean
 events the newest event in a report trailed the producer\n`);
 console.log(table(summaries));
-console.log(`\nlive ROC AUC per ${AUC_WINDOW}-event window (| = event ${CHANGE_AT})`);
+console.log(`\nlive ROC AUC × 100 per ${AUC_WINDOW}-event window (| = event ${CHANGE_AT})`);
 console.log(curves(summaries));
 writeFileSync(args.out, `${JSON.stringify({
   date: started.toISOString(), node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, header: head,
