@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { aucCurve, aucLoss, promotionsOf, summarizePromotions, type ModelEventRow, type ServedRow } from './metrics';
 
 /** Four events per window: labels 0 1 0 1; a perfect score ranks them, an inverted one the other way round. */
-function served(total: number, perfectFrom: number, version = (i: number) => (i < perfectFrom ? 1 : 2)): ServedRow[] {
+function served(total: number, perfectFrom: number, version: (i: number) => number = (i) => (i < perfectFrom ? 1 : 2)): ServedRow[] {
   return Array.from({ length: total }, (_, index) => {
     const label = index % 2;
     const score = index < perfectFrom ? 1 - label * 0.8 - 0.1 : 0.1 + label * 0.8;

@@ -104,6 +104,8 @@ interface RunSummary {
   challengerDelay: number | undefined;
   before: AucLoss;
   after: AucLoss;
+  /** The machine's 1-minute load average when the run ended (other agents share the cores). */
+  loadAtEnd: number;
   /** Drift-job reports: the mean events between two, and the mean events their newest event trailed the producer by. */
   driftJob: { reports: number; meanPeriodEvents: number; meanLagEvents: number };
   curve: WindowPoint[];
@@ -144,6 +146,7 @@ function summarize(record: RunRecord, variant: Variant, best: Float64Array, orac
     before: aucLoss(curve, 0, from),
     after: aucLoss(curve, from),
     driftJob: driftJobCadence(record.driftReports),
+    loadAtEnd: loadavg()[0],
     curve,
   };
 }
@@ -185,7 +188,7 @@ const num = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ?
 
 function table(summaries: RunSummary[]): string {
   const header = ['stream', 'change', 'strategy', 'retrains', 'offline ch/rej', 'online pr/rej', 'detected +', 'retrain +', 'challenger +', 'promoted +', 'serving +',
-    'false prom.', 'AUC before', 'AUC after', 'best after', 'AUC lost', 'mean gap', 'err after', 'best err', 'drift job', 'wall s'];
+    'false prom.', 'AUC before', 'AUC after', 'best after', 'AUC lost', 'mean gap', 'err after', 'best err', 'drift job', 'wall s', 'load'];
   const rows = summaries.map((s) => [
     s.stream,
     s.variant === 'change' ? `at ${CHANGE_AT}` : 'none',
@@ -208,6 +211,7 @@ function table(summaries: RunSummary[]): string {
     fmt(s.after.bestErrorRate),
     `${num(s.driftJob.meanPeriodEvents)}/${num(s.driftJob.meanLagEvents)}`,
     num(s.seconds.start + s.seconds.produce + s.seconds.drain),
+    s.loadAtEnd.toFixed(1),
   ]);
   const widths = header.map((h, j) => Math.max(h.length, ...rows.map((r) => r[j].length)));
   const line = (cells: string[]) => cells.map((c, j) => (j < 3 ? c.padEnd(widths[j]) : c.padStart(widths[j]))).join('  ');
@@ -273,7 +277,7 @@ detection on the first champion; retrain + / challenger + = to the first trainin
 promoted + / serving + = events from the change to the first promotion decided after it / to the first event that model served; false prom. = promotions decided before the change (all on a control); AUC before / after = served live ROC AUC, mean of ${AUC_WINDOW}-event
 windows before / from event ${CHANGE_AT}; best after = the best-possible model's; AUC lost = Σ (best − achieved) × window events from ${CHANGE_AT}; mean gap = AUC lost / events;
 err after / best err = error rate of the served class / of the best-possible model at 0.5 from ${CHANGE_AT}; drift job = mean events between two drift-job reports / mean
-events the newest event in a report trailed the producer\n`);
+events the newest event in a report trailed the producer; load = the machine's 1-minute load average at the end of the run\n`);
 console.log(table(summaries));
 console.log(`\nlive ROC AUC × 100 per ${AUC_WINDOW}-event window (| = event ${CHANGE_AT})`);
 console.log(curves(summaries));
