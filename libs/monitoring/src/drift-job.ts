@@ -14,7 +14,7 @@ import {
   alertThresholds, DATASET_FEATURE, defaultStatistic, defaultThreshold, directionOf, featureDriftSpec, featureStatistics, LABEL_FEATURE,
   SCORE_FEATURE, STATISTIC_COLUMN, type DriftReport, type FeatureDriftEntry, type ModelPerformance, type NumericStatistics,
 } from './drift-report';
-import type { ErrorStreamJob } from './error-stream-job';
+import type { ErrorStreamJob, ErrorStreamRun } from './error-stream-job';
 
 export interface DriftJobInput {
   pipeline: string;
@@ -27,6 +27,8 @@ export interface DriftJobInput {
   errorStream: ErrorStreamJob;
   /** The spec's data_quality limits; absent: the defaults. */
   dataQuality?: DataQualitySpec;
+  /** Each model version's training-data end (ErrorStreamRun.trainedUntil): its in-sample predictions stay out of its error stream. */
+  trainedUntil?: ErrorStreamRun['trainedUntil'];
 }
 
 /**
@@ -207,7 +209,7 @@ export async function runDriftJob(deps: MonitoringDeps, input: DriftJobInput): P
     }
   }
   if (perfRows.length > 0) await insertRows(ch, TABLES.performance_metrics, perfRows);
-  report.error_stream = await input.errorStream.run(deps, { pipeline, detectors: monitoring.detectors, model, latest, computedAt, gate });
+  report.error_stream = await input.errorStream.run(deps, { pipeline, detectors: monitoring.detectors, model, latest, computedAt, gate, trainedUntil: input.trainedUntil });
   return report;
 }
 

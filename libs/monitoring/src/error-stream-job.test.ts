@@ -207,3 +207,13 @@ test('each run measures the label delay from the labels\' arrival times and warn
   assert.deepEqual(logged.map((l) => l.level), ['warn', 'warn', 'info']);
   assert.deepEqual(seen, [['q', 'too_long'], ['q', 'too_long'], ['q', 'too_short'], ['q', undefined]]);
 });
+
+test("a model's predictions of its own training events stay out of its stream: it starts after its data window", async () => {
+  const gate = new AlertGate({ cooldownMs: 0 });
+  const { deps } = memoryDeps();
+  // Trained on the events up to the change: only the 50 % stretch after it is out of sample, and it is one level.
+  const trainedUntil = (m: { model_name: string; model_version: number }) => (m.model_version === 1 ? T + (CHANGE - 1) * 1000 : undefined);
+  const report = await new ErrorStreamJob().run(deps, run({ gate, trainedUntil }));
+  assert.equal(report?.fed, N - CHANGE, 'the in-sample predictions are not fed');
+  assert.deepEqual(report?.detections, [], 'the end of the training data is not a change');
+});

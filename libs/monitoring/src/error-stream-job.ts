@@ -18,6 +18,12 @@ export interface ErrorStreamRun {
   latest: number;
   computedAt: number;
   gate: AlertGate;
+  /**
+   * The newest event time of a model version's training data (its registry record's data_window_end), if known: its
+   * predictions up to then are in-sample, so they are left out of its stream — a model looks better on the events it
+   * was fitted on, and the end of its training data would read as a change.
+   */
+  trainedUntil?(model: { model_name: string; model_version: number }): number | undefined;
 }
 
 interface ModelStream {
@@ -32,7 +38,7 @@ const streamKey = (m: { model_name: string; model_version: number; role: ModelRo
 
 /**
  * One pipeline's error streams, kept between runs: one per model (name, version and role) that made predictions,
- * each fed only that model's own labelled predictions, so that a new champion starts its own detectors, an earlier
+ * each fed only that model's own labelled predictions of events after its training data, so that a new champion starts its own detectors, an earlier
  * champion's late-labelled predictions stay in its own stream, and a challenger (shadow or split) has its own. Each run
  * feeds the newly settled labelled predictions (event time older than the newest minus monitoring.detectors.label_delay,
  * so late labels have had time to arrive) to each model's ADWIN, Page-Hinkley and DDM in event-time order, records
@@ -58,6 +64,8 @@ export class ErrorStreamJob {
       const rows = await loadLabelledPredictions(deps.clickhouse, { pipeline, from: state.cursor, to: settled, byModel: true });
       const byModel = new Map<string, LabelledPrediction[]>();
       for (const r of rows) {
+        const trainedUntil = run.trainedUntil?.(r);
+        if (trainedUntil !== undefined && r.event_time <= trainedUntil) continue;
         const key = streamKey(r);
         let list = byModel.get(key);
         if (!list) byModel.set(key, (list = []));

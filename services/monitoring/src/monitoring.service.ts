@@ -4,7 +4,7 @@ import type { Settings } from '@streamloop/config';
 import { insertRows, MODEL_EVENTS_SINK, MODELS_SINK, PartitionSink, type SourcedRow } from '@streamloop/clickhouse';
 import type { AlertGate } from '@streamloop/drift';
 import { readTopicToEnd, SerialQueue, type ConsumedRecord, type Kafka } from '@streamloop/kafka';
-import { championOf, emptyRegistry, foldRegistry, pipelineOfMessage, type ModelRegistryRecord, type RegistryMessage, type RegistryState } from '@streamloop/model-registry';
+import { championOf, emptyRegistry, foldRegistry, pipelineOfMessage, registryKey, type ModelRegistryRecord, type RegistryMessage, type RegistryState } from '@streamloop/model-registry';
 import { ErrorStreamJob, restoreAlertGate, runDriftJob, type AlertLog, type DriftReport, type ModelMetricLabels, type MonitoringDeps } from '@streamloop/monitoring-lib';
 import { StreamloopMetrics, type Logger } from '@streamloop/observability';
 import {
@@ -31,6 +31,8 @@ export class MonitoringService implements OnApplicationBootstrap, OnModuleDestro
   private readonly alertGates = new Map<string, Promise<AlertGate>>();
   private readonly lastReports = new Map<string, DriftReport>();
   private readonly driftQueues = new Map<string, SerialQueue>();
+  /** A scheduled drift round is under way (ticks during it are skipped). */
+  private scheduledRound = false;
   private readonly sinks = new Map<string, Promise<PartitionSink<Record<string, unknown>>>>();
   /** Per pipeline: its error streams (one per model version and role), kept between drift runs. */
   private readonly errorStreams = new Map<string, ErrorStreamJob>();
@@ -144,6 +146,17 @@ export class MonitoringService implements OnApplicationBootstrap, OnModuleDestro
   }
 
   private async runDriftJobs(): Promise<void> {
+    // A round slower than the interval: the next tick is skipped rather than queued (queued rounds would run back to back).
+    if (this.scheduledRound) return;
+    this.scheduledRound = true;
+    try {
+      await this.runDriftRound();
+    } finally {
+      this.scheduledRound = false;
+    }
+  }
+
+  private async runDriftRound(): Promise<void> {
     for (const ctx of this.pipelines.values()) {
       try {
         await this.driftJob(ctx.spec.pipeline);
@@ -198,7 +211,12 @@ export class MonitoringService implements OnApplicationBootstrap, OnModuleDestro
       now: Date.now,
     };
     const series: ModelMetricLabels[] = [];
-    const report = await runDriftJob(deps, { pipeline, monitoring: ctx.spec.monitoring, model, alertGate: () => this.alertGate(ctx), errorStream, dataQuality: ctx.spec.dataQuality });
+    // A model's predictions of its own training events are in-sample: its error stream starts after its data window.
+    const trainedUntil = (m: { model_name: string; model_version: number }) =>
+      this.registries.get(pipeline)?.versions.get(registryKey({ pipeline, ...m }))?.record.data_window_end;
+    const report = await runDriftJob(deps, {
+      pipeline, monitoring: ctx.spec.monitoring, model, alertGate: () => this.alertGate(ctx), errorStream, dataQuality: ctx.spec.dataQuality, trainedUntil,
+    });
     if (report) {
       this.lastReports.set(pipeline, report);
       const id = (l: ModelMetricLabels) => JSON.stringify([l.model, l.version, l.role, l.metric]);
