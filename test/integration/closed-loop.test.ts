@@ -60,7 +60,8 @@ test('a concept change: the detectors alert, the loop retrains, the new model pa
 });
 
 test('a promoted model that degrades during its probation is rolled back automatically, with a record and an alert', { skip, timeout: 900_000 }, async (t: TestContext) => {
-  const loop = await startLoopPlatform(brokers!, 'loop-rollback', LOOP_SPEC);
+  // A short window: the retrained model knows only the new method, so the old one coming back is its weakness.
+  const loop = await startLoopPlatform(brokers!, 'loop-rollback', { ...LOOP_SPEC, training: { ...LOOP_SPEC.training, window: { last_rows: 1500 } } });
   try {
     const items = stream(12, loop.name, { conceptChange: { fromIndex: CHANGE_AT } });
     const producer = new CardProducer(loop, LABEL_LAG);

@@ -41,7 +41,8 @@ export interface LoopPlatform {
  */
 export async function startLoopPlatform(brokers: string[], prefix: string, overrides: Record<string, Record<string, unknown>>): Promise<LoopPlatform> {
   const name = uniqueName(prefix);
-  const specFile = writeSpecFile(name, overrides);
+  // A models topic of its own: the shared default holds other tests' records, in schemas this test's registry lacks.
+  const specFile = writeSpecFile(name, { topics: { models: uniqueName('models') }, ...overrides });
   const spec = loadPipelineSpec(specFile);
   const stack = await startStack(brokers, [spec], []);
   const ctx = stack.runtime.pipelines.pipeline(name);
