@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { openEmbeddedSession, type EmbeddedSession } from './client';
 import { clickHouseHttpProblems, startClickHouseHttp, type ClickHouseHttpServer } from './http-server';
 import { insertRows } from './insert';
@@ -111,7 +111,7 @@ test('engine errors keep their code, status and text', { skip: !embedded && 'emb
 });
 
 test('@clickhouse/client works unchanged: query with {name:Type} parameters, formats, settings', { skip: !embedded && 'embedded chDB only' }, async () => {
-  const client = createClient({ url: server.url, username: 'analyst', password: 's3cret' });
+  const client = createClient({ url: server.url, username: 'analyst', password: 's3cret', log: { level: ClickHouseLogLevel.OFF } });
   try {
     assert.equal((await client.ping()).success, true);
     const rs = await client.query({
