@@ -125,14 +125,14 @@ const envSchema = z.object({
     description: 'port of ClickHouse\'s HTTP interface over embedded chDB, served by the process that owns the chDB directory (training or monitoring, without `CLICKHOUSE_URL`): analysts\' clients (`clickhouse-connect`, `@clickhouse/client`, `curl`) query it read-only; `8123` is ClickHouse\'s own; `0`: any free port',
     unset: 'not served',
   }),
-  CLICKHOUSE_HTTP_HOST: withDefault(z.string().min(1), '127.0.0.1', 'address ClickHouse\'s HTTP interface listens on (with `CLICKHOUSE_HTTP_PORT`); off loopback every user needs a password'),
-  CLICKHOUSE_HTTP_USER: withDefault(z.string().regex(/^[A-Za-z0-9_.@-]+$/, 'expected a user name (letters, digits, _ . @ -)'), 'default',
+  CLICKHOUSE_HTTP_HOST: withDefault(z.string().min(1), CLICKHOUSE_DEFAULTS.httpHost, 'address ClickHouse\'s HTTP interface listens on (with `CLICKHOUSE_HTTP_PORT`); off loopback every user needs a password'),
+  CLICKHOUSE_HTTP_USER: withDefault(z.string().regex(/^[A-Za-z0-9_.@-]+$/, 'expected a user name (letters, digits, _ . @ -)'), CLICKHOUSE_DEFAULTS.httpUser,
     'the read-only user of ClickHouse\'s HTTP interface (analysts): SELECT, WITH, SHOW, DESCRIBE, EXISTS, EXPLAIN under ClickHouse\'s `readonly = 1`'),
   CLICKHOUSE_HTTP_PASSWORD: optional(z.string(), {
     description: 'password of `CLICKHOUSE_HTTP_USER`; never shown in an error',
     unset: 'no password, accepted only when `CLICKHOUSE_HTTP_HOST` is a loopback address',
   }),
-  CLICKHOUSE_HTTP_SERVICE_USER: withDefault(z.string().regex(/^[A-Za-z0-9_.@-]+$/, 'expected a user name (letters, digits, _ . @ -)'), 'streamloop',
+  CLICKHOUSE_HTTP_SERVICE_USER: withDefault(z.string().regex(/^[A-Za-z0-9_.@-]+$/, 'expected a user name (letters, digits, _ . @ -)'), CLICKHOUSE_DEFAULTS.httpServiceUser,
     'the read-write user of ClickHouse\'s HTTP interface (with `CLICKHOUSE_HTTP_SERVICE_PASSWORD`): another Streamloop process sets `CLICKHOUSE_URL=http://USER:PASSWORD@host:port` to use this process\'s embedded chDB'),
   CLICKHOUSE_HTTP_SERVICE_PASSWORD: optional(z.string().min(1), {
     description: 'password of `CLICKHOUSE_HTTP_SERVICE_USER`; never shown in an error',
