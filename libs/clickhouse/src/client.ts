@@ -299,6 +299,8 @@ export async function openEmbeddedSession(opts: { dataDir?: string; database?: s
         } finally {
           if (readOnlySet) await conn.command({ query: 'SET readonly = DEFAULT' });
           for (const k of applied) await conn.command({ query: `SET ${k} = DEFAULT` });
+          // A read-write query is not checked statement by statement: the next call selects its database afresh.
+          if (!q.readOnly) engine.currentDatabase = undefined;
         }
       });
     },

@@ -270,6 +270,19 @@ export function assertReadOnlyStatement(sql: string, user: string): void {
   }
 }
 
+/**
+ * Refuses, for a read-write user, the statements whose effect would outlive the query on the shared session: SET and
+ * USE (settings and the database are URL parameters, `SET`/`USE`'d around the query and put back after it). Only the
+ * first word is read: the rest of a read-write request may be an INSERT's data, in any format.
+ */
+export function assertNoSessionStatement(sql: string): void {
+  const first = /^(?:\s|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*([A-Za-z_]+)/.exec(sql)?.[1]?.toUpperCase();
+  if (first === 'SET' || first === 'USE') {
+    throw new ClickHouseHttpError(CH_ERRORS.BAD_ARGUMENTS, 'BAD_ARGUMENTS',
+      `${first} would outlive this query on the embedded session the platform shares: pass ${first === 'SET' ? 'settings as URL parameters' : 'the database as the database parameter'} instead`);
+  }
+}
+
 /** The format a query's own `FORMAT <name>` clause names (its last top-level one), if any. */
 export function formatClauseOf(sql: string): string | undefined {
   const tokens = tokenize(sql);

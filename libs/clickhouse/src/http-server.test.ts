@@ -136,6 +136,16 @@ test('a read-write service user can insert (the platform from a second process)'
     await svc.insert({ table: 'labels', values: [{ pipeline: 'svc', event_id: 's1', label: 1, label_time: '2026-01-03 00:00:00.000' }], format: 'JSONEachRow' });
     const rows = await (await svc.query({ query: "SELECT event_id FROM labels WHERE pipeline = 'svc'", format: 'JSONEachRow' })).json<{ event_id: string }>();
     assert.deepEqual(rows, [{ event_id: 's1' }]);
+    // Its SET and USE would outlive the query on the platform's session: refused (settings and database are parameters).
+    for (const query of ['SET max_threads = 1', '/* c */ USE system']) {
+      const r = await fetch(`${server.url}/`, { method: 'POST', headers: auth('svc', 'w'), body: query });
+      assert.equal(r.headers.get('x-clickhouse-exception-code'), '36', query);
+    }
+    const inSystem = createClient({ url: server.url, username: 'svc', password: 'w', database: 'system' });
+    await inSystem.command({ query: 'SELECT 1' });
+    await inSystem.close();
+    const [row] = await queryRows<{ db: string }>(ch.client, 'SELECT currentDatabase() AS db');
+    assert.equal(row.db, ch.database, 'the platform\'s client is back on its database');
   } finally {
     await svc.close();
   }

@@ -4,7 +4,7 @@ import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import type { EmbeddedSession } from './client';
 import {
-  assertReadOnlyStatement, asClickHouseError, CH_ERRORS, ClickHouseHttpError, contentTypeOf, errorBody, formatClauseOf,
+  assertNoSessionStatement, assertReadOnlyStatement, asClickHouseError, CH_ERRORS, ClickHouseHttpError, contentTypeOf, errorBody, formatClauseOf,
   HTTP_DEFAULT_FORMAT, httpStatusOf, parseHttpQuery, summaryHeader,
 } from './http-protocol';
 
@@ -172,6 +172,8 @@ export async function startClickHouseHttp(opts: ClickHouseHttpOptions): Promise<
           }
           delete settings.readonly;
         }
+      } else {
+        assertNoSessionStatement(parsed.query);
       }
       for (const name of Object.keys(settings)) {
         if (!IDENT.test(name)) throw new ClickHouseHttpError(CH_ERRORS.BAD_ARGUMENTS, 'BAD_ARGUMENTS', `setting ${JSON.stringify(name)}: expected a setting name`);
