@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  assertReadOnlyStatement, asClickHouseError, ClickHouseHttpError, contentTypeOf, errorBody, formatClauseOf, httpStatusOf, parseHttpQuery,
+  assertNoSessionStatement, assertReadOnlyStatement, asClickHouseError, ClickHouseHttpError, contentTypeOf, errorBody, firstKeyword, formatClauseOf,
+  httpStatusOf, outputFormatOf, parseHttpQuery,
 } from './http-protocol';
 
 const get = (url: string, headers: Record<string, string> = {}) => parseHttpQuery({ method: 'GET', url, headers, body: '' });
@@ -56,6 +57,16 @@ test('the FORMAT clause names the output format; a column called format does not
   assert.equal(formatClauseOf('SELECT 1 FORMAT CSV SETTINGS max_threads=1;'), 'CSV');
   assert.equal(formatClauseOf('SELECT format FROM t'), undefined);
   assert.equal(formatClauseOf("SELECT 'FORMAT JSON'"), undefined);
+  assert.equal(outputFormatOf('SELECT 1', 'JSON'), 'JSON');
+  assert.equal(outputFormatOf('SELECT 1 FORMAT CSV', 'JSON'), 'CSV');
+  assert.equal(outputFormatOf("INSERT INTO t FORMAT TSV\nit's\t$1\n", undefined), 'TabSeparated', 'an INSERT\'s data is not read');
+});
+
+test('the first keyword and a read-write user\'s SET and USE', () => {
+  assert.equal(firstKeyword('  -- c\n/* d */ insert INTO t'), 'INSERT');
+  assert.throws(() => assertNoSessionStatement('SET max_threads = 1'), (e: ClickHouseHttpError) => e.code === 36);
+  assert.throws(() => assertNoSessionStatement('-- x\nuse system'), (e: ClickHouseHttpError) => e.code === 36);
+  assert.doesNotThrow(() => assertNoSessionStatement("INSERT INTO t FORMAT TSV\nSET\n"));
 });
 
 test('content types, status codes and the error text follow ClickHouse', () => {
@@ -63,6 +74,8 @@ test('content types, status codes and the error text follow ClickHouse', () => {
   assert.equal(contentTypeOf('JSON'), 'application/json; charset=UTF-8');
   assert.equal(contentTypeOf('CSVWithNames'), 'text/csv; charset=UTF-8; header=present');
   assert.equal(contentTypeOf('Native'), 'application/octet-stream');
+  assert.equal(contentTypeOf('JSONCompactEachRowWithNamesAndTypes'), 'application/x-ndjson; charset=UTF-8');
+  assert.equal(contentTypeOf('PrettyCompact'), 'text/plain; charset=UTF-8');
   assert.equal(httpStatusOf(60), 404);
   assert.equal(httpStatusOf(62), 400);
   assert.equal(httpStatusOf(194), 401);

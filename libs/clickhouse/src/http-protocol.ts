@@ -270,16 +270,36 @@ export function assertReadOnlyStatement(sql: string, user: string): void {
   }
 }
 
+/** The first word of a query, upper-cased, past leading blanks and comments; reads nothing further (an INSERT's data may follow). */
+export function firstKeyword(sql: string): string | undefined {
+  return /^(?:\s|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*([A-Za-z_]+)/.exec(sql)?.[1]?.toUpperCase();
+}
+
 /**
  * Refuses, for a read-write user, the statements whose effect would outlive the query on the shared session: SET and
  * USE (settings and the database are URL parameters, `SET`/`USE`'d around the query and put back after it). Only the
  * first word is read: the rest of a read-write request may be an INSERT's data, in any format.
  */
 export function assertNoSessionStatement(sql: string): void {
-  const first = /^(?:\s|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*([A-Za-z_]+)/.exec(sql)?.[1]?.toUpperCase();
+  const first = firstKeyword(sql);
   if (first === 'SET' || first === 'USE') {
     throw new ClickHouseHttpError(CH_ERRORS.BAD_ARGUMENTS, 'BAD_ARGUMENTS',
       `${first} would outlive this query on the embedded session the platform shares: pass ${first === 'SET' ? 'settings as URL parameters' : 'the database as the database parameter'} instead`);
+  }
+}
+
+/**
+ * The output format of a query: its own `FORMAT` clause, else `default_format`, else TabSeparated. An INSERT's FORMAT
+ * names its input, and its text may carry data in any format, which is not read here.
+ */
+export function outputFormatOf(sql: string, defaultFormat: string | undefined): string {
+  const fallback = defaultFormat ?? HTTP_DEFAULT_FORMAT;
+  if (firstKeyword(sql) === 'INSERT') return fallback;
+  try {
+    return formatClauseOf(sql) ?? fallback;
+  } catch {
+    // Text this reader cannot follow is the engine's to refuse (read-only users' queries were tokenized already).
+    return fallback;
   }
 }
 
@@ -310,9 +330,13 @@ export function contentTypeOf(format: string): string {
   if (f.startsWith('tabseparated') || f.startsWith('tsv')) return 'text/tab-separated-values; charset=UTF-8';
   if (f === 'csvwithnames' || f === 'csvwithnamesandtypes') return 'text/csv; charset=UTF-8; header=present';
   if (f.startsWith('csv')) return 'text/csv; charset=UTF-8; header=absent';
-  if (f.startsWith('json') || f === 'ndjson' || f === 'jsonlines') return f.includes('eachrow') || f === 'ndjson' || f === 'jsonlines' ? 'application/x-ndjson; charset=UTF-8' : 'application/json; charset=UTF-8';
+  // One JSON value per line (JSONEachRow, JSONCompactEachRow…, JSONLines, NDJSON) against one JSON document.
+  if (f.includes('eachrow') || f === 'jsonlines' || f === 'ndjson') return 'application/x-ndjson; charset=UTF-8';
+  if (f.startsWith('json')) return 'application/json; charset=UTF-8';
   if (f === 'xml') return 'application/xml; charset=UTF-8';
-  if (f.startsWith('pretty') || f === 'vertical' || f === 'markdown' || f === 'values' || f === 'null' || f.startsWith('raw') || f === 'lineasstring' || f === 'template') return 'text/plain; charset=UTF-8';
+  const text = ['vertical', 'markdown', 'values', 'null', 'lineasstring', 'template', 'prettyspace'];
+  if (f.startsWith('pretty') || f.startsWith('raw') || text.includes(f)) return 'text/plain; charset=UTF-8';
+  // Native, RowBinary*, Parquet, Arrow, ORC, Avro, …
   return 'application/octet-stream';
 }
 

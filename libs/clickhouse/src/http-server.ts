@@ -1,11 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
-import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import type { EmbeddedSession } from './client';
 import {
-  assertNoSessionStatement, assertReadOnlyStatement, asClickHouseError, CH_ERRORS, ClickHouseHttpError, contentTypeOf, errorBody, formatClauseOf,
-  HTTP_DEFAULT_FORMAT, httpStatusOf, parseHttpQuery, summaryHeader,
+  assertNoSessionStatement, assertReadOnlyStatement, asClickHouseError, CH_ERRORS, ClickHouseHttpError, contentTypeOf, errorBody,
+  httpStatusOf, outputFormatOf, parseHttpQuery, summaryHeader,
 } from './http-protocol';
 
 /** A user of the HTTP interface. */
@@ -67,10 +67,8 @@ const DEFAULT_MAX_BODY = 16 * 1024 * 1024;
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 function samePassword(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  // Compared in constant time; a length difference still fails, after a comparison of equal cost.
-  return a.length === b.length ? timingSafeEqual(a, b) : (timingSafeEqual(b, b), false);
+  // Digests of equal length, compared in constant time: neither the password nor its length leaks through timing.
+  return timingSafeEqual(createHash('sha256').update(given).digest(), createHash('sha256').update(expected).digest());
 }
 
 async function readBody(req: IncomingMessage, limit: number): Promise<string> {
@@ -178,7 +176,7 @@ export async function startClickHouseHttp(opts: ClickHouseHttpOptions): Promise<
       for (const name of Object.keys(settings)) {
         if (!IDENT.test(name)) throw new ClickHouseHttpError(CH_ERRORS.BAD_ARGUMENTS, 'BAD_ARGUMENTS', `setting ${JSON.stringify(name)}: expected a setting name`);
       }
-      const format = formatClauseOf(parsed.query) ?? parsed.defaultFormat ?? HTTP_DEFAULT_FORMAT;
+      const format = outputFormatOf(parsed.query, parsed.defaultFormat);
       const result = await opts.session.run({
         query: parsed.query, database: parsed.database, format, settings, params: parsed.params, readOnly: account.readOnly, queryId,
       });

@@ -31,7 +31,7 @@ export {
 } from './partition-sink';
 export { openEmbeddedSession, type EmbeddedSession, type EmbeddedQuery, type EmbeddedQueryResult } from './client';
 export {
-  parseHttpQuery, assertReadOnlyStatement, assertNoSessionStatement, formatClauseOf, contentTypeOf, httpStatusOf, errorBody, asClickHouseError, ClickHouseHttpError, CH_ERRORS,
+  parseHttpQuery, assertReadOnlyStatement, assertNoSessionStatement, formatClauseOf, outputFormatOf, firstKeyword, contentTypeOf, httpStatusOf, errorBody, asClickHouseError, ClickHouseHttpError, CH_ERRORS,
   HTTP_DEFAULT_FORMAT, type HttpQueryRequest, type RawHttpRequest,
 } from './http-protocol';
 export {
