@@ -297,10 +297,13 @@ export async function openEmbeddedSession(opts: { dataDir?: string; database?: s
             elapsedNs: Number(summary?.elapsed_ns ?? process.hrtime.bigint() - started),
           };
         } finally {
-          if (readOnlySet) await conn.command({ query: 'SET readonly = DEFAULT' });
-          for (const k of applied) await conn.command({ query: `SET ${k} = DEFAULT` });
+          // readonly first: while it is set, no other setting can be put back. Every reset is tried even if one fails.
+          const resets = [...(readOnlySet || applied.includes('readonly') ? ['readonly'] : []), ...applied.filter((k) => k !== 'readonly')];
+          let failed: unknown;
+          for (const k of resets) await conn.command({ query: `SET ${k} = DEFAULT` }).catch((error: unknown) => { failed ??= error; });
           // A read-write query is not checked statement by statement: the next call selects its database afresh.
           if (!q.readOnly) engine.currentDatabase = undefined;
+          if (failed) throw new Error(`chDB ${engine.dir}: cannot put the session's settings back after a query: ${(failed as Error).message}`, { cause: failed });
         }
       });
     },

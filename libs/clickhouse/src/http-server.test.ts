@@ -141,11 +141,15 @@ test('a read-write service user can insert (the platform from a second process)'
       const r = await fetch(`${server.url}/`, { method: 'POST', headers: auth('svc', 'w'), body: query });
       assert.equal(r.headers.get('x-clickhouse-exception-code'), '36', query);
     }
+    // A readonly parameter after other settings: they are still put back (readonly first), and the platform writes on.
+    const ro = await fetch(`${server.url}/?query=SELECT%201&max_threads=3&readonly=1`, { headers: auth('svc', 'w') });
+    assert.equal(ro.status, 200, await ro.clone().text());
     const inSystem = createClient({ url: server.url, username: 'svc', password: 'w', database: 'system' });
     await inSystem.command({ query: 'SELECT 1' });
     await inSystem.close();
     const [row] = await queryRows<{ db: string }>(ch.client, 'SELECT currentDatabase() AS db');
     assert.equal(row.db, ch.database, 'the platform\'s client is back on its database');
+    await insertRows(ch.client, TABLES.labels, [{ pipeline: 'svc', event_id: 's2', label: 0, label_time: Date.UTC(2026, 0, 4) }]);
   } finally {
     await svc.close();
   }
