@@ -23,6 +23,7 @@ program
     const lines = [`streamloop running targets: ${opts.target}`];
     if (running.url) lines.push(`  API      ${running.url}  (/health, /metrics, /v1/pipelines/:p/...)`);
     if (running.registryUrl) lines.push(`  registry ${running.registryUrl}`);
+    if (running.clickhouseHttpUrl) lines.push(`  ClickHouse HTTP ${running.clickhouseHttpUrl}  (embedded chDB; read-only user ${settings.clickhouseHttp?.user})`);
     console.log(lines.join('\n'));
     const stop = async (signal: string) => {
       console.log(`${signal}: stopping`);

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
 import type { Settings } from '@streamloop/config';
-import { Runtime, serveModules, type ServiceModule } from '@streamloop/runtime';
+import { Runtime, serveClickHouseHttp, serveModules, type ServiceModule } from '@streamloop/runtime';
 import { FeaturesModule } from '@streamloop/features-service';
 import { InferenceModule } from '@streamloop/inference';
 import { IngestionModule } from '@streamloop/ingestion';
@@ -27,6 +27,8 @@ export interface RunningStreamloop {
   /** Base URL of the HTTP API (ingest, predict, train, drift, /metrics, /health), when a service target runs. */
   url?: string;
   registryUrl?: string;
+  /** ClickHouse's HTTP interface over this process's embedded chDB (CLICKHOUSE_HTTP_PORT), when served. */
+  clickhouseHttpUrl?: string;
   get<T>(type: new (...args: never[]) => T): T;
   close(): Promise<void>;
 }
@@ -64,11 +66,15 @@ export async function startStreamloop(settings: Settings, targets: ServiceTarget
 
     const serving = await serveModules(runtime, services.map((s) => MODULES[s]));
     closers.push(() => serving.close());
+    // The process that owns the chDB directory serves it over ClickHouse's HTTP protocol (analysts, other processes).
+    const clickhouseHttp = chdbDir ? await serveClickHouseHttp(runtime.settings, runtime.logger) : undefined;
+    if (clickhouseHttp) closers.push(() => clickhouseHttp.close());
     return {
       runtime,
       app: serving.app,
       url: serving.url,
       registryUrl,
+      clickhouseHttpUrl: clickhouseHttp?.url,
       get: (type) => serving.app.get(type),
       close,
     };

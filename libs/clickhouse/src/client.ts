@@ -201,3 +201,116 @@ export async function createClickHouse(opts: ClickHouseOptions = {}): Promise<Cl
 export async function closeClickHouse(client: ClickHouseClient): Promise<void> {
   await client.close();
 }
+
+/** One query over the embedded session, as ClickHouse's HTTP interface runs it (see openEmbeddedSession). */
+export interface EmbeddedQuery {
+  query: string;
+  /** Database for unqualified names; the session's default database when unset. */
+  database?: string;
+  /** Output format unless the query names one with FORMAT. */
+  format: string;
+  /** Settings for this query only (SET before it, back to DEFAULT after it). */
+  settings?: Record<string, string>;
+  /** Values of {name:Type} placeholders, in ClickHouse's text form. */
+  params?: Record<string, string>;
+  /** Run under ClickHouse's readonly = 1: writes, DDL, SYSTEM, table functions and setting changes are refused. */
+  readOnly: boolean;
+  queryId?: string;
+}
+
+export interface EmbeddedQueryResult {
+  body: Buffer;
+  readRows: number;
+  readBytes: number;
+  elapsedNs: number;
+}
+
+/** Raw queries over this process's chDB session, serialized with every other client's calls (the HTTP interface's engine side). */
+export interface EmbeddedSession {
+  readonly dataDir: string;
+  readonly database: string;
+  run(query: EmbeddedQuery): Promise<EmbeddedQueryResult>;
+  close(): Promise<void>;
+}
+
+async function collect(stream: AsyncIterable<unknown>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Opens (or joins) the embedded engine for raw queries in any format. Each run takes the session alone, like every
+ * client call: USE its database, SET its settings, then `readonly = 1` when asked, runs the query, and puts readonly and
+ * the settings back to DEFAULT before the next call, so nothing of an analyst's query outlives it on the session the
+ * platform writes through. (chDB accepts `SET readonly = DEFAULT` in read-only mode: that is how it is lifted again, and
+ * why the HTTP interface refuses that statement from analysts before the engine sees it.)
+ */
+export async function openEmbeddedSession(opts: { dataDir?: string; database?: string } = {}): Promise<EmbeddedSession> {
+  const database = opts.database ?? CLICKHOUSE_DEFAULTS.database;
+  const quoted = quoteIdent(database, 'database name');
+  const engine = acquireEngine(opts.dataDir ?? CLICKHOUSE_DEFAULTS.dataDir);
+  try {
+    await enqueue(engine, async () => (await engine.connection).command({ query: `CREATE DATABASE IF NOT EXISTS ${quoted}` }));
+  } catch (error) {
+    await releaseEngine(engine);
+    throw new Error(`chDB in ${engine.dir}: cannot create database ${database}: ${(error as Error).message}`, { cause: error });
+  }
+  let closed = false;
+  return {
+    dataDir: engine.dir,
+    database,
+    run(q) {
+      if (closed) return Promise.reject(new Error(`chDB session (${engine.dir}) is closed`));
+      return enqueue(engine, async () => {
+        const conn = await engine.connection;
+        const db = q.database ?? database;
+        if (engine.currentDatabase !== db) {
+          await conn.command({ query: `USE ${quoteIdent(db, 'database name')}` });
+          engine.currentDatabase = db;
+        }
+        const applied: string[] = [];
+        let readOnlySet = false;
+        try {
+          for (const [k, v] of Object.entries(q.settings ?? {})) {
+            const name = quoteIdent(k, 'setting name').slice(1, -1);
+            await conn.command({ query: `SET ${name} = ${settingLiteral(k, v)}` });
+            applied.push(name);
+          }
+          if (q.readOnly) {
+            readOnlySet = true;
+            await conn.command({ query: 'SET readonly = 1' });
+          }
+          const started = process.hrtime.bigint();
+          const result = await conn.exec({
+            query: q.query,
+            query_id: q.queryId,
+            query_params: q.params && Object.keys(q.params).length > 0 ? q.params : undefined,
+            clickhouse_settings: { default_format: q.format as never },
+          });
+          const body = await collect(result.stream as AsyncIterable<unknown>);
+          const summary = (result as { summary?: { read_rows?: string; read_bytes?: string; elapsed_ns?: string } }).summary;
+          return {
+            body,
+            readRows: Number(summary?.read_rows ?? 0),
+            readBytes: Number(summary?.read_bytes ?? 0),
+            elapsedNs: Number(summary?.elapsed_ns ?? process.hrtime.bigint() - started),
+          };
+        } finally {
+          // readonly first: while it is set, no other setting can be put back. Every reset is tried even if one fails.
+          const resets = [...(readOnlySet || applied.includes('readonly') ? ['readonly'] : []), ...applied.filter((k) => k !== 'readonly')];
+          let failed: unknown;
+          for (const k of resets) await conn.command({ query: `SET ${k} = DEFAULT` }).catch((error: unknown) => { failed ??= error; });
+          // A read-write query is not checked statement by statement: the next call selects its database afresh.
+          if (!q.readOnly) engine.currentDatabase = undefined;
+          if (failed) throw new Error(`chDB ${engine.dir}: cannot put the session's settings back after a query: ${(failed as Error).message}`, { cause: failed });
+        }
+      });
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await releaseEngine(engine);
+    },
+  };
+}

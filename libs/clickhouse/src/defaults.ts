@@ -26,4 +26,10 @@ export const CLICKHOUSE_DEFAULTS = {
   insertMaxBackoffMs: 5_000,
   /** Table where a PartitionSink remembers its last insert attempt per (table, topic, partition). */
   sinkStateTable: 'sink_attempts',
+  /** ClickHouse's HTTP interface over embedded chDB listens on loopback unless told otherwise: it serves every table. */
+  httpHost: '127.0.0.1',
+  /** Its read-only user: ClickHouse's own default user name, which clients assume when given none. */
+  httpUser: 'default',
+  /** Its read-write user for other Streamloop processes (only with a password). */
+  httpServiceUser: 'streamloop',
 } as const;

@@ -29,3 +29,12 @@ export {
   PartitionSink,
   type PartitionSinkOptions, type PartitionWriteResult, type SourcePartition, type SourcedRow, type OffsetValue,
 } from './partition-sink';
+export { openEmbeddedSession, type EmbeddedSession, type EmbeddedQuery, type EmbeddedQueryResult } from './client';
+export {
+  parseHttpQuery, assertReadOnlyStatement, assertNoSessionStatement, formatClauseOf, outputFormatOf, firstKeyword, contentTypeOf, httpStatusOf, errorBody, asClickHouseError, ClickHouseHttpError, CH_ERRORS,
+  HTTP_DEFAULT_FORMAT, type HttpQueryRequest, type RawHttpRequest,
+} from './http-protocol';
+export {
+  startClickHouseHttp, clickHouseHttpProblems, isLoopbackHost,
+  type ClickHouseHttpServer, type ClickHouseHttpOptions, type ClickHouseHttpUser,
+} from './http-server';

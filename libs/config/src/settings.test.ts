@@ -47,6 +47,12 @@ test('settings: the documented defaults are the defaults objects\' values, as on
     CLICKHOUSE_URL: undefined,
     CLICKHOUSE_DATA_DIR: CLICKHOUSE_DEFAULTS.dataDir,
     CLICKHOUSE_DATABASE: CLICKHOUSE_DEFAULTS.database,
+    CLICKHOUSE_HTTP_PORT: undefined,
+    CLICKHOUSE_HTTP_HOST: CLICKHOUSE_DEFAULTS.httpHost,
+    CLICKHOUSE_HTTP_USER: CLICKHOUSE_DEFAULTS.httpUser,
+    CLICKHOUSE_HTTP_PASSWORD: undefined,
+    CLICKHOUSE_HTTP_SERVICE_USER: CLICKHOUSE_DEFAULTS.httpServiceUser,
+    CLICKHOUSE_HTTP_SERVICE_PASSWORD: undefined,
     HOST: HTTP_DEFAULTS.host,
     PORT: String(HTTP_DEFAULTS.port),
     STREAMLOOP_ADVERTISED_URL: undefined,
@@ -105,4 +111,14 @@ test('settings: STREAMLOOP_ADVERTISED_URL is an http(s) address, kept without a 
   assert.equal(loadSettings({ STREAMLOOP_ADVERTISED_URL: 'http://predict-2.internal:8080/' }).advertisedUrl, 'http://predict-2.internal:8080');
   assert.throws(() => loadSettings({ STREAMLOOP_ADVERTISED_URL: 'predict-2:8080' }), /STREAMLOOP_ADVERTISED_URL/);
   assert.throws(() => loadSettings({ STREAMLOOP_ADVERTISED_URL: 'ftp://predict-2:8080' }), /STREAMLOOP_ADVERTISED_URL/);
+});
+
+test('CLICKHOUSE_HTTP_*: off unless a port is set; the service user only with its password', () => {
+  assert.equal(loadSettings({}).clickhouseHttp, undefined);
+  assert.deepEqual(loadSettings({ CLICKHOUSE_HTTP_PORT: '8123' }).clickhouseHttp, { host: '127.0.0.1', port: 8123, user: 'default', password: '', service: undefined });
+  assert.deepEqual(loadSettings({
+    CLICKHOUSE_HTTP_PORT: '0', CLICKHOUSE_HTTP_HOST: '0.0.0.0', CLICKHOUSE_HTTP_USER: 'analyst', CLICKHOUSE_HTTP_PASSWORD: 'a', CLICKHOUSE_HTTP_SERVICE_PASSWORD: 's',
+  }).clickhouseHttp, { host: '0.0.0.0', port: 0, user: 'analyst', password: 'a', service: { user: 'streamloop', password: 's' } });
+  assert.throws(() => loadSettings({ CLICKHOUSE_HTTP_PORT: 'http' }), /CLICKHOUSE_HTTP_PORT: expected a port number/);
+  assert.throws(() => loadSettings({ CLICKHOUSE_HTTP_PORT: '8123', CLICKHOUSE_HTTP_USER: 'a b' }), /CLICKHOUSE_HTTP_USER: expected a user name/);
 });

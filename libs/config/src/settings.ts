@@ -21,6 +21,8 @@ export interface Settings {
   clickhouseUrl?: string;
   clickhouseDataDir: string;
   clickhouseDatabase: string;
+  /** ClickHouse's HTTP interface over embedded chDB (CLICKHOUSE_HTTP_*); undefined: not served. */
+  clickhouseHttp?: ClickHouseHttpSettings;
   httpHost: string;
   httpPort: number;
   httpBodyLimit: string;
@@ -44,6 +46,17 @@ export interface Settings {
   gbdtThreads?: number;
   /** STREAMLOOP_TRAINING_WORKER: a training run's CPU-bound part (search, fits, export) runs on a worker thread; false, on the event loop. */
   trainingWorker: boolean;
+}
+
+/** Where and to whom the process that owns embedded chDB serves ClickHouse's HTTP interface. */
+export interface ClickHouseHttpSettings {
+  host: string;
+  port: number;
+  /** The read-only (analyst) user; an empty password is only accepted on a loopback host. */
+  user: string;
+  password: string;
+  /** The read-write user another Streamloop process uses through CLICKHOUSE_URL; absent without a service password. */
+  service?: { user: string; password: string };
 }
 
 /** Settings that cannot be used; the message names every offending environment variable. */
@@ -110,6 +123,23 @@ const envSchema = z.object({
   CLICKHOUSE_DATA_DIR: withDefault(z.string().min(1), CLICKHOUSE_DEFAULTS.dataDir, 'embedded chDB\'s data directory (without `CLICKHOUSE_URL`)'),
   CLICKHOUSE_DATABASE: withDefault(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a ClickHouse identifier'), CLICKHOUSE_DEFAULTS.database,
     'database of the platform\'s tables, created if missing'),
+  CLICKHOUSE_HTTP_PORT: optional(port, {
+    description: 'port of ClickHouse\'s HTTP interface over embedded chDB, served by the process that owns the chDB directory (training or monitoring, without `CLICKHOUSE_URL`): analysts\' clients (`clickhouse-connect`, `@clickhouse/client`, `curl`) query it read-only; `8123` is ClickHouse\'s own; `0`: any free port',
+    unset: 'not served',
+  }),
+  CLICKHOUSE_HTTP_HOST: withDefault(z.string().min(1), CLICKHOUSE_DEFAULTS.httpHost, 'address ClickHouse\'s HTTP interface listens on (with `CLICKHOUSE_HTTP_PORT`); off loopback every user needs a password'),
+  CLICKHOUSE_HTTP_USER: withDefault(z.string().regex(/^[A-Za-z0-9_.@-]+$/, 'expected a user name (letters, digits, _ . @ -)'), CLICKHOUSE_DEFAULTS.httpUser,
+    'the read-only user of ClickHouse\'s HTTP interface (analysts): SELECT, WITH, SHOW, DESCRIBE, EXISTS, EXPLAIN under ClickHouse\'s `readonly = 1`'),
+  CLICKHOUSE_HTTP_PASSWORD: optional(z.string(), {
+    description: 'password of `CLICKHOUSE_HTTP_USER`; never shown in an error',
+    unset: 'no password, accepted only when `CLICKHOUSE_HTTP_HOST` is a loopback address',
+  }),
+  CLICKHOUSE_HTTP_SERVICE_USER: withDefault(z.string().regex(/^[A-Za-z0-9_.@-]+$/, 'expected a user name (letters, digits, _ . @ -)'), CLICKHOUSE_DEFAULTS.httpServiceUser,
+    'the read-write user of ClickHouse\'s HTTP interface (with `CLICKHOUSE_HTTP_SERVICE_PASSWORD`): another Streamloop process sets `CLICKHOUSE_URL=http://USER:PASSWORD@host:port` to use this process\'s embedded chDB'),
+  CLICKHOUSE_HTTP_SERVICE_PASSWORD: optional(z.string().min(1), {
+    description: 'password of `CLICKHOUSE_HTTP_SERVICE_USER`; never shown in an error',
+    unset: 'no read-write user',
+  }),
   HOST: withDefault(z.string().min(1), HTTP_DEFAULTS.host, 'address the services\' HTTP API listens on'),
   PORT: withDefault(port, String(HTTP_DEFAULTS.port), 'port of the services\' HTTP API (`0`: any free port)'),
   STREAMLOOP_ADVERTISED_URL: optional(z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, '')), {
@@ -185,6 +215,13 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     clickhouseUrl: e.CLICKHOUSE_URL,
     clickhouseDataDir: e.CLICKHOUSE_DATA_DIR,
     clickhouseDatabase: e.CLICKHOUSE_DATABASE,
+    clickhouseHttp: e.CLICKHOUSE_HTTP_PORT === undefined ? undefined : {
+      host: e.CLICKHOUSE_HTTP_HOST,
+      port: e.CLICKHOUSE_HTTP_PORT,
+      user: e.CLICKHOUSE_HTTP_USER,
+      password: e.CLICKHOUSE_HTTP_PASSWORD ?? '',
+      service: e.CLICKHOUSE_HTTP_SERVICE_PASSWORD ? { user: e.CLICKHOUSE_HTTP_SERVICE_USER, password: e.CLICKHOUSE_HTTP_SERVICE_PASSWORD } : undefined,
+    },
     httpHost: e.HOST,
     httpPort: e.PORT,
     httpBodyLimit: e.HTTP_BODY_LIMIT,

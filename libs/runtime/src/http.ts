@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { StreamServer } from '@streamloop/stream';
 import { embeddedChdbDirOf, lockChdbDir } from './chdb-lock';
+import { serveClickHouseHttp, type ServedClickHouseHttp } from './clickhouse-http';
 import { useJsonHttp } from './http-errors';
 import { PlatformModule } from './platform.module';
 import { advertisedUrlOf, freeTcpPort } from './predict-routing';
@@ -58,17 +59,22 @@ export interface StandaloneOptions {
 export async function runStandalone(runtime: Runtime, module: ServiceModule, name: string, options: StandaloneOptions = {}): Promise<ServingApp> {
   const chdbDir = options.usesClickHouse ? embeddedChdbDirOf(runtime.settings) : undefined;
   const lock = chdbDir ? lockChdbDir(chdbDir) : undefined;
-  let serving: ServingApp;
+  let serving: ServingApp | undefined;
+  let clickhouseHttp: ServedClickHouseHttp | undefined;
   try {
     await runtime.ensureTopics();
     serving = await serveModules(runtime, [module]);
+    // The owner of the chDB directory serves it over ClickHouse's HTTP protocol (CLICKHOUSE_HTTP_PORT).
+    if (chdbDir) clickhouseHttp = await serveClickHouseHttp(runtime.settings, runtime.logger);
   } catch (error) {
+    await serving?.close().catch(() => undefined);
     await runtime.close();
     lock?.release();
     throw error;
   }
   runtime.logger.info({ url: serving.url, target: name }, 'service started');
   const stop = async () => {
+    await clickhouseHttp?.close();
     await serving.close();
     await runtime.close();
     lock?.release();

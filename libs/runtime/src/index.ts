@@ -12,6 +12,7 @@ export { loadPlatformTypes, platformSchemaText, type PlatformTypes } from './pla
 export type { FeatureVectorRecord, PredictionRecord, LabelRecord, AlertRecord } from '@streamloop/contracts';
 export { PlatformModule, platformProviders } from './platform.module';
 export { serveModules, runStandalone, startStreamHandlers, type ServingApp, type ServiceModule, type StandaloneOptions } from './http';
+export { serveClickHouseHttp, clickHouseHttpUsers, type ServedClickHouseHttp } from './clickhouse-http';
 export { lockChdbDir, embeddedChdbDirOf, processIsAlive, TargetConflictError, CHDB_LOCK_FILE, type ChdbLock } from './chdb-lock';
 export { HttpErrorFilter, JsonBodyGuard, hasRequestBody, isJsonMediaType, useJsonHttp, INTERNAL_ERROR_MESSAGE } from './http-errors';
 export {
