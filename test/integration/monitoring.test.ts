@@ -193,7 +193,7 @@ test('monitoring runs ADWIN, Page-Hinkley and DDM on the champion\'s settled err
     const model: ModelRegistryRecord = {
       pipeline: name, model_name: 'm', model_version: 1, algorithm: 'logistic_regression', stage: 'champion', created_at: Date.now(),
       feature_names: ['amount'], feature_spec_version: 'v1', threshold: 0.5, onnx: Buffer.from([1]), onnx_sha256: 'x',
-      metrics: {}, params: {}, data_window_start: t0, data_window_end: t0, training_rows: 100, reference: { amount: Array.from({ length: 200 }, () => rnd() * 100) }, feature_importance: {}, signature: null, decided_by: '', decided_at: 0, decision_reason: '', decision_metrics: {},
+      metrics: {}, params: {}, data_window_start: t0 - 1, data_window_end: t0 - 1, training_rows: 100, reference: { amount: Array.from({ length: 200 }, () => rnd() * 100) }, feature_importance: {}, signature: null, decided_by: '', decided_at: 0, decision_reason: '', decision_metrics: {},
     };
     await producer.send({ topic: spec.topics.models!, messages: await encode(spec.topics.models!, types.modelRegistry, [model], () => `${name}/m/1`) });
     const monitoring = stack.serving.app.get(MonitoringService);
