@@ -66,17 +66,33 @@ test('a promoted model that degrades during its probation is rolled back automat
     const items = stream(12, loop.name, { conceptChange: { fromIndex: CHANGE_AT } });
     const producer = new CardProducer(loop, LABEL_LAG);
     const first = await firstModel(loop, producer, items);
-    const { promoted, reached } = await sendUntilPromoted(loop, producer, items, first);
-    assert.ok(promoted, `no model promoted by policy\n${JSON.stringify(await loop.decisions(), null, 1)}\n${loop.why()}`);
-    t.diagnostic(`promoted after ${reached - CHANGE_AT} changed events: v${promoted.model_version}`);
-    // The world changes back at once: the fraudsters return to their old method, which the previous champion knows.
+    // The changed world until a retrained model is the challenger, then enough of it (labels included) for the online
+    // decision, and a pause until it is promoted: no event of the changed world is left in flight to fill the probation.
+    let challenger: ModelLine | undefined;
+    const reached = await sendPaced(producer, items, 3000, {
+      ...paced,
+      done: async () => {
+        challenger = (await loop.models()).find((m) => m.challenger && m.model_version > first.model_version);
+        return challenger !== undefined;
+      },
+    });
+    assert.ok(challenger, `no challenger\n${JSON.stringify(await loop.decisions(), null, 1)}\n${loop.why()}`);
+    await sendPaced(producer, items, reached, { ...paced, done: async () => producer.sent.length >= reached + 1000 });
+    await producer.flush();
+    const promoted = await eventually(async () => {
+      const m = (await loop.models()).find((v) => v.model_version === challenger!.model_version);
+      if (m && m.stage !== 'challenger' && !(m.stage === 'champion' && m.serving)) throw new Error(`the challenger was not promoted: ${m.stage} — ${m.decision_reason}`);
+      return m?.serving ? m : undefined;
+    }, `the challenger promoted\n${loop.why()}`, 180_000);
+    t.diagnostic(`promoted: v${promoted.model_version} after ${producer.sent.length - CHANGE_AT} changed events`);
+    // The world changes back: the fraudsters return to their old method, which the previous champion knows.
     const last = producer.sent[producer.sent.length - 1].event.event_time;
     const oldWorld = stream(13, `${loop.name}-back`, { startTime: last + 90_000 }, 20_000);
     let rolledBack: ModelLine | undefined;
     await sendPaced(producer, oldWorld, 0, {
       ...paced,
       done: async () => {
-        rolledBack = (await loop.models()).find((m) => m.model_version === promoted!.model_version && m.stage === 'rejected');
+        rolledBack = (await loop.models()).find((m) => m.model_version === promoted.model_version && m.stage === 'rejected');
         return rolledBack !== undefined;
       },
     });
