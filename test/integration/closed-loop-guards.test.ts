@@ -39,8 +39,12 @@ test('labels turned noisy: the retrained model is no better and is rejected; the
 
 test('card ids tokenized upstream: the features built from card history turn missing, the data-quality gate blocks the run and alerts', { skip, timeout: 900_000 }, async (t: TestContext) => {
   // This pipeline also retrains on feature drift: the tokenized feed moves the card features at once.
+  // No run before a 1000-row window is all tokenized: 5500 labels newer than the first model's data (which ends between
+  // events 1000 and 2750) are asked for, so an early alert waits (asked again) instead of training on the old feed.
   const loop = await startLoopPlatform(brokers!, 'loop-missing', {
-    ...LOOP_SPEC, retraining: { ...LOOP_SPEC.retraining, triggers: [{ kind: 'performance' }, { kind: 'feature_drift' }] },
+    ...LOOP_SPEC,
+    training: { ...LOOP_SPEC.training, min_labels: 1000, window: { last_rows: 1000 } },
+    retraining: { ...LOOP_SPEC.retraining, triggers: [{ kind: 'performance' }, { kind: 'feature_drift' }], min_new_labels: 5500 },
   });
   try {
     const items = stream(15, loop.name, { tokenizedCardsFrom: CHANGE_AT });
