@@ -43,7 +43,6 @@ export function showBytes(bytes: Buffer | Uint8Array | null | undefined): ShownB
   let text: string | null = null;
   try {
     const decoded = decoder.decode(shown);
-    // eslint-disable-next-line no-control-regex
     text = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(decoded) ? null : decoded;
   } catch {
     // A cut may split a multi-byte character: only the hex is shown then.

@@ -1,4 +1,4 @@
-import { Controller, Get, Inject, Param, Query, Req, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Param, Query, Req, Res, type OnModuleDestroy } from '@nestjs/common';
 import { AvroSerde } from '@streamloop/avro';
 import type { Settings } from '@streamloop/config';
 import {
@@ -47,8 +47,10 @@ function sinceOf(value: string | undefined): number {
  * @streamloop/console's; this controller only wires it to the platform's clients.
  */
 @Controller()
-export class ConsoleController {
+export class ConsoleController implements OnModuleDestroy {
   private readonly logger: Logger;
+  /** The open prediction streams: ended when the application closes, which would otherwise wait for their clients. */
+  private readonly streams = new Set<() => void>();
 
   constructor(
     @Inject(PipelineRegistry) private readonly pipelines: PipelineRegistry,
@@ -60,6 +62,10 @@ export class ConsoleController {
     @Inject(LOGGER) logger: Logger,
   ) {
     this.logger = logger.child({ service: 'console' });
+  }
+
+  onModuleDestroy(): void {
+    for (const end of [...this.streams]) end();
   }
 
   @Get('console')
@@ -183,8 +189,14 @@ export class ConsoleController {
       if (closed) return;
       closed = true;
       clearInterval(heartbeat);
+      this.streams.delete(end);
       void feed.stop();
     };
+    const end = () => {
+      close();
+      res.end();
+    };
+    this.streams.add(end);
     req.on('close', close);
     await feed.ready;
     if (!closed) res.write(sseEvent({ topic }, 'ready'));
