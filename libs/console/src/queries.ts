@@ -68,14 +68,16 @@ function limitOf(options: SeriesOptions): number {
  * data replaces its row; argMax reads it before a merge). The error stream's detections (feature `__error__`) are
  * left out: they are points in time, not windows. Oldest first.
  */
+// The SELECTs name their epoch-ms columns like the table's DateTime64 columns; ClickHouse resolves a bare name in
+// WHERE to the SELECT's alias, so the filters name the table's columns through the table's alias.
 export function driftSeries(ch: ClickHouseClient, pipeline: string, options: SeriesOptions = {}): Promise<DriftPoint[]> {
   return queryRows<DriftPoint>(ch, `
     SELECT * FROM (
       SELECT toUnixTimestamp64Milli(window_end) AS window_end, toUnixTimestamp64Milli(window_start) AS window_start, feature, statistic,
              argMax(value, computed_at) AS value, argMax(threshold, computed_at) AS threshold, argMax(drifted, computed_at) AS drifted,
              argMax(model_name, computed_at) AS model_name, argMax(model_version, computed_at) AS model_version
-      FROM ${qualify(TABLES.drift_metrics, options.database)}
-      WHERE pipeline = {pipeline:String} AND feature != '__error__' AND window_end >= fromUnixTimestamp64Milli({since:Int64}, 'UTC')
+      FROM ${qualify(TABLES.drift_metrics, options.database)} AS m
+      WHERE m.pipeline = {pipeline:String} AND m.feature != '__error__' AND m.window_end >= fromUnixTimestamp64Milli({since:Int64}, 'UTC')
       GROUP BY window_start, window_end, feature, statistic
       ORDER BY window_end DESC, feature, statistic
       LIMIT {limit:UInt32}
@@ -88,8 +90,8 @@ export function performanceSeries(ch: ClickHouseClient, pipeline: string, option
     SELECT * FROM (
       SELECT toUnixTimestamp64Milli(window_end) AS window_end, toUnixTimestamp64Milli(window_start) AS window_start, model_name, model_version,
              toString(role) AS role, metric, argMax(value, computed_at) AS value, argMax(labelled_count, computed_at) AS labelled_count
-      FROM ${qualify(TABLES.performance_metrics, options.database)}
-      WHERE pipeline = {pipeline:String} AND window_end >= fromUnixTimestamp64Milli({since:Int64}, 'UTC')
+      FROM ${qualify(TABLES.performance_metrics, options.database)} AS m
+      WHERE m.pipeline = {pipeline:String} AND m.window_end >= fromUnixTimestamp64Milli({since:Int64}, 'UTC')
       GROUP BY window_start, window_end, model_name, model_version, role, metric
       ORDER BY window_end DESC, model_name, model_version, role, metric
       LIMIT {limit:UInt32}
@@ -103,8 +105,8 @@ export function performanceSeries(ch: ClickHouseClient, pipeline: string, option
 export function experimentRuns(ch: ClickHouseClient, pipeline: string, options: SeriesOptions = {}): Promise<ExperimentRun[]> {
   return queryRows<ExperimentRun>(ch, `
     SELECT experiment_id, run_id, model_name, status, toUnixTimestamp64Milli(started_at) AS started_at, duration_ms, params, metrics
-    FROM ${qualify(TABLES.experiments, options.database)} FINAL
-    WHERE pipeline = {pipeline:String} AND started_at >= fromUnixTimestamp64Milli({since:Int64}, 'UTC')
+    FROM ${qualify(TABLES.experiments, options.database)} AS e FINAL
+    WHERE e.pipeline = {pipeline:String} AND e.started_at >= fromUnixTimestamp64Milli({since:Int64}, 'UTC')
     ORDER BY started_at DESC, run_id
     LIMIT {limit:UInt32}`, { pipeline, since: options.since ?? 0, limit: limitOf(options) });
 }
