@@ -116,8 +116,8 @@ test('rendered Deployments: env from ConfigMaps and Secrets, pod fields, mounts,
   assert.equal(local.env.SCHEMA_REGISTRY_URL, `http://127.0.0.1:${registry.ports[8081]}`);
   assert.equal(local.env.PORT, String(local.ports[8080]));
   assert.equal(local.env.STREAMLOOP_ADVERTISED_URL, `http://127.0.0.1:${local.ports[8080]}`);
-  assert.equal(local.env.STREAMLOOP_PIPELINES, '/tmp/x/training/mount-0/fraud.yaml');
-  assert.deepEqual(local.files, [{ path: '/tmp/x/training/mount-0/fraud.yaml', content: 'pipeline: fraud' }]);
+  assert.equal(local.env.STREAMLOOP_PIPELINES, '/tmp/x/training/root/etc/p/fraud.yaml');
+  assert.deepEqual(local.files, [{ path: '/tmp/x/training/root/etc/p/fraud.yaml', content: 'pipeline: fraud' }]);
   assert.equal(local.env.CLICKHOUSE_DATA_DIR, '/tmp/x/training/chdb');
   assert.equal(local.env.POD_IP, undefined);
 

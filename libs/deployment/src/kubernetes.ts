@@ -37,9 +37,10 @@ interface EnvVar {
 /**
  * Every Deployment whose container runs the image, as the pod would start it: the image's ENV under `envFrom` and
  * `env` (values from the rendered ConfigMaps and Secrets, `$(NAME)` references expanded as the kubelet does), `args`
- * (or the image's CMD), the ConfigMap and Secret volumes as files, and the Services that select it.
+ * (or the image's CMD), the ConfigMap and Secret volumes as files, and the Services that select it. `externalSecrets`
+ * stands for Secrets made outside the manifests (name → key → example value); a key it lacks is an error.
  */
-export function kubernetesWorkloads(objects: K8sObject[], image: ImageConfig): Workload[] {
+export function kubernetesWorkloads(objects: K8sObject[], image: ImageConfig, externalSecrets: Record<string, Record<string, string>> = {}): Workload[] {
   const byKind = (kind: string) => objects.filter((o) => o.kind === kind);
   const find = (kind: string, name: string) => {
     const o = byKind(kind).find((x) => x.metadata.name === name);
@@ -47,6 +48,8 @@ export function kubernetesWorkloads(objects: K8sObject[], image: ImageConfig): W
     return o;
   };
   const dataOf = (kind: 'ConfigMap' | 'Secret', name: string): Record<string, string> => {
+    // A Secret the operator creates (not in the manifests): the documented keys with example values.
+    if (kind === 'Secret' && externalSecrets[name] && !byKind('Secret').some((x) => x.metadata.name === name)) return externalSecrets[name];
     const o = find(kind, name);
     if (kind === 'ConfigMap') return o.data ?? {};
     return { ...Object.fromEntries(Object.entries(o.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')])), ...o.stringData };

@@ -48,9 +48,10 @@ export function planLocalProcesses(workloads: Workload[], options: LocalPlanOpti
     const ports = local.get(w.name)!;
     const own = (host: string, port: number) => (['127.0.0.1', 'localhost', '0.0.0.0'].includes(host) ? ports[port] : undefined);
     const files: LocalProcess['files'] = [];
-    const mountDirs = w.mounts.map((m, i) => {
+    const mountDirs = w.mounts.map((m) => {
       if (m.source !== undefined) return { target: m.target, dir: m.source };
-      const dir = join(options.tempDir, w.name, `mount-${i}`);
+      // Under a root of its own at the container's path, so a relative path between mounts (a spec's ../schemas) holds.
+      const dir = join(options.tempDir, w.name, 'root', m.target);
       for (const [file, content] of Object.entries(m.files)) files.push({ path: join(dir, file), content });
       return { target: m.target, dir };
     });
