@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { AvroSerde, HttpRegistryClient } from '@streamloop/avro';
 import { countRows, loadLabelledPredictions, queryRows, type RetrainingDecisionRow } from '@streamloop/clickhouse';
-import { loadSettings } from '@streamloop/config';
+import { kafkaConnectionSettings, loadSettings } from '@streamloop/config';
 import { InferenceService } from '@streamloop/inference';
 import { createKafka, type Message } from '@streamloop/kafka';
 import { evaluateBinary } from '@streamloop/ml';
@@ -107,7 +107,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     LOG_FILE: env.LOG_FILE ?? join(dataDir, 'services.log'),
   });
   const running = await startStreamloop(settings, [...SERVICE_TARGETS]);
-  const producerKafka = createKafka({ brokers: kafka.brokers, clientId: 'demo-payments-app' });
+  // The payments app connects as the services do (KAFKA_SSL*, KAFKA_SASL_* apply to it too).
+  const producerKafka = createKafka({ ...kafkaConnectionSettings(settings), clientId: 'demo-payments-app' });
   const producer = producerKafka.producer({ idempotent: true });
   try {
     const runtime = running.runtime!;

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
-import type { Settings } from '@streamloop/config';
+import { kafkaConnectionSettings, type Settings } from '@streamloop/config';
+import { verifyKafkaAccess } from '@streamloop/kafka';
 import { Runtime, serveClickHouseHttp, serveModules, type ServiceModule } from '@streamloop/runtime';
 import { FeaturesModule } from '@streamloop/features-service';
 import { InferenceModule } from '@streamloop/inference';
@@ -39,6 +40,9 @@ export interface RunningStreamloop {
  */
 export async function startStreamloop(settings: Settings, targets: ServiceTarget[]): Promise<RunningStreamloop> {
   assertTargetsCanRun(settings, targets);
+  // Every target here talks to Kafka: a wrong password or an untrusted broker certificate stops the start now, with
+  // the reason, rather than after half the targets are up (or never, as kafkajs retries the TLS failure).
+  await verifyKafkaAccess(kafkaConnectionSettings(settings));
   const closers: Array<() => Promise<void>> = [];
   const close = async () => {
     for (const fn of closers.splice(0).reverse()) await fn();

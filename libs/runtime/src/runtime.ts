@@ -1,5 +1,5 @@
 import { AvroSerde, HttpRegistryClient } from '@streamloop/avro';
-import { loadPipelineSpec, type PipelineSpec, type Settings } from '@streamloop/config';
+import { kafkaConnectionSettings, loadPipelineSpec, type PipelineSpec, type Settings } from '@streamloop/config';
 import { createKafka, GroupDirectory, type Kafka } from '@streamloop/kafka';
 import { createLogger, HealthRegistry, StreamloopMetrics, type Logger } from '@streamloop/observability';
 import { loadPlatformTypes, type PlatformTypes } from './platform-types';
@@ -36,10 +36,7 @@ export class Runtime {
     this.metrics = new StreamloopMetrics();
     const kafkaLog = this.logger.child({ component: 'kafkajs' });
     this.kafka = createKafka({
-      brokers: settings.kafkaBrokers,
-      clientId: settings.kafkaClientId,
-      ssl: settings.kafkaSsl,
-      sasl: settings.kafkaSasl,
+      ...kafkaConnectionSettings(settings),
       logLevel: 'error',
       log: (level, message, extra) => kafkaLog[level]({ ...extra }, message),
     });
