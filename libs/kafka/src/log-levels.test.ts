@@ -14,6 +14,9 @@ test('broker answers kafkajs retries by itself are debug, whatever level kafkajs
     ['Response Metadata(key: 3, version: 6)', 'There is no leader for this topic-partition as we are in the middle of a leadership election'],
     ['Response Produce(key: 0, version: 7)', 'This server is not the leader for that topic-partition'],
     ['Response SyncGroup(key: 14, version: 3)', 'The member id is not valid'],
+    ['Response Heartbeat(key: 12, version: 3)', 'The coordinator is not aware of this member'],
+    ['Runner: The coordinator is not aware of this member, re-joining the group', undefined as unknown as string],
+    ['Response GroupCoordinator(key: 10, version: 2)', 'The group coordinator is not available'],
   ];
   for (const [message, error] of retried) assert.equal(kafkaLogLevel('error', message, error), 'debug', `${message}: ${error}`);
 });

@@ -19,7 +19,7 @@ const RETRIED = new RegExp([
   'LEADER_NOT_AVAILABLE',
   'not (the )?leader',
   'NOT_LEADER',
-  'member id is not valid|UNKNOWN_MEMBER_ID',
+  'member id is not valid|UNKNOWN_MEMBER_ID|coordinator is not aware of this member',
   'specified group generation id is not valid|ILLEGAL_GENERATION',
   'need to rejoin|MEMBER_ID_REQUIRED',
   'does not host this topic-partition|UNKNOWN_TOPIC_OR_PARTITION',
