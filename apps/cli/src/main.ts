@@ -45,7 +45,7 @@ program
   .action(async (opts: { events: number; after: number; seed: number }) => {
     const { runDemo } = await import('./demo');
     // The timeline and the phases' progress on stdout (one updating line on a terminal; the services log to LOG_FILE).
-    const progress = new ProgressReporter({ stream: process.stdout });
+    const progress = new ProgressReporter({ stream: process.stdout, plainIntervalMs: 10_000 });
     const summary = await runDemo({ eventsBeforeModel: opts.events, eventsAfterModel: opts.after, seed: opts.seed, log: (l) => progress.line(l), progress });
     console.log(summary.text);
     process.exit(summary.ok ? 0 : 1);

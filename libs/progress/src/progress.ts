@@ -31,11 +31,15 @@ export interface ProgressTask {
   finish(detail?: string): void;
 }
 
-/** `name: done/total (pct%) detail, elapsed` — the text of one progress line. */
+/**
+ * `name: done/total (pct%) detail, elapsed` — the text of one progress line. A task without a total shows its count
+ * once it has one (a wait shows only its detail and how long it has waited).
+ */
 export function progressLine(name: string, done: number, total: number | undefined, detail: string | undefined, elapsedMs: number): string {
-  const count = total !== undefined && total > 0 ? `${done}/${total} (${Math.floor((100 * Math.min(done, total)) / total)}%)` : `${done}`;
-  const seconds = elapsedMs >= 1000 ? `, ${(elapsedMs / 1000).toFixed(0)} s` : '';
-  return `${name}: ${count}${detail ? ` ${detail}` : ''}${seconds}`;
+  const count = total !== undefined && total > 0 ? `${done}/${total} (${Math.floor((100 * Math.min(done, total)) / total)}%)` : done > 0 ? `${done}` : '';
+  const seconds = elapsedMs >= 1000 ? `${(elapsedMs / 1000).toFixed(0)} s` : '';
+  const text = [count, detail].filter(Boolean).join(' ');
+  return `${name}:${text ? ` ${text}` : ''}${seconds ? `${text ? ',' : ''} ${seconds}` : ''}`;
 }
 
 /**
