@@ -74,3 +74,11 @@ test('progressLine: counts, percentages and elapsed time', () => {
   assert.equal(progressLine('waiting for the first model', 0, undefined, 'until it serves', 12_000), 'waiting for the first model: until it serves, 12 s');
   assert.equal(progressLine('waiting', 0, undefined, undefined, 3000), 'waiting: 3 s');
 });
+
+test('a task can start with a detail and finish with its final count', () => {
+  const stream = capture(false);
+  const progress = new ProgressReporter({ stream, now: () => 0 });
+  const fit = progress.task('final fit', 1, 'gbdt on 2200 rows');
+  fit.finish('done', 1);
+  assert.equal(stream.text, 'final fit: 0/1 (0%) gbdt on 2200 rows\nfinal fit: 1/1 (100%) done\n');
+});
