@@ -5,7 +5,7 @@ import type { ErrorBody } from '@streamloop/errors';
 import { isRegistrationStage, REGISTRATION_STAGES } from '@streamloop/model-registry';
 import { ProgressReporter } from '@streamloop/progress';
 import { addModelsCommand } from './models-command';
-import { addStatusCommand } from './status-command';
+import { addStatusCommand, fetchServices } from './status-command';
 import { describeFailure, describeFeatures, featuresAsJson, loadCheckedSpec, validateSpec } from './spec-check';
 
 const program = new Command();
@@ -57,7 +57,7 @@ program
   .requiredOption('--pipeline <name>', 'pipeline name')
   .option('--api <url>', 'base URL of the running services (default: http://127.0.0.1:$PORT, from the settings)')
   .action(async (opts: { pipeline: string; api?: string }) => {
-    const res = await fetch(`${opts.api ?? servicesUrl()}/v1/pipelines/${encodeURIComponent(opts.pipeline)}/train`, { method: 'POST' });
+    const res = await fetchServices(`${opts.api ?? servicesUrl()}/v1/pipelines/${encodeURIComponent(opts.pipeline)}/train`, { method: 'POST' }, '--api');
     const body = await res.text();
     if (!res.ok) {
       console.error(`training failed (${describeHttpError(res.status, body)})`);
@@ -85,9 +85,9 @@ program
       throw new Error(`--mapping ${opts.mapping}: not readable JSON (${(error as Error).message})`);
     }
     const body = { name: opts.name, onnx_base64: onnx.toString('base64'), mapping, stage: opts.stage, threshold: opts.threshold };
-    const res = await fetch(`${opts.api ?? servicesUrl()}/v1/pipelines/${encodeURIComponent(opts.pipeline)}/models/external`, {
+    const res = await fetchServices(`${opts.api ?? servicesUrl()}/v1/pipelines/${encodeURIComponent(opts.pipeline)}/models/external`, {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
-    });
+    }, '--api');
     const text = await res.text();
     if (!res.ok) {
       const hint = res.status === 413 ? ` (the ONNX file is ${onnx.length} bytes, sent as base64: raise HTTP_BODY_LIMIT of the services)` : '';

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import type { ModelSummary } from '@streamloop/model-registry';
+import { fetchServices } from './status-command';
 
 /** How the models commands reach the services and describe a failed answer (from main.ts). */
 export interface ModelsCommandIo {
@@ -24,7 +25,7 @@ export function addModelsCommand(program: Command, io: ModelsCommandIo): void {
     .option('--json', 'print the answer as JSON');
   const call = async (opts: CommonOptions, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> => {
     const url = `${opts.api ?? io.servicesUrl()}/v1/pipelines/${encodeURIComponent(opts.pipeline)}/models${path}`;
-    const res = await fetch(url, body === undefined ? { method } : { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await fetchServices(url, body === undefined ? { method } : { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }, '--api');
     const text = await res.text();
     if (!res.ok) {
       console.error(`models: ${io.describeHttpError(res.status, text)}`);
@@ -58,7 +59,7 @@ export function addModelsCommand(program: Command, io: ModelsCommandIo): void {
     .action(async (opts: CardOptions) => {
       const query = new URLSearchParams({ format: opts.json ? 'json' : opts.format, ...(opts.model ? { model: opts.model } : {}) });
       const url = `${opts.api ?? io.servicesUrl()}/v1/pipelines/${encodeURIComponent(opts.pipeline)}/models/${opts.version}/card?${query}`;
-      const res = await fetch(url);
+      const res = await fetchServices(url, {}, '--api');
       const text = await res.text();
       if (!res.ok) {
         console.error(`models: ${io.describeHttpError(res.status, text)}`);
