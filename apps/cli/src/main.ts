@@ -4,6 +4,7 @@ import { loadSettings } from '@streamloop/config';
 import type { ErrorBody } from '@streamloop/errors';
 import { isRegistrationStage, REGISTRATION_STAGES } from '@streamloop/model-registry';
 import { addModelsCommand } from './models-command';
+import { addReportCommand } from './report-command';
 import { describeFailure, describeFeatures, loadCheckedSpec, validateSpec } from './spec-check';
 
 const program = new Command();
@@ -94,6 +95,7 @@ program
   });
 
 addModelsCommand(program, { servicesUrl: () => servicesUrl(), describeHttpError: (status, text) => describeHttpError(status, text) });
+addReportCommand(program, { servicesUrl: () => servicesUrl(), describeHttpError: (status, text) => describeHttpError(status, text) });
 
 program
   .command('validate')
