@@ -5,6 +5,7 @@ import type { ErrorBody } from '@streamloop/errors';
 import { isRegistrationStage, REGISTRATION_STAGES } from '@streamloop/model-registry';
 import { addModelsCommand } from './models-command';
 import { addStatusCommand } from './status-command';
+import { addReportCommand } from './report-command';
 import { describeFailure, describeFeatures, loadCheckedSpec, validateSpec } from './spec-check';
 
 const program = new Command();
@@ -96,6 +97,7 @@ program
 
 addModelsCommand(program, { servicesUrl: () => servicesUrl(), describeHttpError: (status, text) => describeHttpError(status, text) });
 addStatusCommand(program, { servicesUrl: () => servicesUrl(), describeHttpError: (status, text) => describeHttpError(status, text) });
+addReportCommand(program, { servicesUrl: () => servicesUrl(), describeHttpError: (status, text) => describeHttpError(status, text) });
 
 program
   .command('validate')
