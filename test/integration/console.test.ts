@@ -53,7 +53,8 @@ test('the web console: every page loads, charts hold the platform\'s data, live 
   try {
     // --- History: feature vectors and labels as monitoring would have sunk them; two versions trained on them.
     const computer = new FeatureComputer(spec);
-    const history = generateCardTransactions({ seed: 5, events: 1500, idPrefix: `${name}-h`, compromiseRate: 0.03 });
+    // Spread over three and a half days: the champion's data must reach past the features' 24 h warm-up to be a drift reference.
+    const history = generateCardTransactions({ seed: 5, events: 1500, idPrefix: `${name}-h`, compromiseRate: 0.03, meanGapMs: 200_000 });
     const ch = await stack.runtime.clickhouseConnection.client();
     await insertRows(ch, TABLES.features, history.map(({ event }) => {
       const f = computer.compute(event as unknown as Record<string, unknown>);
@@ -67,8 +68,8 @@ test('the web console: every page loads, charts hold the platform\'s data, live 
     }
     await eventually(async () => ((await servedVersion(base)) === 1 ? true : undefined), 'inference serving v1');
 
-    // --- Live: card transactions of the next day through the pipeline, their labels, and one malformed record.
-    const live = generateCardTransactions({ seed: 6, events: 420, idPrefix: `${name}-l`, compromiseRate: 0.08, startTime: Date.UTC(2026, 10, 2, 8) });
+    // --- Live: card transactions of the day after through the pipeline, their labels, and one malformed record.
+    const live = generateCardTransactions({ seed: 6, events: 420, idPrefix: `${name}-l`, compromiseRate: 0.08, startTime: Date.UTC(2026, 10, 5, 8) });
     const send = async (items: LabelledTransaction[], withLabels: boolean) => {
       const events = await Promise.all(items.map(async ({ event }) => ({ key: event.card_id, value: await stack.serde.encode(`${ctx.topics.raw}-value`, ctx.eventType, event) })));
       await producer.send({ topic: ctx.topics.raw, acks: -1, messages: events });
@@ -98,6 +99,9 @@ test('the web console: every page loads, charts hold the platform\'s data, live 
     page.on('console', (msg) => {
       if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`);
     });
+    page.on('response', (response) => {
+      if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.url()}`);
+    });
     page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
     page.on('requestfailed', (request) => {
       // The live stream is aborted by the page when it leaves the live view: that is no failure.
@@ -110,6 +114,8 @@ test('the web console: every page loads, charts hold the platform\'s data, live 
       await page.evaluate(`(() => { document.getElementById('page').dataset.state = 'navigating'; location.hash = ${JSON.stringify(view)}; })()`);
       await page.waitForSelector(`main[data-page="${view}"][data-state="ready"]`, { timeout: 30_000 });
     };
+    // Polled with evaluate: waitForFunction compiles its predicate in the page, which the console's CSP (rightly) forbids.
+    const inPage = (expression: string, what: string, timeoutMs: number) => eventually(async () => ((await page.evaluate(expression)) === true ? true : undefined), what, timeoutMs);
     const errorsShown = () => page.locator('main .error').allTextContents();
 
     await page.goto(`${stack.serving.url}/console/?pipeline=${encodeURIComponent(name)}#pipelines`);
@@ -196,11 +202,11 @@ test('the web console: every page loads, charts hold the platform\'s data, live 
 
     // Live predictions: the page follows the prediction topic; the events sent now appear, scored by v2.
     await open('live');
-    await page.waitForFunction(`document.getElementById('live-state').textContent.startsWith('following ')`, undefined, { timeout: 30_000 });
+    await inPage(`document.getElementById('live-state').textContent.startsWith('following ')`, 'the live view following the prediction topic', 30_000);
     const streamed = live.slice(360, 400);
     await send(streamed, false);
     const wanted = new Set(streamed.map((x) => x.event.transaction_id));
-    await page.waitForFunction(`document.querySelectorAll('#live-rows tr').length >= ${streamed.length}`, undefined, { timeout: 60_000 });
+    await inPage(`document.querySelectorAll('#live-rows tr').length >= ${streamed.length}`, `${streamed.length} live predictions in the page`, 60_000);
     const rows = await page.locator('#live-rows tr').evaluateAll((trs) => trs.map((tr) => [(tr as unknown as { dataset: { eventId: string } }).dataset.eventId, (tr as unknown as { children: Array<{ textContent: string }> }).children[3]!.textContent]));
     const shown = rows.filter(([id]) => wanted.has(id!));
     assert.equal(new Set(shown.map(([id]) => id)).size, streamed.length, 'every event sent while the page was open appears');
