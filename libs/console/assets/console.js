@@ -119,6 +119,9 @@ function showError(container, error) {
 function lineChart(id, series, yTitle) {
   const canvas = el('canvas', { id });
   const box = el('div', { class: 'chart-box' }, canvas);
+  // One window only: half an hour either side of it, or the axis would span years around a single point.
+  const xs = series.flatMap((s) => s.points.map((pt) => pt.x));
+  const lone = xs.length > 0 && Math.min(...xs) === Math.max(...xs) ? { min: xs[0] - 1_800_000, max: xs[0] + 1_800_000 } : {};
   const chart = new Chart(canvas, {
     type: 'line',
     data: { datasets: series.map((s) => ({ label: s.label, data: s.points, borderWidth: 1.5, pointRadius: 2, tension: 0.1 })) },
@@ -127,7 +130,7 @@ function lineChart(id, series, yTitle) {
       maintainAspectRatio: false,
       parsing: false,
       scales: {
-        x: { type: 'linear', ticks: { callback: (v) => time(v).slice(5, 16) } },
+        x: { type: 'linear', ...lone, ticks: { callback: (v) => time(v).slice(5, 16) } },
         y: { title: { display: true, text: yTitle } },
       },
       plugins: { legend: { position: 'right' }, tooltip: { callbacks: { title: (items) => time(items[0].parsed.x) } } },

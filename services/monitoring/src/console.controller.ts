@@ -12,6 +12,8 @@ import { ClickHouseConnection, KAFKA, LOGGER, PipelineRegistry, PLATFORM_TYPES, 
 
 /** The parts of Express' request and response the console uses. */
 interface HttpRequest {
+  path: string;
+  originalUrl: string;
   on(event: 'close', listener: () => void): void;
 }
 interface HttpResponse {
@@ -68,15 +70,15 @@ export class ConsoleController implements OnModuleDestroy {
     for (const end of [...this.streams]) end();
   }
 
+  /** `/console/` is the page; `/console` (Express matches both here) is sent there, so its relative links resolve. */
   @Get('console')
-  redirect(@Res() res: HttpResponse): void {
-    // The page's relative links resolve against /console/.
-    res.redirect(308, '/console/');
-  }
-
-  @Get('console/')
-  index(@Res() res: HttpResponse): void {
-    this.sendAsset(res, 'index.html');
+  index(@Req() req: HttpRequest, @Res() res: HttpResponse): void {
+    if (req.path.endsWith('/')) this.sendAsset(res, 'index.html');
+    else {
+      // Relative, so that it also holds behind a proxy that serves the platform under a prefix.
+      const query = req.originalUrl.indexOf('?');
+      res.redirect(308, `console/${query < 0 ? '' : req.originalUrl.slice(query)}`);
+    }
   }
 
   @Get('console/:asset')
