@@ -64,8 +64,9 @@ export function formatStatus(status: PlatformStatus): string {
     lines.push(`  DLQ         ${p.dlq.topic}: ${p.dlq.offsets} offsets${p.dlq.stored !== undefined ? `, ${p.dlq.stored} rows in ClickHouse` : ''}`);
     if (p.stages.length === 0) lines.push('  lag         no stage has committed offsets yet');
     else {
-      const rows = p.stages.map((s) => [s.stage, s.topic, String(s.lag), String(s.partitions), s.group]);
+      const rows = p.stages.map((s) => [s.stage, s.topic, String(s.lag), String(s.partitions), s.group + (s.fused_into ? ` (runs in the ${s.fused_into} transaction; offsets commit lazily)` : '')]);
       lines.push(...table(['stage', 'topic', 'lag', 'partitions', 'group'], rows, [2]).map((l) => `  ${l}`));
+      lines.push('  (lag counts offsets: on a transactional topic a caught-up group may trail by one commit marker per partition)');
     }
   }
   if (status.problems.length > 0) lines.push('', 'problems', ...status.problems.map((p) => `  ${p}`));

@@ -40,6 +40,7 @@ class PlatformController {
       targets: r.targets,
       pipelines: [...r.pipelines.values()],
       clickhouse: r.usesClickHouse ? () => r.clickhouseConnection.client() : undefined,
+      fusedInto: r.settings.fuseStages && r.targets.includes('features') && r.targets.includes('inference') ? { inference: 'features' } : undefined,
     });
   }
 

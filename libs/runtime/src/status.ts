@@ -15,6 +15,12 @@ export interface StageLag {
   /** Sum over partitions of (high watermark − committed offset); a partition with no commit counts from its low offset. */
   lag: number;
   partitions: number;
+  /**
+   * The stage this one runs fused into, in this process (STREAMLOOP_FUSE_STAGES): it scores those records inside that
+   * stage's transaction and its own group passes over them, committing their offsets lazily (with its next
+   * transaction), so its lag here overstates the work left.
+   */
+  fused_into?: string;
 }
 
 export interface ModelRef {
@@ -73,6 +79,8 @@ export interface StatusSources {
   pipelines: PipelineContext[];
   /** The process's ClickHouse, when a target it runs uses one (training, monitoring); undefined otherwise. */
   clickhouse?: () => Promise<ClickHouseClient>;
+  /** Stages this process runs fused into another (stage → the stage whose transaction runs it), e.g. inference → features. */
+  fusedInto?: Readonly<Record<string, string>>;
   registryTimeoutMs?: number;
 }
 
@@ -162,7 +170,10 @@ export async function collectStatus(sources: StatusSources): Promise<PlatformSta
     });
     const status: PipelineStatus = {
       pipeline: p,
-      stages: lags.filter((l) => own.has(l.topic)),
+      stages: lags.filter((l) => own.has(l.topic)).map((l) => {
+        const into = sources.fusedInto?.[l.stage];
+        return into && l.topic === ctx.topics.features ? { ...l, fused_into: into } : l;
+      }),
       champion: registry ? modelRefOf(championOf(registry, p)) : null,
       challenger: registry ? modelRefOf(challengerOf(registry, p)) : null,
       dlq: { topic: ctx.topics.dlq, offsets: dlqOffsets ?? 0 },
