@@ -6,7 +6,6 @@ import { isRegistrationStage, REGISTRATION_STAGES } from '@streamloop/model-regi
 import { addModelsCommand } from './models-command';
 import { addStatusCommand } from './status-command';
 import { addReportCommand } from './report-command';
-import { describeFailure, describeFeatures, loadCheckedSpec, validateSpec } from './spec-check';
 import { describeFailure, describeFeatures, featuresAsJson, loadCheckedSpec, validateSpec } from './spec-check';
 
 const program = new Command();
