@@ -125,8 +125,9 @@ function sample(metrics: string, name: string, ...labels: string[]): number {
 test('Prometheus scrapes a running stack with deploy/prometheus; every dashboard panel and recording rule returns series', { skip, timeout: 600_000 }, async (t: TestContext) => {
   const loop: LoopPlatform = await startLoopPlatform(brokers!, 'prom', {
     training: { min_labels: 300 },
-    // A 6 h drift window, so the window before it (score and label drift) holds served predictions too.
-    monitoring: { window: '6h', detectors: { label_delay: '3h' } },
+    // A 6 h drift window, so the window before it (score and label drift) holds served predictions too; feature drift
+    // against the model's stored training sample (the first model's data ends before the aggregates' 24 h warm-up).
+    monitoring: { window: '6h', reference: 'training', detectors: { label_delay: '3h' } },
     features: { allowed_lateness: '1h', late_events: 'drop' },
     serving: { max_model_failures: MAX_MODEL_FAILURES },
   });
