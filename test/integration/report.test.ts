@@ -136,7 +136,9 @@ test('the report endpoint and streamloop report write one self-contained page th
       await context.setOffline(true);
       await page.goto(pathToFileURL(out).href, { waitUntil: 'load' });
       const charts = await page.evaluate(() => {
-        const g = globalThis as unknown as { Chart: { getChart(c: Element): { data: { datasets: Array<{ data: unknown[] }> } } | undefined }; document: { querySelectorAll(s: string): ArrayLike<Element & { id: string; width: number }> } };
+        // The page's globals, typed here (the workspace compiles without the DOM library).
+        type Canvas = { id: string; width: number };
+        const g = globalThis as unknown as { Chart: { getChart(c: Canvas): { data: { datasets: Array<{ data: unknown[] }> } } | undefined }; document: { querySelectorAll(s: string): ArrayLike<Canvas> } };
         return Array.from(g.document.querySelectorAll('canvas')).map((c) => {
           const chart = g.Chart.getChart(c);
           return { id: c.id, drawn: chart !== undefined, points: chart ? chart.data.datasets.reduce((n, d) => n + d.data.length, 0) : 0, width: c.width };
