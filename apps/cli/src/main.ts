@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { loadSettings } from '@streamloop/config';
 import type { ErrorBody } from '@streamloop/errors';
 import { isRegistrationStage, REGISTRATION_STAGES } from '@streamloop/model-registry';
+import { ProgressReporter } from '@streamloop/progress';
 import { addModelsCommand } from './models-command';
 import { addStatusCommand } from './status-command';
 import { addReportCommand } from './report-command';
@@ -44,7 +45,9 @@ program
   .option('--seed <n>', 'random seed of the workload', toPositiveInt, 42)
   .action(async (opts: { events: number; after: number; seed: number }) => {
     const { runDemo } = await import('./demo');
-    const summary = await runDemo({ eventsBeforeModel: opts.events, eventsAfterModel: opts.after, seed: opts.seed, log: (l) => console.log(l) });
+    // The timeline and the phases' progress on stdout (one updating line on a terminal; the services log to LOG_FILE).
+    const progress = new ProgressReporter({ stream: process.stdout });
+    const summary = await runDemo({ eventsBeforeModel: opts.events, eventsAfterModel: opts.after, seed: opts.seed, log: (l) => progress.line(l), progress });
     console.log(summary.text);
     process.exit(summary.ok ? 0 : 1);
   });

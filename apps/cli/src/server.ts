@@ -44,7 +44,9 @@ export async function startStreamloop(settings: Settings, targets: ServiceTarget
   // the reason, rather than after half the targets are up (or never, as kafkajs retries the TLS failure).
   await verifyKafkaAccess(kafkaConnectionSettings(settings));
   const closers: Array<() => Promise<void>> = [];
+  const closing: Array<() => void> = [];
   const close = async () => {
+    for (const fn of closing) fn();
     for (const fn of closers.splice(0).reverse()) await fn();
   };
   try {
@@ -68,6 +70,7 @@ export async function startStreamloop(settings: Settings, targets: ServiceTarget
     runtime.targets = targets;
     runtime.usesClickHouse = targets.some((t) => CLICKHOUSE_TARGETS.includes(t));
     closers.push(() => runtime.close());
+    closing.push(() => runtime.beginClosing());
     await runtime.ensureTopics();
 
     const serving = await serveModules(runtime, services.map((s) => MODULES[s]));

@@ -80,6 +80,7 @@ export async function runStandalone(runtime: Runtime, module: ServiceModule, nam
   }
   runtime.logger.info({ url: serving.url, target: name }, 'service started');
   const stop = async () => {
+    runtime.beginClosing();
     await clickhouseHttp?.close();
     await serving.close();
     await runtime.close();

@@ -30,6 +30,8 @@ export class Runtime {
   targets: readonly string[] = [];
   /** Whether a target of this process reads or writes ClickHouse (training, monitoring): only then does status query it. */
   usesClickHouse = false;
+  /** Set when the process starts stopping (beginClosing): the Kafka clients' connection noise is then debug. */
+  private closing = false;
 
   constructor(readonly settings: Settings, specs: PipelineSpec[]) {
     this.logger = createLogger('streamloop', settings.logLevel, settings.logFile);
@@ -39,6 +41,7 @@ export class Runtime {
       ...kafkaConnectionSettings(settings),
       logLevel: 'error',
       log: (level, message, extra) => kafkaLog[level]({ ...extra }, message),
+      closing: () => this.closing,
     });
     this.serde = new AvroSerde(new HttpRegistryClient(settings.schemaRegistryUrl));
     this.pipelines = PipelineRegistry.fromSpecs(specs);
@@ -56,7 +59,13 @@ export class Runtime {
     return ensurePipelineTopics(this.kafka, this.pipelines.values());
   }
 
+  /** Says the process is stopping (before its consumers stop), so their disconnects are not logged as failures. */
+  beginClosing(): void {
+    this.closing = true;
+  }
+
   async close(): Promise<void> {
+    this.closing = true;
     // Consumers and jobs have stopped with the application (its shutdown hooks); then the producer, then ClickHouse.
     for (const fn of [() => this.groups.close(), () => this.sharedProducer.close(), () => this.clickhouseConnection.close()]) {
       try {
