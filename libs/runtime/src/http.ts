@@ -2,6 +2,8 @@ import 'reflect-metadata';
 import { Module, type DynamicModule, type INestApplication, type INestMicroservice, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { kafkaConnectionSettings } from '@streamloop/config';
+import { verifyKafkaAccess } from '@streamloop/kafka';
 import { StreamServer } from '@streamloop/stream';
 import { embeddedChdbDirOf, lockChdbDir } from './chdb-lock';
 import { serveClickHouseHttp, type ServedClickHouseHttp } from './clickhouse-http';
@@ -59,9 +61,13 @@ export interface StandaloneOptions {
 export async function runStandalone(runtime: Runtime, module: ServiceModule, name: string, options: StandaloneOptions = {}): Promise<ServingApp> {
   const chdbDir = options.usesClickHouse ? embeddedChdbDirOf(runtime.settings) : undefined;
   const lock = chdbDir ? lockChdbDir(chdbDir) : undefined;
+  runtime.targets = [name];
+  runtime.usesClickHouse = options.usesClickHouse === true;
   let serving: ServingApp | undefined;
   let clickhouseHttp: ServedClickHouseHttp | undefined;
   try {
+    // A wrong password or an untrusted broker certificate stops the start here, with the reason (KafkaAccessError).
+    await verifyKafkaAccess(kafkaConnectionSettings(runtime.settings));
     await runtime.ensureTopics();
     serving = await serveModules(runtime, [module]);
     // The owner of the chDB directory serves it over ClickHouse's HTTP protocol (CLICKHOUSE_HTTP_PORT).

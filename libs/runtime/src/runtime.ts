@@ -1,5 +1,5 @@
 import { AvroSerde, HttpRegistryClient } from '@streamloop/avro';
-import { loadPipelineSpec, type PipelineSpec, type Settings } from '@streamloop/config';
+import { kafkaConnectionSettings, loadPipelineSpec, type PipelineSpec, type Settings } from '@streamloop/config';
 import { createKafka, GroupDirectory, type Kafka } from '@streamloop/kafka';
 import { createLogger, HealthRegistry, StreamloopMetrics, type Logger } from '@streamloop/observability';
 import { loadPlatformTypes, type PlatformTypes } from './platform-types';
@@ -26,16 +26,17 @@ export class Runtime {
   readonly groups: GroupDirectory;
   /** The HTTP address this process advertises to the other instances; set once its HTTP port is known (serveModules). */
   advertisedUrl: string | undefined;
+  /** The targets this process runs (GET /v1/status), set by whoever starts them (the CLI, a service's own main). */
+  targets: readonly string[] = [];
+  /** Whether a target of this process reads or writes ClickHouse (training, monitoring): only then does status query it. */
+  usesClickHouse = false;
 
   constructor(readonly settings: Settings, specs: PipelineSpec[]) {
     this.logger = createLogger('streamloop', settings.logLevel, settings.logFile);
     this.metrics = new StreamloopMetrics();
     const kafkaLog = this.logger.child({ component: 'kafkajs' });
     this.kafka = createKafka({
-      brokers: settings.kafkaBrokers,
-      clientId: settings.kafkaClientId,
-      ssl: settings.kafkaSsl,
-      sasl: settings.kafkaSasl,
+      ...kafkaConnectionSettings(settings),
       logLevel: 'error',
       log: (level, message, extra) => kafkaLog[level]({ ...extra }, message),
     });
