@@ -30,7 +30,7 @@ const attempt = (name: string, fn: () => string[]) => {
 
 attempt('Dockerfile: hadolint', () => {
   try {
-    execFileSync(hadolintPath(), ['--failure-threshold', 'warning', join(ROOT, 'Dockerfile')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    execFileSync(hadolintPath(), ['--no-color', '--failure-threshold', 'warning', join(ROOT, 'Dockerfile')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     return [];
   } catch (error) {
     const e = error as { stdout?: string; stderr?: string; message: string };
