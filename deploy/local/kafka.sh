@@ -8,6 +8,11 @@
 #                                          prints the CA file and the client settings file (see "Secure mode" below)
 #   deploy/local/kafka.sh stop [PORT [DIR]]     stop the broker started by `start` or `start-secure`
 #   deploy/local/kafka.sh status [PORT [DIR]]
+#   deploy/local/kafka.sh tool NAME ARGS…  one of Kafka's own command-line tools, run from the kafka-tools jar of the
+#                                          same version: kafka-topics, kafka-console-consumer, kafka-console-producer,
+#                                          kafka-consumer-groups, kafka-get-offsets, kafka-transactions (also as
+#                                          deploy/local/bin/NAME); e.g. `tool kafka-topics --bootstrap-server
+#                                          127.0.0.1:9092 --list`
 # Environment: KAFKA_VERSION (4.4.0), KAFKA_PORT (9092), STREAMLOOP_CACHE (~/.cache/streamloop),
 #              KAFKA_RUN_DIR (DIR: pid, logs, config, secrets; $STREAMLOOP_CACHE/run),
 #              KAFKA_DATA_DIR (fresh storage per start unless set), KAFKA_HEAP (512m).
@@ -30,8 +35,11 @@ SCALA_VERSION="2.13"
 CACHE="${STREAMLOOP_CACHE:-$HOME/.cache/streamloop}"
 HOME_DIR="$CACHE/kafka-$KAFKA_VERSION"
 LIBS="$HOME_DIR/libs"
-RUN_DIR="${3:-${KAFKA_RUN_DIR:-$CACHE/run}}"
-PORT="${2:-${KAFKA_PORT:-9092}}"
+TOOLS_LIBS="$HOME_DIR/tools-libs"
+# `tool NAME ARGS…` hands its arguments to the tool; the other commands take [PORT [DIR]].
+if [ "${1:-}" = tool ]; then POS_PORT=""; POS_DIR=""; else POS_PORT="${2:-}"; POS_DIR="${3:-}"; fi
+RUN_DIR="${POS_DIR:-${KAFKA_RUN_DIR:-$CACHE/run}}"
+PORT="${POS_PORT:-${KAFKA_PORT:-9092}}"
 CONTROLLER_PORT="$((PORT + 1))"
 PID_FILE="$RUN_DIR/kafka-$PORT.pid"
 LOG_FILE="$RUN_DIR/kafka-$PORT.log"
@@ -39,6 +47,11 @@ LOG_FILE="$RUN_DIR/kafka-$PORT.log"
 log() { echo "[kafka.sh] $*" >&2; }
 
 fetch() {
+  fetch_broker
+  fetch_tools
+}
+
+fetch_broker() {
   if [ -f "$LIBS/.complete" ]; then return 0; fi
   command -v mvn >/dev/null || { log "mvn not found: install Maven"; exit 1; }
   mkdir -p "$HOME_DIR"
@@ -64,6 +77,75 @@ POM
     -DincludeScope=runtime -DoutputDirectory="$LIBS" >"$HOME_DIR/mvn.log" 2>&1 \
     || { cat "$HOME_DIR/mvn.log" >&2; log "maven resolution failed"; exit 1; }
   touch "$LIBS/.complete"
+}
+
+# Kafka's command-line tools (org.apache.kafka:kafka-tools) and their runtime closure, in a directory of their own so
+# the broker's classpath stays as it is.
+fetch_tools() {
+  if [ -f "$TOOLS_LIBS/.complete" ]; then return 0; fi
+  command -v mvn >/dev/null || { log "mvn not found: install Maven"; exit 1; }
+  mkdir -p "$HOME_DIR/tools"
+  cat > "$HOME_DIR/tools/pom.xml" <<POM
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>dev.streamloop.local</groupId>
+  <artifactId>kafka-tools-runtime</artifactId>
+  <version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka-tools</artifactId><version>$KAFKA_VERSION</version></dependency>
+    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j2-impl</artifactId><version>2.24.3</version></dependency>
+    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-api</artifactId><version>2.0.17</version></dependency>
+    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-core</artifactId><version>2.24.3</version></dependency>
+  </dependencies>
+</project>
+POM
+  log "resolving Kafka's command-line tools $KAFKA_VERSION from Maven Central into $TOOLS_LIBS"
+  rm -rf "$TOOLS_LIBS"
+  mvn -q -B -f "$HOME_DIR/tools/pom.xml" dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$TOOLS_LIBS" >"$HOME_DIR/tools/mvn.log" 2>&1 \
+    || { cat "$HOME_DIR/tools/mvn.log" >&2; log "maven resolution of kafka-tools failed"; exit 1; }
+  touch "$TOOLS_LIBS/.complete"
+}
+
+# The class behind each of Kafka's scripts (bin/kafka-*.sh of the Kafka distribution) in kafka-tools 4.x.
+tool_class() {
+  case "$1" in
+    kafka-topics) echo org.apache.kafka.tools.TopicCommand ;;
+    kafka-console-consumer) echo org.apache.kafka.tools.consumer.ConsoleConsumer ;;
+    kafka-console-producer) echo org.apache.kafka.tools.ConsoleProducer ;;
+    kafka-consumer-groups) echo org.apache.kafka.tools.consumer.group.ConsumerGroupCommand ;;
+    kafka-get-offsets) echo org.apache.kafka.tools.GetOffsetShell ;;
+    kafka-transactions) echo org.apache.kafka.tools.TransactionsCommand ;;
+    *) return 1 ;;
+  esac
+}
+
+# Runs one of Kafka's tools in the foreground (stdin, stdout and exit code are the tool's); its own logging at WARN on
+# stderr, as the Kafka distribution's tools-log4j2 configuration does.
+tool() {
+  local name="${1:-}"
+  local class
+  class="$(tool_class "$name")" || {
+    log "unknown tool \"$name\": expected kafka-topics, kafka-console-consumer, kafka-console-producer, kafka-consumer-groups, kafka-get-offsets or kafka-transactions"
+    exit 2
+  }
+  shift
+  fetch_tools
+  local config="$HOME_DIR/tools/log4j2.properties"
+  if [ ! -f "$config" ]; then
+    cat > "$config" <<'L4J'
+appender.err.type = Console
+appender.err.name = STDERR
+appender.err.target = SYSTEM_ERR
+appender.err.layout.type = PatternLayout
+appender.err.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = WARN
+rootLogger.appenderRef.err.ref = STDERR
+L4J
+  fi
+  exec java -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$config" -cp "$TOOLS_LIBS/*" "$class" "$@"
 }
 
 is_up() { (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }
@@ -256,6 +338,7 @@ case "${1:-}" in
   start) start plain ;;
   start-secure) start secure ;;
   stop) stop ;;
+  tool) shift; tool "$@" ;;
   status) if [ -f "$PID_FILE" ] && kill -0 "$(cat "$PID_FILE")" 2>/dev/null && is_up; then echo "up 127.0.0.1:$PORT"; else echo down; exit 1; fi ;;
-  *) echo "usage: $0 fetch|start [PORT]|start-secure [PORT [DIR]]|stop [PORT [DIR]]|status [PORT [DIR]]" >&2; exit 2 ;;
+  *) echo "usage: $0 fetch|start [PORT]|start-secure [PORT [DIR]]|stop [PORT [DIR]]|status [PORT [DIR]]|tool NAME ARGS…" >&2; exit 2 ;;
 esac

@@ -19,7 +19,7 @@ export interface DemoOptions {
   eventsAfterModel: number;
   seed: number;
   log: (line: string) => void;
-  /** Where the local broker listens when KAFKA_BROKERS is not set. */
+  /** Where the local broker listens when KAFKA_BROKERS is not set (default: KAFKA_PORT, else DEMO_KAFKA_PORT). */
   kafkaPort?: number;
   env?: NodeJS.ProcessEnv;
   /** Most events sent after the change while the loop works (it ends sooner once it has shown recovery). */
@@ -91,7 +91,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   // The demo's own choices (free ports, a fresh chDB directory, a quicker drift job) apply where the environment sets
   // nothing; everything is then read through the settings schema like any start.
   const env = options.env ?? process.env;
-  const kafka = startLocalKafka(options.kafkaPort ?? 39092, env);
+  const kafka = startLocalKafka(options.kafkaPort ?? demoKafkaPort(env), env);
   log(`kafka      ${kafka.brokers.join(',')}${kafka.started ? ' (local Apache Kafka, started for the demo)' : ''}`);
   mkdirSync(resolve('.streamloop'), { recursive: true });
   const dataDir = mkdtempSync(join(resolve('.streamloop'), 'demo-chdb-'));
@@ -315,6 +315,20 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     await running.close().catch((e: unknown) => log(`error while stopping: ${String(e)}`));
     kafka.stop();
   }
+}
+
+/**
+ * The demo's own broker port, off Kafka's usual 9092 so a broker the user runs there is left alone; KAFKA_PORT (the
+ * variable deploy/local/kafka.sh reads) moves it. Its controller listens on the port after it.
+ */
+export const DEMO_KAFKA_PORT = 39092;
+
+export function demoKafkaPort(env: NodeJS.ProcessEnv): number {
+  const raw = env.KAFKA_PORT;
+  if (raw === undefined || raw === '') return DEMO_KAFKA_PORT;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 1 || port > 65534) throw new Error(`KAFKA_PORT: expected a port number 1-65534 (the controller takes the next one), got "${raw}"`);
+  return port;
 }
 
 /** Records a careless or hostile producer could send: each must end in the DLQ, none may hurt the process. */

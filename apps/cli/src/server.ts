@@ -9,7 +9,7 @@ import { IngestionModule } from '@streamloop/ingestion';
 import { MonitoringModule } from '@streamloop/monitoring';
 import { schemaRegistryOptions, startSchemaRegistry } from '@streamloop/schema-registry';
 import { TrainingModule } from '@streamloop/training';
-import { assertTargetsCanRun, embeddedChdbDir, lockChdbDir, type ServiceTarget } from './targets';
+import { assertTargetsCanRun, CLICKHOUSE_TARGETS, embeddedChdbDir, lockChdbDir, type ServiceTarget } from './targets';
 
 export { SERVICE_TARGETS, parseTargets, type ServiceTarget } from './targets';
 
@@ -65,6 +65,8 @@ export async function startStreamloop(settings: Settings, targets: ServiceTarget
     }
     // When the registry runs here, this process's services use it (its port may have been chosen by the OS).
     const runtime = Runtime.fromFiles(registryUrl ? { ...settings, schemaRegistryUrl: registryUrl } : settings);
+    runtime.targets = targets;
+    runtime.usesClickHouse = targets.some((t) => CLICKHOUSE_TARGETS.includes(t));
     closers.push(() => runtime.close());
     await runtime.ensureTopics();
 

@@ -5,7 +5,7 @@ import { PlatformError } from '@streamloop/errors';
 import { KAFKA_DEFAULTS, KAFKA_SASL_MECHANISMS, type KafkaSasl, type KafkaTlsFiles } from '@streamloop/kafka/defaults';
 import { LOG_LEVELS, OBSERVABILITY_DEFAULTS, type LogLevel } from '@streamloop/observability/defaults';
 import { REGISTRY_DEFAULTS } from '@streamloop/registry/defaults';
-import { HTTP_DEFAULTS, ML_DEFAULTS, MONITORING_DEFAULTS, PIPELINE_DEFAULTS, STREAM_DEFAULTS } from './defaults';
+import { HTTP_DEFAULTS, ML_DEFAULTS, MODEL_SAFETY_DEFAULTS, MONITORING_DEFAULTS, PIPELINE_DEFAULTS, STREAM_DEFAULTS } from './defaults';
 import { formatDuration, parseDuration } from './duration';
 import { describeIssue } from './issues';
 
@@ -49,6 +49,12 @@ export interface Settings {
   gbdtThreads?: number;
   /** STREAMLOOP_TRAINING_WORKER: a training run's CPU-bound part (search, fits, export) runs on a worker thread; false, on the event loop. */
   trainingWorker: boolean;
+  /** STREAMLOOP_EXTERNAL_MODEL_MAX_BYTES: the largest ONNX file an external model registration takes (413 beyond). */
+  externalModelMaxBytes: number;
+  /** STREAMLOOP_MODEL_PROBE_MEMORY_MB: memory limit of the child process that loads and runs an external model once. */
+  modelProbeMemoryMb: number;
+  /** STREAMLOOP_MODEL_PROBE_TIMEOUT: the probe is killed (and the model refused) after this long. */
+  modelProbeTimeoutMs: number;
 }
 
 /** Where and to whom the process that owns embedded chDB serves ClickHouse's HTTP interface. */
@@ -176,6 +182,12 @@ const envSchema = z.object({
   }),
   STREAMLOOP_TRAINING_WORKER: withDefault(boolean, String(ML_DEFAULTS.trainingWorker),
     '`true`: a training run\'s hyperparameter search, fits, held-out scoring and ONNX export run on a worker thread, so the process (in the monolith, inference too) keeps serving while a model trains; `false`: on the process\'s event loop (debugging, or to measure what the worker saves)'),
+  STREAMLOOP_EXTERNAL_MODEL_MAX_BYTES: withDefault(z.string().regex(/^[1-9]\d{0,15}$/, 'expected a whole number of bytes, 1 or more').transform(Number), String(MODEL_SAFETY_DEFAULTS.maxBytes),
+    'largest ONNX file an external model registration takes, in bytes (`413 MODEL_TOO_LARGE` beyond); the file travels base64 in the request, so `HTTP_BODY_LIMIT` must hold 4/3 of it'),
+  STREAMLOOP_MODEL_PROBE_MEMORY_MB: withDefault(z.string().regex(/^\d{1,7}$/, 'expected a whole number of MiB').refine((s) => Number(s) >= 256, 'expected at least 256 MiB (Node and onnxruntime alone need ~100 MiB)').transform(Number),
+    String(MODEL_SAFETY_DEFAULTS.probeMemoryMb), 'memory limit (MiB, the data segment through `prlimit --data`) of the child process that loads an external model and runs it once before it is registered'),
+  STREAMLOOP_MODEL_PROBE_TIMEOUT: withDefault(duration('30s or 1m'), formatDuration(MODEL_SAFETY_DEFAULTS.probeTimeoutMs),
+    'how long that probe may take before it is killed and the model refused (a duration)'),
   LOG_LEVEL: withDefault(z.enum(LOG_LEVELS), OBSERVABILITY_DEFAULTS.logLevel, `level of the JSON logs on stderr: ${LOG_LEVELS.map((l) => `\`${l}\``).join(', ')}`),
   LOG_FILE: optional(z.string().min(1), { description: 'a file the JSON logs are appended to (created with its directory)', unset: 'stderr' }),
 });
@@ -253,6 +265,9 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     fuseStages: e.STREAMLOOP_FUSE_STAGES,
     gbdtThreads: e.STREAMLOOP_GBDT_THREADS,
     trainingWorker: e.STREAMLOOP_TRAINING_WORKER,
+    externalModelMaxBytes: e.STREAMLOOP_EXTERNAL_MODEL_MAX_BYTES,
+    modelProbeMemoryMb: e.STREAMLOOP_MODEL_PROBE_MEMORY_MB,
+    modelProbeTimeoutMs: e.STREAMLOOP_MODEL_PROBE_TIMEOUT,
   };
 }
 

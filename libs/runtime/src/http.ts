@@ -61,6 +61,8 @@ export interface StandaloneOptions {
 export async function runStandalone(runtime: Runtime, module: ServiceModule, name: string, options: StandaloneOptions = {}): Promise<ServingApp> {
   const chdbDir = options.usesClickHouse ? embeddedChdbDirOf(runtime.settings) : undefined;
   const lock = chdbDir ? lockChdbDir(chdbDir) : undefined;
+  runtime.targets = [name];
+  runtime.usesClickHouse = options.usesClickHouse === true;
   let serving: ServingApp | undefined;
   let clickhouseHttp: ServedClickHouseHttp | undefined;
   try {

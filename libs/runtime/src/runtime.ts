@@ -26,6 +26,10 @@ export class Runtime {
   readonly groups: GroupDirectory;
   /** The HTTP address this process advertises to the other instances; set once its HTTP port is known (serveModules). */
   advertisedUrl: string | undefined;
+  /** The targets this process runs (GET /v1/status), set by whoever starts them (the CLI, a service's own main). */
+  targets: readonly string[] = [];
+  /** Whether a target of this process reads or writes ClickHouse (training, monitoring): only then does status query it. */
+  usesClickHouse = false;
 
   constructor(readonly settings: Settings, specs: PipelineSpec[]) {
     this.logger = createLogger('streamloop', settings.logLevel, settings.logFile);
