@@ -128,7 +128,7 @@ test('CLICKHOUSE_HTTP_*: off unless a port is set; the service user only with it
 
 test('settings: the external-model limits are a byte count, a memory of at least 256 MiB and a duration', () => {
   const defaults = loadSettings({});
-  assert.deepEqual([defaults.externalModelMaxBytes, defaults.modelProbeMemoryMb, defaults.modelProbeTimeoutMs], [64 * 1024 * 1024, 1024, 30_000]);
+  assert.deepEqual([defaults.externalModelMaxBytes, defaults.modelProbeMemoryMb, defaults.modelProbeTimeoutMs], [15 * 1024 * 1024, 1024, 30_000]);
   const set = loadSettings({ STREAMLOOP_EXTERNAL_MODEL_MAX_BYTES: '4096', STREAMLOOP_MODEL_PROBE_MEMORY_MB: '512', STREAMLOOP_MODEL_PROBE_TIMEOUT: '5s' });
   assert.deepEqual([set.externalModelMaxBytes, set.modelProbeMemoryMb, set.modelProbeTimeoutMs], [4096, 512, 5000]);
   assert.throws(() => loadSettings({ STREAMLOOP_EXTERNAL_MODEL_MAX_BYTES: '64mb' }), /STREAMLOOP_EXTERNAL_MODEL_MAX_BYTES: expected a whole number of bytes, 1 or more, got "64mb"/);
