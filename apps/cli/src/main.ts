@@ -91,7 +91,7 @@ program
     });
     const text = await res.text();
     if (!res.ok) {
-      const hint = res.status === 413 ? ` (the ONNX file is ${onnx.length} bytes, sent as base64: raise HTTP_BODY_LIMIT of the services)` : '';
+      const hint = res.status === 413 ? ` (the ONNX file is ${onnx.length} bytes: the training target takes up to STREAMLOOP_EXTERNAL_MODEL_MAX_BYTES)` : '';
       console.error(`registration failed (${describeHttpError(res.status, text)})${hint}`);
       process.exit(1);
     }
