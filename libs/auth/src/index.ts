@@ -1,3 +1,4 @@
+export { AUTH_DEFAULTS } from './defaults';
 export { SCOPES, isScope, grants, type Scope } from './scopes';
 export {
   TOKEN_PREFIX, generateToken, hashToken, formatTokenEntry, parseTokenEntries, parseTokenFile, loadTokenEntries, TokenStore,

@@ -30,7 +30,7 @@ export async function serveModules(runtime: Runtime, modules: ServiceModule[]): 
   class StreamloopAppModule {}
 
   const app = await NestFactory.create<NestExpressApplication>(StreamloopAppModule, { bodyParser: false, logger: ['error', 'warn'] });
-  useJsonHttp(app, { bodyLimit: runtime.settings.httpBodyLimit, logger: runtime.logger });
+  useJsonHttp(app, { bodyLimit: runtime.settings.httpBodyLimit, logger: runtime.logger, auth: runtime.authPolicy });
   // The stream handlers of the modules' controllers run on the platform's own Kafka transport, after the modules'
   // bootstrap hooks (a handler may need what they prepare) and before HTTP opens.
   // The consumers advertise this process's address when they join their groups, before HTTP listens: with PORT=0

@@ -1,3 +1,4 @@
+import { loadTokenEntries, TokenStore, type AuthPolicy } from '@streamloop/auth';
 import { AvroSerde, HttpRegistryClient } from '@streamloop/avro';
 import { loadPipelineSpec, type PipelineSpec, type Settings } from '@streamloop/config';
 import { createKafka, GroupDirectory, type Kafka } from '@streamloop/kafka';
@@ -26,6 +27,8 @@ export class Runtime {
   readonly groups: GroupDirectory;
   /** The HTTP address this process advertises to the other instances; set once its HTTP port is known (serveModules). */
   advertisedUrl: string | undefined;
+  /** The tokens this process's HTTP API accepts (STREAMLOOP_TOKENS, STREAMLOOP_TOKENS_FILE); empty with STREAMLOOP_AUTH=off. */
+  readonly tokens: TokenStore;
 
   constructor(readonly settings: Settings, specs: PipelineSpec[]) {
     this.logger = createLogger('streamloop', settings.logLevel, settings.logFile);
@@ -39,11 +42,19 @@ export class Runtime {
       logLevel: 'error',
       log: (level, message, extra) => kafkaLog[level]({ ...extra }, message),
     });
-    this.serde = new AvroSerde(new HttpRegistryClient(settings.schemaRegistryUrl));
+    this.tokens = new TokenStore(settings.auth.enabled ? loadTokenEntries(settings.auth) : []);
+    // The registry may be the built-in one with auth on: the process's own token goes with every registry request.
+    const registryHeaders: Record<string, string> = settings.auth.clientToken ? { authorization: `Bearer ${settings.auth.clientToken}` } : {};
+    this.serde = new AvroSerde(new HttpRegistryClient(settings.schemaRegistryUrl, { headers: registryHeaders }));
     this.pipelines = PipelineRegistry.fromSpecs(specs);
     this.sharedProducer = new SharedProducer(this.kafka, this.serde);
     this.clickhouseConnection = new ClickHouseConnection(settings, this.health);
     this.groups = new GroupDirectory(this.kafka);
+  }
+
+  /** How this process's HTTP API checks its callers (the global AuthGuard of serveModules). */
+  get authPolicy(): AuthPolicy {
+    return { enabled: this.settings.auth.enabled, store: this.tokens, openOperational: this.settings.auth.openOperational };
   }
 
   static fromFiles(settings: Settings): Runtime {
