@@ -1,6 +1,8 @@
 import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
+import { generateToken, loadTokenEntries } from '@streamloop/auth';
 import type { Settings } from '@streamloop/config';
+import { PlatformError } from '@streamloop/errors';
 import { Runtime, serveClickHouseHttp, serveModules, type ServiceModule } from '@streamloop/runtime';
 import { FeaturesModule } from '@streamloop/features-service';
 import { InferenceModule } from '@streamloop/inference';
@@ -34,11 +36,24 @@ export interface RunningStreamloop {
 }
 
 /**
+ * Auth on (the default) with no tokens configured would refuse every request: `streamloop start` refuses to start
+ * instead, naming the settings to set (the demo configures a token of its own).
+ */
+export function assertAuthConfigured(settings: Settings): void {
+  if (!settings.auth.enabled) return;
+  if (loadTokenEntries(settings.auth).length > 0) return;
+  throw new PlatformError('INVALID_SETTINGS',
+    'STREAMLOOP_AUTH is on (the default) and no tokens are configured: set STREAMLOOP_TOKENS or STREAMLOOP_TOKENS_FILE ' +
+    '(`streamloop token create --name ops --scopes admin` prints a token and its entry), or STREAMLOOP_AUTH=off where the network is the boundary');
+}
+
+/**
  * Starts the chosen targets in this process: the registry on its own port, the rest in one Nest app. A combination
  * that cannot work is refused first (TargetConflictError saying why): see ./targets.
  */
 export async function startStreamloop(settings: Settings, targets: ServiceTarget[]): Promise<RunningStreamloop> {
   assertTargetsCanRun(settings, targets);
+  assertAuthConfigured(settings);
   const closers: Array<() => Promise<void>> = [];
   const close = async () => {
     for (const fn of closers.splice(0).reverse()) await fn();
@@ -51,7 +66,15 @@ export async function startStreamloop(settings: Settings, targets: ServiceTarget
     }
     let registryUrl: string | undefined;
     if (targets.includes('schema-registry')) {
-      const registry = await startSchemaRegistry(schemaRegistryOptions(settings));
+      const options = schemaRegistryOptions(settings);
+      if (settings.auth.enabled && !settings.auth.clientToken) {
+        // This process's services call its registry: with no STREAMLOOP_TOKEN they use one made for this process alone
+        // (held in memory, accepted by this registry only, with the scopes the services need there).
+        const internal = generateToken();
+        options.auth = { ...options.auth, store: options.auth.store.with('streamloop-internal', internal, ['read', 'schema']) };
+        settings = { ...settings, auth: { ...settings.auth, clientToken: internal } };
+      }
+      const registry = await startSchemaRegistry(options);
       closers.push(() => registry.close());
       registryUrl = registry.url;
     }

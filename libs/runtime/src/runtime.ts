@@ -42,7 +42,7 @@ export class Runtime {
       logLevel: 'error',
       log: (level, message, extra) => kafkaLog[level]({ ...extra }, message),
     });
-    this.tokens = new TokenStore(settings.auth.enabled ? loadTokenEntries(settings.auth) : []);
+    this.tokens = Runtime.tokenStoreOf(settings.auth);
     // The registry may be the built-in one with auth on: the process's own token goes with every registry request.
     const registryHeaders: Record<string, string> = settings.auth.clientToken ? { authorization: `Bearer ${settings.auth.clientToken}` } : {};
     this.serde = new AvroSerde(new HttpRegistryClient(settings.schemaRegistryUrl, { headers: registryHeaders }));
@@ -55,6 +55,11 @@ export class Runtime {
   /** How this process's HTTP API checks its callers (the global AuthGuard of serveModules). */
   get authPolicy(): AuthPolicy {
     return { enabled: this.settings.auth.enabled, store: this.tokens, openOperational: this.settings.auth.openOperational };
+  }
+
+  /** The tokens the auth settings accept (none with auth off); an entry that cannot be used is an INVALID_SETTINGS error. */
+  static tokenStoreOf(auth: Settings['auth']): TokenStore {
+    return new TokenStore(auth.enabled ? loadTokenEntries(auth) : []);
   }
 
   static fromFiles(settings: Settings): Runtime {

@@ -1,3 +1,4 @@
+import { RequiresScope } from '@streamloop/auth';
 import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Res } from '@nestjs/common';
 import { PlatformError } from '@streamloop/errors';
 import { ANSWERED_BY_HEADER, FORWARDED_BY_HEADER, PredictRouter, type PredictRouting } from '@streamloop/runtime';
@@ -12,6 +13,7 @@ export class PredictController {
   ) {}
 
   @Post('predict')
+  @RequiresScope('predict')
   @HttpCode(200)
   async predict(
     @Param('pipeline') pipeline: string, @Body() body: unknown,
@@ -29,6 +31,7 @@ export class PredictController {
   }
 
   @Get('model')
+  @RequiresScope('read')
   model(@Param('pipeline') pipeline: string) {
     const serving = this.inference.models.get(pipeline);
     if (!serving) throw new PlatformError('NOT_FOUND', `pipeline ${pipeline} has no champion model yet`);

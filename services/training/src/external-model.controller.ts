@@ -1,3 +1,4 @@
+import { RequiresScope } from '@streamloop/auth';
 import { Body, Controller, HttpCode, Inject, Param, Post } from '@nestjs/common';
 import { ExternalModelService } from './external-model.service';
 
@@ -10,6 +11,7 @@ export class ExternalModelController {
    * wrong answers 400 INVALID_INPUT, a model or mapping that fails its checks 400 INVALID_MODEL.
    */
   @Post('external')
+  @RequiresScope('admin')
   @HttpCode(201)
   register(@Param('pipeline') pipeline: string, @Body() body: unknown) {
     return this.external.register(pipeline, body);
