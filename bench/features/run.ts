@@ -421,7 +421,7 @@ async function main(): Promise<void> {
   });
   const registryTopic = `_schemas_bench_${STAMP}`;
   const registry = await startSchemaRegistry({ brokers: broker.brokers, port: 0, host: '127.0.0.1', topic: registryTopic, auth: { enabled: false, store: new TokenStore([]), openOperational: true } });
-  const settings = loadSettings({ KAFKA_BROKERS: broker.brokers.join(','), SCHEMA_REGISTRY_URL: registry.url, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
+  const settings = loadSettings({ STREAMLOOP_AUTH: 'off', KAFKA_BROKERS: broker.brokers.join(','), SCHEMA_REGISTRY_URL: registry.url, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
   settings.pipelineFiles = [];
   const results: RunResult[] = [];
   const preloads: string[] = [];

@@ -1,9 +1,8 @@
 import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
-import { generateToken, loadTokenEntries } from '@streamloop/auth';
+import { generateToken } from '@streamloop/auth';
 import type { Settings } from '@streamloop/config';
-import { PlatformError } from '@streamloop/errors';
-import { Runtime, serveClickHouseHttp, serveModules, type ServiceModule } from '@streamloop/runtime';
+import { assertAuthConfigured, Runtime, serveClickHouseHttp, serveModules, type ServiceModule } from '@streamloop/runtime';
 import { FeaturesModule } from '@streamloop/features-service';
 import { InferenceModule } from '@streamloop/inference';
 import { IngestionModule } from '@streamloop/ingestion';
@@ -33,18 +32,6 @@ export interface RunningStreamloop {
   clickhouseHttpUrl?: string;
   get<T>(type: new (...args: never[]) => T): T;
   close(): Promise<void>;
-}
-
-/**
- * Auth on (the default) with no tokens configured would refuse every request: `streamloop start` refuses to start
- * instead, naming the settings to set (the demo configures a token of its own).
- */
-export function assertAuthConfigured(settings: Settings): void {
-  if (!settings.auth.enabled) return;
-  if (loadTokenEntries(settings.auth).length > 0) return;
-  throw new PlatformError('INVALID_SETTINGS',
-    'STREAMLOOP_AUTH is on (the default) and no tokens are configured: set STREAMLOOP_TOKENS or STREAMLOOP_TOKENS_FILE ' +
-    '(`streamloop token create --name ops --scopes admin` prints a token and its entry), or STREAMLOOP_AUTH=off where the network is the boundary');
 }
 
 /**

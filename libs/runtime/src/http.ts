@@ -2,6 +2,9 @@ import 'reflect-metadata';
 import { Module, type DynamicModule, type INestApplication, type INestMicroservice, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { loadTokenEntries } from '@streamloop/auth';
+import type { Settings } from '@streamloop/config';
+import { PlatformError } from '@streamloop/errors';
 import { StreamServer } from '@streamloop/stream';
 import { embeddedChdbDirOf, lockChdbDir } from './chdb-lock';
 import { serveClickHouseHttp, type ServedClickHouseHttp } from './clickhouse-http';
@@ -46,6 +49,18 @@ export async function serveModules(runtime: Runtime, modules: ServiceModule[]): 
   return { app, url: `http://${runtime.settings.httpHost}:${address.port}`, close: () => app.close() };
 }
 
+/**
+ * Auth on (the default) with no tokens configured would refuse every request: `streamloop start` and a service started
+ * alone refuse to start instead, naming the settings to set (the demo configures a token of its own).
+ */
+export function assertAuthConfigured(settings: Settings): void {
+  if (!settings.auth.enabled) return;
+  if (loadTokenEntries(settings.auth).length > 0) return;
+  throw new PlatformError('INVALID_SETTINGS',
+    'STREAMLOOP_AUTH is on (the default) and no tokens are configured: set STREAMLOOP_TOKENS or STREAMLOOP_TOKENS_FILE ' +
+    '(`streamloop token create --name ops --scopes admin` prints a token and its entry), or STREAMLOOP_AUTH=off where the network is the boundary');
+}
+
 export interface StandaloneOptions {
   /**
    * The target reads or writes ClickHouse (training, monitoring): with embedded chDB (no CLICKHOUSE_URL) it takes the
@@ -62,6 +77,7 @@ export async function runStandalone(runtime: Runtime, module: ServiceModule, nam
   let serving: ServingApp | undefined;
   let clickhouseHttp: ServedClickHouseHttp | undefined;
   try {
+    assertAuthConfigured(runtime.settings);
     await runtime.ensureTopics();
     serving = await serveModules(runtime, [module]);
     // The owner of the chDB directory serves it over ClickHouse's HTTP protocol (CLICKHOUSE_HTTP_PORT).

@@ -17,13 +17,17 @@ export class PredictController {
   @HttpCode(200)
   async predict(
     @Param('pipeline') pipeline: string, @Body() body: unknown,
-    @Headers(FORWARDED_BY_HEADER) forwardedBy: string | undefined, @Res({ passthrough: true }) res: { setHeader(name: string, value: string): void },
+    @Headers(FORWARDED_BY_HEADER) forwardedBy: string | undefined, @Headers('authorization') authorization: string | undefined,
+    @Res({ passthrough: true }) res: { setHeader(name: string, value: string): void },
   ) {
     if (body === null || typeof body !== 'object' || Array.isArray(body)) {
       throw new BadPredictRequestError('expected a JSON object with "event" or "features"');
     }
     // An event whose feature state another instance owns is answered by that instance (PredictRouter); the header says who.
-    const routing: PredictRouting = forwardedBy === undefined ? {} : { forwardedBy };
+    const routing: PredictRouting = {
+      ...(forwardedBy === undefined ? {} : { forwardedBy }),
+      ...(authorization === undefined ? {} : { authorization }),
+    };
     const result = await this.inference.predict(pipeline, body as { features?: Record<string, unknown>; event?: Record<string, unknown>; explain?: unknown }, routing);
     const answeredBy = routing.answeredBy ?? this.router.self;
     if (answeredBy) res.setHeader(ANSWERED_BY_HEADER, answeredBy);
