@@ -14,7 +14,7 @@ import { assertTargetsCanRun, embeddedChdbDir, lockChdbDir, type ServiceTarget }
 export { SERVICE_TARGETS, parseTargets, type ServiceTarget } from './targets';
 
 // Plain modules: their constructors inject the platform's providers (the global PlatformModule).
-const MODULES: Record<Exclude<ServiceTarget, 'schema-registry'>, ServiceModule> = {
+export const TARGET_MODULES: Record<Exclude<ServiceTarget, 'schema-registry'>, ServiceModule> = {
   ingestion: IngestionModule,
   features: FeaturesModule,
   training: TrainingModule,
@@ -74,10 +74,10 @@ export async function startStreamloop(settings: Settings, targets: ServiceTarget
     closers.push(() => runtime.close());
     await runtime.ensureTopics();
 
-    const serving = await serveModules(runtime, services.map((s) => MODULES[s]));
+    const serving = await serveModules(runtime, services.map((s) => TARGET_MODULES[s]));
     closers.push(() => serving.close());
     // The process that owns the chDB directory serves it over ClickHouse's HTTP protocol (analysts, other processes).
-    const clickhouseHttp = chdbDir ? await serveClickHouseHttp(runtime.settings, runtime.logger) : undefined;
+    const clickhouseHttp = chdbDir ? await serveClickHouseHttp(runtime.settings, runtime.logger, runtime.tokens) : undefined;
     if (clickhouseHttp) closers.push(() => clickhouseHttp.close());
     return {
       runtime,

@@ -81,7 +81,7 @@ export async function runStandalone(runtime: Runtime, module: ServiceModule, nam
     await runtime.ensureTopics();
     serving = await serveModules(runtime, [module]);
     // The owner of the chDB directory serves it over ClickHouse's HTTP protocol (CLICKHOUSE_HTTP_PORT).
-    if (chdbDir) clickhouseHttp = await serveClickHouseHttp(runtime.settings, runtime.logger);
+    if (chdbDir) clickhouseHttp = await serveClickHouseHttp(runtime.settings, runtime.logger, runtime.tokens);
   } catch (error) {
     await serving?.close().catch(() => undefined);
     await runtime.close();
