@@ -196,7 +196,7 @@ test('`streamloop start` with auth on and no tokens refuses to start, naming the
 });
 
 test('`streamloop token create` prints a token once and the entry that accepts it', { timeout: 60_000 }, async () => {
-  const made = await runCli(['token', 'create', '--name', 'ci', '--scopes', 'ingest,read', '--json']);
+  const made = await runCli(['token', 'create', '--name', 'ci', '--scopes', 'ingest,read', '--format', 'json']);
   assert.equal(made.code, 0, made.stderr);
   const { token, entry } = JSON.parse(made.stdout) as { token: string; entry: string };
   const { parseTokenEntries, TokenStore } = await import('@streamloop/auth');

@@ -107,8 +107,8 @@ program
   .description('make a new token: prints it once, and the entry that makes the services accept it (its SHA-256, never the token)')
   .requiredOption('--name <name>', 'who holds it (shown in 403 messages and logs; basic auth\'s user name at the schema registry and ClickHouse)')
   .requiredOption('--scopes <list>', `comma list of ${SCOPES.join(', ')} (admin: all)`, toScopes)
-  .option('--json', 'print { name, token, scopes, entry } as JSON')
-  .action((opts: { name: string; scopes: Scope[]; json?: boolean }) => {
+  .option('--format <text|json|env>', 'text (for a person), json ({ name, token, scopes, entry, sha256 }), or env (export lines for a shell: STREAMLOOP_TOKENS with the entry, STREAMLOOP_TOKEN with the token)', toTokenFormat, 'text')
+  .action((opts: { name: string; scopes: Scope[]; format: 'text' | 'json' | 'env' }) => {
     if (!/^[A-Za-z0-9_.@-]{1,64}$/.test(opts.name)) {
       console.error(`--name ${JSON.stringify(opts.name)}: expected 1-64 letters, digits, _ . @ -`);
       process.exit(1);
@@ -116,18 +116,21 @@ program
     const token = generateToken();
     const sha256 = hashToken(token);
     const entry = formatTokenEntry({ name: opts.name, sha256, scopes: opts.scopes });
-    if (opts.json) {
+    if (opts.format === 'json') {
       console.log(JSON.stringify({ name: opts.name, token, scopes: opts.scopes, entry, sha256: sha256.toString('hex') }, null, 2));
-      return;
+    } else if (opts.format === 'env') {
+      // Neither value holds a shell metacharacter (base64url, hex, names of [A-Za-z0-9_.@-]): plain single quotes do.
+      console.log(`export STREAMLOOP_TOKENS='${entry}'\nexport STREAMLOOP_TOKEN='${token}'`);
+    } else {
+      console.log([
+        `token (shown once, give it to ${opts.name}; send it as Authorization: Bearer <token>):`,
+        `  ${token}`,
+        'accept it with STREAMLOOP_TOKENS (entries separated by ;):',
+        `  ${entry}`,
+        'or in STREAMLOOP_TOKENS_FILE:',
+        `  - { name: ${opts.name}, sha256: ${sha256.toString('hex')}, scopes: [${opts.scopes.join(', ')}] }`,
+      ].join('\n'));
     }
-    console.log([
-      `token (shown once, give it to ${opts.name}; send it as Authorization: Bearer <token>):`,
-      `  ${token}`,
-      'accept it with STREAMLOOP_TOKENS (entries separated by ;):',
-      `  ${entry}`,
-      'or in STREAMLOOP_TOKENS_FILE:',
-      `  - { name: ${opts.name}, sha256: ${sha256.toString('hex')}, scopes: [${opts.scopes.join(', ')}] }`,
-    ].join('\n'));
   });
 
 program
@@ -178,6 +181,11 @@ function authHeaders(opts: { token?: string }): Record<string, string> {
   // Read from the environment directly, as servicesUrl reads PORT: an unrelated bad setting does not stop the command.
   const token = opts.token ?? (process.env.STREAMLOOP_TOKEN || undefined);
   return token ? { authorization: `Bearer ${token}` } : {};
+}
+
+function toTokenFormat(v: string): string {
+  if (v !== 'text' && v !== 'json' && v !== 'env') throw new InvalidArgumentError(`expected text, json or env, got "${v}"`);
+  return v;
 }
 
 function toScopes(v: string): Scope[] {
