@@ -167,7 +167,7 @@ test('the registry takes a Confluent client\'s basic auth: reads need read, regi
   const stack = await startStack(brokers!, [], [], { authEnv: { STREAMLOOP_TOKENS: tokens.entries, STREAMLOOP_TOKEN: token.admin } });
   try {
     const subject = `${uniqueName('auth')}-value`;
-    const schema = { type: SchemaType.AVRO, schema: JSON.stringify({ type: 'record', name: 'Payment', fields: [{ name: 'id', type: 'string' }] }) };
+    const schema = { type: SchemaType.AVRO as const, schema: JSON.stringify({ type: 'record', name: 'Payment', fields: [{ name: 'id', type: 'string' }] }) };
     const producer = new SchemaRegistry({ host: stack.registryUrl, auth: { username: 'schema', password: token.schema } });
     const { id } = await producer.register(schema, { subject });
     const reader = new SchemaRegistry({ host: stack.registryUrl, auth: { username: 'read', password: token.read } });
