@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
+import { parseTokenEntries, TokenStore } from '@streamloop/auth';
 import { loadSettings } from '@streamloop/config';
 import { InferenceModule, InferenceService } from '@streamloop/inference';
 import { IngestionModule } from '@streamloop/ingestion';
@@ -199,7 +200,6 @@ test('`streamloop token create` prints a token once and the entry that accepts i
   const made = await runCli(['token', 'create', '--name', 'ci', '--scopes', 'ingest,read', '--format', 'json']);
   assert.equal(made.code, 0, made.stderr);
   const { token, entry } = JSON.parse(made.stdout) as { token: string; entry: string };
-  const { parseTokenEntries, TokenStore } = await import('@streamloop/auth');
   assert.deepEqual(new TokenStore(parseTokenEntries(entry)).verify(token), { name: 'ci', scopes: ['ingest', 'read'] });
   assert.ok(!entry.includes(token), 'the entry holds the hash only');
   const bad = await runCli(['token', 'create', '--name', 'ci', '--scopes', 'ingest,root']);
