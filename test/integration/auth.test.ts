@@ -67,8 +67,9 @@ test('every endpoint class: 401 without a token, 403 with the wrong scope, its o
     const promote = { reason: 'auth test', model: 'fraud-sklearn' };
     await refusedWithout(`${api}/models/${version}/promote`, json(promote), 'admin', token.ingest);
     assertErrorBody(await request(`${api}/models/${version}/promote`, json(promote, bearer(token.read))), 403, 'FORBIDDEN');
+    assertErrorBody(await request(`${api}/models/${version}/promote`, json(promote, bearer(token.schema))), 403, 'FORBIDDEN');
     const promoted = await request(`${api}/models/${version}/promote`, json(promote, bearer(token.admin)));
-    assert.equal(promoted.status, 200, promoted.text);
+    assert.equal(promoted.status, 201, promoted.text);
     const inference = stack.serving.app.get(InferenceService);
     await eventually(() => (inference.models.get(name)?.record.model_name === 'fraud-sklearn' ? true : undefined), 'the promoted model to serve');
 
@@ -174,6 +175,8 @@ test('the registry takes a Confluent client\'s basic auth: reads need read, regi
     const reader = new SchemaRegistry({ host: stack.registryUrl, auth: { username: 'read', password: token.read } });
     assert.equal(await reader.getLatestSchemaId(subject), id);
     await assert.rejects(reader.register(schema, { subject: `${subject}-2` }), /needs scope schema; token read has read/);
+    const schemaOnly = new SchemaRegistry({ host: stack.registryUrl, auth: { username: 'schema', password: token.schema } });
+    assert.equal(await schemaOnly.getLatestSchemaId(subject), id, 'a producer that registers also looks up');
     await assert.rejects(new SchemaRegistry({ host: stack.registryUrl, auth: { username: 'ingest', password: token.read } }).getLatestSchemaId(subject), /not one this service accepts for name ingest/);
 
     const anonymous = await request(`${stack.registryUrl}/subjects`);

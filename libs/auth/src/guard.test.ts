@@ -15,6 +15,7 @@ class ProbeController {
   @Get('read') @RequiresScope('read') read() { return { ok: 'read' }; }
   @Post('admin') @RequiresScope('admin') admin() { return { ok: 'admin' }; }
   @Get('health') @OperationalEndpoint() health() { return { ok: 'health' }; }
+  @Get('either') @RequiresScope('read', 'schema') either() { return { ok: 'either' }; }
   @Get('forgotten') forgotten() { return { ok: 'served without a scope' }; }
 }
 
@@ -78,6 +79,13 @@ describe('auth on, /health open', () => {
         assert.match(res.body.error!.message, new RegExp(`needs scope ${path.slice(1)}; token ${who} has`));
       }
     }
+  });
+
+  test('a route with alternatives takes a token of any of them', async () => {
+    assert.equal((await call(served.base, 'GET', '/either', `Bearer ${tokens.reader}`)).status, 200);
+    const refused = await call(served.base, 'GET', '/either', `Bearer ${tokens.ingest}`);
+    assert.equal(refused.status, 403);
+    assert.match(refused.body.error!.message, /needs scope read or schema; token ingest has ingest/);
   });
 
   test('a route that declares no scope is refused, even to admin (fail closed)', async () => {

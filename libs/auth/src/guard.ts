@@ -8,10 +8,14 @@ import type { Principal, TokenStore } from './tokens';
 export const REQUIRED_SCOPE = 'streamloop:required-scope';
 /** The declared "scope" of /health and /metrics: open, or `read`, as the settings say (STREAMLOOP_AUTH_OPEN_HEALTH). */
 export const OPERATIONAL_ROUTE = 'operational';
-export type RouteScope = Scope | typeof OPERATIONAL_ROUTE;
+/** What a route declares: the scopes of which a token needs one, or the operational marker. */
+export type RouteScope = readonly Scope[] | typeof OPERATIONAL_ROUTE;
 
-/** The scope a token needs to call this route (on a method, or a controller for all of its methods). */
-export const RequiresScope = (scope: Scope) => SetMetadata(REQUIRED_SCOPE, scope);
+/**
+ * The scope a token needs to call this route (on a method, or a controller for all of its methods); with several, any
+ * one of them (the registry's reads take `read` or `schema`, as a producer that registers also looks up).
+ */
+export const RequiresScope = (scope: Scope, ...alternatives: Scope[]) => SetMetadata(REQUIRED_SCOPE, [scope, ...alternatives]);
 /** /health and /metrics: open by default for probes and Prometheus, `read` when the settings protect them. */
 export const OperationalEndpoint = () => SetMetadata(REQUIRED_SCOPE, OPERATIONAL_ROUTE);
 
@@ -79,7 +83,8 @@ export class AuthGuard implements CanActivate {
     }
     if (!this.policy.enabled) return true;
     if (declared === OPERATIONAL_ROUTE && this.policy.openOperational) return true;
-    const needed: Scope = declared === OPERATIONAL_ROUTE ? 'read' : declared;
+    const accepted: readonly Scope[] = declared === OPERATIONAL_ROUTE ? ['read'] : declared;
+    const needed = accepted.join(' or ');
     const header = req.headers.authorization;
     const credentials = credentialsOf(Array.isArray(header) ? header[0] : header, this.policy.basic ?? false);
     const challenge = () => http.getResponse<HttpResponse>().setHeader('WWW-Authenticate', this.policy.basic ? 'Basic realm="streamloop", Bearer realm="streamloop"' : 'Bearer realm="streamloop"');
@@ -92,7 +97,7 @@ export class AuthGuard implements CanActivate {
       challenge();
       throw new PlatformError('UNAUTHORIZED', `${route}: the token is not one this service accepts${credentials.name !== undefined ? ` for name ${credentials.name}` : ''}`);
     }
-    if (!grants(principal.scopes, needed)) {
+    if (!accepted.some((scope) => grants(principal.scopes, scope))) {
       throw new PlatformError('FORBIDDEN', `${route} needs scope ${needed}; token ${principal.name} has ${principal.scopes.join(', ')}`, { details: { needed_scope: needed, token: principal.name } });
     }
     req.principal = principal;

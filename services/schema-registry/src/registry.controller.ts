@@ -22,56 +22,56 @@ export class SchemaRegistryController {
   constructor(@Inject(SCHEMA_REGISTRY_STORE) private readonly store: SchemaRegistryStore) {}
 
   @Get()
-  @RequiresScope('read')
+  @RequiresScope('read', 'schema')
   @Header('Content-Type', REGISTRY_CONTENT_TYPE)
   root(): object {
     return {};
   }
 
   @Get('schemas/types')
-  @RequiresScope('read')
+  @RequiresScope('read', 'schema')
   @Header('Content-Type', REGISTRY_CONTENT_TYPE)
   types(): string[] {
     return ['AVRO'];
   }
 
   @Get('schemas/ids/:id')
-  @RequiresScope('read')
+  @RequiresScope('read', 'schema')
   @Header('Content-Type', REGISTRY_CONTENT_TYPE)
   schemaById(@Param('id') id: string): object {
     return this.store.getSchemaById(schemaId(id));
   }
 
   @Get('schemas/ids/:id/schema')
-  @RequiresScope('read')
+  @RequiresScope('read', 'schema')
   @Header('Content-Type', REGISTRY_CONTENT_TYPE)
   rawSchemaById(@Param('id') id: string): string {
     return this.store.getSchemaById(schemaId(id)).schema;
   }
 
   @Get('schemas/ids/:id/versions')
-  @RequiresScope('read')
+  @RequiresScope('read', 'schema')
   @Header('Content-Type', REGISTRY_CONTENT_TYPE)
   versionsById(@Param('id') id: string): object {
     return this.store.getVersionsById(schemaId(id));
   }
 
   @Get('schemas/ids/:id/subjects')
-  @RequiresScope('read')
+  @RequiresScope('read', 'schema')
   @Header('Content-Type', REGISTRY_CONTENT_TYPE)
   subjectsById(@Param('id') id: string): string[] {
     return [...new Set(this.store.getVersionsById(schemaId(id)).map((v) => v.subject))];
   }
 
   @Get('subjects')
-  @RequiresScope('read')
+  @RequiresScope('read', 'schema')
   @Header('Content-Type', REGISTRY_CONTENT_TYPE)
   subjects(@Query('deleted') deleted?: string): string[] {
     return this.store.listSubjects(flag(deleted));
   }
 
   @Post('subjects/:subject')
-  @RequiresScope('read')
+  @RequiresScope('read', 'schema')
   @HttpCode(200)
   @Header('Content-Type', REGISTRY_CONTENT_TYPE)
   lookup(@Param('subject') subject: string, @Body() body: SchemaRequest, @Query('deleted') deleted?: string): object {
@@ -86,7 +86,7 @@ export class SchemaRegistryController {
   }
 
   @Get('subjects/:subject/versions')
-  @RequiresScope('read')
+  @RequiresScope('read', 'schema')
   @Header('Content-Type', REGISTRY_CONTENT_TYPE)
   versions(@Param('subject') subject: string, @Query('deleted') deleted?: string): number[] {
     return this.store.listVersions(subject, flag(deleted));
@@ -101,14 +101,14 @@ export class SchemaRegistryController {
   }
 
   @Get('subjects/:subject/versions/:version')
-  @RequiresScope('read')
+  @RequiresScope('read', 'schema')
   @Header('Content-Type', REGISTRY_CONTENT_TYPE)
   version(@Param('subject') subject: string, @Param('version') version: string, @Query('deleted') deleted?: string): object {
     return view(this.store.getVersion(subject, SchemaRegistryStore.parseVersion(version), flag(deleted)));
   }
 
   @Get('subjects/:subject/versions/:version/schema')
-  @RequiresScope('read')
+  @RequiresScope('read', 'schema')
   @Header('Content-Type', REGISTRY_CONTENT_TYPE)
   versionSchema(@Param('subject') subject: string, @Param('version') version: string): string {
     return this.store.getVersion(subject, SchemaRegistryStore.parseVersion(version)).schema;
@@ -122,7 +122,7 @@ export class SchemaRegistryController {
   }
 
   @Post('compatibility/subjects/:subject/versions/:version')
-  @RequiresScope('read')
+  @RequiresScope('read', 'schema')
   @HttpCode(200)
   @Header('Content-Type', REGISTRY_CONTENT_TYPE)
   compatibleWith(@Param('subject') subject: string, @Param('version') version: string, @Body() body: SchemaRequest, @Query('verbose') verbose?: string): object {
@@ -130,7 +130,7 @@ export class SchemaRegistryController {
   }
 
   @Post('compatibility/subjects/:subject/versions')
-  @RequiresScope('read')
+  @RequiresScope('read', 'schema')
   @HttpCode(200)
   @Header('Content-Type', REGISTRY_CONTENT_TYPE)
   compatibleWithAll(@Param('subject') subject: string, @Body() body: SchemaRequest, @Query('verbose') verbose?: string): object {
@@ -143,7 +143,7 @@ export class SchemaRegistryController {
   }
 
   @Get('config')
-  @RequiresScope('read')
+  @RequiresScope('read', 'schema')
   @Header('Content-Type', REGISTRY_CONTENT_TYPE)
   globalConfig(): object {
     return this.store.getConfig();
@@ -164,7 +164,7 @@ export class SchemaRegistryController {
   }
 
   @Get('config/:subject')
-  @RequiresScope('read')
+  @RequiresScope('read', 'schema')
   @Header('Content-Type', REGISTRY_CONTENT_TYPE)
   subjectConfig(@Param('subject') subject: string, @Query('defaultToGlobal') defaultToGlobal?: string): object {
     return this.store.getConfig(subject, flag(defaultToGlobal));
@@ -186,14 +186,14 @@ export class SchemaRegistryController {
 
   // Clients (e.g. schema linking tools) ask for the mode; this registry is always read-write.
   @Get('mode')
-  @RequiresScope('read')
+  @RequiresScope('read', 'schema')
   @Header('Content-Type', REGISTRY_CONTENT_TYPE)
   mode(): object {
     return { mode: 'READWRITE' };
   }
 
   @Get('mode/:subject')
-  @RequiresScope('read')
+  @RequiresScope('read', 'schema')
   @Header('Content-Type', REGISTRY_CONTENT_TYPE)
   subjectMode(): object {
     return { mode: 'READWRITE' };
