@@ -47,7 +47,7 @@ test('crafted ONNX files are refused over HTTP and the CLI, nothing of them is p
   const columns = featureNamesOf(spec.features).slice(0, 2);
   const mapping = { input: TINY_INPUT, columns, probability_output: TINY_OUTPUT, positive_class_index: 1 };
   const stack = await startStack(brokers!, [spec], [TrainingModule], {
-    STREAMLOOP_EXTERNAL_MODEL_MAX_BYTES: String(MAX_BYTES), STREAMLOOP_MODEL_PROBE_MEMORY_MB: '512', STREAMLOOP_MODEL_PROBE_TIMEOUT: '30s',
+    env: { STREAMLOOP_EXTERNAL_MODEL_MAX_BYTES: String(MAX_BYTES), STREAMLOOP_MODEL_PROBE_MEMORY_MB: '512', STREAMLOOP_MODEL_PROBE_TIMEOUT: '30s' },
   });
   try {
     const ctx = stack.runtime.pipelines.pipeline(name);

@@ -1,6 +1,7 @@
 // The settings schema takes its defaults from the libraries' defaults objects and documents every variable.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { AUTH_DEFAULTS } from '@streamloop/auth/defaults';
 import { CLICKHOUSE_DEFAULTS } from '@streamloop/clickhouse';
 import { KAFKA_DEFAULTS } from '@streamloop/kafka';
 import { OBSERVABILITY_DEFAULTS } from '@streamloop/observability';
@@ -68,6 +69,11 @@ test('settings: the documented defaults are the defaults objects\' values, as on
     STREAMLOOP_EXTERNAL_MODEL_MAX_BYTES: String(MODEL_SAFETY_DEFAULTS.maxBytes),
     STREAMLOOP_MODEL_PROBE_MEMORY_MB: String(MODEL_SAFETY_DEFAULTS.probeMemoryMb),
     STREAMLOOP_MODEL_PROBE_TIMEOUT: formatDuration(MODEL_SAFETY_DEFAULTS.probeTimeoutMs),
+    STREAMLOOP_AUTH: AUTH_DEFAULTS.enabled ? 'on' : 'off',
+    STREAMLOOP_TOKENS: undefined,
+    STREAMLOOP_TOKENS_FILE: undefined,
+    STREAMLOOP_AUTH_OPEN_HEALTH: String(AUTH_DEFAULTS.openOperational),
+    STREAMLOOP_TOKEN: undefined,
     LOG_LEVEL: OBSERVABILITY_DEFAULTS.logLevel,
     LOG_FILE: undefined,
   });
@@ -137,4 +143,13 @@ test('settings: the external-model limits are a byte count, a memory of at least
   assert.throws(() => loadSettings({ STREAMLOOP_EXTERNAL_MODEL_MAX_BYTES: '64mb' }), /STREAMLOOP_EXTERNAL_MODEL_MAX_BYTES: expected a whole number of bytes, 1 or more, got "64mb"/);
   assert.throws(() => loadSettings({ STREAMLOOP_MODEL_PROBE_MEMORY_MB: '100' }), /STREAMLOOP_MODEL_PROBE_MEMORY_MB: expected at least 256 MiB/);
   assert.throws(() => loadSettings({ STREAMLOOP_MODEL_PROBE_TIMEOUT: 'soon' }), /STREAMLOOP_MODEL_PROBE_TIMEOUT: expected a duration like 30s or 1m/);
+});
+
+test('settings: auth is on by default; STREAMLOOP_AUTH takes on or off, STREAMLOOP_TOKENS entries of four fields', () => {
+  assert.deepEqual(loadSettings({}).auth, { enabled: true, tokens: undefined, tokensFile: undefined, openOperational: true, clientToken: undefined });
+  const entry = `ops:sha256:${'a'.repeat(64)}:admin`;
+  assert.deepEqual(loadSettings({ STREAMLOOP_AUTH: 'off', STREAMLOOP_TOKENS: entry, STREAMLOOP_AUTH_OPEN_HEALTH: 'false', STREAMLOOP_TOKEN: 'slt_x' }).auth,
+    { enabled: false, tokens: entry, tokensFile: undefined, openOperational: false, clientToken: 'slt_x' });
+  assert.throws(() => loadSettings({ STREAMLOOP_AUTH: 'yes' }), (e: SettingsError) => /STREAMLOOP_AUTH/.test(e.message));
+  assert.throws(() => loadSettings({ STREAMLOOP_TOKENS: 'ops:admin' }), (e: SettingsError) => /STREAMLOOP_TOKENS.*name:sha256:<hex>:scope/.test(e.message));
 });

@@ -8,12 +8,14 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import '@streamloop/kafka'; // before kafkajs: it fixes kafkajs' read_committed filter as kafkajs loads
 import kafkajs from 'kafkajs';
+import { RequiresScope, TokenStore } from '@streamloop/auth';
 import { PlatformError, type ErrorBody } from '@streamloop/errors';
 import { createLogger } from '@streamloop/observability';
 import { hasRequestBody, INTERNAL_ERROR_MESSAGE, isJsonMediaType, useJsonHttp } from './http-errors';
 import { externalModelBodies } from './http';
 
 @Controller('t')
+@RequiresScope('read')
 class ProbeController {
   @Post('echo')
   @HttpCode(200)
@@ -45,7 +47,8 @@ let base: string;
 
 before(async () => {
   app = await NestFactory.create<NestExpressApplication>(ProbeModule, { bodyParser: false, logger: false });
-  useJsonHttp(app, { bodyLimit: 1024, logger: createLogger('http-errors-test', 'silent') });
+  // Auth off: these tests are about the error bodies (libs/auth's guard.test.ts is about the auth answers).
+  useJsonHttp(app, { bodyLimit: 1024, logger: createLogger('http-errors-test', 'silent'), auth: { enabled: false, store: new TokenStore([]), openOperational: true } });
   await app.listen(0, '127.0.0.1');
   base = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
 });
