@@ -69,8 +69,21 @@ test('every route of every target declares a scope, and the scopes are the docum
       'POST /v1/pipelines/:pipeline/models/:version/promote': 'admin',
       'POST /v1/pipelines/:pipeline/models/:version/archive': 'admin',
       'POST /v1/pipelines/:pipeline/models/external': 'admin',
+      'GET /v1/status': 'read',
+      'GET /v1/pipelines/:pipeline/report': 'read',
+      'GET /v1/console/pipelines': 'read',
+      'GET /v1/console/pipelines/:pipeline/lag': 'read',
+      'GET /v1/console/pipelines/:pipeline/drift': 'read',
+      'GET /v1/console/pipelines/:pipeline/performance': 'read',
+      'GET /v1/console/pipelines/:pipeline/experiments': 'read',
+      'GET /v1/console/pipelines/:pipeline/model-history': 'read',
+      'GET /v1/console/pipelines/:pipeline/dlq': 'read',
+      'GET /v1/console/pipelines/:pipeline/predictions/stream': 'read',
     });
-    const registry = Object.entries(scopes).filter(([r]) => !/ \/(v1|metrics|health)/.test(r));
+    // The console's page and its static files hold no data: a browser loads them without a header.
+    assert.equal(scopes['GET /console'], 'public');
+    assert.equal(scopes['GET /console/:asset'], 'public');
+    const registry = Object.entries(scopes).filter(([r]) => !/ \/(v1|metrics|health|console)/.test(r));
     assert.ok(registry.length >= 20, `the registry's routes were found (${registry.length})`);
     for (const [route, scope] of registry) {
       // Looking a schema up under a subject and testing compatibility are POSTs that change nothing; a producer that

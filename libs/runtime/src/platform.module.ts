@@ -1,4 +1,4 @@
-import { OperationalEndpoint } from '@streamloop/auth';
+import { OperationalEndpoint, RequiresScope } from '@streamloop/auth';
 import { Controller, Get, Inject, Module, Res, type DynamicModule, type Provider } from '@nestjs/common';
 import { AvroSerde } from '@streamloop/avro';
 import { OwnedFeatureState } from '@streamloop/features';
@@ -31,6 +31,7 @@ class PlatformController {
 
   /** Targets, lag per stage, champion and challenger, last drift verdict, DLQ counts (docs/cli.md, `streamloop status`). */
   @Get('v1/status')
+  @RequiresScope('read')
   status(): Promise<PlatformStatus> {
     const r = this.runtime;
     return collectStatus({
