@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { AUTH_OFF_ENV } from './auth';
 import { FRAUD_SPEC } from './stack';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -32,8 +33,10 @@ export function outputOf(processes: ServiceProcess[], chars = 3000): string {
 export interface ServiceProcess {
   name: string;
   child: ChildProcess;
-  /** stdout and stderr so far, for a failure message. */
+  /** The tail of stdout and stderr so far, for a failure message. */
   output(): string;
+  /** Everything the process wrote to stdout and stderr so far (a test that greps its logs). */
+  transcript(): string;
   signal(sig: NodeJS.Signals): void;
   /** Resolves with the exit code (null when killed by a signal). */
   exited: Promise<number | null>;
@@ -52,11 +55,14 @@ export function startCliProcess(name: string, args: string[], env: Record<string
 function startNodeProcess(name: string, args: string[], env: Record<string, string>): ServiceProcess {
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    // Auth off unless the test sets it: the tests that start processes are about something else (auth.test.ts is not).
+    env: { ...process.env, LOG_LEVEL: 'warn', ...AUTH_OFF_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
+  const all: Buffer[] = [];
   const keep = (b: Buffer) => {
+    all.push(b);
     out = (out + b.toString('utf8')).slice(-20_000);
   };
   child.stdout!.on('data', keep);
@@ -66,6 +72,7 @@ function startNodeProcess(name: string, args: string[], env: Record<string, stri
     name,
     child,
     output: () => out,
+    transcript: () => Buffer.concat(all).toString('utf8'),
     signal: (sig) => {
       if (child.exitCode === null && child.signalCode === null) child.kill(sig);
     },

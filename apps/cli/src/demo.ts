@@ -1,4 +1,5 @@
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { formatTokenEntry, generateToken, hashToken } from '@streamloop/auth';
 import { dirname, join, resolve } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { AvroSerde, HttpRegistryClient } from '@streamloop/avro';
@@ -99,8 +100,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   log(`kafka      ${kafka.brokers.join(',')}${kafka.started ? ' (local Apache Kafka, started for the demo)' : ''}`);
   mkdirSync(resolve('.streamloop'), { recursive: true });
   const dataDir = mkdtempSync(join(resolve('.streamloop'), 'demo-chdb-'));
+  // Auth stays on in the demo: unless the environment configures tokens (or turns auth off), the demo makes an admin
+  // token for this run, configures the services with its hash, uses it for its own calls and prints it.
+  const generatedToken = env.STREAMLOOP_AUTH === 'off' || env.STREAMLOOP_TOKENS || env.STREAMLOOP_TOKENS_FILE ? undefined : generateToken();
   const settings = loadSettings({
     ...env,
+    ...(generatedToken ? { STREAMLOOP_TOKENS: formatTokenEntry({ name: 'demo', sha256: hashToken(generatedToken), scopes: ['admin'] }), STREAMLOOP_TOKEN: generatedToken } : {}),
     KAFKA_BROKERS: kafka.brokers.join(','),
     CLICKHOUSE_DATA_DIR: env.CLICKHOUSE_URL ? undefined : dataDir,
     PORT: env.PORT ?? '0',
@@ -113,6 +118,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const running = await startStreamloop(settings, [...SERVICE_TARGETS]);
   // The payments app connects as the services do (KAFKA_SSL*, KAFKA_SASL_* apply to it too).
   const producerKafka = createKafka({ ...kafkaConnectionSettings(settings), clientId: 'demo-payments-app' });
+  if (generatedToken) log(`auth       admin token "demo", generated for this run (send it as Authorization: Bearer): ${generatedToken}`);
+  const authorization: Record<string, string> = settings.auth.clientToken ? { authorization: `Bearer ${settings.auth.clientToken}` } : {};
   const producer = producerKafka.producer({ idempotent: true });
   try {
     const runtime = running.runtime!;
@@ -121,7 +128,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     log(`services   ${api} (registry ${running.registryUrl}, ClickHouse ${settings.clickhouseUrl ?? `chDB in ${dataDir}`}; logs in ${settings.logFile})`);
     await producer.connect();
     // The payments app is an ordinary Confluent-style producer: it registers its schema and sends wire-format Avro.
-    const serde = new AvroSerde(new HttpRegistryClient(running.registryUrl!));
+    const serde = new AvroSerde(new HttpRegistryClient(running.registryUrl!, { headers: authorization }));
     const changeAt = options.eventsBeforeModel + options.eventsAfterModel;
     const total = changeAt + (options.maxEventsAfterChange ?? 24_000);
     // About one card in seventy compromised at a time: fraud is about 8 % of events, so a few thousand labelled events
@@ -180,7 +187,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
 
     // The loop, watched from outside: the registry (GET …/models) and the retraining decisions (GET …/retraining).
     const getJson = async <T>(path: string): Promise<T> => {
-      const res = await fetch(`${api}/v1/pipelines/${PIPELINE}${path}`);
+      const res = await fetch(`${api}/v1/pipelines/${PIPELINE}${path}`, { headers: authorization });
       if (!res.ok) throw new Error(`GET ${path}: HTTP ${res.status} ${await res.text()}`);
       return await res.json() as T;
     };

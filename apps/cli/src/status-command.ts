@@ -5,6 +5,9 @@ import type { ModelRef, PlatformStatus } from '@streamloop/runtime';
 export interface StatusCommandIo {
   servicesUrl(): string;
   describeHttpError(status: number, text: string): string;
+  /** The Authorization header for --token (or the environment's token), when the services require one. */
+  authHeaders?(opts: { token?: string }): Record<string, string>;
+  tokenHelp?: string;
 }
 
 /**
@@ -18,9 +21,10 @@ export function addStatusCommand(program: Command, io: StatusCommandIo): void {
     .option('--url <url>', 'base URL of the running services (default: http://127.0.0.1:$PORT, from the settings)')
     .option('--api <url>', 'the same as --url (the other commands\' name for it)')
     .option('--json', 'print the answer as JSON')
-    .action(async (opts: { url?: string; api?: string; json?: boolean }) => {
+    .option('--token <token>', io.tokenHelp ?? 'bearer token with the read scope, when the services require one')
+    .action(async (opts: { url?: string; api?: string; json?: boolean; token?: string }) => {
       const base = (opts.url ?? opts.api ?? io.servicesUrl()).replace(/\/+$/, '');
-      const status = await getJson<PlatformStatus>(`${base}/v1/status`, io);
+      const status = await getJson<PlatformStatus>(`${base}/v1/status`, io, io.authHeaders?.(opts) ?? {});
       console.log(opts.json ? JSON.stringify(status, null, 2) : formatStatus(status));
     });
 }
@@ -29,8 +33,8 @@ export function addStatusCommand(program: Command, io: StatusCommandIo): void {
  * GET a JSON answer of the services; exits 1 with the next step when nothing answers there, or with the error's code
  * and message when the services refuse.
  */
-export async function getJson<T>(url: string, io: Pick<StatusCommandIo, 'describeHttpError'>): Promise<T> {
-  const res = await fetchServices(url, { signal: AbortSignal.timeout(60_000) }, '--url');
+export async function getJson<T>(url: string, io: Pick<StatusCommandIo, 'describeHttpError'>, headers: Record<string, string> = {}): Promise<T> {
+  const res = await fetchServices(url, { signal: AbortSignal.timeout(60_000), headers }, '--url');
   const text = await res.text();
   if (!res.ok) {
     console.error(`error: ${io.describeHttpError(res.status, text)}`);

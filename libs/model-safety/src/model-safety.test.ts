@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { PlatformError } from '@streamloop/errors';
 import {
   allocationBombModel, customDomainModel, endlessLoopModel, externalDataInSubgraph, externalDataModel, negativeDimsModel,
-  oversizedTensorModel, shortRawDataModel, tinyClassifier, TINY_INPUT, TINY_OUTPUT,
+  oversizedTensorModel, shortRawDataModel, tinyClassifier, TINY_INPUT, TINY_OUTPUT, withWeights,
 } from './test-support';
 import { admitOnnxModel, checkOnnxSafety, describeTensors, ModelTooLargeError, probeOnnxModel, UnsafeModelError } from './index';
 
@@ -24,11 +24,11 @@ function refused(fn: () => unknown, code: 'UNSAFE_MODEL' | 'MODEL_TOO_LARGE', re
 
 test('a valid small model passes the static checks, which report its operators, inputs and outputs', () => {
   const report = checkOnnxSafety(tinyClassifier());
-  assert.deepEqual(report.operators, ['MatMul', 'Softmax']);
+  assert.deepEqual(report.operators, ['IsNaN', 'MatMul', 'Softmax', 'Where']);
   assert.deepEqual(report.opsets, { 'ai.onnx': 17 });
   assert.deepEqual(report.inputs, [{ name: TINY_INPUT, type: 'float32', dims: ['N', 2] }]);
   assert.deepEqual(report.outputs, [{ name: TINY_OUTPUT, type: 'float32', dims: ['N', 2] }]);
-  assert.equal(report.tensors, 1);
+  assert.equal(report.tensors, 2);
   // skl2onnx's export of a scikit-learn pipeline (ai.onnx.ml operators) passes too.
   assert.deepEqual(checkOnnxSafety(FRAUD_SKLEARN).operators, ['Cast', 'ai.onnx.ml:Imputer', 'ai.onnx.ml:LinearClassifier', 'ai.onnx.ml:Scaler']);
 });
@@ -59,18 +59,18 @@ test('tensors must be what their dims declare: oversized, negative, overflowing,
   refused(() => checkOnnxSafety(shortRawDataModel()), 'UNSAFE_MODEL', /declares dims \[2, 2\] of FLOAT, 16 bytes, but its raw_data has 8/);
   refused(() => checkOnnxSafety(negativeDimsModel()), 'UNSAFE_MODEL', /negative dimension \(dims\[0\] = -2\)/);
   const overflow = tinyClassifier((_, g) => {
-    g.initializer = [{ name: 'W', dims: ['4294967296', '4294967296'], dataType: 1, floatData: [1, 2, 3, 4] }];
+    withWeights(g, { name: 'W', dims: ['4294967296', '4294967296'], dataType: 1, floatData: [1, 2, 3, 4] });
   });
   refused(() => checkOnnxSafety(overflow), 'UNSAFE_MODEL', /product overflows/);
   const fewValues = tinyClassifier((_, g) => {
-    g.initializer = [{ name: 'W', dims: [2, 2], dataType: 1, floatData: [1, 2, 3] }];
+    withWeights(g, { name: 'W', dims: [2, 2], dataType: 1, floatData: [1, 2, 3] });
   });
   refused(() => checkOnnxSafety(fewValues), 'UNSAFE_MODEL', /\(4 elements\) but its float_data has 3 values/);
   const noData = tinyClassifier((_, g) => {
-    g.initializer = [{ name: 'W', dims: [2, 2], dataType: 1 }];
+    withWeights(g, { name: 'W', dims: [2, 2], dataType: 1 });
   });
   refused(() => checkOnnxSafety(noData), 'UNSAFE_MODEL', /carries no data/);
-  // Within a smaller tensor limit, the tiny model's 16-byte weights are still fine and 17 bytes of raw data are not.
+  // Within a tensor limit of 16 bytes the tiny model's 16-byte weights are fine; within 15 they are not.
   assert.ok(checkOnnxSafety(tinyClassifier(), { maxTensorBytes: 16 }));
   refused(() => checkOnnxSafety(tinyClassifier(), { maxTensorBytes: 15 }), 'UNSAFE_MODEL', /over the tensor limit of 15 bytes/);
 });
@@ -78,15 +78,15 @@ test('tensors must be what their dims declare: oversized, negative, overflowing,
 test('operators outside ai.onnx and ai.onnx.ml are refused, imported or not; so are risky and unknown standard ones', () => {
   refused(() => checkOnnxSafety(customDomainModel()), 'UNSAFE_MODEL', /imports operator set 'com\.example\.evil', which is refused/);
   const notImported = tinyClassifier((_, g) => {
-    g.node![0].domain = 'com.microsoft';
+    g.node!.find((n) => n.opType === 'MatMul')!.domain = 'com.microsoft';
   });
   refused(() => checkOnnxSafety(notImported), 'UNSAFE_MODEL', /node 'logits' uses operator 'com\.microsoft:MatMul' from a custom domain/);
   const unknownOp = tinyClassifier((_, g) => {
-    g.node![1].opType = 'SoftmaxButFaster';
+    g.node!.find((n) => n.opType === 'Softmax')!.opType = 'SoftmaxButFaster';
   });
   refused(() => checkOnnxSafety(unknownOp), 'UNSAFE_MODEL', /operator 'SoftmaxButFaster', which is not in ai\.onnx's allow-list/);
   const decoder = tinyClassifier((_, g) => {
-    g.node![1].opType = 'ImageDecoder';
+    g.node!.find((n) => n.opType === 'Softmax')!.opType = 'ImageDecoder';
   });
   refused(() => checkOnnxSafety(decoder), 'UNSAFE_MODEL', /'ImageDecoder', which is refused: it decodes image bytes/);
   const mlNotImported = tinyClassifier((_, g) => {
@@ -129,7 +129,7 @@ test('a model that runs too long is killed at the timeout and refused', async ()
 test('onnxruntime refusing a model that passed the static checks is named as the probe\'s failure', async () => {
   // A graph whose MatMul shapes cannot agree: W is [3, 2] but x is [N, 2].
   const mismatched = tinyClassifier((_, g) => {
-    g.initializer = [{ name: 'W', dims: [3, 2], dataType: 1, floatData: [1, 2, 3, 4, 5, 6] }];
+    withWeights(g, { name: 'W', dims: [3, 2], dataType: 1, floatData: [1, 2, 3, 4, 5, 6] });
   });
   await assert.rejects(admitOnnxModel(mismatched, { probe: { timeoutMs: 60_000 } }), /^UnsafeModelError: probe: onnxruntime failed to (load the model|run the model once on zeros): /);
 });

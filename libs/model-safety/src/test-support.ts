@@ -18,17 +18,25 @@ function valueInfo(name: string, elemType: number, dims: Array<number | string>)
 }
 
 /**
- * A valid two-feature classifier: probabilities = softmax(x · W), x float [N, 2] → float [N, 2]. `tamper` changes
+ * A valid two-feature classifier: probabilities = softmax(x · W) with NaN as 0, x float [N, 2] → float [N, 2]. `tamper` changes
  * the model before it is encoded (to craft a hostile variant of it).
  */
+/** Replaces the classifier's weights W with `w` (the rest of the graph as it is). */
+export function withWeights(g: P.IGraphProto, w: P.ITensorProto): void {
+  g.initializer = [w, ...(g.initializer ?? []).filter((t) => t.name !== 'W')];
+}
+
 export function tinyClassifier(tamper?: (model: P.IModelProto, graph: P.IGraphProto) => void): Uint8Array {
   const graph: P.IGraphProto = {
     name: 'tiny',
     input: [valueInfo(TINY_INPUT, T.FLOAT, ['N', 2])],
     output: [valueInfo(TINY_OUTPUT, T.FLOAT, ['N', 2])],
-    initializer: [{ name: 'W', dims: [2, 2], dataType: T.FLOAT, floatData: [0.5, -0.5, -1, 1] }],
+    initializer: [{ name: 'W', dims: [2, 2], dataType: T.FLOAT, floatData: [0.5, -0.5, -1, 1] }, { name: 'fill', dims: [], dataType: T.FLOAT, floatData: [0] }],
     node: [
-      { name: 'logits', opType: 'MatMul', input: [TINY_INPUT, 'W'], output: ['logits'] },
+      // A missing feature (NaN, as the pipeline sends it) counts as 0.
+      { name: 'missing', opType: 'IsNaN', input: [TINY_INPUT], output: ['missing'] },
+      { name: 'imputed', opType: 'Where', input: ['missing', 'fill', TINY_INPUT], output: ['imputed'] },
+      { name: 'logits', opType: 'MatMul', input: ['imputed', 'W'], output: ['logits'] },
       { name: 'softmax', opType: 'Softmax', input: ['logits'], output: [TINY_OUTPUT], attribute: [{ name: 'axis', type: A.INT, i: 1 }] },
     ],
   };
@@ -40,10 +48,10 @@ export function tinyClassifier(tamper?: (model: P.IModelProto, graph: P.IGraphPr
 /** The classifier whose weights are not in the file but in `location` (ONNX external data): a path traversal. */
 export function externalDataModel(location = '../../etc/passwd'): Uint8Array {
   return tinyClassifier((_, g) => {
-    g.initializer = [{
+    withWeights(g, {
       name: 'W', dims: [2, 2], dataType: T.FLOAT, dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
       externalData: [{ key: 'location', value: location }, { key: 'offset', value: '0' }, { key: 'length', value: '16' }],
-    }];
+    });
   });
 }
 
@@ -71,21 +79,21 @@ export function externalDataInSubgraph(location = '/etc/shadow'): Uint8Array {
 /** An initializer declaring 2^20 × 2^20 floats (4 TiB) and carrying four. */
 export function oversizedTensorModel(): Uint8Array {
   return tinyClassifier((_, g) => {
-    g.initializer = [{ name: 'W', dims: [1 << 20, 1 << 20], dataType: T.FLOAT, floatData: [0.5, -0.5, -1, 1] }];
+    withWeights(g, { name: 'W', dims: [1 << 20, 1 << 20], dataType: T.FLOAT, floatData: [0.5, -0.5, -1, 1] });
   });
 }
 
 /** An initializer whose raw data is shorter than its dims say (an out-of-bounds read waiting to happen). */
 export function shortRawDataModel(): Uint8Array {
   return tinyClassifier((_, g) => {
-    g.initializer = [{ name: 'W', dims: [2, 2], dataType: T.FLOAT, rawData: new Uint8Array(8) }];
+    withWeights(g, { name: 'W', dims: [2, 2], dataType: T.FLOAT, rawData: new Uint8Array(8) });
   });
 }
 
 /** An initializer with a negative dimension. */
 export function negativeDimsModel(): Uint8Array {
   return tinyClassifier((_, g) => {
-    g.initializer = [{ name: 'W', dims: [-2, -2], dataType: T.FLOAT, floatData: [0.5, -0.5, -1, 1] }];
+    withWeights(g, { name: 'W', dims: [-2, -2], dataType: T.FLOAT, floatData: [0.5, -0.5, -1, 1] });
   });
 }
 
@@ -93,8 +101,9 @@ export function negativeDimsModel(): Uint8Array {
 export function customDomainModel(domain = 'com.example.evil', opType = 'RunShell'): Uint8Array {
   return tinyClassifier((m, g) => {
     m.opsetImport!.push({ domain, version: 1 });
-    g.node!.splice(1, 0, { name: 'payload', domain, opType, input: ['logits'], output: ['logits2'] });
-    g.node![2].input = ['logits2'];
+    const softmax = g.node!.findIndex((n) => n.opType === 'Softmax');
+    g.node!.splice(softmax, 0, { name: 'payload', domain, opType, input: ['logits'], output: ['logits2'] });
+    g.node![softmax + 1].input = ['logits2'];
   });
 }
 

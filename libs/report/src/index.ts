@@ -5,3 +5,4 @@ export {
 } from './report-data';
 export { loadReportData, performanceWindowMs, binLabel, MAX_PERFORMANCE_WINDOWS, SHORT_PERIOD_WINDOWS, MAX_DETECTIONS, type ReportOptions } from './load';
 export { renderReportHtml, reportCharts, escapeHtml, scriptJson, chartJsUmd, fmt, REPORT_SECTIONS, REPORT_CSP, type ChartSpec } from './html';
+export { parseReportQuery, parseReportTime, REPORT_FORMATS, type ReportFormat, type ReportQuery } from './query';

@@ -11,7 +11,7 @@ import {
   numericEntry, referenceFor, STATISTIC_COLUMN, type MonitoringDeps,
 } from '@streamloop/monitoring-lib';
 import {
-  finite, REPORT_FORMAT, type ReportBin, type ReportData, type ReportDataQualityRun, type ReportDetection, type ReportFeature, type ReportModel,
+  finite, REPORT_FORMAT, type ReportBin, type ReportData, type ReportDataQualityRun, type ReportDetection, type ReportModel,
   type ReportPerformanceWindow, type ReportReference,
 } from './report-data';
 
@@ -94,8 +94,9 @@ export async function loadReportData(
   if (data.performance.windows.length === 0) notes.push('No prediction in the period: no performance figures.');
   data.detections = await loadDetections(client, pipeline, from, to, opts.database);
   data.data_quality = {
-    monitoring: await loadDataQuality(client, pipeline, 'monitoring', from, to, opts.database),
-    training: await loadDataQuality(client, pipeline, 'training', Number.NEGATIVE_INFINITY, to, opts.database),
+    monitoring: await loadDataQuality(client, pipeline, 'monitoring', { from, to }, opts.database),
+    // computed_at is wall-clock time and the period event time: the latest gate, whenever it ran.
+    training: await loadDataQuality(client, pipeline, 'training', undefined, opts.database),
   };
   return data;
 }
@@ -137,6 +138,7 @@ async function loadDrift(
   const categorical = categoricalSide ? await categoricalDrift(client, categoricalSide.source, current(categoricalSide.features)) : new Map<string, CategoricalDrift>();
   const pValues: Array<{ feature: string; pValue: number }> = [];
   const missing: string[] = [];
+  const limits = alertThresholds(monitoring);
   for (const feature of judged) {
     const settings = featureDriftSpec(monitoring, feature);
     const n = numeric.get(feature), c = categorical.get(feature);
@@ -148,9 +150,14 @@ async function loadDrift(
     const statistic = settings.statistic ?? defaultStatistic(settings.kind, entry.referenceSize);
     const column = STATISTIC_COLUMN[statistic];
     const threshold = settings.threshold ?? defaultThreshold(statistic, monitoring);
-    const value = entry.statistics[column as keyof typeof entry.statistics];
-    const drifted = Number.isFinite(value) && (directionOf(column) === 'below' ? value < threshold : value > threshold);
     const s = entry.statistics;
+    const value = s[column as keyof typeof s];
+    // As the drift job: the deciding statistic, then the spec's further thresholds (monitoring.thresholds) on the others.
+    let drifted = crosses(column, value, threshold);
+    for (const [name, v] of Object.entries(s)) {
+      const limit = name === column || name === 'psi' ? undefined : limits.get(name);
+      if (limit !== undefined && crosses(name, v, limit)) drifted = true;
+    }
     const counts = settings.kind === 'numeric'
       ? { reference_count: n!.reference.count, current_count: n!.current.count, reference_missing: n!.reference.missing, current_missing: n!.current.missing }
       : { reference_count: sum(c!.referenceCounts), current_count: sum(c!.currentCounts), reference_missing: c!.referenceCounts.get('NaN') ?? 0, current_missing: c!.currentCounts.get('NaN') ?? 0 };
@@ -181,10 +188,9 @@ async function loadDrift(
   const scores = (await numericDrift(client, { kind: 'predictions', ...previous }, { kind: 'predictions', ...now }, { bins: monitoring.psiBins })).get('score');
   if (scores?.psi) {
     const st = featureStatistics(scores);
-    const limits = alertThresholds(monitoring);
     const crossed = Object.entries(st).some(([name, v]) => {
       const limit = limits.get(name);
-      return limit !== undefined && Number.isFinite(v) && (directionOf(name) === 'below' ? v < limit : v > limit);
+      return limit !== undefined && crosses(name, v, limit);
     });
     data.score = {
       psi: finite(st.psi), ks_statistic: finite(st.ks_statistic), ks_p_value: finite(st.ks_p_value), jensen_shannon: finite(st.jensen_shannon),
@@ -235,20 +241,19 @@ async function loadDetections(client: ClickHouseClient, pipeline: string, from: 
 }
 
 /**
- * The latest data-quality run of a scope: for monitoring, the latest whose window ends in (from, to]; for training, the
- * latest gate before `to`. Its checks, failed first.
+ * The latest data-quality run of a scope, by computed_at: with `period`, the latest whose window ends in (from, to]
+ * (the drift job's window ends just after its latest vector); without, the latest of all. Its checks, failed first.
  */
 async function loadDataQuality(
-  client: ClickHouseClient, pipeline: string, scope: 'monitoring' | 'training', from: number, to: number, database?: string,
+  client: ClickHouseClient, pipeline: string, scope: 'monitoring' | 'training', period: { from: number; to: number } | undefined, database?: string,
 ): Promise<ReportDataQualityRun | null> {
   const table = qualify(TABLES.data_quality, database);
-  const lower = Number.isFinite(from) ? `AND window_end > fromUnixTimestamp64Milli({from:Int64}, 'UTC')` : '';
-  const params = { pipeline, scope, from: Number.isFinite(from) ? from : 0, to };
+  const within = period
+    ? `AND window_end > fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND window_end <= fromUnixTimestamp64Milli({to:Int64}, 'UTC')` : '';
   const [latest] = await queryRows<{ run_id: string }>(client, `
     SELECT run_id FROM ${table}
-    WHERE pipeline = {pipeline:String} AND scope = {scope:String} ${lower}
-      AND ${scope === 'monitoring' ? 'window_end' : 'computed_at'} <= fromUnixTimestamp64Milli({to:Int64}, 'UTC')
-    ORDER BY computed_at DESC LIMIT 1`, params);
+    WHERE pipeline = {pipeline:String} AND scope = {scope:String} ${within}
+    ORDER BY computed_at DESC LIMIT 1`, { pipeline, scope, from: period?.from ?? 0, to: period?.to ?? 0 });
   if (!latest) return null;
   const rows = await queryRows<{
     check: string; feature: string; value: unknown; limit: unknown; passed: boolean | number; blocking: boolean | number; ws: number | string; we: number | string; at: number | string;
@@ -268,6 +273,11 @@ async function loadDataQuality(
     run_id: latest.run_id, scope, window_start: Number(rows[0].ws), window_end: Number(rows[0].we), computed_at: Math.max(...rows.map((r) => Number(r.at))),
     passed: checks.every((c) => c.passed || !c.blocking), checks,
   };
+}
+
+/** A statistic beyond its limit: a p-value below it, any other statistic above it (the drift job's rule); NaN never. */
+function crosses(statistic: string, value: number, limit: number): boolean {
+  return Number.isFinite(value) && (directionOf(statistic) === 'below' ? value < limit : value > limit);
 }
 
 function numericBins(bins: PsiBin[]): ReportBin[] {

@@ -1,3 +1,4 @@
+import { loadTokenEntries, TokenStore, type AuthPolicy } from '@streamloop/auth';
 import { AvroSerde, HttpRegistryClient } from '@streamloop/avro';
 import { kafkaConnectionSettings, loadPipelineSpec, type PipelineSpec, type Settings } from '@streamloop/config';
 import { createKafka, GroupDirectory, type Kafka } from '@streamloop/kafka';
@@ -32,6 +33,8 @@ export class Runtime {
   usesClickHouse = false;
   /** Set when the process starts stopping (beginClosing): the Kafka clients' connection noise is then debug. */
   private closing = false;
+  /** The tokens this process's HTTP API accepts (STREAMLOOP_TOKENS, STREAMLOOP_TOKENS_FILE); empty with STREAMLOOP_AUTH=off. */
+  readonly tokens: TokenStore;
 
   constructor(readonly settings: Settings, specs: PipelineSpec[]) {
     this.logger = createLogger('streamloop', settings.logLevel, settings.logFile);
@@ -43,11 +46,24 @@ export class Runtime {
       log: (level, message, extra) => kafkaLog[level]({ ...extra }, message),
       closing: () => this.closing,
     });
-    this.serde = new AvroSerde(new HttpRegistryClient(settings.schemaRegistryUrl));
+    this.tokens = Runtime.tokenStoreOf(settings.auth);
+    // The registry may be the built-in one with auth on: the process's own token goes with every registry request.
+    const registryHeaders: Record<string, string> = settings.auth.clientToken ? { authorization: `Bearer ${settings.auth.clientToken}` } : {};
+    this.serde = new AvroSerde(new HttpRegistryClient(settings.schemaRegistryUrl, { headers: registryHeaders }));
     this.pipelines = PipelineRegistry.fromSpecs(specs);
     this.sharedProducer = new SharedProducer(this.kafka, this.serde);
     this.clickhouseConnection = new ClickHouseConnection(settings, this.health);
     this.groups = new GroupDirectory(this.kafka);
+  }
+
+  /** How this process's HTTP API checks its callers (the global AuthGuard of serveModules). */
+  get authPolicy(): AuthPolicy {
+    return { enabled: this.settings.auth.enabled, store: this.tokens, openOperational: this.settings.auth.openOperational };
+  }
+
+  /** The tokens the auth settings accept (none with auth off); an entry that cannot be used is an INVALID_SETTINGS error. */
+  static tokenStoreOf(auth: Settings['auth']): TokenStore {
+    return new TokenStore(auth.enabled ? loadTokenEntries(auth) : []);
   }
 
   static fromFiles(settings: Settings): Runtime {

@@ -1,4 +1,5 @@
 import { Controller, Get, Inject, Param, Query, Req, Res, type OnModuleDestroy } from '@nestjs/common';
+import { PublicAsset, RequiresScope } from '@streamloop/auth';
 import { AvroSerde } from '@streamloop/avro';
 import type { Settings } from '@streamloop/config';
 import {
@@ -12,6 +13,8 @@ import { ClickHouseConnection, KAFKA, LOGGER, PipelineRegistry, PLATFORM_TYPES, 
 
 /** The parts of Express' request and response the console uses. */
 interface HttpRequest {
+  path: string;
+  originalUrl: string;
   on(event: 'close', listener: () => void): void;
 }
 interface HttpResponse {
@@ -47,6 +50,7 @@ function sinceOf(value: string | undefined): number {
  * @streamloop/console's; this controller only wires it to the platform's clients.
  */
 @Controller()
+@RequiresScope('read')
 export class ConsoleController implements OnModuleDestroy {
   private readonly logger: Logger;
   /** The open prediction streams: ended when the application closes, which would otherwise wait for their clients. */
@@ -68,18 +72,20 @@ export class ConsoleController implements OnModuleDestroy {
     for (const end of [...this.streams]) end();
   }
 
+  /** `/console/` is the page; `/console` (Express matches both here) is sent there, so its relative links resolve. */
   @Get('console')
-  redirect(@Res() res: HttpResponse): void {
-    // The page's relative links resolve against /console/.
-    res.redirect(308, '/console/');
-  }
-
-  @Get('console/')
-  index(@Res() res: HttpResponse): void {
-    this.sendAsset(res, 'index.html');
+  @PublicAsset()
+  index(@Req() req: HttpRequest, @Res() res: HttpResponse): void {
+    if (req.path.endsWith('/')) this.sendAsset(res, 'index.html');
+    else {
+      // Relative, so that it also holds behind a proxy that serves the platform under a prefix.
+      const query = req.originalUrl.indexOf('?');
+      res.redirect(308, `console/${query < 0 ? '' : req.originalUrl.slice(query)}`);
+    }
   }
 
   @Get('console/:asset')
+  @PublicAsset()
   asset(@Param('asset') name: string, @Res() res: HttpResponse): void {
     this.sendAsset(res, name);
   }
