@@ -37,8 +37,8 @@ export interface TestStack {
   close(): Promise<void>;
 }
 
-/** The real parts for an integration test: the registry on the real broker, embedded ClickHouse, the chosen modules. */
-export async function startStack(brokers: string[], specs: PipelineSpec[], modules: ServiceModule[]): Promise<TestStack> {
+/** The real parts for an integration test: the registry on the real broker, embedded ClickHouse, the chosen modules (settings: `env` over the tests' defaults). */
+export async function startStack(brokers: string[], specs: PipelineSpec[], modules: ServiceModule[], env: Record<string, string> = {}): Promise<TestStack> {
   const registry = await startSchemaRegistry({ brokers, port: 0, host: '127.0.0.1', topic: uniqueName('_schemas') });
   const settings = loadSettings({
     KAFKA_BROKERS: brokers.join(','),
@@ -47,6 +47,7 @@ export async function startStack(brokers: string[], specs: PipelineSpec[], modul
     PORT: '0',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
     STREAMLOOP_DRIFT_INTERVAL: '2s',
+    ...env,
   });
   settings.pipelineFiles = [];
   const runtime = new Runtime(settings, specs);

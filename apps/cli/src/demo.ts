@@ -3,13 +3,14 @@ import { dirname, join, resolve } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { AvroSerde, HttpRegistryClient } from '@streamloop/avro';
 import { countRows, loadLabelledPredictions, queryRows, type RetrainingDecisionRow } from '@streamloop/clickhouse';
-import { loadSettings } from '@streamloop/config';
+import { kafkaConnectionSettings, loadSettings } from '@streamloop/config';
 import { InferenceService } from '@streamloop/inference';
 import { createKafka, type Message } from '@streamloop/kafka';
 import { evaluateBinary } from '@streamloop/ml';
 import type { ModelSummary } from '@streamloop/model-registry';
 import { MonitoringService } from '@streamloop/monitoring';
 import type { LabelRecord } from '@streamloop/runtime';
+import { ProgressReporter, type ProgressTask } from '@streamloop/progress';
 import { generateCardTransactions, startLocalKafka, type LabelledTransaction } from '@streamloop/testing';
 import { SERVICE_TARGETS, startStreamloop } from './server';
 
@@ -19,7 +20,9 @@ export interface DemoOptions {
   eventsAfterModel: number;
   seed: number;
   log: (line: string) => void;
-  /** Where the local broker listens when KAFKA_BROKERS is not set. */
+  /** Progress of the phases (events published, waits): a terminal line or plain lines; default plain lines to `log`. */
+  progress?: ProgressReporter;
+  /** Where the local broker listens when KAFKA_BROKERS is not set (default: KAFKA_PORT, else DEMO_KAFKA_PORT). */
   kafkaPort?: number;
   env?: NodeJS.ProcessEnv;
   /** Most events sent after the change while the loop works (it ends sooner once it has shown recovery). */
@@ -86,12 +89,13 @@ function writeDemoSpec(dir: string): string {
  */
 export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const { log } = options;
+  const progress = options.progress ?? new ProgressReporter({ sink: (line) => log(line) });
   const started = Date.now();
   const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s`;
   // The demo's own choices (free ports, a fresh chDB directory, a quicker drift job) apply where the environment sets
   // nothing; everything is then read through the settings schema like any start.
   const env = options.env ?? process.env;
-  const kafka = startLocalKafka(options.kafkaPort ?? 39092, env);
+  const kafka = startLocalKafka(options.kafkaPort ?? demoKafkaPort(env), env);
   log(`kafka      ${kafka.brokers.join(',')}${kafka.started ? ' (local Apache Kafka, started for the demo)' : ''}`);
   mkdirSync(resolve('.streamloop'), { recursive: true });
   const dataDir = mkdtempSync(join(resolve('.streamloop'), 'demo-chdb-'));
@@ -107,7 +111,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     LOG_FILE: env.LOG_FILE ?? join(dataDir, 'services.log'),
   });
   const running = await startStreamloop(settings, [...SERVICE_TARGETS]);
-  const producerKafka = createKafka({ brokers: kafka.brokers, clientId: 'demo-payments-app' });
+  // The payments app connects as the services do (KAFKA_SSL*, KAFKA_SASL_* apply to it too).
+  const producerKafka = createKafka({ ...kafkaConnectionSettings(settings), clientId: 'demo-payments-app' });
   const producer = producerKafka.producer({ idempotent: true });
   try {
     const runtime = running.runtime!;
@@ -140,7 +145,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const malformed = malformedRecords();
     let sent = 0;
     let labelled = 0;
-    const publish = async (to: number, chunk = 200) => {
+    const publish = async (to: number, chunk = 200, task?: ProgressTask, from = 0) => {
       for (let i = sent; i < to; i += chunk) {
         const end = Math.min(to, i + chunk);
         await sendEvents(stream.slice(i, end));
@@ -148,22 +153,29 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
         if (labelUntil > labelled) await sendLabels(stream.slice(labelled, labelUntil));
         labelled = labelUntil;
         sent = end;
+        task?.update(sent - from, `events sent, ${labelled} labels`);
       }
     };
 
     log(`phase 1    publishing ${options.eventsBeforeModel} transactions (labels trail by ${LABEL_LAG}), ${malformed.length} malformed records and 1 duplicate`);
-    await publish(options.eventsBeforeModel);
+    const phase1 = progress.task('publishing', options.eventsBeforeModel);
+    await publish(options.eventsBeforeModel, 200, phase1);
+    phase1.finish();
     await producer.send({ topic: ctx.topics.raw, messages: malformed.map((value) => ({ key: 'bad', value })) });
     await sendEvents([stream[10]]); // a producer retry: the same transaction id again
 
     log('training   waiting for enough labels to train the first model ...');
     const inference = running.get(InferenceService);
-    const model = await waitFor(() => inference.models.get(PIPELINE), 180_000, 'the first model to be trained and served');
+    const training = progress.task('waiting for the first model');
+    const model = await waitFor(() => inference.models.get(PIPELINE), 180_000, 'the first model to be trained and served', () => training.update(0, 'trained and served'));
+    training.finish('served');
     const m = model.record;
     log(`${elapsed()}  model      ${m.model_name} v${m.model_version} (${m.algorithm}) trained on ${m.training_rows} rows; held-out ROC AUC ${fmt(m.metrics.roc_auc)}`);
 
     log(`phase 2    publishing ${options.eventsAfterModel} more transactions of the same world`);
-    await publish(changeAt);
+    const phase2 = progress.task('publishing', options.eventsAfterModel);
+    await publish(changeAt, 200, phase2, options.eventsBeforeModel);
+    phase2.finish();
     log(`${elapsed()}  change     at event ${changeAt}: fraudsters switch from large online purchases to small card-present ones (the features barely move)`);
 
     // The loop, watched from outside: the registry (GET …/models) and the retraining decisions (GET …/retraining).
@@ -218,12 +230,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     };
 
     log(`phase 3    publishing about ${Math.round((CHUNK * 1000) / PACE_MS)} transactions/s of the changed world while the loop works`);
+    const phase3 = progress.task('changed world', total - changeAt);
     while (sent < total) {
-      await publish(Math.min(total, sent + CHUNK), CHUNK);
+      await publish(Math.min(total, sent + CHUNK), CHUNK, phase3, changeAt);
       await new Promise((r) => setTimeout(r, PACE_MS));
       if (sent % 1000 < CHUNK) await watch();
       if (promoted && probation && sent - promoted.atEvent >= EVENTS_AFTER_PROMOTION) break;
     }
+    phase3.finish(promoted ? `events sent; v${promoted.version} promoted` : 'events sent; no promotion');
     await sendLabels(stream.slice(labelled, sent));
     labelled = sent;
 
@@ -237,14 +251,17 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
          FROM predictions WHERE pipeline = {p:String}`, { p: PIPELINE });
       return { events: Number(row.served_events), rows: Number(row.served_rows), shadow: Number(row.shadow_rows) };
     };
+    const predicted = progress.task('predictions', sent);
     await waitFor(async () => {
       const [p, l, d] = await Promise.all([
         servedCounts().then((c) => c.events),
         countRows(ch, 'labels', PIPELINE),
         countRows(ch, 'dlq', PIPELINE),
       ]);
+      predicted.update(p, `served, ${l} labels stored, ${d} dead letters`);
       return p >= sent && l >= sent && d >= malformed.length ? true : undefined;
     }, 240_000, 'predictions for every event');
+    predicted.finish();
     await watch();
 
     const monitoring = running.get(MonitoringService);
@@ -316,6 +333,20 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   }
 }
 
+/**
+ * The demo's own broker port, off Kafka's usual 9092 so a broker the user runs there is left alone; KAFKA_PORT (the
+ * variable deploy/local/kafka.sh reads) moves it. Its controller listens on the port after it.
+ */
+export const DEMO_KAFKA_PORT = 39092;
+
+export function demoKafkaPort(env: NodeJS.ProcessEnv): number {
+  const raw = env.KAFKA_PORT;
+  if (raw === undefined || raw === '') return DEMO_KAFKA_PORT;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 1 || port > 65534) throw new Error(`KAFKA_PORT: expected a port number 1-65534 (the controller takes the next one), got "${raw}"`);
+  return port;
+}
+
 /** Records a careless or hostile producer could send: each must end in the DLQ, none may hurt the process. */
 export function malformedRecords(): Buffer[] {
   const header = (id: number) => {
@@ -331,11 +362,12 @@ export function malformedRecords(): Buffer[] {
   ];
 }
 
-async function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+async function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number, what: string, waiting?: () => void): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
+    waiting?.();
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 500));
   }

@@ -3,8 +3,11 @@ import { Command, InvalidArgumentError } from 'commander';
 import { loadSettings } from '@streamloop/config';
 import type { ErrorBody } from '@streamloop/errors';
 import { isRegistrationStage, REGISTRATION_STAGES } from '@streamloop/model-registry';
+import { ProgressReporter } from '@streamloop/progress';
 import { addModelsCommand } from './models-command';
-import { describeFailure, describeFeatures, loadCheckedSpec, validateSpec } from './spec-check';
+import { addStatusCommand } from './status-command';
+import { addReportCommand } from './report-command';
+import { describeFailure, describeFeatures, featuresAsJson, loadCheckedSpec, validateSpec } from './spec-check';
 
 const program = new Command();
 program.name('streamloop').description('The machine-learning life cycle as Kafka streams').showHelpAfterError();
@@ -42,7 +45,9 @@ program
   .option('--seed <n>', 'random seed of the workload', toPositiveInt, 42)
   .action(async (opts: { events: number; after: number; seed: number }) => {
     const { runDemo } = await import('./demo');
-    const summary = await runDemo({ eventsBeforeModel: opts.events, eventsAfterModel: opts.after, seed: opts.seed, log: (l) => console.log(l) });
+    // The timeline and the phases' progress on stdout (one updating line on a terminal; the services log to LOG_FILE).
+    const progress = new ProgressReporter({ stream: process.stdout });
+    const summary = await runDemo({ eventsBeforeModel: opts.events, eventsAfterModel: opts.after, seed: opts.seed, log: (l) => progress.line(l), progress });
     console.log(summary.text);
     process.exit(summary.ok ? 0 : 1);
   });
@@ -86,7 +91,7 @@ program
     });
     const text = await res.text();
     if (!res.ok) {
-      const hint = res.status === 413 ? ` (the ONNX file is ${onnx.length} bytes, sent as base64: raise HTTP_BODY_LIMIT of the services)` : '';
+      const hint = res.status === 413 ? ` (the ONNX file is ${onnx.length} bytes: the training target takes up to STREAMLOOP_EXTERNAL_MODEL_MAX_BYTES)` : '';
       console.error(`registration failed (${describeHttpError(res.status, text)})${hint}`);
       process.exit(1);
     }
@@ -94,12 +99,21 @@ program
   });
 
 addModelsCommand(program, { servicesUrl: () => servicesUrl(), describeHttpError: (status, text) => describeHttpError(status, text) });
+addStatusCommand(program, { servicesUrl: () => servicesUrl(), describeHttpError: (status, text) => describeHttpError(status, text) });
+addReportCommand(program, { servicesUrl: () => servicesUrl(), describeHttpError: (status, text) => describeHttpError(status, text) });
 
 program
   .command('validate')
   .description('check pipeline specs offline (no broker, no registry): YAML keys, durations, fields and types against the event schema, model params')
   .argument('<spec...>', 'pipeline spec files (YAML)')
-  .action((files: string[]) => {
+  .option('--json', 'print one JSON array: per file ok, pipeline and feature count, or its problems (exit 1 still when any is invalid)')
+  .action((files: string[], opts: { json?: boolean }) => {
+    if (opts.json) {
+      const reports = files.map((file) => validateSpec(file).json);
+      console.log(JSON.stringify(reports, null, 2));
+      if (reports.some((r) => !r.ok)) process.exit(1);
+      return;
+    }
     let failed = 0;
     for (const file of files) {
       const report = validateSpec(file);
@@ -119,7 +133,8 @@ program
   .command('features')
   .description('print the feature vector a pipeline spec produces, in model order: name, type, what computes it, which stage')
   .argument('<spec>', 'a pipeline spec file (YAML)')
-  .action((file: string) => {
+  .option('--json', 'print the stages and the feature columns as JSON')
+  .action((file: string, opts: { json?: boolean }) => {
     let spec;
     try {
       spec = loadCheckedSpec(file);
@@ -127,7 +142,7 @@ program
       console.error(describeFailure(file, error));
       process.exit(1);
     }
-    console.log(describeFeatures(spec));
+    console.log(opts.json ? JSON.stringify(featuresAsJson(spec), null, 2) : describeFeatures(spec));
   });
 
 /**

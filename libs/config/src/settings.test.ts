@@ -5,7 +5,7 @@ import { CLICKHOUSE_DEFAULTS } from '@streamloop/clickhouse';
 import { KAFKA_DEFAULTS } from '@streamloop/kafka';
 import { OBSERVABILITY_DEFAULTS } from '@streamloop/observability';
 import { REGISTRY_DEFAULTS } from '@streamloop/registry';
-import { HTTP_DEFAULTS, ML_DEFAULTS, MONITORING_DEFAULTS, PIPELINE_DEFAULTS, STREAM_DEFAULTS } from './defaults';
+import { HTTP_DEFAULTS, ML_DEFAULTS, MODEL_SAFETY_DEFAULTS, MONITORING_DEFAULTS, PIPELINE_DEFAULTS, STREAM_DEFAULTS } from './defaults';
 import { formatDuration } from './duration';
 import { describeSettings, loadSettings, SettingsError } from './settings';
 
@@ -36,6 +36,9 @@ test('settings: the documented defaults are the defaults objects\' values, as on
     KAFKA_BROKERS: KAFKA_DEFAULTS.brokers.join(','),
     KAFKA_CLIENT_ID: KAFKA_DEFAULTS.clientId,
     KAFKA_SSL: String(KAFKA_DEFAULTS.ssl),
+    KAFKA_SSL_CA_FILE: undefined,
+    KAFKA_SSL_CERT_FILE: undefined,
+    KAFKA_SSL_KEY_FILE: undefined,
     KAFKA_SASL_MECHANISM: undefined,
     KAFKA_SASL_USERNAME: undefined,
     KAFKA_SASL_PASSWORD: undefined,
@@ -62,6 +65,9 @@ test('settings: the documented defaults are the defaults objects\' values, as on
     STREAMLOOP_DRIFT_INTERVAL: formatDuration(MONITORING_DEFAULTS.driftIntervalMs),
     STREAMLOOP_GBDT_THREADS: undefined,
     STREAMLOOP_TRAINING_WORKER: String(ML_DEFAULTS.trainingWorker),
+    STREAMLOOP_EXTERNAL_MODEL_MAX_BYTES: String(MODEL_SAFETY_DEFAULTS.maxBytes),
+    STREAMLOOP_MODEL_PROBE_MEMORY_MB: String(MODEL_SAFETY_DEFAULTS.probeMemoryMb),
+    STREAMLOOP_MODEL_PROBE_TIMEOUT: formatDuration(MODEL_SAFETY_DEFAULTS.probeTimeoutMs),
     LOG_LEVEL: OBSERVABILITY_DEFAULTS.logLevel,
     LOG_FILE: undefined,
   });
@@ -121,4 +127,14 @@ test('CLICKHOUSE_HTTP_*: off unless a port is set; the service user only with it
   }).clickhouseHttp, { host: '0.0.0.0', port: 0, user: 'analyst', password: 'a', service: { user: 'streamloop', password: 's' } });
   assert.throws(() => loadSettings({ CLICKHOUSE_HTTP_PORT: 'http' }), /CLICKHOUSE_HTTP_PORT: expected a port number/);
   assert.throws(() => loadSettings({ CLICKHOUSE_HTTP_PORT: '8123', CLICKHOUSE_HTTP_USER: 'a b' }), /CLICKHOUSE_HTTP_USER: expected a user name/);
+});
+
+test('settings: the external-model limits are a byte count, a memory of at least 256 MiB and a duration', () => {
+  const defaults = loadSettings({});
+  assert.deepEqual([defaults.externalModelMaxBytes, defaults.modelProbeMemoryMb, defaults.modelProbeTimeoutMs], [15 * 1024 * 1024, 1024, 30_000]);
+  const set = loadSettings({ STREAMLOOP_EXTERNAL_MODEL_MAX_BYTES: '4096', STREAMLOOP_MODEL_PROBE_MEMORY_MB: '512', STREAMLOOP_MODEL_PROBE_TIMEOUT: '5s' });
+  assert.deepEqual([set.externalModelMaxBytes, set.modelProbeMemoryMb, set.modelProbeTimeoutMs], [4096, 512, 5000]);
+  assert.throws(() => loadSettings({ STREAMLOOP_EXTERNAL_MODEL_MAX_BYTES: '64mb' }), /STREAMLOOP_EXTERNAL_MODEL_MAX_BYTES: expected a whole number of bytes, 1 or more, got "64mb"/);
+  assert.throws(() => loadSettings({ STREAMLOOP_MODEL_PROBE_MEMORY_MB: '100' }), /STREAMLOOP_MODEL_PROBE_MEMORY_MB: expected at least 256 MiB/);
+  assert.throws(() => loadSettings({ STREAMLOOP_MODEL_PROBE_TIMEOUT: 'soon' }), /STREAMLOOP_MODEL_PROBE_TIMEOUT: expected a duration like 30s or 1m/);
 });

@@ -1,5 +1,5 @@
 import { AvroSerde, HttpRegistryClient } from '@streamloop/avro';
-import { loadPipelineSpec, type PipelineSpec, type Settings } from '@streamloop/config';
+import { kafkaConnectionSettings, loadPipelineSpec, type PipelineSpec, type Settings } from '@streamloop/config';
 import { createKafka, GroupDirectory, type Kafka } from '@streamloop/kafka';
 import { createLogger, HealthRegistry, StreamloopMetrics, type Logger } from '@streamloop/observability';
 import { loadPlatformTypes, type PlatformTypes } from './platform-types';
@@ -26,18 +26,22 @@ export class Runtime {
   readonly groups: GroupDirectory;
   /** The HTTP address this process advertises to the other instances; set once its HTTP port is known (serveModules). */
   advertisedUrl: string | undefined;
+  /** The targets this process runs (GET /v1/status), set by whoever starts them (the CLI, a service's own main). */
+  targets: readonly string[] = [];
+  /** Whether a target of this process reads or writes ClickHouse (training, monitoring): only then does status query it. */
+  usesClickHouse = false;
+  /** Set when the process starts stopping (beginClosing): the Kafka clients' connection noise is then debug. */
+  private closing = false;
 
   constructor(readonly settings: Settings, specs: PipelineSpec[]) {
     this.logger = createLogger('streamloop', settings.logLevel, settings.logFile);
     this.metrics = new StreamloopMetrics();
     const kafkaLog = this.logger.child({ component: 'kafkajs' });
     this.kafka = createKafka({
-      brokers: settings.kafkaBrokers,
-      clientId: settings.kafkaClientId,
-      ssl: settings.kafkaSsl,
-      sasl: settings.kafkaSasl,
+      ...kafkaConnectionSettings(settings),
       logLevel: 'error',
       log: (level, message, extra) => kafkaLog[level]({ ...extra }, message),
+      closing: () => this.closing,
     });
     this.serde = new AvroSerde(new HttpRegistryClient(settings.schemaRegistryUrl));
     this.pipelines = PipelineRegistry.fromSpecs(specs);
@@ -55,7 +59,13 @@ export class Runtime {
     return ensurePipelineTopics(this.kafka, this.pipelines.values());
   }
 
+  /** Says the process is stopping (before its consumers stop), so their disconnects are not logged as failures. */
+  beginClosing(): void {
+    this.closing = true;
+  }
+
   async close(): Promise<void> {
+    this.closing = true;
     // Consumers and jobs have stopped with the application (its shutdown hooks); then the producer, then ClickHouse.
     for (const fn of [() => this.groups.close(), () => this.sharedProducer.close(), () => this.clickhouseConnection.close()]) {
       try {
