@@ -190,11 +190,17 @@ function dataQualityHtml(title: string, run: ReportDataQualityRun | null): strin
   const failed = run.checks.filter((c) => !c.passed && c.blocking).length;
   const warnings = run.checks.filter((c) => !c.passed && !c.blocking).length;
   const head = `<h3>${e(title)}</h3><p>${run.passed ? '<span class="ok">passed</span>' : '<span class="bad">failed</span>'}: ${run.checks.length} checks, ${failed} failed, ${warnings} warnings; window ${e(time(run.window_start))} to ${e(time(run.window_end))}, run <code>${e(run.run_id)}</code> at ${e(time(run.computed_at))}</p>`;
-  const rows = run.checks.map((c) => [
+  const rows = (checks: ReportDataQualityRun['checks']) => checks.map((c) => [
     `<code>${e(c.check)}</code>`, c.feature ? `<code>${e(c.feature)}</code>` : '', fmt(c.value), fmt(c.limit),
     c.passed ? '<span class="ok">passed</span>' : c.blocking ? '<span class="bad">failed</span>' : '<span class="warn">warning</span>', c.blocking ? 'yes' : 'no',
   ]);
-  return head + table(['check', 'feature', 'value', 'limit', 'result', 'blocking'], rows, [false, false, true, true, false, false]);
+  const header = ['check', 'feature', 'value', 'limit', 'result', 'blocking'];
+  const numeric = [false, false, true, true, false, false];
+  const notPassed = run.checks.filter((c) => !c.passed);
+  const passed = run.checks.filter((c) => c.passed);
+  // Failures and warnings in view; the passed checks (one per feature and check: many) folded away.
+  return head + (notPassed.length > 0 ? table(header, rows(notPassed), numeric) : '')
+    + (passed.length > 0 ? `<details><summary>${passed.length} passed checks</summary>${table(header, rows(passed), numeric)}</details>` : '');
 }
 
 /** The page's script: draws every chart from its embedded configuration, without animation (so a print or screenshot is whole). */
