@@ -24,7 +24,7 @@ import { assertErrorBody, request } from '../support/http-errors';
 import { brokersOrSkip, eventually, readAll, startStack, testPipeline, uniqueName } from '../support/stack';
 
 const brokers = brokersOrSkip();
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM = '/usr/bin/chromium';
 const skip = !brokers ? 'KAFKA_BROKERS is not set' : !existsSync(CHROMIUM) ? `no Chromium at ${CHROMIUM} (Debian package chromium; .ci/run installs it)` : false;
 const ARTIFACTS = process.env.STREAMLOOP_ARTIFACTS_DIR ?? 'test-artifacts';
 /** A DLQ payload that would run if the page ever put data into HTML. */
