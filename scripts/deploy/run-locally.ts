@@ -43,13 +43,35 @@ async function main(): Promise<void> {
   const workloads: Workload[] = source.kind === 'compose' ? loadComposeWorkloads(source.file) : loadK8sWorkloads(source.overlay).workloads;
   log(`${workloads.length} workloads from ${source.kind === 'compose' ? source.file : `deploy/k8s/overlays/${source.overlay}`}: ${workloads.map((w) => `${w.name} (${w.args.join(' ')})`).join(', ')}`);
 
-  // The broker: a local Apache Kafka of our own on a free port.
-  const kafkaPort = await freePort();
+  // The plan first, so a manifest whose addresses do not add up fails before anything starts.
+  const ports = new Set<number>();
+  const nextPort = async () => {
+    let p = await freePort();
+    while (ports.has(p)) p = await freePort();
+    ports.add(p);
+    return p;
+  };
+  const kafkaPort = await nextPort();
+  const brokers = `127.0.0.1:${kafkaPort}`;
+  const clickhousePort = await nextPort();
+  const free: number[] = [];
+  for (let i = 0; i < workloads.length * 2; i++) free.push(await nextPort());
+  const image = loadImage();
+  const plan = planLocalProcesses(workloads, {
+    brokers, clickhouse: `127.0.0.1:${clickhousePort}`, repoRoot: ROOT.replace(/\/$/, ''), imageWorkdir: image.workdir, tempDir: work, freePort: () => free.shift()!,
+  });
+  for (const p of plan) {
+    for (const f of p.files) {
+      mkdirSync(dirname(f.path), { recursive: true });
+      writeFileSync(f.path, f.content);
+    }
+  }
+
+  // The broker: a local Apache Kafka of our own.
   log(`starting a local Kafka broker on port ${kafkaPort}`);
   const started = spawnSync('bash', [join(ROOT, 'deploy/local/kafka.sh'), 'start', String(kafkaPort)], { stdio: ['ignore', 'inherit', 'inherit'] });
   if (started.status !== 0) throw new Error(`deploy/local/kafka.sh start ${kafkaPort} failed (exit ${started.status})`);
   cleanups.push(() => void spawnSync('bash', [join(ROOT, 'deploy/local/kafka.sh'), 'stop', String(kafkaPort)], { stdio: 'inherit' }));
-  const brokers = `127.0.0.1:${kafkaPort}`;
 
   // The ClickHouse server's stand-in: embedded chDB over ClickHouse's HTTP protocol, with the users the manifests'
   // CLICKHOUSE_URLs carry (the compose server's CLICKHOUSE_USER/PASSWORD, the Secret's URL).
@@ -60,34 +82,14 @@ async function main(): Promise<void> {
     const name = decodeURIComponent(url.username) || 'default';
     users.set(name, { name, password: decodeURIComponent(url.password), readOnly: false });
   }
-  const ports = new Set<number>();
-  const nextPort = async () => {
-    let p = await freePort();
-    while (ports.has(p)) p = await freePort();
-    ports.add(p);
-    return p;
-  };
-  let clickhouse = '127.0.0.1:1';
   if (users.size > 0) {
     const session = await openEmbeddedSession({ dataDir: join(work, 'clickhouse-server'), database: 'streamloop' });
-    const server = await startClickHouseHttp({ session, host: '127.0.0.1', port: await nextPort(), users: [...users.values()] });
+    const server = await startClickHouseHttp({ session, host: '127.0.0.1', port: clickhousePort, users: [...users.values()] });
     cleanups.push(async () => {
       await server.close();
       await session.close();
     });
-    clickhouse = new URL(server.url).host;
     log(`ClickHouse stand-in (embedded chDB over HTTP) at ${server.url} for user(s) ${[...users.keys()].join(', ')}`);
-  }
-
-  const free: number[] = [];
-  for (let i = 0; i < workloads.length * 2; i++) free.push(await nextPort());
-  const image = loadImage();
-  const plan = planLocalProcesses(workloads, { brokers, clickhouse, repoRoot: ROOT.replace(/\/$/, ''), imageWorkdir: image.workdir, tempDir: work, freePort: () => free.shift()! });
-  for (const p of plan) {
-    for (const f of p.files) {
-      mkdirSync(dirname(f.path), { recursive: true });
-      writeFileSync(f.path, f.content);
-    }
   }
 
   // The registry first (the others register and read schemas through it), then the rest at once.
@@ -115,7 +117,7 @@ function startProcess(p: LocalProcess, entrypoint: string[]): void {
   mkdirSync(env.TMPDIR, { recursive: true });
   const logFile = join(work, `${p.name}.log`);
   const out = createWriteStream(logFile);
-  const child = spawn(process.execPath, [...entryArgs.map((a) => join(ROOT, a.startsWith('bin/') ? a : a)), ...p.args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...entryArgs.map((a) => join(ROOT, a)), ...p.args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.pipe(out);
   child.stderr!.pipe(out);
   const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
