@@ -10,7 +10,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser } from 'playwright-core';
 import { insertRows, TABLES } from '@streamloop/clickhouse';
 import { FeatureComputer } from '@streamloop/features';
 import { FeaturesModule } from '@streamloop/features-service';
