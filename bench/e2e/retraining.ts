@@ -66,7 +66,7 @@ interface Row {
 /** The system's event-loop delay since the previous scrape of its /metrics (prom-client resets the histogram). */
 async function loopDelay(url: string): Promise<{ p99: number; max: number }> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  const read = (name: string) => Number(new RegExp(`^streamloop_process_nodejs_eventloop_lag_${name}_seconds(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN) * 1000;
+  const read = (name: string) => Number(new RegExp(`^streamloop_nodejs_eventloop_lag_${name}_seconds(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN) * 1000;
   return { p99: read('p99'), max: read('max') };
 }
 interface RunReport {

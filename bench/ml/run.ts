@@ -16,6 +16,7 @@ import { gbdtThreads, GradientBoostedTrees, rocAuc, TabularPipeline } from '@str
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SCRIPT = join(ROOT, 'scripts/python/ml_reference/bench_ml.py');
+const VENV_RUNNER = join(ROOT, 'scripts/python/run.sh');
 const RESULTS = join(ROOT, 'bench/ml/sklearn-results.json');
 const AUC_TOLERANCE = 0.005;
 const TIME_RATIO_TARGET = 2;
@@ -48,15 +49,16 @@ function fail(message: string): never {
   process.exit(1);
 }
 
+/**
+ * The scikit-learn side runs in the project's Python venv: scripts/python/run.sh creates it and installs the pinned
+ * requirements-bench.txt (numpy, scikit-learn, threadpoolctl) first when needed, so a fresh machine needs only python3.
+ */
 function runPython(extra: string[]): void {
-  console.log(`running python3 ${[SCRIPT, ...extra].join(' ')} …`);
-  const r = spawnSync('python3', [SCRIPT, '--cache', cache, ...extra], { stdio: 'inherit' });
-  if (r.error) {
-    fail(`bench:ml needs python3 with scikit-learn to make the datasets, and running python3 failed (${r.error.message}). Install Python 3, then: pip install scikit-learn numpy threadpoolctl`);
-  }
-  if (r.status !== 0) {
-    fail(`bench:ml: ${SCRIPT} exited with status ${r.status}; if it could not import scikit-learn: pip install scikit-learn numpy threadpoolctl`);
-  }
+  const args = [VENV_RUNNER, '-r', 'requirements-bench.txt', SCRIPT, '--cache', cache, ...extra];
+  console.log(`running bash ${args.join(' ')} …`);
+  const r = spawnSync('bash', args, { stdio: 'inherit' });
+  if (r.error) fail(`bench:ml: running bash ${VENV_RUNNER} failed (${r.error.message})`);
+  if (r.status !== 0) fail(`bench:ml: ${SCRIPT} in the project's Python venv exited with status ${r.status} (scripts/python/run.sh says why above)`);
 }
 
 function readJson<T>(path: string): T {

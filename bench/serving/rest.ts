@@ -182,7 +182,9 @@ function startInference(args: string[], env: Record<string, string>): ServicePro
   if (flags.length === 0) return startCliProcess('streamloop start --target inference', args, env);
   const child = spawn(process.execPath, [...flags, join(REPO, 'bin', 'streamloop.mjs'), ...args], { cwd: REPO, env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
+  const all: Buffer[] = [];
   const keep = (b: Buffer) => {
+    all.push(b);
     out = (out + b.toString('utf8')).slice(-20_000);
     // What the flags make the process print (a GC trace, say) goes to this process's stderr.
     process.stderr.write(b);
@@ -191,7 +193,7 @@ function startInference(args: string[], env: Record<string, string>): ServicePro
   child.stderr.on('data', keep);
   const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
   return {
-    name: 'streamloop start --target inference', child, output: () => out, exited,
+    name: 'streamloop start --target inference', child, output: () => out, transcript: () => Buffer.concat(all).toString('utf8'), exited,
     signal: (sig) => {
       if (child.exitCode === null && child.signalCode === null) child.kill(sig);
     },

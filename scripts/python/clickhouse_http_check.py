@@ -1,8 +1,7 @@
 """Runs queries through clickhouse-connect (PyPI) against a ClickHouse HTTP endpoint: Streamloop's embedded one in the
 integration test (test/integration/clickhouse-http.test.ts), or any server.
 
-    pip install clickhouse-connect
-    python clickhouse_http_check.py URL USER PASSWORD QUERY_FILE
+    bash scripts/python/run.sh scripts/python/clickhouse_http_check.py URL USER PASSWORD QUERY_FILE
 
 QUERY_FILE holds the queries, separated by lines of `;;`. Prints one JSON line per query: {"rows": [...], "columns": [...]}
 or {"error": "...", "code": N}.
@@ -13,7 +12,7 @@ import sys
 try:
     import clickhouse_connect
 except ImportError as e:  # pragma: no cover - reported to the caller
-    sys.exit(f'clickhouse_http_check.py: {e}; install it with: pip install clickhouse-connect')
+    sys.exit(f'clickhouse_http_check.py: {e}; run it with bash scripts/python/run.sh (the project venv, scripts/python/requirements.txt)')
 
 from urllib.parse import urlparse
 

@@ -1,8 +1,7 @@
 #!/usr/bin/env python3
 """Checks a Confluent-compatible schema registry with Confluent's own Python client.
 
-    pip install 'confluent-kafka[schemaregistry,avro]'
-    python scripts/python/registry_check.py http://127.0.0.1:8081
+    bash scripts/python/run.sh scripts/python/registry_check.py http://127.0.0.1:8081
 
 Registers an Avro schema, reads it back by id and as the latest version, checks that the same schema
 twice gets the same id, that an incompatible change is refused (409), and that AvroSerializer /

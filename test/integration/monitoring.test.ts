@@ -142,7 +142,7 @@ test('monitoring sinks the loop into ClickHouse and measures drift against the t
     assert.match(metrics, new RegExp(`streamloop_drift_score\\{pipeline="${name}",feature="amount",statistic="psi"\\}`));
     assert.match(metrics, new RegExp(`streamloop_drift_score\\{pipeline="${name}",feature="__score__",statistic="psi"\\}`));
     assert.match(metrics, /streamloop_clickhouse_rows_written_total\{table="features"\}/);
-    assert.match(metrics, new RegExp(`streamloop_model_labelled_predictions\\{pipeline="${name}",model="m",version="2",role="challenger"\\} ${shadowed}\\b`));
+    assert.match(metrics, new RegExp(`streamloop_model_labelled_records\\{pipeline="${name}",model="m",version="2",role="challenger"\\} ${shadowed}\\b`));
     assert.match(metrics, new RegExp(`streamloop_model_performance\\{pipeline="${name}",model="m",version="1",role="champion",metric="roc_auc"\\} 0\\.`));
     const health = await fetch(`${stack.serving.url}/health`);
     assert.equal(health.status, 200);

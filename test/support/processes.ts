@@ -33,8 +33,10 @@ export function outputOf(processes: ServiceProcess[], chars = 3000): string {
 export interface ServiceProcess {
   name: string;
   child: ChildProcess;
-  /** stdout and stderr so far, for a failure message. */
+  /** The tail of stdout and stderr so far, for a failure message. */
   output(): string;
+  /** Everything the process wrote to stdout and stderr so far (a test that greps its logs). */
+  transcript(): string;
   signal(sig: NodeJS.Signals): void;
   /** Resolves with the exit code (null when killed by a signal). */
   exited: Promise<number | null>;
@@ -58,7 +60,9 @@ function startNodeProcess(name: string, args: string[], env: Record<string, stri
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
+  const all: Buffer[] = [];
   const keep = (b: Buffer) => {
+    all.push(b);
     out = (out + b.toString('utf8')).slice(-20_000);
   };
   child.stdout!.on('data', keep);
@@ -68,6 +72,7 @@ function startNodeProcess(name: string, args: string[], env: Record<string, stri
     name,
     child,
     output: () => out,
+    transcript: () => Buffer.concat(all).toString('utf8'),
     signal: (sig) => {
       if (child.exitCode === null && child.signalCode === null) child.kill(sig);
     },

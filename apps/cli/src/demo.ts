@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { AvroSerde, HttpRegistryClient } from '@streamloop/avro';
 import { countRows, loadLabelledPredictions, queryRows, type RetrainingDecisionRow } from '@streamloop/clickhouse';
-import { loadSettings } from '@streamloop/config';
+import { kafkaConnectionSettings, loadSettings } from '@streamloop/config';
 import { InferenceService } from '@streamloop/inference';
 import { createKafka, type Message } from '@streamloop/kafka';
 import { evaluateBinary } from '@streamloop/ml';
@@ -20,7 +20,7 @@ export interface DemoOptions {
   eventsAfterModel: number;
   seed: number;
   log: (line: string) => void;
-  /** Where the local broker listens when KAFKA_BROKERS is not set. */
+  /** Where the local broker listens when KAFKA_BROKERS is not set (default: KAFKA_PORT, else DEMO_KAFKA_PORT). */
   kafkaPort?: number;
   env?: NodeJS.ProcessEnv;
   /** Most events sent after the change while the loop works (it ends sooner once it has shown recovery). */
@@ -92,7 +92,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   // The demo's own choices (free ports, a fresh chDB directory, a quicker drift job) apply where the environment sets
   // nothing; everything is then read through the settings schema like any start.
   const env = options.env ?? process.env;
-  const kafka = startLocalKafka(options.kafkaPort ?? 39092, env);
+  const kafka = startLocalKafka(options.kafkaPort ?? demoKafkaPort(env), env);
   log(`kafka      ${kafka.brokers.join(',')}${kafka.started ? ' (local Apache Kafka, started for the demo)' : ''}`);
   mkdirSync(resolve('.streamloop'), { recursive: true });
   const dataDir = mkdtempSync(join(resolve('.streamloop'), 'demo-chdb-'));
@@ -114,7 +114,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const running = await startStreamloop(settings, [...SERVICE_TARGETS]);
   if (generatedToken) log(`auth       admin token "demo", generated for this run (send it as Authorization: Bearer): ${generatedToken}`);
   const authorization: Record<string, string> = settings.auth.clientToken ? { authorization: `Bearer ${settings.auth.clientToken}` } : {};
-  const producerKafka = createKafka({ brokers: kafka.brokers, clientId: 'demo-payments-app' });
+  // The payments app connects as the services do (KAFKA_SSL*, KAFKA_SASL_* apply to it too).
+  const producerKafka = createKafka({ ...kafkaConnectionSettings(settings), clientId: 'demo-payments-app' });
   const producer = producerKafka.producer({ idempotent: true });
   try {
     const runtime = running.runtime!;
@@ -321,6 +322,20 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     await running.close().catch((e: unknown) => log(`error while stopping: ${String(e)}`));
     kafka.stop();
   }
+}
+
+/**
+ * The demo's own broker port, off Kafka's usual 9092 so a broker the user runs there is left alone; KAFKA_PORT (the
+ * variable deploy/local/kafka.sh reads) moves it. Its controller listens on the port after it.
+ */
+export const DEMO_KAFKA_PORT = 39092;
+
+export function demoKafkaPort(env: NodeJS.ProcessEnv): number {
+  const raw = env.KAFKA_PORT;
+  if (raw === undefined || raw === '') return DEMO_KAFKA_PORT;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 1 || port > 65534) throw new Error(`KAFKA_PORT: expected a port number 1-65534 (the controller takes the next one), got "${raw}"`);
+  return port;
 }
 
 /** Records a careless or hostile producer could send: each must end in the DLQ, none may hurt the process. */

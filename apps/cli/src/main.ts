@@ -5,7 +5,9 @@ import { loadSettings } from '@streamloop/config';
 import type { ErrorBody } from '@streamloop/errors';
 import { isRegistrationStage, REGISTRATION_STAGES } from '@streamloop/model-registry';
 import { addModelsCommand } from './models-command';
-import { describeFailure, describeFeatures, loadCheckedSpec, validateSpec } from './spec-check';
+import { addStatusCommand } from './status-command';
+import { addReportCommand } from './report-command';
+import { describeFailure, describeFeatures, featuresAsJson, loadCheckedSpec, validateSpec } from './spec-check';
 
 const TOKEN_HELP = 'API token sent as Authorization: Bearer (default: STREAMLOOP_TOKEN)';
 
@@ -98,7 +100,10 @@ program
     console.log(JSON.stringify(JSON.parse(text), null, 2));
   });
 
-addModelsCommand(program, { servicesUrl: () => servicesUrl(), describeHttpError: (status, text) => describeHttpError(status, text), authHeaders, tokenHelp: TOKEN_HELP });
+const io = { servicesUrl: () => servicesUrl(), describeHttpError: (status: number, text: string) => describeHttpError(status, text), authHeaders, tokenHelp: TOKEN_HELP };
+addModelsCommand(program, io);
+addStatusCommand(program, io);
+addReportCommand(program, io);
 
 program
   .command('token')
@@ -137,7 +142,14 @@ program
   .command('validate')
   .description('check pipeline specs offline (no broker, no registry): YAML keys, durations, fields and types against the event schema, model params')
   .argument('<spec...>', 'pipeline spec files (YAML)')
-  .action((files: string[]) => {
+  .option('--json', 'print one JSON array: per file ok, pipeline and feature count, or its problems (exit 1 still when any is invalid)')
+  .action((files: string[], opts: { json?: boolean }) => {
+    if (opts.json) {
+      const reports = files.map((file) => validateSpec(file).json);
+      console.log(JSON.stringify(reports, null, 2));
+      if (reports.some((r) => !r.ok)) process.exit(1);
+      return;
+    }
     let failed = 0;
     for (const file of files) {
       const report = validateSpec(file);
@@ -157,7 +169,8 @@ program
   .command('features')
   .description('print the feature vector a pipeline spec produces, in model order: name, type, what computes it, which stage')
   .argument('<spec>', 'a pipeline spec file (YAML)')
-  .action((file: string) => {
+  .option('--json', 'print the stages and the feature columns as JSON')
+  .action((file: string, opts: { json?: boolean }) => {
     let spec;
     try {
       spec = loadCheckedSpec(file);
@@ -165,7 +178,7 @@ program
       console.error(describeFailure(file, error));
       process.exit(1);
     }
-    console.log(describeFeatures(spec));
+    console.log(opts.json ? JSON.stringify(featuresAsJson(spec), null, 2) : describeFeatures(spec));
   });
 
 /**

@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
 import { generateToken } from '@streamloop/auth';
-import type { Settings } from '@streamloop/config';
+import { kafkaConnectionSettings, type Settings } from '@streamloop/config';
+import { verifyKafkaAccess } from '@streamloop/kafka';
 import { assertAuthConfigured, Runtime, serveClickHouseHttp, serveModules, type ServiceModule } from '@streamloop/runtime';
 import { FeaturesModule } from '@streamloop/features-service';
 import { InferenceModule } from '@streamloop/inference';
@@ -9,7 +10,7 @@ import { IngestionModule } from '@streamloop/ingestion';
 import { MonitoringModule } from '@streamloop/monitoring';
 import { schemaRegistryOptions, startSchemaRegistry } from '@streamloop/schema-registry';
 import { TrainingModule } from '@streamloop/training';
-import { assertTargetsCanRun, embeddedChdbDir, lockChdbDir, type ServiceTarget } from './targets';
+import { assertTargetsCanRun, CLICKHOUSE_TARGETS, embeddedChdbDir, lockChdbDir, type ServiceTarget } from './targets';
 
 export { SERVICE_TARGETS, parseTargets, type ServiceTarget } from './targets';
 
@@ -41,6 +42,9 @@ export interface RunningStreamloop {
 export async function startStreamloop(settings: Settings, targets: ServiceTarget[]): Promise<RunningStreamloop> {
   assertTargetsCanRun(settings, targets);
   assertAuthConfigured(settings);
+  // Every target here talks to Kafka: a wrong password or an untrusted broker certificate stops the start now, with
+  // the reason, rather than after half the targets are up (or never, as kafkajs retries the TLS failure).
+  await verifyKafkaAccess(kafkaConnectionSettings(settings));
   const closers: Array<() => Promise<void>> = [];
   const close = async () => {
     for (const fn of closers.splice(0).reverse()) await fn();
@@ -71,6 +75,8 @@ export async function startStreamloop(settings: Settings, targets: ServiceTarget
     }
     // When the registry runs here, this process's services use it (its port may have been chosen by the OS).
     const runtime = Runtime.fromFiles(registryUrl ? { ...settings, schemaRegistryUrl: registryUrl } : settings);
+    runtime.targets = targets;
+    runtime.usesClickHouse = targets.some((t) => CLICKHOUSE_TARGETS.includes(t));
     closers.push(() => runtime.close());
     await runtime.ensureTopics();
 

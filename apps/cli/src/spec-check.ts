@@ -19,15 +19,31 @@ export interface SpecReport {
   ok: boolean;
   /** `ok  FILE (pipeline P: N features)`, or the problems, each line naming the file and the key. */
   text: string;
+  /** The same for scripts (`validate --json`): the file, the pipeline and feature count, or each problem alone. */
+  json: { file: string; ok: boolean; pipeline?: string; features?: number; problems?: string[] };
 }
 
 export function validateSpec(file: string): SpecReport {
   try {
     const spec = loadCheckedSpec(file);
-    return { ok: true, text: `ok  ${file} (pipeline ${spec.pipeline}: ${featureColumns(spec).length} features)` };
+    const features = featureColumns(spec).length;
+    return { ok: true, text: `ok  ${file} (pipeline ${spec.pipeline}: ${features} features)`, json: { file, ok: true, pipeline: spec.pipeline, features } };
   } catch (error) {
-    return { ok: false, text: describeFailure(file, error) };
+    const problems = error instanceof SpecError ? error.problems : [error instanceof Error ? error.message : String(error)];
+    return { ok: false, text: describeFailure(file, error), json: { file, ok: false, problems } };
   }
+}
+
+/** The feature vector of a valid spec as data (`features --json`): its stages and its columns in model order. */
+export function featuresAsJson(spec: PipelineSpec): unknown {
+  const topics = topicsFor(spec);
+  const stages = featureStages(spec);
+  return {
+    pipeline: spec.pipeline,
+    version: spec.features.version,
+    stages: stages.map((s) => ({ index: s.index, keyed_by: s.field, reads: featureStageTopics(topics, s).input, ...(s.last ? { writes: topics.features } : {}) })),
+    features: featureColumns(spec).map((c, i) => ({ index: i, name: c.name, type: c.type, computed_by: c.computedBy, declared_at: c.key, stage: c.stage.index, stage_keyed_by: c.stage.field })),
+  };
 }
 
 /** A SpecError's message already names the file on every line; anything else gets it in front. */

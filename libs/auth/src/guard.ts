@@ -8,8 +8,10 @@ import type { Principal, TokenStore } from './tokens';
 export const REQUIRED_SCOPE = 'streamloop:required-scope';
 /** The declared "scope" of /health and /metrics: open, or `read`, as the settings say (STREAMLOOP_AUTH_OPEN_HEALTH). */
 export const OPERATIONAL_ROUTE = 'operational';
-/** What a route declares: the scopes of which a token needs one, or the operational marker. */
-export type RouteScope = readonly Scope[] | typeof OPERATIONAL_ROUTE;
+/** The declared "scope" of a static asset that holds no data (the console's HTML, CSS and JavaScript): always open. */
+export const PUBLIC_ROUTE = 'public';
+/** What a route declares: the scopes of which a token needs one, or the operational or public marker. */
+export type RouteScope = readonly Scope[] | typeof OPERATIONAL_ROUTE | typeof PUBLIC_ROUTE;
 
 /**
  * The scope a token needs to call this route (on a method, or a controller for all of its methods); with several, any
@@ -18,6 +20,11 @@ export type RouteScope = readonly Scope[] | typeof OPERATIONAL_ROUTE;
 export const RequiresScope = (scope: Scope, ...alternatives: Scope[]) => SetMetadata(REQUIRED_SCOPE, [scope, ...alternatives]);
 /** /health and /metrics: open by default for probes and Prometheus, `read` when the settings protect them. */
 export const OperationalEndpoint = () => SetMetadata(REQUIRED_SCOPE, OPERATIONAL_ROUTE);
+/**
+ * Open whatever the settings: only for static files that hold no data, which a browser loads by navigating (it cannot
+ * send a bearer token then); the data they show comes from routes that need a scope.
+ */
+export const PublicAsset = () => SetMetadata(REQUIRED_SCOPE, PUBLIC_ROUTE);
 
 /** How one HTTP app checks its callers. */
 export interface AuthPolicy {
@@ -81,7 +88,7 @@ export class AuthGuard implements CanActivate {
     if (declared === undefined) {
       throw new PlatformError('FORBIDDEN', `${route} declares no scope (@RequiresScope): refused, as every route without one is`);
     }
-    if (!this.policy.enabled) return true;
+    if (!this.policy.enabled || declared === PUBLIC_ROUTE) return true;
     if (declared === OPERATIONAL_ROUTE && this.policy.openOperational) return true;
     const accepted: readonly Scope[] = declared === OPERATIONAL_ROUTE ? ['read'] : declared;
     const needed = accepted.join(' or ');

@@ -5,6 +5,6 @@ export {
   type TokenEntry, type Principal,
 } from './tokens';
 export {
-  AuthGuard, RequiresScope, OperationalEndpoint, credentialsOf, REQUIRED_SCOPE, OPERATIONAL_ROUTE,
+  AuthGuard, RequiresScope, OperationalEndpoint, PublicAsset, credentialsOf, REQUIRED_SCOPE, OPERATIONAL_ROUTE, PUBLIC_ROUTE,
   type AuthPolicy, type Credentials, type RouteScope,
 } from './guard';

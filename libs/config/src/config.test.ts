@@ -288,6 +288,37 @@ test('settings: errors name every variable, what was expected and what was set',
   });
 });
 
+test('settings: Kafka TLS files are checked when read (readable, PEM, certificate with key, only with KAFKA_SSL) and kept as paths', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'streamloop-tls-'));
+  const cert = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+  const files = { ca: join(dir, 'ca.pem'), cert: join(dir, 'client.pem'), key: join(dir, 'client.key'), encrypted: join(dir, 'enc.key'), text: join(dir, 'notes.txt') };
+  writeFileSync(files.ca, cert);
+  writeFileSync(files.cert, cert);
+  writeFileSync(files.key, '-----BEGIN EC PRIVATE KEY-----\nMHc\n-----END EC PRIVATE KEY-----\n');
+  writeFileSync(files.encrypted, '-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIH\n-----END ENCRYPTED PRIVATE KEY-----\n');
+  writeFileSync(files.text, 'not a certificate');
+  const s = loadSettings({ KAFKA_SSL: 'true', KAFKA_SSL_CA_FILE: files.ca, KAFKA_SSL_CERT_FILE: files.cert, KAFKA_SSL_KEY_FILE: files.key });
+  assert.deepEqual(s.kafkaTls, { caFile: files.ca, certFile: files.cert, keyFile: files.key });
+  assert.equal(loadSettings({ KAFKA_SSL: 'true' }).kafkaTls, undefined);
+  assert.equal(loadSettings({ KAFKA_SSL: 'true', KAFKA_SSL_CA_FILE: '' }).kafkaTls, undefined, 'empty means unset');
+
+  const problems = (env: NodeJS.ProcessEnv) => {
+    try {
+      loadSettings(env);
+    } catch (error) {
+      assert.ok(error instanceof SettingsError);
+      return error.problems;
+    }
+    assert.fail('expected a SettingsError');
+  };
+  assert.deepEqual(problems({ KAFKA_SSL_CA_FILE: files.ca }), [`KAFKA_SSL_CA_FILE: set, but KAFKA_SSL is false; set KAFKA_SSL=true to connect with TLS, or unset KAFKA_SSL_CA_FILE`]);
+  assert.deepEqual(problems({ KAFKA_SSL: 'true', KAFKA_SSL_CA_FILE: join(dir, 'missing.pem') }), [`KAFKA_SSL_CA_FILE: cannot read ${join(dir, 'missing.pem')} (ENOENT)`]);
+  assert.deepEqual(problems({ KAFKA_SSL: 'true', KAFKA_SSL_CA_FILE: files.text }), [`KAFKA_SSL_CA_FILE: ${files.text} holds no PEM certificate (expected a "-----BEGIN CERTIFICATE-----" block)`]);
+  assert.deepEqual(problems({ KAFKA_SSL: 'true', KAFKA_SSL_CERT_FILE: files.cert }), ['KAFKA_SSL_KEY_FILE: required with KAFKA_SSL_CERT_FILE (a client certificate and its key go together)']);
+  assert.deepEqual(problems({ KAFKA_SSL: 'true', KAFKA_SSL_CERT_FILE: files.cert, KAFKA_SSL_KEY_FILE: files.cert }), [`KAFKA_SSL_KEY_FILE: ${files.cert} holds no PEM private key (expected a "-----BEGIN PRIVATE KEY-----" block)`]);
+  assert.deepEqual(problems({ KAFKA_SSL: 'true', KAFKA_SSL_CERT_FILE: files.cert, KAFKA_SSL_KEY_FILE: files.encrypted }), [`KAFKA_SSL_KEY_FILE: ${files.encrypted} is an encrypted key; give it unencrypted (readable by this process only)`]);
+});
+
 // --------------------------------------------------------------------------------------------------------
 // The richer feature language: std, distinct_count, last, ewm_mean; event-time lateness.
 

@@ -50,3 +50,13 @@ export const ML_DEFAULTS = {
    */
   trainingWorker: true,
 } as const;
+
+/** What an untrusted (external) ONNX model may be, and how its probe is limited (libs/model-safety). */
+export const MODEL_SAFETY_DEFAULTS = {
+  /** Largest external model file: a tabular classifier is kilobytes to a few megabytes; the limit bounds what one upload may hold. */
+  maxBytes: 64 * 1024 * 1024,
+  /** Memory (RLIMIT_DATA) of the child process that loads and runs the model once: onnxruntime and Node need ~100 MiB. */
+  probeMemoryMb: 1024,
+  /** The probe is killed after this long: loading a tabular model takes well under a second. */
+  probeTimeoutMs: 30_000,
+} as const;

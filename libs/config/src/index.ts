@@ -23,8 +23,8 @@ export {
   labelFieldsOf, eventLabelFieldsOf, PLATFORM_LABEL_FIELDS, type LabelFields, type ProducerLabelSchema, type EventLabelSpec, type EventLabelFields,
 } from './labels';
 export {
-  loadSettings, describeSettings, SettingsError,
-  type Settings, type AuthSettings, type ClickHouseHttpSettings, type SettingName, type SettingDescription, type VariableDoc,
+  loadSettings, describeSettings, kafkaConnectionSettings, SettingsError,
+  type Settings, type AuthSettings, type KafkaConnectionSettings, type ClickHouseHttpSettings, type SettingName, type SettingDescription, type VariableDoc,
 } from './settings';
-export { HTTP_DEFAULTS, STREAM_DEFAULTS, PIPELINE_DEFAULTS, MONITORING_DEFAULTS, ML_DEFAULTS } from './defaults';
+export { HTTP_DEFAULTS, STREAM_DEFAULTS, PIPELINE_DEFAULTS, MONITORING_DEFAULTS, ML_DEFAULTS, MODEL_SAFETY_DEFAULTS } from './defaults';
 export { renderEnvTable, updateEnvTables, ENV_TABLE_NOTE, type EnvTableBlock } from './env-docs';

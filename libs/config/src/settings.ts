@@ -1,11 +1,12 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { AUTH_DEFAULTS } from '@streamloop/auth/defaults';
 import { CLICKHOUSE_DEFAULTS } from '@streamloop/clickhouse/defaults';
 import { PlatformError } from '@streamloop/errors';
-import { KAFKA_DEFAULTS, KAFKA_SASL_MECHANISMS, type KafkaSasl } from '@streamloop/kafka/defaults';
+import { KAFKA_DEFAULTS, KAFKA_SASL_MECHANISMS, type KafkaSasl, type KafkaTlsFiles } from '@streamloop/kafka/defaults';
 import { LOG_LEVELS, OBSERVABILITY_DEFAULTS, type LogLevel } from '@streamloop/observability/defaults';
 import { REGISTRY_DEFAULTS } from '@streamloop/registry/defaults';
-import { HTTP_DEFAULTS, ML_DEFAULTS, MONITORING_DEFAULTS, PIPELINE_DEFAULTS, STREAM_DEFAULTS } from './defaults';
+import { HTTP_DEFAULTS, ML_DEFAULTS, MODEL_SAFETY_DEFAULTS, MONITORING_DEFAULTS, PIPELINE_DEFAULTS, STREAM_DEFAULTS } from './defaults';
 import { formatDuration, parseDuration } from './duration';
 import { describeIssue } from './issues';
 
@@ -14,6 +15,8 @@ export interface Settings {
   kafkaBrokers: string[];
   kafkaClientId: string;
   kafkaSsl: boolean;
+  /** KAFKA_SSL_CA_FILE, _CERT_FILE, _KEY_FILE (with KAFKA_SSL); undefined: the system's CAs, no client certificate. */
+  kafkaTls?: KafkaTlsFiles;
   kafkaSasl?: KafkaSasl;
   /** SCHEMA_REGISTRY_URL, or the built-in registry target on SCHEMA_REGISTRY_PORT of this machine. */
   schemaRegistryUrl: string;
@@ -47,6 +50,12 @@ export interface Settings {
   gbdtThreads?: number;
   /** STREAMLOOP_TRAINING_WORKER: a training run's CPU-bound part (search, fits, export) runs on a worker thread; false, on the event loop. */
   trainingWorker: boolean;
+  /** STREAMLOOP_EXTERNAL_MODEL_MAX_BYTES: the largest ONNX file an external model registration takes (413 beyond). */
+  externalModelMaxBytes: number;
+  /** STREAMLOOP_MODEL_PROBE_MEMORY_MB: memory limit of the child process that loads and runs an external model once. */
+  modelProbeMemoryMb: number;
+  /** STREAMLOOP_MODEL_PROBE_TIMEOUT: the probe is killed (and the model refused) after this long. */
+  modelProbeTimeoutMs: number;
   /** Who may call the HTTP APIs (STREAMLOOP_AUTH*, STREAMLOOP_TOKENS*); libs/auth reads the tokens. */
   auth: AuthSettings;
 }
@@ -120,6 +129,18 @@ const envSchema = z.object({
   KAFKA_CLIENT_ID: withDefault(z.string().min(1), KAFKA_DEFAULTS.clientId,
     'client id the brokers see (the built-in registry\'s clients add `-schema-registry`)'),
   KAFKA_SSL: withDefault(boolean, String(KAFKA_DEFAULTS.ssl), '`true`: TLS to the brokers, for every Kafka client of the process (the built-in registry\'s too)'),
+  KAFKA_SSL_CA_FILE: optional(z.string(), {
+    description: 'PEM file of the CA certificate(s) that signed the brokers\' certificates, trusted instead of the system\'s CAs (with `KAFKA_SSL=true`); `deploy/local/kafka.sh start-secure` prints its CA\'s',
+    unset: 'the system\'s trusted CAs',
+  }),
+  KAFKA_SSL_CERT_FILE: optional(z.string(), {
+    description: 'PEM client certificate for brokers that require mutual TLS (`ssl.client.auth=required`), with `KAFKA_SSL_KEY_FILE`',
+    unset: 'no client certificate',
+  }),
+  KAFKA_SSL_KEY_FILE: optional(z.string(), {
+    description: 'PEM private key (unencrypted) of `KAFKA_SSL_CERT_FILE`; its content is never logged',
+    unset: 'no client certificate',
+  }),
   KAFKA_SASL_MECHANISM: optional(z.enum(KAFKA_SASL_MECHANISMS), {
     description: `SASL authentication to the brokers: ${KAFKA_SASL_MECHANISMS.map((m) => `\`${m}\``).join(', ')}, with both credentials below`,
     unset: 'no SASL',
@@ -194,6 +215,12 @@ const envSchema = z.object({
     description: 'the token this process sends to the platform\'s own HTTP APIs: the CLI\'s commands (as `--token`) and the services\' calls to the built-in schema registry; never shown in an error',
     unset: 'no token is sent (a `streamloop start` running the registry in the same process uses one it generates)',
   }),
+  STREAMLOOP_EXTERNAL_MODEL_MAX_BYTES: withDefault(z.string().regex(/^[1-9]\d{0,15}$/, 'expected a whole number of bytes, 1 or more').transform(Number), String(MODEL_SAFETY_DEFAULTS.maxBytes),
+    'largest ONNX file an external model registration takes, in bytes (`413 MODEL_TOO_LARGE` beyond); the file travels base64 in the request, so `HTTP_BODY_LIMIT` must hold 4/3 of it'),
+  STREAMLOOP_MODEL_PROBE_MEMORY_MB: withDefault(z.string().regex(/^\d{1,7}$/, 'expected a whole number of MiB').refine((s) => Number(s) >= 256, 'expected at least 256 MiB (Node and onnxruntime alone need ~100 MiB)').transform(Number),
+    String(MODEL_SAFETY_DEFAULTS.probeMemoryMb), 'memory limit (MiB, the data segment through `prlimit --data`) of the child process that loads an external model and runs it once before it is registered'),
+  STREAMLOOP_MODEL_PROBE_TIMEOUT: withDefault(duration('30s or 1m'), formatDuration(MODEL_SAFETY_DEFAULTS.probeTimeoutMs),
+    'how long that probe may take before it is killed and the model refused (a duration)'),
   LOG_LEVEL: withDefault(z.enum(LOG_LEVELS), OBSERVABILITY_DEFAULTS.logLevel, `level of the JSON logs on stderr: ${LOG_LEVELS.map((l) => `\`${l}\``).join(', ')}`),
   LOG_FILE: optional(z.string().min(1), { description: 'a file the JSON logs are appended to (created with its directory)', unset: 'stderr' }),
 });
@@ -242,6 +269,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     kafkaBrokers: e.KAFKA_BROKERS,
     kafkaClientId: e.KAFKA_CLIENT_ID,
     kafkaSsl: e.KAFKA_SSL,
+    kafkaTls: kafkaTlsFiles(e),
     kafkaSasl,
     schemaRegistryUrl: e.SCHEMA_REGISTRY_URL ?? `http://127.0.0.1:${e.SCHEMA_REGISTRY_PORT}`,
     schemaRegistryExternal: e.SCHEMA_REGISTRY_URL !== undefined,
@@ -277,5 +305,60 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       openOperational: e.STREAMLOOP_AUTH_OPEN_HEALTH,
       clientToken: e.STREAMLOOP_TOKEN,
     },
+    externalModelMaxBytes: e.STREAMLOOP_EXTERNAL_MODEL_MAX_BYTES,
+    modelProbeMemoryMb: e.STREAMLOOP_MODEL_PROBE_MEMORY_MB,
+    modelProbeTimeoutMs: e.STREAMLOOP_MODEL_PROBE_TIMEOUT,
   };
+}
+
+/** How every Kafka client of a process connects (the shape of @streamloop/kafka's KafkaConnectionOptions). */
+export interface KafkaConnectionSettings {
+  brokers: string[];
+  clientId: string;
+  ssl: boolean;
+  tls?: KafkaTlsFiles;
+  sasl?: KafkaSasl;
+}
+
+/**
+ * The connection of the process's Kafka clients from its settings: brokers, TLS, SASL, under KAFKA_CLIENT_ID with
+ * `suffix` (e.g. `-schema-registry`). Every client is made from this, so none forgets the security settings.
+ */
+export function kafkaConnectionSettings(settings: Settings, suffix = ''): KafkaConnectionSettings {
+  return { brokers: settings.kafkaBrokers, clientId: `${settings.kafkaClientId}${suffix}`, ssl: settings.kafkaSsl, tls: settings.kafkaTls, sasl: settings.kafkaSasl };
+}
+
+type ParsedEnv = z.output<typeof envSchema>;
+
+/**
+ * The TLS files, checked now so a wrong path stops the start naming its variable: each readable and holding what it
+ * should (PEM), a certificate with its key, and all of them with KAFKA_SSL=true (a CA without TLS would be silently
+ * unused). Their content is not kept: the Kafka client reads the files when it is made.
+ */
+function kafkaTlsFiles(e: ParsedEnv): KafkaTlsFiles | undefined {
+  const files = { KAFKA_SSL_CA_FILE: e.KAFKA_SSL_CA_FILE, KAFKA_SSL_CERT_FILE: e.KAFKA_SSL_CERT_FILE, KAFKA_SSL_KEY_FILE: e.KAFKA_SSL_KEY_FILE };
+  const set = (Object.keys(files) as Array<keyof typeof files>).filter((k) => files[k] !== undefined);
+  if (set.length === 0) return undefined;
+  const problems: string[] = [];
+  if (!e.KAFKA_SSL) problems.push(...set.map((k) => `${k}: set, but KAFKA_SSL is false; set KAFKA_SSL=true to connect with TLS, or unset ${k}`));
+  if ((files.KAFKA_SSL_CERT_FILE === undefined) !== (files.KAFKA_SSL_KEY_FILE === undefined)) {
+    const missing = files.KAFKA_SSL_CERT_FILE === undefined ? 'KAFKA_SSL_CERT_FILE' : 'KAFKA_SSL_KEY_FILE';
+    problems.push(`${missing}: required with ${missing === 'KAFKA_SSL_CERT_FILE' ? 'KAFKA_SSL_KEY_FILE' : 'KAFKA_SSL_CERT_FILE'} (a client certificate and its key go together)`);
+  }
+  const pem = { KAFKA_SSL_CA_FILE: 'CERTIFICATE', KAFKA_SSL_CERT_FILE: 'CERTIFICATE', KAFKA_SSL_KEY_FILE: 'PRIVATE KEY' } as const;
+  for (const name of set) {
+    const path = files[name]!;
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (error) {
+      problems.push(`${name}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+      continue;
+    }
+    // "-----BEGIN CERTIFICATE-----", "-----BEGIN PRIVATE KEY-----", "-----BEGIN EC PRIVATE KEY-----", ...
+    if (!new RegExp(`-----BEGIN [A-Z ]*${pem[name]}-----`).test(text)) problems.push(`${name}: ${path} holds no PEM ${pem[name].toLowerCase()} (expected a "-----BEGIN ${pem[name]}-----" block)`);
+    else if (name === 'KAFKA_SSL_KEY_FILE' && /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(text)) problems.push(`${name}: ${path} is an encrypted key; give it unencrypted (readable by this process only)`);
+  }
+  if (problems.length > 0) throw new SettingsError(problems);
+  return { caFile: files.KAFKA_SSL_CA_FILE, certFile: files.KAFKA_SSL_CERT_FILE, keyFile: files.KAFKA_SSL_KEY_FILE };
 }

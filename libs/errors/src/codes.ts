@@ -24,6 +24,8 @@ export const ERROR_CODES = {
   NOT_ENOUGH_DATA: { status: 409, retriable: false, meaning: 'training or drift needs more than there is yet (labels, features, a champion model)' },
   MODEL_STAGE_CONFLICT: { status: 409, retriable: false, meaning: "a model stage change the registry's rules refuse (promoting the serving champion, rolling back without an earlier champion)" },
   INVALID_MODEL: { status: 400, retriable: false, meaning: 'an ONNX model, or its input mapping, that fails the checks a model must pass to serve' },
+  UNSAFE_MODEL: { status: 422, retriable: false, meaning: 'an untrusted ONNX model refused by the safety checks: it does not decode, uses external data or an operator outside the allow-list, declares tensors it does not carry, or the probe that loads it in a limited child process failed' },
+  MODEL_TOO_LARGE: { status: 413, retriable: false, meaning: 'an ONNX model file over STREAMLOOP_EXTERNAL_MODEL_MAX_BYTES' },
   INVALID_SCHEMA: { status: 422, retriable: false, meaning: 'an Avro schema that does not parse' },
   INCOMPATIBLE_SCHEMA: { status: 409, retriable: false, meaning: "a schema that breaks its subject's compatibility level" },
   INVALID_WIRE_FORMAT: { status: 400, retriable: false, meaning: 'bytes that are not a Confluent wire-format record' },

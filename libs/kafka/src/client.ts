@@ -1,18 +1,24 @@
 // Must load before kafkajs: it replaces kafkajs' read_committed filter (see the file).
 import './aborted-filter';
-import { Kafka, logLevel as KafkaLogLevel, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
+import { Kafka, logLevel as KafkaLogLevel, type KafkaConfig, type LogEntry, type RetryOptions, type SASLOptions } from 'kafkajs';
 import { verifyAbortedFilter } from './aborted-filter';
 import { installCoordinatorCache } from './coordinator-cache';
-import { KAFKA_DEFAULTS, type KafkaSasl } from './defaults';
+import { KAFKA_DEFAULTS, type KafkaSasl, type KafkaTlsFiles } from './defaults';
 import { installGroupFencing } from './group-fencing';
 import { verifyLinearGrouping } from './linear-grouping';
 
 export interface KafkaConnectionOptions {
   brokers: string[];
   clientId: string;
-  /** TLS to the brokers (with the system's trusted CAs). */
+  /** TLS to the brokers (with the system's trusted CAs unless `tls.caFile` says). */
   ssl?: boolean;
+  /** With `ssl`: the CA to trust, a client certificate and key (PEM files, read when the client is made). */
+  tls?: KafkaTlsFiles;
   sasl?: KafkaSasl;
+  /** Retries of a failed request; default KAFKA_DEFAULTS.retry. */
+  retry?: Pick<RetryOptions, 'initialRetryTime' | 'maxRetryTime' | 'retries'>;
   /** Receives kafkajs' own log lines; by default only errors are kept, as kafkajs is chatty. */
   log?: (level: 'error' | 'warn' | 'info' | 'debug', message: string, extra: Record<string, unknown>) => void;
   logLevel?: 'error' | 'warn' | 'info' | 'debug';
@@ -36,11 +42,11 @@ export function createKafka(options: KafkaConnectionOptions): Kafka {
   const config: KafkaConfig = {
     clientId: options.clientId,
     brokers: options.brokers,
-    ssl: options.ssl,
+    ssl: tlsOptions(options),
     sasl: options.sasl as SASLOptions | undefined,
     connectionTimeout: KAFKA_DEFAULTS.connectionTimeoutMs,
     requestTimeout: KAFKA_DEFAULTS.requestTimeoutMs,
-    retry: { ...KAFKA_DEFAULTS.retry },
+    retry: { ...(options.retry ?? KAFKA_DEFAULTS.retry) },
     logLevel: LEVELS[options.logLevel ?? 'error'],
   };
   const sink = options.log ?? ((level, message, extra) => console.error(JSON.stringify({ level, message, ...extra })));
@@ -55,4 +61,24 @@ export function createKafka(options: KafkaConnectionOptions): Kafka {
     sink(level, `${entry.namespace}: ${message}`, extra);
   };
   return new Kafka(config);
+}
+
+/** kafkajs' `ssl`: false, true (the system's CAs), or Node's TLS options with the given PEM files' contents. */
+export function tlsOptions(options: Pick<KafkaConnectionOptions, 'ssl' | 'tls'>): boolean | ConnectionOptions {
+  const { caFile, certFile, keyFile } = options.tls ?? {};
+  if (!caFile && !certFile && !keyFile) return options.ssl ?? KAFKA_DEFAULTS.ssl;
+  if (!options.ssl) throw new Error('Kafka TLS files are given but ssl is off: set ssl (KAFKA_SSL=true) or drop them');
+  const read = (file: string, what: string) => {
+    try {
+      return readFileSync(file);
+    } catch (error) {
+      throw new Error(`Kafka TLS: cannot read the ${what} ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+  };
+  return {
+    // Node's `ca` replaces the system's trusted CAs: only the given CA is trusted, as a private cluster wants.
+    ...(caFile ? { ca: [read(caFile, 'CA file')] } : {}),
+    ...(certFile ? { cert: read(certFile, 'client certificate') } : {}),
+    ...(keyFile ? { key: read(keyFile, 'client key') } : {}),
+  };
 }

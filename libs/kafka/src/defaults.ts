@@ -13,6 +13,16 @@ export interface KafkaSasl {
 }
 
 /**
+ * TLS material for the brokers' connections, as PEM files (read when a client is made, so settings hold paths, never
+ * key bytes): the CA to trust instead of the system's, and a client certificate with its key for mutual TLS.
+ */
+export interface KafkaTlsFiles {
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+}
+
+/**
  * What the Kafka clients use when nobody says otherwise: the one place these values and their reasons live.
  * The settings schema (libs/config) takes the defaults of its KAFKA_* variables from here, and this library's
  * options fall back to the same fields, so a default is never written twice.
@@ -75,6 +85,11 @@ export const KAFKA_DEFAULTS = {
   transactionTimeoutMs: 10_000,
   /** How long the offsets of batches that write nothing may wait for a transaction to carry them. */
   idleCommitIntervalMs: 5_000,
+  /**
+   * How long the check at start (verifyKafkaAccess) keeps trying brokers that do not answer yet; a refused login or an
+   * untrusted certificate ends it at once, as no retry can fix them.
+   */
+  accessCheckTimeoutMs: 30_000,
   /** How long reading a topic to its end (a registry, a changelog) may take unless the caller says. */
   readToEndTimeoutMs: 60_000,
   /** A transaction or group coordinator found once is asked again after this long, even without an error. */

@@ -221,7 +221,7 @@ const PERFORMANCE_METRICS = ['roc_auc', 'precision', 'recall', 'f1', 'log_loss']
  * predictions (performanceByModel gives scikit-learn's zero_division 0 there; a row of 0 would read as a bad model):
  * ROC AUC needs both classes, recall a positive label, precision a predicted positive, F1 either.
  */
-function modelPerformance(p: ModelWindowPerformance): ModelPerformance {
+export function modelPerformance(p: ModelWindowPerformance): ModelPerformance {
   const predictedPositives = p.tp + p.fp;
   return {
     model_name: p.modelName, model_version: p.modelVersion, role: p.role, labelled: p.labelled, positives: p.positives,
@@ -233,15 +233,17 @@ function modelPerformance(p: ModelWindowPerformance): ModelPerformance {
   };
 }
 
-type EntryStatistics = Omit<FeatureDriftEntry, 'feature' | 'kind' | 'statistic' | 'value' | 'threshold' | 'drifted'>;
+export type EntryStatistics = Omit<FeatureDriftEntry, 'feature' | 'kind' | 'statistic' | 'value' | 'threshold' | 'drifted'>;
 const NO_CATEGORIES = { chi_square: Number.NaN, chi_square_p_value: Number.NaN };
 
-function numericEntry(d: NumericDrift | undefined): { statistics: EntryStatistics; referenceSize: number } | undefined {
+/** A numeric feature's statistics as the report holds them (undefined: a side has no value at all); exported for the HTML report. */
+export function numericEntry(d: NumericDrift | undefined): { statistics: EntryStatistics; referenceSize: number } | undefined {
   if (!d?.psi) return undefined;
   return { statistics: { ...featureStatistics(d), ...NO_CATEGORIES }, referenceSize: d.reference.finite };
 }
 
-function categoricalEntry(d: CategoricalDrift | undefined): { statistics: EntryStatistics; referenceSize: number } | undefined {
+/** A categorical feature's statistics as the report holds them (undefined: a side is empty); exported for the HTML report. */
+export function categoricalEntry(d: CategoricalDrift | undefined): { statistics: EntryStatistics; referenceSize: number } | undefined {
   if (!d?.chiSquare || !d.psi) return undefined;
   const none = Number.NaN;
   return {
@@ -258,7 +260,9 @@ function categoricalEntry(d: CategoricalDrift | undefined): { statistics: EntryS
  * the champion's stored sample, its training part from the features table after the warm-up, or a fixed window.
  * A side is undefined when it has nothing to compare (no feature, or an empty stored sample).
  */
-async function referenceFor(deps: MonitoringDeps, input: DriftJobInput, windowStart: number): Promise<{
+export async function referenceFor(
+  deps: Pick<MonitoringDeps, 'clickhouse' | 'logger'>, input: Pick<DriftJobInput, 'pipeline' | 'model' | 'monitoring'>, windowStart: number,
+): Promise<{
   reference: DriftReport['reference'];
   sourceOf(features: string[]): { source: SampleSource; features: string[] } | undefined;
 }> {

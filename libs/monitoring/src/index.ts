@@ -4,7 +4,9 @@ export {
   directionOf, featureDriftSpec, featureStatistics,
   type DriftReport, type ErrorStreamDetection, type ErrorStreamReport, type FeatureDriftEntry, type ModelErrorStream, type ModelPerformance, type NumericStatistics,
 } from './drift-report';
-export { runDriftJob, type DriftJobInput } from './drift-job';
+export {
+  categoricalEntry, modelPerformance, numericEntry, referenceFor, runDriftJob, type DriftJobInput, type EntryStatistics,
+} from './drift-job';
 export { ErrorStreamJob, type ErrorStreamRun } from './error-stream-job';
 export {
   judgeLabelDelay, loadLabelDelays, observeLabelDelays, LABEL_DELAY_MIN_LABELS, LABEL_DELAY_SAMPLE,

@@ -33,7 +33,8 @@ export class StreamloopMetrics {
 
   constructor(defaultLabels: Record<string, string> = {}) {
     this.registry.setDefaultLabels(defaultLabels);
-    collectDefaultMetrics({ register: this.registry, prefix: 'streamloop_process_' });
+    // prom-client's standard process_* and nodejs_* collectors, under the platform's prefix.
+    collectDefaultMetrics({ register: this.registry, prefix: 'streamloop_' });
     const r = [this.registry];
     this.recordsIn = new Counter({ name: 'streamloop_records_in_total', help: 'Records consumed', labelNames: ['service', 'pipeline', 'topic'], registers: r });
     this.recordsOut = new Counter({ name: 'streamloop_records_out_total', help: 'Records produced', labelNames: ['service', 'pipeline', 'topic'], registers: r });
@@ -52,7 +53,7 @@ export class StreamloopMetrics {
       name: 'streamloop_event_to_prediction_seconds', help: 'From an event\'s arrival at the platform (its raw record\'s timestamp) to its prediction',
       labelNames: ['pipeline', 'model'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10], registers: r,
     });
-    this.consumerLag = new Gauge({ name: 'streamloop_consumer_lag', help: 'Records behind the end of the partition after the last committed batch', labelNames: ['service', 'topic', 'partition'], registers: r });
+    this.consumerLag = new Gauge({ name: 'streamloop_consumer_lag_records', help: 'Records behind the end of the partition after the last committed batch', labelNames: ['service', 'topic', 'partition'], registers: r });
     this.modelVersion = new Gauge({ name: 'streamloop_model_version', help: 'Model version serving per role', labelNames: ['pipeline', 'model', 'role'], registers: r });
     this.modelFallbacks = new Counter({
       name: 'streamloop_model_fallbacks_total',
@@ -76,8 +77,8 @@ export class StreamloopMetrics {
       name: 'streamloop_model_performance', help: 'Live performance (roc_auc, precision, recall, f1, log_loss) of a model version in its role, on its own labelled predictions of the latest drift window',
       labelNames: [...model, 'metric'], registers: r,
     });
-    this.modelLabelled = new Gauge({ name: 'streamloop_model_labelled_predictions', help: 'Labelled predictions of a model version in its role in the latest drift window', labelNames: model, registers: r });
-    this.modelErrorRate = new Gauge({ name: 'streamloop_model_error_rate', help: "Recent error rate (last 500 settled labelled predictions) of a model version's error stream in its role", labelNames: model, registers: r });
+    this.modelLabelled = new Gauge({ name: 'streamloop_model_labelled_records', help: 'Labelled predictions of a model version in its role in the latest drift window', labelNames: model, registers: r });
+    this.modelErrorRate = new Gauge({ name: 'streamloop_model_error_ratio', help: "Recent error rate (last 500 settled labelled predictions) of a model version's error stream in its role", labelNames: model, registers: r });
     this.rowsWritten = new Counter({ name: 'streamloop_clickhouse_rows_written_total', help: 'Rows written to ClickHouse', labelNames: ['table'], registers: r });
     this.trainingRuns = new Counter({ name: 'streamloop_training_runs_total', help: 'Training runs by outcome', labelNames: ['pipeline', 'outcome'], registers: r });
     this.promotionDecisions = new Counter({
@@ -94,6 +95,30 @@ export class StreamloopMetrics {
       name: 'streamloop_data_quality_checks_total',
       help: 'Data-quality checks evaluated (the training gate, each monitoring window), by check and result (passed, failed, warning); per feature checks count once per feature',
       labelNames: ['pipeline', 'scope', 'check', 'result'], registers: r,
+    });
+  }
+
+  async exposition(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
+
+/**
+ * The built-in schema registry's metrics: it runs on a port and app of its own (also inside the monolith), so it has a
+ * registry of its own and its /metrics does not repeat the services' series.
+ */
+export class SchemaRegistryMetrics {
+  readonly registry = new Registry();
+  readonly requests: Counter<'method' | 'code'>;
+  readonly requestDuration: Histogram<'method'>;
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'streamloop_' });
+    const r = [this.registry];
+    this.requests = new Counter({ name: 'streamloop_schema_registry_requests_total', help: 'HTTP requests the schema registry answered, by method and status code', labelNames: ['method', 'code'], registers: r });
+    this.requestDuration = new Histogram({
+      name: 'streamloop_schema_registry_request_duration_seconds', help: 'Time to answer one schema registry request',
+      labelNames: ['method'], buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: r,
     });
   }
 

@@ -1,4 +1,4 @@
-import { createKafka, ensureTopics, readTopicToEnd, topicPartitionCount, type Kafka, type KafkaConnectionOptions, type KafkaSasl, type Producer } from '@streamloop/kafka';
+import { createKafka, ensureTopics, readTopicToEnd, topicPartitionCount, type Kafka, type KafkaConnectionOptions, type KafkaSasl, type KafkaTlsFiles, type Producer } from '@streamloop/kafka';
 import { REGISTRY_DEFAULTS } from './defaults';
 
 /** Keys of the registry topic. JSON with a fixed field order, so compaction keeps one record per key. */
@@ -65,6 +65,8 @@ export interface KafkaRegistryLogOptions {
   clientId?: string;
   /** TLS to the brokers, as the platform's other clients (KAFKA_SSL). */
   ssl?: boolean;
+  /** With `ssl`: the CA to trust, a client certificate and key, as the platform's other clients (KAFKA_SSL_*_FILE). */
+  tls?: KafkaTlsFiles;
   /** SASL authentication to the brokers, as the platform's other clients (KAFKA_SASL_*). */
   sasl?: KafkaSasl;
   /** Replication factor when the topic is created; default the broker's default. */
@@ -79,6 +81,7 @@ export function registryKafkaConfig(opts: KafkaRegistryLogOptions): KafkaConnect
     clientId: opts.clientId ?? REGISTRY_DEFAULTS.clientId,
     brokers: opts.brokers,
     ssl: opts.ssl ?? false,
+    tls: opts.tls,
     sasl: opts.sasl,
     logLevel: 'error',
     // Retriable broker answers (a coordinator still loading) are retried by the client; failures reach the callers

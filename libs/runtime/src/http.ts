@@ -3,8 +3,9 @@ import { Module, type DynamicModule, type INestApplication, type INestMicroservi
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { loadTokenEntries } from '@streamloop/auth';
-import type { Settings } from '@streamloop/config';
+import { kafkaConnectionSettings, type Settings } from '@streamloop/config';
 import { PlatformError } from '@streamloop/errors';
+import { verifyKafkaAccess } from '@streamloop/kafka';
 import { StreamServer } from '@streamloop/stream';
 import { embeddedChdbDirOf, lockChdbDir } from './chdb-lock';
 import { serveClickHouseHttp, type ServedClickHouseHttp } from './clickhouse-http';
@@ -74,10 +75,14 @@ export interface StandaloneOptions {
 export async function runStandalone(runtime: Runtime, module: ServiceModule, name: string, options: StandaloneOptions = {}): Promise<ServingApp> {
   const chdbDir = options.usesClickHouse ? embeddedChdbDirOf(runtime.settings) : undefined;
   const lock = chdbDir ? lockChdbDir(chdbDir) : undefined;
+  runtime.targets = [name];
+  runtime.usesClickHouse = options.usesClickHouse === true;
   let serving: ServingApp | undefined;
   let clickhouseHttp: ServedClickHouseHttp | undefined;
   try {
     assertAuthConfigured(runtime.settings);
+    // A wrong password or an untrusted broker certificate stops the start here, with the reason (KafkaAccessError).
+    await verifyKafkaAccess(kafkaConnectionSettings(runtime.settings));
     await runtime.ensureTopics();
     serving = await serveModules(runtime, [module]);
     // The owner of the chDB directory serves it over ClickHouse's HTTP protocol (CLICKHOUSE_HTTP_PORT).

@@ -19,3 +19,4 @@ export {
   PredictRouter, OwnerUnavailableError, advertisedUrlOf, freeTcpPort, FORWARDED_BY_HEADER, ANSWERED_BY_HEADER, PREDICT_FORWARD_TIMEOUT_MS, FEATURES_STAGE,
   type PredictRouting, type OwnerLookup, type OwnerUnavailableReason,
 } from './predict-routing';
+export { collectStatus, stageLags, lagOf, latestDriftVerdict, type PlatformStatus, type PipelineStatus, type StageLag, type ModelRef, type DriftVerdict, type StatusSources } from './status';

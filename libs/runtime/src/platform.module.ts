@@ -1,4 +1,4 @@
-import { OperationalEndpoint } from '@streamloop/auth';
+import { OperationalEndpoint, RequiresScope } from '@streamloop/auth';
 import { Controller, Get, Inject, Module, Res, type DynamicModule, type Provider } from '@nestjs/common';
 import { AvroSerde } from '@streamloop/avro';
 import { OwnedFeatureState } from '@streamloop/features';
@@ -7,6 +7,10 @@ import { HealthRegistry, StreamloopMetrics } from '@streamloop/observability';
 import { ClickHouseConnection, KAFKA, LOGGER, PipelineRegistry, PLATFORM_TYPES, SETTINGS, SharedProducer } from './providers';
 import { PredictRouter } from './predict-routing';
 import type { Runtime } from './runtime';
+import { collectStatus, type PlatformStatus } from './status';
+
+/** The process's Runtime, for the platform's own endpoints (/v1/status); services inject the providers instead. */
+const RUNTIME = Symbol('streamloop.runtime');
 
 /** The part of Express's response used here (the platform runs on @nestjs/platform-express). */
 interface HttpResponse {
@@ -22,7 +26,25 @@ class PlatformController {
   constructor(
     @Inject(StreamloopMetrics) private readonly metrics: StreamloopMetrics,
     @Inject(HealthRegistry) private readonly health: HealthRegistry,
+    @Inject(RUNTIME) private readonly runtime: Runtime,
   ) {}
+
+  /** Targets, lag per stage, champion and challenger, last drift verdict, DLQ counts (docs/cli.md, `streamloop status`). */
+  @Get('v1/status')
+  @RequiresScope('read')
+  status(): Promise<PlatformStatus> {
+    const r = this.runtime;
+    return collectStatus({
+      kafka: r.kafka,
+      serde: r.serde,
+      types: r.types,
+      brokers: r.settings.kafkaBrokers,
+      targets: r.targets,
+      pipelines: [...r.pipelines.values()],
+      clickhouse: r.usesClickHouse ? () => r.clickhouseConnection.client() : undefined,
+      fusedInto: r.settings.fuseStages && r.targets.includes('features') && r.targets.includes('inference') ? { inference: 'features' } : undefined,
+    });
+  }
 
   @Get('metrics')
   @OperationalEndpoint()
@@ -42,6 +64,7 @@ class PlatformController {
 /** The providers of one process, by token, built from its Runtime (the composition root). */
 export function platformProviders(runtime: Runtime): Provider[] {
   return [
+    { provide: RUNTIME, useValue: runtime },
     { provide: KAFKA, useValue: runtime.kafka },
     { provide: LOGGER, useValue: runtime.logger },
     { provide: SETTINGS, useValue: runtime.settings },

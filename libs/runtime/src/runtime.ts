@@ -1,6 +1,6 @@
 import { loadTokenEntries, TokenStore, type AuthPolicy } from '@streamloop/auth';
 import { AvroSerde, HttpRegistryClient } from '@streamloop/avro';
-import { loadPipelineSpec, type PipelineSpec, type Settings } from '@streamloop/config';
+import { kafkaConnectionSettings, loadPipelineSpec, type PipelineSpec, type Settings } from '@streamloop/config';
 import { createKafka, GroupDirectory, type Kafka } from '@streamloop/kafka';
 import { createLogger, HealthRegistry, StreamloopMetrics, type Logger } from '@streamloop/observability';
 import { loadPlatformTypes, type PlatformTypes } from './platform-types';
@@ -29,16 +29,17 @@ export class Runtime {
   advertisedUrl: string | undefined;
   /** The tokens this process's HTTP API accepts (STREAMLOOP_TOKENS, STREAMLOOP_TOKENS_FILE); empty with STREAMLOOP_AUTH=off. */
   readonly tokens: TokenStore;
+  /** The targets this process runs (GET /v1/status), set by whoever starts them (the CLI, a service's own main). */
+  targets: readonly string[] = [];
+  /** Whether a target of this process reads or writes ClickHouse (training, monitoring): only then does status query it. */
+  usesClickHouse = false;
 
   constructor(readonly settings: Settings, specs: PipelineSpec[]) {
     this.logger = createLogger('streamloop', settings.logLevel, settings.logFile);
     this.metrics = new StreamloopMetrics();
     const kafkaLog = this.logger.child({ component: 'kafkajs' });
     this.kafka = createKafka({
-      brokers: settings.kafkaBrokers,
-      clientId: settings.kafkaClientId,
-      ssl: settings.kafkaSsl,
-      sasl: settings.kafkaSasl,
+      ...kafkaConnectionSettings(settings),
       logLevel: 'error',
       log: (level, message, extra) => kafkaLog[level]({ ...extra }, message),
     });

@@ -18,13 +18,14 @@ export interface LocalKafka {
  */
 export function startLocalKafka(port: number, env: NodeJS.ProcessEnv = process.env): LocalKafka {
   if (env.KAFKA_BROKERS) return { brokers: env.KAFKA_BROKERS.split(','), started: false, stop: () => undefined };
-  const r = spawnSync('bash', [SCRIPT, 'start', String(port)], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  // The script reads KAFKA_RUN_DIR, KAFKA_VERSION, STREAMLOOP_CACHE, KAFKA_HEAP from the given environment.
+  const r = spawnSync('bash', [SCRIPT, 'start', String(port)], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', env });
   if (r.status !== 0) throw new Error(`deploy/local/kafka.sh start ${port} failed with exit code ${r.status}`);
   return {
     brokers: [`127.0.0.1:${port}`],
     started: true,
     stop: () => {
-      spawnSync('bash', [SCRIPT, 'stop', String(port)], { stdio: 'inherit' });
+      spawnSync('bash', [SCRIPT, 'stop', String(port)], { stdio: 'inherit', env });
     },
   };
 }

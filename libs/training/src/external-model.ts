@@ -1,9 +1,9 @@
 // Registering an ONNX classifier trained elsewhere: the request checked, the model checked against its declared
 // mapping (the same checks inference repeats when it loads it), and its registry record with algorithm 'external'.
-import { createHash } from 'node:crypto';
 import type { PipelineSpec } from '@streamloop/config';
 import { PlatformError } from '@streamloop/errors';
 import { loadExternalModel, parseExternalMapping, type ExternalModelMapping } from '@streamloop/ml';
+import { admitOnnxModel, describeTensors, type AdmitOptions, type AdmittedModel } from '@streamloop/model-safety';
 import {
   isRegistrationStage, nextVersion, REGISTRATION_STAGES, type ModelRegistryRecord, type RegistrationStage,
 } from '@streamloop/model-registry';
@@ -40,6 +40,8 @@ export interface ExternalModelResult {
   positive_class_index: number;
   onnx_bytes: number;
   onnx_sha256: string;
+  /** What the safety checks saw: the operators used, and the outputs of the probe's one run (name type [dims]). */
+  safety: { operators: string[]; probe_outputs: string; probe_ms: number };
 }
 
 /** A registration request that is not what the endpoint takes (a missing name, an unknown stage, …). */
@@ -58,14 +60,19 @@ export interface ExternalModel {
   featureSpecVersion: string;
   onnx: Buffer;
   mapping: ExternalModelMapping;
+  /** The untrusted file's admission: SHA-256, static report and probe (libs/model-safety). */
+  admitted: AdmittedModel;
 }
 
 /**
- * Checks a registration request (400 INVALID_INPUT) and the model against its mapping: it loads, its signature
- * matches, its columns are pipeline features, it scores a probe (400 INVALID_MODEL otherwise).
+ * Checks a registration request (400 INVALID_INPUT); admits the untrusted file (libs/model-safety: 413
+ * MODEL_TOO_LARGE over the size limit, 422 UNSAFE_MODEL for what it may not contain or a failed probe in a limited
+ * child process); only then loads it here and checks it against its mapping: its signature matches, its columns are
+ * pipeline features, it scores probe rows (400 INVALID_MODEL otherwise).
  */
 export async function checkExternalModel(
   body: unknown, pipeline: { spec: Pick<PipelineSpec, 'pipeline' | 'model' | 'features'>; featureNames: readonly string[] },
+  safety: AdmitOptions = {},
 ): Promise<ExternalModel> {
   const { spec } = pipeline;
   const request = readRequest(body);
@@ -78,14 +85,16 @@ export async function checkExternalModel(
   }
   const threshold = request.threshold ?? mapping.threshold ?? spec.model.threshold;
   const onnx = Buffer.from(request.onnx_base64, 'base64');
-  const scorer = await loadExternalModel(onnx, mapping, { knownFeatures: pipeline.featureNames });
+  // The file is untrusted until admitted: onnxruntime in this process parses it only after the probe passed.
+  const admitted = await admitOnnxModel(onnx, safety);
+  const scorer = await loadExternalModel(onnx, mapping, { knownFeatures: pipeline.featureNames, maxBytes: safety.maxBytes });
   await scorer.release();
-  return { pipeline: spec.pipeline, name, stage: request.stage, threshold, featureSpecVersion: spec.features.version, onnx, mapping };
+  return { pipeline: spec.pipeline, name, stage: request.stage, threshold, featureSpecVersion: spec.features.version, onnx, mapping, admitted };
 }
 
 /** The registry record of a checked external model at a version. */
 export function externalModelRecord(model: ExternalModel, version: number, createdAt: number): ModelRegistryRecord {
-  const { mapping, onnx } = model;
+  const { mapping, onnx, admitted } = model;
   return {
     pipeline: model.pipeline,
     model_name: model.name,
@@ -97,13 +106,18 @@ export function externalModelRecord(model: ExternalModel, version: number, creat
     feature_spec_version: model.featureSpecVersion,
     threshold: model.threshold,
     onnx,
-    onnx_sha256: createHash('sha256').update(onnx).digest('hex'),
+    onnx_sha256: admitted.sha256,
     metrics: {},
     params: {
       source: 'external',
       input: mapping.input,
       probability_output: mapping.probabilityOutput,
       positive_class_index: String(mapping.positiveClassIndex),
+      // What admitted the untrusted file (`models show` prints them): its size, operators and the probe's outputs.
+      onnx_bytes: String(onnx.length),
+      operators: admitted.safety.operators.join(', '),
+      probe_outputs: describeTensors(admitted.probe.outputs),
+      probe_memory_limit: admitted.probe.memoryLimit === 'rlimit-data' ? `${admitted.probe.memoryMb} MiB (RLIMIT_DATA)` : 'V8 heap only (no prlimit)',
     },
     // Not trained here: no data window, row count or training sample travels with it.
     data_window_start: 0,
@@ -143,6 +157,7 @@ export async function publishExternalModel(
     positive_class_index: model.mapping.positiveClassIndex,
     onnx_bytes: model.onnx.length,
     onnx_sha256: record.onnx_sha256,
+    safety: { operators: model.admitted.safety.operators, probe_outputs: describeTensors(model.admitted.probe.outputs), probe_ms: model.admitted.probe.durationMs },
   };
 }
 

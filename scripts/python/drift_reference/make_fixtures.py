@@ -1,8 +1,7 @@
 #!/usr/bin/env python3
 """Reference fixtures for libs/drift statistics and change detectors, computed with scipy and River.
 
-    pip install scipy numpy river
-    python3 scripts/python/drift_reference/make_fixtures.py
+    bash scripts/python/run.sh scripts/python/drift_reference/make_fixtures.py
 
 Writes (deterministic, seeds fixed; the unit tests read them, they do not run Python):
   libs/drift/src/fixtures/stats_scipy.json      sample pairs with scipy's ks_2samp (method='auto' and 'asymp'),

@@ -2,8 +2,7 @@
 """A model trained outside Streamloop: a scikit-learn classifier on the fraud pipeline's features, exported with
 skl2onnx, committed with the rows it was checked on and scikit-learn's own predictions for them.
 
-    pip install scikit-learn skl2onnx onnx
-    python3 scripts/python/external_model/make_fixture.py
+    bash scripts/python/run.sh scripts/python/external_model/make_fixture.py
 
 Writes (deterministic, seeds fixed; the tests read these files, they do not run Python):
   examples/models/fraud-sklearn/model.onnx     Pipeline(SimpleImputer, StandardScaler, LogisticRegression) as ONNX,

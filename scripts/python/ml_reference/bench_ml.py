@@ -2,8 +2,7 @@
 """scikit-learn side of `npm run bench:ml`: ROC AUC and fit time of HistGradientBoostingClassifier and
 LogisticRegression on three datasets, with settings matched to libs/ml.
 
-    pip install scikit-learn numpy threadpoolctl
-    python3 scripts/python/ml_reference/bench_ml.py [--cache DIR] [--data-only] [--out FILE]
+    bash scripts/python/run.sh scripts/python/ml_reference/bench_ml.py [--cache DIR] [--data-only] [--out FILE]
 
 Datasets (deterministic; seeds fixed):
   breast_cancer    sklearn's bundled load_breast_cancer, stratified 75/25 split (random_state=0)
@@ -50,7 +49,7 @@ try:
     from sklearn.pipeline import make_pipeline  # noqa: E402
     from sklearn.preprocessing import StandardScaler  # noqa: E402
 except ImportError as e:  # pragma: no cover - environment check
-    sys.exit(f'bench_ml.py: {e}; install the reference stack with: pip install scikit-learn numpy threadpoolctl')
+    sys.exit(f'bench_ml.py: {e}; run it with bash scripts/python/run.sh -r requirements-bench.txt (the project venv)')
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
 DEFAULT_CACHE = os.path.join(os.path.expanduser('~'), '.cache', 'streamloop', 'bench-ml')
@@ -184,7 +183,7 @@ def main():
     manifest = {'data_version': DATA_VERSION, 'numpy_version': np.__version__, 'sklearn_version': sklearn.__version__,
                 'datasets': {}}
     results = {
-        'generated_by': 'python3 scripts/python/ml_reference/bench_ml.py',
+        'generated_by': 'bash scripts/python/run.sh -r requirements-bench.txt scripts/python/ml_reference/bench_ml.py',
         'generated_at': datetime.now(timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ'),
         'data_version': DATA_VERSION,
         'threads': THREADS,

@@ -1,8 +1,7 @@
 #!/usr/bin/env python3
 """Reference fixtures for libs/ml/src/evaluation and libs/ml/src/search, computed with scikit-learn / numpy.
 
-    pip install scikit-learn numpy
-    python3 scripts/python/ml_reference/evaluation_fixtures.py
+    bash scripts/python/run.sh scripts/python/ml_reference/evaluation_fixtures.py
 
 Writes libs/ml/src/fixtures/evaluation_sklearn.json (deterministic, seeds fixed; the unit tests read it):
   curves       per score set: precision_recall_curve, average_precision_score, auc(recall, precision), the

@@ -1,8 +1,7 @@
 #!/usr/bin/env python3
 """Reference numbers for libs/ml's gradient-boosted trees, computed with scikit-learn's HistGradientBoostingClassifier.
 
-    pip install scikit-learn numpy
-    python3 scripts/python/ml_reference/gbdt_reference.py
+    bash scripts/python/run.sh scripts/python/ml_reference/gbdt_reference.py
 
 Writes (deterministic, seeds fixed; the unit test libs/ml/src/gbdt/reference.test.ts reads them, it does not run Python):
   libs/ml/src/fixtures/gbdt_breast_cancer.json   sklearn's bundled breast_cancer, stratified 75/25 split (random_state=0)

@@ -1,8 +1,7 @@
 #!/usr/bin/env python3
 """Reference fixtures for libs/ml and libs/drift, computed with scikit-learn / numpy.
 
-    pip install scikit-learn numpy
-    python3 scripts/python/ml_reference/make_fixtures.py
+    bash scripts/python/run.sh scripts/python/ml_reference/make_fixtures.py
 
 Writes (deterministic, seeds fixed; the unit tests read them, they do not run Python):
   libs/ml/src/fixtures/logreg_sklearn.json   a make_classification dataset (1000 x 8, rounded to 6 decimals),

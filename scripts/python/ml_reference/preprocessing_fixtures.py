@@ -1,8 +1,7 @@
 #!/usr/bin/env python3
 """Reference numbers for libs/ml/src/preprocessing, computed with scikit-learn.
 
-    pip install scikit-learn numpy
-    python3 scripts/python/ml_reference/preprocessing_fixtures.py
+    bash scripts/python/run.sh scripts/python/ml_reference/preprocessing_fixtures.py
 
 Writes libs/ml/src/fixtures/preprocessing_sklearn.json (deterministic, seeds fixed; the unit test
 libs/ml/src/preprocessing/preprocessor.test.ts reads it, it does not run Python). Sections:

@@ -1,8 +1,7 @@
 #!/usr/bin/env python3
 """Reference SHAP values for libs/ml's TreeSHAP (libs/ml/src/explain/tree-shap.ts), computed with the shap package.
 
-    pip install shap numpy
-    python3 scripts/python/ml_reference/tree_shap_reference.py
+    bash scripts/python/run.sh scripts/python/ml_reference/tree_shap_reference.py
 
 Writes (deterministic, numpy default_rng(11); the unit test libs/ml/src/explain/tree-shap.test.ts reads it, it does
 not run Python):

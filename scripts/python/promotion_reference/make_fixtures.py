@@ -1,8 +1,7 @@
 #!/usr/bin/env python3
 """Reference fixtures for libs/promotion's paired model comparisons, computed with MLstatkit and scipy.
 
-    pip install MLstatkit scipy numpy
-    python3 scripts/python/promotion_reference/make_fixtures.py
+    bash scripts/python/run.sh scripts/python/promotion_reference/make_fixtures.py
 
 Writes libs/promotion/src/fixtures/paired_tests.json (deterministic: seeds fixed; the unit tests read it, they do not
 run Python):

@@ -7,6 +7,7 @@ import { readTopicToEnd, SerialQueue, type ConsumedRecord, type Kafka } from '@s
 import { championOf, emptyRegistry, foldRegistry, pipelineOfMessage, registryKey, type ModelRegistryRecord, type RegistryMessage, type RegistryState } from '@streamloop/model-registry';
 import { ErrorStreamJob, restoreAlertGate, runDriftJob, type AlertLog, type DriftReport, type ModelMetricLabels, type MonitoringDeps } from '@streamloop/monitoring-lib';
 import { StreamloopMetrics, type Logger } from '@streamloop/observability';
+import { loadReportData, renderReportHtml, type ReportData, type ReportQuery } from '@streamloop/report';
 import {
   ClickHouseConnection, KAFKA, LOGGER, PipelineRegistry, PLATFORM_TYPES, SETTINGS, SharedProducer, type AlertRecord, type PipelineContext, type PlatformTypes,
 } from '@streamloop/runtime';
@@ -225,6 +226,20 @@ export class MonitoringService implements OnApplicationBootstrap, OnModuleDestro
       this.modelSeries.set(pipeline, series);
     }
     return report;
+  }
+
+  /**
+   * The drift and performance report of a pipeline over a period (libs/report): its data read from ClickHouse against
+   * the champion monitoring measures, as one self-contained HTML page or as the data itself. An unknown pipeline
+   * throws UnknownPipelineError (404 PIPELINE_NOT_FOUND).
+   */
+  async report(pipeline: string, query: ReportQuery): Promise<{ contentType: string; body: string | ReportData }> {
+    const ctx = this.pipelines.pipeline(pipeline);
+    const data = await loadReportData(await this.clickhouse.client(), ctx.spec, {
+      from: query.from, to: query.to, champion: this.measuredModel(ctx.spec.pipeline), logger: this.logger,
+    });
+    if (query.format === 'json') return { contentType: 'application/json; charset=utf-8', body: data };
+    return { contentType: 'text/html; charset=utf-8', body: renderReportHtml(data) };
   }
 
   /** The gauge series of a per-model figure: performance metrics, the labelled count, the error stream's error rate. */

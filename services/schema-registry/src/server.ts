@@ -4,6 +4,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Module } from '@nestjs/common';
 import { AuthGuard, type AuthPolicy } from '@streamloop/auth';
 import { HTTP_DEFAULTS } from '@streamloop/config';
+import { SchemaRegistryMetrics } from '@streamloop/observability';
 import { REGISTRY_DEFAULTS } from '@streamloop/registry';
 import { RegistryErrorFilter } from './error.filter';
 import { RegistryRequestTypeGuard } from './request-type.guard';
@@ -44,6 +45,36 @@ export function useRegistryHttp(app: NestExpressApplication, bodyLimit: string |
   app.useGlobalGuards(new AuthGuard({ ...auth, basic: true }), new RegistryRequestTypeGuard());
 }
 
+/** The part of Express' request and response the metrics middleware uses. */
+interface MetricsRequest { method: string; path: string }
+interface MetricsResponse {
+  statusCode: number;
+  once(event: 'finish', listener: () => void): void;
+  status(code: number): MetricsResponse;
+  type(contentType: string): MetricsResponse;
+  send(body: string): void;
+}
+
+/**
+ * GET /metrics in Prometheus' text format (the registry's own metrics and process metrics), and every request counted
+ * by method and status code. Plain Express middleware, ahead of Nest's router: /metrics is no Confluent endpoint, so
+ * the registry's media-type guard and error body do not apply to it.
+ */
+function serveRegistryMetrics(app: NestExpressApplication, metrics: SchemaRegistryMetrics): void {
+  app.use((req: MetricsRequest, res: MetricsResponse, next: () => void) => {
+    if (req.method === 'GET' && req.path === '/metrics') {
+      void metrics.exposition().then(({ contentType, body }) => res.status(200).type(contentType).send(body), next);
+      return;
+    }
+    const end = metrics.requestDuration.startTimer({ method: req.method });
+    res.once('finish', () => {
+      end();
+      metrics.requests.inc({ method: req.method, code: String(res.statusCode) });
+    });
+    next();
+  });
+}
+
 /** Starts the registry as its own HTTP app (like Confluent's on :8081) and resolves once it serves. */
 export async function startSchemaRegistry(opts: StartSchemaRegistryOptions): Promise<RunningSchemaRegistry> {
   const { port = REGISTRY_DEFAULTS.port, host = HTTP_DEFAULTS.host, bodyLimit = REGISTRY_DEFAULTS.bodyLimit, auth, ...storeOptions } = opts;
@@ -52,6 +83,7 @@ export async function startSchemaRegistry(opts: StartSchemaRegistryOptions): Pro
   class SchemaRegistryAppModule {}
 
   const app = await NestFactory.create<NestExpressApplication>(SchemaRegistryAppModule, { bodyParser: false, logger: ['error', 'warn'] });
+  serveRegistryMetrics(app, new SchemaRegistryMetrics());
   useRegistryHttp(app, bodyLimit, auth);
   await app.listen(port, host);
   const address = app.getHttpServer().address() as { port: number };

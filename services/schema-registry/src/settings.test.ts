@@ -1,8 +1,11 @@
 // The registry target reads the one settings schema: its Kafka clients connect as the platform's others do.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { HTTP_DEFAULTS, loadSettings, SettingsError } from '@streamloop/config';
-import { KAFKA_DEFAULTS } from '@streamloop/kafka';
+import { KAFKA_DEFAULTS, tlsOptions } from '@streamloop/kafka';
 import { registryKafkaConfig, REGISTRY_DEFAULTS } from '@streamloop/registry';
 import { schemaRegistryOptions } from './settings';
 
@@ -34,6 +37,25 @@ test('registry target: the kafkajs client of its store gets TLS and SASL', () =>
   assert.equal(plain.sasl, undefined);
 });
 
+test('registry target: the CA and client certificate files (KAFKA_SSL_*_FILE) reach its store\'s client, read when it is made', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'streamloop-registry-tls-'));
+  const pem = (label: string, body: string) => `-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`;
+  writeFileSync(join(dir, 'ca.pem'), pem('CERTIFICATE', 'Q0E='));
+  writeFileSync(join(dir, 'client.pem'), pem('CERTIFICATE', 'Q0xJRU5U'));
+  writeFileSync(join(dir, 'client.key'), pem('PRIVATE KEY', 'S0VZ'));
+  const options = schemaRegistryOptions(loadSettings({
+    ...SECURED, KAFKA_SSL_CA_FILE: join(dir, 'ca.pem'), KAFKA_SSL_CERT_FILE: join(dir, 'client.pem'), KAFKA_SSL_KEY_FILE: join(dir, 'client.key'),
+  }));
+  const config = registryKafkaConfig(options);
+  assert.deepEqual(config.tls, { caFile: join(dir, 'ca.pem'), certFile: join(dir, 'client.pem'), keyFile: join(dir, 'client.key') });
+  const tls = tlsOptions(config) as { ca: Buffer[]; cert: Buffer; key: Buffer };
+  assert.deepEqual(tls.ca.map(String), [pem('CERTIFICATE', 'Q0E=')]);
+  assert.equal(String(tls.cert), pem('CERTIFICATE', 'Q0xJRU5U'));
+  assert.equal(String(tls.key), pem('PRIVATE KEY', 'S0VZ'));
+  assert.equal(tlsOptions({ ssl: true }), true, 'TLS without files: the system\'s CAs');
+  assert.throws(() => tlsOptions({ ssl: false, tls: { caFile: join(dir, 'ca.pem') } }), /TLS files are given but ssl is off/);
+});
+
 test('registry target: defaults are the libraries\' (same brokers as every target, Confluent\'s port, its own topic)', () => {
   const { auth, ...options } = schemaRegistryOptions(loadSettings({}));
   // Auth on by default, with the tokens every target accepts (none configured here).
@@ -42,6 +64,7 @@ test('registry target: defaults are the libraries\' (same brokers as every targe
     brokers: [...KAFKA_DEFAULTS.brokers],
     clientId: REGISTRY_DEFAULTS.clientId,
     ssl: false,
+    tls: undefined,
     sasl: undefined,
     topic: REGISTRY_DEFAULTS.topic,
     host: HTTP_DEFAULTS.host,

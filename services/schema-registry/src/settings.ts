@@ -1,5 +1,5 @@
 import { loadTokenEntries, TokenStore } from '@streamloop/auth';
-import type { Settings } from '@streamloop/config';
+import { kafkaConnectionSettings, type Settings } from '@streamloop/config';
 import type { KafkaRegistryLogOptions } from '@streamloop/registry';
 import type { RegistryServerOptions } from './server';
 
@@ -8,15 +8,13 @@ export type SchemaRegistryTargetOptions = KafkaRegistryLogOptions & Required<Pic
 
 /**
  * The registry target's options from the process settings, the same schema every target reads: its Kafka clients
- * connect as the platform's others do (brokers, TLS, SASL), under the client id KAFKA_CLIENT_ID-schema-registry, and it
- * accepts the tokens every target accepts (STREAMLOOP_AUTH, STREAMLOOP_TOKENS, STREAMLOOP_TOKENS_FILE).
+ * connect as the platform's others do (brokers, TLS with its CA and client certificate, SASL), under the client id
+ * KAFKA_CLIENT_ID-schema-registry, and it accepts the tokens every target accepts (STREAMLOOP_AUTH, STREAMLOOP_TOKENS,
+ * STREAMLOOP_TOKENS_FILE).
  */
 export function schemaRegistryOptions(settings: Settings): SchemaRegistryTargetOptions {
   return {
-    brokers: settings.kafkaBrokers,
-    clientId: `${settings.kafkaClientId}-schema-registry`,
-    ssl: settings.kafkaSsl,
-    sasl: settings.kafkaSasl,
+    ...kafkaConnectionSettings(settings, '-schema-registry'),
     topic: settings.registryTopic,
     host: settings.registryHost,
     port: settings.registryPort,

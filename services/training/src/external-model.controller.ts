@@ -8,7 +8,8 @@ export class ExternalModelController {
 
   /**
    * Registers an ONNX classifier trained elsewhere with its input mapping; answers with its version. A request that is
-   * wrong answers 400 INVALID_INPUT, a model or mapping that fails its checks 400 INVALID_MODEL.
+   * wrong answers 400 INVALID_INPUT, a file over STREAMLOOP_EXTERNAL_MODEL_MAX_BYTES 413 MODEL_TOO_LARGE, a file the
+   * safety checks or its probe refuse 422 UNSAFE_MODEL, a model or mapping that fails its checks 400 INVALID_MODEL.
    */
   @Post('external')
   @RequiresScope('admin')

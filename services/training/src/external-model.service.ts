@@ -1,15 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { featureNamesOf } from '@streamloop/config';
+import { featureNamesOf, type Settings } from '@streamloop/config';
 import type { Logger } from '@streamloop/observability';
-import { LOGGER, PipelineRegistry } from '@streamloop/runtime';
+import { LOGGER, PipelineRegistry, SETTINGS } from '@streamloop/runtime';
 import { checkExternalModel, publishExternalModel, type ExternalModelResult } from '@streamloop/training-lib';
 import { RegistryAccess } from './registry-access';
 
 const SERVICE = 'training';
 
 /**
- * Registers an ONNX classifier trained elsewhere (libs/training): checks it against its declared mapping and
- * publishes it to the model registry topic with algorithm 'external'.
+ * Registers an ONNX classifier trained elsewhere (libs/training): admits the untrusted file (size, contents, one probe
+ * in a limited child process), checks it against its declared mapping and publishes it to the model registry topic
+ * with algorithm 'external'.
  */
 @Injectable()
 export class ExternalModelService {
@@ -20,11 +21,15 @@ export class ExternalModelService {
     @Inject(PipelineRegistry) private readonly pipelines: PipelineRegistry,
     @Inject(RegistryAccess) private readonly registries: RegistryAccess,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(SETTINGS) private readonly settings: Settings,
   ) {}
 
   async register(pipeline: string, body: unknown): Promise<ExternalModelResult> {
     const ctx = this.pipelines.pipeline(pipeline);
-    const model = await checkExternalModel(body, { spec: ctx.spec, featureNames: featureNamesOf(ctx.spec.features) });
+    const model = await checkExternalModel(body, { spec: ctx.spec, featureNames: featureNamesOf(ctx.spec.features) }, {
+      maxBytes: this.settings.externalModelMaxBytes,
+      probe: { memoryMb: this.settings.modelProbeMemoryMb, timeoutMs: this.settings.modelProbeTimeoutMs },
+    });
     const deps = {
       registry: this.registries.of(ctx),
       logger: this.logger.child({ service: SERVICE }),
