@@ -34,7 +34,7 @@ test('every endpoint class: 401 without a token, 403 with the wrong scope, its o
   const spec = testPipeline(name, (s) => { s.topics.models = uniqueName('models'); });
   // The services (and the test's own serde) send the admin token to the registry, as STREAMLOOP_TOKEN says.
   const stack = await startStack(brokers!, [spec], [IngestionModule, TrainingModule, InferenceModule, MonitoringModule], {
-    authEnv: { STREAMLOOP_TOKENS: tokens.entries, STREAMLOOP_TOKEN: token.admin },
+    STREAMLOOP_AUTH: 'on', STREAMLOOP_TOKENS: tokens.entries, STREAMLOOP_TOKEN: token.admin,
   });
   const api = `${stack.serving.url}/v1/pipelines/${name}`;
   const json = (body: unknown, headers: Record<string, string> = {}) => ({ method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
@@ -166,7 +166,7 @@ test('/health and /metrics need a read token when STREAMLOOP_AUTH_OPEN_HEALTH=fa
 test('the registry takes a Confluent client\'s basic auth: reads need read, registering needs schema; errors are 40101/40301', { skip: !brokers && 'KAFKA_BROKERS is not set', timeout: 120_000 }, async () => {
   const tokens = testTokens();
   const { token } = tokens;
-  const stack = await startStack(brokers!, [], [], { authEnv: { STREAMLOOP_TOKENS: tokens.entries, STREAMLOOP_TOKEN: token.admin } });
+  const stack = await startStack(brokers!, [], [], { STREAMLOOP_AUTH: 'on', STREAMLOOP_TOKENS: tokens.entries, STREAMLOOP_TOKEN: token.admin });
   try {
     const subject = `${uniqueName('auth')}-value`;
     const schema = { type: SchemaType.AVRO as const, schema: JSON.stringify({ type: 'record', name: 'Payment', fields: [{ name: 'id', type: 'string' }] }) };

@@ -53,12 +53,19 @@ export async function startStack(brokers: string[], specs: PipelineSpec[], modul
   const authEnv = options.authEnv ?? { STREAMLOOP_AUTH: 'off' };
   const env = options.env ?? {};
   const authSettings = loadSettings(authEnv).auth;
+/**
+ * The real parts for an integration test: the registry on the real broker, embedded ClickHouse, the chosen modules
+ * (settings: `env` over the tests' defaults). Auth is off unless `env` sets STREAMLOOP_AUTH: the tests that use a stack
+ * are about something else (test/integration/auth.test.ts turns it on, with its tokens, for the registry too).
+ */
+export async function startStack(brokers: string[], specs: PipelineSpec[], modules: ServiceModule[], env: Record<string, string> = {}): Promise<TestStack> {
+  const authSettings = loadSettings({ STREAMLOOP_AUTH: 'off', ...env }).auth;
   const registryAuth = authSettings.enabled
     ? { enabled: true, store: Runtime.tokenStoreOf(authSettings), openOperational: authSettings.openOperational }
     : AUTH_OFF;
   const registry = await startSchemaRegistry({ brokers, port: 0, host: '127.0.0.1', topic: uniqueName('_schemas'), auth: registryAuth });
   const settings = loadSettings({
-    ...authEnv,
+    STREAMLOOP_AUTH: 'off',
     KAFKA_BROKERS: brokers.join(','),
     SCHEMA_REGISTRY_URL: registry.url,
     CLICKHOUSE_DATA_DIR: mkdtempSync(join(tmpdir(), 'streamloop-chdb-')),

@@ -8,7 +8,7 @@ import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { REQUIRED_SCOPE, type RouteScope } from '@streamloop/auth';
 import { loadSettings } from '@streamloop/config';
 import { PlatformModule, Runtime } from '@streamloop/runtime';
-import { SchemaRegistryModule } from '@streamloop/schema-registry';
+import { SchemaRegistryController } from '@streamloop/schema-registry';
 import { TARGET_MODULES } from './server';
 
 type AnyModule = Type<unknown> | DynamicModule;
@@ -44,17 +44,29 @@ function routesOf(controller: Type<unknown>): Array<{ route: string; scope: Rout
 test('every route of every target declares a scope, and the scopes are the documented ones', async () => {
   const runtime = new Runtime({ ...loadSettings({ STREAMLOOP_PIPELINES: '', LOG_LEVEL: 'error', STREAMLOOP_AUTH: 'off' }), pipelineFiles: [] }, []);
   try {
-    const modules: AnyModule[] = [PlatformModule.register(runtime), ...Object.values(TARGET_MODULES), SchemaRegistryModule.register({ log: undefined as never })];
+    const modules: AnyModule[] = [PlatformModule.register(runtime), ...Object.values(TARGET_MODULES)];
     const controllers = [...new Set(modules.flatMap((m) => controllersOf(m)))];
-    const routes = controllers.flatMap(routesOf);
+    const routes = [...controllers, SchemaRegistryController].flatMap(routesOf);
     const undeclared = routes.filter((r) => r.scope === undefined).map((r) => r.route);
     assert.deepEqual(undeclared, [], `routes without @RequiresScope (the guard refuses them): ${undeclared.join(', ')}`);
-    const scopes = Object.fromEntries(routes.map((r) => [r.route, typeof r.scope === 'string' ? r.scope : r.scope!.join(' or ')]));
     // The API's routes and what they need (README "Authentication"); the registry's are checked by pattern below.
-    const api = Object.fromEntries(Object.entries(scopes).filter(([r]) => / \/(v1|metrics|health)/.test(r)));
+    const api = Object.fromEntries(controllersOf(modules[0]).concat(Object.values(TARGET_MODULES).flatMap((m) => controllersOf(m))).flatMap(routesOf)
+      .map((r) => [r.route, typeof r.scope === 'string' ? r.scope : r.scope!.join(' or ')]));
     assert.deepEqual(api, {
       'GET /metrics': 'operational',
       'GET /health': 'operational',
+      'GET /v1/status': 'read',
+      'GET /v1/pipelines/:pipeline/report': 'read',
+      'GET /console': 'public',
+      'GET /console/:asset': 'public',
+      'GET /v1/console/pipelines': 'read',
+      'GET /v1/console/pipelines/:pipeline/lag': 'read',
+      'GET /v1/console/pipelines/:pipeline/drift': 'read',
+      'GET /v1/console/pipelines/:pipeline/performance': 'read',
+      'GET /v1/console/pipelines/:pipeline/experiments': 'read',
+      'GET /v1/console/pipelines/:pipeline/model-history': 'read',
+      'GET /v1/console/pipelines/:pipeline/dlq': 'read',
+      'GET /v1/console/pipelines/:pipeline/predictions/stream': 'read',
       'POST /v1/pipelines/:pipeline/events': 'ingest',
       'POST /v1/pipelines/:pipeline/predict': 'predict',
       'GET /v1/pipelines/:pipeline/model': 'read',
@@ -84,6 +96,7 @@ test('every route of every target declares a scope, and the scopes are the docum
     assert.equal(scopes['GET /console'], 'public');
     assert.equal(scopes['GET /console/:asset'], 'public');
     const registry = Object.entries(scopes).filter(([r]) => !/ \/(v1|metrics|health|console)/.test(r));
+    const registry = routesOf(SchemaRegistryController).map((r) => [r.route, (r.scope as string[]).join(' or ')] as const);
     assert.ok(registry.length >= 20, `the registry's routes were found (${registry.length})`);
     for (const [route, scope] of registry) {
       // Looking a schema up under a subject and testing compatibility are POSTs that change nothing; a producer that

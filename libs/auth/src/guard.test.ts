@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { Catch, Controller, Get, Module, Post, type ArgumentsHost, type ExceptionFilter, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { PlatformError } from '@streamloop/errors';
-import { AuthGuard, generateToken, hashToken, OperationalEndpoint, RequiresScope, TokenStore, type AuthPolicy, type Scope } from './index';
+import { AuthGuard, generateToken, hashToken, OperationalEndpoint, PublicAsset, RequiresScope, TokenStore, type AuthPolicy, type Scope } from './index';
 
 @Controller()
 class ProbeController {
@@ -16,6 +16,7 @@ class ProbeController {
   @Post('admin') @RequiresScope('admin') admin() { return { ok: 'admin' }; }
   @Get('health') @OperationalEndpoint() health() { return { ok: 'health' }; }
   @Get('either') @RequiresScope('read', 'schema') either() { return { ok: 'either' }; }
+  @Get('asset') @PublicAsset() asset() { return { ok: 'asset' }; }
   @Get('forgotten') forgotten() { return { ok: 'served without a scope' }; }
 }
 
@@ -103,6 +104,10 @@ describe('auth on, /health protected', () => {
   let served: { app: INestApplication; base: string };
   before(async () => { served = await serve({ enabled: true, store, openOperational: false }); });
   after(() => served.app.close());
+
+  test('a public asset answers without a token whatever the settings', async () => {
+    assert.equal((await call(served.base, 'GET', '/asset')).status, 200);
+  });
 
   test('/health needs read', async () => {
     assert.equal((await call(served.base, 'GET', '/health')).status, 401);

@@ -1,3 +1,4 @@
+import { PublicAsset, RequiresScope } from '@streamloop/auth';
 import { Controller, Get, Inject, Param, Query, Req, Res, type OnModuleDestroy } from '@nestjs/common';
 import { PublicAsset, RequiresScope } from '@streamloop/auth';
 import { AvroSerde } from '@streamloop/avro';
@@ -102,6 +103,7 @@ export class ConsoleController implements OnModuleDestroy {
 
   /** The pipelines this process runs, with their topics by role. */
   @Get('v1/console/pipelines')
+  @RequiresScope('read')
   list() {
     return {
       pipelines: [...this.pipelines.values()].map((ctx) => ({
@@ -119,23 +121,27 @@ export class ConsoleController implements OnModuleDestroy {
 
   /** Each topic's size and each stage's consumer lag on it (Kafka's admin API). */
   @Get('v1/console/pipelines/:pipeline/lag')
+  @RequiresScope('read')
   lag(@Param('pipeline') pipeline: string) {
     return pipelineLag(this.kafka, this.topicsOf(pipeline));
   }
 
   @Get('v1/console/pipelines/:pipeline/drift')
+  @RequiresScope('read')
   async drift(@Param('pipeline') pipeline: string, @Query('since') since?: string, @Query('limit') limit?: string) {
     this.pipelines.pipeline(pipeline);
     return { points: await driftSeries(await this.clickhouse.client(), pipeline, this.seriesOptions(since, limit)) };
   }
 
   @Get('v1/console/pipelines/:pipeline/performance')
+  @RequiresScope('read')
   async performance(@Param('pipeline') pipeline: string, @Query('since') since?: string, @Query('limit') limit?: string) {
     this.pipelines.pipeline(pipeline);
     return { points: await performanceSeries(await this.clickhouse.client(), pipeline, this.seriesOptions(since, limit)) };
   }
 
   @Get('v1/console/pipelines/:pipeline/experiments')
+  @RequiresScope('read')
   async experiments(@Param('pipeline') pipeline: string, @Query('since') since?: string, @Query('limit') limit?: string) {
     this.pipelines.pipeline(pipeline);
     return { runs: await experimentRuns(await this.clickhouse.client(), pipeline, this.seriesOptions(since, limit)) };
@@ -143,6 +149,7 @@ export class ConsoleController implements OnModuleDestroy {
 
   /** The audit trail of stage changes (model_events, mirrored from the registry topic by this target's sink). */
   @Get('v1/console/pipelines/:pipeline/model-history')
+  @RequiresScope('read')
   async history(@Param('pipeline') pipeline: string, @Query('limit') limit?: string) {
     this.pipelines.pipeline(pipeline);
     return { events: await modelHistory(await this.clickhouse.client(), pipeline, this.seriesOptions(undefined, limit)) };
@@ -154,6 +161,7 @@ export class ConsoleController implements OnModuleDestroy {
 
   /** The last records of the pipeline's DLQ topic (read_committed), newest first, with reasons and original bytes. */
   @Get('v1/console/pipelines/:pipeline/dlq')
+  @RequiresScope('read')
   async deadLetters(@Param('pipeline') pipeline: string, @Query('limit') limit?: string) {
     const topic = this.pipelines.pipeline(pipeline).topics.dlq;
     const perPartition = positiveInt(limit, 'limit', 50, MAX_DLQ_PER_PARTITION);
@@ -170,6 +178,7 @@ export class ConsoleController implements OnModuleDestroy {
    * fetch() (so it can carry an Authorization header, which EventSource cannot).
    */
   @Get('v1/console/pipelines/:pipeline/predictions/stream')
+  @RequiresScope('read')
   async predictions(@Param('pipeline') pipeline: string, @Req() req: HttpRequest, @Res() res: HttpResponse): Promise<void> {
     const topic = this.pipelines.pipeline(pipeline).topics.predictions;
     let open = false;

@@ -1,3 +1,4 @@
+import { RequiresScope } from '@streamloop/auth';
 import { Controller, Get, Inject, Param, Query, Res } from '@nestjs/common';
 import { RequiresScope } from '@streamloop/auth';
 import { parseReportQuery, REPORT_CSP } from '@streamloop/report';
@@ -11,6 +12,7 @@ export class ReportController {
 
   /** `?from=&to=` (ISO 8601 event times; default: the latest monitoring window), `?format=html` (default, one self-contained page) or `json`. */
   @Get()
+  @RequiresScope('read')
   async report(
     @Param('pipeline') pipeline: string, @Query() query: Record<string, string | undefined>,
     @Res({ passthrough: true }) res: { setHeader(name: string, value: string): void },
