@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +34,8 @@ let clientEnv: Record<string, string> = {};
 const processes: ServiceProcess[] = [];
 /** Files the processes logged to (LOG_FILE), grepped for secrets at the end. */
 const logFiles: string[] = [];
+/** What Kafka's tools printed, grepped for secrets at the end too. */
+const toolOutputs: Array<[string, string]> = [];
 
 /** A port whose neighbour (the broker's controller listener) is free too. */
 async function freePortPair(): Promise<number> {
@@ -144,6 +146,34 @@ test('the broker is closed to clients without TLS and SCRAM: plaintext, TLS with
     (e: unknown) => e instanceof KafkaAccessError && ['tls', 'unreachable'].includes(e.failure));
   // And with everything right, the same check passes.
   await verifyKafkaAccess(secureOptions(), { timeoutMs: 10_000 });
+});
+
+test('Kafka\'s own kafka-topics connects with kafka.sh\'s client properties, and without them is refused (plaintext) or untrusted (TLS without the CA)', { timeout: 180_000 }, () => {
+  const tools = join(ROOT, 'deploy/local/bin/kafka-topics');
+  const topic = uniqueName('secured_tools');
+  const props = join(runDir, `client-${port}.properties`);
+  const topics = (config: string, ...args: string[]) => {
+    const r = spawnSync(tools, ['--bootstrap-server', `127.0.0.1:${port}`, '--command-config', config, ...args], { encoding: 'utf8', timeout: 120_000 });
+    toolOutputs.push([`kafka-topics ${args.join(' ')} (${config})`, `${r.stdout}${r.stderr}`]);
+    return r;
+  };
+  const created = topics(props, '--create', '--topic', topic, '--partitions', '1');
+  assert.equal(created.status, 0, created.stderr);
+  const listed = topics(props, '--list');
+  assert.equal(listed.status, 0, listed.stderr);
+  assert.ok(listed.stdout.split('\n').includes(topic), listed.stdout);
+  // The same tool without the SASL_SSL settings (short timeouts, so a refusal shows within seconds).
+  const quick = 'request.timeout.ms=3000\ndefault.api.timeout.ms=6000\nsocket.connection.setup.timeout.ms=2000\n';
+  const plaintext = join(runDir, 'plaintext.properties');
+  writeFileSync(plaintext, quick);
+  const refused = topics(plaintext, '--list');
+  assert.notEqual(refused.status, 0, 'a plaintext client lists no topics');
+  assert.ok(!refused.stdout.includes(topic), refused.stdout);
+  const noCa = join(runDir, 'no-ca.properties');
+  writeFileSync(noCa, `${quick}security.protocol=SASL_SSL\nsasl.mechanism=SCRAM-SHA-512\nsasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="streamloop" password="${clientEnv.KAFKA_SASL_PASSWORD}";\n`);
+  const untrusted = topics(noCa, '--list');
+  assert.notEqual(untrusted.status, 0, 'a client that does not trust the CA lists no topics');
+  assert.match(untrusted.stderr, /SSL handshake failed|PKIX path building failed|unable to find valid certification path/, untrusted.stderr);
 });
 
 test('every target in one process on the secured broker: healthy, an event in, a prediction out', { timeout: 300_000 }, async () => {
@@ -261,12 +291,13 @@ test('an untrusted broker certificate stops `streamloop start` at once, non-zero
   }
 });
 
-test('no secret appears in any log: the processes\' output and log files, the broker\'s logs', () => {
+test('no secret appears in any log: the processes\' output and log files, Kafka\'s tools\' output, the broker\'s logs', () => {
   const secrets = parseEnvFile(join(runDir, `tls-${port}`, 'secrets.env'));
   assert.deepEqual(Object.keys(secrets).sort(), ['BROKER_PASSWORD', 'SCRAM_PASSWORD', 'STORE_PASSWORD']);
   assert.equal(secrets.SCRAM_PASSWORD, clientEnv.KAFKA_SASL_PASSWORD);
   const logs: Array<[string, string]> = [
     ...processes.map((p): [string, string] => [`output of ${p.name}`, p.transcript()]),
+    ...toolOutputs,
     ...logFiles.filter((f) => { try { return statSync(f).isFile(); } catch { return false; } }).map((f): [string, string] => [f, readFileSync(f, 'utf8')]),
     // The broker's own: its log, and whatever else kafka.sh left that is a log.
     ...readdirSync(runDir).filter((f) => f.endsWith('.log')).map((f): [string, string] => [join(runDir, f), readFileSync(join(runDir, f), 'utf8')]),
