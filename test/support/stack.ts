@@ -38,21 +38,6 @@ export interface TestStack {
   close(): Promise<void>;
 }
 
-/** The real parts for an integration test: the registry on the real broker, embedded ClickHouse, the chosen modules. */
-export interface StackOptions {
-  /**
-   * The settings' auth variables (STREAMLOOP_AUTH, STREAMLOOP_TOKENS, …) for the services and the registry; default
-   * STREAMLOOP_AUTH=off, as the tests that use a stack are about something else (test/integration/auth.test.ts is not).
-   */
-  authEnv?: Record<string, string>;
-  /** Settings over the tests' defaults. */
-  env?: Record<string, string>;
-}
-
-export async function startStack(brokers: string[], specs: PipelineSpec[], modules: ServiceModule[], options: StackOptions = {}): Promise<TestStack> {
-  const authEnv = options.authEnv ?? { STREAMLOOP_AUTH: 'off' };
-  const env = options.env ?? {};
-  const authSettings = loadSettings(authEnv).auth;
 /**
  * The real parts for an integration test: the registry on the real broker, embedded ClickHouse, the chosen modules
  * (settings: `env` over the tests' defaults). Auth is off unless `env` sets STREAMLOOP_AUTH: the tests that use a stack
