@@ -8,10 +8,6 @@ const url = process.env.STREAMLOOP_HEALTHCHECK_URL || `http://127.0.0.1:${proces
 try {
   const headers = process.env.STREAMLOOP_TOKEN ? { authorization: `Bearer ${process.env.STREAMLOOP_TOKEN}` } : {};
   const res = await fetch(url, { headers, signal: AbortSignal.timeout(4000) });
-  // /health is open by default; the registry's /subjects (and /health under STREAMLOOP_AUTH_OPEN_HEALTH=false) need a
-  // read token: the process's own STREAMLOOP_TOKEN, when it has one.
-  const token = process.env.STREAMLOOP_TOKEN;
-  const res = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(4000) });
   if (!res.ok) {
     console.error(`healthcheck: ${url} answered HTTP ${res.status}: ${(await res.text()).slice(0, 500)}`);
     process.exit(1);

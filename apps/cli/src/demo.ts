@@ -120,10 +120,6 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const producerKafka = createKafka({ ...kafkaConnectionSettings(settings), clientId: 'demo-payments-app' });
   if (generatedToken) log(`auth       admin token "demo", generated for this run (send it as Authorization: Bearer): ${generatedToken}`);
   const authorization: Record<string, string> = settings.auth.clientToken ? { authorization: `Bearer ${settings.auth.clientToken}` } : {};
-  if (generatedToken) log(`auth       admin token "demo", generated for this run (send it as Authorization: Bearer): ${generatedToken}`);
-  const authorization: Record<string, string> = settings.auth.clientToken ? { authorization: `Bearer ${settings.auth.clientToken}` } : {};
-  // The payments app connects as the services do (KAFKA_SSL*, KAFKA_SASL_* apply to it too).
-  const producerKafka = createKafka({ ...kafkaConnectionSettings(settings), clientId: 'demo-payments-app' });
   const producer = producerKafka.producer({ idempotent: true });
   try {
     const runtime = running.runtime!;

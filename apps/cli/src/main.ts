@@ -108,10 +108,6 @@ addReportCommand(program, { servicesUrl: () => servicesUrl(), describeHttpError:
 addStatusCommand(program, { servicesUrl: () => servicesUrl(), describeHttpError: (status, text) => describeHttpError(status, text), authHeaders, tokenHelp: TOKEN_HELP });
 addReportCommand(program, { servicesUrl: () => servicesUrl(), describeHttpError: (status, text) => describeHttpError(status, text) });
 addModelsCommand(program, { servicesUrl: () => servicesUrl(), describeHttpError: (status, text) => describeHttpError(status, text), authHeaders, tokenHelp: TOKEN_HELP });
-const io = { servicesUrl: () => servicesUrl(), describeHttpError: (status: number, text: string) => describeHttpError(status, text), authHeaders, tokenHelp: TOKEN_HELP };
-addModelsCommand(program, io);
-addStatusCommand(program, io);
-addReportCommand(program, io);
 
 program
   .command('token')

@@ -9,9 +9,6 @@ export interface ReportCommandIo {
   /** The Authorization header from --token (or the environment), where the services check tokens; with tokenHelp, --token is offered. */
   authHeaders?(opts: { token?: string }): Record<string, string>;
   tokenHelp?: string;
-  /** The Authorization header from --token or STREAMLOOP_TOKEN. */
-  authHeaders(opts: { token?: string }): Record<string, string>;
-  tokenHelp: string;
 }
 
 interface ReportOptions { pipeline: string; from?: string; to?: string; out: string; format: 'html' | 'json'; url?: string; token?: string }
@@ -40,8 +37,6 @@ export function addReportCommand(program: Command, io: ReportCommandIo): void {
     .option('--url <url>', 'base URL of the running monitoring target (default: http://127.0.0.1:$PORT, from the settings)');
   if (io.tokenHelp) command.option('--token <token>', io.tokenHelp);
   command
-    .option('--url <url>', 'base URL of the running monitoring target (default: http://127.0.0.1:$PORT, from the settings)')
-    .option('--token <token>', io.tokenHelp)
     .action(async (opts: ReportOptions) => {
       const base = (opts.url ?? io.servicesUrl()).replace(/\/+$/, '');
       const query = new URLSearchParams({ format: opts.format, ...(opts.from ? { from: opts.from } : {}), ...(opts.to ? { to: opts.to } : {}) });
@@ -49,7 +44,6 @@ export function addReportCommand(program: Command, io: ReportCommandIo): void {
       let res: Response;
       try {
         res = await fetch(url, { headers: io.authHeaders?.(opts) ?? {} });
-        res = await fetch(url, { headers: io.authHeaders(opts) });
       } catch (error) {
         console.error(`report: cannot reach the monitoring target at ${base}: ${describeFetchFailure(error)} (is \`streamloop start\` running with the monitoring target? --url names another address)`);
         process.exit(1);

@@ -3,9 +3,6 @@ import type { INestApplication } from '@nestjs/common';
 import { kafkaConnectionSettings, type Settings } from '@streamloop/config';
 import { verifyKafkaAccess } from '@streamloop/kafka';
 import { generateToken } from '@streamloop/auth';
-import { generateToken } from '@streamloop/auth';
-import { kafkaConnectionSettings, type Settings } from '@streamloop/config';
-import { verifyKafkaAccess } from '@streamloop/kafka';
 import { assertAuthConfigured, Runtime, serveClickHouseHttp, serveModules, type ServiceModule } from '@streamloop/runtime';
 import { FeaturesModule } from '@streamloop/features-service';
 import { InferenceModule } from '@streamloop/inference';
@@ -48,10 +45,6 @@ export async function startStreamloop(settings: Settings, targets: ServiceTarget
   // the reason, rather than after half the targets are up (or never, as kafkajs retries the TLS failure).
   await verifyKafkaAccess(kafkaConnectionSettings(settings));
   assertAuthConfigured(settings);
-  assertAuthConfigured(settings);
-  // Every target here talks to Kafka: a wrong password or an untrusted broker certificate stops the start now, with
-  // the reason, rather than after half the targets are up (or never, as kafkajs retries the TLS failure).
-  await verifyKafkaAccess(kafkaConnectionSettings(settings));
   const closers: Array<() => Promise<void>> = [];
   const closing: Array<() => void> = [];
   const close = async () => {

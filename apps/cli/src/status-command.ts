@@ -8,9 +8,6 @@ export interface StatusCommandIo {
   /** The Authorization header for --token (or the environment's token), when the services require one. */
   authHeaders?(opts: { token?: string }): Record<string, string>;
   tokenHelp?: string;
-  /** The Authorization header from --token or STREAMLOOP_TOKEN. */
-  authHeaders(opts: { token?: string }): Record<string, string>;
-  tokenHelp: string;
 }
 
 /**
@@ -28,10 +25,6 @@ export function addStatusCommand(program: Command, io: StatusCommandIo): void {
     .action(async (opts: { url?: string; api?: string; json?: boolean; token?: string }) => {
       const base = (opts.url ?? opts.api ?? io.servicesUrl()).replace(/\/+$/, '');
       const status = await getJson<PlatformStatus>(`${base}/v1/status`, io, io.authHeaders?.(opts) ?? {});
-    .option('--token <token>', io.tokenHelp)
-    .action(async (opts: { url?: string; json?: boolean; token?: string }) => {
-      const base = (opts.url ?? io.servicesUrl()).replace(/\/+$/, '');
-      const status = await getJson<PlatformStatus>(`${base}/v1/status`, io, io.authHeaders(opts));
       console.log(opts.json ? JSON.stringify(status, null, 2) : formatStatus(status));
     });
 }
@@ -42,15 +35,6 @@ export function addStatusCommand(program: Command, io: StatusCommandIo): void {
  */
 export async function getJson<T>(url: string, io: Pick<StatusCommandIo, 'describeHttpError'>, headers: Record<string, string> = {}): Promise<T> {
   const res = await fetchServices(url, { signal: AbortSignal.timeout(60_000), headers }, '--url');
-  let res: Response;
-  try {
-    res = await fetch(url, { headers, signal: AbortSignal.timeout(60_000) });
-  } catch (error) {
-    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    const why = cause?.code ?? cause?.message ?? (error as Error).message;
-    console.error(`error: cannot reach ${url} (${why}): is \`streamloop start\` running? set --url to its API address`);
-    process.exit(1);
-  }
   const text = await res.text();
   if (!res.ok) {
     console.error(`error: ${io.describeHttpError(res.status, text)}`);

@@ -11,9 +11,6 @@ export const OPERATIONAL_ROUTE = 'operational';
 /** The declared "scope" of static files that hold no data (the console's page, scripts and styles): always open. */
 export const PUBLIC_ROUTE = 'public';
 /** What a route declares: the scopes of which a token needs one, the operational marker, or the public marker. */
-/** The declared "scope" of a static asset that holds no data (the console's HTML, CSS and JavaScript): always open. */
-export const PUBLIC_ROUTE = 'public';
-/** What a route declares: the scopes of which a token needs one, or the operational or public marker. */
 export type RouteScope = readonly Scope[] | typeof OPERATIONAL_ROUTE | typeof PUBLIC_ROUTE;
 
 /**
@@ -26,8 +23,6 @@ export const OperationalEndpoint = () => SetMetadata(REQUIRED_SCOPE, OPERATIONAL
 /**
  * Static files with no data in them (the console's HTML, JS, CSS): a browser loads a page without a header, and the
  * page's own calls to the API carry the token, which those check.
- * Open whatever the settings: only for static files that hold no data, which a browser loads by navigating (it cannot
- * send a bearer token then); the data they show comes from routes that need a scope.
  */
 export const PublicAsset = () => SetMetadata(REQUIRED_SCOPE, PUBLIC_ROUTE);
 

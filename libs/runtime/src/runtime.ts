@@ -27,8 +27,6 @@ export class Runtime {
   readonly groups: GroupDirectory;
   /** The HTTP address this process advertises to the other instances; set once its HTTP port is known (serveModules). */
   advertisedUrl: string | undefined;
-  /** The tokens this process's HTTP API accepts (STREAMLOOP_TOKENS, STREAMLOOP_TOKENS_FILE); empty with STREAMLOOP_AUTH=off. */
-  readonly tokens: TokenStore;
   /** The targets this process runs (GET /v1/status), set by whoever starts them (the CLI, a service's own main). */
   targets: readonly string[] = [];
   /** Whether a target of this process reads or writes ClickHouse (training, monitoring): only then does status query it. */

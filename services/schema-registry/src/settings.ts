@@ -1,7 +1,5 @@
 import { kafkaConnectionSettings, type Settings } from '@streamloop/config';
 import { loadTokenEntries, TokenStore } from '@streamloop/auth';
-import { loadTokenEntries, TokenStore } from '@streamloop/auth';
-import { kafkaConnectionSettings, type Settings } from '@streamloop/config';
 import type { KafkaRegistryLogOptions } from '@streamloop/registry';
 import type { RegistryServerOptions } from './server';
 
@@ -13,8 +11,6 @@ export type SchemaRegistryTargetOptions = KafkaRegistryLogOptions & Required<Pic
  * connect as the platform's others do (brokers, TLS with its CA and client certificate, SASL), under the client id
  * KAFKA_CLIENT_ID-schema-registry, and it
  * accepts the tokens every target accepts (STREAMLOOP_AUTH, STREAMLOOP_TOKENS, STREAMLOOP_TOKENS_FILE).
- * KAFKA_CLIENT_ID-schema-registry, and it accepts the tokens every target accepts (STREAMLOOP_AUTH, STREAMLOOP_TOKENS,
- * STREAMLOOP_TOKENS_FILE).
  */
 export function schemaRegistryOptions(settings: Settings): SchemaRegistryTargetOptions {
   return {
