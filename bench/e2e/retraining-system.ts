@@ -101,6 +101,8 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'streamloop-bench-retraining-'));
   const specFile = writeSpec(dir, pipeline, Number(values.trials));
   const settings = loadSettings({
+    // The bench measures the streams; it calls the API without tokens.
+    STREAMLOOP_AUTH: 'off',
     KAFKA_BROKERS: brokers.join(','), PORT: '0', SCHEMA_REGISTRY_PORT: '0', STREAMLOOP_PIPELINES: specFile,
     CLICKHOUSE_DATA_DIR: join(dir, 'chdb'), LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
     STREAMLOOP_TRAINING_WORKER: values['training-worker'], STREAMLOOP_GBDT_THREADS: values['gbdt-threads'],

@@ -115,6 +115,8 @@ async function startStreamloopSystem(brokers: string[], pipeline: string): Promi
   const dir = mkdtempSync(join(tmpdir(), 'streamloop-bench-e2e-'));
   const specFile = writeSpecCopy(dir, pipeline);
   const settings = loadSettings({
+    // The bench measures the streams; it calls the API without tokens.
+    STREAMLOOP_AUTH: 'off',
     KAFKA_BROKERS: brokers.join(','),
     PORT: '0',
     SCHEMA_REGISTRY_PORT: '0',
@@ -168,6 +170,8 @@ async function startFeaturesSystem(brokers: string[], pipeline: string): Promise
   const dir = mkdtempSync(join(tmpdir(), 'streamloop-bench-e2e-'));
   const specFile = writeSpecCopy(dir, pipeline, cardWindowOnly);
   const settings = loadSettings({
+    // The bench measures the streams; it calls the API without tokens.
+    STREAMLOOP_AUTH: 'off',
     KAFKA_BROKERS: brokers.join(','),
     PORT: '0',
     SCHEMA_REGISTRY_PORT: '0',

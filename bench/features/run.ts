@@ -30,6 +30,7 @@ import {
 } from '@streamloop/kafka';
 import { Runtime, startStreamHandlers } from '@streamloop/runtime';
 import { startSchemaRegistry } from '@streamloop/schema-registry';
+import { TokenStore } from '@streamloop/auth';
 import { generateCardTransactions, startLocalKafka, type LocalKafka } from '@streamloop/testing';
 
 const { values: args } = parseArgs({
@@ -419,8 +420,8 @@ async function main(): Promise<void> {
     process.exit(130);
   });
   const registryTopic = `_schemas_bench_${STAMP}`;
-  const registry = await startSchemaRegistry({ brokers: broker.brokers, port: 0, host: '127.0.0.1', topic: registryTopic });
-  const settings = loadSettings({ KAFKA_BROKERS: broker.brokers.join(','), SCHEMA_REGISTRY_URL: registry.url, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
+  const registry = await startSchemaRegistry({ brokers: broker.brokers, port: 0, host: '127.0.0.1', topic: registryTopic, auth: { enabled: false, store: new TokenStore([]), openOperational: true } });
+  const settings = loadSettings({ STREAMLOOP_AUTH: 'off', KAFKA_BROKERS: broker.brokers.join(','), SCHEMA_REGISTRY_URL: registry.url, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
   settings.pipelineFiles = [];
   const results: RunResult[] = [];
   const preloads: string[] = [];

@@ -76,6 +76,8 @@ async function run(config: RunConfig): Promise<RunRecord> {
   const started = Date.now();
   const settings = loadSettings({
     ...process.env,
+    // The bench measures the streams; it calls the API without tokens.
+    STREAMLOOP_AUTH: 'off',
     KAFKA_BROKERS: config.brokers.join(','),
     CLICKHOUSE_DATA_DIR: join(config.workDir, 'chdb'),
     PORT: '0',

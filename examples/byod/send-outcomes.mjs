@@ -18,7 +18,10 @@ if (files.length === 0 || !topic) {
   process.exit(2);
 }
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
-const registry = new SchemaRegistry({ host: process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081' });
+// Confluent clients' basic.auth.user.info, `name:token` for Streamloop's registry with auth on.
+const userInfo = process.env.SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO;
+const auth = userInfo ? { username: userInfo.slice(0, userInfo.indexOf(':')), password: userInfo.slice(userInfo.indexOf(':') + 1) } : undefined;
+const registry = new SchemaRegistry({ host: process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081', ...(auth ? { auth } : {}) });
 const schema = readFileSync(new URL('./order-return.avsc', import.meta.url), 'utf8');
 const { id } = await registry.register({ type: SchemaType.AVRO, schema }, { subject: `${topic}-value` });
 const outcomes = files.flatMap((file) => readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l)));

@@ -5,13 +5,14 @@
 //   ScaledObjects' consumer groups and partitions against the pipeline specs they run; the specs baked into the k8s
 //   base equal the examples. Prints every problem and exits 1 when there is one. Tools: scripts/deploy/tools.ts.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { ScaledObject, TriggerAuthentication } from '@kubernetes-models/keda/keda.sh/v1alpha1';
 import { loadPipelineSpec } from '@streamloop/config';
-import { checkScaledObjects, checkWorkloads, planLocalProcesses, type K8sObject, type Workload } from '@streamloop/deployment';
-import { COMPOSE_FILE, hadolintPath, K8S_OVERLAYS, KNOWN_TARGETS, kubernetesValidatePath, loadComposeWorkloads, loadImage, loadK8sWorkloads, ROOT } from './common';
+import { checkScaledObjects, checkWorkloads, parseCompose, planLocalProcesses, type K8sObject, type Workload } from '@streamloop/deployment';
+import { COMPOSE_FILE, composeEnv, hadolintPath, K8S_OVERLAYS, KNOWN_TARGETS, kubernetesValidatePath, loadComposeWorkloads, loadImage, loadK8sWorkloads, ROOT } from './common';
 
 const problems: string[] = [];
 const section = (name: string, found: string[]) => {
@@ -29,7 +30,7 @@ const attempt = (name: string, fn: () => string[]) => {
 
 attempt('Dockerfile: hadolint', () => {
   try {
-    execFileSync(hadolintPath(), ['--failure-threshold', 'warning', join(ROOT, 'Dockerfile')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    execFileSync(hadolintPath(), ['--no-color', '--failure-threshold', 'warning', join(ROOT, 'Dockerfile')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     return [];
   } catch (error) {
     const e = error as { stdout?: string; stderr?: string; message: string };
@@ -48,6 +49,23 @@ attempt('Dockerfile: exec-form ENTRYPOINT/CMD, non-root USER, HEALTHCHECK', () =
 attempt(`compose: ${COMPOSE_FILE.slice(ROOT.length)}`, () => {
   const workloads = loadComposeWorkloads();
   return [...checkWorkloads(workloads, KNOWN_TARGETS), ...specProblems(workloads)];
+});
+attempt('compose: every bind mount exists; a Prometheus target file for each of deploy/prometheus\'s file_sd files', () => {
+  const dir = dirname(COMPOSE_FILE);
+  const compose = parseCompose(readFileSync(COMPOSE_FILE, 'utf8'), composeEnv());
+  const found: string[] = [];
+  for (const [name, service] of Object.entries(compose.services)) {
+    for (const volume of service.volumes ?? []) {
+      const source = typeof volume === 'string' ? volume.split(':')[0]! : volume.source ?? '';
+      if ((source.startsWith('.') || source.startsWith('/')) && !existsSync(resolve(dir, source))) found.push(`${name}: volume source ${source} does not exist (${resolve(dir, source)})`);
+    }
+  }
+  const prometheus = parseYaml(readFileSync(join(ROOT, 'deploy/prometheus/prometheus.yml'), 'utf8')) as { scrape_configs?: Array<{ file_sd_configs?: Array<{ files: string[] }> }> };
+  for (const file of (prometheus.scrape_configs ?? []).flatMap((c) => (c.file_sd_configs ?? []).flatMap((f) => f.files))) {
+    const local = join(dir, 'prometheus-targets', file.replace(/^targets\//, ''));
+    if (!existsSync(local)) found.push(`deploy/prometheus/prometheus.yml reads ${file}; compose mounts prometheus-targets/ there, which lacks ${file.replace(/^targets\//, '')}`);
+  }
+  return found;
 });
 attempt('k8s base: pipeline specs and schemas equal the examples', () => {
   const pairs = [['deploy/k8s/base/pipelines/fraud.yaml', 'examples/pipelines/fraud.yaml'], ['deploy/k8s/base/schemas/card_transaction.avsc', 'examples/schemas/card_transaction.avsc']];

@@ -49,12 +49,16 @@ export function loadImage(): ImageConfig {
   return { ...parseDockerfile(readFileSync(join(ROOT, 'Dockerfile'), 'utf8')), name: IMAGE_NAME };
 }
 
-/** The compose file's workloads, interpolated from its .env (or .env.example when there is none). */
-export function loadComposeWorkloads(file = COMPOSE_FILE): Workload[] {
+/** The variables compose interpolates from: the compose file's .env, or .env.example when there is none. */
+export function composeEnv(file = COMPOSE_FILE): Record<string, string> {
   const dir = dirname(file);
   const envFile = existsSync(join(dir, '.env')) ? join(dir, '.env') : join(dir, '.env.example');
-  const env = existsSync(envFile) ? parseDotEnv(readFileSync(envFile, 'utf8')) : {};
-  return composeWorkloads(parseCompose(readFileSync(file, 'utf8'), env, file), loadImage(), dir);
+  return existsSync(envFile) ? parseDotEnv(readFileSync(envFile, 'utf8')) : {};
+}
+
+/** The compose file's workloads, interpolated from its .env (or .env.example when there is none). */
+export function loadComposeWorkloads(file = COMPOSE_FILE): Workload[] {
+  return composeWorkloads(parseCompose(readFileSync(file, 'utf8'), composeEnv(file), file), loadImage(), dirname(file));
 }
 
 /** `kustomize build deploy/k8s/overlays/<overlay>`: the objects and the text. */
@@ -74,6 +78,8 @@ export const OPERATOR_SECRETS: Record<string, Record<string, string>> = {
     'clickhouse-url': 'https://streamloop:example-password@clickhouse.example.com:8443',
     'kafka-username': 'streamloop',
     'kafka-password': 'example-password',
+    tokens: 'services:sha256:968e89cbd3b51165baace684e8b0d7ff925809392819a15e7b82ed5dd850ab50:schema',
+    'service-token': 'slt_example-service-token',
   },
 };
 

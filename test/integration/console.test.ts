@@ -10,7 +10,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser } from 'playwright-core';
 import { insertRows, TABLES } from '@streamloop/clickhouse';
 import { FeatureComputer } from '@streamloop/features';
 import { FeaturesModule } from '@streamloop/features-service';
@@ -24,7 +24,7 @@ import { assertErrorBody, request } from '../support/http-errors';
 import { brokersOrSkip, eventually, readAll, startStack, testPipeline, uniqueName } from '../support/stack';
 
 const brokers = brokersOrSkip();
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM = '/usr/bin/chromium';
 const skip = !brokers ? 'KAFKA_BROKERS is not set' : !existsSync(CHROMIUM) ? `no Chromium at ${CHROMIUM} (Debian package chromium; .ci/run installs it)` : false;
 const ARTIFACTS = process.env.STREAMLOOP_ARTIFACTS_DIR ?? 'test-artifacts';
 /** A DLQ payload that would run if the page ever put data into HTML. */
@@ -242,6 +242,31 @@ test('the web console: every page loads, charts hold the platform\'s data, live 
     assert.match(index.contentType, /^text\/html/);
     t.diagnostic(`screenshots in ${ARTIFACTS}/console-*.png`);
     assert.deepEqual(problems, [], 'no console errors, page errors or failed requests');
+
+    // Bearer tokens: every API call carries the tab's token; a 401 asks for one and tries again with it. The platform
+    // asks for none yet, so the browser answers the first call to the lag endpoint with a 401 itself.
+    const authorizations: string[] = [];
+    page.on('request', (req) => {
+      if (req.url().includes('/v1/')) authorizations.push(`${new URL(req.url()).pathname} ${req.headers().authorization ?? '-'}`);
+    });
+    let refused = false;
+    await page.route('**/v1/console/pipelines/*/lag', async (route) => {
+      if (refused) return route.continue();
+      refused = true;
+      await route.fulfill({ status: 401, contentType: 'application/json', body: JSON.stringify({ error: { code: 'UNAUTHORIZED', message: 'a bearer token is required', status: 401 } }) });
+    });
+    await page.evaluate(`sessionStorage.setItem('streamloop.token', 'first-token')`);
+    await page.goto(`${stack.serving.url}/console/?pipeline=${encodeURIComponent(name)}&fresh=1#pipelines`);
+    await page.locator('#token-dialog[open]').waitFor({ timeout: 30_000 });
+    await page.locator('#token-input').fill('second-token');
+    await page.locator('#token-ok').click();
+    await page.waitForSelector('main[data-page="pipelines"][data-state="ready"]', { timeout: 30_000 });
+    assert.deepEqual(await errorsShown(), []);
+    assert.ok(await page.locator('#lag tbody tr').count() > 0, 'the retried call answered');
+    const lagCalls = authorizations.filter((a) => a.includes('/lag '));
+    assert.deepEqual(lagCalls.map((a) => a.split(' ').slice(1).join(' ')), ['Bearer first-token', 'Bearer second-token'], authorizations.join('\n'));
+    assert.ok(authorizations.filter((a) => a.startsWith('/v1/console/pipelines ')).every((a) => a.endsWith('Bearer first-token')), authorizations.join('\n'));
+    assert.equal(await page.evaluate(`sessionStorage.getItem('streamloop.token')`), 'second-token');
   } finally {
     await browser?.close();
     await producer.disconnect().catch(() => undefined);

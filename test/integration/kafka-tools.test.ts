@@ -32,12 +32,12 @@ test('kafka-topics, kafka-console-producer/consumer, kafka-consumer-groups and k
   const described = run('kafka-topics', ['--bootstrap-server', bootstrap, '--describe', '--topic', topic]);
   assert.match(described.stdout, /PartitionCount: 2/);
 
-  const produced = run('kafka-console-producer', ['--bootstrap-server', bootstrap, '--topic', topic, '--property', 'parse.key=true', '--property', 'key.separator=:'],
+  const produced = run('kafka-console-producer', ['--bootstrap-server', bootstrap, '--topic', topic, '--reader-property', 'parse.key=true', '--reader-property', 'key.separator=:'],
     'card-1:first\ncard-1:second\ncard-2:third\n');
   assert.equal(produced.code, 0, produced.stderr);
 
   const consumed = run('kafka-console-consumer', ['--bootstrap-server', bootstrap, '--topic', topic, '--from-beginning', '--max-messages', '3', '--group', group,
-    '--property', 'print.key=true', '--property', 'key.separator=:', '--timeout-ms', '60000']);
+    '--formatter-property', 'print.key=true', '--formatter-property', 'key.separator=:', '--timeout-ms', '60000']);
   assert.equal(consumed.code, 0, consumed.stderr);
   assert.deepEqual(consumed.stdout.trim().split('\n').sort(), ['card-1:first', 'card-1:second', 'card-2:third']);
   assert.match(consumed.stderr, /Processed a total of 3 messages/);

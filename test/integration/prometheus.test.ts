@@ -122,11 +122,12 @@ function sample(metrics: string, name: string, ...labels: string[]): number {
   return line ? Number(line.split(' ').pop()) : Number.NaN;
 }
 
-test('Prometheus scrapes a running stack with deploy/prometheus; every dashboard panel and recording rule returns series', { skip, timeout: 600_000 }, async (t: TestContext) => {
+test('Prometheus scrapes a running stack with deploy/prometheus; every dashboard panel and recording rule returns series', { skip, timeout: 900_000 }, async (t: TestContext) => {
   const loop: LoopPlatform = await startLoopPlatform(brokers!, 'prom', {
     training: { min_labels: 300 },
-    // A 6 h drift window, so the window before it (score and label drift) holds served predictions too.
-    monitoring: { window: '6h', detectors: { label_delay: '3h' } },
+    // A 6 h drift window, so the window before it (score and label drift) holds served predictions too; feature drift
+    // against the model's stored training sample (the first model's data ends before the aggregates' 24 h warm-up).
+    monitoring: { window: '6h', reference: 'training', detectors: { label_delay: '3h' } },
     features: { allowed_lateness: '1h', late_events: 'drop' },
     serving: { max_model_failures: MAX_MODEL_FAILURES },
   });
@@ -142,12 +143,16 @@ test('Prometheus scrapes a running stack with deploy/prometheus; every dashboard
 
     // --- The payments app: events every 90 s of event time, labels 100 events (2.5 h) behind; the platform trains the
     // first model.
-    const items = generateCardTransactions({ seed: 31, events: 1400, meanGapMs: 90_000, idPrefix: loop.name });
+    // 40 cards: most events have their card's history (a new card's aggregates are missing values, which the
+    // data-quality gate bounds).
+    const items = generateCardTransactions({ seed: 31, events: 1400, cards: 40, meanGapMs: 90_000, idPrefix: loop.name });
     const app = new CardProducer(loop, 100);
-    for (let i = 0; i < 600; i += 100) await app.send(items.slice(i, i + 100));
-    const first = await eventually(async () => (await loop.models()).find((m) => m.serving), `the first model, trained by the platform\n${why()}`, 240_000);
+    for (let i = 0; i < 800; i += 100) await app.send(items.slice(i, i + 100));
+    // Every label so far (a loaded machine's sink may lag): the first model needs 300 labelled feature vectors.
+    await app.flush();
+    const first = await eventually(async () => (await loop.models()).find((m) => m.serving), `the first model, trained by the platform\n${why()}`, 360_000);
     t.diagnostic(`first model: ${first.model_name} v${first.model_version}`);
-    for (let i = 600; i < 1000; i += 100) {
+    for (let i = 800; i < 1000; i += 100) {
       await app.send(items.slice(i, i + 100));
       await sleep(300);
     }

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { loadSettings } from '@streamloop/config';
 import { schemaRegistryOptions, startSchemaRegistry } from '@streamloop/schema-registry';
+import { AUTH_OFF, AUTH_OFF_ENV } from '../support/auth';
 
 const brokers = process.env.KAFKA_BROKERS?.split(',');
 const unique = (p: string) => `${p}_${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
@@ -35,7 +36,7 @@ async function http(base: string, method: string, path: string, body?: unknown):
 test('schema registry speaks the Confluent API and keeps ids across restarts', { skip: !brokers && 'KAFKA_BROKERS is not set', timeout: 120_000 }, async () => {
   const topic = unique('_schemas_it');
   const subject = `${unique('payments')}-value`;
-  let registry = await startSchemaRegistry({ brokers: brokers!, topic, port: 0, host: '127.0.0.1' });
+  let registry = await startSchemaRegistry({ brokers: brokers!, topic, port: 0, host: '127.0.0.1', auth: AUTH_OFF });
   let closed = false;
   try {
     const client = new SchemaRegistry({ host: registry.url }, { forSchemaOptions: {} });
@@ -121,7 +122,7 @@ test('schema registry speaks the Confluent API and keeps ids across restarts', {
     await registry.close();
     closed = true;
     registry = await startSchemaRegistry(schemaRegistryOptions(loadSettings({
-      KAFKA_BROKERS: brokers!.join(','), SCHEMA_REGISTRY_TOPIC: topic, SCHEMA_REGISTRY_PORT: '0', SCHEMA_REGISTRY_HOST: '127.0.0.1',
+      KAFKA_BROKERS: brokers!.join(','), SCHEMA_REGISTRY_TOPIC: topic, SCHEMA_REGISTRY_PORT: '0', SCHEMA_REGISTRY_HOST: '127.0.0.1', ...AUTH_OFF_ENV,
     })));
     closed = false;
     const client2 = new SchemaRegistry({ host: registry.url });

@@ -23,7 +23,10 @@ import { brokersOrSkip, readAll, startStack, testPipeline, uniqueName } from '..
 const brokers = brokersOrSkip();
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const run = promisify(execFile);
-const MAX_BYTES = 4096;
+/** Twice HTTP_BODY_LIMIT's default (1mb): the registration route takes a file up to it, every other route 1mb. */
+const MAX_BYTES = 2 * 1024 * 1024;
+/** Pads a model's doc_string to `bytes` more: a valid file of any size. */
+const padded = (bytes: number) => tinyClassifier((m) => { m.docString = 'x'.repeat(bytes); });
 
 /** `streamloop ARGS...` as a user runs it; resolves with its exit code and output. */
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -44,7 +47,7 @@ test('crafted ONNX files are refused over HTTP and the CLI, nothing of them is p
   const columns = featureNamesOf(spec.features).slice(0, 2);
   const mapping = { input: TINY_INPUT, columns, probability_output: TINY_OUTPUT, positive_class_index: 1 };
   const stack = await startStack(brokers!, [spec], [TrainingModule], {
-    STREAMLOOP_EXTERNAL_MODEL_MAX_BYTES: String(MAX_BYTES), STREAMLOOP_MODEL_PROBE_MEMORY_MB: '512', STREAMLOOP_MODEL_PROBE_TIMEOUT: '30s',
+    env: { STREAMLOOP_EXTERNAL_MODEL_MAX_BYTES: String(MAX_BYTES), STREAMLOOP_MODEL_PROBE_MEMORY_MB: '512', STREAMLOOP_MODEL_PROBE_TIMEOUT: '30s' },
   });
   try {
     const ctx = stack.runtime.pipelines.pipeline(name);
@@ -54,23 +57,30 @@ test('crafted ONNX files are refused over HTTP and the CLI, nothing of them is p
       body: JSON.stringify({ name: 'tiny', onnx_base64: Buffer.from(onnx).toString('base64'), mapping, ...extra }),
     });
 
-    const valid = tinyClassifier();
+    // 1.5 MiB (a doc string pads it): over HTTP_BODY_LIMIT once base64, within the model limit.
+    const valid = padded(1536 * 1024);
     const cases: Array<{ what: string; onnx: Uint8Array; status: number; code: string; reason: RegExp }> = [
       { what: 'truncated', onnx: valid.subarray(0, valid.length - 9), status: 422, code: 'UNSAFE_MODEL', reason: /^ONNX model: / },
       { what: 'external data', onnx: externalDataModel(), status: 422, code: 'UNSAFE_MODEL', reason: /tensor 'W' .*uses external data \('\.\.\/\.\.\/etc\/passwd'\)/ },
       { what: 'external data in a subgraph', onnx: externalDataInSubgraph(), status: 422, code: 'UNSAFE_MODEL', reason: /then_branch.*external data/ },
-      { what: 'oversized tensor', onnx: oversizedTensorModel(), status: 422, code: 'UNSAFE_MODEL', reason: /dims \[1048576, 1048576\].*over the tensor limit of 4096 bytes/ },
+      { what: 'oversized tensor', onnx: oversizedTensorModel(), status: 422, code: 'UNSAFE_MODEL', reason: /dims \[1048576, 1048576\].*over the tensor limit of 2097152 bytes/ },
       { what: 'custom domain', onnx: customDomainModel(), status: 422, code: 'UNSAFE_MODEL', reason: /operator set 'com\.example\.evil', which is refused/ },
       { what: 'allocation bomb', onnx: allocationBombModel(), status: 422, code: 'UNSAFE_MODEL', reason: /^probe: / },
       {
-        what: 'over the size limit', onnx: tinyClassifier((m) => { m.docString = 'x'.repeat(MAX_BYTES); }),
-        status: 413, code: 'MODEL_TOO_LARGE', reason: /over the limit of 4096 bytes \(STREAMLOOP_EXTERNAL_MODEL_MAX_BYTES\)/,
+        what: 'over the size limit', onnx: padded(MAX_BYTES),
+        status: 413, code: 'MODEL_TOO_LARGE', reason: /over the limit of 2097152 bytes \(STREAMLOOP_EXTERNAL_MODEL_MAX_BYTES\)/,
       },
     ];
     for (const c of cases) {
       const error = assertErrorBody(await post(c.onnx), c.status, c.code);
       assert.match(error.message, c.reason, c.what);
     }
+    // Far over the limit, the body itself is refused before it is read whole; other routes keep HTTP_BODY_LIMIT.
+    assertErrorBody(await post(padded(2 * MAX_BYTES)), 413, 'PAYLOAD_TOO_LARGE');
+    const otherRoute = await request(`${stack.serving.url}/v1/pipelines/${name}/models/rollback`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'x'.repeat(1024 * 1024 + 1) }),
+    });
+    assertErrorBody(otherRoute, 413, 'PAYLOAD_TOO_LARGE');
 
     // The CLI says the same and exits non-zero.
     const dir = mkdtempSync(join(tmpdir(), 'untrusted-'));

@@ -8,6 +8,7 @@ import { Kafka, Partitioners, logLevel } from 'kafkajs';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { AvroDecodeError, AvroSerde, HttpRegistryClient, loadAvsc, parseSchema } from '@streamloop/avro';
 import { startSchemaRegistry } from '@streamloop/schema-registry';
+import { AUTH_OFF } from '../support/auth';
 
 const brokers = process.env.KAFKA_BROKERS?.split(',');
 const unique = (p: string) => `${p}_${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
@@ -21,7 +22,7 @@ const prediction = {
 const plain = (v: unknown) => JSON.parse(JSON.stringify(v));
 
 test('wire format interoperates with @kafkajs/confluent-schema-registry and survives Kafka', { skip: !brokers && 'KAFKA_BROKERS is not set', timeout: 120_000 }, async () => {
-  const registry = await startSchemaRegistry({ brokers: brokers!, topic: unique('_schemas_wf'), port: 0, host: '127.0.0.1' });
+  const registry = await startSchemaRegistry({ brokers: brokers!, topic: unique('_schemas_wf'), port: 0, host: '127.0.0.1', auth: AUTH_OFF });
   const kafka = new Kafka({ clientId: unique('wire-test'), brokers: brokers!, logLevel: logLevel.NOTHING });
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   const consumer = kafka.consumer({ groupId: unique('wire-test-group') });

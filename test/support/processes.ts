@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { AUTH_OFF_ENV } from './auth';
 import { FRAUD_SPEC } from './stack';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -54,7 +55,8 @@ export function startCliProcess(name: string, args: string[], env: Record<string
 function startNodeProcess(name: string, args: string[], env: Record<string, string>): ServiceProcess {
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    // Auth off unless the test sets it: the tests that start processes are about something else (auth.test.ts is not).
+    env: { ...process.env, LOG_LEVEL: 'warn', ...AUTH_OFF_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -6,6 +6,7 @@ import { loadPipelineSpec, loadSettings, type PipelineSpec, type Settings } from
 import { createKafka, readTopicToEnd, type Kafka } from '@streamloop/kafka';
 import { Runtime, serveModules, type ServiceModule, type ServingApp } from '@streamloop/runtime';
 import { startSchemaRegistry } from '@streamloop/schema-registry';
+import { AUTH_OFF } from './auth';
 
 export const FRAUD_SPEC = new URL('../../examples/pipelines/fraud.yaml', import.meta.url).pathname;
 
@@ -37,10 +38,27 @@ export interface TestStack {
   close(): Promise<void>;
 }
 
-/** The real parts for an integration test: the registry on the real broker, embedded ClickHouse, the chosen modules (settings: `env` over the tests' defaults). */
-export async function startStack(brokers: string[], specs: PipelineSpec[], modules: ServiceModule[], env: Record<string, string> = {}): Promise<TestStack> {
-  const registry = await startSchemaRegistry({ brokers, port: 0, host: '127.0.0.1', topic: uniqueName('_schemas') });
+/** The real parts for an integration test: the registry on the real broker, embedded ClickHouse, the chosen modules. */
+export interface StackOptions {
+  /**
+   * The settings' auth variables (STREAMLOOP_AUTH, STREAMLOOP_TOKENS, …) for the services and the registry; default
+   * STREAMLOOP_AUTH=off, as the tests that use a stack are about something else (test/integration/auth.test.ts is not).
+   */
+  authEnv?: Record<string, string>;
+  /** Settings over the tests' defaults. */
+  env?: Record<string, string>;
+}
+
+export async function startStack(brokers: string[], specs: PipelineSpec[], modules: ServiceModule[], options: StackOptions = {}): Promise<TestStack> {
+  const authEnv = options.authEnv ?? { STREAMLOOP_AUTH: 'off' };
+  const env = options.env ?? {};
+  const authSettings = loadSettings(authEnv).auth;
+  const registryAuth = authSettings.enabled
+    ? { enabled: true, store: Runtime.tokenStoreOf(authSettings), openOperational: authSettings.openOperational }
+    : AUTH_OFF;
+  const registry = await startSchemaRegistry({ brokers, port: 0, host: '127.0.0.1', topic: uniqueName('_schemas'), auth: registryAuth });
   const settings = loadSettings({
+    ...authEnv,
     KAFKA_BROKERS: brokers.join(','),
     SCHEMA_REGISTRY_URL: registry.url,
     CLICKHOUSE_DATA_DIR: mkdtempSync(join(tmpdir(), 'streamloop-chdb-')),
@@ -60,7 +78,7 @@ export async function startStack(brokers: string[], specs: PipelineSpec[], modul
     registryUrl: registry.url,
     settings,
     kafka,
-    serde: new AvroSerde(new HttpRegistryClient(registry.url)),
+    serde: new AvroSerde(new HttpRegistryClient(registry.url, { headers: authSettings.clientToken ? { authorization: `Bearer ${authSettings.clientToken}` } : {} })),
     async close() {
       await serving.close();
       await runtime.close();

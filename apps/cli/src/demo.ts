@@ -1,4 +1,5 @@
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { formatTokenEntry, generateToken, hashToken } from '@streamloop/auth';
 import { dirname, join, resolve } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { AvroSerde, HttpRegistryClient } from '@streamloop/avro';
@@ -10,6 +11,7 @@ import { evaluateBinary } from '@streamloop/ml';
 import type { ModelSummary } from '@streamloop/model-registry';
 import { MonitoringService } from '@streamloop/monitoring';
 import type { LabelRecord } from '@streamloop/runtime';
+import { ProgressReporter, type ProgressTask } from '@streamloop/progress';
 import { generateCardTransactions, startLocalKafka, type LabelledTransaction } from '@streamloop/testing';
 import { SERVICE_TARGETS, startStreamloop } from './server';
 
@@ -19,6 +21,8 @@ export interface DemoOptions {
   eventsAfterModel: number;
   seed: number;
   log: (line: string) => void;
+  /** Progress of the phases (events published, waits): a terminal line or plain lines; default plain lines to `log`. */
+  progress?: ProgressReporter;
   /** Where the local broker listens when KAFKA_BROKERS is not set (default: KAFKA_PORT, else DEMO_KAFKA_PORT). */
   kafkaPort?: number;
   env?: NodeJS.ProcessEnv;
@@ -86,6 +90,7 @@ function writeDemoSpec(dir: string): string {
  */
 export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const { log } = options;
+  const progress = options.progress ?? new ProgressReporter({ sink: (line) => log(line) });
   const started = Date.now();
   const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s`;
   // The demo's own choices (free ports, a fresh chDB directory, a quicker drift job) apply where the environment sets
@@ -95,8 +100,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   log(`kafka      ${kafka.brokers.join(',')}${kafka.started ? ' (local Apache Kafka, started for the demo)' : ''}`);
   mkdirSync(resolve('.streamloop'), { recursive: true });
   const dataDir = mkdtempSync(join(resolve('.streamloop'), 'demo-chdb-'));
+  // Auth stays on in the demo: unless the environment configures tokens (or turns auth off), the demo makes an admin
+  // token for this run, configures the services with its hash, uses it for its own calls and prints it.
+  const generatedToken = env.STREAMLOOP_AUTH === 'off' || env.STREAMLOOP_TOKENS || env.STREAMLOOP_TOKENS_FILE ? undefined : generateToken();
   const settings = loadSettings({
     ...env,
+    ...(generatedToken ? { STREAMLOOP_TOKENS: formatTokenEntry({ name: 'demo', sha256: hashToken(generatedToken), scopes: ['admin'] }), STREAMLOOP_TOKEN: generatedToken } : {}),
     KAFKA_BROKERS: kafka.brokers.join(','),
     CLICKHOUSE_DATA_DIR: env.CLICKHOUSE_URL ? undefined : dataDir,
     PORT: env.PORT ?? '0',
@@ -109,6 +118,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const running = await startStreamloop(settings, [...SERVICE_TARGETS]);
   // The payments app connects as the services do (KAFKA_SSL*, KAFKA_SASL_* apply to it too).
   const producerKafka = createKafka({ ...kafkaConnectionSettings(settings), clientId: 'demo-payments-app' });
+  if (generatedToken) log(`auth       admin token "demo", generated for this run (send it as Authorization: Bearer): ${generatedToken}`);
+  const authorization: Record<string, string> = settings.auth.clientToken ? { authorization: `Bearer ${settings.auth.clientToken}` } : {};
   const producer = producerKafka.producer({ idempotent: true });
   try {
     const runtime = running.runtime!;
@@ -117,7 +128,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     log(`services   ${api} (registry ${running.registryUrl}, ClickHouse ${settings.clickhouseUrl ?? `chDB in ${dataDir}`}; logs in ${settings.logFile})`);
     await producer.connect();
     // The payments app is an ordinary Confluent-style producer: it registers its schema and sends wire-format Avro.
-    const serde = new AvroSerde(new HttpRegistryClient(running.registryUrl!));
+    const serde = new AvroSerde(new HttpRegistryClient(running.registryUrl!, { headers: authorization }));
     const changeAt = options.eventsBeforeModel + options.eventsAfterModel;
     const total = changeAt + (options.maxEventsAfterChange ?? 24_000);
     // About one card in seventy compromised at a time: fraud is about 8 % of events, so a few thousand labelled events
@@ -141,7 +152,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const malformed = malformedRecords();
     let sent = 0;
     let labelled = 0;
-    const publish = async (to: number, chunk = 200) => {
+    const publish = async (to: number, chunk = 200, task?: ProgressTask, from = 0) => {
       for (let i = sent; i < to; i += chunk) {
         const end = Math.min(to, i + chunk);
         await sendEvents(stream.slice(i, end));
@@ -149,27 +160,34 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
         if (labelUntil > labelled) await sendLabels(stream.slice(labelled, labelUntil));
         labelled = labelUntil;
         sent = end;
+        task?.update(sent - from, `events sent, ${labelled} labels`);
       }
     };
 
     log(`phase 1    publishing ${options.eventsBeforeModel} transactions (labels trail by ${LABEL_LAG}), ${malformed.length} malformed records and 1 duplicate`);
-    await publish(options.eventsBeforeModel);
+    const phase1 = progress.task('publishing', options.eventsBeforeModel);
+    await publish(options.eventsBeforeModel, 200, phase1);
+    phase1.finish();
     await producer.send({ topic: ctx.topics.raw, messages: malformed.map((value) => ({ key: 'bad', value })) });
     await sendEvents([stream[10]]); // a producer retry: the same transaction id again
 
     log('training   waiting for enough labels to train the first model ...');
     const inference = running.get(InferenceService);
-    const model = await waitFor(() => inference.models.get(PIPELINE), 180_000, 'the first model to be trained and served');
+    const training = progress.task('waiting for the first model');
+    const model = await waitFor(() => inference.models.get(PIPELINE), 180_000, 'the first model to be trained and served', () => training.update(0, 'until it is trained and served'));
+    training.finish('served');
     const m = model.record;
     log(`${elapsed()}  model      ${m.model_name} v${m.model_version} (${m.algorithm}) trained on ${m.training_rows} rows; held-out ROC AUC ${fmt(m.metrics.roc_auc)}`);
 
     log(`phase 2    publishing ${options.eventsAfterModel} more transactions of the same world`);
-    await publish(changeAt);
+    const phase2 = progress.task('publishing', options.eventsAfterModel);
+    await publish(changeAt, 200, phase2, options.eventsBeforeModel);
+    phase2.finish();
     log(`${elapsed()}  change     at event ${changeAt}: fraudsters switch from large online purchases to small card-present ones (the features barely move)`);
 
     // The loop, watched from outside: the registry (GET …/models) and the retraining decisions (GET …/retraining).
     const getJson = async <T>(path: string): Promise<T> => {
-      const res = await fetch(`${api}/v1/pipelines/${PIPELINE}${path}`);
+      const res = await fetch(`${api}/v1/pipelines/${PIPELINE}${path}`, { headers: authorization });
       if (!res.ok) throw new Error(`GET ${path}: HTTP ${res.status} ${await res.text()}`);
       return await res.json() as T;
     };
@@ -219,12 +237,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     };
 
     log(`phase 3    publishing about ${Math.round((CHUNK * 1000) / PACE_MS)} transactions/s of the changed world while the loop works`);
+    const phase3 = progress.task('changed world', total - changeAt);
     while (sent < total) {
-      await publish(Math.min(total, sent + CHUNK), CHUNK);
+      await publish(Math.min(total, sent + CHUNK), CHUNK, phase3, changeAt);
       await new Promise((r) => setTimeout(r, PACE_MS));
       if (sent % 1000 < CHUNK) await watch();
       if (promoted && probation && sent - promoted.atEvent >= EVENTS_AFTER_PROMOTION) break;
     }
+    phase3.finish(promoted ? `events sent; v${promoted.version} promoted` : 'events sent; no promotion');
     await sendLabels(stream.slice(labelled, sent));
     labelled = sent;
 
@@ -238,14 +258,17 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
          FROM predictions WHERE pipeline = {p:String}`, { p: PIPELINE });
       return { events: Number(row.served_events), rows: Number(row.served_rows), shadow: Number(row.shadow_rows) };
     };
+    const predicted = progress.task('predictions', sent);
     await waitFor(async () => {
       const [p, l, d] = await Promise.all([
         servedCounts().then((c) => c.events),
         countRows(ch, 'labels', PIPELINE),
         countRows(ch, 'dlq', PIPELINE),
       ]);
+      predicted.update(p, `served, ${l} labels stored, ${d} dead letters`);
       return p >= sent && l >= sent && d >= malformed.length ? true : undefined;
     }, 240_000, 'predictions for every event');
+    predicted.finish();
     await watch();
 
     const monitoring = running.get(MonitoringService);
@@ -346,11 +369,12 @@ export function malformedRecords(): Buffer[] {
   ];
 }
 
-async function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+async function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number, what: string, waiting?: () => void): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
+    waiting?.();
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 500));
   }

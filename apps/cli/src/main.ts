@@ -1,12 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
+import { formatTokenEntry, generateToken, hashToken, isScope, SCOPES, type Scope } from '@streamloop/auth';
 import { loadSettings } from '@streamloop/config';
 import type { ErrorBody } from '@streamloop/errors';
 import { isRegistrationStage, REGISTRATION_STAGES } from '@streamloop/model-registry';
+import { ProgressReporter } from '@streamloop/progress';
 import { addModelsCommand } from './models-command';
-import { addStatusCommand } from './status-command';
+import { addStatusCommand, fetchServices } from './status-command';
 import { addReportCommand } from './report-command';
 import { describeFailure, describeFeatures, featuresAsJson, loadCheckedSpec, validateSpec } from './spec-check';
+
+const TOKEN_HELP = 'API token sent as Authorization: Bearer (default: STREAMLOOP_TOKEN)';
 
 const program = new Command();
 program.name('streamloop').description('The machine-learning life cycle as Kafka streams').showHelpAfterError();
@@ -44,7 +48,9 @@ program
   .option('--seed <n>', 'random seed of the workload', toPositiveInt, 42)
   .action(async (opts: { events: number; after: number; seed: number }) => {
     const { runDemo } = await import('./demo');
-    const summary = await runDemo({ eventsBeforeModel: opts.events, eventsAfterModel: opts.after, seed: opts.seed, log: (l) => console.log(l) });
+    // The timeline and the phases' progress on stdout (one updating line on a terminal; the services log to LOG_FILE).
+    const progress = new ProgressReporter({ stream: process.stdout, plainIntervalMs: 10_000 });
+    const summary = await runDemo({ eventsBeforeModel: opts.events, eventsAfterModel: opts.after, seed: opts.seed, log: (l) => progress.line(l), progress });
     console.log(summary.text);
     process.exit(summary.ok ? 0 : 1);
   });
@@ -54,8 +60,9 @@ program
   .description('train, evaluate and publish a model now, through the admin API of a running training target')
   .requiredOption('--pipeline <name>', 'pipeline name')
   .option('--api <url>', 'base URL of the running services (default: http://127.0.0.1:$PORT, from the settings)')
-  .action(async (opts: { pipeline: string; api?: string }) => {
-    const res = await fetch(`${opts.api ?? servicesUrl()}/v1/pipelines/${encodeURIComponent(opts.pipeline)}/train`, { method: 'POST' });
+  .option('--token <token>', TOKEN_HELP)
+  .action(async (opts: { pipeline: string; api?: string; token?: string }) => {
+    const res = await fetchServices(`${opts.api ?? servicesUrl()}/v1/pipelines/${encodeURIComponent(opts.pipeline)}/train`, { method: 'POST', headers: authHeaders(opts) }, '--api');
     const body = await res.text();
     if (!res.ok) {
       console.error(`training failed (${describeHttpError(res.status, body)})`);
@@ -74,7 +81,8 @@ program
   .option('--stage <stage>', 'candidate (stored, not served) or champion (served by inference)', toStage, 'candidate')
   .option('--threshold <p>', 'decision threshold on P(positive) (default: the mapping\'s, else the pipeline\'s)', toProbability)
   .option('--api <url>', 'base URL of the running services (default: http://127.0.0.1:$PORT, from the settings)')
-  .action(async (opts: { pipeline: string; onnx: string; mapping: string; name?: string; stage: string; threshold?: number; api?: string }) => {
+  .option('--token <token>', TOKEN_HELP)
+  .action(async (opts: { pipeline: string; onnx: string; mapping: string; name?: string; stage: string; threshold?: number; api?: string; token?: string }) => {
     const onnx = readFileSync(opts.onnx);
     let mapping: unknown;
     try {
@@ -83,21 +91,56 @@ program
       throw new Error(`--mapping ${opts.mapping}: not readable JSON (${(error as Error).message})`);
     }
     const body = { name: opts.name, onnx_base64: onnx.toString('base64'), mapping, stage: opts.stage, threshold: opts.threshold };
-    const res = await fetch(`${opts.api ?? servicesUrl()}/v1/pipelines/${encodeURIComponent(opts.pipeline)}/models/external`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
-    });
+    const res = await fetchServices(`${opts.api ?? servicesUrl()}/v1/pipelines/${encodeURIComponent(opts.pipeline)}/models/external`, {
+      method: 'POST', headers: { 'content-type': 'application/json', ...authHeaders(opts) }, body: JSON.stringify(body),
+    }, '--api');
     const text = await res.text();
     if (!res.ok) {
-      const hint = res.status === 413 ? ` (the ONNX file is ${onnx.length} bytes, sent as base64: raise HTTP_BODY_LIMIT of the services)` : '';
+      const hint = res.status === 413 ? ` (the ONNX file is ${onnx.length} bytes: the training target takes up to STREAMLOOP_EXTERNAL_MODEL_MAX_BYTES)` : '';
       console.error(`registration failed (${describeHttpError(res.status, text)})${hint}`);
       process.exit(1);
     }
     console.log(JSON.stringify(JSON.parse(text), null, 2));
   });
 
-addModelsCommand(program, { servicesUrl: () => servicesUrl(), describeHttpError: (status, text) => describeHttpError(status, text) });
 addStatusCommand(program, { servicesUrl: () => servicesUrl(), describeHttpError: (status, text) => describeHttpError(status, text) });
+addReportCommand(program, { servicesUrl: () => servicesUrl(), describeHttpError: (status, text) => describeHttpError(status, text), authHeaders, tokenHelp: TOKEN_HELP });
+addStatusCommand(program, { servicesUrl: () => servicesUrl(), describeHttpError: (status, text) => describeHttpError(status, text), authHeaders, tokenHelp: TOKEN_HELP });
 addReportCommand(program, { servicesUrl: () => servicesUrl(), describeHttpError: (status, text) => describeHttpError(status, text) });
+addModelsCommand(program, { servicesUrl: () => servicesUrl(), describeHttpError: (status, text) => describeHttpError(status, text), authHeaders, tokenHelp: TOKEN_HELP });
+
+program
+  .command('token')
+  .description('API tokens (README "Authentication")')
+  .command('create')
+  .description('make a new token: prints it once, and the entry that makes the services accept it (its SHA-256, never the token)')
+  .requiredOption('--name <name>', 'who holds it (shown in 403 messages and logs; basic auth\'s user name at the schema registry and ClickHouse)')
+  .requiredOption('--scopes <list>', `comma list of ${SCOPES.join(', ')} (admin: all)`, toScopes)
+  .option('--format <text|json|env>', 'text (for a person), json ({ name, token, scopes, entry, sha256 }), or env (export lines for a shell: STREAMLOOP_TOKENS with the entry, STREAMLOOP_TOKEN with the token)', toTokenFormat, 'text')
+  .action((opts: { name: string; scopes: Scope[]; format: 'text' | 'json' | 'env' }) => {
+    if (!/^[A-Za-z0-9_.@-]{1,64}$/.test(opts.name)) {
+      console.error(`--name ${JSON.stringify(opts.name)}: expected 1-64 letters, digits, _ . @ -`);
+      process.exit(1);
+    }
+    const token = generateToken();
+    const sha256 = hashToken(token);
+    const entry = formatTokenEntry({ name: opts.name, sha256, scopes: opts.scopes });
+    if (opts.format === 'json') {
+      console.log(JSON.stringify({ name: opts.name, token, scopes: opts.scopes, entry, sha256: sha256.toString('hex') }, null, 2));
+    } else if (opts.format === 'env') {
+      // Neither value holds a shell metacharacter (base64url, hex, names of [A-Za-z0-9_.@-]): plain single quotes do.
+      console.log(`export STREAMLOOP_TOKENS='${entry}'\nexport STREAMLOOP_TOKEN='${token}'`);
+    } else {
+      console.log([
+        `token (shown once, give it to ${opts.name}; send it as Authorization: Bearer <token>):`,
+        `  ${token}`,
+        'accept it with STREAMLOOP_TOKENS (entries separated by ;):',
+        `  ${entry}`,
+        'or in STREAMLOOP_TOKENS_FILE:',
+        `  - { name: ${opts.name}, sha256: ${sha256.toString('hex')}, scopes: [${opts.scopes.join(', ')}] }`,
+      ].join('\n'));
+    }
+  });
 
 program
   .command('validate')
@@ -148,6 +191,25 @@ program
  */
 function servicesUrl(): string {
   return `http://127.0.0.1:${loadSettings(process.env).httpPort}`;
+}
+
+/** The Authorization header of a command's requests: --token, else STREAMLOOP_TOKEN; none when neither is set. */
+function authHeaders(opts: { token?: string }): Record<string, string> {
+  // Read from the environment directly, as servicesUrl reads PORT: an unrelated bad setting does not stop the command.
+  const token = opts.token ?? (process.env.STREAMLOOP_TOKEN || undefined);
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
+
+function toTokenFormat(v: string): string {
+  if (v !== 'text' && v !== 'json' && v !== 'env') throw new InvalidArgumentError(`expected text, json or env, got "${v}"`);
+  return v;
+}
+
+function toScopes(v: string): Scope[] {
+  const list = v.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = list.filter((s) => !isScope(s));
+  if (list.length === 0 || bad.length > 0) throw new InvalidArgumentError(`expected a comma list of ${SCOPES.join(', ')}, got "${v}"`);
+  return [...new Set(list)] as Scope[];
 }
 
 /** An error answer of the services (docs/errors.md) as "HTTP 409 NOT_ENOUGH_DATA: …"; another body is shown as it is. */

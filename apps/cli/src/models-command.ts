@@ -1,14 +1,18 @@
 import { writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import type { ModelSummary } from '@streamloop/model-registry';
+import { fetchServices } from './status-command';
 
 /** How the models commands reach the services and describe a failed answer (from main.ts). */
 export interface ModelsCommandIo {
   servicesUrl(): string;
   describeHttpError(status: number, text: string): string;
+  /** The Authorization header from --token or STREAMLOOP_TOKEN. */
+  authHeaders(opts: { token?: string }): Record<string, string>;
+  tokenHelp: string;
 }
 
-interface CommonOptions { pipeline: string; api?: string; json?: boolean }
+interface CommonOptions { pipeline: string; api?: string; json?: boolean; token?: string }
 interface VersionOptions extends CommonOptions { version?: number; model?: string; reason?: string; to?: 'champion' | 'challenger' }
 interface CardOptions extends CommonOptions { version: number; model?: string; format: 'md' | 'html'; out?: string }
 
@@ -21,10 +25,12 @@ export function addModelsCommand(program: Command, io: ModelsCommandIo): void {
   const common = (c: Command) => c
     .requiredOption('--pipeline <name>', 'pipeline name')
     .option('--api <url>', 'base URL of the running services (default: http://127.0.0.1:$PORT, from the settings)')
-    .option('--json', 'print the answer as JSON');
+    .option('--json', 'print the answer as JSON')
+    .option('--token <token>', io.tokenHelp);
   const call = async (opts: CommonOptions, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> => {
     const url = `${opts.api ?? io.servicesUrl()}/v1/pipelines/${encodeURIComponent(opts.pipeline)}/models${path}`;
-    const res = await fetch(url, body === undefined ? { method } : { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const headers = io.authHeaders(opts);
+    const res = await fetchServices(url, body === undefined ? { method, headers } : { method, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) }, '--api');
     const text = await res.text();
     if (!res.ok) {
       console.error(`models: ${io.describeHttpError(res.status, text)}`);
@@ -58,7 +64,7 @@ export function addModelsCommand(program: Command, io: ModelsCommandIo): void {
     .action(async (opts: CardOptions) => {
       const query = new URLSearchParams({ format: opts.json ? 'json' : opts.format, ...(opts.model ? { model: opts.model } : {}) });
       const url = `${opts.api ?? io.servicesUrl()}/v1/pipelines/${encodeURIComponent(opts.pipeline)}/models/${opts.version}/card?${query}`;
-      const res = await fetch(url);
+      const res = await fetchServices(url, { headers: io.authHeaders(opts) }, '--api');
       const text = await res.text();
       if (!res.ok) {
         console.error(`models: ${io.describeHttpError(res.status, text)}`);

@@ -2,7 +2,8 @@ import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
 import { kafkaConnectionSettings, type Settings } from '@streamloop/config';
 import { verifyKafkaAccess } from '@streamloop/kafka';
-import { Runtime, serveClickHouseHttp, serveModules, type ServiceModule } from '@streamloop/runtime';
+import { generateToken } from '@streamloop/auth';
+import { assertAuthConfigured, Runtime, serveClickHouseHttp, serveModules, type ServiceModule } from '@streamloop/runtime';
 import { FeaturesModule } from '@streamloop/features-service';
 import { InferenceModule } from '@streamloop/inference';
 import { IngestionModule } from '@streamloop/ingestion';
@@ -14,7 +15,7 @@ import { assertTargetsCanRun, CLICKHOUSE_TARGETS, embeddedChdbDir, lockChdbDir, 
 export { SERVICE_TARGETS, parseTargets, type ServiceTarget } from './targets';
 
 // Plain modules: their constructors inject the platform's providers (the global PlatformModule).
-const MODULES: Record<Exclude<ServiceTarget, 'schema-registry'>, ServiceModule> = {
+export const TARGET_MODULES: Record<Exclude<ServiceTarget, 'schema-registry'>, ServiceModule> = {
   ingestion: IngestionModule,
   features: FeaturesModule,
   training: TrainingModule,
@@ -43,8 +44,11 @@ export async function startStreamloop(settings: Settings, targets: ServiceTarget
   // Every target here talks to Kafka: a wrong password or an untrusted broker certificate stops the start now, with
   // the reason, rather than after half the targets are up (or never, as kafkajs retries the TLS failure).
   await verifyKafkaAccess(kafkaConnectionSettings(settings));
+  assertAuthConfigured(settings);
   const closers: Array<() => Promise<void>> = [];
+  const closing: Array<() => void> = [];
   const close = async () => {
+    for (const fn of closing) fn();
     for (const fn of closers.splice(0).reverse()) await fn();
   };
   try {
@@ -55,7 +59,15 @@ export async function startStreamloop(settings: Settings, targets: ServiceTarget
     }
     let registryUrl: string | undefined;
     if (targets.includes('schema-registry')) {
-      const registry = await startSchemaRegistry(schemaRegistryOptions(settings));
+      const options = schemaRegistryOptions(settings);
+      if (settings.auth.enabled && !settings.auth.clientToken) {
+        // This process's services call its registry: with no STREAMLOOP_TOKEN they use one made for this process alone
+        // (held in memory, accepted by this registry only, with the scopes the services need there).
+        const internal = generateToken();
+        options.auth = { ...options.auth, store: options.auth.store.with('streamloop-internal', internal, ['read', 'schema']) };
+        settings = { ...settings, auth: { ...settings.auth, clientToken: internal } };
+      }
+      const registry = await startSchemaRegistry(options);
       closers.push(() => registry.close());
       registryUrl = registry.url;
     }
@@ -68,12 +80,13 @@ export async function startStreamloop(settings: Settings, targets: ServiceTarget
     runtime.targets = targets;
     runtime.usesClickHouse = targets.some((t) => CLICKHOUSE_TARGETS.includes(t));
     closers.push(() => runtime.close());
+    closing.push(() => runtime.beginClosing());
     await runtime.ensureTopics();
 
-    const serving = await serveModules(runtime, services.map((s) => MODULES[s]));
+    const serving = await serveModules(runtime, services.map((s) => TARGET_MODULES[s]));
     closers.push(() => serving.close());
     // The process that owns the chDB directory serves it over ClickHouse's HTTP protocol (analysts, other processes).
-    const clickhouseHttp = chdbDir ? await serveClickHouseHttp(runtime.settings, runtime.logger) : undefined;
+    const clickhouseHttp = chdbDir ? await serveClickHouseHttp(runtime.settings, runtime.logger, runtime.tokens) : undefined;
     if (clickhouseHttp) closers.push(() => clickhouseHttp.close());
     return {
       runtime,

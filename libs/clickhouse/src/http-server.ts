@@ -23,6 +23,11 @@ export interface ClickHouseHttpOptions {
   /** 0: any free port. */
   port: number;
   users: readonly ClickHouseHttpUser[];
+  /**
+   * A user not among `users` is let in as a read-only account when this accepts its name and password (the platform's
+   * API tokens with scope `read`: user = the token's name, password = the token). Absent: only `users`.
+   */
+  authenticate?: (user: string, password: string) => boolean;
   /** Largest request body (the query, or the query and its data); default 16 MiB. */
   maxBodyBytes?: number;
   /** X-ClickHouse-Server-Display-Name; default the machine's host name. */
@@ -148,7 +153,10 @@ export async function startClickHouseHttp(opts: ClickHouseHttpOptions): Promise<
       const parsed = parseHttpQuery({ method, url: req.url ?? '/', headers: req.headers, body });
       user = parsed.user;
       queryId = parsed.queryId ?? queryId;
-      const account = users.get(parsed.user);
+      let account = users.get(parsed.user);
+      if (!account && parsed.password !== undefined && opts.authenticate?.(parsed.user, parsed.password)) {
+        account = { name: parsed.user, password: parsed.password, readOnly: true };
+      }
       if (account && parsed.password === undefined && account.password) {
         throw new ClickHouseHttpError(CH_ERRORS.REQUIRED_PASSWORD, 'REQUIRED_PASSWORD', `Password required for user ${parsed.user}`);
       }

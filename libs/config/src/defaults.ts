@@ -53,8 +53,12 @@ export const ML_DEFAULTS = {
 
 /** What an untrusted (external) ONNX model may be, and how its probe is limited (libs/model-safety). */
 export const MODEL_SAFETY_DEFAULTS = {
-  /** Largest external model file: a tabular classifier is kilobytes to a few megabytes; the limit bounds what one upload may hold. */
-  maxBytes: 64 * 1024 * 1024,
+  /**
+   * Largest external model file: a tabular classifier is kilobytes to a few megabytes. The registry topic takes records
+   * of at most 16 MiB (libs/runtime's MODELS_TOPIC_MAX_MESSAGE_BYTES), and the file travels in one with its metadata:
+   * a larger file could pass its checks and still not be published.
+   */
+  maxBytes: 15 * 1024 * 1024,
   /** Memory (RLIMIT_DATA) of the child process that loads and runs the model once: onnxruntime and Node need ~100 MiB. */
   probeMemoryMb: 1024,
   /** The probe is killed after this long: loading a tabular model takes well under a second. */

@@ -24,7 +24,7 @@ export {
 } from './labels';
 export {
   loadSettings, describeSettings, kafkaConnectionSettings, SettingsError,
-  type Settings, type KafkaConnectionSettings, type ClickHouseHttpSettings, type SettingName, type SettingDescription, type VariableDoc,
+  type Settings, type KafkaConnectionSettings, type AuthSettings, type ClickHouseHttpSettings, type SettingName, type SettingDescription, type VariableDoc,
 } from './settings';
 export { HTTP_DEFAULTS, STREAM_DEFAULTS, PIPELINE_DEFAULTS, MONITORING_DEFAULTS, ML_DEFAULTS, MODEL_SAFETY_DEFAULTS } from './defaults';
 export { renderEnvTable, updateEnvTables, ENV_TABLE_NOTE, type EnvTableBlock } from './env-docs';

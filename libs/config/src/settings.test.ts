@@ -1,11 +1,12 @@
 // The settings schema takes its defaults from the libraries' defaults objects and documents every variable.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { AUTH_DEFAULTS } from '@streamloop/auth/defaults';
 import { CLICKHOUSE_DEFAULTS } from '@streamloop/clickhouse';
 import { KAFKA_DEFAULTS } from '@streamloop/kafka';
 import { OBSERVABILITY_DEFAULTS } from '@streamloop/observability';
 import { REGISTRY_DEFAULTS } from '@streamloop/registry';
-import { HTTP_DEFAULTS, ML_DEFAULTS, MONITORING_DEFAULTS, PIPELINE_DEFAULTS, STREAM_DEFAULTS } from './defaults';
+import { HTTP_DEFAULTS, ML_DEFAULTS, MODEL_SAFETY_DEFAULTS, MONITORING_DEFAULTS, PIPELINE_DEFAULTS, STREAM_DEFAULTS } from './defaults';
 import { formatDuration } from './duration';
 import { describeSettings, loadSettings, SettingsError } from './settings';
 
@@ -65,6 +66,14 @@ test('settings: the documented defaults are the defaults objects\' values, as on
     STREAMLOOP_DRIFT_INTERVAL: formatDuration(MONITORING_DEFAULTS.driftIntervalMs),
     STREAMLOOP_GBDT_THREADS: undefined,
     STREAMLOOP_TRAINING_WORKER: String(ML_DEFAULTS.trainingWorker),
+    STREAMLOOP_EXTERNAL_MODEL_MAX_BYTES: String(MODEL_SAFETY_DEFAULTS.maxBytes),
+    STREAMLOOP_MODEL_PROBE_MEMORY_MB: String(MODEL_SAFETY_DEFAULTS.probeMemoryMb),
+    STREAMLOOP_MODEL_PROBE_TIMEOUT: formatDuration(MODEL_SAFETY_DEFAULTS.probeTimeoutMs),
+    STREAMLOOP_AUTH: AUTH_DEFAULTS.enabled ? 'on' : 'off',
+    STREAMLOOP_TOKENS: undefined,
+    STREAMLOOP_TOKENS_FILE: undefined,
+    STREAMLOOP_AUTH_OPEN_HEALTH: String(AUTH_DEFAULTS.openOperational),
+    STREAMLOOP_TOKEN: undefined,
     LOG_LEVEL: OBSERVABILITY_DEFAULTS.logLevel,
     LOG_FILE: undefined,
   });
@@ -124,4 +133,23 @@ test('CLICKHOUSE_HTTP_*: off unless a port is set; the service user only with it
   }).clickhouseHttp, { host: '0.0.0.0', port: 0, user: 'analyst', password: 'a', service: { user: 'streamloop', password: 's' } });
   assert.throws(() => loadSettings({ CLICKHOUSE_HTTP_PORT: 'http' }), /CLICKHOUSE_HTTP_PORT: expected a port number/);
   assert.throws(() => loadSettings({ CLICKHOUSE_HTTP_PORT: '8123', CLICKHOUSE_HTTP_USER: 'a b' }), /CLICKHOUSE_HTTP_USER: expected a user name/);
+});
+
+test('settings: the external-model limits are a byte count, a memory of at least 256 MiB and a duration', () => {
+  const defaults = loadSettings({});
+  assert.deepEqual([defaults.externalModelMaxBytes, defaults.modelProbeMemoryMb, defaults.modelProbeTimeoutMs], [15 * 1024 * 1024, 1024, 30_000]);
+  const set = loadSettings({ STREAMLOOP_EXTERNAL_MODEL_MAX_BYTES: '4096', STREAMLOOP_MODEL_PROBE_MEMORY_MB: '512', STREAMLOOP_MODEL_PROBE_TIMEOUT: '5s' });
+  assert.deepEqual([set.externalModelMaxBytes, set.modelProbeMemoryMb, set.modelProbeTimeoutMs], [4096, 512, 5000]);
+  assert.throws(() => loadSettings({ STREAMLOOP_EXTERNAL_MODEL_MAX_BYTES: '64mb' }), /STREAMLOOP_EXTERNAL_MODEL_MAX_BYTES: expected a whole number of bytes, 1 or more, got "64mb"/);
+  assert.throws(() => loadSettings({ STREAMLOOP_MODEL_PROBE_MEMORY_MB: '100' }), /STREAMLOOP_MODEL_PROBE_MEMORY_MB: expected at least 256 MiB/);
+  assert.throws(() => loadSettings({ STREAMLOOP_MODEL_PROBE_TIMEOUT: 'soon' }), /STREAMLOOP_MODEL_PROBE_TIMEOUT: expected a duration like 30s or 1m/);
+});
+
+test('settings: auth is on by default; STREAMLOOP_AUTH takes on or off, STREAMLOOP_TOKENS entries of four fields', () => {
+  assert.deepEqual(loadSettings({}).auth, { enabled: true, tokens: undefined, tokensFile: undefined, openOperational: true, clientToken: undefined });
+  const entry = `ops:sha256:${'a'.repeat(64)}:admin`;
+  assert.deepEqual(loadSettings({ STREAMLOOP_AUTH: 'off', STREAMLOOP_TOKENS: entry, STREAMLOOP_AUTH_OPEN_HEALTH: 'false', STREAMLOOP_TOKEN: 'slt_x' }).auth,
+    { enabled: false, tokens: entry, tokensFile: undefined, openOperational: false, clientToken: 'slt_x' });
+  assert.throws(() => loadSettings({ STREAMLOOP_AUTH: 'yes' }), (e: SettingsError) => /STREAMLOOP_AUTH/.test(e.message));
+  assert.throws(() => loadSettings({ STREAMLOOP_TOKENS: 'ops:admin' }), (e: SettingsError) => /STREAMLOOP_TOKENS.*name:sha256:<hex>:scope/.test(e.message));
 });

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { AUTH_DEFAULTS } from '@streamloop/auth/defaults';
 import { CLICKHOUSE_DEFAULTS } from '@streamloop/clickhouse/defaults';
 import { PlatformError } from '@streamloop/errors';
 import { KAFKA_DEFAULTS, KAFKA_SASL_MECHANISMS, type KafkaSasl, type KafkaTlsFiles } from '@streamloop/kafka/defaults';
@@ -55,6 +56,22 @@ export interface Settings {
   modelProbeMemoryMb: number;
   /** STREAMLOOP_MODEL_PROBE_TIMEOUT: the probe is killed (and the model refused) after this long. */
   modelProbeTimeoutMs: number;
+  /** Who may call the HTTP APIs (STREAMLOOP_AUTH*, STREAMLOOP_TOKENS*); libs/auth reads the tokens. */
+  auth: AuthSettings;
+}
+
+/** The auth settings as given; the token entries are parsed and checked by libs/auth (loadTokenEntries). */
+export interface AuthSettings {
+  /** STREAMLOOP_AUTH: on (default) or off. */
+  enabled: boolean;
+  /** STREAMLOOP_TOKENS: `name:sha256:<hex>:scope,scope` entries. */
+  tokens?: string;
+  /** STREAMLOOP_TOKENS_FILE: a YAML/JSON list of { name, sha256, scopes }. */
+  tokensFile?: string;
+  /** STREAMLOOP_AUTH_OPEN_HEALTH: /health and /metrics answer without a token. */
+  openOperational: boolean;
+  /** STREAMLOOP_TOKEN: the token this process sends to the platform's own HTTP APIs (CLI commands, the built-in registry). */
+  clientToken?: string;
 }
 
 /** Where and to whom the process that owns embedded chDB serves ClickHouse's HTTP interface. */
@@ -168,7 +185,7 @@ const envSchema = z.object({
     unset: '`http://$HOST:$PORT` (the machine\'s host name where `HOST` is `0.0.0.0` or `::`)',
   }),
   HTTP_BODY_LIMIT: withDefault(z.string().regex(/^\d+(b|kb|mb)$/, 'expected a size like 512kb or 1mb'), HTTP_DEFAULTS.bodyLimit,
-    'largest HTTP request body (`512kb`, `1mb`); an ONNX model registered over HTTP travels in it as base64'),
+    'largest HTTP request body (`512kb`, `1mb`); the external-model registration route takes up to `STREAMLOOP_EXTERNAL_MODEL_MAX_BYTES` of ONNX in base64 beside it'),
   STREAMLOOP_PIPELINES: withDefault(z.string().min(1).transform(list),
     PIPELINE_DEFAULTS.files.join(','), 'comma-separated pipeline spec files the process runs'),
   STREAMLOOP_FUSE_STAGES: withDefault(boolean, String(STREAM_DEFAULTS.fuseStages),
@@ -183,11 +200,27 @@ const envSchema = z.object({
   STREAMLOOP_TRAINING_WORKER: withDefault(boolean, String(ML_DEFAULTS.trainingWorker),
     '`true`: a training run\'s hyperparameter search, fits, held-out scoring and ONNX export run on a worker thread, so the process (in the monolith, inference too) keeps serving while a model trains; `false`: on the process\'s event loop (debugging, or to measure what the worker saves)'),
   STREAMLOOP_EXTERNAL_MODEL_MAX_BYTES: withDefault(z.string().regex(/^[1-9]\d{0,15}$/, 'expected a whole number of bytes, 1 or more').transform(Number), String(MODEL_SAFETY_DEFAULTS.maxBytes),
-    'largest ONNX file an external model registration takes, in bytes (`413 MODEL_TOO_LARGE` beyond); the file travels base64 in the request, so `HTTP_BODY_LIMIT` must hold 4/3 of it'),
+    'largest ONNX file an external model registration takes, in bytes (`413 MODEL_TOO_LARGE` beyond); its route takes request bodies of such a file in base64 whatever `HTTP_BODY_LIMIT` says. The registry topic takes records of at most 16 MiB'),
   STREAMLOOP_MODEL_PROBE_MEMORY_MB: withDefault(z.string().regex(/^\d{1,7}$/, 'expected a whole number of MiB').refine((s) => Number(s) >= 256, 'expected at least 256 MiB (Node and onnxruntime alone need ~100 MiB)').transform(Number),
     String(MODEL_SAFETY_DEFAULTS.probeMemoryMb), 'memory limit (MiB, the data segment through `prlimit --data`) of the child process that loads an external model and runs it once before it is registered'),
   STREAMLOOP_MODEL_PROBE_TIMEOUT: withDefault(duration('30s or 1m'), formatDuration(MODEL_SAFETY_DEFAULTS.probeTimeoutMs),
     'how long that probe may take before it is killed and the model refused (a duration)'),
+  STREAMLOOP_AUTH: withDefault(z.enum(['on', 'off']).transform((s) => s === 'on'), AUTH_DEFAULTS.enabled ? 'on' : 'off',
+    '`on`: every HTTP endpoint (the API, the built-in schema registry, ClickHouse\'s HTTP interface) needs a token with the scope it declares (README "Authentication"); `streamloop start` refuses to start without `STREAMLOOP_TOKENS` or `STREAMLOOP_TOKENS_FILE`; `off`: no checks (a test, or a network that is itself the boundary)'),
+  STREAMLOOP_TOKENS: optional(z.string().regex(/^\s*[^:;\s]+:[^:;\s]+:[^:;\s]+:[^:;\s]+(\s*[;\s]\s*[^:;\s]+:[^:;\s]+:[^:;\s]+:[^:;\s]+)*[;\s]*$/, 'expected name:sha256:<hex>:scope[,scope…] entries separated by ;'), {
+    description: 'accepted tokens, by hash: `name:sha256:<64 hex>:scope[,scope…]` entries separated by `;` (`streamloop token create` prints one); scopes `ingest`, `predict`, `read`, `schema`, `admin` (all of them)',
+    unset: 'only the tokens of `STREAMLOOP_TOKENS_FILE`',
+  }),
+  STREAMLOOP_TOKENS_FILE: optional(z.string().min(1), {
+    description: 'a YAML or JSON file of accepted tokens, a list of `{ name, sha256, scopes }` (hashes only, never the tokens)',
+    unset: 'only the tokens of `STREAMLOOP_TOKENS`',
+  }),
+  STREAMLOOP_AUTH_OPEN_HEALTH: withDefault(boolean, String(AUTH_DEFAULTS.openOperational),
+    '`true`: `/health` and `/metrics` answer without a token (load balancer probes, Prometheus); `false`: they need a token with scope `read`'),
+  STREAMLOOP_TOKEN: optional(z.string().min(1), {
+    description: 'the token this process sends to the platform\'s own HTTP APIs: the CLI\'s commands (as `--token`) and the services\' calls to the built-in schema registry; never shown in an error',
+    unset: 'no token is sent (a `streamloop start` running the registry in the same process uses one it generates)',
+  }),
   LOG_LEVEL: withDefault(z.enum(LOG_LEVELS), OBSERVABILITY_DEFAULTS.logLevel, `level of the JSON logs on stderr: ${LOG_LEVELS.map((l) => `\`${l}\``).join(', ')}`),
   LOG_FILE: optional(z.string().min(1), { description: 'a file the JSON logs are appended to (created with its directory)', unset: 'stderr' }),
 });
@@ -268,6 +301,13 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     externalModelMaxBytes: e.STREAMLOOP_EXTERNAL_MODEL_MAX_BYTES,
     modelProbeMemoryMb: e.STREAMLOOP_MODEL_PROBE_MEMORY_MB,
     modelProbeTimeoutMs: e.STREAMLOOP_MODEL_PROBE_TIMEOUT,
+    auth: {
+      enabled: e.STREAMLOOP_AUTH,
+      tokens: e.STREAMLOOP_TOKENS,
+      tokensFile: e.STREAMLOOP_TOKENS_FILE,
+      openOperational: e.STREAMLOOP_AUTH_OPEN_HEALTH,
+      clientToken: e.STREAMLOOP_TOKEN,
+    },
   };
 }
 

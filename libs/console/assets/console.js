@@ -140,13 +140,13 @@ function lineChart(id, series, yTitle) {
   return box;
 }
 
-function barChart(id, labels, values, label) {
+function barChart(id, labels, values, label, beginAtZero = true) {
   const canvas = el('canvas', { id });
   const box = el('div', { class: 'chart-box' }, canvas);
   const chart = new Chart(canvas, {
     type: 'bar',
     data: { labels, datasets: [{ label, data: values }] },
-    options: { animation: false, maintainAspectRatio: false, plugins: { legend: { display: false } } },
+    options: { animation: false, maintainAspectRatio: false, scales: { y: { beginAtZero } }, plugins: { legend: { display: false } } },
   });
   state.charts.push(chart);
   return box;
@@ -289,13 +289,13 @@ const pages = {
     main.append(el('h2', {}, 'Training runs'));
     main.append(table(['started', 'experiment', 'run', 'model', 'status', 'duration s', 'metrics', 'params'], published.map((r) => el('tr', { 'data-run': r.run_id },
       el('td', {}, time(r.started_at)), el('td', {}, r.experiment_id), el('td', {}, r.run_id), el('td', {}, r.model_name), el('td', {}, r.status),
-      el('td', { class: 'num' }, num(r.duration_ms / 1000, 1)), el('td', {}, kv(r.metrics)), el('td', {}, kv(r.params)))), { id: 'runs' }));
+      el('td', { class: 'num' }, num(r.duration_ms / 1000, 1)), el('td', {}, folded(r.metrics, RUN_METRICS)), el('td', {}, folded(r.params, RUN_PARAMS)))), { id: 'runs' }));
     main.append(el('h2', {}, `Search trials (${trials.length})`));
     if (trials.length === 0) main.append(el('p', { class: 'muted' }, 'No hyperparameter search has run (model.search in the spec).'));
     else {
       const metric = trialMetric(trials);
       const ordered = [...trials].sort((a, b) => a.started_at - b.started_at);
-      main.append(barChart('trials-chart', ordered.map((t, i) => `#${i + 1}`), ordered.map((t) => t.metrics[metric] ?? null), metric));
+      main.append(barChart('trials-chart', ordered.map((t, i) => `#${i + 1}`), ordered.map((t) => t.metrics[metric] ?? null), metric, false));
       main.append(table(['started', 'search', 'status', metric, 'params'], ordered.map((r) => el('tr', { 'data-trial': r.run_id },
         el('td', {}, time(r.started_at)), el('td', {}, r.params.search_id ?? ''), el('td', {}, r.status), el('td', { class: 'num' }, num(r.metrics[metric])),
         el('td', {}, kv(r.params)))), { id: 'trials' }));
@@ -307,6 +307,16 @@ function trialMetric(trials) {
   const names = new Set(trials.flatMap((t) => Object.keys(t.metrics)));
   for (const preferred of ['cv_score', 'score', 'roc_auc']) if (names.has(preferred)) return preferred;
   return [...names][0] ?? 'score';
+}
+
+/** The headline entries of a run's metrics or params; the rest behind a disclosure. */
+const RUN_METRICS = ['roc_auc', 'pr_auc', 'log_loss', 'f1', 'threshold', 'n', 'training_rows'];
+const RUN_PARAMS = ['model_version', 'reason', 'search_strategy', 'search_trials', 'search_best_trial'];
+function folded(map, headline) {
+  const entries = Object.entries(map || {});
+  const shown = Object.fromEntries(entries.filter(([k]) => headline.includes(k)));
+  const rest = Object.fromEntries(entries.filter(([k]) => !headline.includes(k)));
+  return el('div', {}, kv(shown), Object.keys(rest).length > 0 ? el('details', {}, el('summary', {}, `${Object.keys(rest).length} more`), el('pre', {}, kv(rest).split(', ').join('\n'))) : null);
 }
 
 function kv(map) {

@@ -16,6 +16,8 @@ export const ERROR_CODES = {
   MALFORMED_JSON: { status: 400, retriable: false, meaning: 'a body sent as JSON that does not parse' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, retriable: false, meaning: 'a body whose Content-Type the endpoint does not read (JSON endpoints take application/json)' },
   PAYLOAD_TOO_LARGE: { status: 413, retriable: false, meaning: 'a request body over the body limit (HTTP_BODY_LIMIT)' },
+  UNAUTHORIZED: { status: 401, retriable: false, meaning: 'a request without a token, or with one the service does not accept (the answer carries WWW-Authenticate: Bearer)' },
+  FORBIDDEN: { status: 403, retriable: false, meaning: 'a token without the scope the endpoint needs (the message names it), or a route that declares no scope (refused, fail closed)' },
   NOT_FOUND: { status: 404, retriable: false, meaning: 'no such route, or no such resource yet (e.g. a drift report)' },
   PIPELINE_NOT_FOUND: { status: 404, retriable: false, meaning: 'a pipeline this process does not run' },
   NOT_OWNER: { status: 421, retriable: false, meaning: 'no longer given: REST predict forwards an event to the instance that owns its feature state, or answers OWNER_UNAVAILABLE' },

@@ -7,6 +7,7 @@ import { verifyAbortedFilter } from './aborted-filter';
 import { installCoordinatorCache } from './coordinator-cache';
 import { KAFKA_DEFAULTS, type KafkaSasl, type KafkaTlsFiles } from './defaults';
 import { installGroupFencing } from './group-fencing';
+import { kafkaLogLevel } from './log-levels';
 import { verifyLinearGrouping } from './linear-grouping';
 
 export interface KafkaConnectionOptions {
@@ -22,6 +23,8 @@ export interface KafkaConnectionOptions {
   /** Receives kafkajs' own log lines; by default only errors are kept, as kafkajs is chatty. */
   log?: (level: 'error' | 'warn' | 'info' | 'debug', message: string, extra: Record<string, unknown>) => void;
   logLevel?: 'error' | 'warn' | 'info' | 'debug';
+  /** True once the process is stopping: connection noise of the shutdown is then logged at debug level. */
+  closing?: () => boolean;
 }
 
 const LEVELS: Record<string, KafkaLogLevel> = {
@@ -30,8 +33,6 @@ const LEVELS: Record<string, KafkaLogLevel> = {
   info: KafkaLogLevel.INFO,
   debug: KafkaLogLevel.DEBUG,
 };
-
-const RETRIABLE = /concurrent operation on the same transaction|rebalanc|coordinator is (not available|loading)|not the (correct )?coordinator|leader(ship)? (not available|election)|not leader/i;
 
 /** The single place a kafkajs client is made, so the library can be swapped later (DESIGN.md pitfalls). */
 export function createKafka(options: KafkaConnectionOptions): Kafka {
@@ -52,11 +53,11 @@ export function createKafka(options: KafkaConnectionOptions): Kafka {
   const sink = options.log ?? ((level, message, extra) => console.error(JSON.stringify({ level, message, ...extra })));
   config.logCreator = () => (entry: LogEntry) => {
     const { message, ...extra } = entry.log;
-    let level: 'error' | 'warn' | 'info' | 'debug' = entry.level === KafkaLogLevel.ERROR ? 'error' : entry.level === KafkaLogLevel.WARN ? 'warn'
+    const given = entry.level === KafkaLogLevel.ERROR ? 'error' : entry.level === KafkaLogLevel.WARN ? 'warn'
       : entry.level === KafkaLogLevel.INFO ? 'info' : 'debug';
     // kafkajs logs retriable broker answers (a rebalance, a coordinator still loading) as errors and retries them;
-    // they are routine, and a real failure still reaches the caller as an exception.
-    if (RETRIABLE.test(`${message} ${String(extra.error ?? '')}`)) level = 'debug';
+    // they are routine, and a real failure still reaches the caller as an exception (see ./log-levels).
+    const level = kafkaLogLevel(given, message, extra.error, options.closing?.() ?? false);
     if (!options.log && level === 'debug') return;
     sink(level, `${entry.namespace}: ${message}`, extra);
   };

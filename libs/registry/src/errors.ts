@@ -17,6 +17,9 @@ export class SchemaRegistryError extends PlatformError {
 }
 
 export const ErrorCodes = {
+  // Confluent's answers of a registry with authentication: no or bad credentials, and a principal without the right.
+  UNAUTHORIZED: 40101,
+  FORBIDDEN: 40301,
   SUBJECT_NOT_FOUND: 40401,
   VERSION_NOT_FOUND: 40402,
   SCHEMA_NOT_FOUND: 40403,
@@ -39,6 +42,8 @@ export const unprocessable = (code: number, message: string) => new SchemaRegist
 export function platformCodeOf(errorCode: number): ErrorCode {
   if (errorCode === ErrorCodes.INCOMPATIBLE_SCHEMA) return 'INCOMPATIBLE_SCHEMA';
   if (errorCode === ErrorCodes.INVALID_SCHEMA) return 'INVALID_SCHEMA';
+  if (errorCode >= 40100 && errorCode < 40200) return 'UNAUTHORIZED';
+  if (errorCode >= 40300 && errorCode < 40400) return 'FORBIDDEN';
   if (errorCode >= 40400 && errorCode < 40500) return 'NOT_FOUND';
   if (errorCode >= 42200 && errorCode < 42300) return 'INVALID_INPUT';
   // 50001-50003: the backing log cannot be written or the store is not started — the registry is down for now.

@@ -10,7 +10,7 @@ import { closeClickHouse, createClickHouse, insertRows, migrate, TABLES } from '
 import { loadPipelineSpec } from '@streamloop/config';
 import { psi, ksTest } from '@streamloop/drift';
 import type { ModelRegistryRecord } from '@streamloop/model-registry';
-import { seededRandom } from '@streamloop/testing';
+import { seededRandom } from '@streamloop/ml';
 import { loadReportData, performanceWindowMs, renderReportHtml } from './index';
 
 const FRAUD = new URL('../../../examples/pipelines/fraud.yaml', import.meta.url).pathname;

@@ -11,7 +11,7 @@ import {
   numericEntry, referenceFor, STATISTIC_COLUMN, type MonitoringDeps,
 } from '@streamloop/monitoring-lib';
 import {
-  finite, REPORT_FORMAT, type ReportBin, type ReportData, type ReportDataQualityRun, type ReportDetection, type ReportFeature, type ReportModel,
+  finite, REPORT_FORMAT, type ReportBin, type ReportData, type ReportDataQualityRun, type ReportDetection, type ReportModel,
   type ReportPerformanceWindow, type ReportReference,
 } from './report-data';
 

@@ -8,11 +8,14 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import '@streamloop/kafka'; // before kafkajs: it fixes kafkajs' read_committed filter as kafkajs loads
 import kafkajs from 'kafkajs';
+import { RequiresScope, TokenStore } from '@streamloop/auth';
 import { PlatformError, type ErrorBody } from '@streamloop/errors';
 import { createLogger } from '@streamloop/observability';
 import { hasRequestBody, INTERNAL_ERROR_MESSAGE, isJsonMediaType, useJsonHttp } from './http-errors';
+import { externalModelBodies } from './http';
 
 @Controller('t')
+@RequiresScope('read')
 class ProbeController {
   @Post('echo')
   @HttpCode(200)
@@ -44,7 +47,8 @@ let base: string;
 
 before(async () => {
   app = await NestFactory.create<NestExpressApplication>(ProbeModule, { bodyParser: false, logger: false });
-  useJsonHttp(app, { bodyLimit: 1024, logger: createLogger('http-errors-test', 'silent') });
+  // Auth off: these tests are about the error bodies (libs/auth's guard.test.ts is about the auth answers).
+  useJsonHttp(app, { bodyLimit: 1024, logger: createLogger('http-errors-test', 'silent'), auth: { enabled: false, store: new TokenStore([]), openOperational: true } });
   await app.listen(0, '127.0.0.1');
   base = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
 });
@@ -124,4 +128,13 @@ test('media types and bodies as the guard reads them', () => {
   assert.equal(hasRequestBody({ 'content-length': '7' }), true);
   assert.equal(hasRequestBody({ 'transfer-encoding': 'chunked' }), true);
   assert.equal(hasRequestBody({}), false);
+});
+
+test('the external-model route takes the base64 of a file at STREAMLOOP_EXTERNAL_MODEL_MAX_BYTES, other routes HTTP_BODY_LIMIT', () => {
+  const { route, limit } = externalModelBodies({ httpBodyLimit: '1mb', externalModelMaxBytes: 3 * 1024 * 1024 });
+  assert.equal(limit, 4 * 1024 * 1024 + 64 * 1024);
+  for (const url of ['/v1/pipelines/fraud/models/external', '/v1/pipelines/fraud/models/external/', '/v1/pipelines/fraud/models/external?x=1']) assert.ok(route.test(url), url);
+  for (const url of ['/v1/pipelines/fraud/models/rollback', '/v1/pipelines/fraud/events', '/v1/pipelines/a/b/models/external', '/v1/pipelines/fraud/models/externalx']) assert.ok(!route.test(url), url);
+  // A body limit larger than the model's stays in force on that route too.
+  assert.equal(externalModelBodies({ httpBodyLimit: '8mb', externalModelMaxBytes: 1024 }).limit, 8 * 1024 * 1024);
 });

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { Catch, Injectable, type ArgumentsHost, type CanActivate, type ExceptionFilter, type ExecutionContext } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { AuthGuard, type AuthPolicy } from '@streamloop/auth';
 import { errorBody, PlatformError } from '@streamloop/errors';
 import type { Logger } from '@streamloop/observability';
 import { toPlatformError } from '@streamloop/stream';
@@ -38,15 +39,26 @@ export class JsonBodyGuard implements CanActivate {
   }
 }
 
+/** Requests whose URL matches `route` take JSON bodies up to `limit` bytes instead of the app's body limit. */
+export interface LargeBodyRoute {
+  route: RegExp;
+  limit: number;
+}
+
 /**
- * The platform's HTTP conventions on an app (every target's, through serveModules): JSON bodies up to `bodyLimit`
+ * The platform's HTTP conventions on an app (every target's, through serveModules): every route checked by the
+ * AuthGuard (its declared scope, a token with it: 401/403 before anything else), JSON bodies up to `bodyLimit`
  * (over it: 413), other body types refused with 415, and one error body for every error (docs/errors.md).
  */
-export function useJsonHttp(app: NestExpressApplication, options: { bodyLimit: string | number; logger: Logger }): void {
+export function useJsonHttp(app: NestExpressApplication, options: { bodyLimit: string | number; logger: Logger; largeBodies?: LargeBodyRoute; auth: AuthPolicy }): void {
+  const { largeBodies } = options;
+  const isLarge = (req: IncomingMessage) => largeBodies !== undefined && largeBodies.route.test(req.url ?? '');
+  // One route may take larger bodies (an ONNX model in base64); the first parser that takes a request reads it.
+  if (largeBodies) app.useBodyParser('json', { limit: largeBodies.limit, type: (req: IncomingMessage) => isLarge(req) && isJsonMediaType(req.headers['content-type']) });
   // The parser reads exactly what the guard lets through, so a body is either parsed or refused, never dropped.
-  app.useBodyParser('json', { limit: options.bodyLimit, type: (req: IncomingMessage) => isJsonMediaType(req.headers['content-type']) });
+  app.useBodyParser('json', { limit: options.bodyLimit, type: (req: IncomingMessage) => !isLarge(req) && isJsonMediaType(req.headers['content-type']) });
   app.useGlobalFilters(new HttpErrorFilter(options.logger));
-  app.useGlobalGuards(new JsonBodyGuard());
+  app.useGlobalGuards(new AuthGuard(options.auth), new JsonBodyGuard());
 }
 
 /** The part of Express's request and response the filter uses. */

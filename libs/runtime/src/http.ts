@@ -2,12 +2,14 @@ import 'reflect-metadata';
 import { Module, type DynamicModule, type INestApplication, type INestMicroservice, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { kafkaConnectionSettings } from '@streamloop/config';
+import { kafkaConnectionSettings, type Settings } from '@streamloop/config';
 import { verifyKafkaAccess } from '@streamloop/kafka';
+import { loadTokenEntries } from '@streamloop/auth';
+import { PlatformError } from '@streamloop/errors';
 import { StreamServer } from '@streamloop/stream';
 import { embeddedChdbDirOf, lockChdbDir } from './chdb-lock';
 import { serveClickHouseHttp, type ServedClickHouseHttp } from './clickhouse-http';
-import { useJsonHttp } from './http-errors';
+import { useJsonHttp, type LargeBodyRoute } from './http-errors';
 import { PlatformModule } from './platform.module';
 import { advertisedUrlOf, freeTcpPort } from './predict-routing';
 import type { Runtime } from './runtime';
@@ -32,7 +34,7 @@ export async function serveModules(runtime: Runtime, modules: ServiceModule[]): 
   class StreamloopAppModule {}
 
   const app = await NestFactory.create<NestExpressApplication>(StreamloopAppModule, { bodyParser: false, logger: ['error', 'warn'] });
-  useJsonHttp(app, { bodyLimit: runtime.settings.httpBodyLimit, logger: runtime.logger });
+  useJsonHttp(app, { bodyLimit: runtime.settings.httpBodyLimit, logger: runtime.logger, largeBodies: externalModelBodies(runtime.settings), auth: runtime.authPolicy });
   // The stream handlers of the modules' controllers run on the platform's own Kafka transport, after the modules'
   // bootstrap hooks (a handler may need what they prepare) and before HTTP opens.
   // The consumers advertise this process's address when they join their groups, before HTTP listens: with PORT=0
@@ -46,6 +48,34 @@ export async function serveModules(runtime: Runtime, modules: ServiceModule[]): 
   await app.listen(port, httpHost);
   const address = app.getHttpServer().address() as { port: number };
   return { app, url: `http://${runtime.settings.httpHost}:${address.port}`, close: () => app.close() };
+}
+
+const EXTERNAL_MODEL_ROUTE = /^\/v1\/pipelines\/[^/?]+\/models\/external\/?(?:\?|$)/;
+const SIZE = /^(\d+)(b|kb|mb)$/;
+
+/**
+ * An external model's registration carries the ONNX file base64 (4/3 of it) with its mapping: that route takes bodies
+ * of a file up to STREAMLOOP_EXTERNAL_MODEL_MAX_BYTES, or HTTP_BODY_LIMIT where that is larger; every other route
+ * keeps HTTP_BODY_LIMIT.
+ */
+export function externalModelBodies(settings: Pick<Settings, 'httpBodyLimit' | 'externalModelMaxBytes'>): LargeBodyRoute {
+  const [, n, unit] = SIZE.exec(settings.httpBodyLimit) ?? ['', '0', 'b'];
+  const bodyLimit = Number(n) * (unit === 'mb' ? 1024 * 1024 : unit === 'kb' ? 1024 : 1);
+  // The base64 of a file at the limit, and 64 KiB for the mapping and the rest of the request.
+  const modelBody = Math.ceil(settings.externalModelMaxBytes / 3) * 4 + 64 * 1024;
+  return { route: EXTERNAL_MODEL_ROUTE, limit: Math.max(bodyLimit, modelBody) };
+}
+
+/**
+ * Auth on (the default) with no tokens configured would refuse every request: `streamloop start` and a service started
+ * alone refuse to start instead, naming the settings to set (the demo configures a token of its own).
+ */
+export function assertAuthConfigured(settings: Settings): void {
+  if (!settings.auth.enabled) return;
+  if (loadTokenEntries(settings.auth).length > 0) return;
+  throw new PlatformError('INVALID_SETTINGS',
+    'STREAMLOOP_AUTH is on (the default) and no tokens are configured: set STREAMLOOP_TOKENS or STREAMLOOP_TOKENS_FILE ' +
+    '(`streamloop token create --name ops --scopes admin` prints a token and its entry), or STREAMLOOP_AUTH=off where the network is the boundary');
 }
 
 export interface StandaloneOptions {
@@ -68,10 +98,11 @@ export async function runStandalone(runtime: Runtime, module: ServiceModule, nam
   try {
     // A wrong password or an untrusted broker certificate stops the start here, with the reason (KafkaAccessError).
     await verifyKafkaAccess(kafkaConnectionSettings(runtime.settings));
+    assertAuthConfigured(runtime.settings);
     await runtime.ensureTopics();
     serving = await serveModules(runtime, [module]);
     // The owner of the chDB directory serves it over ClickHouse's HTTP protocol (CLICKHOUSE_HTTP_PORT).
-    if (chdbDir) clickhouseHttp = await serveClickHouseHttp(runtime.settings, runtime.logger);
+    if (chdbDir) clickhouseHttp = await serveClickHouseHttp(runtime.settings, runtime.logger, runtime.tokens);
   } catch (error) {
     await serving?.close().catch(() => undefined);
     await runtime.close();
@@ -80,6 +111,7 @@ export async function runStandalone(runtime: Runtime, module: ServiceModule, nam
   }
   runtime.logger.info({ url: serving.url, target: name }, 'service started');
   const stop = async () => {
+    runtime.beginClosing();
     await clickhouseHttp?.close();
     await serving.close();
     await runtime.close();

@@ -11,7 +11,7 @@ export { loadPlatformTypes, platformSchemaText, type PlatformTypes } from './pla
 // The record types are generated from schemas/*.avsc (@streamloop/contracts); re-exported where services have always found them.
 export type { FeatureVectorRecord, PredictionRecord, LabelRecord, AlertRecord } from '@streamloop/contracts';
 export { PlatformModule, platformProviders } from './platform.module';
-export { serveModules, runStandalone, startStreamHandlers, type ServingApp, type ServiceModule, type StandaloneOptions } from './http';
+export { serveModules, runStandalone, assertAuthConfigured, startStreamHandlers, externalModelBodies, type ServingApp, type ServiceModule, type StandaloneOptions } from './http';
 export { serveClickHouseHttp, clickHouseHttpUsers, type ServedClickHouseHttp } from './clickhouse-http';
 export { lockChdbDir, embeddedChdbDirOf, processIsAlive, TargetConflictError, CHDB_LOCK_FILE, type ChdbLock } from './chdb-lock';
 export { HttpErrorFilter, JsonBodyGuard, hasRequestBody, isJsonMediaType, useJsonHttp, INTERNAL_ERROR_MESSAGE } from './http-errors';

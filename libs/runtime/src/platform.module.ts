@@ -1,3 +1,4 @@
+import { OperationalEndpoint, RequiresScope } from '@streamloop/auth';
 import { Controller, Get, Inject, Module, Res, type DynamicModule, type Provider } from '@nestjs/common';
 import { AvroSerde } from '@streamloop/avro';
 import { OwnedFeatureState } from '@streamloop/features';
@@ -30,6 +31,7 @@ class PlatformController {
 
   /** Targets, lag per stage, champion and challenger, last drift verdict, DLQ counts (docs/cli.md, `streamloop status`). */
   @Get('v1/status')
+  @RequiresScope('read')
   status(): Promise<PlatformStatus> {
     const r = this.runtime;
     return collectStatus({
@@ -45,12 +47,14 @@ class PlatformController {
   }
 
   @Get('metrics')
+  @OperationalEndpoint()
   async exposition(@Res() res: HttpResponse): Promise<void> {
     const { contentType, body } = await this.metrics.exposition();
     res.status(200).type(contentType).send(body);
   }
 
   @Get('health')
+  @OperationalEndpoint()
   report(@Res() res: HttpResponse): void {
     const report = this.health.report();
     res.status(report.status === 'ok' ? 200 : 503).json(report);

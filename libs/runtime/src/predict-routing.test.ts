@@ -47,7 +47,7 @@ test('an event owned elsewhere is forwarded, body as it came, to the owner of it
   const router = new PredictRouter(() => 'http://a:1', owners, new OwnedFeatureState(partitionOf), {
     fetch: fakeFetch(() => json(200, { score: 0.25, features: { card_txn_count_1h: 4 } }, { [ANSWERED_BY_HEADER]: 'http://b:2' }), seen),
   });
-  const routing: PredictRouting = {};
+  const routing: PredictRouting = { authorization: 'Bearer slt_caller' };
   const body = { event, explain: true };
   assert.deepEqual(await router.answerElsewhere(pipeline, event, body, routing), { score: 0.25, features: { card_txn_count_1h: 4 } });
   assert.equal(routing.answeredBy, 'http://b:2');
@@ -57,6 +57,7 @@ test('an event owned elsewhere is forwarded, body as it came, to the owner of it
   assert.equal(seen[0].init.method, 'POST');
   assert.deepEqual(JSON.parse(String(seen[0].init.body)), body);
   assert.equal((seen[0].init.headers as Record<string, string>)[FORWARDED_BY_HEADER], 'http://a:1');
+  assert.equal((seen[0].init.headers as Record<string, string>).authorization, 'Bearer slt_caller', 'the caller\'s own token goes with it');
   assert.ok(seen[0].init.signal, 'a forwarded request has a timeout');
 });
 

@@ -46,6 +46,11 @@ export interface PredictRouting {
   forwardedBy?: string;
   /** Set when another instance answered (its advertised address). */
   answeredBy?: string;
+  /**
+   * The caller's Authorization header, sent on with a forwarded request: the owner checks the caller's own token (no
+   * instance lends its rights to another's callers).
+   */
+  authorization?: string;
 }
 
 /** Who owns each partition of a consumer group's topic (libs/kafka's GroupDirectory). */
@@ -152,7 +157,10 @@ export class PredictRouter {
     try {
       res = await doFetch(target, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', [FORWARDED_BY_HEADER]: this.self ?? 'unknown' },
+        headers: {
+          'content-type': 'application/json', [FORWARDED_BY_HEADER]: this.self ?? 'unknown',
+          ...(routing.authorization ? { authorization: routing.authorization } : {}),
+        },
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(timeoutMs),
       });

@@ -1,3 +1,4 @@
+import { loadTokenEntries, TokenStore, type AuthPolicy } from '@streamloop/auth';
 import { AvroSerde, HttpRegistryClient } from '@streamloop/avro';
 import { kafkaConnectionSettings, loadPipelineSpec, type PipelineSpec, type Settings } from '@streamloop/config';
 import { createKafka, GroupDirectory, type Kafka } from '@streamloop/kafka';
@@ -30,6 +31,10 @@ export class Runtime {
   targets: readonly string[] = [];
   /** Whether a target of this process reads or writes ClickHouse (training, monitoring): only then does status query it. */
   usesClickHouse = false;
+  /** Set when the process starts stopping (beginClosing): the Kafka clients' connection noise is then debug. */
+  private closing = false;
+  /** The tokens this process's HTTP API accepts (STREAMLOOP_TOKENS, STREAMLOOP_TOKENS_FILE); empty with STREAMLOOP_AUTH=off. */
+  readonly tokens: TokenStore;
 
   constructor(readonly settings: Settings, specs: PipelineSpec[]) {
     this.logger = createLogger('streamloop', settings.logLevel, settings.logFile);
@@ -39,12 +44,26 @@ export class Runtime {
       ...kafkaConnectionSettings(settings),
       logLevel: 'error',
       log: (level, message, extra) => kafkaLog[level]({ ...extra }, message),
+      closing: () => this.closing,
     });
-    this.serde = new AvroSerde(new HttpRegistryClient(settings.schemaRegistryUrl));
+    this.tokens = Runtime.tokenStoreOf(settings.auth);
+    // The registry may be the built-in one with auth on: the process's own token goes with every registry request.
+    const registryHeaders: Record<string, string> = settings.auth.clientToken ? { authorization: `Bearer ${settings.auth.clientToken}` } : {};
+    this.serde = new AvroSerde(new HttpRegistryClient(settings.schemaRegistryUrl, { headers: registryHeaders }));
     this.pipelines = PipelineRegistry.fromSpecs(specs);
     this.sharedProducer = new SharedProducer(this.kafka, this.serde);
     this.clickhouseConnection = new ClickHouseConnection(settings, this.health);
     this.groups = new GroupDirectory(this.kafka);
+  }
+
+  /** How this process's HTTP API checks its callers (the global AuthGuard of serveModules). */
+  get authPolicy(): AuthPolicy {
+    return { enabled: this.settings.auth.enabled, store: this.tokens, openOperational: this.settings.auth.openOperational };
+  }
+
+  /** The tokens the auth settings accept (none with auth off); an entry that cannot be used is an INVALID_SETTINGS error. */
+  static tokenStoreOf(auth: Settings['auth']): TokenStore {
+    return new TokenStore(auth.enabled ? loadTokenEntries(auth) : []);
   }
 
   static fromFiles(settings: Settings): Runtime {
@@ -56,7 +75,13 @@ export class Runtime {
     return ensurePipelineTopics(this.kafka, this.pipelines.values());
   }
 
+  /** Says the process is stopping (before its consumers stop), so their disconnects are not logged as failures. */
+  beginClosing(): void {
+    this.closing = true;
+  }
+
   async close(): Promise<void> {
+    this.closing = true;
     // Consumers and jobs have stopped with the application (its shutdown hooks); then the producer, then ClickHouse.
     for (const fn of [() => this.groups.close(), () => this.sharedProducer.close(), () => this.clickhouseConnection.close()]) {
       try {

@@ -8,6 +8,16 @@ import { roundToFloat32, trainClassifier, validateModel, type Algorithm, type Ma
 import { heldOutMetrics, importanceReport, type ImportanceReport } from './held-out-report';
 import { chooseThreshold, searchParams, THRESHOLD_CV, trainingFolds, type ModelChoice, type SearchOutcome, type ThresholdOutcome, type TrainingPart } from './model-selection';
 
+/** A step of fitAndExport, for progress: the search (one event per trial), the final fit, the ONNX export. */
+export interface FitProgress {
+  step: 'search' | 'fit' | 'export';
+  done: number;
+  /** Trials of a random search; unknown (undefined) for successive halving, whose rungs depend on the budget. */
+  total?: number;
+  detail: string;
+  finished?: boolean;
+}
+
 /** A matrix as one row-major buffer (rows × cols): one transferable object instead of a clone per row. */
 export interface RowMajorMatrix {
   values: Float64Array<ArrayBuffer>;
@@ -73,7 +83,7 @@ export function rowsOf(m: RowMajorMatrix): Float64Array[] {
  * Model selection on the training part, one final fit, the held-out report and the ONNX export with its parity
  * check. Throws what the search, fit or export throw (PlatformError codes, RangeError for bad params).
  */
-export async function fitAndExport(input: FitInput): Promise<FitOutput> {
+export async function fitAndExport(input: FitInput, onProgress: (event: FitProgress) => void = () => undefined): Promise<FitOutput> {
   const { featureNames } = input;
   const choice: ModelChoice = { algorithm: input.algorithm, featureNames, gbdtThreads: input.gbdtThreads };
   const part: TrainingPart = { X: rowsOf(input.train.X), y: input.train.y, times: input.train.times };
@@ -82,10 +92,19 @@ export async function fitAndExport(input: FitInput): Promise<FitOutput> {
   let params: Record<string, ModelParamValue> = { ...input.params };
   let search: SearchOutcome | null = null;
   if (input.search) {
-    search = searchParams(input.search, choice, part, { baseParams: params, threshold: input.threshold });
+    const total = input.search.strategy === 'random' ? input.search.trials : undefined;
+    let trials = 0;
+    onProgress({ step: 'search', done: 0, total, detail: `${input.search.strategy} search, ${input.search.cv.folds}-fold ${input.search.cv.kind} CV` });
+    search = searchParams(input.search, choice, part, {
+      baseParams: params, threshold: input.threshold,
+      onTrial: (t) => onProgress({ step: 'search', done: ++trials, total, detail: `trial ${t.trialId}${t.rung > 0 ? ` (rung ${t.rung})` : ''}: ${Number.isFinite(t.score) ? t.score.toFixed(4) : 'failed'}` }),
+    });
+    onProgress({ step: 'search', done: trials, total, detail: `best trial ${search.result.best.trialId}: ${search.result.best.score.toFixed(4)}`, finished: true });
     params = search.params;
   }
+  onProgress({ step: 'fit', done: 0, total: 1, detail: `${choice.algorithm} on ${part.X.length} rows` });
   const model = trainClassifier(choice.algorithm, part.X, part.y, { featureNames, params, gbdtThreads: choice.gbdtThreads });
+  onProgress({ step: 'fit', done: 1, total: 1, detail: `${choice.algorithm} on ${part.X.length} rows`, finished: true });
   const threshold: ThresholdOutcome = input.thresholdSelection
     ? chooseThreshold(input.thresholdSelection, choice, part, {
       params, folds: search?.folds ?? trainingFolds(THRESHOLD_CV, part), fallback: input.threshold,
@@ -97,8 +116,10 @@ export async function fitAndExport(input: FitInput): Promise<FitOutput> {
   const heldOutScores = Float64Array.from(model.predictProba(testX));
   const evaluation = heldOutMetrics(input.test.y, heldOutScores, threshold.threshold);
   const importance = importanceReport(model, testX);
+  onProgress({ step: 'export', done: 0, total: 1, detail: 'ONNX export and parity check' });
   const onnx = model.toOnnx(input.modelName);
   const parity = await validateModel(onnx, testX, heldOutScores, input.parityTolerance);
+  onProgress({ step: 'export', done: 1, total: 1, detail: parity.ok ? 'ONNX export matches the model' : 'ONNX export differs from the model', finished: true });
   const report: SearchReport | null = search ? { result: search.result, params: search.params, startedAt: search.startedAt } : null;
   return { params, search: report, threshold, heldOutScores, evaluation, importance, onnx, parity, description: model.describe(), threadId };
 }

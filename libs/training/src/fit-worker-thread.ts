@@ -7,7 +7,7 @@ import { serializeError, type FitWorkerReply } from './fit-worker';
 if (!parentPort) throw new Error('fit-worker-thread runs on a worker thread (fitOnWorker starts it)');
 const port = parentPort;
 try {
-  const output = await fitAndExport(workerData as FitInput);
+  const output = await fitAndExport(workerData as FitInput, (progress) => port.postMessage({ kind: 'progress', progress } satisfies FitWorkerReply));
   // The export may be a view on a larger (or pooled) buffer, which cannot be transferred: a copy of its own can.
   const onnx = new Uint8Array(output.onnx);
   const reply: FitWorkerReply = { kind: 'done', output: { ...output, onnx } };

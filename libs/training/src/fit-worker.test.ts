@@ -6,7 +6,7 @@ import { threadId } from 'node:worker_threads';
 import type { SearchSpec } from '@streamloop/config';
 import { PlatformError } from '@streamloop/errors';
 import { OnnxModelError, seededRandom } from '@streamloop/ml';
-import { fitAndExport, toRowMajor, type FitInput, type FitOutput } from './fit-and-export';
+import { fitAndExport, toRowMajor, type FitInput, type FitOutput, type FitProgress } from './fit-and-export';
 import { fitOnWorker, reviveError, serializeError } from './fit-worker';
 
 const FEATURES = ['a', 'b', 'c'];
@@ -116,4 +116,15 @@ test('aborting (the process shutting down) terminates the worker and rejects the
   setTimeout(() => closing.abort(), 50);
   await assert.rejects(run, /training run stopped: the process is shutting down/);
   await assert.rejects(fitOnWorker(fitInput(100, 4), { signal: closing.signal }), /shutting down/);
+});
+
+test('progress comes back from the worker: each search trial, then the final fit and the export, before the answer', async () => {
+  const events: FitProgress[] = [];
+  const out = await fitOnWorker(fitInput(600, 3, { search: SEARCH }), { onProgress: (p) => events.push(p) });
+  const search = events.filter((e) => e.step === 'search');
+  assert.deepEqual(search.map((e) => [e.done, e.total, e.finished === true]), [[0, 3, false], [1, 3, false], [2, 3, false], [3, 3, false], [3, 3, true]]);
+  assert.match(search[1].detail, /^trial 0: 0\.\d{4}$/);
+  assert.equal(search[4].detail, `best trial ${out.search?.result.best.trialId}: ${out.search?.result.best.score.toFixed(4)}`);
+  assert.deepEqual(events.slice(search.length).map((e) => `${e.step}:${e.done}${e.finished ? ' finished' : ''}`), ['fit:0', 'fit:1 finished', 'export:0', 'export:1 finished']);
+  assert.equal(events.at(-1)?.detail, 'ONNX export matches the model');
 });

@@ -4,7 +4,7 @@
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { isErrorCode, PlatformError } from '@streamloop/errors';
 import { OnnxModelError } from '@streamloop/ml';
-import type { FitInput, FitOutput } from './fit-and-export';
+import type { FitInput, FitOutput, FitProgress } from './fit-and-export';
 
 /** A plain .mjs entry registers tsx in the worker (a loader registered through tsx's API does not reach workers). */
 const WORKER_ENTRY = new URL('./fit-worker-entry.mjs', import.meta.url);
@@ -18,8 +18,8 @@ export interface SerializedError {
   details?: unknown;
 }
 
-/** What the worker posts back, once. */
-export type FitWorkerReply = { kind: 'done'; output: FitOutput } | { kind: 'failed'; error: SerializedError };
+/** What the worker posts back: progress while it works, then its answer, once. */
+export type FitWorkerReply = { kind: 'done'; output: FitOutput } | { kind: 'failed'; error: SerializedError } | { kind: 'progress'; progress: FitProgress };
 
 export function serializeError(error: unknown): SerializedError {
   if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
@@ -64,6 +64,8 @@ export interface FitOnWorkerOptions {
   signal?: AbortSignal;
   /** The worker's heap limits; above them it dies (ERR_WORKER_OUT_OF_MEMORY) and the run is rejected. */
   resourceLimits?: ResourceLimits;
+  /** Each trial of the search, the final fit and the export as the worker reaches them. */
+  onProgress?: (progress: FitProgress) => void;
 }
 
 /**
@@ -93,10 +95,16 @@ export function fitOnWorker(input: FitInput, opts: FitOnWorkerOptions = {}): Pro
     };
     const onAbort = () => settle(() => reject(stopped()));
     signal?.addEventListener('abort', onAbort, { once: true });
-    worker.once('message', (reply: FitWorkerReply) => settle(() => {
-      if (reply.kind === 'done') resolve(reply.output);
-      else reject(reviveError(reply.error));
-    }));
+    worker.on('message', (reply: FitWorkerReply) => {
+      if (reply.kind === 'progress') {
+        if (!settled) opts.onProgress?.(reply.progress);
+        return;
+      }
+      settle(() => {
+        if (reply.kind === 'done') resolve(reply.output);
+        else reject(reviveError(reply.error));
+      });
+    });
     worker.once('error', (error: Error) => settle(() => reject(
       new PlatformError('INTERNAL', `training worker thread crashed: ${error.message}`, { cause: error }),
     )));

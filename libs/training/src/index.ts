@@ -16,5 +16,5 @@ export {
 } from './model-selection';
 export { heldOutMetrics, importanceReport, segmentEntries, CALIBRATION_BINS, SHAP_ROWS, BOOTSTRAP_RESAMPLES, BOOTSTRAP_CONFIDENCE, type ImportanceReport } from './held-out-report';
 export { dataQualityGate, DataQualityError, DATASET_ALERT_FEATURE, type DataQualityGateDeps, type FailedCheck } from './data-quality-gate';
-export { fitAndExport, toRowMajor, rowsOf, type FitInput, type FitOutput, type RowMajorMatrix, type SearchReport } from './fit-and-export';
+export { fitAndExport, toRowMajor, rowsOf, type FitInput, type FitOutput, type FitProgress, type RowMajorMatrix, type SearchReport } from './fit-and-export';
 export { fitOnWorker, type FitOnWorkerOptions } from './fit-worker';

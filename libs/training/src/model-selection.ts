@@ -47,7 +47,7 @@ export function searchParams(
   search: SearchSpec,
   model: ModelChoice,
   part: TrainingPart,
-  opts: { baseParams: Record<string, ModelParamValue>; threshold: number },
+  opts: { baseParams: Record<string, ModelParamValue>; threshold: number; onTrial?: (trial: TrialRecord) => void },
 ): SearchOutcome {
   // Before any trial: a bad param would otherwise fail every one of them with the same error.
   checkSearchParams(model.algorithm, search, opts.baseParams);
@@ -60,6 +60,7 @@ export function searchParams(
   const startedAt: number[] = [];
   const onTrial = (t: TrialRecord) => {
     startedAt[t.trialId] = Math.round(Date.now() - t.durationMs);
+    opts.onTrial?.(t);
   };
   const common = { objective, metric: search.metric, seed: search.seed, space, onTrial };
   const result = search.strategy === 'random'

@@ -8,8 +8,9 @@ import { PlatformError } from '@streamloop/errors';
 import { timeSplit, type Algorithm, type ModelParamValue } from '@streamloop/ml';
 import { championOf, nextVersion, planTransition, type ModelRegistryRecord, type ModelStage, type RegistryState } from '@streamloop/model-registry';
 import type { Logger } from '@streamloop/observability';
+import { ProgressReporter, type ProgressTask } from '@streamloop/progress';
 import { dataQualityGate, type DataQualityGateDeps } from './data-quality-gate';
-import { toRowMajor, type FitInput, type FitOutput, type SearchReport } from './fit-and-export';
+import { toRowMajor, type FitInput, type FitOutput, type FitProgress, type SearchReport } from './fit-and-export';
 import { fitOnWorker } from './fit-worker';
 import { segmentEntries } from './held-out-report';
 import { placeNewModel, promotionRuleOf } from './offline-promotion';
@@ -46,8 +47,15 @@ export interface TrainingDeps {
    * Where the search, fits, held-out scoring and ONNX export run: default fitOnWorker (a worker thread, so the
    * process's event loop keeps serving); fitAndExport runs them on the calling thread.
    */
-  fit?: (input: FitInput) => Promise<FitOutput>;
+  fit?: (input: FitInput, onProgress?: (progress: FitProgress) => void) => Promise<FitOutput>;
+  /**
+   * Where the run's progress goes (dataset loading, each search trial, the final fit, the export): default info lines
+   * of `logger`, at most one per step every 5 s besides each step's first and last.
+   */
+  progress?: ProgressReporter;
 }
+
+const STEP_NAMES: Record<FitProgress['step'], string> = { search: 'hyperparameter search', fit: 'final fit', export: 'ONNX export' };
 
 export interface TrainingRequest {
   spec: PipelineSpec;
@@ -128,7 +136,12 @@ export async function runTraining(deps: TrainingDeps, request: TrainingRequest):
   const started = deps.now();
   const { spec, featureNames, reason } = request;
   const { clickhouse: ch, logger: log } = deps;
+  const progress = deps.progress ?? new ProgressReporter({
+    sink: (line, f) => log.info({ progress: f.task, done: f.done, total: f.total, finished: f.finished }, line),
+  });
+  const loading = progress.task(`${spec.pipeline} training dataset`, undefined, 'loading the labelled feature vectors from ClickHouse');
   const rows = await loadTrainingDataset(ch, { pipeline: spec.pipeline, featureSpecVersion: spec.features.version, ...await windowOf(ch, spec) });
+  loading.finish('labelled feature vectors loaded', rows.length);
   if (rows.length < spec.training.minLabels) {
     throw new NotEnoughDataError(
       `pipeline ${spec.pipeline}: ${rows.length} labelled feature vectors, training needs at least ${spec.training.minLabels} (training.min_labels)`,
@@ -143,13 +156,24 @@ export async function runTraining(deps: TrainingDeps, request: TrainingRequest):
   const experimentId = `${spec.pipeline}/${spec.model.name}`;
 
   // The CPU-bound part (search, fits, held-out report, ONNX export and parity) runs off this thread in the service.
-  const fitted = await (deps.fit ?? fitOnWorker)({
+  const steps = new Map<FitProgress['step'], ProgressTask>();
+  const onProgress = (event: FitProgress) => {
+    let task = steps.get(event.step);
+    if (!task) {
+      steps.set(event.step, (task = progress.task(`${spec.pipeline} ${STEP_NAMES[event.step]}`, event.total, event.detail)));
+      if (event.done === 0 && !event.finished) return;
+    }
+    if (event.finished) task.finish(event.detail, event.done);
+    else task.update(event.done, event.detail);
+  };
+  const fit = deps.fit ?? ((input: FitInput, report?: (p: FitProgress) => void) => fitOnWorker(input, { onProgress: report }));
+  const fitted = await fit({
     modelName: spec.model.name, algorithm: spec.model.algorithm as Algorithm, featureNames, gbdtThreads: request.gbdtThreads,
     params: { ...spec.model.params }, search: spec.model.search ?? null, threshold: spec.model.threshold,
     thresholdSelection: spec.model.thresholdSelection ?? null, parityTolerance: PARITY_TOLERANCE,
     train: { X: matrix(train), y: labels(train), times: train.map((r) => r.event_time) },
     test: { X: matrix(test), y: testY },
-  });
+  }, onProgress);
   const { params, search, threshold, evaluation, importance, onnx, parity } = fitted;
   const testScores = fitted.heldOutScores;
   const searchId = randomUUID();

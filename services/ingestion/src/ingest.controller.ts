@@ -1,3 +1,4 @@
+import { RequiresScope } from '@streamloop/auth';
 import { Body, Controller, HttpCode, Inject, Param, Post } from '@nestjs/common';
 import { InvalidEventError } from './identify';
 import { IngestionService } from './ingestion.service';
@@ -11,6 +12,7 @@ export class IngestController {
    * record in `details.rejected` otherwise (none is published then). Other errors answer by their code.
    */
   @Post()
+  @RequiresScope('ingest')
   @HttpCode(202)
   async ingest(@Param('pipeline') pipeline: string, @Body() body: unknown) {
     const result = await this.ingestion.ingestJson(pipeline, body);

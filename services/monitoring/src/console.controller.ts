@@ -1,4 +1,5 @@
 import { Controller, Get, Inject, Param, Query, Req, Res, type OnModuleDestroy } from '@nestjs/common';
+import { PublicAsset, RequiresScope } from '@streamloop/auth';
 import { AvroSerde } from '@streamloop/avro';
 import type { Settings } from '@streamloop/config';
 import {
@@ -49,6 +50,7 @@ function sinceOf(value: string | undefined): number {
  * @streamloop/console's; this controller only wires it to the platform's clients.
  */
 @Controller()
+@RequiresScope('read')
 export class ConsoleController implements OnModuleDestroy {
   private readonly logger: Logger;
   /** The open prediction streams: ended when the application closes, which would otherwise wait for their clients. */
@@ -72,6 +74,7 @@ export class ConsoleController implements OnModuleDestroy {
 
   /** `/console/` is the page; `/console` (Express matches both here) is sent there, so its relative links resolve. */
   @Get('console')
+  @PublicAsset()
   index(@Req() req: HttpRequest, @Res() res: HttpResponse): void {
     if (req.path.endsWith('/')) this.sendAsset(res, 'index.html');
     else {
@@ -82,6 +85,7 @@ export class ConsoleController implements OnModuleDestroy {
   }
 
   @Get('console/:asset')
+  @PublicAsset()
   asset(@Param('asset') name: string, @Res() res: HttpResponse): void {
     this.sendAsset(res, name);
   }

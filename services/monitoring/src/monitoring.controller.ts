@@ -1,3 +1,4 @@
+import { RequiresScope } from '@streamloop/auth';
 import { Controller, Get, Inject, Param, Post } from '@nestjs/common';
 import { PlatformError } from '@streamloop/errors';
 import { MonitoringService } from './monitoring.service';
@@ -8,6 +9,7 @@ export class MonitoringController {
 
   /** The latest drift report; POST runs the job now. */
   @Get()
+  @RequiresScope('read')
   latest(@Param('pipeline') pipeline: string) {
     const report = this.monitoring.lastDriftReport(pipeline);
     if (!report) throw new PlatformError('NOT_FOUND', `no drift report yet for ${pipeline} (it needs a champion model and features)`);
@@ -15,6 +17,7 @@ export class MonitoringController {
   }
 
   @Post()
+  @RequiresScope('admin')
   async run(@Param('pipeline') pipeline: string) {
     const report = await this.monitoring.driftJob(pipeline);
     if (!report) throw new PlatformError('NOT_ENOUGH_DATA', `no drift report for ${pipeline}: it needs a champion model and features`);

@@ -1,9 +1,11 @@
 import { Controller, Get, Inject, Param, Query, Res } from '@nestjs/common';
+import { RequiresScope } from '@streamloop/auth';
 import { parseReportQuery, REPORT_CSP } from '@streamloop/report';
 import { MonitoringService } from './monitoring.service';
 
 /** The drift and performance report: `streamloop report` calls this. */
 @Controller('v1/pipelines/:pipeline/report')
+@RequiresScope('read')
 export class ReportController {
   constructor(@Inject(MonitoringService) private readonly monitoring: MonitoringService) {}
 

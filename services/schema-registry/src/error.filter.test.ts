@@ -6,11 +6,13 @@ import { after, before, test } from 'node:test';
 import { Body, Controller, Get, HttpCode, Logger, Module, Post } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { RequiresScope, TokenStore } from '@streamloop/auth';
 import { ErrorCodes, SchemaRegistryError } from '@streamloop/registry';
 import { useRegistryHttp } from './server';
 import { REGISTRY_CONTENT_TYPE } from './tokens';
 
 @Controller()
+@RequiresScope('read')
 class ProbeController {
   @Post('subjects/:subject/versions')
   @HttpCode(200)
@@ -37,7 +39,7 @@ let base: string;
 
 before(async () => {
   app = await NestFactory.create<NestExpressApplication>(ProbeModule, { bodyParser: false, logger: false });
-  useRegistryHttp(app, 1024);
+  useRegistryHttp(app, 1024, { enabled: false, store: new TokenStore([]), openOperational: true });
   // The filter logs unexpected errors through Nest's logger; keep the test output quiet.
   Logger.overrideLogger(false);
   await app.listen(0, '127.0.0.1');

@@ -33,6 +33,9 @@ export class RegistryErrorFilter implements ExceptionFilter {
       if (platform.code === 'INTERNAL') {
         this.logger.error(error instanceof Error ? error.stack ?? error.message : String(error));
         body = { error_code: ErrorCodes.STORE_ERROR, message: 'internal error (the registry logged it)' };
+      } else if (platform.code === 'UNAUTHORIZED' || platform.code === 'FORBIDDEN') {
+        // Confluent's registry answers these with its own error codes, which its clients show.
+        body = { error_code: platform.code === 'UNAUTHORIZED' ? ErrorCodes.UNAUTHORIZED : ErrorCodes.FORBIDDEN, message: platform.message };
       } else {
         body = { error_code: status, message: platform.message };
       }

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Module } from '@nestjs/common';
+import { AuthGuard, type AuthPolicy } from '@streamloop/auth';
 import { HTTP_DEFAULTS } from '@streamloop/config';
 import { SchemaRegistryMetrics } from '@streamloop/observability';
 import { REGISTRY_DEFAULTS } from '@streamloop/registry';
@@ -18,6 +19,12 @@ export interface RegistryServerOptions {
   host?: string;
   /** Largest request body, default REGISTRY_DEFAULTS.bodyLimit. */
   bodyLimit?: string | number;
+  /**
+   * Who may call it: reads (GET, and the POST lookups of a schema and of compatibility) need `read`, changes (register,
+   * delete, config) need `schema`; basic auth `name:token` is taken as well as Bearer (Confluent clients'
+   * `basic.auth.user.info`). Errors are Confluent's 40101 and 40301.
+   */
+  auth: AuthPolicy;
 }
 
 export type StartSchemaRegistryOptions = SchemaRegistryModuleOptions & RegistryServerOptions;
@@ -28,14 +35,14 @@ export interface RunningSchemaRegistry {
 }
 
 /**
- * Confluent's HTTP conventions on an app: its request media types parsed as JSON up to `bodyLimit`, a body of another
+ * Confluent's HTTP conventions on an app: the AuthGuard (bearer or basic), its request media types parsed as JSON up to `bodyLimit`, a body of another
  * type refused with 415, and every error as Confluent's { error_code, message } (not the platform's error body).
  */
-export function useRegistryHttp(app: NestExpressApplication, bodyLimit: string | number): void {
+export function useRegistryHttp(app: NestExpressApplication, bodyLimit: string | number, auth: AuthPolicy): void {
   // Confluent clients send application/vnd.schemaregistry.v1+json: parse it (and the others) as JSON, bounded.
   app.useBodyParser('json', { limit: bodyLimit, type: REGISTRY_REQUEST_TYPES });
   app.useGlobalFilters(new RegistryErrorFilter());
-  app.useGlobalGuards(new RegistryRequestTypeGuard());
+  app.useGlobalGuards(new AuthGuard({ ...auth, basic: true }), new RegistryRequestTypeGuard());
 }
 
 /** The part of Express' request and response the metrics middleware uses. */
@@ -70,14 +77,14 @@ function serveRegistryMetrics(app: NestExpressApplication, metrics: SchemaRegist
 
 /** Starts the registry as its own HTTP app (like Confluent's on :8081) and resolves once it serves. */
 export async function startSchemaRegistry(opts: StartSchemaRegistryOptions): Promise<RunningSchemaRegistry> {
-  const { port = REGISTRY_DEFAULTS.port, host = HTTP_DEFAULTS.host, bodyLimit = REGISTRY_DEFAULTS.bodyLimit, ...storeOptions } = opts;
+  const { port = REGISTRY_DEFAULTS.port, host = HTTP_DEFAULTS.host, bodyLimit = REGISTRY_DEFAULTS.bodyLimit, auth, ...storeOptions } = opts;
 
   @Module({ imports: [SchemaRegistryModule.register(storeOptions as SchemaRegistryModuleOptions)] })
   class SchemaRegistryAppModule {}
 
   const app = await NestFactory.create<NestExpressApplication>(SchemaRegistryAppModule, { bodyParser: false, logger: ['error', 'warn'] });
   serveRegistryMetrics(app, new SchemaRegistryMetrics());
-  useRegistryHttp(app, bodyLimit);
+  useRegistryHttp(app, bodyLimit, auth);
   await app.listen(port, host);
   const address = app.getHttpServer().address() as { port: number };
   const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;

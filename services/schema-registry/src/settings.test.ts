@@ -57,7 +57,10 @@ test('registry target: the CA and client certificate files (KAFKA_SSL_*_FILE) re
 });
 
 test('registry target: defaults are the libraries\' (same brokers as every target, Confluent\'s port, its own topic)', () => {
-  assert.deepEqual(schemaRegistryOptions(loadSettings({})), {
+  const { auth, ...options } = schemaRegistryOptions(loadSettings({}));
+  // Auth on by default, with the tokens every target accepts (none configured here).
+  assert.deepEqual([auth.enabled, auth.openOperational, auth.store.size], [true, true, 0]);
+  assert.deepEqual(options, {
     brokers: [...KAFKA_DEFAULTS.brokers],
     clientId: REGISTRY_DEFAULTS.clientId,
     ssl: false,

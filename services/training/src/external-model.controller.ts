@@ -1,3 +1,4 @@
+import { RequiresScope } from '@streamloop/auth';
 import { Body, Controller, HttpCode, Inject, Param, Post } from '@nestjs/common';
 import { ExternalModelService } from './external-model.service';
 
@@ -11,6 +12,7 @@ export class ExternalModelController {
    * safety checks or its probe refuse 422 UNSAFE_MODEL, a model or mapping that fails its checks 400 INVALID_MODEL.
    */
   @Post('external')
+  @RequiresScope('admin')
   @HttpCode(201)
   register(@Param('pipeline') pipeline: string, @Body() body: unknown) {
     return this.external.register(pipeline, body);

@@ -1,3 +1,4 @@
+import { RequiresScope } from '@streamloop/auth';
 import { Body, Controller, Get, Inject, Param, Post, Query, Res } from '@nestjs/common';
 import { ModelsService, parseCardFormat, parseVersion } from './models.service';
 
@@ -8,18 +9,21 @@ export class ModelsController {
 
   /** Every version of the pipeline's models with its stage, whether it serves, and who decided its stage when and why. */
   @Get()
+  @RequiresScope('read')
   list(@Param('pipeline') pipeline: string) {
     return this.models.list(pipeline);
   }
 
   /** The champion serves no more: it is rejected, and the newest earlier champion serves again (409 if none). */
   @Post('rollback')
+  @RequiresScope('admin')
   rollback(@Param('pipeline') pipeline: string, @Body() body: unknown) {
     return this.models.transition(pipeline, 'rollback', undefined, body);
   }
 
   /** One version's record (without the model bytes); `?model=` when two models share the number. */
   @Get(':version')
+  @RequiresScope('read')
   show(@Param('pipeline') pipeline: string, @Param('version') version: string, @Query('model') model?: string) {
     return this.models.show(pipeline, parseVersion(version), model || undefined);
   }
@@ -29,6 +33,7 @@ export class ModelsController {
    * card's data); `?model=` when two models share the number.
    */
   @Get(':version/card')
+  @RequiresScope('read')
   async card(
     @Param('pipeline') pipeline: string, @Param('version') version: string, @Query('format') format: string | undefined, @Query('model') model: string | undefined,
     @Res({ passthrough: true }) res: { setHeader(name: string, value: string): void },
@@ -42,12 +47,14 @@ export class ModelsController {
 
   /** The version becomes champion and serves, or with `{"to": "challenger"}` scores beside the champion. */
   @Post(':version/promote')
+  @RequiresScope('admin')
   promote(@Param('pipeline') pipeline: string, @Param('version') version: string, @Body() body: unknown) {
     return this.models.transition(pipeline, 'promote', parseVersion(version), body);
   }
 
   /** The version is retired; the serving champion only if an earlier champion remains to serve. */
   @Post(':version/archive')
+  @RequiresScope('admin')
   archive(@Param('pipeline') pipeline: string, @Param('version') version: string, @Body() body: unknown) {
     return this.models.transition(pipeline, 'archive', parseVersion(version), body);
   }

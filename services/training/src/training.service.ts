@@ -9,7 +9,7 @@ import {
 } from '@streamloop/runtime';
 import {
   DataQualityError, decideRetraining, fitAndExport, fitOnWorker, hasFirstModel, promotionRuleOf, retrainingPolicyOf, reviewChallenger, reviewProbation,
-  runTraining, type FitInput, type ModelRegistryAccess, type RetrainingDecision, type RetrainingTrigger, type TrainingResult,
+  runTraining, type FitInput, type FitProgress, type ModelRegistryAccess, type RetrainingDecision, type RetrainingTrigger, type TrainingResult,
 } from '@streamloop/training-lib';
 import { RegistryAccess } from './registry-access';
 import { FollowedRegistry } from './followed-registry';
@@ -254,7 +254,7 @@ export class TrainingService implements OnApplicationBootstrap, BeforeApplicatio
       raiseAlerts: this.alertsOf(ctx),
       countDataQuality: (labels: { pipeline: string; scope: string; check: string; result: string }) => this.metrics.dataQualityChecks.inc(labels),
       // Off the event loop unless STREAMLOOP_TRAINING_WORKER=false: in the monolith that loop serves predictions.
-      fit: this.settings.trainingWorker ? (input: FitInput) => fitOnWorker(input, { signal: this.closing.signal }) : fitAndExport,
+      fit: this.settings.trainingWorker ? (input: FitInput, onProgress?: (progress: FitProgress) => void) => fitOnWorker(input, { signal: this.closing.signal, onProgress }) : fitAndExport,
     };
     const result = await runTraining(deps, { spec, featureNames: featureNamesOf(spec.features), gbdtThreads: this.settings.gbdtThreads, reason });
     this.metrics.promotionDecisions.inc({ pipeline: spec.pipeline, phase: 'offline', outcome: result.stage });

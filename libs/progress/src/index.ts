@@ -1,0 +1,1 @@
+export { ProgressReporter, progressLine, type ProgressStream, type ProgressTask, type ProgressReporterOptions, type ProgressSink } from './progress';
