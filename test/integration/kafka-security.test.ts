@@ -257,10 +257,11 @@ test('the schema registry target alone on the secured broker: a schema registere
   assert.equal(await second.exited, 0, second.output());
 });
 
-test('a wrong password stops `streamloop start` (and the registry started alone) at once, non-zero, saying which user and what to check', { timeout: 180_000 }, async () => {
+test('a wrong password stops `streamloop start` (and the registry or a service started alone) at once, non-zero, saying which user and what to check', { timeout: 180_000 }, async () => {
   for (const [name, start] of [
     ['streamloop start --target all', (env: Record<string, string>) => startCliProcess('wrong password: all', ['start', '--target', 'all', '--port', '0'], env)],
     ['the registry alone (services/schema-registry)', (env: Record<string, string>) => startServiceProcess('wrong password: registry alone', 'schema-registry', env)],
+    ['ingestion alone (services/ingestion)', (env: Record<string, string>) => startServiceProcess('wrong password: ingestion alone', 'ingestion', env)],
   ] as const) {
     const startedAt = Date.now();
     const p = track(start(processEnv({ KAFKA_SASL_PASSWORD: 'not-the-password', STREAMLOOP_PIPELINES: writeSpecFile(uniqueName('wrongpw')), SCHEMA_REGISTRY_PORT: '0' })));
@@ -307,7 +308,7 @@ test('no secret appears in any log: the processes\' output and log files, Kafka\
     for (const [where, text] of logs) assert.ok(!text.includes(secret), `${label} appears in ${where}`);
   }
   // ...and there was something to grep: the processes of every test above, with their JSON logs.
-  assert.ok(processes.length >= 7, `the processes of the tests above ran (${processes.length})`);
+  assert.ok(processes.length >= 8, `the processes of the tests above ran (${processes.length})`);
   assert.ok(logs.some(([, text]) => text.includes('"level"')), 'some JSON log lines were captured');
 });
 
