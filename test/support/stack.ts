@@ -53,13 +53,6 @@ export async function startStack(brokers: string[], specs: PipelineSpec[], modul
   const authEnv = options.authEnv ?? { STREAMLOOP_AUTH: 'off' };
   const env = options.env ?? {};
   const authSettings = loadSettings(authEnv).auth;
-/**
- * The real parts for an integration test: the registry on the real broker, embedded ClickHouse, the chosen modules
- * (settings: `env` over the tests' defaults). Auth is off unless `env` sets STREAMLOOP_AUTH: the tests that use a stack
- * are about something else (test/integration/auth.test.ts turns it on, with its tokens, for the registry too).
- */
-export async function startStack(brokers: string[], specs: PipelineSpec[], modules: ServiceModule[], env: Record<string, string> = {}): Promise<TestStack> {
-  const authSettings = loadSettings({ STREAMLOOP_AUTH: 'off', ...env }).auth;
   const registryAuth = authSettings.enabled
     ? { enabled: true, store: Runtime.tokenStoreOf(authSettings), openOperational: authSettings.openOperational }
     : AUTH_OFF;
