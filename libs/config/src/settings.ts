@@ -221,12 +221,6 @@ const envSchema = z.object({
     description: 'the token this process sends to the platform\'s own HTTP APIs: the CLI\'s commands (as `--token`) and the services\' calls to the built-in schema registry; never shown in an error',
     unset: 'no token is sent (a `streamloop start` running the registry in the same process uses one it generates)',
   }),
-  STREAMLOOP_EXTERNAL_MODEL_MAX_BYTES: withDefault(z.string().regex(/^[1-9]\d{0,15}$/, 'expected a whole number of bytes, 1 or more').transform(Number), String(MODEL_SAFETY_DEFAULTS.maxBytes),
-    'largest ONNX file an external model registration takes, in bytes (`413 MODEL_TOO_LARGE` beyond); the file travels base64 in the request, so `HTTP_BODY_LIMIT` must hold 4/3 of it'),
-  STREAMLOOP_MODEL_PROBE_MEMORY_MB: withDefault(z.string().regex(/^\d{1,7}$/, 'expected a whole number of MiB').refine((s) => Number(s) >= 256, 'expected at least 256 MiB (Node and onnxruntime alone need ~100 MiB)').transform(Number),
-    String(MODEL_SAFETY_DEFAULTS.probeMemoryMb), 'memory limit (MiB, the data segment through `prlimit --data`) of the child process that loads an external model and runs it once before it is registered'),
-  STREAMLOOP_MODEL_PROBE_TIMEOUT: withDefault(duration('30s or 1m'), formatDuration(MODEL_SAFETY_DEFAULTS.probeTimeoutMs),
-    'how long that probe may take before it is killed and the model refused (a duration)'),
   LOG_LEVEL: withDefault(z.enum(LOG_LEVELS), OBSERVABILITY_DEFAULTS.logLevel, `level of the JSON logs on stderr: ${LOG_LEVELS.map((l) => `\`${l}\``).join(', ')}`),
   LOG_FILE: optional(z.string().min(1), { description: 'a file the JSON logs are appended to (created with its directory)', unset: 'stderr' }),
 });
@@ -314,9 +308,6 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       openOperational: e.STREAMLOOP_AUTH_OPEN_HEALTH,
       clientToken: e.STREAMLOOP_TOKEN,
     },
-    externalModelMaxBytes: e.STREAMLOOP_EXTERNAL_MODEL_MAX_BYTES,
-    modelProbeMemoryMb: e.STREAMLOOP_MODEL_PROBE_MEMORY_MB,
-    modelProbeTimeoutMs: e.STREAMLOOP_MODEL_PROBE_TIMEOUT,
   };
 }
 

@@ -2,10 +2,6 @@ import 'reflect-metadata';
 import { Module, type DynamicModule, type INestApplication, type INestMicroservice, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { kafkaConnectionSettings, type Settings } from '@streamloop/config';
-import { verifyKafkaAccess } from '@streamloop/kafka';
-import { loadTokenEntries } from '@streamloop/auth';
-import { PlatformError } from '@streamloop/errors';
 import { loadTokenEntries } from '@streamloop/auth';
 import { kafkaConnectionSettings, type Settings } from '@streamloop/config';
 import { PlatformError } from '@streamloop/errors';
@@ -100,9 +96,6 @@ export async function runStandalone(runtime: Runtime, module: ServiceModule, nam
   let serving: ServingApp | undefined;
   let clickhouseHttp: ServedClickHouseHttp | undefined;
   try {
-    // A wrong password or an untrusted broker certificate stops the start here, with the reason (KafkaAccessError).
-    await verifyKafkaAccess(kafkaConnectionSettings(runtime.settings));
-    assertAuthConfigured(runtime.settings);
     assertAuthConfigured(runtime.settings);
     // A wrong password or an untrusted broker certificate stops the start here, with the reason (KafkaAccessError).
     await verifyKafkaAccess(kafkaConnectionSettings(runtime.settings));
