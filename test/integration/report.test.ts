@@ -121,41 +121,48 @@ test('the report endpoint and streamloop report write one self-contained page th
     assert.deepEqual(fromCli.features.map((f) => [f.feature, f.psi, f.bins]), data.features.map((f) => [f.feature, f.psi, f.bins]));
     assert.deepEqual(fromCli.performance.windows.map((w) => [w.window_start, w.labelled]), data.performance.windows.map((w) => [w.window_start, w.labelled]));
 
-    // --- Chromium, offline: every chart drawn with data, no console error, no request but the file itself.
+    // --- Chromium: the file offline, then the page as the endpoint serves it (under its Content-Security-Policy).
+    // Every chart drawn with data, no console error, no request but the page itself.
+    const expected = [...data.features.map((_, i) => `chart-feature-${i}`), 'chart-score', 'chart-label', 'chart-performance', 'chart-labelled', ...(data.detections.length ? ['chart-detections'] : [])];
     const browser = await chromium.launch({ executablePath: CHROMIUM });
     try {
-      const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
-      const requested: string[] = [];
-      // Every request is refused, but the page's own file (the navigation itself).
-      await context.route('**/*', (route) => {
-        const url = route.request().url();
-        if (url === pathToFileURL(out).href) return route.continue();
-        requested.push(url);
-        return route.abort();
-      });
-      const page = await context.newPage();
-      const problems: string[] = [];
-      page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`); });
-      page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-      page.on('requestfailed', (r) => { if (!r.url().startsWith('file:')) problems.push(`request ${r.url()}`); });
-      await context.setOffline(true);
-      await page.goto(pathToFileURL(out).href, { waitUntil: 'load' });
-      const charts = await page.evaluate(() => {
-        // The page's globals, typed here (the workspace compiles without the DOM library).
-        type Canvas = { id: string; width: number };
-        const g = globalThis as unknown as { Chart: { getChart(c: Canvas): { data: { datasets: Array<{ data: unknown[] }> } } | undefined }; document: { querySelectorAll(s: string): ArrayLike<Canvas> } };
-        return Array.from(g.document.querySelectorAll('canvas')).map((c) => {
-          const chart = g.Chart.getChart(c);
-          return { id: c.id, drawn: chart !== undefined, points: chart ? chart.data.datasets.reduce((n, d) => n + d.data.length, 0) : 0, width: c.width };
+      const open = async (address: string, offline: boolean) => {
+        const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+        const requested: string[] = [];
+        // Every request is refused, but the page's own address (the navigation itself).
+        await context.route('**/*', (route) => {
+          const url = route.request().url();
+          if (url === address) return route.continue();
+          requested.push(url);
+          return route.abort();
         });
-      });
-      const expected = [...data.features.map((_, i) => `chart-feature-${i}`), 'chart-score', 'chart-label', 'chart-performance', 'chart-labelled', ...(data.detections.length ? ['chart-detections'] : [])];
-      assert.deepEqual(charts.map((c) => c.id), expected, 'a canvas for every chart');
-      for (const c of charts) assert.ok(c.drawn && c.points > 0 && c.width > 0, `${c.id} drawn with data: ${JSON.stringify(c)}`);
-      assert.deepEqual(problems, [], 'no console error, no failed request');
-      assert.deepEqual(requested, [], 'nothing asked of the network or the disk');
+        const page = await context.newPage();
+        const problems: string[] = [];
+        page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`); });
+        page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+        page.on('requestfailed', (r) => problems.push(`request ${r.url()}`));
+        if (offline) await context.setOffline(true);
+        await page.goto(address, { waitUntil: 'load' });
+        const charts = await page.evaluate(() => {
+          // The page's globals, typed here (the workspace compiles without the DOM library).
+          type Canvas = { id: string; width: number };
+          const g = globalThis as unknown as { Chart: { getChart(c: Canvas): { data: { datasets: Array<{ data: unknown[] }> } } | undefined }; document: { querySelectorAll(s: string): ArrayLike<Canvas> } };
+          return Array.from(g.document.querySelectorAll('canvas')).map((c) => {
+            const chart = g.Chart.getChart(c);
+            return { id: c.id, drawn: chart !== undefined, points: chart ? chart.data.datasets.reduce((n, d) => n + d.data.length, 0) : 0, width: c.width };
+          });
+        });
+        assert.deepEqual(charts.map((c) => c.id), expected, `${address}: a canvas for every chart`);
+        for (const c of charts) assert.ok(c.drawn && c.points > 0 && c.width > 0, `${address}: ${c.id} drawn with data: ${JSON.stringify(c)}`);
+        assert.deepEqual(problems, [], `${address}: no console error, no failed request`);
+        assert.deepEqual(requested, [], `${address}: nothing asked of the network or the disk`);
+        return { page, context };
+      };
+      const offline = await open(pathToFileURL(out).href, true);
       mkdirSync(ARTIFACTS, { recursive: true });
-      await page.screenshot({ path: join(ARTIFACTS, 'report.png'), fullPage: true });
+      await offline.page.screenshot({ path: join(ARTIFACTS, 'report.png'), fullPage: true });
+      await offline.context.close();
+      await (await open(`${base}/report`, false)).context.close();
     } finally {
       await browser.close();
     }

@@ -6,9 +6,12 @@ import { parseReportTime } from '@streamloop/report';
 export interface ReportCommandIo {
   servicesUrl(): string;
   describeHttpError(status: number, text: string): string;
+  /** The Authorization header from --token (or the environment), where the services check tokens; with tokenHelp, --token is offered. */
+  authHeaders?(opts: { token?: string }): Record<string, string>;
+  tokenHelp?: string;
 }
 
-interface ReportOptions { pipeline: string; from?: string; to?: string; out: string; format: 'html' | 'json'; url?: string }
+interface ReportOptions { pipeline: string; from?: string; to?: string; out: string; format: 'html' | 'json'; url?: string; token?: string }
 
 /** The cause of a failed fetch in words: Node says "fetch failed" and keeps the reason (ECONNREFUSED, ENOTFOUND…) in `cause`. */
 export function describeFetchFailure(error: unknown): string {
@@ -23,7 +26,7 @@ export function describeFetchFailure(error: unknown): string {
  * monitoring target (GET /v1/pipelines/:p/report), written to a file that opens without a network.
  */
 export function addReportCommand(program: Command, io: ReportCommandIo): void {
-  program
+  const command = program
     .command('report')
     .description('write the drift and performance report of a pipeline (one self-contained HTML file, charts included) from a running monitoring target')
     .requiredOption('--pipeline <name>', 'pipeline name')
@@ -31,14 +34,16 @@ export function addReportCommand(program: Command, io: ReportCommandIo): void {
     .option('--to <time>', 'end of the period, ISO 8601 event time (default: just after the latest feature vector)', checkTime('--to'))
     .requiredOption('--out <file>', 'file to write, e.g. report.html')
     .option('--format <html|json>', 'the HTML page, or the report\'s data as JSON', toFormat, 'html')
-    .option('--url <url>', 'base URL of the running monitoring target (default: http://127.0.0.1:$PORT, from the settings)')
+    .option('--url <url>', 'base URL of the running monitoring target (default: http://127.0.0.1:$PORT, from the settings)');
+  if (io.tokenHelp) command.option('--token <token>', io.tokenHelp);
+  command
     .action(async (opts: ReportOptions) => {
       const base = (opts.url ?? io.servicesUrl()).replace(/\/+$/, '');
       const query = new URLSearchParams({ format: opts.format, ...(opts.from ? { from: opts.from } : {}), ...(opts.to ? { to: opts.to } : {}) });
       const url = `${base}/v1/pipelines/${encodeURIComponent(opts.pipeline)}/report?${query}`;
       let res: Response;
       try {
-        res = await fetch(url);
+        res = await fetch(url, { headers: io.authHeaders?.(opts) ?? {} });
       } catch (error) {
         console.error(`report: cannot reach the monitoring target at ${base}: ${describeFetchFailure(error)} (is \`streamloop start\` running with the monitoring target? --url names another address)`);
         process.exit(1);

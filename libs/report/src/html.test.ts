@@ -73,6 +73,7 @@ test('the page has every section, a canvas per chart with data, and the report d
   assert.match(html, /No dataset drift<\/div>|No dataset drift:/);
   assert.match(html, /<td class="n">0\.31<\/td>/, 'PSI of amount in the summary table');
   assert.match(html, /<span class="bad">failed<\/span>: 2 checks, 1 failed/);
+  assert.match(html, /<details><summary>1 passed checks<\/summary>/, 'passed checks folded away');
 });
 
 test('text is escaped and the embedded JSON cannot end its script element', () => {

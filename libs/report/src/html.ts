@@ -54,7 +54,7 @@ const CSS = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1d2329;max-width:1100px;margin:24px auto;padding:0 16px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:30px 0 8px;border-bottom:1px solid #d8dee4;padding-bottom:4px}h3{font-size:15px;margin:18px 0 4px}
 .sub{color:#57606a}table{border-collapse:collapse;margin:6px 0}th,td{border:1px solid #d8dee4;padding:3px 8px;text-align:left;vertical-align:top}
-th{background:#f3f5f7}td.n{text-align:right;font-variant-numeric:tabular-nums}code{font:12px ui-monospace,Menlo,monospace;background:#f3f5f7;padding:0 3px;border-radius:3px}
+th{background:#f3f5f7}td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}table.wide{font-size:12.5px}code{font:12px ui-monospace,Menlo,monospace;background:#f3f5f7;padding:0 3px;border-radius:3px}
 .bad{color:#b42318;font-weight:600}.ok{color:#1a7f37;font-weight:600}.warn{color:#9a6700}
 .verdict{padding:8px 12px;border-radius:4px;border:1px solid #d8dee4;margin:6px 0}.verdict.bad{background:#fff1f0;border-color:#f5b5ae}.verdict.ok{background:#effaf1;border-color:#a6dcb3}
 .chart{position:relative;height:240px;margin:6px 0 14px}.chart.small{height:200px}
@@ -76,10 +76,15 @@ export function time(ms: number): string {
   return Number.isFinite(ms) ? new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '–';
 }
 
-function table(header: string[], rows: string[][], numeric: boolean[] = []): string {
+function table(header: string[], rows: string[][], numeric: boolean[] = [], cls = ''): string {
   const head = `<tr>${header.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr>`;
   const body = rows.map((r) => `<tr>${r.map((c, i) => `<td${numeric[i] ? ' class="n"' : ''}>${c}</td>`).join('')}</tr>`).join('\n');
-  return `<table>\n${head}\n${body}\n</table>`;
+  return `<table${cls ? ` class="${cls}"` : ''}>\n${head}\n${body}\n</table>`;
+}
+
+/** Name–value rows, the names as row headers (already escaped HTML in the values). */
+function keyValues(rows: Array<[string, string]>): string {
+  return `<table>\n${rows.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${v}</td></tr>`).join('\n')}\n</table>`;
 }
 
 const e = (s: string | number) => escapeHtml(String(s));
@@ -190,11 +195,17 @@ function dataQualityHtml(title: string, run: ReportDataQualityRun | null): strin
   const failed = run.checks.filter((c) => !c.passed && c.blocking).length;
   const warnings = run.checks.filter((c) => !c.passed && !c.blocking).length;
   const head = `<h3>${e(title)}</h3><p>${run.passed ? '<span class="ok">passed</span>' : '<span class="bad">failed</span>'}: ${run.checks.length} checks, ${failed} failed, ${warnings} warnings; window ${e(time(run.window_start))} to ${e(time(run.window_end))}, run <code>${e(run.run_id)}</code> at ${e(time(run.computed_at))}</p>`;
-  const rows = run.checks.map((c) => [
+  const rows = (checks: ReportDataQualityRun['checks']) => checks.map((c) => [
     `<code>${e(c.check)}</code>`, c.feature ? `<code>${e(c.feature)}</code>` : '', fmt(c.value), fmt(c.limit),
     c.passed ? '<span class="ok">passed</span>' : c.blocking ? '<span class="bad">failed</span>' : '<span class="warn">warning</span>', c.blocking ? 'yes' : 'no',
   ]);
-  return head + table(['check', 'feature', 'value', 'limit', 'result', 'blocking'], rows, [false, false, true, true, false, false]);
+  const header = ['check', 'feature', 'value', 'limit', 'result', 'blocking'];
+  const numeric = [false, false, true, true, false, false];
+  const notPassed = run.checks.filter((c) => !c.passed);
+  const passed = run.checks.filter((c) => c.passed);
+  // Failures and warnings in view; the passed checks (one per feature and check: many) folded away.
+  return head + (notPassed.length > 0 ? table(header, rows(notPassed), numeric) : '')
+    + (passed.length > 0 ? `<details><summary>${passed.length} passed checks</summary>${table(header, rows(passed), numeric)}</details>` : '');
 }
 
 /** The page's script: draws every chart from its embedded configuration, without animation (so a print or screenshot is whole). */
@@ -230,7 +241,7 @@ export function renderReportHtml(data: ReportData): string {
   parts.push(`<h2>${REPORT_SECTIONS[0]}</h2>`);
   if (data.model) {
     const m = data.model;
-    parts.push(table(['', ''], [
+    parts.push(keyValues([
       ['model', `<code>${e(m.model_name)}</code> v${e(m.model_version)} (${e(m.stage)}, ${e(m.algorithm)})`],
       ['trained', `${e(time(m.created_at))} on ${e(m.training_rows)} rows, events ${e(time(m.data_window_start))} to ${e(time(m.data_window_end))}`],
       ['features', `${m.feature_names.length} (feature spec ${e(m.feature_spec_version)}), threshold ${fmt(m.threshold)}`],
@@ -256,7 +267,7 @@ export function renderReportHtml(data: ReportData): string {
     const drifted = data.features.filter((f) => f.drifted).length;
     parts.push(`<p>${drifted} of ${data.features.length} features drifted by their own statistic and threshold (PSI over ${data.monitoring.psi_bins} reference-quantile bins, missing values in a bin of their own).</p>`);
     parts.push(table(['feature', 'kind', 'judged by', 'value', 'threshold', 'verdict', 'PSI', 'KS p', 'Jensen–Shannon', 'Wasserstein (normed)', 'chi² p', 'values ref / cur'],
-      data.features.map(featureRow), [false, false, false, true, true, false, true, true, true, true, true, true]));
+      data.features.map(featureRow), [false, false, false, true, true, false, true, true, true, true, true, true], 'wide'));
     parts.push('<div class="grid">');
     data.features.forEach((f, i) => {
       const id = `chart-feature-${i}`;
@@ -298,7 +309,7 @@ export function renderReportHtml(data: ReportData): string {
     parts.push(canvas('chart-labelled', 'labelled predictions per window and model', true));
     parts.push(table(['window start', 'model', 'predictions', 'labelled', 'positives', 'ROC AUC', 'precision', 'recall', 'F1', 'log loss'],
       windows.map((w) => [e(time(w.window_start)), e(modelKey(w)), fmt(w.predictions), fmt(w.labelled), fmt(w.positives), fmt(w.roc_auc), fmt(w.precision), fmt(w.recall), fmt(w.f1), fmt(w.log_loss)]),
-      [false, false, true, true, true, true, true, true, true, true]));
+      [false, false, true, true, true, true, true, true, true, true], 'wide'));
   } else {
     parts.push('<p class="sub">No predictions in this period.</p>');
   }
