@@ -279,6 +279,16 @@ test('the web console: every page loads, charts hold the platform\'s data, live 
     assert.ok(calls.every((a) => a.endsWith('Bearer READ') || a.endsWith('sl_not-a-token')), calls.join('\n'));
     assert.equal(await page.evaluate(`sessionStorage.getItem('streamloop.token')`), tokens.token.read);
     assert.deepEqual(problems, [], 'no console errors, page errors or failed requests');
+
+    // A read token views but does not act: Promote is refused (403) and says so; nothing changes.
+    await open('models');
+    page.once('dialog', (dialog) => void dialog.accept('should be refused'));
+    await page.evaluate(`document.getElementById('page').dataset.state = 'acting'`);
+    await page.locator('#models button[data-action="promote"][data-version="2"]').click();
+    await page.waitForSelector('main[data-page="models"][data-state="ready"]');
+    assert.match(await page.locator('#status').textContent() ?? '', /^refused: FORBIDDEN: /);
+    assert.equal(await page.locator('#models tr.serving').getAttribute('data-version'), '1');
+    assert.equal(await servedVersion(base, admin), 1);
   } finally {
     await browser?.close();
     await producer.disconnect().catch(() => undefined);
