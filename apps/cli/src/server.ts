@@ -41,10 +41,11 @@ export interface RunningStreamloop {
  */
 export async function startStreamloop(settings: Settings, targets: ServiceTarget[]): Promise<RunningStreamloop> {
   assertTargetsCanRun(settings, targets);
+  // Settings are checked before anything is reached: no tokens with auth on is refused without waiting on Kafka.
+  assertAuthConfigured(settings);
   // Every target here talks to Kafka: a wrong password or an untrusted broker certificate stops the start now, with
   // the reason, rather than after half the targets are up (or never, as kafkajs retries the TLS failure).
   await verifyKafkaAccess(kafkaConnectionSettings(settings));
-  assertAuthConfigured(settings);
   const closers: Array<() => Promise<void>> = [];
   const closing: Array<() => void> = [];
   const close = async () => {
