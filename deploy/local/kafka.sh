@@ -27,7 +27,8 @@
 # Inter-broker traffic uses the same SASL_SSL listener with a user of its own (`broker`): no plaintext listener is
 # open at all. The controller listener (PORT+1) is TLS with client certificates required (mutual TLS with the
 # broker's own certificate), so it is closed to clients without the broker's key too. Secrets are generated once
-# per DIR and PORT and reused by later starts, so a kept KAFKA_DATA_DIR keeps matching them.
+# per DIR and PORT and reused by later starts, so a kept KAFKA_DATA_DIR keeps matching them. For a local broker only:
+# the SCRAM passwords are on kafka-storage's command line for the second it formats (--add-scram takes no file).
 set -euo pipefail
 
 KAFKA_VERSION="${KAFKA_VERSION:-4.4.0}"

@@ -78,6 +78,8 @@ export const OPERATOR_SECRETS: Record<string, Record<string, string>> = {
     'clickhouse-url': 'https://streamloop:example-password@clickhouse.example.com:8443',
     'kafka-username': 'streamloop',
     'kafka-password': 'example-password',
+    tokens: 'services:sha256:968e89cbd3b51165baace684e8b0d7ff925809392819a15e7b82ed5dd850ab50:schema',
+    'service-token': 'slt_example-service-token',
   },
 };
 

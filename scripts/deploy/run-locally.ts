@@ -18,7 +18,7 @@ import { planLocalProcesses, targetsOf, type LocalProcess, type Workload } from 
 import { createKafka, readTopicToEnd, type Message } from '@streamloop/kafka';
 import { loadPlatformTypes, type LabelRecord } from '@streamloop/runtime';
 import { generateCardTransactions } from '@streamloop/testing';
-import { COMPOSE_FILE, loadComposeWorkloads, loadImage, loadK8sWorkloads, ROOT } from './common';
+import { COMPOSE_FILE, composeEnv, loadComposeWorkloads, loadImage, loadK8sWorkloads, ROOT } from './common';
 
 const LABELLED_EVENTS = 1800; // above fraud.yaml's training.min_labels (1500)
 const LATER_EVENTS = 300;
@@ -40,7 +40,20 @@ const cleanups: Array<() => Promise<void> | void> = [];
 const children: Array<{ process: LocalProcess; child: ChildProcess; exited: Promise<number | null> }> = [];
 
 async function main(): Promise<void> {
-  const workloads: Workload[] = source.kind === 'compose' ? loadComposeWorkloads(source.file) : loadK8sWorkloads(source.overlay).workloads;
+  let workloads: Workload[];
+  // The operator's admin token for the end-to-end check (auth is on): compose's .env STREAMLOOP_ADMIN_TOKEN, the local
+  // overlay's Secret key admin-token; no workload reads either.
+  let adminToken: string | undefined;
+  if (source.kind === 'compose') {
+    workloads = loadComposeWorkloads(source.file);
+    adminToken = composeEnv(source.file).STREAMLOOP_ADMIN_TOKEN;
+  } else {
+    const rendered = loadK8sWorkloads(source.overlay);
+    workloads = rendered.workloads;
+    const secret = rendered.objects.find((o) => o.kind === 'Secret' && o.metadata.name === 'streamloop-credentials');
+    const encoded = secret?.data?.['admin-token'];
+    adminToken = secret?.stringData?.['admin-token'] ?? (encoded ? Buffer.from(encoded, 'base64').toString('utf8') : undefined);
+  }
   log(`${workloads.length} workloads from ${source.kind === 'compose' ? source.file : `deploy/k8s/overlays/${source.overlay}`}: ${workloads.map((w) => `${w.name} (${w.args.join(' ')})`).join(', ')}`);
 
   // The plan first, so a manifest whose addresses do not add up fails before anything starts.
@@ -101,7 +114,7 @@ async function main(): Promise<void> {
   await Promise.all(order.filter((p) => !isRegistryOnly(p)).map((p) => waitHealthy(p, image.healthcheck!)));
   log('every workload answers its health check');
 
-  await endToEnd(plan, brokers);
+  await endToEnd(plan, brokers, adminToken);
 }
 
 function isRegistryOnly(p: LocalProcess): boolean {
@@ -148,7 +161,8 @@ const serviceUrl = (plan: LocalProcess[], target: string) => {
   return `http://127.0.0.1:${p.env.PORT}`;
 };
 
-async function endToEnd(plan: LocalProcess[], brokers: string): Promise<void> {
+async function endToEnd(plan: LocalProcess[], brokers: string, adminToken: string | undefined): Promise<void> {
+  const headers: Record<string, string> = adminToken ? { authorization: `Bearer ${adminToken}` } : {};
   const ingestion = plan.find((p) => (targetsOf(p.args) ?? []).some((t) => t === 'ingestion' || t === 'all'))!;
   const specFile = ingestion.env.STREAMLOOP_PIPELINES!.split(',')[0]!;
   const spec = loadPipelineSpec(specFile);
@@ -164,7 +178,7 @@ async function endToEnd(plan: LocalProcess[], brokers: string): Promise<void> {
   const producer = kafka.producer({ idempotent: true });
   await producer.connect();
   cleanups.unshift(() => producer.disconnect());
-  const serde = new AvroSerde(new HttpRegistryClient(registryUrl));
+  const serde = new AvroSerde(new HttpRegistryClient(registryUrl, { headers }));
   const eventType = loadAvsc(spec.events.schemaPath);
   const labelType = loadPlatformTypes().label;
   const stream = generateCardTransactions({ seed: 7, events: LABELLED_EVENTS + LATER_EVENTS, meanGapMs: 90_000, compromiseRate: 0.015, idPrefix: `run-locally-${Date.now().toString(36)}-` });
@@ -193,12 +207,13 @@ async function endToEnd(plan: LocalProcess[], brokers: string): Promise<void> {
   while (version === undefined) {
     if (Date.now() > modelDeadline) throw new Error('no model served within 300 s');
     assertAlive();
-    const served = await fetch(`${inference}/v1/pipelines/${spec.pipeline}/model`).catch(() => undefined);
+    const served = await fetch(`${inference}/v1/pipelines/${spec.pipeline}/model`, { headers }).catch(() => undefined);
     if (served?.ok) {
       version = (await served.json() as { model_version: number }).model_version;
       break;
     }
-    const trained = await fetch(`${training}/v1/pipelines/${spec.pipeline}/train`, { method: 'POST' }).catch((e: Error) => ({ ok: false, status: 0, text: async () => e.message }));
+    const trained = await fetch(`${training}/v1/pipelines/${spec.pipeline}/train`, { method: 'POST', headers }).catch((e: Error) => ({ ok: false, status: 0, text: async () => e.message }));
+    if (trained.status === 401 || trained.status === 403) throw new Error(`train: HTTP ${trained.status} ${await trained.text()} (the operator's token: STREAMLOOP_ADMIN_TOKEN in compose's .env, admin-token in the overlay's Secret)`);
     if (!trained.ok && trained.status !== 409) log(`train: HTTP ${trained.status} ${(await trained.text()).slice(0, 300)}`);
     await new Promise((r) => setTimeout(r, 3000));
   }

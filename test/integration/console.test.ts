@@ -4,7 +4,8 @@
 // trials), card transactions and their labels stream through the pipeline, one malformed record is dead-lettered.
 // Every page must load without a console error, every chart must hold the data the platform computed, live
 // predictions must appear while events are sent, and Promote / Roll back clicked in the page must change the model
-// that serves (read back from the API and the prediction topic). Screenshots of each page go to
+// that serves (read back from the API and the prediction topic). Auth is on: the page (public) asks for a token on
+// its first 401 and sends it with every call, the live stream's included. Screenshots of each page go to
 // $STREAMLOOP_ARTIFACTS_DIR (default test-artifacts/), as console-<page>.png.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,11 +21,12 @@ import { MonitoringModule } from '@streamloop/monitoring';
 import type { LabelRecord, PredictionRecord } from '@streamloop/runtime';
 import { generateCardTransactions, type LabelledTransaction } from '@streamloop/testing';
 import { TrainingModule } from '@streamloop/training';
+import { bearer, testTokens } from '../support/auth';
 import { assertErrorBody, request } from '../support/http-errors';
 import { brokersOrSkip, eventually, readAll, startStack, testPipeline, uniqueName } from '../support/stack';
 
 const brokers = brokersOrSkip();
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM = '/usr/bin/chromium';
 const skip = !brokers ? 'KAFKA_BROKERS is not set' : !existsSync(CHROMIUM) ? `no Chromium at ${CHROMIUM} (Debian package chromium; .ci/run installs it)` : false;
 const ARTIFACTS = process.env.STREAMLOOP_ARTIFACTS_DIR ?? 'test-artifacts';
 /** A DLQ payload that would run if the page ever put data into HTML. */
@@ -44,7 +46,12 @@ test('the web console: every page loads, charts hold the platform\'s data, live 
     s.monitoring.window = '1h';
     s.monitoring.windowMs = 3_600_000;
   });
-  const stack = await startStack(brokers!, [spec], [IngestionModule, FeaturesModule, InferenceModule, TrainingModule, MonitoringModule]);
+  // Auth on, as in production: the page asks for a token on its first 401 and sends it with every call.
+  const tokens = testTokens();
+  const admin = bearer(tokens.token.admin);
+  const stack = await startStack(brokers!, [spec], [IngestionModule, FeaturesModule, InferenceModule, TrainingModule, MonitoringModule], {
+    authEnv: { STREAMLOOP_TOKENS: tokens.entries, STREAMLOOP_TOKEN: tokens.token.admin },
+  });
   const ctx = stack.runtime.pipelines.pipeline(name);
   const base = `${stack.serving.url}/v1/pipelines/${name}`;
   const producer = stack.kafka.producer({ idempotent: true });
@@ -62,11 +69,11 @@ test('the web console: every page loads, charts hold the platform\'s data, live 
     }));
     await insertRows(ch, TABLES.labels, history.map(({ event, label }) => ({ pipeline: name, event_id: event.transaction_id, label, label_time: event.event_time + 1000 })));
     for (const version of [1, 2]) {
-      const res = await fetch(`${base}/train`, { method: 'POST' });
+      const res = await fetch(`${base}/train`, { method: 'POST', headers: admin });
       assert.equal(res.status, 201, await res.clone().text());
       assert.equal(((await res.json()) as { model_version: number }).model_version, version);
     }
-    await eventually(async () => ((await servedVersion(base)) === 1 ? true : undefined), 'inference serving v1');
+    await eventually(async () => ((await servedVersion(base, admin)) === 1 ? true : undefined), 'inference serving v1');
 
     // --- Live: card transactions of the day after through the pipeline, their labels, and one malformed record.
     const live = generateCardTransactions({ seed: 6, events: 420, idPrefix: `${name}-l`, compromiseRate: 0.08, startTime: Date.UTC(2026, 10, 5, 8) });
@@ -86,7 +93,7 @@ test('the web console: every page loads, charts hold the platform\'s data, live 
     await eventually(async () => ((await predictedIds()).size >= 360 ? true : undefined), 'a prediction for each of the first 360 live events', 120_000);
     // Drift and live performance of v1, computed by the monitoring target's scheduled drift job.
     await eventually(async () => {
-      const res = await fetch(`${stack.serving.url}/v1/console/pipelines/${name}/performance`);
+      const res = await fetch(`${stack.serving.url}/v1/console/pipelines/${name}/performance`, { headers: admin });
       const { points } = (await res.json()) as { points: Array<{ model_version: number; metric: string }> };
       return points.some((p) => p.model_version === 1 && p.metric === 'roc_auc') ? true : undefined;
     }, 'live ROC AUC of v1 in performance_metrics', 120_000);
@@ -96,11 +103,14 @@ test('the web console: every page loads, charts hold the platform\'s data, live 
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     const problems: string[] = [];
+    // 401s are expected where the page has no token yet: counted apart (the browser logs each as a console error).
+    const unauthorized: string[] = [];
     page.on('console', (msg) => {
-      if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`);
+      if (msg.type() === 'error' && !/status of 401/.test(msg.text())) problems.push(`console error: ${msg.text()}`);
     });
     page.on('response', (response) => {
-      if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.url()}`);
+      if (response.status() === 401) unauthorized.push(new URL(response.url()).pathname);
+      else if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.url()}`);
     });
     page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
     page.on('requestfailed', (request) => {
@@ -118,8 +128,13 @@ test('the web console: every page loads, charts hold the platform\'s data, live 
     const inPage = (expression: string, what: string, timeoutMs: number) => eventually(async () => ((await page.evaluate(expression)) === true ? true : undefined), what, timeoutMs);
     const errorsShown = () => page.locator('main .error').allTextContents();
 
+    // The page itself is public; its first API call is refused, and the token asked for is kept for the tab.
     await page.goto(`${stack.serving.url}/console/?pipeline=${encodeURIComponent(name)}#pipelines`);
+    await page.locator('#token-dialog[open]').waitFor({ timeout: 30_000 });
+    await page.locator('#token-input').fill(tokens.token.admin);
+    await page.locator('#token-ok').click();
     await page.waitForSelector('main[data-page="pipelines"][data-state="ready"]', { timeout: 30_000 });
+    assert.deepEqual(unauthorized, ['/v1/console/pipelines'], 'one refused call before the token');
     assert.equal(await page.locator('#pipeline').inputValue(), name);
 
     // Pipelines: the topics with their sizes, each stage's lag; the bar chart is the lag table.
@@ -139,7 +154,7 @@ test('the web console: every page loads, charts hold the platform\'s data, live 
     // Drift & performance: the charts are the series in ClickHouse.
     await open('drift');
     assert.deepEqual(await errorsShown(), []);
-    const driftApi = (await (await fetch(`${stack.serving.url}/v1/console/pipelines/${name}/drift`)).json()) as { points: Array<{ feature: string; statistic: string; value: number | null }> };
+    const driftApi = (await (await fetch(`${stack.serving.url}/v1/console/pipelines/${name}/drift`, { headers: admin })).json()) as { points: Array<{ feature: string; statistic: string; value: number | null }> };
     const psi = driftApi.points.filter((p) => p.statistic === 'psi' && p.value !== null);
     assert.ok(psi.length > 0, 'PSI computed by the drift job');
     const driftChart = await chart('drift-chart');
@@ -182,9 +197,10 @@ test('the web console: every page loads, charts hold the platform\'s data, live 
     assert.deepEqual(await errorsShown(), []);
     assert.equal(await page.locator('#models tr.serving').getAttribute('data-version'), '1');
     assert.equal(await page.locator('#models tr[data-version="2"]').getAttribute('data-stage'), 'rejected');
-    const card = await fetch(new URL(await page.locator('#models tr[data-version="1"] a').getAttribute('href') ?? '', stack.serving.url));
-    assert.equal(card.status, 200);
-    assert.match(await card.text(), /<h1>Model card: fraud-lr v1<\/h1>/);
+    await page.locator('#models button[data-action="card"][data-version="1"]').click();
+    await inPage(`document.getElementById('card-text').textContent.startsWith('# Model card: fraud-lr v1')`, 'the card of v1 in its dialog', 30_000);
+    assert.match(await page.locator('#card-text').textContent() ?? '', /\n## Promotion history\n/);
+    await page.locator('#card-close').click();
     const historyRows = await page.locator('#history tbody tr').allTextContents();
     assert.ok(historyRows.length >= 2, `the registry's records in model_events: ${historyRows.join(' | ')}`);
     await shoot('models');
@@ -196,8 +212,8 @@ test('the web console: every page loads, charts hold the platform\'s data, live 
     await page.waitForSelector('main[data-page="models"][data-state="ready"]');
     assert.match(await page.locator('#status').textContent() ?? '', /fraud-lr v2: rejected → champion; serving: fraud-lr v2/);
     assert.equal(await page.locator('#models tr.serving').getAttribute('data-version'), '2');
-    await eventually(async () => ((await servedVersion(base)) === 2 ? true : undefined), 'inference serving v2 after the click', 30_000);
-    const v2Record = (await (await fetch(`${base}/models/2`)).json()) as { stage: string; decided_by: string; decision_reason: string };
+    await eventually(async () => ((await servedVersion(base, admin)) === 2 ? true : undefined), 'inference serving v2 after the click', 30_000);
+    const v2Record = (await (await fetch(`${base}/models/2`, { headers: admin })).json()) as { stage: string; decided_by: string; decision_reason: string };
     assert.deepEqual([v2Record.stage, v2Record.decided_by, v2Record.decision_reason], ['champion', 'api', 'promoted in the console test']);
 
     // Live predictions: the page follows the prediction topic; the events sent now appear, scored by v2.
@@ -223,7 +239,7 @@ test('the web console: every page loads, charts hold the platform\'s data, live 
     await page.locator('button[data-action="rollback"]').click();
     await page.waitForSelector('main[data-page="models"][data-state="ready"]');
     assert.match(await page.locator('#status').textContent() ?? '', /fraud-lr v2: champion → rejected; serving: fraud-lr v1/);
-    await eventually(async () => ((await servedVersion(base)) === 1 ? true : undefined), 'inference serving v1 after the rollback click', 30_000);
+    await eventually(async () => ((await servedVersion(base, admin)) === 1 ? true : undefined), 'inference serving v1 after the rollback click', 30_000);
     await send(live.slice(400, 420), false);
     const after = new Set(live.slice(400, 420).map((x) => x.event.transaction_id));
     const afterRollback = await eventually(async () => {
@@ -234,13 +250,34 @@ test('the web console: every page loads, charts hold the platform\'s data, live 
     await shoot('models-after-rollback');
 
     // The console's endpoints refuse what they do not serve, with the platform's error body.
-    assertErrorBody(await request(`${stack.serving.url}/v1/console/pipelines/nope/lag`), 404, 'PIPELINE_NOT_FOUND');
-    assertErrorBody(await request(`${stack.serving.url}/v1/console/pipelines/${name}/dlq?limit=0`), 400, 'INVALID_INPUT');
-    assertErrorBody(await request(`${stack.serving.url}/v1/console/pipelines/${name}/drift?since=yesterday`), 400, 'INVALID_INPUT');
+    assertErrorBody(await request(`${stack.serving.url}/v1/console/pipelines/nope/lag`, { headers: admin }), 404, 'PIPELINE_NOT_FOUND');
+    assertErrorBody(await request(`${stack.serving.url}/v1/console/pipelines/${name}/dlq?limit=0`, { headers: admin }), 400, 'INVALID_INPUT');
+    assertErrorBody(await request(`${stack.serving.url}/v1/console/pipelines/${name}/drift?since=yesterday`, { headers: admin }), 400, 'INVALID_INPUT');
     assertErrorBody(await request(`${stack.serving.url}/console/package.json`), 404, 'NOT_FOUND');
     const index = await request(`${stack.serving.url}/console/`);
     assert.match(index.contentType, /^text\/html/);
     t.diagnostic(`screenshots in ${ARTIFACTS}/console-*.png`);
+    assert.deepEqual(problems, [], 'no console errors, page errors or failed requests');
+
+    // A token that is not (or no longer) valid: the next call is refused, the page asks again, the call is retried.
+    const authorizations: string[] = [];
+    page.on('request', (req) => {
+      if (req.url().includes('/v1/')) authorizations.push(`${new URL(req.url()).pathname} ${req.headers().authorization ?? '-'}`);
+    });
+    unauthorized.length = 0;
+    await page.evaluate(`sessionStorage.setItem('streamloop.token', 'sl_not-a-token')`);
+    await page.goto(`${stack.serving.url}/console/?pipeline=${encodeURIComponent(name)}&again=1#pipelines`);
+    await page.locator('#token-dialog[open]').waitFor({ timeout: 30_000 });
+    await page.locator('#token-input').fill(tokens.token.read);
+    await page.locator('#token-ok').click();
+    await page.waitForSelector('main[data-page="pipelines"][data-state="ready"]', { timeout: 30_000 });
+    assert.deepEqual(await errorsShown(), []);
+    assert.ok(await page.locator('#lag tbody tr').count() > 0, 'the pipelines view with the read token');
+    assert.deepEqual(unauthorized, ['/v1/console/pipelines']);
+    const calls = authorizations.map((a) => a.replace(tokens.token.read, 'READ'));
+    assert.deepEqual(calls.filter((a) => a.startsWith('/v1/console/pipelines ')), ['/v1/console/pipelines Bearer sl_not-a-token', '/v1/console/pipelines Bearer READ']);
+    assert.ok(calls.every((a) => a.endsWith('Bearer READ') || a.endsWith('sl_not-a-token')), calls.join('\n'));
+    assert.equal(await page.evaluate(`sessionStorage.getItem('streamloop.token')`), tokens.token.read);
     assert.deepEqual(problems, [], 'no console errors, page errors or failed requests');
   } finally {
     await browser?.close();
@@ -249,8 +286,8 @@ test('the web console: every page loads, charts hold the platform\'s data, live 
   }
 });
 
-async function servedVersion(base: string): Promise<number | undefined> {
-  const res = await fetch(`${base}/model`);
+async function servedVersion(base: string, headers: Record<string, string>): Promise<number | undefined> {
+  const res = await fetch(`${base}/model`, { headers });
   if (!res.ok) return undefined;
   return ((await res.json()) as { model_version: number }).model_version;
 }

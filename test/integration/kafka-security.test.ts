@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +34,8 @@ let clientEnv: Record<string, string> = {};
 const processes: ServiceProcess[] = [];
 /** Files the processes logged to (LOG_FILE), grepped for secrets at the end. */
 const logFiles: string[] = [];
+/** What Kafka's tools printed, grepped for secrets at the end too. */
+const toolOutputs: Array<[string, string]> = [];
 
 /** A port whose neighbour (the broker's controller listener) is free too. */
 async function freePortPair(): Promise<number> {
@@ -146,6 +148,34 @@ test('the broker is closed to clients without TLS and SCRAM: plaintext, TLS with
   await verifyKafkaAccess(secureOptions(), { timeoutMs: 10_000 });
 });
 
+test('Kafka\'s own kafka-topics connects with kafka.sh\'s client properties, and without them is refused (plaintext) or untrusted (TLS without the CA)', { timeout: 180_000 }, () => {
+  const tools = join(ROOT, 'deploy/local/bin/kafka-topics');
+  const topic = uniqueName('secured_tools');
+  const props = join(runDir, `client-${port}.properties`);
+  const topics = (config: string, ...args: string[]) => {
+    const r = spawnSync(tools, ['--bootstrap-server', `127.0.0.1:${port}`, '--command-config', config, ...args], { encoding: 'utf8', timeout: 120_000 });
+    toolOutputs.push([`kafka-topics ${args.join(' ')} (${config})`, `${r.stdout}${r.stderr}`]);
+    return r;
+  };
+  const created = topics(props, '--create', '--topic', topic, '--partitions', '1');
+  assert.equal(created.status, 0, created.stderr);
+  const listed = topics(props, '--list');
+  assert.equal(listed.status, 0, listed.stderr);
+  assert.ok(listed.stdout.split('\n').includes(topic), listed.stdout);
+  // The same tool without the SASL_SSL settings (short timeouts, so a refusal shows within seconds).
+  const quick = 'request.timeout.ms=3000\ndefault.api.timeout.ms=6000\nsocket.connection.setup.timeout.ms=2000\n';
+  const plaintext = join(runDir, 'plaintext.properties');
+  writeFileSync(plaintext, quick);
+  const refused = topics(plaintext, '--list');
+  assert.notEqual(refused.status, 0, 'a plaintext client lists no topics');
+  assert.ok(!refused.stdout.includes(topic), refused.stdout);
+  const noCa = join(runDir, 'no-ca.properties');
+  writeFileSync(noCa, `${quick}security.protocol=SASL_SSL\nsasl.mechanism=SCRAM-SHA-512\nsasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="streamloop" password="${clientEnv.KAFKA_SASL_PASSWORD}";\n`);
+  const untrusted = topics(noCa, '--list');
+  assert.notEqual(untrusted.status, 0, 'a client that does not trust the CA lists no topics');
+  assert.match(untrusted.stderr, /SSL handshake failed|PKIX path building failed|unable to find valid certification path/, untrusted.stderr);
+});
+
 test('every target in one process on the secured broker: healthy, an event in, a prediction out', { timeout: 300_000 }, async () => {
   const pipeline = uniqueName('secure');
   const specFile = writeSpecFile(pipeline);
@@ -227,10 +257,11 @@ test('the schema registry target alone on the secured broker: a schema registere
   assert.equal(await second.exited, 0, second.output());
 });
 
-test('a wrong password stops `streamloop start` (and the registry started alone) at once, non-zero, saying which user and what to check', { timeout: 180_000 }, async () => {
+test('a wrong password stops `streamloop start` (and the registry or a service started alone) at once, non-zero, saying which user and what to check', { timeout: 180_000 }, async () => {
   for (const [name, start] of [
     ['streamloop start --target all', (env: Record<string, string>) => startCliProcess('wrong password: all', ['start', '--target', 'all', '--port', '0'], env)],
     ['the registry alone (services/schema-registry)', (env: Record<string, string>) => startServiceProcess('wrong password: registry alone', 'schema-registry', env)],
+    ['ingestion alone (services/ingestion)', (env: Record<string, string>) => startServiceProcess('wrong password: ingestion alone', 'ingestion', env)],
   ] as const) {
     const startedAt = Date.now();
     const p = track(start(processEnv({ KAFKA_SASL_PASSWORD: 'not-the-password', STREAMLOOP_PIPELINES: writeSpecFile(uniqueName('wrongpw')), SCHEMA_REGISTRY_PORT: '0' })));
@@ -261,12 +292,13 @@ test('an untrusted broker certificate stops `streamloop start` at once, non-zero
   }
 });
 
-test('no secret appears in any log: the processes\' output and log files, the broker\'s logs', () => {
+test('no secret appears in any log: the processes\' output and log files, Kafka\'s tools\' output, the broker\'s logs', () => {
   const secrets = parseEnvFile(join(runDir, `tls-${port}`, 'secrets.env'));
   assert.deepEqual(Object.keys(secrets).sort(), ['BROKER_PASSWORD', 'SCRAM_PASSWORD', 'STORE_PASSWORD']);
   assert.equal(secrets.SCRAM_PASSWORD, clientEnv.KAFKA_SASL_PASSWORD);
   const logs: Array<[string, string]> = [
     ...processes.map((p): [string, string] => [`output of ${p.name}`, p.transcript()]),
+    ...toolOutputs,
     ...logFiles.filter((f) => { try { return statSync(f).isFile(); } catch { return false; } }).map((f): [string, string] => [f, readFileSync(f, 'utf8')]),
     // The broker's own: its log, and whatever else kafka.sh left that is a log.
     ...readdirSync(runDir).filter((f) => f.endsWith('.log')).map((f): [string, string] => [join(runDir, f), readFileSync(join(runDir, f), 'utf8')]),
@@ -276,7 +308,7 @@ test('no secret appears in any log: the processes\' output and log files, the br
     for (const [where, text] of logs) assert.ok(!text.includes(secret), `${label} appears in ${where}`);
   }
   // ...and there was something to grep: the processes of every test above, with their JSON logs.
-  assert.ok(processes.length >= 7, `the processes of the tests above ran (${processes.length})`);
+  assert.ok(processes.length >= 8, `the processes of the tests above ran (${processes.length})`);
   assert.ok(logs.some(([, text]) => text.includes('"level"')), 'some JSON log lines were captured');
 });
 

@@ -122,7 +122,7 @@ function sample(metrics: string, name: string, ...labels: string[]): number {
   return line ? Number(line.split(' ').pop()) : Number.NaN;
 }
 
-test('Prometheus scrapes a running stack with deploy/prometheus; every dashboard panel and recording rule returns series', { skip, timeout: 600_000 }, async (t: TestContext) => {
+test('Prometheus scrapes a running stack with deploy/prometheus; every dashboard panel and recording rule returns series', { skip, timeout: 900_000 }, async (t: TestContext) => {
   const loop: LoopPlatform = await startLoopPlatform(brokers!, 'prom', {
     training: { min_labels: 300 },
     // A 6 h drift window, so the window before it (score and label drift) holds served predictions too; feature drift
@@ -147,10 +147,12 @@ test('Prometheus scrapes a running stack with deploy/prometheus; every dashboard
     // data-quality gate bounds).
     const items = generateCardTransactions({ seed: 31, events: 1400, cards: 40, meanGapMs: 90_000, idPrefix: loop.name });
     const app = new CardProducer(loop, 100);
-    for (let i = 0; i < 600; i += 100) await app.send(items.slice(i, i + 100));
-    const first = await eventually(async () => (await loop.models()).find((m) => m.serving), `the first model, trained by the platform\n${why()}`, 240_000);
+    for (let i = 0; i < 800; i += 100) await app.send(items.slice(i, i + 100));
+    // Every label so far (a loaded machine's sink may lag): the first model needs 300 labelled feature vectors.
+    await app.flush();
+    const first = await eventually(async () => (await loop.models()).find((m) => m.serving), `the first model, trained by the platform\n${why()}`, 360_000);
     t.diagnostic(`first model: ${first.model_name} v${first.model_version}`);
-    for (let i = 600; i < 1000; i += 100) {
+    for (let i = 800; i < 1000; i += 100) {
       await app.send(items.slice(i, i + 100));
       await sleep(300);
     }

@@ -174,7 +174,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     log('training   waiting for enough labels to train the first model ...');
     const inference = running.get(InferenceService);
     const training = progress.task('waiting for the first model');
-    const model = await waitFor(() => inference.models.get(PIPELINE), 180_000, 'the first model to be trained and served', () => training.update(0, 'trained and served'));
+    const model = await waitFor(() => inference.models.get(PIPELINE), 180_000, 'the first model to be trained and served', () => training.update(0, 'until it is trained and served'));
     training.finish('served');
     const m = model.record;
     log(`${elapsed()}  model      ${m.model_name} v${m.model_version} (${m.algorithm}) trained on ${m.training_rows} rows; held-out ROC AUC ${fmt(m.metrics.roc_auc)}`);

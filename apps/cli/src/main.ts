@@ -6,7 +6,7 @@ import type { ErrorBody } from '@streamloop/errors';
 import { isRegistrationStage, REGISTRATION_STAGES } from '@streamloop/model-registry';
 import { ProgressReporter } from '@streamloop/progress';
 import { addModelsCommand } from './models-command';
-import { addStatusCommand } from './status-command';
+import { addStatusCommand, fetchServices } from './status-command';
 import { addReportCommand } from './report-command';
 import { describeFailure, describeFeatures, featuresAsJson, loadCheckedSpec, validateSpec } from './spec-check';
 
@@ -49,7 +49,7 @@ program
   .action(async (opts: { events: number; after: number; seed: number }) => {
     const { runDemo } = await import('./demo');
     // The timeline and the phases' progress on stdout (one updating line on a terminal; the services log to LOG_FILE).
-    const progress = new ProgressReporter({ stream: process.stdout });
+    const progress = new ProgressReporter({ stream: process.stdout, plainIntervalMs: 10_000 });
     const summary = await runDemo({ eventsBeforeModel: opts.events, eventsAfterModel: opts.after, seed: opts.seed, log: (l) => progress.line(l), progress });
     console.log(summary.text);
     process.exit(summary.ok ? 0 : 1);
@@ -62,7 +62,7 @@ program
   .option('--api <url>', 'base URL of the running services (default: http://127.0.0.1:$PORT, from the settings)')
   .option('--token <token>', TOKEN_HELP)
   .action(async (opts: { pipeline: string; api?: string; token?: string }) => {
-    const res = await fetch(`${opts.api ?? servicesUrl()}/v1/pipelines/${encodeURIComponent(opts.pipeline)}/train`, { method: 'POST', headers: authHeaders(opts) });
+    const res = await fetchServices(`${opts.api ?? servicesUrl()}/v1/pipelines/${encodeURIComponent(opts.pipeline)}/train`, { method: 'POST', headers: authHeaders(opts) }, '--api');
     const body = await res.text();
     if (!res.ok) {
       console.error(`training failed (${describeHttpError(res.status, body)})`);
@@ -91,9 +91,9 @@ program
       throw new Error(`--mapping ${opts.mapping}: not readable JSON (${(error as Error).message})`);
     }
     const body = { name: opts.name, onnx_base64: onnx.toString('base64'), mapping, stage: opts.stage, threshold: opts.threshold };
-    const res = await fetch(`${opts.api ?? servicesUrl()}/v1/pipelines/${encodeURIComponent(opts.pipeline)}/models/external`, {
+    const res = await fetchServices(`${opts.api ?? servicesUrl()}/v1/pipelines/${encodeURIComponent(opts.pipeline)}/models/external`, {
       method: 'POST', headers: { 'content-type': 'application/json', ...authHeaders(opts) }, body: JSON.stringify(body),
-    });
+    }, '--api');
     const text = await res.text();
     if (!res.ok) {
       const hint = res.status === 413 ? ` (the ONNX file is ${onnx.length} bytes: the training target takes up to STREAMLOOP_EXTERNAL_MODEL_MAX_BYTES)` : '';
@@ -105,6 +105,8 @@ program
 
 addStatusCommand(program, { servicesUrl: () => servicesUrl(), describeHttpError: (status, text) => describeHttpError(status, text) });
 addReportCommand(program, { servicesUrl: () => servicesUrl(), describeHttpError: (status, text) => describeHttpError(status, text), authHeaders, tokenHelp: TOKEN_HELP });
+addStatusCommand(program, { servicesUrl: () => servicesUrl(), describeHttpError: (status, text) => describeHttpError(status, text), authHeaders, tokenHelp: TOKEN_HELP });
+addReportCommand(program, { servicesUrl: () => servicesUrl(), describeHttpError: (status, text) => describeHttpError(status, text) });
 addModelsCommand(program, { servicesUrl: () => servicesUrl(), describeHttpError: (status, text) => describeHttpError(status, text), authHeaders, tokenHelp: TOKEN_HELP });
 
 program

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import type { ModelSummary } from '@streamloop/model-registry';
+import { fetchServices } from './status-command';
 
 /** How the models commands reach the services and describe a failed answer (from main.ts). */
 export interface ModelsCommandIo {
@@ -29,7 +30,7 @@ export function addModelsCommand(program: Command, io: ModelsCommandIo): void {
   const call = async (opts: CommonOptions, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> => {
     const url = `${opts.api ?? io.servicesUrl()}/v1/pipelines/${encodeURIComponent(opts.pipeline)}/models${path}`;
     const headers = io.authHeaders(opts);
-    const res = await fetch(url, body === undefined ? { method, headers } : { method, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    const res = await fetchServices(url, body === undefined ? { method, headers } : { method, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) }, '--api');
     const text = await res.text();
     if (!res.ok) {
       console.error(`models: ${io.describeHttpError(res.status, text)}`);
@@ -63,7 +64,7 @@ export function addModelsCommand(program: Command, io: ModelsCommandIo): void {
     .action(async (opts: CardOptions) => {
       const query = new URLSearchParams({ format: opts.json ? 'json' : opts.format, ...(opts.model ? { model: opts.model } : {}) });
       const url = `${opts.api ?? io.servicesUrl()}/v1/pipelines/${encodeURIComponent(opts.pipeline)}/models/${opts.version}/card?${query}`;
-      const res = await fetch(url, { headers: io.authHeaders(opts) });
+      const res = await fetchServices(url, { headers: io.authHeaders(opts) }, '--api');
       const text = await res.text();
       if (!res.ok) {
         console.error(`models: ${io.describeHttpError(res.status, text)}`);

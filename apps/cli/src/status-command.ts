@@ -5,6 +5,9 @@ import type { ModelRef, PlatformStatus } from '@streamloop/runtime';
 export interface StatusCommandIo {
   servicesUrl(): string;
   describeHttpError(status: number, text: string): string;
+  /** The Authorization header for --token (or the environment's token), when the services require one. */
+  authHeaders?(opts: { token?: string }): Record<string, string>;
+  tokenHelp?: string;
 }
 
 /**
@@ -16,10 +19,12 @@ export function addStatusCommand(program: Command, io: StatusCommandIo): void {
     .command('status')
     .description('targets, lag per stage, champion and challenger, last drift verdict and DLQ counts of a running process')
     .option('--url <url>', 'base URL of the running services (default: http://127.0.0.1:$PORT, from the settings)')
+    .option('--api <url>', 'the same as --url (the other commands\' name for it)')
     .option('--json', 'print the answer as JSON')
-    .action(async (opts: { url?: string; json?: boolean }) => {
-      const base = (opts.url ?? io.servicesUrl()).replace(/\/+$/, '');
-      const status = await getJson<PlatformStatus>(`${base}/v1/status`, io);
+    .option('--token <token>', io.tokenHelp ?? 'bearer token with the read scope, when the services require one')
+    .action(async (opts: { url?: string; api?: string; json?: boolean; token?: string }) => {
+      const base = (opts.url ?? opts.api ?? io.servicesUrl()).replace(/\/+$/, '');
+      const status = await getJson<PlatformStatus>(`${base}/v1/status`, io, io.authHeaders?.(opts) ?? {});
       console.log(opts.json ? JSON.stringify(status, null, 2) : formatStatus(status));
     });
 }
@@ -28,22 +33,29 @@ export function addStatusCommand(program: Command, io: StatusCommandIo): void {
  * GET a JSON answer of the services; exits 1 with the next step when nothing answers there, or with the error's code
  * and message when the services refuse.
  */
-export async function getJson<T>(url: string, io: Pick<StatusCommandIo, 'describeHttpError'>): Promise<T> {
-  let res: Response;
-  try {
-    res = await fetch(url, { signal: AbortSignal.timeout(60_000) });
-  } catch (error) {
-    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    const why = cause?.code ?? cause?.message ?? (error as Error).message;
-    console.error(`error: cannot reach ${url} (${why}): is \`streamloop start\` running? set --url to its API address`);
-    process.exit(1);
-  }
+export async function getJson<T>(url: string, io: Pick<StatusCommandIo, 'describeHttpError'>, headers: Record<string, string> = {}): Promise<T> {
+  const res = await fetchServices(url, { signal: AbortSignal.timeout(60_000), headers }, '--url');
   const text = await res.text();
   if (!res.ok) {
     console.error(`error: ${io.describeHttpError(res.status, text)}`);
     process.exit(1);
   }
   return JSON.parse(text) as T;
+}
+
+/**
+ * fetch() to the running services; when nothing answers there, exits 1 saying what to do next (start them, or point
+ * `option` at them) instead of fetch's bare "fetch failed".
+ */
+export async function fetchServices(url: string, init: RequestInit, option: string): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    const why = cause?.code ?? cause?.message ?? (error as Error).message;
+    console.error(`error: cannot reach ${url} (${why}): is \`streamloop start\` running? set ${option} to its API address`);
+    process.exit(1);
+  }
 }
 
 /** The status as a person reads it: a header, then per pipeline its models, drift, DLQ and a lag table. */

@@ -202,7 +202,7 @@ const pages = {
     el('td', {}, m.algorithm), el('td', {}, time(m.created_at)),
     metricNames.map((k) => el('td', { class: 'num' }, num(m.metrics[k]))),
     el('td', {}, `${m.decided_by || '–'} ${time(m.decided_at)}`, el('br'), el('span', { class: 'muted' }, m.decision_reason)),
-    el('td', {}, el('a', { href: `${BASE}v1/pipelines/${p()}/models/${m.model_version}/card?format=html&model=${encodeURIComponent(m.model_name)}`, target: '_blank', rel: 'noopener' }, 'card')),
+    el('td', {}, el('button', { 'data-action': 'card', 'data-version': m.model_version, onclick: () => showCard(m) }, 'card')),
     el('td', {},
       el('button', { 'data-action': 'promote', 'data-version': m.model_version, disabled: m.serving, onclick: () => act('promote', m, `promote ${m.model_name} v${m.model_version} to champion`) }, 'Promote'),
       el('button', { 'data-action': 'archive', 'data-version': m.model_version, disabled: m.stage === 'archived', onclick: () => act('archive', m, `archive ${m.model_name} v${m.model_version}`) }, 'Archive')),
@@ -354,6 +354,23 @@ async function readEvents(body, onEvent) {
       }
       if (data.length > 0) onEvent(event, JSON.parse(data.join('\n')));
     }
+  }
+}
+
+/**
+ * A version's model card (Markdown) in a dialog, fetched through api() so that it carries the token: a plain link to
+ * the HTML card would be opened by the browser without one.
+ */
+async function showCard(model) {
+  const dialog = document.getElementById('card-dialog');
+  const body = document.getElementById('card-text');
+  body.textContent = 'loading…';
+  dialog.showModal();
+  try {
+    const res = await api(`v1/pipelines/${p()}/models/${model.model_version}/card?format=md&model=${encodeURIComponent(model.model_name)}`);
+    body.textContent = await res.text();
+  } catch (error) {
+    body.textContent = String(error.message || error);
   }
 }
 

@@ -4,7 +4,7 @@ import { kafkaLogLevel } from './log-levels';
 
 // Messages as kafkajs 2.2.4 logs them (its Connection, Consumer and Producer namespaces).
 test('broker answers kafkajs retries by itself are debug, whatever level kafkajs gave them', () => {
-  const retried: Array<[string, string]> = [
+  const retried: Array<[string, string | undefined]> = [
     ['Response GroupCoordinator(key: 10, version: 2)', 'The coordinator is loading and hence can\'t process requests'],
     ['Response AddOffsetsToTxn(key: 25, version: 1)', 'The producer attempted to update a transaction while another concurrent operation on the same transaction was ongoing'],
     ['Response JoinGroup(key: 11, version: 5)', 'The group is rebalancing, so a rejoin is needed'],
@@ -15,7 +15,7 @@ test('broker answers kafkajs retries by itself are debug, whatever level kafkajs
     ['Response Produce(key: 0, version: 7)', 'This server is not the leader for that topic-partition'],
     ['Response SyncGroup(key: 14, version: 3)', 'The member id is not valid'],
     ['Response Heartbeat(key: 12, version: 3)', 'The coordinator is not aware of this member'],
-    ['Runner: The coordinator is not aware of this member, re-joining the group', undefined as unknown as string],
+    ['Runner: The coordinator is not aware of this member, re-joining the group', undefined],
     ['Response GroupCoordinator(key: 10, version: 2)', 'The group coordinator is not available'],
   ];
   for (const [message, error] of retried) assert.equal(kafkaLogLevel('error', message, error), 'debug', `${message}: ${error}`);

@@ -61,7 +61,7 @@ test('a sink (a service logger) receives plain lines with their fields', () => {
   load.update(3000, 'rows');
   load.finish();
   assert.deepEqual(lines, [
-    { line: 'dataset: 0', done: 0, finished: false },
+    { line: 'dataset:', done: 0, finished: false },
     { line: 'dataset: 3000 rows, 7 s', done: 3000, finished: false },
     { line: 'dataset: 3000 rows, 7 s', done: 3000, finished: true },
   ]);
@@ -71,4 +71,14 @@ test('progressLine: counts, percentages and elapsed time', () => {
   assert.equal(progressLine('fit', 1, 4, 'gbdt', 500), 'fit: 1/4 (25%) gbdt');
   assert.equal(progressLine('events', 1200, undefined, undefined, 61_000), 'events: 1200, 61 s');
   assert.equal(progressLine('x', 7, 5, undefined, 0), 'x: 7/5 (100%)');
+  assert.equal(progressLine('waiting for the first model', 0, undefined, 'until it serves', 12_000), 'waiting for the first model: until it serves, 12 s');
+  assert.equal(progressLine('waiting', 0, undefined, undefined, 3000), 'waiting: 3 s');
+});
+
+test('a task can start with a detail and finish with its final count', () => {
+  const stream = capture(false);
+  const progress = new ProgressReporter({ stream, now: () => 0 });
+  const fit = progress.task('final fit', 1, 'gbdt on 2200 rows');
+  fit.finish('done', 1);
+  assert.equal(stream.text, 'final fit: 0/1 (0%) gbdt on 2200 rows\nfinal fit: 1/1 (100%) done\n');
 });

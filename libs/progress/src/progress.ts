@@ -27,15 +27,19 @@ export interface ProgressTask {
   update(done: number, detail?: string): void;
   /** One more step done (or n). */
   tick(detail?: string, n?: number): void;
-  /** Done: its last line, kept (on a terminal, the updating line becomes a permanent one). */
-  finish(detail?: string): void;
+  /** Done (with its final count when given): its last line, kept (on a terminal, the updating line becomes a permanent one). */
+  finish(detail?: string, done?: number): void;
 }
 
-/** `name: done/total (pct%) detail, elapsed` — the text of one progress line. */
+/**
+ * `name: done/total (pct%) detail, elapsed` — the text of one progress line. A task without a total shows its count
+ * once it has one (a wait shows only its detail and how long it has waited).
+ */
 export function progressLine(name: string, done: number, total: number | undefined, detail: string | undefined, elapsedMs: number): string {
-  const count = total !== undefined && total > 0 ? `${done}/${total} (${Math.floor((100 * Math.min(done, total)) / total)}%)` : `${done}`;
-  const seconds = elapsedMs >= 1000 ? `, ${(elapsedMs / 1000).toFixed(0)} s` : '';
-  return `${name}: ${count}${detail ? ` ${detail}` : ''}${seconds}`;
+  const count = total !== undefined && total > 0 ? `${done}/${total} (${Math.floor((100 * Math.min(done, total)) / total)}%)` : done > 0 ? `${done}` : '';
+  const seconds = elapsedMs >= 1000 ? `${(elapsedMs / 1000).toFixed(0)} s` : '';
+  const text = [count, detail].filter(Boolean).join(' ');
+  return `${name}:${text ? ` ${text}` : ''}${seconds ? `${text ? ',' : ''} ${seconds}` : ''}`;
 }
 
 /**
@@ -77,10 +81,11 @@ export class ProgressReporter {
     } else this.stream.write(`${text}\n`);
   }
 
-  task(name: string, total?: number): ProgressTask {
+  /** Starts a task (its first line is written now, with `detail` when given). */
+  task(name: string, total?: number, firstDetail?: string): ProgressTask {
     const started = this.now();
     let done = 0;
-    let detail: string | undefined;
+    let detail: string | undefined = firstDetail;
     let lastWritten = Number.NEGATIVE_INFINITY;
     let finished = false;
     const text = () => progressLine(name, done, total, detail, this.now() - started);
@@ -109,9 +114,10 @@ export class ProgressReporter {
         if (d !== undefined) detail = d;
         emit(false);
       },
-      finish: (d) => {
+      finish: (d, n) => {
         if (finished) return;
         if (d !== undefined) detail = d;
+        if (n !== undefined) done = n;
         const last = text();
         finished = true;
         if (this.tty) {

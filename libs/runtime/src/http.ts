@@ -2,10 +2,10 @@ import 'reflect-metadata';
 import { Module, type DynamicModule, type INestApplication, type INestMicroservice, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { kafkaConnectionSettings, type Settings } from '@streamloop/config';
-import { verifyKafkaAccess } from '@streamloop/kafka';
 import { loadTokenEntries } from '@streamloop/auth';
+import { kafkaConnectionSettings, type Settings } from '@streamloop/config';
 import { PlatformError } from '@streamloop/errors';
+import { verifyKafkaAccess } from '@streamloop/kafka';
 import { StreamServer } from '@streamloop/stream';
 import { embeddedChdbDirOf, lockChdbDir } from './chdb-lock';
 import { serveClickHouseHttp, type ServedClickHouseHttp } from './clickhouse-http';
@@ -96,9 +96,9 @@ export async function runStandalone(runtime: Runtime, module: ServiceModule, nam
   let serving: ServingApp | undefined;
   let clickhouseHttp: ServedClickHouseHttp | undefined;
   try {
+    assertAuthConfigured(runtime.settings);
     // A wrong password or an untrusted broker certificate stops the start here, with the reason (KafkaAccessError).
     await verifyKafkaAccess(kafkaConnectionSettings(runtime.settings));
-    assertAuthConfigured(runtime.settings);
     await runtime.ensureTopics();
     serving = await serveModules(runtime, [module]);
     // The owner of the chDB directory serves it over ClickHouse's HTTP protocol (CLICKHOUSE_HTTP_PORT).

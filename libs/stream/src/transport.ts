@@ -9,6 +9,7 @@ import {
 } from '@streamloop/kafka';
 import { STREAM_DEFAULTS } from '@streamloop/config';
 import type { HealthRegistry, Logger } from '@streamloop/observability';
+import { ProgressReporter, type ProgressTask } from '@streamloop/progress';
 import { BatchProcessor, outcomeOf, type Fusion, type StreamIO } from './batch-processor';
 import type { StreamBatch, StreamContext } from './context';
 import { classifyFailure } from './errors';
@@ -41,6 +42,9 @@ export interface StreamPlatform extends Omit<StreamIO, 'maxMessageBytes'> {
 }
 
 /** The consumer group of an exactly-once or at-least-once handler of `stage` on `topic` (its state's owners are its members). */
+/** A partition's state restore that takes longer than this reports its progress at info level. */
+const RESTORE_PROGRESS_AFTER_MS = 2000;
+
 export function streamGroupId(stage: string, topic: string): string {
   return `streamloop-${stage}-${topic}`;
 }
@@ -164,11 +168,19 @@ export class StreamServer extends Server implements CustomTransportStrategy {
           const state = factory?.create(pipeline, topic, partition);
           if (state && changelog) {
             const started = Date.now();
+            // A long restore shows its progress (info lines, at most one per 5 s); a quick one is one debug line.
+            const progress = new ProgressReporter({ sink: (line, f) => log.info({ partition, changelog, restored: f.done, finished: f.finished }, line) });
+            let task: ProgressTask | undefined;
+            let applied = 0;
             const restored = await this.platform.restore(changelog, partition, (key, value) => {
               state.restore(key, value);
               keepAlive();
+              applied++;
+              if (!task && Date.now() - started >= RESTORE_PROGRESS_AFTER_MS) task = progress.task(`restoring ${stage} state of ${topic} partition ${partition} from ${changelog}`);
+              task?.update(applied, 'changelog records');
             });
-            log.debug({ partition, restored, ms: Date.now() - started }, 'partition state restored');
+            if (task) task.finish('changelog records: done');
+            else log.debug({ partition, restored, ms: Date.now() - started }, 'partition state restored');
           }
           return {
             process: async (records: ConsumedRecord[]): Promise<TopicMessages[]> => {

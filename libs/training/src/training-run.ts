@@ -137,11 +137,11 @@ export async function runTraining(deps: TrainingDeps, request: TrainingRequest):
   const { spec, featureNames, reason } = request;
   const { clickhouse: ch, logger: log } = deps;
   const progress = deps.progress ?? new ProgressReporter({
-    sink: (line, f) => log.info({ pipeline: spec.pipeline, progress: f.task, done: f.done, total: f.total, finished: f.finished }, line),
+    sink: (line, f) => log.info({ progress: f.task, done: f.done, total: f.total, finished: f.finished }, line),
   });
-  const loading = progress.task(`${spec.pipeline} training dataset`);
+  const loading = progress.task(`${spec.pipeline} training dataset`, undefined, 'loading the labelled feature vectors from ClickHouse');
   const rows = await loadTrainingDataset(ch, { pipeline: spec.pipeline, featureSpecVersion: spec.features.version, ...await windowOf(ch, spec) });
-  loading.finish(`${rows.length} labelled feature vectors loaded from ClickHouse`);
+  loading.finish('labelled feature vectors loaded', rows.length);
   if (rows.length < spec.training.minLabels) {
     throw new NotEnoughDataError(
       `pipeline ${spec.pipeline}: ${rows.length} labelled feature vectors, training needs at least ${spec.training.minLabels} (training.min_labels)`,
@@ -159,8 +159,11 @@ export async function runTraining(deps: TrainingDeps, request: TrainingRequest):
   const steps = new Map<FitProgress['step'], ProgressTask>();
   const onProgress = (event: FitProgress) => {
     let task = steps.get(event.step);
-    if (!task) steps.set(event.step, (task = progress.task(`${spec.pipeline} ${STEP_NAMES[event.step]}`, event.total)));
-    if (event.finished) task.finish(event.detail);
+    if (!task) {
+      steps.set(event.step, (task = progress.task(`${spec.pipeline} ${STEP_NAMES[event.step]}`, event.total, event.detail)));
+      if (event.done === 0 && !event.finished) return;
+    }
+    if (event.finished) task.finish(event.detail, event.done);
     else task.update(event.done, event.detail);
   };
   const fit = deps.fit ?? ((input: FitInput, report?: (p: FitProgress) => void) => fitOnWorker(input, { onProgress: report }));

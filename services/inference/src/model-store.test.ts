@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { exportOnnx, seededRandom, TabularPipeline } from '@streamloop/ml';
 import type { ModelRegistryRecord, ModelStage, RegistryMessage } from '@streamloop/model-registry';
 import { PROBATION_LABELS_METRIC } from '@streamloop/model-registry';
+import { allocationBombModel, externalDataModel, TINY_INPUT, TINY_OUTPUT } from '@streamloop/model-safety/testing';
 import { ModelStore } from './model-store';
 
 const FIXTURE = new URL('../../../examples/models/fraud-sklearn/', import.meta.url);
@@ -81,6 +82,22 @@ test('a champion that fails its checks is refused once, and the previous champio
   const replay = await restarted.follow('fraud', at(0, internal(1), internal(2), corrupt));
   assert.equal(serving(restarted), 'fraud v2');
   assert.equal(replay.refused.length, 1);
+});
+
+test('an external record written to the registry topic past registration is admitted here too: unsafe files never load', async () => {
+  const store = new ModelStore();
+  await store.follow('fraud', at(0, internal(1)));
+  const unsafe = (version: number, onnx: Uint8Array): ModelRegistryRecord => ({
+    ...record('tiny', version, 'champion', Buffer.from(onnx), 'external', FEATURES),
+    signature: { input_name: TINY_INPUT, probability_output: TINY_OUTPUT, positive_class_index: 1 },
+  });
+  const outcome = await store.follow('fraud', at(1, unsafe(1, externalDataModel()), unsafe(2, allocationBombModel())));
+  assert.equal(serving(store), 'fraud v1');
+  // The newest champion is tried first; then, on its refusal, the one before it.
+  const reasons = outcome.refused.map((r) => String(r.error));
+  assert.equal(reasons.length, 2);
+  assert.match(reasons[0], /^ModelRejectedError: model fraud\/tiny v2 \(external\): probe: .*(bad_alloc|memory limit)/);
+  assert.equal(reasons[1], "ModelRejectedError: model fraud/tiny v1 (external): ONNX model: tensor 'W' in the main graph initializers uses external data ('../../etc/passwd'), which is refused (only self-contained models are loaded)");
 });
 
 test('retiring the champion rolls back to the previous one; with none left nothing serves', async () => {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { PlatformError } from '@streamloop/errors';
 import { loadExternalModel, OnnxModelError, OnnxScorer, type OnnxSessionOptions } from '@streamloop/ml';
+import { admitOnnxModel } from '@streamloop/model-safety';
 import {
   championsNewestFirst, emptyRegistry, shadowOf, foldRegistry, registryKey, sameEntry,
   type ModelRegistryRecord, type RegistryEntry, type RegistryMessage, type RegistryState,
@@ -157,11 +158,21 @@ async function loadChecked(record: ModelRegistryRecord, session: OnnxSessionOpti
 
 /**
  * A model trained elsewhere: its declared tensors, fed in feature_names order (the input mapping). The same
- * checks as at registration run again here, since the registry topic is also written by others.
+ * checks as at registration run again here, since the registry topic is also written by others: the untrusted
+ * file's admission (libs/model-safety: its contents, then one probe in a limited child process) before onnxruntime
+ * loads it in this process.
  */
 async function loadExternal(
   record: ModelRegistryRecord, where: string, signature: NonNullable<ModelRegistryRecord['signature']>, session: OnnxSessionOptions,
 ): Promise<OnnxScorer> {
+  try {
+    await admitOnnxModel(record.onnx, { maxBytes: MAX_MODEL_BYTES });
+  } catch (error) {
+    if (error instanceof PlatformError && (error.code === 'UNSAFE_MODEL' || error.code === 'MODEL_TOO_LARGE')) {
+      throw new ModelRejectedError(`${where} (external): ${error.message}`);
+    }
+    throw error;
+  }
   try {
     return await loadExternalModel(record.onnx, {
       input: signature.input_name,
