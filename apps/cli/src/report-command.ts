@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
-import { parseReportTime } from '@streamloop/report';
+// The query entry point only: the whole library (ClickHouse, chDB) would load with every CLI command.
+import { parseReportTime } from '@streamloop/report/query';
 
 /** How the report command reaches the services and describes a failed answer (from main.ts). */
 export interface ReportCommandIo {
