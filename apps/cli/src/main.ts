@@ -103,10 +103,8 @@ program
     console.log(JSON.stringify(JSON.parse(text), null, 2));
   });
 
-addStatusCommand(program, { servicesUrl: () => servicesUrl(), describeHttpError: (status, text) => describeHttpError(status, text) });
 addReportCommand(program, { servicesUrl: () => servicesUrl(), describeHttpError: (status, text) => describeHttpError(status, text), authHeaders, tokenHelp: TOKEN_HELP });
 addStatusCommand(program, { servicesUrl: () => servicesUrl(), describeHttpError: (status, text) => describeHttpError(status, text), authHeaders, tokenHelp: TOKEN_HELP });
-addReportCommand(program, { servicesUrl: () => servicesUrl(), describeHttpError: (status, text) => describeHttpError(status, text) });
 addModelsCommand(program, { servicesUrl: () => servicesUrl(), describeHttpError: (status, text) => describeHttpError(status, text), authHeaders, tokenHelp: TOKEN_HELP });
 
 program
