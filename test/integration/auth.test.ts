@@ -14,6 +14,7 @@ import { InferenceModule, InferenceService } from '@streamloop/inference';
 import { IngestionModule } from '@streamloop/ingestion';
 import { MonitoringModule } from '@streamloop/monitoring';
 import { Runtime, serveClickHouseHttp, serveModules } from '@streamloop/runtime';
+import { startSchemaRegistry } from '@streamloop/schema-registry';
 import { generateCardTransactions } from '@streamloop/testing';
 import { TrainingModule } from '@streamloop/training';
 import { bearer, testTokens } from '../support/auth';
@@ -151,13 +152,28 @@ test('/health and /metrics need a read token when STREAMLOOP_AUTH_OPEN_HEALTH=fa
     pipelineFiles: [],
   }, []);
   const serving = await serveModules(runtime, []);
+  // The built-in registry's /metrics too (its own middleware, ahead of the registry's routes), with Confluent's errors.
+  const registry = await startSchemaRegistry({
+    brokers: brokers!, port: 0, host: '127.0.0.1', topic: uniqueName('_schemas'),
+    auth: { enabled: true, store: runtime.tokens, openOperational: false },
+  });
   try {
     for (const path of ['/health', '/metrics']) {
       assertErrorBody(await request(`${serving.url}${path}`), 401, 'UNAUTHORIZED');
       assertErrorBody(await request(`${serving.url}${path}`, { headers: bearer(tokens.token.ingest) }), 403, 'FORBIDDEN');
       assert.equal((await fetch(`${serving.url}${path}`, { headers: bearer(tokens.token.read) })).status, 200, path);
     }
+    const anonymous = await request(`${registry.url}/metrics`);
+    assert.equal(anonymous.status, 401);
+    assert.equal(JSON.parse(anonymous.text).error_code, 40101);
+    const ingest = await request(`${registry.url}/metrics`, { headers: bearer(tokens.token.ingest) });
+    assert.equal(ingest.status, 403);
+    assert.equal(JSON.parse(ingest.text).error_code, 40301);
+    const read = await fetch(`${registry.url}/metrics`, { headers: bearer(tokens.token.read) });
+    assert.equal(read.status, 200);
+    assert.match(await read.text(), /streamloop_/);
   } finally {
+    await registry.close();
     await serving.close();
     await runtime.close();
   }

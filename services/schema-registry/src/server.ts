@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Module } from '@nestjs/common';
-import { AuthGuard, type AuthPolicy } from '@streamloop/auth';
+import { AuthGuard, credentialsOf, grants, type AuthPolicy } from '@streamloop/auth';
 import { HTTP_DEFAULTS } from '@streamloop/config';
 import { SchemaRegistryMetrics } from '@streamloop/observability';
 import { REGISTRY_DEFAULTS } from '@streamloop/registry';
@@ -46,13 +46,26 @@ export function useRegistryHttp(app: NestExpressApplication, bodyLimit: string |
 }
 
 /** The part of Express' request and response the metrics middleware uses. */
-interface MetricsRequest { method: string; path: string }
+interface MetricsRequest { method: string; path: string; headers: { authorization?: string } }
 interface MetricsResponse {
   statusCode: number;
   once(event: 'finish', listener: () => void): void;
   status(code: number): MetricsResponse;
   type(contentType: string): MetricsResponse;
   send(body: string): void;
+  setHeader(name: string, value: string): void;
+}
+
+/**
+ * Whether a request may read /metrics: always when auth is off or /health and /metrics are open
+ * (STREAMLOOP_AUTH_OPEN_HEALTH, the default); otherwise a token (bearer or basic) with `read`, as the API's /metrics.
+ */
+function metricsAllowed(req: MetricsRequest, auth: AuthPolicy): 'ok' | 'unauthorized' | 'forbidden' {
+  if (!auth.enabled || auth.openOperational) return 'ok';
+  const credentials = credentialsOf(req.headers.authorization, true);
+  const principal = credentials && auth.store.verify(credentials.token, credentials.name);
+  if (!principal) return 'unauthorized';
+  return grants(principal.scopes, 'read') ? 'ok' : 'forbidden';
 }
 
 /**
@@ -60,9 +73,19 @@ interface MetricsResponse {
  * by method and status code. Plain Express middleware, ahead of Nest's router: /metrics is no Confluent endpoint, so
  * the registry's media-type guard and error body do not apply to it.
  */
-function serveRegistryMetrics(app: NestExpressApplication, metrics: SchemaRegistryMetrics): void {
+function serveRegistryMetrics(app: NestExpressApplication, metrics: SchemaRegistryMetrics, auth: AuthPolicy): void {
   app.use((req: MetricsRequest, res: MetricsResponse, next: () => void) => {
     if (req.method === 'GET' && req.path === '/metrics') {
+      const allowed = metricsAllowed(req, auth);
+      if (allowed !== 'ok') {
+        // Confluent's error body, as every other answer of the registry.
+        if (allowed === 'unauthorized') res.setHeader('WWW-Authenticate', 'Basic realm="streamloop", Bearer realm="streamloop"');
+        res.status(allowed === 'unauthorized' ? 401 : 403).type('application/json')
+          .send(JSON.stringify(allowed === 'unauthorized'
+            ? { error_code: 40101, message: 'GET /metrics needs a token with scope read (STREAMLOOP_AUTH_OPEN_HEALTH=false)' }
+            : { error_code: 40301, message: 'GET /metrics needs scope read' }));
+        return;
+      }
       void metrics.exposition().then(({ contentType, body }) => res.status(200).type(contentType).send(body), next);
       return;
     }
@@ -83,7 +106,7 @@ export async function startSchemaRegistry(opts: StartSchemaRegistryOptions): Pro
   class SchemaRegistryAppModule {}
 
   const app = await NestFactory.create<NestExpressApplication>(SchemaRegistryAppModule, { bodyParser: false, logger: ['error', 'warn'] });
-  serveRegistryMetrics(app, new SchemaRegistryMetrics());
+  serveRegistryMetrics(app, new SchemaRegistryMetrics(), auth);
   useRegistryHttp(app, bodyLimit, auth);
   await app.listen(port, host);
   const address = app.getHttpServer().address() as { port: number };
