@@ -53,60 +53,44 @@ fetch() {
 }
 
 fetch_broker() {
-  if [ -f "$LIBS/.complete" ]; then return 0; fi
-  command -v mvn >/dev/null || { log "mvn not found: install Maven"; exit 1; }
-  mkdir -p "$HOME_DIR"
-  # A throwaway pom whose only job is to let Maven resolve the broker and its runtime closure.
-  cat > "$HOME_DIR/pom.xml" <<POM
-<project xmlns="http://maven.apache.org/POM/4.0.0">
-  <modelVersion>4.0.0</modelVersion>
-  <groupId>dev.streamloop.local</groupId>
-  <artifactId>kafka-runtime</artifactId>
-  <version>1</version>
-  <packaging>pom</packaging>
-  <dependencies>
-    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_$SCALA_VERSION</artifactId><version>$KAFKA_VERSION</version></dependency>
-    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j2-impl</artifactId><version>2.24.3</version></dependency>
-    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-api</artifactId><version>2.0.17</version></dependency>
-    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-core</artifactId><version>2.24.3</version></dependency>
-  </dependencies>
-</project>
-POM
-  log "resolving Apache Kafka $KAFKA_VERSION from Maven Central into $LIBS"
-  rm -rf "$LIBS"
-  mvn -q -B -f "$HOME_DIR/pom.xml" dependency:copy-dependencies \
-    -DincludeScope=runtime -DoutputDirectory="$LIBS" >"$HOME_DIR/mvn.log" 2>&1 \
-    || { cat "$HOME_DIR/mvn.log" >&2; log "maven resolution failed"; exit 1; }
-  touch "$LIBS/.complete"
+  resolve_closure "kafka_$SCALA_VERSION" kafka-runtime "$HOME_DIR" "$LIBS" "Apache Kafka $KAFKA_VERSION"
 }
 
 # Kafka's command-line tools (org.apache.kafka:kafka-tools) and their runtime closure, in a directory of their own so
 # the broker's classpath stays as it is.
 fetch_tools() {
-  if [ -f "$TOOLS_LIBS/.complete" ]; then return 0; fi
+  resolve_closure kafka-tools kafka-tools-runtime "$HOME_DIR/tools" "$TOOLS_LIBS" "Kafka's command-line tools $KAFKA_VERSION"
+}
+
+# resolve_closure ARTIFACT POM_NAME POM_DIR OUT_DIR WHAT: copies org.apache.kafka:ARTIFACT:$KAFKA_VERSION and its
+# runtime closure (with a log4j binding) from Maven Central into OUT_DIR, once (OUT_DIR/.complete marks it done).
+resolve_closure() {
+  local artifact="$1" pom_name="$2" pom_dir="$3" out="$4" what="$5"
+  if [ -f "$out/.complete" ]; then return 0; fi
   command -v mvn >/dev/null || { log "mvn not found: install Maven"; exit 1; }
-  mkdir -p "$HOME_DIR/tools"
-  cat > "$HOME_DIR/tools/pom.xml" <<POM
+  mkdir -p "$pom_dir"
+  # A throwaway pom whose only job is to let Maven resolve the artifact and its runtime closure.
+  cat > "$pom_dir/pom.xml" <<POM
 <project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
   <groupId>dev.streamloop.local</groupId>
-  <artifactId>kafka-tools-runtime</artifactId>
+  <artifactId>$pom_name</artifactId>
   <version>1</version>
   <packaging>pom</packaging>
   <dependencies>
-    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka-tools</artifactId><version>$KAFKA_VERSION</version></dependency>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>$artifact</artifactId><version>$KAFKA_VERSION</version></dependency>
     <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j2-impl</artifactId><version>2.24.3</version></dependency>
     <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-api</artifactId><version>2.0.17</version></dependency>
     <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-core</artifactId><version>2.24.3</version></dependency>
   </dependencies>
 </project>
 POM
-  log "resolving Kafka's command-line tools $KAFKA_VERSION from Maven Central into $TOOLS_LIBS"
-  rm -rf "$TOOLS_LIBS"
-  mvn -q -B -f "$HOME_DIR/tools/pom.xml" dependency:copy-dependencies \
-    -DincludeScope=runtime -DoutputDirectory="$TOOLS_LIBS" >"$HOME_DIR/tools/mvn.log" 2>&1 \
-    || { cat "$HOME_DIR/tools/mvn.log" >&2; log "maven resolution of kafka-tools failed"; exit 1; }
-  touch "$TOOLS_LIBS/.complete"
+  log "resolving $what from Maven Central into $out"
+  rm -rf "$out"
+  mvn -q -B -f "$pom_dir/pom.xml" dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$out" >"$pom_dir/mvn.log" 2>&1 \
+    || { cat "$pom_dir/mvn.log" >&2; log "maven resolution of $what failed"; exit 1; }
+  touch "$out/.complete"
 }
 
 # The class behind each of Kafka's scripts (bin/kafka-*.sh of the Kafka distribution) in kafka-tools 4.x.
