@@ -2,6 +2,7 @@
 // same settings whoever wrote the topic. It matches each output record to the input event that caused it (by event
 // id) and keeps, per phase, the latency from the moment the load generator handed the event to its producer to the
 // moment the committed output record reached this consumer (both clocks are this process's performance.now()).
+import { appendFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { createKafka, type Consumer } from '@streamloop/kafka';
 
@@ -34,6 +35,8 @@ export interface PhaseLatency {
 export class LatencyProbe {
   private readonly sent = new Map<string, Sent>();
   private readonly latencies = new Map<string, number[]>();
+  /** BENCH_E2E_TRACE=FILE: every first sighting as (topic, phase, sent at, latency ms), appended to FILE at stop (to study the tail over time). */
+  private readonly trace: Array<[string, number, number]> = [];
   private readonly receivedByPhase = new Map<string, number>();
   private readonly seenSpan = new Map<string, { first: number; last: number }>();
   /** Output records whose id this run never sent (e.g. left over from another run sharing the broker). */
@@ -106,6 +109,7 @@ export class LatencyProbe {
     let list = this.latencies.get(s.phase);
     if (!list) this.latencies.set(s.phase, (list = []));
     list.push(arrivedAt - s.sentAt);
+    if (process.env.BENCH_E2E_TRACE) this.trace.push([s.phase, s.sentAt, arrivedAt - s.sentAt]);
     this.receivedByPhase.set(s.phase, (this.receivedByPhase.get(s.phase) ?? 0) + 1);
     const span = this.seenSpan.get(s.phase);
     if (!span) this.seenSpan.set(s.phase, { first: arrivedAt, last: arrivedAt });
@@ -160,6 +164,10 @@ export class LatencyProbe {
   }
 
   async stop(): Promise<void> {
+    const file = process.env.BENCH_E2E_TRACE;
+    if (file && this.trace.length > 0) {
+      appendFileSync(file, this.trace.map(([phase, sentAt, latency]) => `${this.topic}\t${phase}\t${sentAt.toFixed(1)}\t${latency.toFixed(1)}\n`).join(''));
+    }
     await this.consumer.disconnect();
   }
 }

@@ -25,6 +25,8 @@
 // Flags: --rates 500,1000,2000  --duration 30s  --saturation-events 30000 (0 skips)  --kstreams-rate 1000
 // --commit-intervals 100,10  --warmup 5s  --only streamloop,passthrough,kstreams,features (any of them).
 // Broker: KAFKA_BROKERS, else deploy/local/kafka.sh on a random port, stopped (and its storage removed) at the end.
+// Diagnostics: BENCH_CHILD_NODE_ARGS (node flags for each system's process, e.g. --cpu-prof), BENCH_E2E_TRACE=FILE
+// (every event's send time and latency, per topic and phase, appended to FILE).
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';

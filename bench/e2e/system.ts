@@ -29,6 +29,9 @@ import { closeWhenParentLeaves } from './processes';
 const REPO = new URL('../../', import.meta.url).pathname;
 const FRAUD_SPEC = join(REPO, 'examples/pipelines/fraud.yaml');
 const MODEL_REGISTRY_SCHEMA = join(REPO, 'schemas/model-registry.avsc');
+/** The passthrough's topics have as many partitions as the pipeline's (examples/pipelines/fraud.yaml). */
+const PASSTHROUGH_PARTITIONS = 3;
+
 /** The passthrough's hops: as many as the pipeline's stages (ingestion, features card, features merchant, inference). */
 const PASSTHROUGH_TOPICS = ['raw', 'a', 'b', 'c', 'out'] as const;
 
@@ -207,7 +210,7 @@ async function startPassthroughSystem(brokers: string[], tag: string, hopCount: 
     },
   });
   const topics = PASSTHROUGH_TOPICS.slice(0, hopCount + 1).map((hop) => passthroughTopic(tag, hop));
-  await ensureTopics(kafka, topics.map((topic) => ({ topic, partitions: 3 })));
+  await ensureTopics(kafka, topics.map((topic) => ({ topic, partitions: PASSTHROUGH_PARTITIONS })));
   const copy = (r: ConsumedRecord): Message => ({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp });
   const hops: RunningProcessor[] = [];
   try {
@@ -220,6 +223,8 @@ async function startPassthroughSystem(brokers: string[], tag: string, hopCount: 
         topic: from,
         transactionalIdPrefix: groupId,
         sessionTimeoutMs: settings.kafkaSessionTimeoutMs,
+        // As the services run theirs (libs/stream's transport): every partition of a fetch in one round.
+        partitionsConsumedConcurrently: PASSTHROUGH_PARTITIONS,
         createTask: async () => ({ process: async (records) => [{ topic: to, messages: records.map(copy) }] }),
       }));
     }

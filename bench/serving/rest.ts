@@ -16,6 +16,7 @@ import { topicsFor, type PipelineSpec } from '@streamloop/config';
 import { cpuSecondsOf, publishRegistryRecord, startBrokerIfAny } from '../e2e/processes';
 import { freePort, waitForApi, stopProcesses } from '../../test/support/cli-process';
 import { startCliProcess, type ServiceProcess } from '../../test/support/processes';
+import { AUTH_OFF_ENV } from '../../test/support/auth';
 import { registryRecord } from './stage';
 
 const REPO = new URL('../../', import.meta.url).pathname;
@@ -180,7 +181,7 @@ function errorKinds(samples: Sample[]): string {
 function startInference(args: string[], env: Record<string, string>): ServiceProcess {
   const flags = process.env.BENCH_SERVER_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
   if (flags.length === 0) return startCliProcess('streamloop start --target inference', args, env);
-  const child = spawn(process.execPath, [...flags, join(REPO, 'bin', 'streamloop.mjs'), ...args], { cwd: REPO, env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...flags, join(REPO, 'bin', 'streamloop.mjs'), ...args], { cwd: REPO, env: { ...process.env, LOG_LEVEL: 'warn', ...AUTH_OFF_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const all: Buffer[] = [];
   const keep = (b: Buffer) => {
