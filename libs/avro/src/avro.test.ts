@@ -74,6 +74,10 @@ test('safeDecode names the path, checks string lengths, unions, enums and traili
   const t = parseSchema({ type: 'record', name: 'R', fields: [{ name: 'items', type: { type: 'array', items: { type: 'record', name: 'I', fields: [{ name: 'name', type: 'string' }] } } }] });
   const bytes = Buffer.from([0x04, 0x02, 0x61, 0x7e, 0x61]); // 2 items: "a", then a string declaring 63 bytes
   assert.throws(() => safeDecode(t, bytes), (e: Error) => e instanceof AvroDecodeError && e.message.includes('$.items[1].name') && /string length/.test(e.message));
+  // a map key in the path is the key's text, quoted (read from the bytes only when something under it fails)
+  const m = parseSchema({ type: 'record', name: 'M', fields: [{ name: 'values', type: { type: 'map', values: { type: 'array', items: 'double' } } }] });
+  const mapBytes = Buffer.concat([Buffer.from([0x04, 0x02, 0x61, 0x00, 0x08]), Buffer.from('ü"b'), Buffer.from([0x02, 0x01, 0x02])]);
+  assert.throws(() => safeDecode(m, mapBytes), (e: Error) => e instanceof AvroDecodeError && e.message.includes('$.values["ü\\"b"]:') && /block count/.test(e.message));
   const u = parseSchema(['null', 'string']);
   assert.throws(() => safeDecode(u, Buffer.from([0x06])), /union branch index/);
   const en = parseSchema({ type: 'enum', name: 'E', symbols: ['a'] });

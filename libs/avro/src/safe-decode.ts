@@ -88,7 +88,7 @@ function kind(type: Type): string {
 export function safeDecode<T = unknown>(type: Type, payload: Buffer, opts: SafeDecodeOptions = {}): T {
   if (!Buffer.isBuffer(payload)) throw new AvroDecodeError('$', 'a Buffer of Avro binary data', `got ${typeof payload}`);
   const walker = new Walker(payload, opts.maxZeroSizeItems ?? 1_000_000, opts.maxDepth ?? 128);
-  walker.value(type, 0);
+  checkOf(type)(walker, 0);
   if (walker.pos !== payload.length) {
     throw new AvroDecodeError('$', `the end of the record after ${walker.pos} bytes`, `${payload.length - walker.pos} trailing bytes`);
   }
@@ -113,19 +113,191 @@ function describe(type: Type): string {
   return type.name ?? type.typeName;
 }
 
+/** A map key's place in the bytes: decoded into the path only when something under it fails. */
+interface KeyAt {
+  start: number;
+  end: number;
+}
+
+/** Walks (checks) one value of a type at the walker's position; `depth` is its nesting. */
+type Check = (w: Walker, depth: number) => void;
+
+/**
+ * Each writer type's check, built once: the walk runs for every record a stage consumes, so the schema is turned
+ * into closures rather than interpreted per value.
+ */
+const checks = new WeakMap<Type, Check>();
+
+function checkOf(type: Type): Check {
+  const known = checks.get(type);
+  if (known) return known;
+  let built: Check | undefined;
+  // A recursive schema reaches its own type while being built: that reference calls the finished check later.
+  checks.set(type, (w, depth) => built!(w, depth));
+  built = buildCheck(type);
+  checks.set(type, built);
+  return built;
+}
+
+function buildCheck(type: Type): Check {
+  const t = type as unknown as Record<string, unknown>;
+  const entering = (w: Walker, depth: number) => {
+    if (depth > w.maxDepth) w.fail(`nesting of at most ${w.maxDepth} levels`);
+  };
+  switch (kind(type)) {
+    case 'null':
+      return entering;
+    case 'boolean':
+      return (w, depth) => {
+        entering(w, depth);
+        if (w.pos >= w.buf.length) w.fail('a boolean', 'the data ends');
+        const b = w.buf[w.pos++];
+        if (b > 1) w.fail('a boolean byte 0 or 1', `got ${b}`);
+      };
+    case 'int':
+      return (w, depth) => {
+        entering(w, depth);
+        w.int('an int');
+      };
+    case 'long':
+      return (w, depth) => {
+        entering(w, depth);
+        w.long('a long');
+      };
+    case 'float':
+      return (w, depth) => {
+        entering(w, depth);
+        w.take(4, 'a float (4 bytes)');
+      };
+    case 'double':
+      return (w, depth) => {
+        entering(w, depth);
+        w.take(8, 'a double (8 bytes)');
+      };
+    case 'string': case 'bytes': {
+      const what = type.typeName;
+      return (w, depth) => {
+        entering(w, depth);
+        const n = w.length(what); // not `w.pos += w.length()`: that reads pos before the varint moves it
+        w.pos += n;
+      };
+    }
+    case 'fixed': {
+      const size = t.size as number;
+      const what = `fixed ${describe(type)} of ${size} bytes`;
+      return (w, depth) => {
+        entering(w, depth);
+        w.take(size, what);
+      };
+    }
+    case 'enum': {
+      const count = (t.symbols as string[]).length;
+      const name = describe(type);
+      return (w, depth) => {
+        entering(w, depth);
+        const i = w.int(`an enum ${name} index`);
+        if (i < 0 || i >= count) w.fail(`an index of enum ${name} in [0, ${count})`, `got ${i}`);
+      };
+    }
+    case 'union': {
+      const branches = t.types as Type[];
+      let branchChecks: Check[] | undefined;
+      return (w, depth) => {
+        entering(w, depth);
+        const i = w.long('a union branch index');
+        if (i < 0 || i >= branches.length) {
+          w.fail(`a union branch index in [0, ${branches.length}) for ${JSON.stringify(branches.map((b) => describe(b)))}`, `got ${i}`);
+        }
+        (branchChecks ??= branches.map(checkOf))[i](w, depth + 1);
+      };
+    }
+    case 'logical': {
+      const underlying = t.underlyingType as Type;
+      let underlyingCheck: Check | undefined;
+      return (w, depth) => (underlyingCheck ??= checkOf(underlying))(w, depth);
+    }
+    case 'record': {
+      const fields = t.fields as Array<{ name: string; type: Type }>;
+      const names = fields.map((f) => `.${f.name}`);
+      let fieldChecks: Check[] | undefined;
+      return (w, depth) => {
+        entering(w, depth);
+        fieldChecks ??= fields.map((f) => checkOf(f.type));
+        for (let i = 0; i < fieldChecks.length; i++) {
+          w.path.push(names[i]);
+          fieldChecks[i](w, depth + 1);
+          w.path.pop();
+        }
+      };
+    }
+    case 'array': {
+      const items = t.itemsType as Type;
+      const min = minEncodedSize(items);
+      const empty = min === 0 && isEmptyType(items);
+      let itemCheck: Check | undefined;
+      return (w, depth) => {
+        entering(w, depth);
+        itemCheck ??= checkOf(items);
+        let index = 0;
+        for (;;) {
+          const count = w.blockCount(min, 'array');
+          if (count === 0) return;
+          if (empty) { // nothing on the wire per item: no need to walk them one by one
+            index += count;
+            continue;
+          }
+          for (let k = 0; k < count; k++) {
+            w.path.push(index++);
+            itemCheck(w, depth + 1);
+            w.path.pop();
+          }
+        }
+      };
+    }
+    case 'map': {
+      const values = t.valuesType as Type;
+      const min = 1 + minEncodedSize(values); // every entry has at least a 1-byte key length
+      let valueCheck: Check | undefined;
+      return (w, depth) => {
+        entering(w, depth);
+        valueCheck ??= checkOf(values);
+        for (;;) {
+          const count = w.blockCount(min, 'map');
+          if (count === 0) return;
+          for (let k = 0; k < count; k++) {
+            const len = w.length('map key');
+            const key: KeyAt = { start: w.pos, end: w.pos + len };
+            w.pos += len;
+            w.path.push(key);
+            valueCheck(w, depth + 1);
+            w.path.pop();
+          }
+        }
+      };
+    }
+    default:
+      return (w) => w.fail(`a schema type this decoder knows`, `unsupported type ${type.typeName}`);
+  }
+}
+
 class Walker {
   pos = 0;
-  private readonly path: Array<string | number> = [];
+  /** Where the walk is: field names, array indexes, map keys (decoded only for an error message). */
+  readonly path: Array<string | number | KeyAt> = [];
 
   constructor(
-    private readonly buf: Buffer,
+    readonly buf: Buffer,
     private zeroSizeBudget: number,
-    private readonly maxDepth: number,
+    readonly maxDepth: number,
   ) {}
 
-  private fail(expected: string, detail?: string): never {
+  fail(expected: string, detail?: string): never {
     let p = '$';
-    for (const seg of this.path) p += typeof seg === 'number' ? `[${seg}]` : seg;
+    for (const seg of this.path) {
+      if (typeof seg === 'number') p += `[${seg}]`;
+      else if (typeof seg === 'string') p += seg;
+      else p += `[${JSON.stringify(this.buf.toString('utf8', seg.start, seg.end))}]`;
+    }
     throw new AvroDecodeError(p, expected, detail);
   }
 
@@ -150,22 +322,22 @@ class Walker {
     return this.fail(what, `varint longer than ${maxBytes} bytes`);
   }
 
-  private int(what: string): number {
+  int(what: string): number {
     const v = this.varint(5, what);
     if (v > 0x7fffffff || v < -0x80000000) this.fail(`${what} (32-bit int)`, `got ${v}`);
     return v;
   }
 
-  private long(what: string): number {
+  long(what: string): number {
     return this.varint(10, what);
   }
 
-  private take(n: number, what: string): void {
+  take(n: number, what: string): void {
     if (n > this.remaining) this.fail(what, `needs ${n} bytes, ${this.remaining} left`);
     this.pos += n;
   }
 
-  private length(what: string): number {
+  length(what: string): number {
     const n = this.long(`${what} length`);
     if (n < 0) this.fail(`a non-negative ${what} length`, `got ${n}`);
     if (n > this.remaining) this.fail(`a ${what} length within the ${this.remaining} bytes left`, `declared ${n}`);
@@ -173,7 +345,7 @@ class Walker {
   }
 
   /** Checks one block count: the items it claims must fit in what is left (or in the zero-size budget). */
-  private blockCount(itemMin: number, what: string): number {
+  blockCount(itemMin: number, what: string): number {
     let count = this.long(`${what} block count`);
     if (count < 0) {
       count = -count;
@@ -189,102 +361,5 @@ class Walker {
       if (this.zeroSizeBudget < 0) this.fail(`at most the allowed number of zero-size ${what} items`, `declared ${count}`);
     }
     return count;
-  }
-
-  value(type: Type, depth: number): void {
-    if (depth > this.maxDepth) this.fail(`nesting of at most ${this.maxDepth} levels`);
-    const t = type as unknown as Record<string, unknown>;
-    switch (kind(type)) {
-      case 'null':
-        return;
-      case 'boolean': {
-        if (this.remaining < 1) this.fail('a boolean', 'the data ends');
-        const b = this.buf[this.pos++];
-        if (b > 1) this.fail('a boolean byte 0 or 1', `got ${b}`);
-        return;
-      }
-      case 'int':
-        this.int('an int');
-        return;
-      case 'long':
-        this.long('a long');
-        return;
-      case 'float':
-        this.take(4, 'a float (4 bytes)');
-        return;
-      case 'double':
-        this.take(8, 'a double (8 bytes)');
-        return;
-      case 'string': case 'bytes': {
-        const n = this.length(type.typeName); // not `this.pos += this.length()`: that reads pos before the varint moves it
-        this.pos += n;
-        return;
-      }
-      case 'fixed':
-        this.take(t.size as number, `fixed ${describe(type)} of ${t.size} bytes`);
-        return;
-      case 'enum': {
-        const symbols = t.symbols as string[];
-        const i = this.int(`an enum ${describe(type)} index`);
-        if (i < 0 || i >= symbols.length) this.fail(`an index of enum ${describe(type)} in [0, ${symbols.length})`, `got ${i}`);
-        return;
-      }
-      case 'union': {
-        const branches = t.types as Type[];
-        const i = this.long('a union branch index');
-        if (i < 0 || i >= branches.length) {
-          this.fail(`a union branch index in [0, ${branches.length}) for ${JSON.stringify(branches.map((b) => describe(b)))}`, `got ${i}`);
-        }
-        this.value(branches[i], depth + 1);
-        return;
-      }
-      case 'logical':
-        this.value(t.underlyingType as Type, depth);
-        return;
-      case 'record':
-        for (const f of t.fields as Array<{ name: string; type: Type }>) {
-          this.path.push(`.${f.name}`);
-          this.value(f.type, depth + 1);
-          this.path.pop();
-        }
-        return;
-      case 'array': {
-        const items = t.itemsType as Type;
-        const min = minEncodedSize(items);
-        const empty = min === 0 && isEmptyType(items);
-        let index = 0;
-        for (;;) {
-          const count = this.blockCount(min, 'array');
-          if (count === 0) return;
-          if (empty) { // nothing on the wire per item: no need to walk them one by one
-            index += count;
-            continue;
-          }
-          for (let k = 0; k < count; k++) {
-            this.path.push(index++);
-            this.value(items, depth + 1);
-            this.path.pop();
-          }
-        }
-      }
-      case 'map': {
-        const values = t.valuesType as Type;
-        const min = 1 + minEncodedSize(values); // every entry has at least a 1-byte key length
-        for (;;) {
-          const count = this.blockCount(min, 'map');
-          if (count === 0) return;
-          for (let k = 0; k < count; k++) {
-            const len = this.length('map key');
-            const key = this.buf.toString('utf8', this.pos, this.pos + len);
-            this.pos += len;
-            this.path.push(`[${JSON.stringify(key)}]`);
-            this.value(values, depth + 1);
-            this.path.pop();
-          }
-        }
-      }
-      default:
-        this.fail(`a schema type this decoder knows`, `unsupported type ${type.typeName}`);
-    }
   }
 }
