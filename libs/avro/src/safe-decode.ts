@@ -131,12 +131,12 @@ const checks = new WeakMap<Type, Check>();
 function checkOf(type: Type): Check {
   const known = checks.get(type);
   if (known) return known;
-  let built: Check | undefined;
   // A recursive schema reaches its own type while being built: that reference calls the finished check later.
-  checks.set(type, (w, depth) => built!(w, depth));
-  built = buildCheck(type);
-  checks.set(type, built);
-  return built;
+  const finished: { check?: Check } = {};
+  checks.set(type, (w, depth) => finished.check!(w, depth));
+  finished.check = buildCheck(type);
+  checks.set(type, finished.check);
+  return finished.check;
 }
 
 function buildCheck(type: Type): Check {
