@@ -233,3 +233,18 @@ test('schemas/alert.avsc: the data_quality kind is a BACKWARD-compatible change 
   assert.equal(read.kind, 'feature_drift');
   assert.equal(checkCompatibility(current, [older], 'FORWARD').compatible, true, 'a reader with the default reads the newer symbol');
 });
+
+test('encodeWire: header and body alike for records smaller and larger than its scratch buffer', () => {
+  const t = parseSchema({ type: 'record', name: 'W', fields: [{ name: 's', type: 'string' }, { name: 'm', type: { type: 'map', values: 'double' } }] });
+  for (const n of [0, 10, 65_000, 65_530, 70_000, 5_000_000]) {
+    const value = { s: 'x'.repeat(n), m: { a: 1.5 } };
+    const wire = encodeWire(7, t, value);
+    const { schemaId, payload } = readWireHeader(wire);
+    assert.equal(schemaId, 7);
+    assert.deepEqual(payload, t.toBuffer(value), `string of ${n}`);
+    assert.equal(wire.length, 5 + payload.length);
+  }
+  // an invalid value still throws, and leaves nothing behind for the next record
+  assert.throws(() => encodeWire(7, t, { s: 3, m: {} }));
+  assert.deepEqual(readWireHeader(encodeWire(8, t, { s: 'ok', m: {} })).payload, t.toBuffer({ s: 'ok', m: {} }));
+});

@@ -6,8 +6,16 @@ import { parseSchema } from './schema';
 import { encodeWire, readWireHeader } from './wire';
 
 /** The registry subject of a topic's values (Confluent's default TopicNameStrategy). */
+const subjects = new Map<string, string>();
+
 export function valueSubject(topic: string): string {
-  return `${topic}-value`;
+  // Asked for every record a stage writes: the string is built once per topic.
+  let subject = subjects.get(topic);
+  if (subject === undefined) {
+    subject = `${topic}-value`;
+    if (subjects.size < 10_000) subjects.set(topic, subject);
+  }
+  return subject;
 }
 
 export interface DecodedRecord<T = unknown> {

@@ -9,13 +9,25 @@ export function encodeWire(schemaId: number, type: Type, value: unknown): Buffer
   if (!Number.isInteger(schemaId) || schemaId < 0 || schemaId > 0x7fffffff) {
     throw new WireFormatError(`schema id must be an integer in [0, 2^31), got ${schemaId}`);
   }
-  const body = type.toBuffer(value);
-  const out = Buffer.allocUnsafe(WIRE_HEADER_SIZE + body.length);
+  // Encoded once into a scratch buffer behind the header, then copied once into a record of its exact size
+  // (type.toBuffer would allocate and copy the body, and the header would need a second copy).
+  // A record larger than the scratch buffer is encoded again into one of its own (the scratch does not grow).
+  const end = type.encode(value, scratch, WIRE_HEADER_SIZE);
+  let out: Buffer;
+  if (end >= 0) {
+    out = Buffer.allocUnsafe(end);
+    scratch.copy(out, WIRE_HEADER_SIZE, WIRE_HEADER_SIZE, end);
+  } else {
+    out = Buffer.allocUnsafe(scratch.length - end); // encode returns minus the bytes it was short of
+    type.encode(value, out, WIRE_HEADER_SIZE);
+  }
   out.writeUInt8(MAGIC_BYTE, 0);
   out.writeInt32BE(schemaId, 1);
-  body.copy(out, WIRE_HEADER_SIZE);
   return out;
 }
+
+/** encodeWire's scratch buffer, reused by every call (encoding is synchronous). */
+const scratch = Buffer.allocUnsafe(64 * 1024);
 
 /** Splits a wire-format record into its schema id and Avro payload (no copy). */
 export function readWireHeader(buf: Buffer): { schemaId: number; payload: Buffer } {

@@ -296,10 +296,21 @@ function toBuffer(key: Message['key']): Buffer | null {
   return Buffer.isBuffer(key) ? key : Buffer.from(key);
 }
 
+function sizeOf(x: unknown): number {
+  return x === null || x === undefined ? 0 : typeof x === 'string' ? Buffer.byteLength(x) : Buffer.isBuffer(x) ? x.length : 0;
+}
+
 export function messageBytes(message: Message): number {
-  const size = (x: unknown): number => (x === null || x === undefined ? 0 : typeof x === 'string' ? Buffer.byteLength(x) : Buffer.isBuffer(x) ? x.length : 0);
-  let bytes = size(message.key) + size(message.value);
-  for (const [k, v] of Object.entries(message.headers ?? {})) bytes += Buffer.byteLength(k) + (Array.isArray(v) ? v.reduce((n: number, x) => n + size(x), 0) : size(v));
+  let bytes = sizeOf(message.key) + sizeOf(message.value);
+  const headers = message.headers;
+  if (headers) {
+    for (const k in headers) {
+      const v = headers[k];
+      bytes += Buffer.byteLength(k);
+      if (Array.isArray(v)) for (const x of v) bytes += sizeOf(x);
+      else bytes += sizeOf(v);
+    }
+  }
   return bytes;
 }
 
