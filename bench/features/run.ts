@@ -328,6 +328,8 @@ async function runPassthroughExactlyOnce(settings: Settings, spec: PipelineSpec,
       topic: input,
       transactionalIdPrefix: groupId,
       sessionTimeoutMs: settings.kafkaSessionTimeoutMs,
+      // As the features stage runs (libs/stream's transport): every partition of a fetch in one round.
+      partitionsConsumedConcurrently: spec.events.partitions,
       createTask: async () => ({ process: async (records) => [{ topic: output, messages: records.map(copyOf) }] }),
       onBatchError: () => void failedBatches++,
     });
