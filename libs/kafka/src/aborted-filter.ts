@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 // The other replacement of a kafkajs module, which must happen at the same early moment.
 import './linear-grouping';
+import './produce-encoding';
 import { replaceKafkajsModule } from './module-patch';
 
 /**

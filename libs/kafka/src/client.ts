@@ -9,6 +9,7 @@ import { KAFKA_DEFAULTS, type KafkaSasl, type KafkaTlsFiles } from './defaults';
 import { installGroupFencing } from './group-fencing';
 import { kafkaLogLevel } from './log-levels';
 import { verifyLinearGrouping } from './linear-grouping';
+import { verifyProduceEncoding } from './produce-encoding';
 
 export interface KafkaConnectionOptions {
   brokers: string[];
@@ -38,6 +39,7 @@ const LEVELS: Record<string, KafkaLogLevel> = {
 export function createKafka(options: KafkaConnectionOptions): Kafka {
   verifyAbortedFilter();
   verifyLinearGrouping();
+  verifyProduceEncoding();
   installCoordinatorCache();
   installGroupFencing();
   const config: KafkaConfig = {
