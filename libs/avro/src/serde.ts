@@ -5,9 +5,9 @@ import { safeDecode, type SafeDecodeOptions } from './safe-decode';
 import { parseSchema } from './schema';
 import { encodeWire, readWireHeader } from './wire';
 
-/** The registry subject of a topic's values (Confluent's default TopicNameStrategy). */
 const subjects = new Map<string, string>();
 
+/** The registry subject of a topic's values (Confluent's default TopicNameStrategy). */
 export function valueSubject(topic: string): string {
   // Asked for every record a stage writes: the string is built once per topic.
   let subject = subjects.get(topic);

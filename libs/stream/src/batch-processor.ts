@@ -304,7 +304,7 @@ export function messageBytes(message: Message): number {
   let bytes = sizeOf(message.key) + sizeOf(message.value);
   const headers = message.headers;
   if (headers) {
-    for (const k in headers) {
+    for (const k of Object.keys(headers)) {
       const v = headers[k];
       bytes += Buffer.byteLength(k);
       if (Array.isArray(v)) for (const x of v) bytes += sizeOf(x);
